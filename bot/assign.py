@@ -1,0 +1,303 @@
+"""Who gets which item next, and recording each answer exactly once.
+
+Rules (issue #2):
+- an item goes to at most ``overlap`` distinct workers and never twice to the same one;
+- a lease expires after ``lease_minutes`` and the item returns to the pool;
+- items already started are finished before fresh ones are opened;
+- callback data is never trusted: an answer counts only for an open, unexpired
+  assignment of the worker who sent it. Every change is one conditional UPDATE inside one
+  transaction, so double taps and replayed updates change nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import timedelta
+
+import aiosqlite
+
+from bot.clock import Clock, to_iso
+from bot.projects import ProjectSpec, parse_project
+from storage import Database
+from storage import assignments as assignment_store
+from storage import items as item_store
+from storage import media as media_store
+from storage import projects as project_store
+from storage.assignments import AssignmentRow
+from storage.items import DONE, FRESH, FULL, STARTED
+from storage.media import MediaRow
+from storage.projects import ProjectRow
+
+MAX_TYPED_ANSWER = 2000
+
+
+@dataclass(frozen=True)
+class Project:
+    id: int
+    spec: ProjectSpec
+    status: str
+
+    @classmethod
+    def from_row(cls, row: ProjectRow) -> Project:
+        return cls(row.id, parse_project(row.document), row.status)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One item leased to one worker, with everything a phone needs to show it."""
+
+    assignment_id: int
+    project: Project
+    item_id: int
+    text: str | None
+    media: MediaRow | None
+    #: where this task was last shown, so a re-shown task can replace its old message
+    message_id: int | None = None
+
+
+class Outcome(enum.Enum):
+    ACCEPTED = "accepted"
+    ALREADY_ANSWERED = "already_answered"  # double tap, replayed update
+    NOT_OPEN = "not_open"                  # old task's button, skipped, released
+    EXPIRED = "expired"                    # the lease ran out before the answer
+    FORGED = "forged"                      # unknown id or someone else's assignment
+    INVALID = "invalid"                    # a choice the project does not have, empty text
+    NO_TASK = "no_task"                    # a typed reply with no open typed task
+
+
+class Empty(enum.Enum):
+    """Why there is no task to show."""
+
+    NO_PROJECT = "no_project"
+    PAUSED = "paused"
+    NOTHING_LEFT = "nothing_left"
+
+
+@dataclass(frozen=True)
+class Served:
+    """What ``start``/``answer``/``skip`` hand back: the next task, or why there is none."""
+
+    task: Task | None
+    empty: Empty | None = None
+    project: Project | None = None
+
+
+@dataclass(frozen=True)
+class AnswerResult:
+    outcome: Outcome
+    served: Served | None = None
+
+
+def item_state(answers: int, leases: int, overlap: int) -> int:
+    """Where an item stands: decides whether the index still offers it."""
+    if answers >= overlap:
+        return DONE
+    if answers + leases >= overlap:
+        return FULL
+    return STARTED if answers + leases else FRESH
+
+
+class WorkLoop:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    # -- serving -------------------------------------------------------------------
+    async def start(self, worker_id: int, project_name: str) -> Served:
+        """Begin (or resume) work on a project: the open task again, or a new one."""
+        async with self.db.transaction() as conn:
+            row = await project_store.get_by_name(conn, project_name)
+            if row is None:
+                return Served(None, Empty.NO_PROJECT)
+            project = Project.from_row(row)
+            current = await assignment_store.open_for_worker(conn, worker_id)
+            if current is not None:
+                if current.project_id == project.id and current.expires_at > self._now():
+                    return Served(await self._task(conn, current, project), project=project)
+                await self._close(conn, current, "released")
+            return await self._lease_next(conn, worker_id, project)
+
+    async def start_by_id(self, worker_id: int, project_id: int) -> Served:
+        async with self.db.read() as conn:
+            row = await project_store.get(conn, project_id)
+        if row is None:
+            return Served(None, Empty.NO_PROJECT)
+        return await self.start(worker_id, row.name)
+
+    async def current(self, worker_id: int) -> Task | None:
+        """The worker's open task, if the lease still runs."""
+        async with self.db.read() as conn:
+            current = await assignment_store.open_for_worker(conn, worker_id)
+            if current is None or current.expires_at <= self._now():
+                return None
+            row = await project_store.get(conn, current.project_id)
+            assert row is not None
+            return await self._task(conn, current, Project.from_row(row))
+
+    async def _lease_next(self, conn: aiosqlite.Connection, worker_id: int,
+                          project: Project) -> Served:
+        if project.status != "open":
+            return Served(None, Empty.PAUSED, project)
+        item_id = None
+        for state in (STARTED, FRESH):
+            item_id = await item_store.next_for_worker(conn, project.id, worker_id, state)
+            if item_id is not None:
+                break
+        if item_id is None:
+            return Served(None, Empty.NOTHING_LEFT, project)
+        now = self.clock.now()
+        expires = now + timedelta(minutes=project.spec.lease_minutes)
+        assignment_id = await assignment_store.create(
+            conn, item_id, worker_id, project.id, to_iso(now), to_iso(expires))
+        await self._count(conn, item_id, project, answers=0, leases=1)
+        assignment = await assignment_store.get(conn, assignment_id)
+        assert assignment is not None
+        return Served(await self._task(conn, assignment, project), project=project)
+
+    async def _task(self, conn: aiosqlite.Connection, assignment: AssignmentRow,
+                    project: Project) -> Task:
+        item = await item_store.get(conn, assignment.item_id)
+        assert item is not None
+        media = await media_store.get(conn, item.media_id) if item.media_id else None
+        return Task(assignment.id, project, item.id, item.text, media, assignment.message_id)
+
+    async def _count(self, conn: aiosqlite.Connection, item_id: int, project: Project, *,
+                     answers: int, leases: int) -> None:
+        new_answers, new_leases = await item_store.bump(conn, item_id, answers, leases)
+        await item_store.set_state(
+            conn, item_id, item_state(new_answers, new_leases, project.spec.overlap))
+
+    async def _close(self, conn: aiosqlite.Connection, assignment: AssignmentRow,
+                     status: str) -> bool:
+        if not await assignment_store.close(conn, assignment.id, assignment.worker_id, status):
+            return False
+        row = await project_store.get(conn, assignment.project_id)
+        assert row is not None
+        await self._count(conn, assignment.item_id, Project.from_row(row), answers=0,
+                          leases=-1)
+        return True
+
+    # -- answering -----------------------------------------------------------------
+    async def answer_choice(self, worker_id: int, assignment_id: int, choice: int
+                            ) -> AnswerResult:
+        """A tapped label button. ``choice`` is the label's position, never trusted."""
+        return await self._answer(worker_id, assignment_id, choice=choice)
+
+    async def answer_text(self, worker_id: int, text: str, message_id: int,
+                          assignment_id: int | None = None) -> AnswerResult:
+        """A typed transcription (or "can't make it out" with empty ``text``)."""
+        return await self._answer(worker_id, assignment_id, text=text, message_id=message_id)
+
+    async def _answer(self, worker_id: int, assignment_id: int | None, *,
+                      choice: int | None = None, text: str | None = None,
+                      message_id: int | None = None) -> AnswerResult:
+        async with self.db.transaction() as conn:
+            if message_id is not None and await assignment_store.typed_answer_seen(
+                    conn, worker_id, message_id):
+                return AnswerResult(Outcome.ALREADY_ANSWERED)
+            if assignment_id is None:
+                assignment = await assignment_store.open_for_worker(conn, worker_id)
+                if assignment is None:
+                    return AnswerResult(Outcome.NO_TASK)
+            else:
+                assignment = await assignment_store.get(conn, assignment_id)
+            if assignment is None or assignment.worker_id != worker_id:
+                return AnswerResult(Outcome.FORGED)
+            row = await project_store.get(conn, assignment.project_id)
+            assert row is not None
+            project = Project.from_row(row)
+            if assignment.status != "open":
+                outcome = (Outcome.ALREADY_ANSWERED if assignment.status == "answered"
+                           else Outcome.NOT_OPEN)
+                return AnswerResult(outcome)
+            value = _answer_value(project.spec, choice, text)
+            if value is None:  # a typed reply to a tap task lands here too
+                return AnswerResult(Outcome.INVALID)
+            now = self._now()
+            if assignment.expires_at <= now:
+                await self._close(conn, assignment, "expired")
+                return AnswerResult(Outcome.EXPIRED, await self._lease_next(
+                    conn, worker_id, project))
+            recorded = await assignment_store.record_answer(
+                conn, assignment.id, worker_id, value, now, message_id)
+            if not recorded:  # unreachable under the lock, but never count twice
+                return AnswerResult(Outcome.ALREADY_ANSWERED)
+            await self._count(conn, assignment.item_id, project, answers=1, leases=-1)
+            return AnswerResult(Outcome.ACCEPTED,
+                                await self._lease_next(conn, worker_id, project))
+
+    async def skip(self, worker_id: int, assignment_id: int) -> AnswerResult:
+        """Pass on this item; this worker will not be offered it again."""
+        return await self._leave(worker_id, assignment_id, "skipped", serve_next=True)
+
+    async def stop(self, worker_id: int, assignment_id: int) -> AnswerResult:
+        """Stop working; the open item goes back to the pool at once."""
+        return await self._leave(worker_id, assignment_id, "released", serve_next=False)
+
+    async def _leave(self, worker_id: int, assignment_id: int, status: str, *,
+                     serve_next: bool) -> AnswerResult:
+        async with self.db.transaction() as conn:
+            assignment = await assignment_store.get(conn, assignment_id)
+            if assignment is None or assignment.worker_id != worker_id:
+                return AnswerResult(Outcome.FORGED)
+            if not await self._close(conn, assignment, status):
+                return AnswerResult(Outcome.NOT_OPEN)
+            row = await project_store.get(conn, assignment.project_id)
+            assert row is not None
+            project = Project.from_row(row)
+            if not serve_next:
+                return AnswerResult(Outcome.ACCEPTED, Served(None, project=project))
+            return AnswerResult(Outcome.ACCEPTED,
+                                await self._lease_next(conn, worker_id, project))
+
+    # -- bookkeeping ---------------------------------------------------------------
+    async def delivered(self, task: Task, chat_id: int, message_id: int,
+                        file_id: str | None = None) -> None:
+        """The phone has the task: start its clock, and keep Telegram's id for the media."""
+        async with self.db.transaction() as conn:
+            await assignment_store.mark_delivered(conn, task.assignment_id, chat_id,
+                                                  message_id, self._now())
+            if file_id and task.media is not None and task.media.file_id is None:
+                await media_store.set_file_id(conn, task.media.id, file_id)
+
+    async def media_bytes(self, media_id: int) -> bytes:
+        async with self.db.read() as conn:
+            data = await media_store.data(conn, media_id)
+        if data is None:
+            raise LookupError(f"media {media_id} is missing")
+        return data
+
+    async def expire_leases(self) -> int:
+        """Return items whose lease ran out to the pool; run by a repeating job."""
+        total = 0
+        while True:
+            async with self.db.transaction() as conn:
+                stale = await assignment_store.expired(conn, self._now())
+                for assignment in stale:
+                    total += await self._close(conn, assignment, "expired")
+            if len(stale) < 500:
+                return total
+
+    async def release_worker(self, worker_id: int) -> bool:
+        """A worker who blocked the bot gives their open item back at once."""
+        async with self.db.transaction() as conn:
+            current = await assignment_store.open_for_worker(conn, worker_id)
+            return current is not None and await self._close(conn, current, "released")
+
+    def _now(self) -> str:
+        return to_iso(self.clock.now())
+
+
+def _answer_value(spec: ProjectSpec, choice: int | None, text: str | None) -> str | None:
+    """The value to store, or None when the answer does not fit the project."""
+    if spec.categorical:
+        if choice is None or not 0 <= choice < len(spec.labels):
+            return None
+        return spec.labels[choice].value
+    if text is None:
+        return None
+    cleaned = " ".join(text.split())
+    if len(cleaned) > MAX_TYPED_ANSWER:
+        return None
+    return cleaned  # "" means the worker could not make it out

@@ -1,0 +1,152 @@
+"""The TOML config file as frozen dataclasses.
+
+Every problem becomes one ``ConfigError`` line naming the file and key, because an
+operator reading a traceback at 2 a.m. should not have to guess which key is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from bot.errors import ConfigError
+
+TOKEN_ENV = "TAPWORK_TOKEN"
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    token: str = ""
+    api_base_url: str = "https://api.telegram.org/bot"
+    file_base_url: str = "https://api.telegram.org/file/bot"
+    #: overall outgoing messages per second (Telegram allows about 30); 0 turns throttling off
+    max_rate: float = 30.0
+    #: how many times one call is retried after a 429 ``RetryAfter``
+    max_retries: int = 5
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    path: str = "tapwork.db"
+
+
+@dataclass(frozen=True)
+class OperatorsConfig:
+    ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class WorkConfig:
+    #: how often expired leases are returned to the pool
+    lease_check_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class Config:
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    operators: OperatorsConfig = field(default_factory=OperatorsConfig)
+    work: WorkConfig = field(default_factory=WorkConfig)
+    source: str = "<defaults>"
+
+    def with_token(self, token: str) -> Config:
+        return replace(self, telegram=replace(self.telegram, token=token))
+
+    def with_storage(self, path: str) -> Config:
+        return replace(self, storage=replace(self.storage, path=path))
+
+
+def _table(data: dict[str, Any], name: str, where: str) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError("{where}: [{name}] must be a table", where=where, name=name)
+    return value
+
+
+def _get(table: dict[str, Any], section: str, key: str, kind: type | tuple[type, ...],
+         default: Any, where: str) -> Any:
+    if key not in table:
+        return default
+    value = table[key]
+    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        value = None  # TOML true is an int to Python; never accept it as a number
+    if not isinstance(value, kind):
+        raise ConfigError("{where}: {section}.{key} has the wrong type", where=where,
+                          section=section, key=key)
+    return value
+
+
+def _known(table: dict[str, Any], section: str, keys: set[str], where: str) -> None:
+    unknown = sorted(set(table) - keys)
+    if unknown:
+        raise ConfigError("{where}: unknown key {section}.{key}", where=where,
+                          section=section, key=unknown[0])
+
+
+def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
+    """Validate a parsed TOML document; the token may come from ``TAPWORK_TOKEN``."""
+    _known(data, "", {"telegram", "storage", "operators", "work"}, where)
+    tg = _table(data, "telegram", where)
+    _known(tg, "telegram", {"token", "api_base_url", "file_base_url", "max_rate",
+                            "max_retries"}, where)
+    st = _table(data, "storage", where)
+    _known(st, "storage", {"path"}, where)
+    ops = _table(data, "operators", where)
+    _known(ops, "operators", {"ids"}, where)
+    work = _table(data, "work", where)
+    _known(work, "work", {"lease_check_seconds"}, where)
+
+    d = TelegramConfig()
+    token = os.environ.get(TOKEN_ENV) or _get(tg, "telegram", "token", str, "", where)
+    telegram = TelegramConfig(
+        token=token.strip(),
+        api_base_url=_get(tg, "telegram", "api_base_url", str, d.api_base_url, where),
+        file_base_url=_get(tg, "telegram", "file_base_url", str, d.file_base_url, where),
+        max_rate=float(_get(tg, "telegram", "max_rate", (int, float), d.max_rate, where)),
+        max_retries=_get(tg, "telegram", "max_retries", int, d.max_retries, where),
+    )
+    if telegram.max_rate < 0 or telegram.max_retries < 0:
+        raise ConfigError("{where}: telegram.max_rate and max_retries cannot be negative",
+                          where=where)
+    path = _get(st, "storage", "path", str, StorageConfig.path, where)
+    if not path.strip():
+        raise ConfigError("{where}: storage.path is empty", where=where)
+    ids = _get(ops, "operators", "ids", list, [], where)
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise ConfigError("{where}: operators.ids must be a list of Telegram user ids",
+                          where=where)
+    lease_check = float(_get(work, "work", "lease_check_seconds", (int, float),
+                             WorkConfig.lease_check_seconds, where))
+    if lease_check <= 0:
+        raise ConfigError("{where}: work.lease_check_seconds must be positive", where=where)
+    return Config(telegram=telegram, storage=StorageConfig(path=path),
+                  operators=OperatorsConfig(ids=tuple(ids)),
+                  work=WorkConfig(lease_check_seconds=lease_check), source=where)
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read a config file. A relative ``storage.path`` is taken from the file's folder."""
+    file = Path(path)
+    where = str(file)
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError("config file {where} not found (copy config.example.toml to start)",
+                          where=where) from None
+    except OSError as exc:
+        raise ConfigError("cannot read config file {where}: {why}", where=where,
+                          why=exc.strerror or str(exc)) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError("{where} is not UTF-8 text", where=where) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("{where} is not valid TOML: {why}", where=where, why=str(exc)) from None
+    config = parse_config(data, where)
+    db = Path(config.storage.path)
+    if not db.is_absolute():
+        config = config.with_storage(str(file.resolve().parent / db))
+    return config

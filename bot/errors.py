@@ -1,0 +1,28 @@
+"""Errors the domain raises for people to read.
+
+They carry a translatable message id and its arguments rather than finished text, so the
+CLI prints English and the bot answers in the worker's language from the same error.
+"""
+
+from __future__ import annotations
+
+
+class TapworkError(Exception):
+    """A problem a person can fix; ``str()`` gives one clear English line."""
+
+    def __init__(self, message: str, **params: object) -> None:
+        self.message = message
+        self.params = params
+        super().__init__(message.format(**params) if params else message)
+
+
+class ConfigError(TapworkError):
+    """The config file is missing, unreadable or has a bad value."""
+
+
+class ProjectError(TapworkError):
+    """A project definition is invalid."""
+
+
+class NotFound(TapworkError, LookupError):
+    """A named thing (project, worker) does not exist."""

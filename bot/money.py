@@ -1,0 +1,54 @@
+"""Money as integer micros (1e-6 of the major unit); floats never touch an amount."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from babel.numbers import format_currency, get_currency_name, get_currency_precision
+
+MICROS = 1_000_000
+_DECIMAL = re.compile(r"^\d+(\.\d{1,6})?$")
+
+
+def parse_amount(text: str) -> int:
+    """``"0.02"`` -> ``20_000``. Refuses anything that would not convert exactly.
+
+    Raises ``ValueError`` with a reason a person can act on.
+    """
+    if not isinstance(text, str):
+        raise ValueError("amount must be a decimal string such as \"0.02\"")
+    cleaned = text.strip()
+    if cleaned.startswith("-"):
+        raise ValueError(f"amount {text!r} is negative")
+    if not _DECIMAL.match(cleaned):
+        if re.match(r"^\d+\.\d{7,}$", cleaned):
+            raise ValueError(f"amount {text!r} has more than 6 decimals")
+        raise ValueError(f"amount {text!r} is not a decimal number")
+    return int(Decimal(cleaned) * MICROS)
+
+
+def is_currency(code: str) -> bool:
+    """True for an ISO 4217 code Babel knows (``CNY``, ``KRW``, ``USD`` …)."""
+    if not isinstance(code, str) or not re.fullmatch(r"[A-Z]{3}", code):
+        return False
+    try:
+        return get_currency_name(code, locale="en") != code
+    except Exception:  # Babel raises for unknown locales, never for codes; stay safe
+        return False
+
+
+def format_money(micros: int, currency: str, locale: str = "en") -> str:
+    """Shown with Babel in the reader's locale.
+
+    A reward smaller than the currency's usual digits (0.0015 USD, 0.5 KRW) keeps its
+    digits instead of being rounded to a misleading zero.
+    """
+    amount = Decimal(micros) / MICROS
+    exponent = amount.normalize().as_tuple().exponent
+    needed = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    if needed <= get_currency_precision(currency):
+        return format_currency(amount, currency, locale=locale)
+    return format_currency(
+        amount, currency, locale=locale, currency_digits=False, decimal_quantization=False
+    )

@@ -1,0 +1,117 @@
+"""Export of answers and labels, and the numbers operators watch."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from typing import TextIO
+
+from bot.catalog import Catalog
+from bot.clock import Clock, to_iso
+from storage import Database
+from storage import reports as report_store
+from storage.reports import AnswerRow
+
+EXPORT_PAGE = 2000
+FORMATS = ("jsonl", "csv")
+
+
+def majority(values: Sequence[str], label_order: Sequence[str] = ()) -> str:
+    """The most common answer; ties go to the label listed first, then the earliest answer.
+
+    Empty when there are no answers. The quality issue replaces this with proper
+    aggregation; exports keep this simple, predictable rule until then.
+    """
+    if not values:
+        return ""
+    counts = Counter(values)
+    rank = {label: i for i, label in enumerate(label_order)}
+    first_seen = {v: i for i, v in reversed(list(enumerate(values)))}
+    return min(counts, key=lambda v: (-counts[v], rank.get(v, len(rank)), first_seen[v]))
+
+
+class Reports:
+    def __init__(self, db: Database, clock: Clock, catalog: Catalog) -> None:
+        self.db = db
+        self.clock = clock
+        self.catalog = catalog
+
+    async def export(self, project_name: str, out: TextIO, fmt: str = "jsonl") -> int:
+        """Write every item (JSONL) or every answer (CSV); returns the rows written.
+
+        Pages are read one at a time so a million-item project never sits in memory and
+        the bot keeps answering while an export runs.
+        """
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown format {fmt!r} (use jsonl or csv)")
+        project = await self.catalog.get(project_name)
+        order = project.spec.label_values
+        writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
+        if writer:
+            writer.writerow(["item", "worker", "label", "answered_at", "seconds"])
+        written, after = 0, 0
+        while True:
+            async with self.db.read() as conn:
+                page = await report_store.export_page(conn, project.id, after, EXPORT_PAGE)
+            if not page:
+                return written
+            for item_rows in _group(page):
+                answered = [r for r in item_rows if r.worker_id is not None]
+                if writer:
+                    for r in answered:
+                        writer.writerow([r.ext_id, r.worker_id, r.answer, r.answered_at,
+                                         _seconds(r.seconds)])
+                        written += 1
+                    continue
+                values = [r.answer or "" for r in answered]
+                out.write(json.dumps({
+                    "id": item_rows[0].ext_id,
+                    "label": majority(values, order),
+                    "answers": [{"worker": r.worker_id, "value": r.answer,
+                                 "answered_at": r.answered_at,
+                                 "seconds": _seconds(r.seconds)} for r in answered],
+                }, ensure_ascii=False) + "\n")
+                written += 1
+            after = page[-1].item_pk
+
+    async def stats(self) -> list[ProjectStats]:
+        since = to_iso(self.clock.now() - timedelta(hours=24))
+        result = []
+        for project in await self.catalog.all():
+            async with self.db.read() as conn:
+                counts = await report_store.project_counts(conn, project.id, since)
+            result.append(ProjectStats(project.spec.name, project.spec.kind, project.status,
+                                       **asdict(counts)))
+        return result
+
+
+@dataclass(frozen=True)
+class ProjectStats:
+    name: str
+    kind: str
+    status: str
+    items: int
+    done: int
+    in_progress: int
+    answers: int
+    workers: int
+    #: distinct workers with an answer in the last 24 hours
+    active_workers: int
+
+
+def _group(page: list[AnswerRow]) -> list[list[AnswerRow]]:
+    groups: list[list[AnswerRow]] = []
+    for row in page:
+        if groups and groups[-1][0].item_pk == row.item_pk:
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+    return groups
+
+
+def _seconds(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)

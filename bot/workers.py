@@ -1,0 +1,40 @@
+"""The people who work: first visit, consent, language, and blocking the bot."""
+
+from __future__ import annotations
+
+from bot.assign import WorkLoop
+from bot.clock import Clock, to_iso
+from bot.i18n import language_for
+from storage import Database
+from storage import workers as worker_store
+from storage.workers import WorkerRow
+
+
+class Workers:
+    def __init__(self, db: Database, clock: Clock, loop: WorkLoop) -> None:
+        self.db = db
+        self.clock = clock
+        self.loop = loop
+
+    async def seen(self, user_id: int, first_name: str, language_code: str | None
+                   ) -> WorkerRow:
+        """Record a visit. The first one fixes the language from Telegram's setting."""
+        async with self.db.transaction() as conn:
+            return await worker_store.upsert_seen(
+                conn, user_id, first_name, language_for(language_code),
+                to_iso(self.clock.now()))
+
+    async def get(self, user_id: int) -> WorkerRow | None:
+        async with self.db.read() as conn:
+            return await worker_store.get(conn, user_id)
+
+    async def consent(self, user_id: int) -> bool:
+        """True the first time; a second tap on "I agree" changes nothing."""
+        async with self.db.transaction() as conn:
+            return await worker_store.set_consent(conn, user_id, to_iso(self.clock.now()))
+
+    async def blocked(self, user_id: int) -> None:
+        """Telegram said Forbidden: send nothing more, and free their open item now."""
+        async with self.db.transaction() as conn:
+            await worker_store.set_active(conn, user_id, False)
+        await self.loop.release_worker(user_id)

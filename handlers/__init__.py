@@ -1,0 +1,29 @@
+"""Telegram adapters: parse the update, make one domain call, render the reply."""
+
+from __future__ import annotations
+
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from handlers import errors, start, work
+
+
+def register(application: Application) -> None:
+    private = filters.ChatType.PRIVATE
+    application.add_handler(CommandHandler("start", start.start, filters=private))
+    application.add_handler(CommandHandler("help", start.help_command, filters=private))
+    application.add_handler(CommandHandler("tasks", work.tasks, filters=private))
+    application.add_handler(CallbackQueryHandler(start.consent, pattern=r"^ok(:\d+)?$"))
+    application.add_handler(CallbackQueryHandler(work.callback, pattern=r"^[apusxt](:|$)"))
+    application.add_handler(CallbackQueryHandler(work.unknown_button))
+    application.add_handler(MessageHandler(
+        private & filters.TEXT & ~filters.COMMAND, work.typed_answer))
+    application.add_handler(MessageHandler(
+        private & (filters.VOICE | filters.AUDIO | filters.PHOTO | filters.Document.ALL
+                   | filters.VIDEO | filters.Sticker.ALL), work.not_text))
+    application.add_error_handler(errors.on_error)

@@ -1,0 +1,29 @@
+"""Consent: nobody works before they have read what is kept and agreed to it."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.i18n import Gettext
+
+
+def consent_text(_: Gettext) -> str:
+    return "\n".join([
+        _("Before you start, please read this:"),
+        _("• We keep your Telegram id, your name, your language and your answers."),
+        _("• Your answers become training data for the people who run each project."),
+        _("• We keep a record of what you earn and what is paid out."),
+        _("• You can stop at any time."),
+    ])
+
+
+async def ask_consent(update: Update, _: Gettext, project_id: int | None,
+                      greeting: str = "") -> None:
+    """Show the notice with one button; the button remembers a deep-linked project."""
+    message = update.effective_message
+    if message is None:
+        return
+    data = f"ok:{project_id}" if project_id else "ok"
+    text = f"{greeting}\n\n{consent_text(_)}" if greeting else consent_text(_)
+    await message.reply_text(text, reply_markup=InlineKeyboardMarkup(
+        [[InlineKeyboardButton(_("✅ I agree"), callback_data=data)]]))

@@ -1,0 +1,36 @@
+"""The last line of defence: blocked users, network trouble and our own bugs."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import Forbidden, NetworkError, TimedOut
+
+from handlers.common import Context, gettext_of, services_of
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: Context) -> None:
+    error = context.error
+    user = update.effective_user if isinstance(update, Update) else None
+    if isinstance(error, Forbidden):
+        if user is not None:
+            log.info("user %s blocked the bot; marking them inactive", user.id)
+            await services_of(context).workers.blocked(user.id)
+        return
+    if isinstance(error, TimedOut | NetworkError):
+        # the answer is already committed; /tasks shows the open task again
+        log.warning("Telegram did not answer in time: %s", error)
+        return
+    log.error("unhandled error for update %r", update, exc_info=error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        _ = await gettext_of(update, context)
+        try:
+            await context.bot.send_message(
+                update.effective_chat.id,
+                _("Sorry, something went wrong on our side. Your answers are safe; tap /tasks "
+                  "to carry on."))
+        except Exception:
+            log.debug("could not tell the user about the error", exc_info=True)

@@ -1,0 +1,73 @@
+"""First contact: greeting, consent, and help in plain words."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from handlers import work
+from handlers.common import Context, gettext_of, services_of
+from handlers.consent import ask_consent
+
+
+async def start(update: Update, context: Context) -> None:
+    """``/start`` or the deep link ``/start NAME``: record the worker, ask consent once."""
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None:
+        return
+    services = services_of(context)
+    worker = await services.workers.seen(user.id, user.first_name or "", user.language_code)
+    _ = await gettext_of(update, context)
+    project_name = context.args[0] if context.args else None
+    if worker.consent_at is None:
+        project_id = await _project_id(context, project_name) if project_name else None
+        greeting = _("Hello, {name}! tapwork pays you for small tasks you can do in a spare "
+                     "minute.", name=user.first_name or "")
+        await ask_consent(update, _, project_id, greeting)
+        return
+    if project_name:
+        await work.begin(update, context, project_name)
+        return
+    await message.reply_text(_("Welcome back, {name}!", name=user.first_name or ""))
+    await work.tasks(update, context)
+
+
+async def consent(update: Update, context: Context) -> None:
+    """The "I agree" button; a second tap is harmless."""
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None:
+        return
+    services = services_of(context)
+    await services.workers.seen(user.id, user.first_name or "", user.language_code)
+    await services.workers.consent(user.id)
+    _ = await gettext_of(update, context)
+    await query.answer(_("Thank you!"))
+    tail = (query.data or "").partition(":")[2]
+    if query.message is not None:
+        await query.edit_message_reply_markup(None)
+    if tail.isdigit():
+        await work.begin_by_id(update, context, int(tail))
+    else:
+        await work.tasks(update, context)
+
+
+async def help_command(update: Update, context: Context) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    _ = await gettext_of(update, context)
+    await message.reply_text("\n\n".join([
+        _("tapwork gives you small tasks: read a sentence, look at a picture or listen to a "
+          "short recording, then tap the answer that fits."),
+        _("Tap /tasks to see the projects open to you. Each task shows its pay."),
+        _("Not sure? Tap Skip and you will get another task. Tap Stop to take a break; "
+          "nothing is lost."),
+        _("For recordings, type what you hear and send it. If you cannot make it out, tap "
+          "the button that says so."),
+    ]))
+
+
+async def _project_id(context: Context, name: str) -> int | None:
+    try:
+        return (await services_of(context).catalog.get(name)).id
+    except LookupError:
+        return None

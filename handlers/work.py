@@ -1,0 +1,193 @@
+"""The work loop on the phone: pick a project, answer, skip, stop, type a transcription."""
+
+from __future__ import annotations
+
+import re
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+
+from bot.assign import AnswerResult, Empty, Outcome, Project, Served
+from bot.i18n import Gettext
+from bot.money import format_money
+from handlers.common import Context, gettext_of, services_of
+from handlers.consent import ask_consent
+from handlers.render import show_task, show_text
+
+#: ``a:<assignment>:<label>``, ``u|s|x:<assignment>``, ``p:<project>``, ``t``
+_CALLBACK = re.compile(r"^(?:a:(\d{1,12}):(\d{1,2})|([usx]):(\d{1,12})|p:(\d{1,12})|t)$")
+
+
+async def tasks(update: Update, context: Context, replace: Message | None = None) -> None:
+    """``/tasks``: open projects with their pay and how much work waits, one tap each."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    _ = await gettext_of(update, context)
+    projects = [(p, n) for p, n in await services_of(context).catalog.open_projects() if n]
+    if not projects:
+        await show_text(context, chat.id, _("There are no tasks right now. Please look again "
+                                             "later."), replace=replace)
+        return
+    rows = [[InlineKeyboardButton(
+        _("{title} · {amount} · {count} left", title=p.spec.title.get(_.language),
+          amount=format_money(p.spec.reward_micros, p.spec.currency, _.language), count=n),
+        callback_data=f"p:{p.id}")] for p, n in projects]
+    await show_text(context, chat.id, _("Pick a project to start:"),
+                    InlineKeyboardMarkup(rows), replace=replace)
+
+
+async def begin(update: Update, context: Context, project_name: str) -> None:
+    """Deep link ``/start NAME``: straight into the project."""
+    user = update.effective_user
+    if user is None or not await _consented(update, context, None):
+        return
+    served = await services_of(context).loop.start(user.id, project_name)
+    await _present(update, context, served, await gettext_of(update, context))
+
+
+async def begin_by_id(update: Update, context: Context, project_id: int,
+                      replace: Message | None = None) -> None:
+    user = update.effective_user
+    if user is None or not await _consented(update, context, project_id):
+        return
+    served = await services_of(context).loop.start_by_id(user.id, project_id)
+    await _present(update, context, served, await gettext_of(update, context), replace)
+
+
+async def callback(update: Update, context: Context) -> None:
+    """Every task button. The data is parsed strictly and checked against the database."""
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None:
+        return
+    _ = await gettext_of(update, context)
+    match = _CALLBACK.match(query.data or "")
+    replace = query.message if isinstance(query.message, Message) else None
+    if match is None:
+        await query.answer(_("Sorry, this button does not work any more."))
+        return
+    label_aid, label, action, action_aid, project_id = match.groups()
+    loop = services_of(context).loop
+    if project_id is not None:
+        await query.answer()
+        await begin_by_id(update, context, int(project_id), replace)
+        return
+    if label_aid is None and action is None:  # "t": back to the list
+        await query.answer()
+        await tasks(update, context, replace)
+        return
+    if label_aid is not None:
+        result = await loop.answer_choice(user.id, int(label_aid), int(label))
+    elif action == "u":
+        result = await loop.answer_text(user.id, "", message_id=None,
+                                        assignment_id=int(action_aid))
+    elif action == "s":
+        result = await loop.skip(user.id, int(action_aid))
+    else:
+        result = await loop.stop(user.id, int(action_aid))
+        await query.answer(_("Stopped. Your answers are saved."))
+        if result.outcome is Outcome.ACCEPTED and result.served and result.served.project:
+            await _stopped(update, context, result.served.project, _, replace)
+        return
+    await query.answer(_outcome_text(result, _))
+    if result.served is not None:
+        await _present(update, context, result.served, _, replace)
+
+
+async def typed_answer(update: Update, context: Context) -> None:
+    """A text message is the answer to the worker's open transcription task."""
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None or message.text is None:
+        return
+    _ = await gettext_of(update, context)
+    result = await services_of(context).loop.answer_text(user.id, message.text,
+                                                         message.message_id)
+    if result.outcome is Outcome.ALREADY_ANSWERED:
+        return  # the same message delivered twice: it was answered the first time
+    if result.outcome is Outcome.NO_TASK:
+        await message.reply_text(_("To get a task, tap /tasks."))
+        return
+    if result.outcome is Outcome.INVALID:
+        await message.reply_text(_("Please answer with the buttons under the task."))
+        return
+    note = _outcome_text(result, _)
+    if result.served is not None:
+        await _present(update, context, result.served, _, note=note)
+
+
+async def not_text(update: Update, context: Context) -> None:
+    message = update.effective_message
+    if message is not None:
+        _ = await gettext_of(update, context)
+        await message.reply_text(_("Please type your answer as text, or tap a button."))
+
+
+async def unknown_button(update: Update, context: Context) -> None:
+    """Anything else a client sends as callback data: forged or from an old version."""
+    query = update.callback_query
+    if query is not None:
+        _ = await gettext_of(update, context)
+        await query.answer(_("Sorry, this button does not work any more."))
+
+
+async def _consented(update: Update, context: Context, project_id: int | None) -> bool:
+    user = update.effective_user
+    assert user is not None
+    services = services_of(context)
+    worker = await services.workers.get(user.id)
+    if worker is not None and worker.consent_at is not None:
+        return True
+    if worker is None:
+        await services.workers.seen(user.id, user.first_name or "", user.language_code)
+    await ask_consent(update, await gettext_of(update, context), project_id)
+    return False
+
+
+async def _present(update: Update, context: Context, served: Served, _: Gettext,
+                   replace: Message | None = None, note: str = "") -> None:
+    """The next task, or a plain sentence saying why there is none."""
+    chat = update.effective_chat
+    assert chat is not None
+    if served.task is not None:
+        await show_task(context, chat.id, served.task, _, replace, note)
+        return
+    if served.empty is Empty.NO_PROJECT:
+        text = _("Sorry, there is no such project.")
+    elif served.empty is Empty.PAUSED:
+        text = _("This project is paused right now. Please look again later.")
+    else:
+        text = _("You have done every task in this project for now. Thank you!")
+    if note:
+        text = f"{note}\n\n{text}"
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton(_("📋 Other projects"),
+                                                         callback_data="t")]])
+    await show_text(context, chat.id, text, markup, replace)
+
+
+async def _stopped(update: Update, context: Context, project: Project, _: Gettext,
+                   replace: Message | None) -> None:
+    chat = update.effective_chat
+    assert chat is not None
+    markup = InlineKeyboardMarkup([
+        [InlineKeyboardButton(_("▶️ Continue"), callback_data=f"p:{project.id}")],
+        [InlineKeyboardButton(_("📋 Other projects"), callback_data="t")],
+    ])
+    text = _("Stopped. Your answers are saved. Tap Continue when you have another minute.")
+    if replace is not None and replace.text is None:
+        # a photo or recording cannot turn into text: take its buttons away instead
+        await replace.edit_reply_markup(None)
+        replace = None
+    await show_text(context, chat.id, text, markup, replace)
+
+
+def _outcome_text(result: AnswerResult, _: Gettext) -> str:
+    texts = {
+        Outcome.ACCEPTED: _("✓ Saved"),
+        Outcome.ALREADY_ANSWERED: _("This answer was already saved."),
+        Outcome.NOT_OPEN: _("This task is already closed."),
+        Outcome.EXPIRED: _("This task timed out and went back to the pool, so the answer "
+                           "was not counted."),
+        Outcome.FORGED: _("Sorry, this button does not work any more."),
+        Outcome.INVALID: _("Sorry, that answer does not fit this task."),
+        Outcome.NO_TASK: _("To get a task, tap /tasks."),
+    }
+    return texts[result.outcome]

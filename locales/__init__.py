@@ -1,0 +1,1 @@
+"""Translation catalogs (gettext ``.po``), one folder per language, read with Babel."""

@@ -1,0 +1,116 @@
+"""Assignments: one item leased to one worker, then answered, skipped or expired.
+
+The answer lives on the assignment row, and every change is a conditional ``UPDATE … WHERE
+status = 'open'``: a double tap or a replayed update finds nothing to change, which is how
+answers are recorded exactly once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+
+@dataclass(frozen=True)
+class AssignmentRow:
+    id: int
+    item_id: int
+    worker_id: int
+    project_id: int
+    status: str
+    created_at: str
+    expires_at: str
+    delivered_at: str | None
+    chat_id: int | None
+    message_id: int | None
+    answer: str | None
+
+
+def _row(r: aiosqlite.Row) -> AssignmentRow:
+    return AssignmentRow(r["id"], r["item_id"], r["worker_id"], r["project_id"], r["status"],
+                         r["created_at"], r["expires_at"], r["delivered_at"], r["chat_id"],
+                         r["message_id"], r["answer"])
+
+
+async def get(conn: aiosqlite.Connection, assignment_id: int) -> AssignmentRow | None:
+    async with conn.execute("SELECT * FROM assignments WHERE id = ?", (assignment_id,)) as cur:
+        row = await cur.fetchone()
+    return _row(row) if row else None
+
+
+async def open_for_worker(conn: aiosqlite.Connection, worker_id: int) -> AssignmentRow | None:
+    async with conn.execute("SELECT * FROM assignments WHERE worker_id = ? AND status = 'open'",
+                            (worker_id,)) as cur:
+        row = await cur.fetchone()
+    return _row(row) if row else None
+
+
+async def create(conn: aiosqlite.Connection, item_id: int, worker_id: int, project_id: int,
+                 now: str, expires_at: str) -> int:
+    async with conn.execute(
+        "INSERT INTO assignments (item_id, worker_id, project_id, status, created_at,"
+        " expires_at) VALUES (?, ?, ?, 'open', ?, ?) RETURNING id",
+        (item_id, worker_id, project_id, now, expires_at)) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def record_answer(conn: aiosqlite.Connection, assignment_id: int, worker_id: int,
+                        answer: str, now: str, answer_message_id: int | None) -> bool:
+    """Close an open, unexpired assignment of this worker with its answer.
+
+    Returns False (and changes nothing) for someone else's, a closed, or an expired one.
+    Seconds are counted from delivery to the phone, or from the lease when no delivery
+    was recorded.
+    """
+    cur = await conn.execute(
+        """
+        UPDATE assignments SET status = 'answered', answer = ?, answered_at = ?,
+            answer_message_id = ?,
+            seconds = max(0, (julianday(?) - julianday(coalesce(delivered_at, created_at)))
+                             * 86400.0)
+        WHERE id = ? AND worker_id = ? AND status = 'open' AND expires_at > ?
+        """, (answer, now, answer_message_id, now, assignment_id, worker_id, now))
+    return cur.rowcount == 1
+
+
+async def close(conn: aiosqlite.Connection, assignment_id: int, worker_id: int,
+                status: str) -> bool:
+    """Skip, release or expire an open assignment; False when it was not open."""
+    cur = await conn.execute(
+        "UPDATE assignments SET status = ? WHERE id = ? AND worker_id = ? AND status = 'open'",
+        (status, assignment_id, worker_id))
+    return cur.rowcount == 1
+
+
+async def mark_delivered(conn: aiosqlite.Connection, assignment_id: int, chat_id: int,
+                         message_id: int, now: str) -> None:
+    """Remember where the task was shown; the clock for answer time starts here."""
+    await conn.execute(
+        "UPDATE assignments SET chat_id = ?, message_id = ?,"
+        " delivered_at = coalesce(delivered_at, ?) WHERE id = ? AND status = 'open'",
+        (chat_id, message_id, now, assignment_id))
+
+
+async def expired(conn: aiosqlite.Connection, now: str, limit: int = 500
+                  ) -> list[AssignmentRow]:
+    async with conn.execute(
+        "SELECT * FROM assignments WHERE status = 'open' AND expires_at <= ?"
+        " ORDER BY expires_at LIMIT ?", (now, limit)) as cur:
+        return [_row(r) for r in await cur.fetchall()]
+
+
+async def typed_answer_seen(conn: aiosqlite.Connection, worker_id: int,
+                            message_id: int) -> bool:
+    async with conn.execute(
+        "SELECT 1 FROM assignments WHERE worker_id = ? AND answer_message_id = ?",
+        (worker_id, message_id)) as cur:
+        return await cur.fetchone() is not None
+
+
+async def open_count(conn: aiosqlite.Connection) -> int:
+    async with conn.execute("SELECT count(*) FROM assignments WHERE status = 'open'") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0

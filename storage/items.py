@@ -1,0 +1,100 @@
+"""Items: the things to label, and the counters that decide who may get them next."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import aiosqlite
+
+#: item states: fresh (no answers, no lease), started, full (every slot answered or leased),
+#: done (enough answers). Kept in a column so the next item comes straight from an index.
+FRESH, STARTED, FULL, DONE = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    id: int
+    project_id: int
+    ext_id: str
+    text: str | None
+    media_id: int | None
+    gold: str | None
+    quiz: bool
+    explain: dict[str, str] | None
+    prelabel: str | None
+    answers: int
+    leases: int
+    state: int
+
+
+@dataclass(frozen=True)
+class NewItem:
+    ext_id: str
+    text: str | None
+    media_id: int | None
+    gold: str | None
+    quiz: bool
+    explain: dict[str, str] | None
+    prelabel: str | None
+
+
+def _row(r: aiosqlite.Row) -> ItemRow:
+    return ItemRow(r["id"], r["project_id"], r["ext_id"], r["text"], r["media_id"], r["gold"],
+                   bool(r["quiz"]), json.loads(r["explain"]) if r["explain"] else None,
+                   r["prelabel"], r["answers"], r["leases"], r["state"])
+
+
+async def insert_many(conn: aiosqlite.Connection, project_id: int, items: Iterable[NewItem],
+                      now: str) -> int:
+    rows = [(project_id, it.ext_id, it.text, it.media_id, it.gold, int(it.quiz),
+             json.dumps(it.explain, ensure_ascii=False) if it.explain else None,
+             it.prelabel, now) for it in items]
+    await conn.executemany(
+        "INSERT INTO items (project_id, ext_id, text, media_id, gold, quiz, explain, prelabel,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    return len(rows)
+
+
+async def existing_ids(conn: aiosqlite.Connection, project_id: int) -> set[str]:
+    async with conn.execute("SELECT ext_id FROM items WHERE project_id = ?",
+                            (project_id,)) as cur:
+        return {r[0] for r in await cur.fetchall()}
+
+
+async def get(conn: aiosqlite.Connection, item_id: int) -> ItemRow | None:
+    async with conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)) as cur:
+        row = await cur.fetchone()
+    return _row(row) if row else None
+
+
+async def next_for_worker(conn: aiosqlite.Connection, project_id: int, worker_id: int,
+                          state: int) -> int | None:
+    """The oldest item in ``state`` this worker has never been given (served by index)."""
+    async with conn.execute(
+        """
+        SELECT i.id FROM items i
+        WHERE i.project_id = ? AND i.state = ? AND i.state < 2 AND i.quiz = 0
+          AND NOT EXISTS (SELECT 1 FROM assignments a
+                          WHERE a.item_id = i.id AND a.worker_id = ?)
+        ORDER BY i.id LIMIT 1
+        """, (project_id, state, worker_id)) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else None
+
+
+async def bump(conn: aiosqlite.Connection, item_id: int, answers: int, leases: int
+               ) -> tuple[int, int]:
+    """Add to the counters; returns the new (answers, leases)."""
+    async with conn.execute(
+        "UPDATE items SET answers = answers + ?, leases = leases + ? WHERE id = ?"
+        " RETURNING answers, leases", (answers, leases, item_id)) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+async def set_state(conn: aiosqlite.Connection, item_id: int, state: int) -> None:
+    await conn.execute("UPDATE items SET state = ? WHERE id = ? AND state != ?",
+                       (state, item_id, state))

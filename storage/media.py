@@ -1,0 +1,51 @@
+"""Media files (photos, voice notes, audio) and the Telegram ``file_id`` each one earns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+
+@dataclass(frozen=True)
+class MediaRow:
+    id: int
+    kind: str
+    mime: str
+    filename: str
+    file_id: str | None
+
+
+async def add(conn: aiosqlite.Connection, *, sha256: str, kind: str, mime: str, filename: str,
+              width: int | None, height: int | None, duration: int | None,
+              data: bytes) -> int:
+    """Store once per content hash; the same picture in many items is kept once."""
+    async with conn.execute(
+        """
+        INSERT INTO media (sha256, kind, mime, filename, width, height, duration, data)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (sha256) DO UPDATE SET sha256 = excluded.sha256
+        RETURNING id
+        """, (sha256, kind, mime, filename, width, height, duration, data)) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def get(conn: aiosqlite.Connection, media_id: int) -> MediaRow | None:
+    async with conn.execute(
+        "SELECT id, kind, mime, filename, file_id FROM media WHERE id = ?", (media_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    return MediaRow(row[0], row[1], row[2], row[3], row[4]) if row else None
+
+
+async def data(conn: aiosqlite.Connection, media_id: int) -> bytes | None:
+    async with conn.execute("SELECT data FROM media WHERE id = ?", (media_id,)) as cur:
+        row = await cur.fetchone()
+    return bytes(row[0]) if row else None
+
+
+async def set_file_id(conn: aiosqlite.Connection, media_id: int, file_id: str) -> None:
+    await conn.execute("UPDATE media SET file_id = ? WHERE id = ? AND file_id IS NULL",
+                       (file_id, media_id))

@@ -1,0 +1,78 @@
+"""Projects: the operator's definition, kept as the validated document in JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+
+@dataclass(frozen=True)
+class ProjectRow:
+    id: int
+    name: str
+    kind: str
+    document: dict[str, Any]
+    status: str
+
+
+def _row(row: aiosqlite.Row) -> ProjectRow:
+    return ProjectRow(row["id"], row["name"], row["kind"], json.loads(row["spec"]),
+                      row["status"])
+
+
+async def upsert(conn: aiosqlite.Connection, name: str, kind: str,
+                 document: dict[str, Any], now: str) -> tuple[ProjectRow, bool]:
+    """Create or update by name; returns the row and whether it was created."""
+    existing = await get_by_name(conn, name)
+    spec = json.dumps(document, ensure_ascii=False, sort_keys=True)
+    if existing is None:
+        async with conn.execute(
+            "INSERT INTO projects (name, kind, spec, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) RETURNING *", (name, kind, spec, now, now)) as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        return _row(row), True
+    async with conn.execute(
+        "UPDATE projects SET kind = ?, spec = ?, updated_at = ? WHERE id = ? RETURNING *",
+        (kind, spec, now, existing.id)) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return _row(row), False
+
+
+async def get_by_name(conn: aiosqlite.Connection, name: str) -> ProjectRow | None:
+    async with conn.execute("SELECT * FROM projects WHERE name = ?", (name,)) as cur:
+        row = await cur.fetchone()
+    return _row(row) if row else None
+
+
+async def get(conn: aiosqlite.Connection, project_id: int) -> ProjectRow | None:
+    async with conn.execute("SELECT * FROM projects WHERE id = ?", (project_id,)) as cur:
+        row = await cur.fetchone()
+    return _row(row) if row else None
+
+
+async def all_projects(conn: aiosqlite.Connection) -> list[ProjectRow]:
+    async with conn.execute("SELECT * FROM projects ORDER BY id") as cur:
+        return [_row(r) for r in await cur.fetchall()]
+
+
+async def item_count(conn: aiosqlite.Connection, project_id: int) -> int:
+    async with conn.execute("SELECT count(*) FROM items WHERE project_id = ?",
+                            (project_id,)) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def open_projects(conn: aiosqlite.Connection) -> list[tuple[ProjectRow, int]]:
+    """Open projects with how many items still want answers (served from an index)."""
+    async with conn.execute(
+        """
+        SELECT p.*, (SELECT count(*) FROM items i WHERE i.project_id = p.id
+                     AND i.state < 2 AND i.quiz = 0) AS waiting
+        FROM projects p WHERE p.status = 'open' ORDER BY p.id
+        """) as cur:
+        return [(_row(r), int(r["waiting"])) for r in await cur.fetchall()]

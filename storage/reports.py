@@ -1,0 +1,65 @@
+"""Read-only queries behind export and stats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+from storage.items import DONE
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    item_pk: int
+    ext_id: str
+    worker_id: int | None
+    answer: str | None
+    answered_at: str | None
+    seconds: float | None
+
+
+async def export_page(conn: aiosqlite.Connection, project_id: int, after_item: int,
+                      items: int) -> list[AnswerRow]:
+    """Answers of the next ``items`` items after ``after_item`` (keyset paging).
+
+    Items with no answers appear once with ``worker_id`` None, so an export lists them.
+    """
+    async with conn.execute(
+        """
+        WITH page AS (SELECT id, ext_id FROM items
+                      WHERE project_id = ? AND quiz = 0 AND id > ? ORDER BY id LIMIT ?)
+        SELECT page.id, page.ext_id, a.worker_id, a.answer, a.answered_at, a.seconds
+        FROM page LEFT JOIN assignments a
+             ON a.item_id = page.id AND a.status = 'answered'
+        ORDER BY page.id, a.answered_at, a.id
+        """, (project_id, after_item, items)) as cur:
+        return [AnswerRow(*r) for r in await cur.fetchall()]
+
+
+@dataclass(frozen=True)
+class ProjectCounts:
+    items: int
+    done: int
+    in_progress: int
+    answers: int
+    workers: int
+    active_workers: int
+
+
+async def project_counts(conn: aiosqlite.Connection, project_id: int, active_since: str
+                         ) -> ProjectCounts:
+    async with conn.execute(
+        """
+        SELECT count(*), coalesce(sum(state = ?), 0), coalesce(sum(state IN (1, 2)), 0)
+        FROM items WHERE project_id = ? AND quiz = 0
+        """, (DONE, project_id)) as cur:
+        items, done, in_progress = await cur.fetchone() or (0, 0, 0)
+    async with conn.execute(
+        """
+        SELECT count(*), count(DISTINCT worker_id),
+               count(DISTINCT CASE WHEN answered_at >= ? THEN worker_id END)
+        FROM assignments WHERE project_id = ? AND status = 'answered'
+        """, (active_since, project_id)) as cur:
+        answers, workers, active = await cur.fetchone() or (0, 0, 0)
+    return ProjectCounts(items, done, in_progress, answers, workers, active)

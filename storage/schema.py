@@ -1,0 +1,81 @@
+"""Schema migrations, applied in order; ``PRAGMA user_version`` says how many have run.
+
+Never edit a migration that has shipped: add a new one.
+"""
+
+MIGRATIONS: list[str] = [
+    # 1: the work loop
+    """
+    CREATE TABLE workers (
+        id INTEGER PRIMARY KEY,                 -- the Telegram user id
+        first_name TEXT NOT NULL DEFAULT '',
+        language TEXT NOT NULL DEFAULT 'en',
+        consent_at TEXT,                        -- NULL until the worker agreed
+        active INTEGER NOT NULL DEFAULT 1,      -- 0 once they blocked the bot
+        created_at TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL
+    );
+    CREATE TABLE projects (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        spec TEXT NOT NULL,                     -- the validated project document, JSON
+        status TEXT NOT NULL DEFAULT 'open',    -- open | paused
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE media (
+        id INTEGER PRIMARY KEY,
+        sha256 TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,                     -- photo | voice | audio
+        mime TEXT NOT NULL,
+        filename TEXT NOT NULL,
+        width INTEGER,
+        height INTEGER,
+        duration INTEGER,
+        data BLOB NOT NULL,
+        file_id TEXT                            -- Telegram's id after the first upload
+    );
+    CREATE TABLE items (
+        id INTEGER PRIMARY KEY,
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        ext_id TEXT NOT NULL,
+        text TEXT,
+        media_id INTEGER REFERENCES media(id),
+        gold TEXT,
+        quiz INTEGER NOT NULL DEFAULT 0,
+        explain TEXT,                           -- JSON {lang: text}
+        prelabel TEXT,
+        answers INTEGER NOT NULL DEFAULT 0,     -- answered assignments
+        leases INTEGER NOT NULL DEFAULT 0,      -- open assignments
+        state INTEGER NOT NULL DEFAULT 0,       -- 0 fresh, 1 started, 2 full, 3 done
+        created_at TEXT NOT NULL,
+        UNIQUE (project_id, ext_id)
+    );
+    CREATE INDEX items_to_serve ON items (project_id, state, id) WHERE state < 2 AND quiz = 0;
+    CREATE INDEX items_by_state ON items (project_id, state);
+    CREATE TABLE assignments (
+        id INTEGER PRIMARY KEY,
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        worker_id INTEGER NOT NULL REFERENCES workers(id),
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        status TEXT NOT NULL,                   -- open | answered | skipped | expired | released
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        delivered_at TEXT,                      -- when the task reached the phone
+        chat_id INTEGER,
+        message_id INTEGER,
+        answer TEXT,
+        answered_at TEXT,
+        seconds REAL,                           -- delivered -> answered
+        answer_message_id INTEGER,              -- the worker's reply, for typed answers
+        UNIQUE (item_id, worker_id)
+    );
+    CREATE UNIQUE INDEX one_open_task_per_worker ON assignments (worker_id) WHERE status = 'open';
+    CREATE INDEX leases_by_expiry ON assignments (expires_at) WHERE status = 'open';
+    CREATE INDEX assignments_by_project ON assignments (project_id, status, item_id);
+    CREATE INDEX assignments_by_worker ON assignments (worker_id, status, answered_at);
+    CREATE UNIQUE INDEX typed_answer_once ON assignments (worker_id, answer_message_id)
+        WHERE answer_message_id IS NOT NULL
+    """,
+]
