@@ -6,12 +6,18 @@ tested is what runs.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
+from collections.abc import AsyncIterator
 
-from telegram import BotCommand
+from telegram import BotCommand, Update
 from telegram.ext import AIORateLimiter, Application, ContextTypes
 
 import handlers
+from bot.clock import Clock
+from bot.config import Config
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -32,7 +38,6 @@ def build_application(services: Services) -> Application:
                                      max_retries=tg.max_retries))
         .concurrent_updates(CONCURRENT_UPDATES)
         .context_types(ContextTypes(bot_data=dict))
-        .post_init(_post_init)
         .build()
     )
     application.bot_data["services"] = services
@@ -51,7 +56,53 @@ async def _expire_leases(context: ContextTypes.DEFAULT_TYPE) -> None:
         log.info("returned %d items whose lease expired", returned)
 
 
-async def _post_init(application: Application) -> None:
-    """Set the command menu; runs under ``run_polling`` only, and nothing depends on it."""
-    await application.bot.set_my_commands(
-        [BotCommand("tasks", "Tasks"), BotCommand("help", "Help")])
+async def set_commands(application: Application) -> None:
+    """The command menu in every language; a failure here must not stop the bot."""
+    from bot.i18n import LANGUAGES, gettext_for
+
+    for language in LANGUAGES:
+        _ = gettext_for(language)
+        commands = [BotCommand("tasks", _("Find a task")), BotCommand("help", _("How it works"))]
+        try:
+            await application.bot.set_my_commands(
+                commands, language_code=None if language == "en" else language)
+        except Exception:  # cosmetic; log and carry on
+            log.warning("could not set the command menu for %s", language, exc_info=True)
+
+
+@contextlib.asynccontextmanager
+async def running(config: Config, clock: Clock | None = None, *,
+                  poll_timeout: int = 10) -> AsyncIterator[tuple[Application, Services]]:
+    """Open the services, start the bot polling, and shut everything down in order.
+
+    Used by ``tapwork run``, the demo, the benchmarks and the end-to-end tests, so they
+    all start the bot the same way.
+    """
+    services = await Services.open(config, clock)
+    try:
+        application = build_application(services)
+        async with application:
+            await set_commands(application)
+            await application.start()
+            assert application.updater is not None
+            await application.updater.start_polling(
+                poll_interval=0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES)
+            try:
+                yield application, services
+            finally:
+                await application.updater.stop()
+                await application.stop()
+    finally:
+        await services.close()
+
+
+async def run_forever(config: Config) -> None:
+    """``tapwork run``: poll until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    event_loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            event_loop.add_signal_handler(sig, stop.set)
+    async with running(config):
+        log.info("tapwork is running; press Ctrl+C to stop")
+        await stop.wait()

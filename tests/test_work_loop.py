@@ -1,0 +1,166 @@
+"""The work loop's rules against a real SQLite file: overlap, leases, exactly-once."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.assign import Empty, Outcome, item_state
+from bot.clock import FakeClock
+from bot.services import Services
+from storage.items import DONE, FRESH, FULL, STARTED
+from tests.conftest import add_project, add_worker
+
+
+def test_item_state_moves_through_the_four_states() -> None:
+    assert item_state(0, 0, 3) == FRESH
+    assert item_state(1, 0, 3) == STARTED
+    assert item_state(1, 2, 3) == FULL
+    assert item_state(3, 0, 3) == DONE
+
+
+async def test_overlap_distinct_workers_and_never_twice(services: Services) -> None:
+    await add_project(services, items=2, overlap=2)
+    for w in (1, 2, 3):
+        await add_worker(services, w)
+    seen: dict[int, list[int]] = {1: [], 2: [], 3: []}
+    for w in (1, 2, 3):
+        served = await services.loop.start(w, "reviews")
+        while served.task is not None:
+            seen[w].append(served.task.item_id)
+            result = await services.loop.answer_choice(w, served.task.assignment_id, 0)
+            assert result.outcome is Outcome.ACCEPTED
+            assert result.served is not None
+            served = result.served
+        assert served.empty is Empty.NOTHING_LEFT
+    assert all(len(set(items)) == len(items) for items in seen.values())
+    counts: dict[int, int] = {}
+    for items in seen.values():
+        for item in items:
+            counts[item] = counts.get(item, 0) + 1
+    assert sorted(counts.values()) == [2, 2]  # overlap 2 on each of the 2 items
+    assert seen[3] == []  # nothing left for the third worker
+
+
+async def test_started_items_are_finished_before_fresh_ones(services: Services) -> None:
+    await add_project(services, items=3, overlap=2)
+    for w in (1, 2):
+        await add_worker(services, w)
+    first = (await services.loop.start(1, "reviews")).task
+    assert first is not None
+    second = (await services.loop.start(2, "reviews")).task
+    assert second is not None and second.item_id == first.item_id
+
+
+async def test_double_tap_and_replay_record_one_answer(services: Services) -> None:
+    await add_project(services, items=3)
+    await add_worker(services, 1)
+    task = (await services.loop.start(1, "reviews")).task
+    assert task is not None
+    results = await asyncio.gather(*[
+        services.loop.answer_choice(1, task.assignment_id, 0) for _ in range(5)])
+    outcomes = sorted(r.outcome.value for r in results)
+    assert outcomes.count("accepted") == 1
+    assert outcomes.count("already_answered") == 4
+    async with services.db.read() as conn, conn.execute(
+            "SELECT count(*) FROM assignments WHERE status = 'answered'") as cur:
+        assert (await cur.fetchone())[0] == 1
+
+
+async def test_forged_and_invalid_answers_change_nothing(services: Services) -> None:
+    await add_project(services, items=3)
+    for w in (1, 2):
+        await add_worker(services, w)
+    task = (await services.loop.start(1, "reviews")).task
+    assert task is not None
+    assert (await services.loop.answer_choice(2, task.assignment_id, 0)).outcome \
+        is Outcome.FORGED
+    assert (await services.loop.answer_choice(1, 999_999, 0)).outcome is Outcome.FORGED
+    assert (await services.loop.answer_choice(1, task.assignment_id, 7)).outcome \
+        is Outcome.INVALID
+    assert (await services.loop.skip(2, task.assignment_id)).outcome is Outcome.FORGED
+    current = await services.loop.current(1)
+    assert current is not None and current.assignment_id == task.assignment_id
+
+
+async def test_expired_lease_returns_item_to_someone_else(services: Services,
+                                                         clock: FakeClock) -> None:
+    await add_project(services, items=1, overlap=1, lease_minutes=10)
+    for w in (1, 2):
+        await add_worker(services, w)
+    task = (await services.loop.start(1, "reviews")).task
+    assert task is not None
+    assert (await services.loop.start(2, "reviews")).empty is Empty.NOTHING_LEFT
+    clock.advance(minutes=11)
+    assert await services.loop.expire_leases() == 1
+    other = (await services.loop.start(2, "reviews")).task
+    assert other is not None and other.item_id == task.item_id
+    late = await services.loop.answer_choice(1, task.assignment_id, 0)
+    assert late.outcome is Outcome.NOT_OPEN
+
+
+async def test_answer_after_lease_ran_out_is_not_counted(services: Services,
+                                                         clock: FakeClock) -> None:
+    await add_project(services, items=2, overlap=1, lease_minutes=1)
+    await add_worker(services, 1)
+    task = (await services.loop.start(1, "reviews")).task
+    assert task is not None
+    clock.advance(minutes=2)  # the expiry job has not run yet
+    result = await services.loop.answer_choice(1, task.assignment_id, 0)
+    assert result.outcome is Outcome.EXPIRED
+    assert result.served is not None and result.served.task is not None
+    assert result.served.task.item_id != task.item_id  # never the same item twice
+
+
+async def test_typed_answer_counts_once_per_message(services: Services) -> None:
+    spec_id = await add_project(services, items=2, name="speech", kind="transcription")
+    assert spec_id
+    await add_worker(services, 1)
+    task = (await services.loop.start(1, "speech")).task
+    assert task is not None
+    first = await services.loop.answer_text(1, "  hello   world ", message_id=10)
+    again = await services.loop.answer_text(1, "hello world", message_id=10)
+    assert first.outcome is Outcome.ACCEPTED
+    assert again.outcome is Outcome.ALREADY_ANSWERED
+    async with services.db.read() as conn, conn.execute(
+            "SELECT answer FROM assignments WHERE status = 'answered'") as cur:
+        assert [r[0] for r in await cur.fetchall()] == ["hello world"]
+
+
+async def test_skip_and_stop(services: Services) -> None:
+    await add_project(services, items=3, overlap=1)
+    await add_worker(services, 1)
+    task = (await services.loop.start(1, "reviews")).task
+    assert task is not None
+    skipped = await services.loop.skip(1, task.assignment_id)
+    assert skipped.served is not None and skipped.served.task is not None
+    nxt = skipped.served.task
+    assert nxt.item_id != task.item_id
+    stopped = await services.loop.stop(1, nxt.assignment_id)
+    assert stopped.outcome is Outcome.ACCEPTED and await services.loop.current(1) is None
+    assert (await services.loop.stop(1, nxt.assignment_id)).outcome is Outcome.NOT_OPEN
+
+
+async def test_paused_and_unknown_projects(services: Services) -> None:
+    await add_project(services, items=1)
+    await add_worker(services, 1)
+    assert (await services.loop.start(1, "nope")).empty is Empty.NO_PROJECT
+    async with services.db.transaction() as conn:
+        await conn.execute("UPDATE projects SET status = 'paused'")
+    assert (await services.loop.start(1, "reviews")).empty is Empty.PAUSED
+
+
+@pytest.mark.parametrize("blocked_first", [True, False])
+async def test_blocked_worker_releases_item(services: Services, blocked_first: bool) -> None:
+    await add_project(services, items=1, overlap=1)
+    for w in (1, 2):
+        await add_worker(services, w)
+    assert (await services.loop.start(1, "reviews")).task is not None
+    if blocked_first:
+        await services.workers.blocked(1)
+        worker = await services.workers.get(1)
+        assert worker is not None and not worker.active
+        assert (await services.loop.start(2, "reviews")).task is not None
+    else:
+        assert (await services.loop.start(2, "reviews")).task is None
