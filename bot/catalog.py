@@ -86,6 +86,7 @@ class Catalog:
                 await item_store.insert_many(conn, project.id, new_items, now)
         except sqlite3.IntegrityError:
             # another import added one of these ids since we checked; nothing was written
+            result.items = []
             result.errors.append(LineError(None, "some item ids were added by another import "
                                            "at the same time; nothing was imported, try again"))
         return result

@@ -33,6 +33,7 @@ from bot.media import (
     MAX_MEDIA_BYTES,
     MediaError,
     PreparedMedia,
+    format_size,
     prepare_audio,
     prepare_image,
 )
@@ -208,7 +209,7 @@ class _FolderMedia(_Media):
             raise _RefError(f"not found (looked in {self.base})")
         try:
             if found.stat().st_size > MAX_MEDIA_BYTES:
-                raise _RefError(f"is larger than {MAX_MEDIA_BYTES // (1024 * 1024)} MB")
+                raise _RefError(f"is larger than {format_size(MAX_MEDIA_BYTES)}")
             return found.read_bytes()
         except OSError as exc:
             raise _RefError(f"cannot be read ({exc.strerror or exc})") from None
@@ -249,7 +250,7 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) ->
     except (zipfile.BadZipFile, NotImplementedError, EOFError, OSError, ValueError) as exc:
         raise _RefError(f"cannot be read from the ZIP ({exc})") from None
     if len(data) > limit:
-        raise _RefError(f"is larger than {limit // (1024 * 1024)} MB")
+        raise _RefError(f"is larger than {format_size(limit)}")
     return data
 
 
@@ -390,8 +391,13 @@ def _csv_problem(exc: csv.Error, start: int) -> str:
     if "unexpected end of data" in why or "EOF" in why:
         return (f"a quoted value starting on line {start} is never closed (a \" is "
                 "missing), so the rest of the file was read into it")
-    return ('a quote is out of place: put the whole value in double quotes and double '
-            f'any quote inside it ("") ({why})')
+    if "expected after" in why:
+        return ('a quote is out of place: put the whole value in double quotes and double '
+                f'any quote inside it ("") ({why})')
+    if "field larger than field limit" in why:
+        return ("a value is far too long (over 131072 characters); usually a closing \" "
+                "is missing")
+    return f"this line is not valid CSV ({why})"
 
 
 class _CsvHeader:
@@ -400,6 +406,8 @@ class _CsvHeader:
     def __init__(self, row: list[str], line: int, problems: _Problems) -> None:
         self.names = [cell.strip().lower() for cell in row]
         known = [name for name in self.names if name in CSV_KEYS]
+        #: a first line naming no column is data, not a header: the rows are not checked
+        self.usable = bool(known)
         if not known:
             problems.add(line, "the first line must be a header naming the columns, such "
                                f"as id,text,gold (found {_quoted(self.names[:5])})")
@@ -407,14 +415,16 @@ class _CsvHeader:
             twice = sorted({name for name in self.names if name and
                             self.names.count(name) > 1})
             if twice:
-                problems.add(line, f"column {_quoted(twice)} appears twice in the header")
+                problems.add(line, f"{'column' if len(twice) == 1 else 'columns'} "
+                                   f"{_quoted(twice)} appear{'s' if len(twice) == 1 else ''}"
+                                   " twice in the header")
             unknown = [name for name in self.names if name and name not in CSV_KEYS]
             if unknown:
                 problems.add(line, _unknown("column", unknown, CSV_KEYS))
             if "id" not in self.names:
                 problems.add(line, "the header has no id column")
         #: without an id column, "missing id" is said once here, not on every line
-        self.has_id = "id" in self.names or not known
+        self.has_id = "id" in self.names
 
     def record(self, row: list[str], line: int, problems: _Problems) -> dict[str, Any] | None:
         """The row as ``{column: value}``; unknown columns were reported with the header."""
@@ -462,6 +472,8 @@ def _csv_records(text: str, problems: _Problems,
             continue
         if header is None:
             header = _CsvHeader(row, start, problems)
+            if not header.usable:
+                return
             on_header(header)
             continue
         yield start, header.record(row, start, problems)
@@ -778,9 +790,9 @@ def _read_zip(spec: ProjectSpec, data: bytes, *, source: str,
                                    f"{MAX_ZIP_MEMBERS} (split it into several imports)")
         total = sum(info.file_size for info in infos)
         if total > MAX_ZIP_BYTES:
-            return _failed(source, f"the ZIP unpacks to {total // (1024 * 1024)} MB; the "
-                                   f"limit is {MAX_ZIP_BYTES // (1024 * 1024)} MB (split "
-                                   "it into several imports)")
+            return _failed(source, f"the ZIP unpacks to {format_size(total)}; the limit is "
+                                   f"{format_size(MAX_ZIP_BYTES)} (split it into several "
+                                   "imports)")
         candidates = [(info, _member_names(info)[0]) for info in infos
                       if not info.is_dir() and _is_items_file(_member_names(info)[0])]
         if not candidates:
@@ -817,7 +829,7 @@ def read_items_bytes(spec: ProjectSpec, data: bytes, filename: str, *,
     if not data:
         return _failed(source, "the file is empty")
     if len(data) > MAX_ZIP_BYTES:
-        return _failed(source, f"the file is larger than {MAX_ZIP_BYTES // (1024 * 1024)} MB")
+        return _failed(source, f"the file is larger than {format_size(MAX_ZIP_BYTES)}")
     if fmt == "zip":
         return _read_zip(spec, data, source=source, existing_ids=existing_ids,
                          progress=progress)
@@ -841,8 +853,7 @@ def read_items(spec: ProjectSpec, path: str | Path, *, existing_ids: Collection[
         if not file.is_file():
             return _failed(source, f"file not found: {file}")
         if file.stat().st_size > MAX_ZIP_BYTES:
-            return _failed(source, "the file is larger than "
-                                   f"{MAX_ZIP_BYTES // (1024 * 1024)} MB")
+            return _failed(source, f"the file is larger than {format_size(MAX_ZIP_BYTES)}")
         data = file.read_bytes()
     except OSError as exc:
         return _failed(source, f"cannot read the file ({exc.strerror or exc})")

@@ -34,10 +34,11 @@ MAX_SIDE = 1280
 MAX_ASPECT = 20
 JPEG_QUALITY = 85
 #: Telegram shows Ogg/Opus as a voice note only up to this size
-MAX_VOICE_BYTES = 1024 * 1024
-#: formats a photo may arrive in. Restricting Pillow's openers keeps rarely used
-#: decoders (and EPS, which calls Ghostscript) away from files strangers upload.
-IMAGE_FORMATS = ("JPEG", "MPO", "PNG", "GIF", "WEBP", "BMP", "TIFF")
+MAX_VOICE_BYTES = 1_000_000  # "1 MB" read the strict way, so a voice note never bounces
+#: formats a photo may arrive in (JPEG includes phones' multi-picture MPO). Restricting
+#: Pillow's openers keeps rarely used decoders (and EPS, which calls Ghostscript) away
+#: from files strangers upload.
+IMAGE_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
 
 #: ``ftyp`` brands of HEIF/AVIF pictures, which share the MP4 container with M4A audio
 _IMAGE_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1",
@@ -62,8 +63,11 @@ class PreparedMedia:
     duration: int | None = None  # whole seconds, rounded up
 
 
-def _megabytes(limit: int) -> str:
-    return f"{limit // (1024 * 1024)} MB"
+def format_size(size: int) -> str:
+    """``20 MB``, ``1.5 MB``, ``512 KB``: a limit as an operator reads it."""
+    if size >= 1024 * 1024:
+        return f"{round(size / (1024 * 1024), 1):g} MB"
+    return f"{max(1, round(size / 1024))} KB"
 
 
 def _check_pixels(image: Image.Image) -> None:
@@ -80,6 +84,7 @@ def _check_pixels(image: Image.Image) -> None:
 
 def _open_checked(data: bytes) -> Image.Image:
     """Open ``data`` lazily (header only) and refuse it if it claims too many pixels."""
+    Image.init()  # register every plugin once: ``formats`` may only name loaded ones
     image = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
     _check_pixels(image)
     return image
@@ -123,7 +128,7 @@ def prepare_image(data: bytes, filename: str = "image.jpg") -> PreparedMedia:
     decompression-bomb warning counts as a refusal too), or that Telegram would refuse.
     """
     if len(data) > MAX_MEDIA_BYTES:
-        raise MediaError(f"image file is larger than {_megabytes(MAX_MEDIA_BYTES)}")
+        raise MediaError(f"image file is larger than {format_size(MAX_MEDIA_BYTES)}")
     if not data:
         raise MediaError("image file is empty")
     try:
@@ -197,7 +202,7 @@ def prepare_audio(data: bytes, filename: str) -> PreparedMedia:
     Raises ``MediaError`` for non-audio files and files over ``MAX_MEDIA_BYTES``.
     """
     if len(data) > MAX_MEDIA_BYTES:
-        raise MediaError(f"audio file is larger than {_megabytes(MAX_MEDIA_BYTES)}")
+        raise MediaError(f"audio file is larger than {format_size(MAX_MEDIA_BYTES)}")
     kind, mime, extension, duration = "audio", "", "", None
     if data[:4] == b"OggS":
         # the first page holds only the codec header: 27 bytes + up to 255 lacing values

@@ -50,6 +50,8 @@ class Label:
 
 @dataclass(frozen=True)
 class ProjectSpec:
+    """A validated project; ``raw`` is the document it came from, stored as is."""
+
     name: str
     kind: str
     title: Localized
@@ -111,19 +113,23 @@ def _labels(kind: str, value: Any) -> tuple[Label, ...]:
         if isinstance(entry, str):
             label_value, names = entry, None
         elif isinstance(entry, dict):
-            label_value = entry.get("value")
-            names = {k: v for k, v in entry.items() if k != "value"} or None
-            if "names" in entry:
-                names = entry["names"]
+            stray = sorted(set(entry) - {"value", "names"})
+            if stray:
+                raise ProjectError("label {n}: unknown key {key!r} (use value and names)",
+                                   n=position, key=stray[0])
+            label_value, names = entry.get("value"), entry.get("names")
         else:
             raise ProjectError("label {n} must be text or a table with value and names",
                                n=position)
         if not isinstance(label_value, str) or not label_value.strip():
             raise ProjectError("label {n} has no value", n=position)
+        label_value = label_value.strip()
+        if len(label_value) > 100:
+            raise ProjectError("label {n} is longer than 100 characters", n=position)
         if label_value in {label.value for label in labels}:
             raise ProjectError("label {value!r} appears twice", value=label_value)
         localized = _localized(names, f"labels[{position}]") if names else Localized()
-        labels.append(Label(label_value.strip(), localized))
+        labels.append(Label(label_value, localized))
     return tuple(labels)
 
 

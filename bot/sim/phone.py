@@ -281,9 +281,7 @@ class Phone:
         mime_type: str | None = None,
     ) -> JSON:
         """Send a file; a caption like "/import proj" carries a ``bot_command`` entity."""
-        record = self.server._store_file(
-            "document", data, filename=filename, mime_type=mime_type
-        )
+        record = self.server._store_file("document", data, filename=filename, mime_type=mime_type)
         extra: JSON = {"document": self.server._file_json(record)}
         if caption is not None:
             extra["caption"] = caption

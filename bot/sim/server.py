@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import html
 import io
 import json
 import logging
@@ -31,9 +32,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from types import TracebackType
-from typing import Any, NamedTuple, Self
+from typing import Any, NamedTuple, Self, TypeVar
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from PIL import Image
 
 from bot.clock import Clock
@@ -47,9 +48,7 @@ NOT_MODIFIED = (
     "are exactly the same as a current content and reply markup of the message"
 )
 WRONG_FILE = "Bad Request: wrong file identifier/HTTP URL specified"
-QUERY_TOO_OLD = (
-    "Bad Request: query is too old and response timeout expired or query ID is invalid"
-)
+QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -161,6 +160,7 @@ class _RawResult:
         self.data = data
 
 
+_T = TypeVar("_T", _Fault, _Delay)
 Handler = Callable[[JSON, dict[str, _Upload]], Awaitable[Any]]
 
 
@@ -431,12 +431,11 @@ class BotApiStandIn:
             return _error_response(ApiError(404, "Not Found"))
         name, handler = entry
         params: JSON = {}
+        files: dict[str, _Upload] = {}
         chat_id: int | None = None
         delay: _Delay | None = None
         try:
             params, files = await _read_params(request)
-            for part, upload in files.items():
-                params.setdefault(part, None)
             raw_chat = params.get("chat_id")
             chat_id = raw_chat if isinstance(raw_chat, int) else None
             fault = self._take(self._faults, name, chat_id)
@@ -454,7 +453,7 @@ class BotApiStandIn:
             self.internal_errors.append(error)
             response = _error_response(ApiError(500, f"Internal Server Error: {error!r}"))
         if self.record_calls:
-            for part, upload in files.items() if "files" in locals() else ():
+            for part, upload in files.items():
                 params[part] = f"<upload {upload.filename} {len(upload.data)} bytes>"
         self._record(name, params, chat_id, started, response.status)
         if delay is not None and not delay.before:
@@ -468,9 +467,7 @@ class BotApiStandIn:
         if self.record_calls:
             self.calls.append(Call(method, params, chat_id, started, status))
 
-    def _take[T: (_Fault, _Delay)](
-        self, queue: list[T], method: str, chat_id: int | None
-    ) -> T | None:
+    def _take(self, queue: list[_T], method: str, chat_id: int | None) -> _T | None:
         """Consume one matching fault or delay, if any."""
         lowered = method.lower()
         for item in queue:
@@ -634,8 +631,7 @@ class BotApiStandIn:
             if stored.kind != kind:
                 raise ApiError(
                     400,
-                    f"Bad Request: can't use file of type {stored.kind.title()} "
-                    f"as {kind.title()}",
+                    f"Bad Request: can't use file of type {stored.kind.title()} as {kind.title()}",
                 )
             self.reuses += 1
             return stored
@@ -943,13 +939,9 @@ class BotApiStandIn:
             raise ApiError(400, "Bad Request: there is no caption in the message to edit")
         content = self._caption_content(params)
         markup = _inline_markup(params.get("reply_markup"))
-        return self._apply_edit(
-            phone, message, content, ("caption", "caption_entities"), markup
-        )
+        return self._apply_edit(phone, message, content, ("caption", "caption_entities"), markup)
 
-    async def _api_editMessageReplyMarkup(
-        self, params: JSON, files: dict[str, _Upload]
-    ) -> Any:
+    async def _api_editMessageReplyMarkup(self, params: JSON, files: dict[str, _Upload]) -> Any:
         phone, message = self._editable(params)
         markup = _inline_markup(params.get("reply_markup"))
         return self._apply_edit(phone, message, {}, (), markup)
@@ -977,9 +969,13 @@ class BotApiStandIn:
     async def _api_deleteMessage(self, params: JSON, files: dict[str, _Upload]) -> Any:
         phone = self._chat(params, check_blocked=False)
         message_id = params.get("message_id")
-        if phone._bot_messages.pop(message_id, None) is None:  # type: ignore[arg-type]
-            if phone._user_messages.pop(message_id, None) is None:  # type: ignore[arg-type]
-                raise ApiError(400, "Bad Request: message to delete not found")
+        if not isinstance(message_id, int):
+            raise ApiError(400, "Bad Request: message identifier is not specified")
+        deleted = phone._bot_messages.pop(message_id, None) or phone._user_messages.pop(
+            message_id, None
+        )
+        if deleted is None:
+            raise ApiError(400, "Bad Request: message to delete not found")
         phone._changed()
         return True
 
@@ -989,6 +985,8 @@ class BotApiStandIn:
         if not isinstance(ids, list) or not 1 <= len(ids) <= 100:
             raise ApiError(400, "Bad Request: message_ids is invalid")
         for message_id in ids:
+            if not isinstance(message_id, int):
+                continue
             phone._bot_messages.pop(message_id, None)
             phone._user_messages.pop(message_id, None)
         phone._changed()
@@ -1048,7 +1046,7 @@ async def _read_params(request: web.Request) -> tuple[JSON, dict[str, _Upload]]:
         elif content_type == "multipart/form-data":
             reader = await request.multipart()
             while (part := await reader.next()) is not None:
-                if not isinstance(part, web.BodyPartReader) or part.name is None:
+                if not isinstance(part, BodyPartReader) or part.name is None:
                     continue
                 if part.filename is not None:
                     data = bytes(await part.read())
@@ -1185,7 +1183,9 @@ def _inline_markup(raw: Any) -> JSON | None:
                 if not 1 <= size <= MAX_CALLBACK_DATA:
                     raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
             elif len(button) == 1:
-                raise ApiError(400, "Bad Request: text buttons are unallowed in the inline keyboard")
+                raise ApiError(
+                    400, "Bad Request: text buttons are unallowed in the inline keyboard"
+                )
             new_row.append(dict(button))
         if new_row:
             copied.append(new_row)
@@ -1247,7 +1247,9 @@ class _HtmlEntities(HTMLParser):
     """Telegram's HTML subset: strips the tags, keeps entities, refuses anything else."""
 
     def __init__(self, source: str) -> None:
-        super().__init__(convert_charrefs=True)
+        # Character references are decoded by hand so a raw "<" in the text can be told
+        # apart from an escaped "&lt;": Telegram rejects the former.
+        super().__init__(convert_charrefs=False)
         self.source = source
         self.parts: list[str] = []
         self.position = 0
@@ -1299,6 +1301,18 @@ class _HtmlEntities(HTMLParser):
         self._fail(f'Unsupported start tag "{tag}"')
 
     def handle_data(self, data: str) -> None:
+        if "<" in data:
+            self._fail('Unsupported start tag ""')
+        self._text(data)
+
+    def handle_entityref(self, name: str) -> None:
+        decoded = html.unescape(f"&{name};")
+        self._text(decoded if decoded != f"&{name};" else f"&{name}")
+
+    def handle_charref(self, name: str) -> None:
+        self._text(html.unescape(f"&#{name};"))
+
+    def _text(self, data: str) -> None:
         self.parts.append(data)
         self.position += utf16_len(data)
 
@@ -1452,8 +1466,9 @@ def _parse_markdown_v2(source: str) -> tuple[str, list[JSON]]:
             continue
         if char in _MDV2_RESERVED:
             raise _parse_error(
-                source, i, f"Character '{char}' is reserved and must be escaped with the "
-                "preceding '\\'"
+                source,
+                i,
+                f"Character '{char}' is reserved and must be escaped with the preceding '\\'",
             )
         emit(char)
         i += 1
@@ -1464,6 +1479,7 @@ def _parse_markdown_v2(source: str) -> tuple[str, list[JSON]]:
 
 
 _MD_KINDS = {"*": "bold", "_": "italic", "`": "code"}
+_MD_PLAIN = re.compile(r"[^\\*_`\[]+")
 
 
 def _parse_markdown(source: str) -> tuple[str, list[JSON]]:
@@ -1522,6 +1538,8 @@ def _parse_markdown(source: str) -> tuple[str, list[JSON]]:
             add("text_link", source[i + 1 : middle], url=source[middle + 2 : end])
             i = end + 1
         else:
-            emit(char)
-            i += 1
+            plain = _MD_PLAIN.match(source, i)
+            run = plain.group() if plain else char
+            emit(run)
+            i += len(run)
     return "".join(parts), _sort_entities(entities)
