@@ -30,7 +30,6 @@ import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from types import TracebackType
 from typing import Any, NamedTuple, Self, TypeVar
 
@@ -1243,96 +1242,73 @@ _HTML_KINDS = {
 }
 
 
-class _HtmlEntities(HTMLParser):
-    """Telegram's HTML subset: strips the tags, keeps entities, refuses anything else."""
-
-    def __init__(self, source: str) -> None:
-        # Character references are decoded by hand so a raw "<" in the text can be told
-        # apart from an escaped "&lt;": Telegram rejects the former.
-        super().__init__(convert_charrefs=False)
-        self.source = source
-        self.parts: list[str] = []
-        self.position = 0
-        self.stack: list[list[Any]] = []  # [tag, start, kind, extra]
-        self.entities: list[JSON] = []
-
-    def _index(self) -> int:
-        line, column = self.getpos()
-        lines = self.source.split("\n")
-        return sum(len(text) + 1 for text in lines[: line - 1]) + column
-
-    def _fail(self, detail: str) -> None:
-        raise _parse_error(self.source, self._index(), detail)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = dict(attrs)
-        kind = _HTML_KINDS.get(tag)
-        if kind is None:
-            self._fail(f'Unsupported start tag "{tag}"')
-        if tag == "span" and attributes.get("class") != "tg-spoiler":
-            self._fail('Tag "span" must have class "tg-spoiler"')
-        extra: JSON = {}
-        if tag == "a":
-            extra["url"] = attributes.get("href") or ""
-        elif tag == "tg-emoji":
-            extra["custom_emoji_id"] = attributes.get("emoji-id") or ""
-        elif tag == "blockquote" and "expandable" in attributes:
-            kind = "expandable_blockquote"
-        elif tag == "code" and self.stack and self.stack[-1][0] == "pre":
-            language = (attributes.get("class") or "").removeprefix("language-")
-            if language:
-                self.stack[-1][3]["language"] = language
-            kind = ""  # <pre><code> is one pre entity
-        self.stack.append([tag, self.position, kind, extra])
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self.stack:
-            self._fail(f'Unexpected end tag "{tag}"')
-        top, start, kind, extra = self.stack[-1]
-        if top != tag:
-            self._fail(f'Unmatched end tag "{tag}", expected "</{top}>"')
-        self.stack.pop()
-        if kind and self.position > start:
-            entity: JSON = {"type": kind, "offset": start, "length": self.position - start}
-            entity.update(extra)
-            self.entities.append(entity)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._fail(f'Unsupported start tag "{tag}"')
-
-    def handle_data(self, data: str) -> None:
-        if "<" in data:
-            self._fail('Unsupported start tag ""')
-        self._text(data)
-
-    def handle_entityref(self, name: str) -> None:
-        decoded = html.unescape(f"&{name};")
-        self._text(decoded if decoded != f"&{name};" else f"&{name}")
-
-    def handle_charref(self, name: str) -> None:
-        self._text(html.unescape(f"&#{name};"))
-
-    def _text(self, data: str) -> None:
-        self.parts.append(data)
-        self.position += utf16_len(data)
-
-    def handle_comment(self, data: str) -> None:
-        self._fail("Unsupported comment")
-
-    def handle_decl(self, decl: str) -> None:
-        self._fail("Unsupported declaration")
+_HTML_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)([^<>]*)>")
+_HTML_ATTR = re.compile(r"""([A-Za-z-]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
 
 
 def _parse_html(source: str) -> tuple[str, list[JSON]]:
-    parser = _HtmlEntities(source)
-    parser.feed(source)
-    parser.close()
-    if parser.stack:
-        tag = parser.stack[-1][0]
-        raise _parse_error(
-            source, len(source), f'Can\'t find end tag corresponding to start tag "{tag}"'
-        )
-    return "".join(parser.parts), _sort_entities(parser.entities)
+    """Telegram's HTML subset: strips the tags, keeps entities, refuses anything else.
+
+    A raw "<" that does not open a supported tag is an error, as on Telegram, which is
+    how a bot that forgets to escape user text fails in production.
+    """
+    parts: list[str] = []
+    entities: list[JSON] = []
+    stack: list[list[Any]] = []  # [tag, start, kind, extra, source index]
+    position = 0
+    i = 0
+    n = len(source)
+    while i < n:
+        lt = source.find("<", i)
+        chunk = source[i : n if lt == -1 else lt]
+        if chunk:
+            chunk = html.unescape(chunk)
+            parts.append(chunk)
+            position += utf16_len(chunk)
+        if lt == -1:
+            break
+        match = _HTML_TAG.match(source, lt)
+        if match is None:
+            raise _parse_error(source, lt, 'Unsupported start tag ""')
+        closing, tag, raw_attrs = match.group(1), match.group(2).lower(), match.group(3)
+        i = match.end()
+        if closing:
+            if not stack:
+                raise _parse_error(source, lt, f'Unexpected end tag "{tag}"')
+            top, start, kind, extra, _ = stack.pop()
+            if top != tag:
+                raise _parse_error(source, lt, f'Unmatched end tag "{tag}", expected "</{top}>"')
+            if kind and position > start:
+                entities.append(
+                    {"type": kind, "offset": start, "length": position - start, **extra}
+                )
+            continue
+        kind = _HTML_KINDS.get(tag)
+        if kind is None:
+            raise _parse_error(source, lt, f'Unsupported start tag "{tag}"')
+        attrs = {
+            m.group(1).lower(): html.unescape(m.group(2) or m.group(3) or m.group(4) or "")
+            for m in _HTML_ATTR.finditer(raw_attrs)
+        }
+        extra: JSON = {}
+        if tag == "span" and attrs.get("class") != "tg-spoiler":
+            raise _parse_error(source, lt, 'Tag "span" must have class "tg-spoiler"')
+        if tag == "a":
+            extra["url"] = attrs.get("href", "")
+        elif tag == "tg-emoji":
+            extra["custom_emoji_id"] = attrs.get("emoji-id", "")
+        elif tag == "blockquote" and "expandable" in attrs:
+            kind = "expandable_blockquote"
+        elif tag == "code" and stack and stack[-1][0] == "pre":
+            language = attrs.get("class", "").removeprefix("language-")
+            if language:
+                stack[-1][3]["language"] = language
+            kind = ""  # <pre><code> is one pre entity
+        stack.append([tag, position, kind, extra, lt])
+    if stack:
+        tag, _, _, _, index = stack[-1]
+        raise _parse_error(source, index, f'Can\'t find end tag corresponding to start tag "{tag}"')
+    return "".join(parts), _sort_entities(entities)
 
 
 _MDV2_RESERVED = frozenset("_*[]()~`>#+-=|{}.!")
