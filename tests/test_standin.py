@@ -40,7 +40,10 @@ async def server() -> AsyncIterator[BotApiStandIn]:
 
 @asynccontextmanager
 async def running_bot(
-    server: BotApiStandIn, *handlers: BaseHandler[Any, Any, Any], **build: Any
+    server: BotApiStandIn,
+    *handlers: BaseHandler[Any, Any, Any],
+    rate_limiter: AIORateLimiter | None = None,
+    read_timeout: float | None = None,
 ) -> AsyncIterator[Application[Any, Any, Any, Any, Any, Any]]:
     """A real Application polling the stand-in, started and stopped like run_polling does."""
     builder = (
@@ -49,10 +52,10 @@ async def running_bot(
         .base_url(server.api_base_url)
         .base_file_url(server.file_base_url)
     )
-    if "rate_limiter" in build:
-        builder = builder.rate_limiter(build["rate_limiter"])
-    if "read_timeout" in build:
-        builder = builder.read_timeout(build["read_timeout"])
+    if rate_limiter is not None:
+        builder = builder.rate_limiter(rate_limiter)
+    if read_timeout is not None:
+        builder = builder.read_timeout(read_timeout)
     app = builder.build()
     for handler in handlers:
         app.add_handler(handler)

@@ -226,6 +226,8 @@ class Phone:
         Looks in ``message`` if given, else in the newest bot message that has such a button,
         as a person scrolling up would. Fails with the visible buttons listed if none match.
         """
+        if message is not None and message.get("message_id") not in self._bot_messages:
+            raise AssertionError(f"Message #{message.get('message_id')} is no longer in the chat.")
         candidates = [self.current(message)] if message is not None else self.messages[::-1]
         for candidate in candidates:
             if candidate is None:
