@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import AsyncIterator
 
@@ -21,6 +22,8 @@ from bot.config import Config
 from bot.services import Services
 
 log = logging.getLogger(__name__)
+#: opt in to PTB 22's durations as ``timedelta`` (it warns on every ``RetryAfter`` otherwise)
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 #: how many updates are handled at once; correctness never depends on order because
 #: every state change is a conditional write in one transaction

@@ -207,6 +207,9 @@ class WorkLoop:
             row = await project_store.get(conn, assignment.project_id)
             assert row is not None
             project = Project.from_row(row)
+            if assignment.status == "expired":  # the lease job got there first
+                return AnswerResult(Outcome.EXPIRED,
+                                    await self._lease_next(conn, worker_id, project))
             if assignment.status != "open":
                 outcome = (Outcome.ALREADY_ANSWERED if assignment.status == "answered"
                            else Outcome.NOT_OPEN)

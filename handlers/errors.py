@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import Forbidden, NetworkError, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 
 from handlers.common import Context, gettext_of, services_of
 
@@ -19,6 +19,10 @@ async def on_error(update: object, context: Context) -> None:
         if user is not None:
             log.info("user %s blocked the bot; marking them inactive", user.id)
             await services_of(context).workers.blocked(user.id)
+        return
+    if isinstance(error, BadRequest):
+        # e.g. a callback answered too late; the user's data is unaffected
+        log.warning("Telegram refused a call: %s", error)
         return
     if isinstance(error, TimedOut | NetworkError):
         # the answer is already committed; /tasks shows the open task again

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from telegram.ext import Application
 
 from bot.clock import FakeClock
-from bot.config import Config, StorageConfig
+from bot.app import running
+from bot.config import Config, StorageConfig, TelegramConfig, WorkConfig
 from bot.projects import parse_project
 from bot.services import Services
+from bot.sim.server import BotApiStandIn
 from storage import items as item_store
+
+os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB 22's opt-in; silences its warning
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data" / "crowd"
@@ -53,3 +60,40 @@ async def add_project(services: Services, items: int = 5, **extra: object) -> in
 async def add_worker(services: Services, worker_id: int) -> None:
     await services.workers.seen(worker_id, f"W{worker_id}", "en")
     await services.workers.consent(worker_id)
+
+
+# -- end to end: the real Application against the local Bot API stand-in ----------------
+
+
+@dataclass
+class Running:
+    """A running bot: the stand-in it talks to, its Application and its services."""
+
+    server: BotApiStandIn
+    app: Application
+    services: Services
+    clock: FakeClock
+
+
+def e2e_config(server: BotApiStandIn, db: Path, **work: float) -> Config:
+    return Config(
+        telegram=TelegramConfig(token=server.token, api_base_url=server.api_base_url,
+                                file_base_url=server.file_base_url, max_rate=0,
+                                max_retries=3),
+        storage=StorageConfig(path=str(db)),
+        work=WorkConfig(lease_check_seconds=work.get("lease_check_seconds", 0.1)))
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[BotApiStandIn]:
+    async with BotApiStandIn() as stand_in:
+        yield stand_in
+    assert not stand_in.internal_errors
+
+
+@pytest.fixture
+async def bot(server: BotApiStandIn, tmp_path: Path, clock: FakeClock
+              ) -> AsyncIterator[Running]:
+    async with running(e2e_config(server, tmp_path / "tapwork.db"), clock,
+                       poll_timeout=1) as (app, services):
+        yield Running(server, app, services, clock)

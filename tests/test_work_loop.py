@@ -97,7 +97,8 @@ async def test_expired_lease_returns_item_to_someone_else(services: Services,
     other = (await services.loop.start(2, "reviews")).task
     assert other is not None and other.item_id == task.item_id
     late = await services.loop.answer_choice(1, task.assignment_id, 0)
-    assert late.outcome is Outcome.NOT_OPEN
+    assert late.outcome is Outcome.EXPIRED
+    assert late.served is not None and late.served.empty is Empty.NOTHING_LEFT
 
 
 async def test_answer_after_lease_ran_out_is_not_counted(services: Services,

@@ -1,0 +1,78 @@
+"""How a simulated worker behaves: join a project, answer until the work runs out.
+
+Shared by ``tapwork demo``, the end-to-end tests and the benchmarks so that all three
+exercise the bot the way a person on a phone does: through buttons and messages only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from bot.sim.phone import JSON, Phone
+
+#: the callback data of a task's buttons carries its assignment id
+_TASK_DATA = re.compile(r"^[asux]:(\d+)")
+
+#: picks the button to tap (by its text) for a task, given the task's text and buttons;
+#: return None to type an answer instead (transcription), via ``type_answer``
+Chooser = Callable[[str, list[str]], str | None]
+
+
+def task_id(message: JSON | None) -> int | None:
+    """The assignment shown in a message, or None when it is not an open task."""
+    if not message:
+        return None
+    for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+        for button in row:
+            match = _TASK_DATA.match(button.get("callback_data", ""))
+            if match:
+                return int(match.group(1))
+    return None
+
+
+def open_task(phone: Phone) -> JSON | None:
+    """The newest message, if it is a task waiting for an answer."""
+    last = phone.last
+    return last if task_id(last) is not None else None
+
+
+async def join(phone: Phone, project: str, timeout: float = 10.0) -> JSON:
+    """``/start PROJECT`` through the deep link, agree to the notice, get the first task.
+
+    Returns the bot's first message after consent: a task, or why there is none.
+    """
+    await phone.send(f"/start {project}")
+    notice = await phone.wait_for(lambda p: p.last, timeout)
+    if task_id(notice) is not None:
+        return notice  # consent was given before
+    await phone.tap(phone.buttons(notice)[0][0], notice)
+    return await phone.wait_for(
+        lambda p: p.last if p.last and p.last["message_id"] != notice["message_id"] else None,
+        timeout)
+
+
+async def answer_tasks(phone: Phone, choose: Chooser,
+                       type_answer: Callable[[str], str] | None = None, *,
+                       limit: int = 10_000, timeout: float = 10.0,
+                       on_answer: Callable[[Phone, Any], None] | None = None) -> int:
+    """Answer tasks until none is left (or ``limit``); returns how many were answered."""
+    answered = 0
+    while answered < limit:
+        message = open_task(phone)
+        if message is None:
+            return answered
+        current = task_id(message)
+        text = phone.text(message) or ""
+        label = choose(text, [b for row in phone.buttons(message) for b in row])
+        if label is None:
+            assert type_answer is not None, "a typed task needs type_answer"
+            await phone.send(type_answer(text))
+        else:
+            await phone.tap(label, message)
+        await phone.wait_for(lambda p, c=current: task_id(p.last) != c, timeout)
+        answered += 1
+        if on_answer is not None:
+            on_answer(phone, current)
+    return answered
