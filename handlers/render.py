@@ -101,24 +101,27 @@ async def show_task(context: Context, chat_id: int, task: Task, _: Gettext,
             sent = await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
                                           reply_markup=markup)
     else:
+        # an upload inside InputMedia must be "attached" as its own multipart part
         source: str | InputFile
+        attached: str | InputFile
         if media.file_id:
-            source = media.file_id
+            source = attached = media.file_id
         else:
             data = await services_of(context).loop.media_bytes(media.id)
             source = InputFile(data, filename=media.filename)
+            attached = InputFile(data, filename=media.filename, attach=True)
             uploaded = True
         if media.kind == "photo":
             if replace is not None and replace.photo:
                 sent = await _edit_media(replace, InputMediaPhoto(
-                    source, caption=text, parse_mode=ParseMode.HTML), markup)
+                    attached, caption=text, parse_mode=ParseMode.HTML), markup)
             if not isinstance(sent, Message):
                 sent = await bot.send_photo(chat_id, source, caption=text,
                                             parse_mode=ParseMode.HTML, reply_markup=markup)
         elif media.kind == "audio":
             if replace is not None and replace.audio:
                 sent = await _edit_media(replace, InputMediaAudio(
-                    source, caption=text, parse_mode=ParseMode.HTML), markup)
+                    attached, caption=text, parse_mode=ParseMode.HTML), markup)
             if not isinstance(sent, Message):
                 sent = await bot.send_audio(chat_id, source, caption=text,
                                             parse_mode=ParseMode.HTML, reply_markup=markup)

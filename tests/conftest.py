@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from telegram.ext import Application
 
-from bot.clock import FakeClock
 from bot.app import running
+from bot.clock import FakeClock
 from bot.config import Config, StorageConfig, TelegramConfig, WorkConfig
 from bot.projects import parse_project
 from bot.services import Services
