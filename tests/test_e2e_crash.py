@@ -1,0 +1,89 @@
+"""A bot killed with SIGKILL mid-run loses no acknowledged answer and serves open items."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+from bot.cli import main
+from bot.sim.crowd import join, open_task, task_id
+from bot.sim.server import BotApiStandIn
+from tests.conftest import ROOT
+
+SAMPLE = ROOT / "bot" / "sample"
+
+
+async def _start_bot(config: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "-c", str(config),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "TAPWORK_TOKEN": ""})
+
+
+async def _answered(db: Path) -> list[tuple[int, str]]:
+    import aiosqlite
+
+    async with aiosqlite.connect(db) as conn, conn.execute(
+            "SELECT item_id, answer FROM assignments WHERE status = 'answered' ORDER BY id"
+    ) as cur:
+        return [(r[0], r[1]) for r in await cur.fetchall()]
+
+
+async def test_sigkill_mid_run_loses_no_acknowledged_answer(tmp_path: Path) -> None:
+    async with BotApiStandIn() as server:
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f'[telegram]\ntoken = "{server.token}"\napi_base_url = "{server.api_base_url}"\n'
+            f'file_base_url = "{server.file_base_url}"\nmax_rate = 0\n'
+            '[storage]\npath = "tapwork.db"\n[work]\nlease_check_seconds = 1\n')
+        assert await asyncio.to_thread(
+            main, ["project", "-c", str(config), str(SAMPLE / "reviews.toml")]) == 0
+        assert await asyncio.to_thread(main, ["import", "-c", str(config), "--project",
+                                              "reviews", str(SAMPLE / "reviews.jsonl")]) == 0
+        process = await _start_bot(config)
+        try:
+            phone = server.phone(90, "Kim")
+            task = await join(phone, "reviews", timeout=20)
+            acknowledged = 0
+            for _ in range(3):
+                current = task_id(phone.last)
+                await phone.tap("😊 Positive", phone.last)
+                await phone.wait_for(lambda p, c=current: task_id(p.last) != c, 10)
+                acknowledged += 1
+            assert phone.alerts.count("✓ Saved") == acknowledged
+            open_before = task_id(phone.last)
+            process.send_signal(signal.SIGKILL)
+            await process.wait()
+            assert process.returncode == -signal.SIGKILL
+
+            answers = await _answered(tmp_path / "tapwork.db")
+            assert len(answers) == acknowledged
+
+            process = await _start_bot(config)
+            await phone.send("/tasks")
+            await phone.wait_text("Pick a project", 20)
+            await phone.tap(next(b for row in phone.buttons() for b in row
+                                 if "How does this review feel" in b))
+            again = await phone.wait_for(open_task, 10)
+            assert task_id(again) == open_before  # the open item is served again
+            await phone.tap("😐 Neutral", again)
+            await phone.wait_for(lambda p: task_id(p.last) != open_before, 10)
+            answers = await _answered(tmp_path / "tapwork.db")
+            assert len(answers) == acknowledged + 1
+            assert len({item for item, _ in answers}) == len(answers)
+            assert task is not None
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(process.wait(), 15)
+                except TimeoutError:
+                    process.kill()
+                    await process.wait()
+    assert process.returncode == 0, (await process.stderr.read()).decode()[-2000:] \
+        if process.stderr else ""
+    assert json.dumps(answers)  # plain values, nothing half-written
