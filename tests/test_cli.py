@@ -81,3 +81,12 @@ def test_unknown_project_and_bad_project_file(config: Path, tmp_path: Path,
     assert main(["project", "-c", str(config), str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("tapwork: ") and "name must be" in err and err.count("\n") == 1
+
+
+def test_demo_labels_the_sample_project(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--workers", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "items labelled: 36 of 36" in out
+    assert "answers: 108" in out  # 36 items x overlap 3, each answer counted once
+    agree = int(out.split("matches the known answer on ")[1].split(" ")[0])
+    assert agree >= 27  # simulated workers are right 75-95% of the time
