@@ -7,27 +7,37 @@ Rules (issue #2):
 - callback data is never trusted: an answer counts only for an open, unexpired
   assignment of the worker who sent it. Every change is one conditional UPDATE inside one
   transaction, so double taps and replayed updates change nothing.
+
+And (issue #3): only qualified, unsuspended workers are given tasks; gold items are mixed
+in at ``gold_rate``; each answer is checked (gold, too fast) and the item's live
+confidence decides whether it needs more workers, up to ``max_overlap``.
 """
 
 from __future__ import annotations
 
 import enum
+import random
 from dataclasses import dataclass
 from datetime import timedelta
 
 import aiosqlite
 
+from bot import quality
 from bot.clock import Clock, to_iso
-from bot.projects import ProjectSpec, parse_project
+from bot.projects import Localized, ProjectSpec, parse_project
+from bot.qualify import GOLD, TOO_FAST, Access, Gate, access
 from storage import Database
 from storage import assignments as assignment_store
 from storage import items as item_store
 from storage import media as media_store
 from storage import projects as project_store
+from storage import quality as quality_store
+from storage import quiz as quiz_store
 from storage.assignments import AssignmentRow
 from storage.items import DONE, FRESH, FULL, STARTED
 from storage.media import MediaRow
 from storage.projects import ProjectRow
+from storage.quality import Qualification
 
 MAX_TYPED_ANSWER = 2000
 
@@ -72,6 +82,7 @@ class Empty(enum.Enum):
     NO_PROJECT = "no_project"
     PAUSED = "paused"
     NOTHING_LEFT = "nothing_left"
+    GATED = "gated"  # see ``Served.access``: quiz first, cooldown, suspended …
 
 
 @dataclass(frozen=True)
@@ -81,27 +92,44 @@ class Served:
     task: Task | None
     empty: Empty | None = None
     project: Project | None = None
+    access: Access | None = None
+
+
+@dataclass(frozen=True)
+class GoldFeedback:
+    """Said at once after a gold item, so a worker learns while working."""
+
+    correct: bool
+    answer: str
+    explain: Localized | None
 
 
 @dataclass(frozen=True)
 class AnswerResult:
     outcome: Outcome
     served: Served | None = None
+    feedback: GoldFeedback | None = None
+    #: set when this answer got the worker suspended (gold or too-fast rule)
+    suspended: str | None = None
 
 
-def item_state(answers: int, leases: int, overlap: int) -> int:
+def item_state(spec: ProjectSpec, answers: int, leases: int,
+               confidence: float | None = None) -> int:
     """Where an item stands: decides whether the index still offers it."""
-    if answers >= overlap:
+    if quality.item_done(spec, answers, confidence):
         return DONE
-    if answers + leases >= overlap:
+    if answers + leases >= quality.wanted_answers(spec, answers):
         return FULL
     return STARTED if answers + leases else FRESH
 
 
 class WorkLoop:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, rng: random.Random | None = None) -> None:
         self.db = db
         self.clock = clock
+        self.rng = rng or random.Random()
+        #: project id -> (median seconds, answers it rests on, answers since computed)
+        self._medians: dict[int, tuple[float | None, int, int]] = {}
 
     # -- serving -------------------------------------------------------------------
     async def start(self, worker_id: int, project_name: str) -> Served:
@@ -117,6 +145,18 @@ class WorkLoop:
                     return Served(await self._task(conn, current, project), project=project)
                 await self._close(conn, current, "released")
             return await self._lease_next(conn, worker_id, project)
+
+    async def access(self, worker_id: int, project: Project) -> Access:
+        async with self.db.read() as conn:
+            return await self._access(conn, worker_id, project)
+
+    async def _access(self, conn: aiosqlite.Connection, worker_id: int,
+                      project: Project) -> Access:
+        qualification = await quality_store.qualification(conn, worker_id, project.id)
+        passed = qualification is not None and qualification.status == "passed"
+        pool = (await quiz_store.pool_size(conn, project.id)
+                if project.spec.quiz is not None and not passed else 0)
+        return access(project.spec, qualification, pool, self.clock.now())
 
     async def start_by_id(self, worker_id: int, project_id: int) -> Served:
         async with self.db.read() as conn:
@@ -137,6 +177,11 @@ class WorkLoop:
 
     async def _lease_next(self, conn: aiosqlite.Connection, worker_id: int,
                           project: Project) -> Served:
+        """The next item for this worker: a gold check now and then, else started items
+        before fresh ones. Nothing at all for a worker who may not work here."""
+        gate = await self._access(conn, worker_id, project)
+        if gate.gate is not Gate.OPEN:
+            return Served(None, Empty.GATED, project, gate)
         if project.status != "open":
             return Served(None, Empty.PAUSED, project)
         item_id = None
@@ -146,6 +191,10 @@ class WorkLoop:
                 break
         if item_id is None:
             return Served(None, Empty.NOTHING_LEFT, project)
+        if self.rng.random() < project.spec.gold_rate:
+            # gold is mixed into real work, never served on its own
+            item_id = await quality_store.next_gold_for_worker(
+                conn, project.id, worker_id) or item_id
         now = self.clock.now()
         expires = now + timedelta(minutes=project.spec.lease_minutes)
         assignment_id = await assignment_store.create(
@@ -164,9 +213,10 @@ class WorkLoop:
 
     async def _count(self, conn: aiosqlite.Connection, item_id: int, project: Project, *,
                      answers: int, leases: int) -> None:
-        new_answers, new_leases = await item_store.bump(conn, item_id, answers, leases)
+        new_answers, new_leases, confidence = await item_store.bump(conn, item_id, answers,
+                                                                    leases)
         await item_store.set_state(
-            conn, item_id, item_state(new_answers, new_leases, project.spec.overlap))
+            conn, item_id, item_state(project.spec, new_answers, new_leases, confidence))
 
     async def _close(self, conn: aiosqlite.Connection, assignment: AssignmentRow,
                      status: str) -> bool:
@@ -222,13 +272,96 @@ class WorkLoop:
                 await self._close(conn, assignment, "expired")
                 return AnswerResult(Outcome.EXPIRED, await self._lease_next(
                     conn, worker_id, project))
-            recorded = await assignment_store.record_answer(
+            seconds = await assignment_store.record_answer(
                 conn, assignment.id, worker_id, value, now, message_id)
-            if not recorded:  # unreachable under the lock, but never count twice
+            if seconds is None:  # unreachable under the lock, but never count twice
                 return AnswerResult(Outcome.ALREADY_ANSWERED)
+            feedback, suspended = await self._check(conn, assignment, project, value, seconds)
             await self._count(conn, assignment.item_id, project, answers=1, leases=-1)
             return AnswerResult(Outcome.ACCEPTED,
-                                await self._lease_next(conn, worker_id, project))
+                                await self._lease_next(conn, worker_id, project),
+                                feedback, suspended)
+
+    async def _check(self, conn: aiosqlite.Connection, assignment: AssignmentRow,
+                     project: Project, value: str, seconds: float
+                     ) -> tuple[GoldFeedback | None, str | None]:
+        """Gold and speed checks on one answer, the item's new estimate, suspensions."""
+        spec, worker = project.spec, assignment.worker_id
+        item = await item_store.get(conn, assignment.item_id)
+        assert item is not None
+        threshold = await self._fast_threshold(conn, project)
+        too_fast = threshold is not None and seconds < threshold
+        gold_correct = None if item.gold is None else quality.is_correct(spec, value, item.gold)
+        await quality_store.set_answer_checks(conn, assignment.id, gold_correct, too_fast)
+        if item.gold is not None:
+            await quality_store.set_estimate(conn, item.id, item.gold, 1.0)
+        else:
+            answers = await quality_store.item_answers(conn, item.id)
+            stats = await quality_store.gold_stats_many(conn, project.id,
+                                                        [w for w, _ in answers])
+            accuracy = {w: quality.worker_accuracy(*s) for w, s in stats.items()}
+            estimate = quality.live_estimate(spec, answers, accuracy)
+            if estimate is not None:
+                await quality_store.set_estimate(conn, item.id, estimate.label,
+                                                 estimate.confidence)
+        reason = None
+        if gold_correct is not None:
+            total, correct = await quality_store.gold_stats(conn, worker, project.id)
+            if quality.gold_suspension(spec, total, correct):
+                reason = GOLD
+        if reason is None and too_fast:
+            flags = await quality_store.recent_fast_flags(conn, worker, project.id,
+                                                          quality.RECENT)
+            if quality.too_fast_suspension(flags):
+                reason = TOO_FAST
+        if reason is not None:
+            await self._suspend(conn, worker, project.id, reason)
+        feedback = None
+        if gold_correct is not None and spec.feedback:
+            explain = Localized(item.explain) if item.explain else None
+            feedback = GoldFeedback(gold_correct, item.gold or "", explain)
+        return feedback, reason
+
+    async def _fast_threshold(self, conn: aiosqlite.Connection, project: Project
+                              ) -> float | None:
+        """``min_seconds``, or half the median; the median is refreshed every 100 answers
+        because sorting every answer of a big project on each answer would not scale."""
+        if project.spec.min_seconds is not None:
+            return project.spec.min_seconds
+        median, count, since = self._medians.get(project.id, (None, 0, 10**9))
+        if since >= 100:
+            median, count = await quality_store.median_seconds(conn, project.id)
+            since = 0
+        self._medians[project.id] = (median, count, since + 1)
+        return quality.fast_threshold(project.spec, median, count)
+
+    async def _suspend(self, conn: aiosqlite.Connection, worker_id: int, project_id: int,
+                       reason: str) -> None:
+        current = await quality_store.qualification(conn, worker_id, project_id)
+        await quality_store.save_qualification(conn, Qualification(
+            worker_id, project_id, "suspended", current.attempts if current else 0,
+            current.trained if current else False, None, reason), self._now())
+
+    async def set_suspended(self, worker_id: int, project: Project, suspended: bool,
+                            reason: str) -> bool:
+        """An operator's decision. Reinstating returns a worker to "passed" (or to no
+        status at all for a project without a quiz). True when something changed."""
+        async with self.db.transaction() as conn:
+            current = await quality_store.qualification(conn, worker_id, project.id)
+            if suspended:
+                if current is not None and current.status == "suspended":
+                    return False
+                await self._suspend(conn, worker_id, project.id, reason)
+                open_task = await assignment_store.open_for_worker(conn, worker_id)
+                if open_task is not None and open_task.project_id == project.id:
+                    await self._close(conn, open_task, "released")
+                return True
+            if current is None or current.status != "suspended":
+                return False
+            await quality_store.save_qualification(conn, Qualification(
+                worker_id, project.id, "passed", current.attempts, current.trained, None,
+                None), self._now())
+            return True
 
     async def skip(self, worker_id: int, assignment_id: int) -> AnswerResult:
         """Pass on this item; this worker will not be offered it again."""

@@ -7,6 +7,7 @@ get their defaults.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -22,7 +23,11 @@ SENTIMENT_LABELS = ("positive", "neutral", "negative")
 #: deep-link ``start`` parameters allow A-Z, a-z, 0-9, _ and - up to 64 characters
 _SLUG = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _KEYS = {"name", "kind", "title", "instructions", "labels", "reward", "currency", "overlap",
-         "lease_minutes"}
+         "lease_minutes", "quiz", "gold_rate", "feedback", "min_accuracy", "min_gold",
+         "min_seconds", "max_overlap", "confidence", "aggregation"}
+_QUIZ_KEYS = {"questions", "pass", "attempts", "cooldown_hours", "training"}
+CATEGORICAL_METHODS = ("auto", "mv", "wawa", "ds", "gold-ds")
+TEXT_METHODS = ("auto", "rover")
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,22 @@ class Label:
 
 
 @dataclass(frozen=True)
+class QuizSpec:
+    """The qualifying quiz: a practice round with feedback, then an exam with a pass mark."""
+
+    questions: int = 10
+    pass_share: float = 0.8
+    attempts: int = 3
+    cooldown_hours: float = 24.0
+    training: bool = True
+
+    @property
+    def pass_count(self) -> int:
+        """Right answers needed; rounding up so 0.8 of 10 means 8, never 7.9."""
+        return math.ceil(self.pass_share * self.questions - 1e-9)
+
+
+@dataclass(frozen=True)
 class ProjectSpec:
     """A validated project; ``raw`` is the document it came from, stored as is."""
 
@@ -61,6 +82,15 @@ class ProjectSpec:
     currency: str
     overlap: int = 3
     lease_minutes: int = 10
+    quiz: QuizSpec | None = None
+    gold_rate: float = 0.1
+    feedback: bool = True
+    min_accuracy: float = 0.7
+    min_gold: int = 5
+    min_seconds: float | None = None
+    max_overlap: int = 3
+    confidence: float = 0.9
+    aggregation: str = "auto"
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -141,6 +171,40 @@ def _int(data: dict[str, Any], key: str, default: int, low: int, high: int) -> i
     return value
 
 
+def _share(data: dict[str, Any], key: str, default: float) -> float:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ProjectError("{key} must be a number from 0 to 1", key=key)
+    return float(value)
+
+
+def _bool(data: dict[str, Any], key: str, default: bool) -> bool:
+    value = data.get(key, default)
+    if not isinstance(value, bool):
+        raise ProjectError("{key} must be true or false", key=key)
+    return value
+
+
+def _quiz(value: Any) -> QuizSpec | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ProjectError("[quiz] must be a table")
+    unknown = sorted(set(value) - _QUIZ_KEYS)
+    if unknown:
+        raise ProjectError("unknown key quiz.{key}", key=unknown[0])
+    cooldown = value.get("cooldown_hours", 24)
+    if isinstance(cooldown, bool) or not isinstance(cooldown, int | float) or cooldown < 0:
+        raise ProjectError("quiz.cooldown_hours must be a number of hours, 0 or more")
+    return QuizSpec(
+        questions=_int(value, "questions", 10, 1, 100),
+        pass_share=_share(value, "pass", 0.8),
+        attempts=_int(value, "attempts", 3, 1, 100),
+        cooldown_hours=float(cooldown),
+        training=_bool(value, "training", True),
+    )
+
+
 def parse_project(data: dict[str, Any]) -> ProjectSpec:
     """Validate a project document; raises ``ProjectError`` naming the first bad key."""
     unknown = sorted(set(data) - _KEYS)
@@ -169,11 +233,31 @@ def parse_project(data: dict[str, Any]) -> ProjectSpec:
     currency = data.get("currency")
     if not isinstance(currency, str) or not is_currency(currency):
         raise ProjectError("currency must be an ISO 4217 code such as CNY, KRW or USD")
+    overlap = _int(data, "overlap", 3, 1, 50)
+    max_overlap = _int(data, "max_overlap", overlap, overlap, 50) if "max_overlap" in data \
+        else overlap
+    min_seconds = data.get("min_seconds")
+    if min_seconds is not None and (isinstance(min_seconds, bool)
+                                    or not isinstance(min_seconds, int | float)
+                                    or min_seconds < 0):
+        raise ProjectError("min_seconds must be a number of seconds, 0 or more")
+    methods = CATEGORICAL_METHODS if kind != "transcription" else TEXT_METHODS
+    aggregation = data.get("aggregation", "auto")
+    if aggregation not in methods:
+        raise ProjectError("aggregation must be one of {methods}", methods=", ".join(methods))
     return ProjectSpec(
         name=name, kind=kind, title=title, instructions=instructions, labels=labels,
-        reward_micros=reward_micros, currency=currency,
-        overlap=_int(data, "overlap", 3, 1, 50),
+        reward_micros=reward_micros, currency=currency, overlap=overlap,
         lease_minutes=_int(data, "lease_minutes", 10, 1, 24 * 60),
+        quiz=_quiz(data.get("quiz")),
+        gold_rate=_share(data, "gold_rate", 0.1),
+        feedback=_bool(data, "feedback", True),
+        min_accuracy=_share(data, "min_accuracy", 0.7),
+        min_gold=_int(data, "min_gold", 5, 1, 10_000),
+        min_seconds=float(min_seconds) if min_seconds is not None else None,
+        max_overlap=max_overlap,
+        confidence=_share(data, "confidence", 0.9),
+        aggregation=aggregation,
         raw=dict(data),
     )
 

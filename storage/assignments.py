@@ -58,22 +58,24 @@ async def create(conn: aiosqlite.Connection, item_id: int, worker_id: int, proje
 
 
 async def record_answer(conn: aiosqlite.Connection, assignment_id: int, worker_id: int,
-                        answer: str, now: str, answer_message_id: int | None) -> bool:
+                        answer: str, now: str, answer_message_id: int | None) -> float | None:
     """Close an open, unexpired assignment of this worker with its answer.
 
-    Returns False (and changes nothing) for someone else's, a closed, or an expired one.
-    Seconds are counted from delivery to the phone, or from the lease when no delivery
-    was recorded.
+    Returns the seconds it took, or None (changing nothing) for someone else's, a closed,
+    or an expired one. Seconds run from delivery to the phone, or from the lease when no
+    delivery was recorded.
     """
-    cur = await conn.execute(
+    async with conn.execute(
         """
         UPDATE assignments SET status = 'answered', answer = ?, answered_at = ?,
             answer_message_id = ?,
             seconds = max(0, (julianday(?) - julianday(coalesce(delivered_at, created_at)))
                              * 86400.0)
         WHERE id = ? AND worker_id = ? AND status = 'open' AND expires_at > ?
-        """, (answer, now, answer_message_id, now, assignment_id, worker_id, now))
-    return cur.rowcount == 1
+        RETURNING seconds
+        """, (answer, now, answer_message_id, now, assignment_id, worker_id, now)) as cur:
+        row = await cur.fetchone()
+    return float(row[0]) if row else None
 
 
 async def close(conn: aiosqlite.Connection, assignment_id: int, worker_id: int,

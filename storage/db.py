@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -93,5 +94,14 @@ class Database:
 
 
 def _statements(script: str) -> list[str]:
-    """Split a migration on ``;`` at line ends (the schema holds no ``;`` in literals)."""
-    return [part.strip() for part in script.split(";\n") if part.strip()]
+    """Split a migration into statements, line by line, with SQLite's own parser deciding
+    where one ends (so a ``;`` inside a comment or a literal never splits)."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip():
+        statements.append(current.strip())
+    return [s for s in statements if s.rstrip(";").strip()]

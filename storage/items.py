@@ -76,7 +76,7 @@ async def next_for_worker(conn: aiosqlite.Connection, project_id: int, worker_id
         """
         SELECT i.id FROM items i
         WHERE i.project_id = ? AND i.state = ? AND i.state < 2 AND i.quiz = 0
-          AND NOT EXISTS (SELECT 1 FROM assignments a
+          AND i.gold IS NULL AND NOT EXISTS (SELECT 1 FROM assignments a
                           WHERE a.item_id = i.id AND a.worker_id = ?)
         ORDER BY i.id LIMIT 1
         """, (project_id, state, worker_id)) as cur:
@@ -85,14 +85,14 @@ async def next_for_worker(conn: aiosqlite.Connection, project_id: int, worker_id
 
 
 async def bump(conn: aiosqlite.Connection, item_id: int, answers: int, leases: int
-               ) -> tuple[int, int]:
-    """Add to the counters; returns the new (answers, leases)."""
+               ) -> tuple[int, int, float | None]:
+    """Add to the counters; returns the new (answers, leases) and the item's confidence."""
     async with conn.execute(
         "UPDATE items SET answers = answers + ?, leases = leases + ? WHERE id = ?"
-        " RETURNING answers, leases", (answers, leases, item_id)) as cur:
+        " RETURNING answers, leases, confidence", (answers, leases, item_id)) as cur:
         row = await cur.fetchone()
     assert row is not None
-    return int(row[0]), int(row[1])
+    return int(row[0]), int(row[1]), row[2]
 
 
 async def set_state(conn: aiosqlite.Connection, item_id: int, state: int) -> None:

@@ -39,6 +39,8 @@ async def export_page(conn: aiosqlite.Connection, project_id: int, after_item: i
 
 @dataclass(frozen=True)
 class ProjectCounts:
+    """Work items only: gold checks and quiz questions are not work to finish."""
+
     items: int
     done: int
     in_progress: int
@@ -52,7 +54,7 @@ async def project_counts(conn: aiosqlite.Connection, project_id: int, active_sin
     async with conn.execute(
         """
         SELECT count(*), coalesce(sum(state = ?), 0), coalesce(sum(state IN (1, 2)), 0)
-        FROM items WHERE project_id = ? AND quiz = 0
+        FROM items WHERE project_id = ? AND quiz = 0 AND gold IS NULL
         """, (DONE, project_id)) as cur:
         items, done, in_progress = await cur.fetchone() or (0, 0, 0)
     async with conn.execute(

@@ -78,4 +78,55 @@ MIGRATIONS: list[str] = [
     CREATE UNIQUE INDEX typed_answer_once ON assignments (worker_id, answer_message_id)
         WHERE answer_message_id IS NOT NULL
     """,
+    # 2: qualifying quizzes, gold checks, live confidence per item
+    """
+    ALTER TABLE items ADD COLUMN label TEXT;                 -- current aggregated answer
+    ALTER TABLE items ADD COLUMN confidence REAL;            -- its confidence in [0, 1]
+    ALTER TABLE assignments ADD COLUMN gold_correct INTEGER;  -- 1/0 on gold items, else NULL
+    ALTER TABLE assignments ADD COLUMN too_fast INTEGER NOT NULL DEFAULT 0;
+    DROP INDEX items_to_serve;
+    CREATE INDEX items_to_serve ON items (project_id, state, id)
+        WHERE state < 2 AND quiz = 0 AND gold IS NULL;
+    CREATE INDEX gold_items ON items (project_id, id) WHERE gold IS NOT NULL AND quiz = 0;
+    CREATE INDEX quiz_items ON items (project_id, id) WHERE quiz = 1;
+    CREATE INDEX answers_of_item ON assignments (item_id, status);
+    CREATE INDEX recent_answers ON assignments (worker_id, project_id, answered_at)
+        WHERE status = 'answered';
+    CREATE INDEX gold_answers ON assignments (project_id, worker_id)
+        WHERE gold_correct IS NOT NULL;
+    CREATE TABLE qualifications (
+        worker_id INTEGER NOT NULL REFERENCES workers(id),
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        status TEXT NOT NULL,               -- new | passed | failed | suspended
+        attempts INTEGER NOT NULL DEFAULT 0,
+        trained INTEGER NOT NULL DEFAULT 0, -- finished the practice round
+        retry_at TEXT,                      -- after a failed exam
+        reason TEXT,                        -- why suspended, for the worker and operators
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (worker_id, project_id)
+    );
+    CREATE TABLE quiz_attempts (
+        id INTEGER PRIMARY KEY,
+        worker_id INTEGER NOT NULL REFERENCES workers(id),
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        phase TEXT NOT NULL,                -- training | exam
+        status TEXT NOT NULL,               -- open | done | abandoned
+        started_at TEXT NOT NULL,
+        finished_at TEXT
+    );
+    CREATE UNIQUE INDEX one_open_attempt ON quiz_attempts (worker_id, project_id)
+        WHERE status = 'open';
+    CREATE TABLE quiz_questions (
+        attempt_id INTEGER NOT NULL REFERENCES quiz_attempts(id),
+        position INTEGER NOT NULL,
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        answer TEXT,
+        correct INTEGER,
+        answered_at TEXT,
+        message_id INTEGER,                 -- the worker's typed reply, counted once
+        PRIMARY KEY (attempt_id, position)
+    );
+    CREATE UNIQUE INDEX quiz_typed_once ON quiz_questions (attempt_id, message_id)
+        WHERE message_id IS NOT NULL
+    """,
 ]

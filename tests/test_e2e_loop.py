@@ -14,27 +14,30 @@ from tests.conftest import Running, sentiment_doc
 GOLD = {"positive": "😊 Positive", "neutral": "😐 Neutral", "negative": "🙁 Negative"}
 
 
+def sentiment_items(n: int) -> list[dict[str, object]]:
+    """Work items; ``truth`` is what the simulated people know, not a gold check."""
+    labels = list(GOLD)
+    return [{"id": f"r{i}", "text": f"review number {i}", "truth": labels[i % 3]}
+            for i in range(n)]
+
+
 async def load(running: Running, tmp_path: Path, items: list[dict[str, object]],
                **doc: object) -> None:
     spec = parse_project(sentiment_doc(**doc))
     await running.services.catalog.save(spec)
     file = tmp_path / "items.jsonl"
-    file.write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items))
+    file.write_text("".join(
+        json.dumps({k: v for k, v in i.items() if k != "truth"}, ensure_ascii=False) + "\n"
+        for i in items))
     result = await running.services.catalog.import_file(spec.name, file)
     assert result.ok, result.errors
-
-
-def sentiment_items(n: int) -> list[dict[str, object]]:
-    labels = list(GOLD)
-    return [{"id": f"r{i}", "text": f"review number {i}", "gold": labels[i % 3]}
-            for i in range(n)]
 
 
 async def test_five_workers_finish_a_sentiment_project_with_overlap_three(
         bot: Running, tmp_path: Path) -> None:
     items = sentiment_items(12)
     await load(bot, tmp_path, items, overlap=3)
-    truth = {f"review number {i}": GOLD[str(it["gold"])] for i, it in enumerate(items)}
+    truth = {f"review number {i}": GOLD[str(it["truth"])] for i, it in enumerate(items)}
 
     def choose(text: str, buttons: list[str]) -> str:
         sentence = next(line for line in text.splitlines() if line.startswith("review"))
@@ -53,7 +56,7 @@ async def test_five_workers_finish_a_sentiment_project_with_overlap_three(
     out = io.StringIO()
     assert await bot.services.reports.export("reviews", out) == 12
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
-    gold = {str(i["id"]): i["gold"] for i in items}
+    gold = {str(i["id"]): i["truth"] for i in items}
     for row in rows:
         workers = [a["worker"] for a in row["answers"]]
         assert len(workers) == 3 and len(set(workers)) == 3

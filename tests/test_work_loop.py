@@ -8,16 +8,18 @@ import pytest
 
 from bot.assign import Empty, Outcome, item_state
 from bot.clock import FakeClock
+from bot.projects import parse_project
 from bot.services import Services
 from storage.items import DONE, FRESH, FULL, STARTED
-from tests.conftest import add_project, add_worker
+from tests.conftest import add_project, add_worker, sentiment_doc
 
 
 def test_item_state_moves_through_the_four_states() -> None:
-    assert item_state(0, 0, 3) == FRESH
-    assert item_state(1, 0, 3) == STARTED
-    assert item_state(1, 2, 3) == FULL
-    assert item_state(3, 0, 3) == DONE
+    spec = parse_project(sentiment_doc())
+    assert item_state(spec, 0, 0) == FRESH
+    assert item_state(spec, 1, 0) == STARTED
+    assert item_state(spec, 1, 2) == FULL
+    assert item_state(spec, 3, 0) == DONE
 
 
 async def test_overlap_distinct_workers_and_never_twice(services: Services) -> None:

@@ -34,10 +34,11 @@ async def run_demo(workers: int = 5, db_path: str | None = None, seed: int = 7) 
         return 2
     rng = random.Random(seed)
     spec = load_project_file(SAMPLE / "reviews.toml")
+    # what the simulated people "know": the right answer to every sample text
+    gold = json.loads((SAMPLE / "reviews_truth.json").read_text("utf-8"))
     sample = [json.loads(line)
               for line in (SAMPLE / "reviews.jsonl").read_text("utf-8").splitlines()]
-    gold = {item["text"]: item["gold"] for item in sample}
-    gold_by_id = {item["id"]: item["gold"] for item in sample}
+    gold_by_id = {item["id"]: gold[item["text"]] for item in sample if "gold" not in item}
     with tempfile.TemporaryDirectory(prefix="tapwork-demo-") as tmp:
         db = Path(db_path) if db_path else Path(tmp) / "demo.db"
         async with BotApiStandIn() as server:
@@ -50,14 +51,17 @@ async def run_demo(workers: int = 5, db_path: str | None = None, seed: int = 7) 
                 await services.catalog.save(spec)
                 imported = await services.catalog.import_file(spec.name,
                                                               SAMPLE / "reviews.jsonl")
-                print(f"project {spec.name!r}: {len(imported.items)} items in English, "
-                      f"Korean and Chinese, overlap {spec.overlap}; {workers} simulated "
-                      "workers on the local Telegram stand-in")
+                checks = sum(1 for item in imported.items if item.gold)
+                print(f"project {spec.name!r}: {len(imported.items) - checks} items in "
+                      f"English, Korean and Chinese plus {checks} gold checks, overlap "
+                      f"{spec.overlap}; {workers} simulated workers on the local Telegram "
+                      "stand-in")
 
                 def choose(text: str, buttons: list[str], skill: float) -> str:
                     truth = next((gold[line] for line in text.splitlines() if line in gold),
                                  None)
                     labels = list(spec.label_values)
+                    buttons = buttons[:len(labels)]
                     pick = truth if truth and rng.random() < skill else rng.choice(labels)
                     return buttons[labels.index(pick)]
 
@@ -77,6 +81,7 @@ async def run_demo(workers: int = 5, db_path: str | None = None, seed: int = 7) 
                 await services.reports.export(spec.name, out)
                 stats = {s.name: s for s in await services.reports.stats()}[spec.name]
         rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    rows = [row for row in rows if row["id"] in gold_by_id]  # work items, not gold checks
     _print_summary(rows, results, stats.done, elapsed, gold_by_id, server.count())
     return 0
 

@@ -1,0 +1,758 @@
+"""How fast the work loop is: simulated workers answering through the Bot API stand-in.
+
+    python bench/loop.py [--workers 200] [--items 1000000] [--small-items 10000]
+                         [--seconds 20] [--warmup 3] [--quick] [--json] [--keep DIR]
+                         [--profile FILE]
+
+What runs where, and why:
+
+- This process holds the Bot API stand-in (``bot.sim.server.BotApiStandIn``) and the
+  simulated phones; the bot runs as a separate process, exactly as an operator starts it
+  (``python -m bot run -c CONFIG``), so its CPU time and peak RSS (``/proc/<pid>``) are its
+  own and not mixed with the simulation's.
+- Telegram's ~30 messages/s throttle is switched off (``max_rate = 0``): the benchmark
+  measures what the bot can do, not the limiter.
+- Three phases, each with a fresh stand-in and a fresh bot process: a bare PTB app
+  (``bench/bare_app.py``: answer the callback, edit the message, nothing else) as the
+  baseline, then tapwork on a ``--small-items`` database, then tapwork on an ``--items``
+  database. Both databases are seeded straight through ``storage.items.insert_many``
+  before the bot starts.
+- Each worker joins (``/start reviews``, "I agree"), then taps the first label as fast as
+  the bot serves tasks. Only answers completed inside the measured window count.
+  Latency is taken inside the stand-in: from the tap's update being queued to the edit
+  that shows the phone its next task, so the simulation's own scheduling delay is left out.
+
+The figures and targets (issue: "bench/loop.py"): Bot API calls per answered task <= 2;
+throughput >= 0.8 of the bare app's; bot CPU per answer at ``--items`` within 1.2x of that
+at ``--small-items``; bot peak RSS <= 200 MB. Latency p50/p99 are reported without target.
+This is a measurement, not a test: it exits 0 whether targets are met or not, and non-zero
+only when something crashed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ctypes
+import json
+import math
+import os
+import platform
+import pstats
+import secrets
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bot.clock import to_iso  # noqa: E402
+from bot.config import Config, StorageConfig  # noqa: E402
+from bot.projects import parse_project  # noqa: E402
+from bot.services import Services  # noqa: E402
+from bot.sim.crowd import join, open_task, task_id  # noqa: E402
+from bot.sim.phone import JSON, Phone  # noqa: E402
+from bot.sim.server import BotApiStandIn  # noqa: E402
+from storage import items as item_store  # noqa: E402
+
+#: the sample project's definition (bot/sample/reviews.toml), so tasks look like real ones
+PROJECT: dict[str, Any] = {
+    "name": "reviews", "kind": "sentiment", "reward": "0.02", "currency": "USD",
+    "overlap": 3, "lease_minutes": 10,
+    "title": {"en": "How does this review feel?"},
+    "instructions": {"en": "Read the review and tap how the writer feels: positive, "
+                           "neutral or negative."},
+}
+REVIEWS = (
+    "The coffee was wonderful and the staff were so kind.",
+    "My order arrived broken and nobody answered my emails.",
+    "The shop opens at nine and closes at six.",
+    "Battery life is fine, but the screen scratches far too easily.",
+    "Fast delivery, exactly as described, would buy again.",
+)
+#: rows per seeding transaction: large enough to be fast, small enough to bound memory
+SEED_BATCH = 50_000
+#: simulated user ids start here (any ids work; these are easy to spot in a database)
+FIRST_USER = 1_000_000
+#: a worker that waits this long for its next task counts as stalled and stops
+ANSWER_TIMEOUT = 30.0
+#: how long the bot process may take to start polling, and to exit after SIGTERM
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 15.0
+
+TARGET_CALLS = 2.0
+TARGET_RATIO = 0.8
+TARGET_COST = 1.2
+TARGET_RSS_MB = 200.0
+
+
+@dataclass(frozen=True)
+class Options:
+    workers: int = 200
+    items: int = 1_000_000
+    #: the database the per-answer cost is compared with; 0 skips that phase
+    small_items: int = 10_000
+    seconds: float = 20.0
+    warmup: float = 3.0
+    #: keep the databases, configs and logs here (and reuse seeded databases next time)
+    keep: str | None = None
+    #: write a cProfile of the bot process (the ``--items`` phase) to this file
+    profile: str | None = None
+    #: skip the bare app (the throughput ratio is then not measured)
+    bare: bool = True
+
+    @classmethod
+    def quick(cls) -> Options:
+        """A smoke run: small enough to finish in well under a minute."""
+        return cls(workers=20, items=50_000, small_items=10_000, seconds=5.0, warmup=2.0)
+
+
+@dataclass
+class PhaseResult:
+    """What one bot process did during the measured window."""
+
+    name: str
+    items: int | None
+    workers: int
+    window_seconds: float
+    answers: int
+    answers_per_second: float
+    latency_p50_ms: float | None
+    latency_p99_ms: float | None
+    api_calls: int
+    api_calls_per_answer: float | None
+    bot_cpu_seconds: float
+    bot_cpu_ms_per_answer: float | None
+    bot_cpu_percent: float
+    bot_peak_rss_mb: float
+    bench_cpu_percent: float
+    join_seconds: float
+    start_seconds: float
+    calls_by_method: dict[str, int] = field(default_factory=dict)
+    #: workers whose project ran out of items, and workers that waited ANSWER_TIMEOUT
+    ran_out: int = 0
+    stalled: int = 0
+
+
+# -------------------------------------------------------------------------- stand-in
+
+
+class TimedStandIn(BotApiStandIn):
+    """The stand-in, noting when each chat was last shown a message by the bot.
+
+    The time a phone *notices* its next task includes this process's event-loop backlog;
+    the time the stand-in applied the edit is what the bot achieved.
+    """
+
+    def __init__(self, token: str) -> None:
+        # history_limit: a worker only ever looks at its newest message
+        super().__init__(token, history_limit=2)
+        self.record_calls = False  # the call log would grow by thousands per second
+        self.shown_at: dict[int, float] = {}
+
+    def _stamp(self, params: JSON) -> None:
+        chat_id = params.get("chat_id")
+        if isinstance(chat_id, int):
+            self.shown_at[chat_id] = time.perf_counter()
+
+    async def _api_editMessageText(self, params: JSON, files: dict[str, Any]) -> Any:
+        result = await super()._api_editMessageText(params, files)
+        self._stamp(params)
+        return result
+
+    async def _api_sendMessage(self, params: JSON, files: dict[str, Any]) -> Any:
+        result = await super()._api_sendMessage(params, files)
+        self._stamp(params)
+        return result
+
+    def counts(self) -> dict[str, int]:
+        """Calls per method so far, failed ones included."""
+        return dict(self._counts)
+
+
+# -------------------------------------------------------------------------- database
+
+
+def review(i: int) -> str:
+    return f"#{i}: {REVIEWS[i % len(REVIEWS)]}"
+
+
+async def seed(path: Path, items: int) -> float:
+    """A database with the reviews project and ``items`` items; returns the seconds taken.
+
+    Straight through ``insert_many`` in large transactions: the importer's per-line checks
+    would make a million items take minutes, and they are not what is measured here.
+    """
+    started = time.perf_counter()
+    services = await Services.open(Config(storage=StorageConfig(path=str(path))))
+    try:
+        project, _created = await services.catalog.save(parse_project(PROJECT))
+        now = to_iso(services.clock.now())
+        for first in range(0, items, SEED_BATCH):
+            batch = [item_store.NewItem(f"r{i:07d}", review(i), None, None, False, None, None)
+                     for i in range(first, min(items, first + SEED_BATCH))]
+            async with services.db.transaction() as conn:
+                await item_store.insert_many(conn, project.id, batch, now)
+    finally:
+        await services.close()
+    return time.perf_counter() - started
+
+
+def seeded_count(path: Path) -> int:
+    """Items in a kept seed database; 0 when it is missing or unreadable."""
+    if not path.exists():
+        return 0
+    try:
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            return int(conn.execute("SELECT count(*) FROM items").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def remove_database(path: Path) -> None:
+    """The file and its WAL and shared-memory companions."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+
+
+async def prepare_database(work_dir: Path, name: str, items: int, reuse: bool
+                           ) -> tuple[Path, float | None]:
+    """The database phase ``name`` runs on: seeded now, or copied from a kept pristine seed.
+
+    Returns the path and the seeding time (None when a kept seed was reused).
+    """
+    run_db = work_dir / f"{name}.db"
+    remove_database(run_db)
+    if not reuse:
+        return run_db, await seed(run_db, items)
+    pristine = work_dir / f"seed-{items}.db"
+    took: float | None = None
+    if seeded_count(pristine) != items:
+        remove_database(pristine)
+        took = await seed(pristine, items)
+    shutil.copyfile(pristine, run_db)
+    return run_db, took
+
+
+# -------------------------------------------------------------------------- processes
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` asking Linux to SIGTERM the child if this process dies.
+
+    Covers the one case ``finally`` cannot: this process being killed outright. libc is
+    loaded here, before forking, so the child only makes one system call.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+    pr_set_pdeathsig = 1
+
+    def arm() -> None:
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+    return arm
+
+
+def write_config(path: Path, server: BotApiStandIn, db: Path) -> None:
+    path.write_text(
+        "# written by bench/loop.py\n"
+        "[telegram]\n"
+        f"token = {json.dumps(server.token)}\n"
+        f"api_base_url = {json.dumps(server.api_base_url)}\n"
+        f"file_base_url = {json.dumps(server.file_base_url)}\n"
+        "max_rate = 0  # Telegram's 30/s throttle off: measure the bot, not the limiter\n"
+        "max_retries = 3\n"
+        "[storage]\n"
+        f"path = {json.dumps(str(db))}\n",
+        encoding="utf-8")
+
+
+def start_process(command: list[str], log_path: Path, token: str) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    env["TAPWORK_TOKEN"] = token  # it would override the config's token otherwise
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"  # never leave this machine
+    env["PYTHONUNBUFFERED"] = "1"
+    with log_path.open("wb") as log:  # a file, never a pipe nobody drains
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                                stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True, preexec_fn=_die_with_parent())
+
+
+async def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (the bot's own clean shutdown, which also writes a profile), then SIGKILL."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            await asyncio.to_thread(process.wait, STOP_TIMEOUT)
+    if process.poll() is None:
+        process.kill()
+        await asyncio.to_thread(process.wait)
+
+
+class BotCrashed(RuntimeError):
+    pass
+
+
+def check_alive(process: subprocess.Popen[bytes], log_path: Path) -> None:
+    code = process.poll()
+    if code is not None:
+        tail = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-30:]
+        raise BotCrashed(f"the bot process exited with {code}; the end of {log_path}:\n"
+                         + "\n".join(tail))
+
+
+async def sleep_watching(seconds: float, process: subprocess.Popen[bytes],
+                         log_path: Path) -> None:
+    """Sleep, but notice within a quarter second if the bot process died."""
+    deadline = time.perf_counter() + seconds
+    while (left := deadline - time.perf_counter()) > 0:
+        await asyncio.sleep(min(left, 0.25))
+        check_alive(process, log_path)
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from ``/proc/<pid>/stat``."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM: the most resident memory the process ever had."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+# -------------------------------------------------------------------------- workers
+
+
+@dataclass
+class Window:
+    """The measured window and what fell into it."""
+
+    start: float = math.inf
+    end: float = math.inf
+    stopping: bool = False
+    latencies: list[float] = field(default_factory=list)
+    ran_out: int = 0
+    stalled: int = 0
+
+    def record(self, tapped: float, shown: float) -> None:
+        if self.start <= shown <= self.end:
+            self.latencies.append(shown - tapped)
+
+
+async def enter(phone: Phone, kind: str) -> None:
+    """Get the phone its first task: tapwork's deep link and consent, or the bare /start."""
+    if kind == "bare":
+        await phone.send("/start")
+        await phone.wait_for(open_task, START_TIMEOUT)
+    else:
+        first = await join(phone, PROJECT["name"], timeout=START_TIMEOUT)
+        if task_id(first) is None:
+            raise RuntimeError(f"worker {phone.id} got no task on joining:\n"
+                               f"{phone.transcript()}")
+
+
+async def answer_until_stopped(phone: Phone, server: TimedStandIn, window: Window) -> None:
+    """Tap the first label of each task the moment it shows, until told to stop."""
+    while not window.stopping:
+        message = open_task(phone)
+        if message is None:
+            window.ran_out += 1
+            return
+        current = task_id(message)
+        label = phone.buttons(message)[0][0]
+        tapped = time.perf_counter()
+        await phone.tap(label, message)
+        try:
+            await phone.wait_for(lambda p, c=current: task_id(p.last) != c, ANSWER_TIMEOUT)
+        except AssertionError:
+            window.stalled += 1
+            return
+        window.record(tapped, server.shown_at.get(phone.id, time.perf_counter()))
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """Nearest-rank percentile: a value that actually occurred."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+# -------------------------------------------------------------------------- phases
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+async def run_phase(name: str, kind: str, db: Path | None, items: int | None, options: Options,
+                    work_dir: Path, profile: Path | None = None) -> PhaseResult:
+    """One fresh stand-in, one fresh bot process, the workers, one measured window."""
+    server = TimedStandIn(f"{secrets.randbelow(10**9) + 10**9}:BENCH-{name}")
+    await server.start()
+    log_path = work_dir / f"{name}.log"
+    process: subprocess.Popen[bytes] | None = None
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        command = [sys.executable]
+        if profile is not None:
+            command += ["-m", "cProfile", "-o", str(profile)]
+        if kind == "bare":
+            command += [str(ROOT / "bench" / "bare_app.py"), "--token", server.token,
+                        "--api-base-url", server.api_base_url,
+                        "--file-base-url", server.file_base_url]
+        else:
+            assert db is not None
+            config = work_dir / f"{name}.toml"
+            write_config(config, server, db)
+            command += ["-m", "bot", "run", "-c", str(config)]
+        started = time.perf_counter()
+        process = start_process(command, log_path, server.token)
+        deadline = started + START_TIMEOUT
+        # polling starts right after deleteWebhook (a long poll is only counted when it
+        # returns, up to 10 s later)
+        while server.count("deleteWebhook") == 0:
+            check_alive(process, log_path)
+            if time.perf_counter() > deadline:
+                raise BotCrashed(f"{name}: the bot did not start polling in {START_TIMEOUT} s")
+            await asyncio.sleep(0.05)
+        start_seconds = time.perf_counter() - started
+
+        phones = [server.phone(FIRST_USER + i, f"W{i}") for i in range(options.workers)]
+        joined = time.perf_counter()
+        entering = asyncio.gather(*(enter(phone, kind) for phone in phones))
+        try:
+            await entering
+        except BaseException:
+            entering.cancel()
+            check_alive(process, log_path)
+            raise
+        join_seconds = time.perf_counter() - joined
+
+        window = Window()
+        tasks = [asyncio.create_task(answer_until_stopped(phone, server, window))
+                 for phone in phones]
+        await sleep_watching(options.warmup, process, log_path)
+        calls_before = server.counts()
+        cpu_before, bench_before = cpu_seconds(process.pid), time.process_time()
+        window.start = time.perf_counter()
+        await sleep_watching(options.seconds, process, log_path)
+        window.end = time.perf_counter()
+        cpu_after, bench_after = cpu_seconds(process.pid), time.process_time()
+        calls_after = server.counts()
+        window.stopping = True
+        rss = peak_rss_mb(process.pid)
+        await asyncio.wait(tasks, timeout=ANSWER_TIMEOUT)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if process is not None:
+            await stop_process(process)
+        await server.stop()
+
+    elapsed = window.end - window.start
+    answers = len(window.latencies)
+    by_method = {method: calls_after.get(method, 0) - calls_before.get(method, 0)
+                 for method in sorted(calls_after)
+                 if calls_after.get(method, 0) != calls_before.get(method, 0)}
+    api_calls = sum(n for method, n in by_method.items() if method != "getUpdates")
+    cpu = cpu_after - cpu_before
+    p50, p99 = percentile(window.latencies, 50), percentile(window.latencies, 99)
+    return PhaseResult(
+        name=name, items=items, workers=options.workers, window_seconds=round(elapsed, 3),
+        answers=answers, answers_per_second=round(answers / elapsed, 1),
+        latency_p50_ms=None if p50 is None else round(p50 * 1000, 2),
+        latency_p99_ms=None if p99 is None else round(p99 * 1000, 2),
+        api_calls=api_calls,
+        api_calls_per_answer=round(api_calls / answers, 3) if answers else None,
+        bot_cpu_seconds=round(cpu, 2),
+        bot_cpu_ms_per_answer=round(cpu * 1000 / answers, 3) if answers else None,
+        bot_cpu_percent=round(cpu / elapsed * 100, 1),
+        bot_peak_rss_mb=round(rss, 1),
+        bench_cpu_percent=round((bench_after - bench_before) / elapsed * 100, 1),
+        join_seconds=round(join_seconds, 2), start_seconds=round(start_seconds, 2),
+        calls_by_method=by_method, ran_out=window.ran_out, stalled=window.stalled)
+
+
+def describe(phase: PhaseResult) -> str:
+    return (f"  {phase.name}: {phase.answers} answers in {phase.window_seconds:.1f} s = "
+            f"{phase.answers_per_second:.1f}/s, p50 {phase.latency_p50_ms} ms, "
+            f"p99 {phase.latency_p99_ms} ms, {phase.api_calls_per_answer} calls/answer, "
+            f"bot CPU {phase.bot_cpu_percent:.0f}% ({phase.bot_cpu_ms_per_answer} ms/answer), "
+            f"peak RSS {phase.bot_peak_rss_mb:.0f} MB, this process {phase.bench_cpu_percent:.0f}%"
+            f" CPU")
+
+
+# -------------------------------------------------------------------------- the run
+
+
+def profile_path(base: str | None, phase: str) -> Path | None:
+    """``--profile FILE``: FILE for the tapwork phase, FILE.bare for the bare app."""
+    if base is None or phase == "tapwork_small":
+        return None
+    return Path(base) if phase == "tapwork" else Path(f"{base}.{phase}")
+
+
+def make_work_dir(keep: str | None) -> Path:
+    if keep is None:
+        return Path(tempfile.mkdtemp(prefix="tapwork-bench-"))
+    work_dir = Path(keep).resolve()
+    work_dir.mkdir(parents=True, exist_ok=True)
+    return work_dir
+
+
+async def run_benchmark(options: Options) -> dict[str, Any]:
+    """Seed, run every phase, and return every figure (see ``format_table``)."""
+    work_dir = make_work_dir(options.keep)
+    try:
+        return await _run_in(work_dir, options)
+    finally:
+        if not options.keep:
+            shutil.rmtree(work_dir, ignore_errors=True)
+
+
+async def _run_in(work_dir: Path, options: Options) -> dict[str, Any]:
+    plan: list[tuple[str, str, int | None]] = []
+    if options.bare:
+        plan.append(("bare", "bare", None))
+    if options.small_items:
+        plan.append(("tapwork_small", "tapwork", options.small_items))
+    plan.append(("tapwork", "tapwork", options.items))
+
+    seeding: dict[str, float | None] = {}
+    dbs: dict[str, Path] = {}
+    for name, _kind, size in plan:  # every database is ready before any bot starts
+        if size is None:
+            continue
+        say(f"seeding {size:,} items for {name} ...")
+        dbs[name], took = await prepare_database(work_dir, name, size, options.keep is not None)
+        seeding[str(size)] = None if took is None else round(took, 2)
+        say(f"  {'reused the kept seed' if took is None else f'{took:.1f} s'}")
+
+    phases: dict[str, PhaseResult] = {}
+    for name, kind, size in plan:
+        say(f"phase {name}: {options.workers} workers, {options.warmup:g} s warm-up, "
+            f"{options.seconds:g} s measured ...")
+        profile = profile_path(options.profile, name)
+        phase = await run_phase(name, kind, dbs.get(name), size, options, work_dir, profile)
+        phases[name] = phase
+        say(describe(phase))
+        if phase.ran_out:
+            say(f"  warning: {phase.ran_out} workers ran out of items; use a larger database")
+        if phase.stalled:
+            say(f"  warning: {phase.stalled} workers waited {ANSWER_TIMEOUT:g} s for a task "
+                "and stopped")
+    return summarize(options, seeding, phases)
+
+
+def summarize(options: Options, seeding: dict[str, float | None],
+              phases: dict[str, PhaseResult]) -> dict[str, Any]:
+    main = phases["tapwork"]
+    bare = phases.get("bare")
+    small = phases.get("tapwork_small")
+    ratio = (round(main.answers_per_second / bare.answers_per_second, 3)
+             if bare and bare.answers_per_second else None)
+    cost = (round(main.bot_cpu_ms_per_answer / small.bot_cpu_ms_per_answer, 3)
+            if small and small.bot_cpu_ms_per_answer and main.bot_cpu_ms_per_answer
+            else None)
+    peak = max(p.bot_peak_rss_mb for n, p in phases.items() if n != "bare")
+
+    def check(value: float | None, ok: Callable[[float], bool]) -> bool | None:
+        return None if value is None else ok(value)
+
+    n, s = f"{options.items:,}", f"{options.small_items:,}"
+    figures = [
+        {"figure": f"answers per second ({n} items)", "value": main.answers_per_second,
+         "target": None, "pass": None},
+        {"figure": "bare PTB app answers per second", "value":
+         bare.answers_per_second if bare else None, "target": None, "pass": None},
+        {"figure": "throughput vs bare app", "value": ratio, "target": f">= {TARGET_RATIO}",
+         "pass": check(ratio, lambda v: v >= TARGET_RATIO)},
+        {"figure": "latency p50 (ms)", "value": main.latency_p50_ms, "target": None,
+         "pass": None},
+        {"figure": "latency p99 (ms)", "value": main.latency_p99_ms, "target": None,
+         "pass": None},
+        {"figure": "Bot API calls per answer", "value": main.api_calls_per_answer,
+         "target": f"<= {TARGET_CALLS:g}",
+         "pass": check(main.api_calls_per_answer, lambda v: v <= TARGET_CALLS)},
+        {"figure": f"bot CPU ms per answer ({s} items)", "value":
+         small.bot_cpu_ms_per_answer if small else None, "target": None, "pass": None},
+        {"figure": f"bot CPU ms per answer ({n} items)", "value": main.bot_cpu_ms_per_answer,
+         "target": None, "pass": None},
+        {"figure": f"answers per second ({s} items)", "value":
+         small.answers_per_second if small else None, "target": None, "pass": None},
+        {"figure": f"cost per answer {n} / {s} items", "value": cost,
+         "target": f"<= {TARGET_COST}", "pass": check(cost, lambda v: v <= TARGET_COST)},
+        {"figure": "bot peak RSS (MB)", "value": peak, "target": f"<= {TARGET_RSS_MB:g}",
+         "pass": check(peak, lambda v: v <= TARGET_RSS_MB)},
+    ]
+    verdicts = [f["pass"] for f in figures if f["pass"] is not None]
+    return {
+        "options": asdict(options),
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                    "platform": platform.platform()},
+        "telegram_throttle": "off (max_rate = 0)",
+        "profiled": options.profile is not None,
+        "seed_seconds": seeding,
+        "answers": main.answers,
+        "answers_per_second": main.answers_per_second,
+        "bare_answers_per_second": bare.answers_per_second if bare else None,
+        "throughput_ratio": ratio,
+        "latency_p50_ms": main.latency_p50_ms,
+        "latency_p99_ms": main.latency_p99_ms,
+        "api_calls_per_answer": main.api_calls_per_answer,
+        "cpu_ms_per_answer_small": small.bot_cpu_ms_per_answer if small else None,
+        "cpu_ms_per_answer": main.bot_cpu_ms_per_answer,
+        "cost_ratio": cost,
+        "peak_rss_mb": peak,
+        "figures": figures,
+        "targets_met": all(verdicts) if verdicts else None,
+        "phases": {name: asdict(phase) for name, phase in phases.items()},
+    }
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 100 else f"{value:,.1f}"
+    return str(value)
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """The figures with their targets, then one line per phase for context."""
+    o = result["options"]
+    lines = [
+        f"tapwork work-loop benchmark: {o['workers']} workers, {o['seconds']:g} s measured "
+        f"after {o['warmup']:g} s warm-up; Telegram's 30/s throttle OFF (max_rate = 0)",
+        f"machine: {result['machine']['cpus']} CPUs, Python {result['machine']['python']}",
+        "seeding: " + ", ".join(
+            f"{int(size):,} items {'reused' if took is None else f'{took:.1f} s'}"
+            for size, took in result["seed_seconds"].items()),
+    ]
+    if result["profiled"]:
+        lines.append("NOTE: the bot ran under cProfile; its figures are slower than normal")
+    rows = [("figure", "value", "target", "result")]
+    for f in result["figures"]:
+        verdict = "" if f["pass"] is None else ("PASS" if f["pass"] else "FAIL")
+        rows.append((f["figure"], _cell(f["value"]), f["target"] or "", verdict))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines.append("")
+    for i, row in enumerate(rows):
+        lines.append("  ".join([row[0].ljust(widths[0]), row[1].rjust(widths[1]),
+                                row[2].ljust(widths[2]), row[3]]).rstrip())
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    header = ("phase", "items", "answers", "per s", "p50 ms", "p99 ms", "calls/ans",
+              "bot CPU %", "CPU ms/ans", "peak RSS MB", "bench CPU %", "join s")
+    table = [header]
+    for name, p in result["phases"].items():
+        table.append((name, _cell(p["items"]), str(p["answers"]),
+                      _cell(p["answers_per_second"]), _cell(p["latency_p50_ms"]),
+                      _cell(p["latency_p99_ms"]), _cell(p["api_calls_per_answer"]),
+                      _cell(p["bot_cpu_percent"]), _cell(p["bot_cpu_ms_per_answer"]),
+                      _cell(p["bot_peak_rss_mb"]), _cell(p["bench_cpu_percent"]),
+                      _cell(p["join_seconds"])))
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    lines.append("")
+    for i, row in enumerate(table):
+        lines.append("  ".join(c.ljust(w) if j == 0 else c.rjust(w)
+                               for j, (c, w) in enumerate(zip(row, widths, strict=True))))
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    lines.append("(bench CPU % is this process: the stand-in and the phones; near 100 % "
+                 "means the simulation, not the bot, set the pace)")
+    verdict = result["targets_met"]
+    lines.append("")
+    lines.append("all targets met" if verdict else "some targets missed" if verdict is False
+                 else "no targets measured")
+    return "\n".join(lines)
+
+
+def print_profile(path: Path, limit: int = 30) -> None:
+    say(f"\nprofile of the bot process ({path}), by own time, then cumulative:")
+    stats = pstats.Stats(str(path), stream=sys.stderr)
+    stats.sort_stats("tottime").print_stats(limit)
+    stats.sort_stats("cumulative").print_stats(limit)
+
+
+def parse_args(argv: list[str] | None) -> tuple[Options, bool]:
+    parser = argparse.ArgumentParser(
+        description="Simulated workers answering through the Bot API stand-in: throughput, "
+                    "latency, Bot API calls per answer and peak RSS, against a bare PTB app.")
+    d = Options()
+    parser.add_argument("--workers", type=int, help=f"simulated workers (default {d.workers})")
+    parser.add_argument("--items", type=int, help=f"items in the database (default {d.items:,})")
+    parser.add_argument("--small-items", type=int,
+                        help=f"items in the comparison database (default {d.small_items:,}; "
+                             "0 skips it)")
+    parser.add_argument("--seconds", type=float, help=f"measured seconds (default {d.seconds:g})")
+    parser.add_argument("--warmup", type=float, help=f"warm-up seconds (default {d.warmup:g})")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: 20 workers, 50,000 items, 5 s (flags above override)")
+    parser.add_argument("--no-bare", action="store_true", help="skip the bare PTB app")
+    parser.add_argument("--keep", metavar="DIR",
+                        help="keep databases, configs and logs in DIR and reuse its seeds")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="run the bot of the --items phase under cProfile and write FILE "
+                         "(the bare app: FILE.bare); print the top functions to stderr")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead")
+    args = parser.parse_args(argv)
+    options = Options.quick() if args.quick else Options()
+    overrides = {key: getattr(args, key) for key in
+                 ("workers", "items", "small_items", "seconds", "warmup")
+                 if getattr(args, key) is not None}
+    profile = str(Path(args.profile).resolve()) if args.profile else None
+    options = replace(options, keep=args.keep, profile=profile, bare=not args.no_bare,
+                      **overrides)
+    if options.workers < 1 or options.items < 1 or options.small_items < 0 \
+            or options.seconds <= 0 or options.warmup < 0:
+        parser.error("workers and items must be positive, seconds > 0, warm-up >= 0")
+    return options, args.json
+
+
+def main(argv: list[str] | None = None) -> int:
+    options, as_json = parse_args(argv)
+    try:
+        result = asyncio.run(run_benchmark(options))
+    except KeyboardInterrupt:
+        say("interrupted")
+        return 130
+    except BotCrashed as exc:
+        say(f"bench/loop.py: {exc}")
+        return 1
+    if as_json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(format_table(result))
+    if options.profile:
+        for phase in ("bare", "tapwork"):
+            path = profile_path(options.profile, phase)
+            if path is not None and path.exists():
+                print_profile(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

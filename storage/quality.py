@@ -1,0 +1,137 @@
+"""Qualifications, gold answers, too-fast flags and each item's live estimate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import aiosqlite
+
+
+@dataclass(frozen=True)
+class Qualification:
+    worker_id: int
+    project_id: int
+    status: str          # new | passed | failed | suspended
+    attempts: int
+    trained: bool
+    retry_at: str | None
+    reason: str | None
+
+
+async def qualification(conn: aiosqlite.Connection, worker_id: int, project_id: int
+                        ) -> Qualification | None:
+    async with conn.execute(
+        "SELECT worker_id, project_id, status, attempts, trained, retry_at, reason"
+        " FROM qualifications WHERE worker_id = ? AND project_id = ?",
+        (worker_id, project_id)) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        return None
+    return Qualification(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6])
+
+
+async def save_qualification(conn: aiosqlite.Connection, q: Qualification, now: str) -> None:
+    await conn.execute(
+        """
+        INSERT INTO qualifications (worker_id, project_id, status, attempts, trained,
+                                    retry_at, reason, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (worker_id, project_id) DO UPDATE SET status = excluded.status,
+            attempts = excluded.attempts, trained = excluded.trained,
+            retry_at = excluded.retry_at, reason = excluded.reason,
+            updated_at = excluded.updated_at
+        """, (q.worker_id, q.project_id, q.status, q.attempts, int(q.trained), q.retry_at,
+              q.reason, now))
+
+
+async def gold_stats(conn: aiosqlite.Connection, worker_id: int, project_id: int
+                     ) -> tuple[int, int]:
+    """(gold answers, right ones) of a worker in a project."""
+    async with conn.execute(
+        "SELECT count(gold_correct), coalesce(sum(gold_correct), 0) FROM assignments"
+        " WHERE project_id = ? AND worker_id = ? AND gold_correct IS NOT NULL",
+        (project_id, worker_id)) as cur:
+        row = await cur.fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+async def gold_stats_many(conn: aiosqlite.Connection, project_id: int,
+                          worker_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    if not worker_ids:
+        return {}
+    marks = ",".join("?" * len(worker_ids))
+    async with conn.execute(
+        f"SELECT worker_id, count(gold_correct), coalesce(sum(gold_correct), 0)"
+        f" FROM assignments WHERE project_id = ? AND worker_id IN ({marks})"
+        f" AND gold_correct IS NOT NULL GROUP BY worker_id",
+        (project_id, *worker_ids)) as cur:
+        return {int(r[0]): (int(r[1]), int(r[2])) for r in await cur.fetchall()}
+
+
+async def recent_fast_flags(conn: aiosqlite.Connection, worker_id: int, project_id: int,
+                            limit: int) -> list[bool]:
+    async with conn.execute(
+        "SELECT too_fast FROM assignments WHERE worker_id = ? AND project_id = ?"
+        " AND status = 'answered' ORDER BY answered_at DESC LIMIT ?",
+        (worker_id, project_id, limit)) as cur:
+        return [bool(r[0]) for r in await cur.fetchall()]
+
+
+async def median_seconds(conn: aiosqlite.Connection, project_id: int) -> tuple[float | None, int]:
+    """The median answer time of a project and how many answers it rests on."""
+    async with conn.execute(
+        "SELECT count(*) FROM assignments WHERE project_id = ? AND status = 'answered'"
+        " AND seconds IS NOT NULL", (project_id,)) as cur:
+        row = await cur.fetchone()
+    count = int(row[0]) if row else 0
+    if not count:
+        return None, 0
+    async with conn.execute(
+        "SELECT seconds FROM assignments WHERE project_id = ? AND status = 'answered'"
+        " AND seconds IS NOT NULL ORDER BY seconds LIMIT 1 OFFSET ?",
+        (project_id, count // 2)) as cur:
+        row = await cur.fetchone()
+    return (float(row[0]) if row else None), count
+
+
+async def set_answer_checks(conn: aiosqlite.Connection, assignment_id: int,
+                            gold_correct: bool | None, too_fast: bool) -> None:
+    await conn.execute(
+        "UPDATE assignments SET gold_correct = ?, too_fast = ? WHERE id = ?",
+        (None if gold_correct is None else int(gold_correct), int(too_fast), assignment_id))
+
+
+async def item_answers(conn: aiosqlite.Connection, item_id: int) -> list[tuple[int, str]]:
+    async with conn.execute(
+        "SELECT worker_id, answer FROM assignments WHERE item_id = ? AND status = 'answered'"
+        " ORDER BY id", (item_id,)) as cur:
+        return [(int(r[0]), str(r[1])) for r in await cur.fetchall()]
+
+
+async def set_estimate(conn: aiosqlite.Connection, item_id: int, label: str | None,
+                       confidence: float | None) -> None:
+    await conn.execute("UPDATE items SET label = ?, confidence = ? WHERE id = ?",
+                       (label, confidence, item_id))
+
+
+async def next_gold_for_worker(conn: aiosqlite.Connection, project_id: int, worker_id: int
+                               ) -> int | None:
+    """A gold item this worker has never been shown."""
+    async with conn.execute(
+        """
+        SELECT i.id FROM items i
+        WHERE i.project_id = ? AND i.gold IS NOT NULL AND i.quiz = 0
+          AND NOT EXISTS (SELECT 1 FROM assignments a
+                          WHERE a.item_id = i.id AND a.worker_id = ?)
+        ORDER BY i.id LIMIT 1
+        """, (project_id, worker_id)) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else None
+
+
+async def has_gold(conn: aiosqlite.Connection, project_id: int) -> bool:
+    async with conn.execute(
+        "SELECT 1 FROM items WHERE project_id = ? AND gold IS NOT NULL AND quiz = 0 LIMIT 1",
+        (project_id,)) as cur:
+        return await cur.fetchone() is not None
