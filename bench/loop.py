@@ -130,8 +130,11 @@ class PhaseResult:
     answers_per_second: float
     latency_p50_ms: float | None
     latency_p99_ms: float | None
+    #: Bot API calls (getUpdates aside) from the first answer to the last, and per answer
     api_calls: int
     api_calls_per_answer: float | None
+    #: every answer in the phase, warm-up included (what ``api_calls`` is divided by)
+    answers_total: int
     bot_cpu_seconds: float
     bot_cpu_ms_per_answer: float | None
     bot_cpu_percent: float
@@ -351,10 +354,13 @@ class Window:
     end: float = math.inf
     stopping: bool = False
     latencies: list[float] = field(default_factory=list)
+    #: every answer since the workers started, warm-up and the last one after the window
+    total: int = 0
     ran_out: int = 0
     stalled: int = 0
 
     def record(self, tapped: float, shown: float) -> None:
+        self.total += 1
         if self.start <= shown <= self.end:
             self.latencies.append(shown - tapped)
 
@@ -449,20 +455,23 @@ async def run_phase(name: str, kind: str, db: Path | None, items: int | None, op
             raise
         join_seconds = time.perf_counter() - joined
 
+        # Quiet from here to the end of answering: every phone has its first task and no
+        # call is in flight. Calls per answer are counted over that span, so no answer is
+        # cut in two by the edge of the measured window.
+        calls_before = server.counts()
         window = Window()
         tasks = [asyncio.create_task(answer_until_stopped(phone, server, window))
                  for phone in phones]
         await sleep_watching(options.warmup, process, log_path)
-        calls_before = server.counts()
         cpu_before, bench_before = cpu_seconds(process.pid), time.process_time()
         window.start = time.perf_counter()
         await sleep_watching(options.seconds, process, log_path)
         window.end = time.perf_counter()
         cpu_after, bench_after = cpu_seconds(process.pid), time.process_time()
-        calls_after = server.counts()
         window.stopping = True
+        await asyncio.wait(tasks, timeout=ANSWER_TIMEOUT)  # each finishes the answer it began
+        calls_after = server.counts()
         rss = peak_rss_mb(process.pid)
-        await asyncio.wait(tasks, timeout=ANSWER_TIMEOUT)
     finally:
         for task in tasks:
             task.cancel()
@@ -484,8 +493,8 @@ async def run_phase(name: str, kind: str, db: Path | None, items: int | None, op
         answers=answers, answers_per_second=round(answers / elapsed, 1),
         latency_p50_ms=None if p50 is None else round(p50 * 1000, 2),
         latency_p99_ms=None if p99 is None else round(p99 * 1000, 2),
-        api_calls=api_calls,
-        api_calls_per_answer=round(api_calls / answers, 3) if answers else None,
+        api_calls=api_calls, answers_total=window.total,
+        api_calls_per_answer=round(api_calls / window.total, 3) if window.total else None,
         bot_cpu_seconds=round(cpu, 2),
         bot_cpu_ms_per_answer=round(cpu * 1000 / answers, 3) if answers else None,
         bot_cpu_percent=round(cpu / elapsed * 100, 1),

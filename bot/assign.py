@@ -148,9 +148,9 @@ class WorkLoop:
 
     async def access(self, worker_id: int, project: Project) -> Access:
         async with self.db.read() as conn:
-            return await self._access(conn, worker_id, project)
+            return await self.access_in(conn, worker_id, project)
 
-    async def _access(self, conn: aiosqlite.Connection, worker_id: int,
+    async def access_in(self, conn: aiosqlite.Connection, worker_id: int,
                       project: Project) -> Access:
         qualification = await quality_store.qualification(conn, worker_id, project.id)
         passed = qualification is not None and qualification.status == "passed"
@@ -179,7 +179,7 @@ class WorkLoop:
                           project: Project) -> Served:
         """The next item for this worker: a gold check now and then, else started items
         before fresh ones. Nothing at all for a worker who may not work here."""
-        gate = await self._access(conn, worker_id, project)
+        gate = await self.access_in(conn, worker_id, project)
         if gate.gate is not Gate.OPEN:
             return Served(None, Empty.GATED, project, gate)
         if project.status != "open":
@@ -264,7 +264,7 @@ class WorkLoop:
                 outcome = (Outcome.ALREADY_ANSWERED if assignment.status == "answered"
                            else Outcome.NOT_OPEN)
                 return AnswerResult(outcome)
-            value = _answer_value(project.spec, choice, text)
+            value = answer_value(project.spec, choice, text)
             if value is None:  # a typed reply to a tap task lands here too
                 return AnswerResult(Outcome.INVALID)
             now = self._now()
@@ -394,8 +394,12 @@ class WorkLoop:
         async with self.db.transaction() as conn:
             await assignment_store.mark_delivered(conn, task.assignment_id, chat_id,
                                                   message_id, self._now())
-            if file_id and task.media is not None and task.media.file_id is None:
+            if file_id and task.media is not None:
                 await media_store.set_file_id(conn, task.media.id, file_id)
+
+    async def remember_file_id(self, media_id: int, file_id: str) -> None:
+        async with self.db.transaction() as conn:
+            await media_store.set_file_id(conn, media_id, file_id)
 
     async def media_bytes(self, media_id: int) -> bytes:
         async with self.db.read() as conn:
@@ -425,7 +429,7 @@ class WorkLoop:
         return to_iso(self.clock.now())
 
 
-def _answer_value(spec: ProjectSpec, choice: int | None, text: str | None) -> str | None:
+def answer_value(spec: ProjectSpec, choice: int | None, text: str | None) -> str | None:
     """The value to store, or None when the answer does not fit the project."""
     if spec.categorical:
         if choice is None or not 0 <= choice < len(spec.labels):

@@ -18,6 +18,7 @@ from storage import Database
 from storage import items as item_store
 from storage import media as media_store
 from storage import projects as project_store
+from storage import quiz as quiz_store
 
 
 class Catalog:
@@ -45,15 +46,29 @@ class Catalog:
             raise NotFound("no project named {name}", name=name)
         return Project.from_row(row)
 
+    async def get_by_id(self, project_id: int) -> Project | None:
+        async with self.db.read() as conn:
+            row = await project_store.get(conn, project_id)
+        return Project.from_row(row) if row else None
+
     async def all(self) -> list[Project]:
         async with self.db.read() as conn:
             return [Project.from_row(r) for r in await project_store.all_projects(conn)]
 
     async def open_projects(self) -> list[tuple[Project, int]]:
-        """Open projects and how many items in each still want answers."""
+        """Open projects and how many items in each still want answers.
+
+        A project whose quiz pool is smaller than one exam is not open yet.
+        """
+        result = []
         async with self.db.read() as conn:
-            rows = await project_store.open_projects(conn)
-        return [(Project.from_row(row), waiting) for row, waiting in rows]
+            for row, waiting in await project_store.open_projects(conn):
+                project = Project.from_row(row)
+                quiz = project.spec.quiz
+                if quiz is not None and await quiz_store.pool_size(conn, row.id) < quiz.questions:
+                    continue
+                result.append((project, waiting))
+        return result
 
     async def import_file(self, name: str, path: str | Path,
                           progress: Callable[[int], None] | None = None) -> ImportResult:

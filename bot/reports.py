@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
-from collections import Counter
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import TextIO
 
+from bot.aggregation import Aggregate, aggregate, aggregate_texts
+from bot.assign import Project
 from bot.catalog import Catalog
 from bot.clock import Clock, to_iso
 from storage import Database
@@ -18,20 +18,6 @@ from storage.reports import AnswerRow
 
 EXPORT_PAGE = 2000
 FORMATS = ("jsonl", "csv")
-
-
-def majority(values: Sequence[str], label_order: Sequence[str] = ()) -> str:
-    """The most common answer; ties go to the label listed first, then the earliest answer.
-
-    Empty when there are no answers. The quality issue replaces this with proper
-    aggregation; exports keep this simple, predictable rule until then.
-    """
-    if not values:
-        return ""
-    counts = Counter(values)
-    rank = {label: i for i, label in enumerate(label_order)}
-    first_seen = {v: i for i, v in reversed(list(enumerate(values)))}
-    return min(counts, key=lambda v: (-counts[v], rank.get(v, len(rank)), first_seen[v]))
 
 
 class Reports:
@@ -49,8 +35,8 @@ class Reports:
         if fmt not in FORMATS:
             raise ValueError(f"unknown format {fmt!r} (use jsonl or csv)")
         project = await self.catalog.get(project_name)
-        order = project.spec.label_values
         writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
+        labels = {} if writer else await self.final_labels(project)
         if writer:
             writer.writerow(["item", "worker", "label", "answered_at", "seconds"])
         written, after = 0, 0
@@ -67,16 +53,35 @@ class Reports:
                                          _seconds(r.seconds)])
                         written += 1
                     continue
-                values = [r.answer or "" for r in answered]
+                final = labels.get(item_rows[0].ext_id)
                 out.write(json.dumps({
                     "id": item_rows[0].ext_id,
-                    "label": majority(values, order),
+                    "label": final.label if final else "",
+                    "confidence": round(final.confidence, 4) if final else None,
+                    "method": final.method if final else None,
                     "answers": [{"worker": r.worker_id, "value": r.answer,
                                  "answered_at": r.answered_at,
                                  "seconds": _seconds(r.seconds)} for r in answered],
                 }, ensure_ascii=False) + "\n")
                 written += 1
             after = page[-1].item_pk
+
+    async def final_labels(self, project: Project) -> dict[str, Aggregate]:
+        """Every item's label by the project's ``aggregation`` method, over all answers.
+
+        Gold answers feed Dawid-Skene ("gold-ds", the default when the project has gold
+        checks); typed answers are combined with ROVER.
+        """
+        async with self.db.read() as conn:
+            rows = await report_store.all_answers(conn, project.id)
+            gold = await report_store.gold_answers(conn, project.id)
+        if not rows:
+            return {}
+        spec = project.spec
+        if not spec.categorical:
+            return aggregate_texts(rows)
+        return aggregate(rows, spec.aggregation, gold=gold or None,
+                         label_order=spec.label_values)
 
     async def stats(self) -> list[ProjectStats]:
         since = to_iso(self.clock.now() - timedelta(hours=24))

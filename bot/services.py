@@ -8,6 +8,7 @@ from bot.assign import WorkLoop
 from bot.catalog import Catalog
 from bot.clock import Clock
 from bot.config import Config
+from bot.quiz import Quizzes
 from bot.reports import Reports
 from bot.workers import Workers
 from storage import Database
@@ -22,6 +23,7 @@ class Services:
     workers: Workers
     catalog: Catalog
     reports: Reports
+    quizzes: Quizzes
 
     @classmethod
     async def open(cls, config: Config, clock: Clock | None = None) -> Services:
@@ -36,7 +38,7 @@ class Services:
         catalog = Catalog(db, clock)
         return cls(config=config, db=db, clock=clock, loop=loop,
                    workers=Workers(db, clock, loop), catalog=catalog,
-                   reports=Reports(db, clock, catalog))
+                   reports=Reports(db, clock, catalog), quizzes=Quizzes(loop))
 
     async def close(self) -> None:
         await self.db.close()

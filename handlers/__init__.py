@@ -10,7 +10,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import errors, start, work
+from handlers import errors, quiz, start, work
 
 
 def register(application: Application) -> None:
@@ -20,6 +20,7 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("tasks", work.tasks, filters=private))
     application.add_handler(CallbackQueryHandler(start.consent, pattern=r"^ok(:\d+)?$"))
     application.add_handler(CallbackQueryHandler(work.callback, pattern=r"^[apusxt](:|$)"))
+    application.add_handler(CallbackQueryHandler(quiz.callback, pattern=r"^qs?:"))
     application.add_handler(CallbackQueryHandler(work.unknown_button))
     application.add_handler(MessageHandler(
         private & filters.TEXT & ~filters.COMMAND, work.typed_answer))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Callable
 
 from telegram import (
     InlineKeyboardButton,
@@ -26,6 +27,7 @@ from bot.i18n import N_, Gettext
 from bot.money import format_money
 from bot.projects import Label
 from handlers.common import Context, services_of
+from storage.media import MediaRow
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,14 @@ SENTIMENT_NAMES = {
 }
 CAPTION_LIMIT = 1024
 TEXT_LIMIT = 4096
+
+
+def value_name(project: Project, value: str, _: Gettext) -> str:
+    """What a stored answer looks like to this reader: the label's display name."""
+    index = project.spec.label_index(value)
+    if index is None:
+        return value or _("(could not make it out)")
+    return label_name(project.spec.labels[index], _)
 
 
 def label_name(label: Label, _: Gettext) -> str:
@@ -52,27 +62,15 @@ def reward_line(project: Project, _: Gettext) -> str:
                                                       _.language))
 
 
-def task_markup(task: Task, _: Gettext) -> InlineKeyboardMarkup:
-    """One big button per answer, one per row, then Skip and Stop."""
-    a = task.assignment_id
-    spec = task.project.spec
-    rows = [[InlineKeyboardButton(label_name(label, _), callback_data=f"a:{a}:{i}")]
-            for i, label in enumerate(spec.labels)]
-    if not spec.categorical:
-        rows.append([InlineKeyboardButton(_("🤷 I can't make it out"), callback_data=f"u:{a}")])
-    rows.append([InlineKeyboardButton(_("⏭ Skip"), callback_data=f"s:{a}"),
-                 InlineKeyboardButton(_("⏹ Stop"), callback_data=f"x:{a}")])
-    return InlineKeyboardMarkup(rows)
-
-
-def task_text(task: Task, _: Gettext, limit: int, note: str = "") -> str:
+def item_text(project: Project, text: str | None, _: Gettext, limit: int, note: str = "",
+              header: str = "") -> str:
     """Note, title, instructions and the item, in HTML, cut to fit Telegram's limit.
 
     Only the instructions are shortened: the item itself was checked to fit at import.
     """
-    spec = task.project.spec
-    head = f"{spec.title.get(_.language)} · {reward_line(task.project, _)}"
-    body = task.text or ""
+    spec = project.spec
+    head = header or f"{spec.title.get(_.language)} · {reward_line(project, _)}"
+    body = text or ""
     prompt = "" if spec.categorical else _("Type what you hear or see, then send it.")
     instructions = spec.instructions.get(_.language)
     room = limit - len(note) - len(head) - len(body) - len(prompt) - 40
@@ -84,21 +82,55 @@ def task_text(task: Task, _: Gettext, limit: int, note: str = "") -> str:
     return "\n\n".join(part for part in parts if part)
 
 
+def answer_rows(project: Project, _: Gettext, data: Callable[[str], str]
+                ) -> list[list[InlineKeyboardButton]]:
+    """One big button per answer, one per row; ``data(choice)`` builds its callback data."""
+    spec = project.spec
+    rows = [[InlineKeyboardButton(label_name(label, _), callback_data=data(str(i)))]
+            for i, label in enumerate(spec.labels)]
+    if not spec.categorical:
+        rows.append([InlineKeyboardButton(_("🤷 I can't make it out"),
+                                          callback_data=data("u"))])
+    return rows
+
+
+def task_markup(task: Task, _: Gettext) -> InlineKeyboardMarkup:
+    """The answers, then Skip and Stop."""
+    a = task.assignment_id
+    rows = answer_rows(task.project, _, lambda choice: f"u:{a}" if choice == "u"
+                       else f"a:{a}:{choice}")
+    rows.append([InlineKeyboardButton(_("⏭ Skip"), callback_data=f"s:{a}"),
+                 InlineKeyboardButton(_("⏹ Stop"), callback_data=f"x:{a}")])
+    return InlineKeyboardMarkup(rows)
+
+
 async def show_task(context: Context, chat_id: int, task: Task, _: Gettext,
                     replace: Message | None = None, note: str = "") -> Message:
-    """Deliver a task, in place when the previous message has the same kind of content."""
-    media = task.media
-    markup = task_markup(task, _)
+    """Deliver a task, and start its clock once the phone has it."""
+    sent, file_id = await show_item(context, chat_id, task.project, task.text, task.media,
+                                    task_markup(task, _), _, replace, note)
+    await services_of(context).loop.delivered(task, chat_id, sent.message_id, file_id)
+    return sent
+
+
+async def show_item(context: Context, chat_id: int, project: Project, text: str | None,
+                    media: MediaRow | None, markup: InlineKeyboardMarkup, _: Gettext,
+                    replace: Message | None = None, note: str = "", header: str = ""
+                    ) -> tuple[Message, str | None]:
+    """Show an item in place when the previous message has the same kind of content.
+
+    Returns the message and, when the media was uploaded now, Telegram's new ``file_id``.
+    """
     limit = CAPTION_LIMIT if media else TEXT_LIMIT
-    text = task_text(task, _, limit, note)
+    body = item_text(project, text, _, limit, note, header)
     bot = context.bot
     uploaded = False
     sent: Message | bool | None = None
     if media is None:
         if replace is not None and replace.text is not None:
-            sent = await _edit_text(context, replace, text, markup)
+            sent = await _edit_text(context, replace, body, markup)
         if not isinstance(sent, Message):
-            sent = await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
+            sent = await bot.send_message(chat_id, body, parse_mode=ParseMode.HTML,
                                           reply_markup=markup)
     else:
         # an upload inside InputMedia must be "attached" as its own multipart part
@@ -114,24 +146,22 @@ async def show_task(context: Context, chat_id: int, task: Task, _: Gettext,
         if media.kind == "photo":
             if replace is not None and replace.photo:
                 sent = await _edit_media(replace, InputMediaPhoto(
-                    attached, caption=text, parse_mode=ParseMode.HTML), markup)
+                    attached, caption=body, parse_mode=ParseMode.HTML), markup)
             if not isinstance(sent, Message):
-                sent = await bot.send_photo(chat_id, source, caption=text,
+                sent = await bot.send_photo(chat_id, source, caption=body,
                                             parse_mode=ParseMode.HTML, reply_markup=markup)
         elif media.kind == "audio":
             if replace is not None and replace.audio:
                 sent = await _edit_media(replace, InputMediaAudio(
-                    attached, caption=text, parse_mode=ParseMode.HTML), markup)
+                    attached, caption=body, parse_mode=ParseMode.HTML), markup)
             if not isinstance(sent, Message):
-                sent = await bot.send_audio(chat_id, source, caption=text,
+                sent = await bot.send_audio(chat_id, source, caption=body,
                                             parse_mode=ParseMode.HTML, reply_markup=markup)
         else:
-            sent = await bot.send_voice(chat_id, source, caption=text,
+            sent = await bot.send_voice(chat_id, source, caption=body,
                                         parse_mode=ParseMode.HTML, reply_markup=markup)
     assert isinstance(sent, Message)
-    await services_of(context).loop.delivered(
-        task, chat_id, sent.message_id, _file_id(sent) if uploaded else None)
-    return sent
+    return sent, _file_id(sent) if uploaded else None
 
 
 async def show_text(context: Context, chat_id: int, text: str,

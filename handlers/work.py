@@ -9,6 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from bot.assign import AnswerResult, Empty, Outcome, Project, Served
 from bot.i18n import Gettext
 from bot.money import format_money
+from handlers import quiz
 from handlers.common import Context, gettext_of, services_of
 from handlers.consent import ask_consent
 from handlers.render import show_task, show_text
@@ -90,13 +91,15 @@ async def callback(update: Update, context: Context) -> None:
         return
     await query.answer(_outcome_text(result, _))
     if result.served is not None:
-        await _present(update, context, result.served, _, replace)
+        await _present(update, context, result.served, _, replace, _feedback(result, _))
 
 
 async def typed_answer(update: Update, context: Context) -> None:
     """A text message is the answer to the worker's open transcription task."""
     user, message = update.effective_user, update.effective_message
     if user is None or message is None or message.text is None:
+        return
+    if await quiz.typed_answer(update, context):
         return
     _ = await gettext_of(update, context)
     result = await services_of(context).loop.answer_text(user.id, message.text,
@@ -109,7 +112,7 @@ async def typed_answer(update: Update, context: Context) -> None:
     if result.outcome is Outcome.INVALID:
         await message.reply_text(_("Please answer with the buttons under the task."))
         return
-    note = _outcome_text(result, _)
+    note = "\n".join(n for n in (_outcome_text(result, _), _feedback(result, _)) if n)
     if result.served is not None:
         await _present(update, context, result.served, _, note=note)
 
@@ -150,6 +153,11 @@ async def _present(update: Update, context: Context, served: Served, _: Gettext,
     if served.task is not None:
         await show_task(context, chat.id, served.task, _, replace, note)
         return
+    if served.empty is Empty.GATED and served.project and served.access:
+        text, gate_markup = quiz.gate_text(served.project, served.access, _)
+        await show_text(context, chat.id, f"{note}\n\n{text}" if note else text, gate_markup,
+                        replace)
+        return
     if served.empty is Empty.NO_PROJECT:
         text = _("Sorry, there is no such project.")
     elif served.empty is Empty.PAUSED:
@@ -177,6 +185,13 @@ async def _stopped(update: Update, context: Context, project: Project, _: Gettex
         await replace.edit_reply_markup(None)
         replace = None
     await show_text(context, chat.id, text, markup, replace)
+
+
+def _feedback(result: AnswerResult, _: Gettext) -> str:
+    served = result.served
+    if result.feedback is None or served is None or served.project is None:
+        return ""
+    return quiz.feedback_note(served.project, result.feedback, _)
 
 
 def _outcome_text(result: AnswerResult, _: Gettext) -> str:

@@ -65,3 +65,21 @@ async def project_counts(conn: aiosqlite.Connection, project_id: int, active_sin
         """, (active_since, project_id)) as cur:
         answers, workers, active = await cur.fetchone() or (0, 0, 0)
     return ProjectCounts(items, done, in_progress, answers, workers, active)
+
+
+async def all_answers(conn: aiosqlite.Connection, project_id: int
+                      ) -> list[tuple[str, str, str]]:
+    """(item, worker, answer) of every answered task: the input of aggregation."""
+    async with conn.execute(
+        "SELECT i.ext_id, a.worker_id, a.answer FROM assignments a"
+        " JOIN items i ON i.id = a.item_id"
+        " WHERE a.project_id = ? AND a.status = 'answered' ORDER BY a.id", (project_id,)
+    ) as cur:
+        return [(str(r[0]), str(r[1]), str(r[2])) for r in await cur.fetchall()]
+
+
+async def gold_answers(conn: aiosqlite.Connection, project_id: int) -> dict[str, str]:
+    async with conn.execute(
+        "SELECT ext_id, gold FROM items WHERE project_id = ? AND quiz = 0"
+        " AND gold IS NOT NULL", (project_id,)) as cur:
+        return {str(r[0]): str(r[1]) for r in await cur.fetchall()}

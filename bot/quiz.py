@@ -1,0 +1,226 @@
+"""Qualifying quizzes: a practice round that teaches, then an exam with a pass mark.
+
+People fail entry exams when nobody trained them, so the practice round comes first and
+explains every answer; the exam then gives no hints until the end, where every missed
+question is shown with its right answer. Quiz answers are never paid and never labels.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import aiosqlite
+
+from bot.assign import Project, WorkLoop, answer_value
+from bot.clock import to_iso
+from bot.projects import Localized
+from bot.qualify import Gate
+from bot.quality import is_correct
+from storage import items as item_store
+from storage import media as media_store
+from storage import projects as project_store
+from storage import quality as quality_store
+from storage import quiz as quiz_store
+from storage.media import MediaRow
+from storage.quality import Qualification
+
+#: questions in the practice round (at most the exam's size)
+TRAINING_QUESTIONS = 5
+
+
+class QuizOutcome(enum.Enum):
+    NEXT = "next"                # here is the next question (maybe with feedback)
+    TRAINING_DONE = "training_done"
+    FINISHED = "finished"        # exam over: see ``result``
+    ALREADY_ANSWERED = "already_answered"
+    STALE = "stale"              # an old question's button, or a closed attempt
+    FORGED = "forged"
+    INVALID = "invalid"
+    NO_QUIZ = "no_quiz"
+
+
+@dataclass(frozen=True)
+class Question:
+    attempt_id: int
+    position: int
+    total: int
+    phase: str
+    project: Project
+    text: str | None
+    media: MediaRow | None
+
+
+@dataclass(frozen=True)
+class Feedback:
+    correct: bool
+    answer: str
+    explain: Localized | None
+
+
+@dataclass(frozen=True)
+class Missed:
+    text: str | None
+    answer: str
+    explain: Localized | None
+
+
+@dataclass(frozen=True)
+class ExamResult:
+    correct: int
+    total: int
+    needed: int
+    passed: bool
+    retry_at: datetime | None
+    tries_left: int
+    missed: tuple[Missed, ...]
+
+
+@dataclass(frozen=True)
+class QuizStep:
+    outcome: QuizOutcome
+    question: Question | None = None
+    feedback: Feedback | None = None
+    result: ExamResult | None = None
+    project: Project | None = None
+
+
+class Quizzes:
+    def __init__(self, loop: WorkLoop) -> None:
+        self.loop = loop
+        self.db = loop.db
+        self.clock = loop.clock
+
+    async def begin(self, worker_id: int, project: Project) -> QuizStep:
+        """Start (or resume) the practice round or the exam, as the worker is due."""
+        async with self.db.transaction() as conn:
+            attempt = await quiz_store.open_attempt(conn, worker_id, project.id)
+            if attempt is None:
+                gate = await self.loop.access_in(conn, worker_id, project)
+                if gate.gate is not Gate.QUIZ or project.spec.quiz is None:
+                    return QuizStep(QuizOutcome.NO_QUIZ, project=project)
+                pool = await quiz_store.pool(conn, project.id)
+                phase = "training" if gate.training else "exam"
+                size = project.spec.quiz.questions
+                if phase == "training":
+                    size = min(size, TRAINING_QUESTIONS)
+                drawn = self.loop.rng.sample(pool, size)
+                attempt_id = await quiz_store.create_attempt(
+                    conn, worker_id, project.id, phase, drawn, self._now())
+            else:
+                attempt_id = attempt.id
+            return QuizStep(QuizOutcome.NEXT, await self._next_question(conn, attempt_id,
+                                                                         project),
+                            project=project)
+
+    async def answer(self, worker_id: int, attempt_id: int, position: int, *,
+                     choice: int | None = None, text: str | None = None,
+                     message_id: int | None = None) -> QuizStep:
+        async with self.db.transaction() as conn:
+            attempt = await quiz_store.get_attempt(conn, attempt_id)
+            if attempt is None or attempt.worker_id != worker_id:
+                return QuizStep(QuizOutcome.FORGED)
+            row = await project_store.get(conn, attempt.project_id)
+            assert row is not None
+            project = Project.from_row(row)
+            if message_id is not None and await quiz_store.typed_answer_seen(
+                    conn, attempt_id, message_id):
+                return QuizStep(QuizOutcome.ALREADY_ANSWERED, project=project)
+            if attempt.status != "open":
+                return QuizStep(QuizOutcome.STALE, project=project)
+            questions = await quiz_store.questions(conn, attempt_id)
+            pending = next((q for q in questions if q.answer is None), None)
+            if pending is None or position != pending.position:
+                answered = any(q.position == position and q.answer is not None
+                               for q in questions)
+                return QuizStep(QuizOutcome.ALREADY_ANSWERED if answered
+                                else QuizOutcome.STALE, project=project)
+            value = answer_value(project.spec, choice, text)
+            if value is None:
+                return QuizStep(QuizOutcome.INVALID, project=project)
+            item = await item_store.get(conn, pending.item_id)
+            assert item is not None and item.gold is not None
+            correct = is_correct(project.spec, value, item.gold)
+            await quiz_store.answer(conn, attempt_id, position, value, correct, self._now(),
+                                    message_id)
+            feedback = None
+            if attempt.phase == "training":
+                explain = Localized(item.explain) if item.explain else None
+                feedback = Feedback(correct, item.gold, explain)
+            if position + 1 < len(questions):
+                return QuizStep(QuizOutcome.NEXT, await self._next_question(
+                    conn, attempt_id, project), feedback, project=project)
+            await quiz_store.finish(conn, attempt_id, "done", self._now())
+            if attempt.phase == "training":
+                await self._save(conn, worker_id, project, trained=True)
+                return QuizStep(QuizOutcome.TRAINING_DONE, feedback=feedback,
+                                project=project)
+            result = await self._grade(conn, worker_id, project, attempt_id)
+            return QuizStep(QuizOutcome.FINISHED, result=result, project=project)
+
+    async def open_attempt(self, worker_id: int) -> tuple[int, int] | None:
+        """(attempt, position of the next question) of an open typed-answer quiz."""
+        async with self.db.read() as conn, conn.execute(
+            """
+            SELECT a.id, min(q.position) FROM quiz_attempts a
+            JOIN projects p ON p.id = a.project_id AND p.kind = 'transcription'
+            JOIN quiz_questions q ON q.attempt_id = a.id AND q.answer IS NULL
+            WHERE a.worker_id = ? AND a.status = 'open' GROUP BY a.id
+            """, (worker_id,)) as cur:
+            row = await cur.fetchone()
+        return (int(row[0]), int(row[1])) if row and row[0] is not None else None
+
+    async def _grade(self, conn: aiosqlite.Connection, worker_id: int, project: Project,
+                     attempt_id: int) -> ExamResult:
+        quiz = project.spec.quiz
+        assert quiz is not None
+        questions = await quiz_store.questions(conn, attempt_id)
+        correct = sum(1 for q in questions if q.correct)
+        passed = correct >= quiz.pass_count
+        current = await quality_store.qualification(conn, worker_id, project.id)
+        attempts = (current.attempts if current else 0) + 1
+        tries_left = max(quiz.attempts - attempts, 0)
+        retry_at = None
+        if not passed and tries_left:
+            retry_at = self.clock.now() + timedelta(hours=quiz.cooldown_hours)
+        await self._save(conn, worker_id, project, attempts=attempts,
+                         status="passed" if passed else "failed",
+                         retry_at=to_iso(retry_at) if retry_at else None)
+        missed = []
+        for q in questions:
+            if q.correct:
+                continue
+            item = await item_store.get(conn, q.item_id)
+            assert item is not None
+            missed.append(Missed(item.text, item.gold or "",
+                                 Localized(item.explain) if item.explain else None))
+        return ExamResult(correct, len(questions), quiz.pass_count, passed, retry_at,
+                          tries_left, tuple(missed))
+
+    async def _save(self, conn: aiosqlite.Connection, worker_id: int, project: Project, *,
+                    trained: bool | None = None, attempts: int | None = None,
+                    status: str | None = None, retry_at: str | None = None) -> None:
+        current = await quality_store.qualification(conn, worker_id, project.id)
+        await quality_store.save_qualification(conn, Qualification(
+            worker_id, project.id,
+            status or (current.status if current else "new"),
+            attempts if attempts is not None else (current.attempts if current else 0),
+            trained if trained is not None else (current.trained if current else False),
+            retry_at if status else (current.retry_at if current else None),
+            current.reason if current else None), self._now())
+
+    async def _next_question(self, conn: aiosqlite.Connection, attempt_id: int,
+                             project: Project) -> Question:
+        attempt = await quiz_store.get_attempt(conn, attempt_id)
+        assert attempt is not None
+        questions = await quiz_store.questions(conn, attempt_id)
+        pending = next(q for q in questions if q.answer is None)
+        item = await item_store.get(conn, pending.item_id)
+        assert item is not None
+        media = await media_store.get(conn, item.media_id) if item.media_id else None
+        return Question(attempt_id, pending.position, len(questions), attempt.phase, project,
+                        item.text, media)
+
+    def _now(self) -> str:
+        return to_iso(self.clock.now())
