@@ -71,6 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl",
                    help="jsonl: one object per item; csv: one row per answer")
     p.add_argument("-o", "--output", help="output file (default: standard output)")
+    p = command("worker", "suspend a worker from a project, or reinstate them", _worker)
+    p.add_argument("worker", type=int, help="the worker's Telegram user id")
+    action = p.add_mutually_exclusive_group(required=True)
+    action.add_argument("--suspend", metavar="PROJECT", help="stop them working on PROJECT")
+    action.add_argument("--reinstate", metavar="PROJECT", help="let them work on PROJECT again")
     p = command("stats", "progress of every project", _stats)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     with contextlib.suppress(ImportError):
@@ -156,6 +161,24 @@ def _export(args: argparse.Namespace) -> int:
                   f"{target}", file=sys.stderr)
         else:
             await services.reports.export(args.project, sys.stdout, args.format)
+        return 0
+
+    return _with_services(args, work)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from bot.qualify import OPERATOR
+
+    async def work(services: Any) -> int:
+        if await services.workers.get(args.worker) is None:
+            raise TapworkError("no worker with id {id}", id=args.worker)
+        name = args.suspend or args.reinstate
+        project = await services.catalog.get(name)
+        changed = await services.loop.set_suspended(args.worker, project, bool(args.suspend),
+                                                    OPERATOR)
+        state = "suspended from" if args.suspend else "reinstated in"
+        print(f"worker {args.worker} {state} {name}" if changed
+              else f"worker {args.worker} was already {state} {name}; nothing changed")
         return 0
 
     return _with_services(args, work)
