@@ -85,11 +85,16 @@ REVIEWS = (
 SEED_BATCH = 50_000
 #: simulated user ids start here (any ids work; these are easy to spot in a database)
 FIRST_USER = 1_000_000
-#: a worker that waits this long for its next task counts as stalled and stops
-ANSWER_TIMEOUT = 30.0
+#: a worker that waits this long for its next task counts as stalled and stops. Long,
+#: because a slow bot with 200 workers queued is slow, not stuck
+ANSWER_TIMEOUT = 300.0
+#: how long the workers may take to finish the answers they began when the window closes
+DRAIN_TIMEOUT = 120.0
 #: how long the bot process may take to start polling, and to exit after SIGTERM
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
+#: how long all workers together may take to join (each one leases an item)
+JOIN_TIMEOUT = 300.0
 
 TARGET_CALLS = 2.0
 TARGET_RATIO = 0.8
@@ -285,6 +290,18 @@ def write_config(path: Path, server: BotApiStandIn, db: Path) -> None:
         encoding="utf-8")
 
 
+def bot_command(kind: str, server: BotApiStandIn, config: Path, profile: Path | None
+                ) -> list[str]:
+    """``python -m bot run -c CONFIG`` as an operator runs it, or the bare app."""
+    command = [sys.executable]
+    if profile is not None:
+        command += ["-m", "cProfile", "-o", str(profile)]
+    if kind == "bare":
+        return [*command, str(ROOT / "bench" / "bare_app.py"), "--token", server.token,
+                "--api-base-url", server.api_base_url, "--file-base-url", server.file_base_url]
+    return [*command, "-m", "bot", "run", "-c", str(config)]
+
+
 def start_process(command: list[str], log_path: Path, token: str) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env["TAPWORK_TOKEN"] = token  # it would override the config's token otherwise
@@ -369,9 +386,9 @@ async def enter(phone: Phone, kind: str) -> None:
     """Get the phone its first task: tapwork's deep link and consent, or the bare /start."""
     if kind == "bare":
         await phone.send("/start")
-        await phone.wait_for(open_task, START_TIMEOUT)
+        await phone.wait_for(open_task, JOIN_TIMEOUT)
     else:
-        first = await join(phone, PROJECT["name"], timeout=START_TIMEOUT)
+        first = await join(phone, PROJECT["name"], timeout=JOIN_TIMEOUT)
         if task_id(first) is None:
             raise RuntimeError(f"worker {phone.id} got no task on joining:\n"
                                f"{phone.transcript()}")
@@ -420,18 +437,10 @@ async def run_phase(name: str, kind: str, db: Path | None, items: int | None, op
     process: subprocess.Popen[bytes] | None = None
     tasks: list[asyncio.Task[None]] = []
     try:
-        command = [sys.executable]
-        if profile is not None:
-            command += ["-m", "cProfile", "-o", str(profile)]
-        if kind == "bare":
-            command += [str(ROOT / "bench" / "bare_app.py"), "--token", server.token,
-                        "--api-base-url", server.api_base_url,
-                        "--file-base-url", server.file_base_url]
-        else:
-            assert db is not None
-            config = work_dir / f"{name}.toml"
+        config = work_dir / f"{name}.toml"
+        if db is not None:
             write_config(config, server, db)
-            command += ["-m", "bot", "run", "-c", str(config)]
+        command = bot_command(kind, server, config, profile)
         started = time.perf_counter()
         process = start_process(command, log_path, server.token)
         deadline = started + START_TIMEOUT
@@ -469,7 +478,7 @@ async def run_phase(name: str, kind: str, db: Path | None, items: int | None, op
         window.end = time.perf_counter()
         cpu_after, bench_after = cpu_seconds(process.pid), time.process_time()
         window.stopping = True
-        await asyncio.wait(tasks, timeout=ANSWER_TIMEOUT)  # each finishes the answer it began
+        await asyncio.wait(tasks, timeout=DRAIN_TIMEOUT)  # each finishes the answer it began
         calls_after = server.counts()
         rss = peak_rss_mb(process.pid)
     finally:
