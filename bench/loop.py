@@ -145,6 +145,8 @@ class PhaseResult:
     bot_cpu_percent: float
     bot_peak_rss_mb: float
     bench_cpu_percent: float
+    #: everything else the machine ran meanwhile (other processes, steal): noise
+    other_cpu_percent: float
     join_seconds: float
     start_seconds: float
     calls_by_method: dict[str, int] = field(default_factory=dict)
@@ -352,6 +354,18 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds() -> float:
+    """CPU time every core spent on anything but idling, from ``/proc/stat``.
+
+    Less the bot's and this process's time, it shows other work (a test run, another
+    benchmark) that competed for the cores and makes the figures noisy.
+    """
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    ticks = [int(f) for f in fields[:8]]  # user nice system idle iowait irq softirq steal
+    busy = sum(ticks) - ticks[3] - ticks[4]
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int) -> float:
     """VmHWM: the most resident memory the process ever had."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -473,10 +487,12 @@ async def run_phase(name: str, kind: str, db: Path | None, items: int | None, op
                  for phone in phones]
         await sleep_watching(options.warmup, process, log_path)
         cpu_before, bench_before = cpu_seconds(process.pid), time.process_time()
+        busy_before = machine_busy_seconds()
         window.start = time.perf_counter()
         await sleep_watching(options.seconds, process, log_path)
         window.end = time.perf_counter()
         cpu_after, bench_after = cpu_seconds(process.pid), time.process_time()
+        busy_after = machine_busy_seconds()
         window.stopping = True
         await asyncio.wait(tasks, timeout=DRAIN_TIMEOUT)  # each finishes the answer it began
         calls_after = server.counts()
@@ -509,6 +525,8 @@ async def run_phase(name: str, kind: str, db: Path | None, items: int | None, op
         bot_cpu_percent=round(cpu / elapsed * 100, 1),
         bot_peak_rss_mb=round(rss, 1),
         bench_cpu_percent=round((bench_after - bench_before) / elapsed * 100, 1),
+        other_cpu_percent=round(max(0.0, (busy_after - busy_before) - cpu
+                                    - (bench_after - bench_before)) / elapsed * 100, 1),
         join_seconds=round(join_seconds, 2), start_seconds=round(start_seconds, 2),
         calls_by_method=by_method, ran_out=window.ran_out, stalled=window.stalled)
 
@@ -519,7 +537,7 @@ def describe(phase: PhaseResult) -> str:
             f"p99 {phase.latency_p99_ms} ms, {phase.api_calls_per_answer} calls/answer, "
             f"bot CPU {phase.bot_cpu_percent:.0f}% ({phase.bot_cpu_ms_per_answer} ms/answer), "
             f"peak RSS {phase.bot_peak_rss_mb:.0f} MB, this process {phase.bench_cpu_percent:.0f}%"
-            f" CPU")
+            f" CPU, other load {phase.other_cpu_percent:.0f}%")
 
 
 # -------------------------------------------------------------------------- the run
@@ -683,7 +701,8 @@ def format_table(result: dict[str, Any]) -> str:
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
     header = ("phase", "items", "answers", "per s", "p50 ms", "p99 ms", "calls/ans",
-              "bot CPU %", "CPU ms/ans", "peak RSS MB", "bench CPU %", "join s")
+              "bot CPU %", "CPU ms/ans", "peak RSS MB", "bench CPU %", "other CPU %",
+              "join s")
     table = [header]
     for name, p in result["phases"].items():
         table.append((name, _cell(p["items"]), str(p["answers"]),
@@ -691,7 +710,7 @@ def format_table(result: dict[str, Any]) -> str:
                       _cell(p["latency_p99_ms"]), _cell(p["api_calls_per_answer"]),
                       _cell(p["bot_cpu_percent"]), _cell(p["bot_cpu_ms_per_answer"]),
                       _cell(p["bot_peak_rss_mb"]), _cell(p["bench_cpu_percent"]),
-                      _cell(p["join_seconds"])))
+                      _cell(p["other_cpu_percent"]), _cell(p["join_seconds"])))
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     lines.append("")
     for i, row in enumerate(table):
@@ -699,8 +718,9 @@ def format_table(result: dict[str, Any]) -> str:
                                for j, (c, w) in enumerate(zip(row, widths, strict=True))))
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
-    lines.append("(bench CPU % is this process: the stand-in and the phones; near 100 % "
-                 "means the simulation, not the bot, set the pace)")
+    lines.append("(bench CPU %: this process, the stand-in and the phones; near 100 % means "
+                 "the simulation, not the bot, set the pace. other CPU %: the rest of the "
+                 "machine; above ~10 % the figures are noisy)")
     verdict = result["targets_met"]
     lines.append("")
     lines.append("all targets met" if verdict else "some targets missed" if verdict is False

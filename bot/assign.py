@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import enum
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import aiosqlite
 
 from bot import quality
-from bot.clock import Clock, to_iso
+from bot.clock import Clock, from_iso, to_iso
 from bot.projects import Localized, ProjectSpec, parse_project
 from bot.qualify import GOLD, TOO_FAST, Access, Gate, access
 from storage import Database
@@ -272,10 +272,11 @@ class WorkLoop:
                 await self._close(conn, assignment, "expired")
                 return AnswerResult(Outcome.EXPIRED, await self._lease_next(
                     conn, worker_id, project))
-            seconds = await assignment_store.record_answer(
-                conn, assignment.id, worker_id, value, now, message_id)
-            if seconds is None:  # unreachable under the lock, but never count twice
-                return AnswerResult(Outcome.ALREADY_ANSWERED)
+            started = from_iso(assignment.delivered_at or assignment.created_at)
+            seconds = max(0.0, (self.clock.now() - started).total_seconds())
+            if not await assignment_store.record_answer(
+                    conn, assignment.id, worker_id, value, now, message_id, seconds):
+                return AnswerResult(Outcome.ALREADY_ANSWERED)  # unreachable under the lock
             feedback, suspended = await self._check(conn, assignment, project, value, seconds)
             await self._count(conn, assignment.item_id, project, answers=1, leases=-1)
             return AnswerResult(Outcome.ACCEPTED,
@@ -305,13 +306,15 @@ class WorkLoop:
                 await quality_store.set_estimate(conn, item.id, estimate.label,
                                                  estimate.confidence)
         reason = None
+        standing = await quality_store.qualification(conn, worker, project.id)
+        since = standing.checks_from or "" if standing else ""
         if gold_correct is not None:
-            total, correct = await quality_store.gold_stats(conn, worker, project.id)
+            total, correct = await quality_store.gold_stats(conn, worker, project.id, since)
             if quality.gold_suspension(spec, total, correct):
                 reason = GOLD
         if reason is None and too_fast:
             flags = await quality_store.recent_fast_flags(conn, worker, project.id,
-                                                          quality.RECENT)
+                                                          quality.RECENT, since)
             if quality.too_fast_suspension(flags):
                 reason = TOO_FAST
         if reason is not None:
@@ -324,12 +327,13 @@ class WorkLoop:
 
     async def _fast_threshold(self, conn: aiosqlite.Connection, project: Project
                               ) -> float | None:
-        """``min_seconds``, or half the median; the median is refreshed every 100 answers
-        because sorting every answer of a big project on each answer would not scale."""
+        """``min_seconds``, or half the median. Until the project has enough answers for
+        the rule the median is read on every answer (cheap while small); after that every
+        100 answers, because sorting a big project's answers each time would not scale."""
         if project.spec.min_seconds is not None:
             return project.spec.min_seconds
         median, count, since = self._medians.get(project.id, (None, 0, 10**9))
-        if since >= 100:
+        if since >= 100 or count < quality.MEDIAN_AFTER:
             median, count = await quality_store.median_seconds(conn, project.id)
             since = 0
         self._medians[project.id] = (median, count, since + 1)
@@ -338,29 +342,31 @@ class WorkLoop:
     async def _suspend(self, conn: aiosqlite.Connection, worker_id: int, project_id: int,
                        reason: str) -> None:
         current = await quality_store.qualification(conn, worker_id, project_id)
-        await quality_store.save_qualification(conn, Qualification(
-            worker_id, project_id, "suspended", current.attempts if current else 0,
-            current.trained if current else False, None, reason), self._now())
+        current = current or Qualification(worker_id, project_id, "new", 0, False, None, None)
+        await quality_store.save_qualification(conn, replace(current, reason=reason),
+                                               self._now())
 
     async def set_suspended(self, worker_id: int, project: Project, suspended: bool,
                             reason: str) -> bool:
-        """An operator's decision. Reinstating returns a worker to "passed" (or to no
-        status at all for a project without a quiz). True when something changed."""
+        """An operator's decision; True when something changed.
+
+        Reinstating lifts only the suspension: a worker who had not passed the quiz still
+        has to, and the gold and speed rules start counting afresh from now.
+        """
         async with self.db.transaction() as conn:
             current = await quality_store.qualification(conn, worker_id, project.id)
             if suspended:
-                if current is not None and current.status == "suspended":
+                if current is not None and current.suspended:
                     return False
                 await self._suspend(conn, worker_id, project.id, reason)
                 open_task = await assignment_store.open_for_worker(conn, worker_id)
                 if open_task is not None and open_task.project_id == project.id:
                     await self._close(conn, open_task, "released")
                 return True
-            if current is None or current.status != "suspended":
+            if current is None or not current.suspended:
                 return False
-            await quality_store.save_qualification(conn, Qualification(
-                worker_id, project.id, "passed", current.attempts, current.trained, None,
-                None), self._now())
+            await quality_store.save_qualification(
+                conn, replace(current, reason=None, checks_from=self._now()), self._now())
             return True
 
     async def skip(self, worker_id: int, assignment_id: int) -> AnswerResult:
@@ -387,7 +393,6 @@ class WorkLoop:
             return AnswerResult(Outcome.ACCEPTED,
                                 await self._lease_next(conn, worker_id, project))
 
-    # -- bookkeeping ---------------------------------------------------------------
     async def delivered(self, task: Task, chat_id: int, message_id: int,
                         file_id: str | None = None) -> None:
         """The phone has the task: start its clock, and keep Telegram's id for the media."""

@@ -34,7 +34,7 @@ class Access:
 
 def access(spec: ProjectSpec, qualification: Qualification | None, pool_size: int,
            now: datetime) -> Access:
-    if qualification is not None and qualification.status == "suspended":
+    if qualification is not None and qualification.reason is not None:
         return Access(Gate.SUSPENDED, reason=qualification.reason)
     quiz = spec.quiz
     if quiz is None or (qualification is not None and qualification.status == "passed"):

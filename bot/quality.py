@@ -65,7 +65,9 @@ def live_estimate(spec: ProjectSpec, answers: Sequence[tuple[int, str]],
     top = max(log_post)
     weights = [math.exp(v - top) for v in log_post]
     total = sum(weights)
-    best = max(range(k), key=lambda i: (weights[i], -i))  # ties: the label listed first
+    # ties go to the label listed first; "tied" allows for the rounding of float sums,
+    # which otherwise depends on the order the answers came in
+    best = next(i for i in range(k) if weights[i] >= 1 - 1e-9)
     return Estimate(labels[best], weights[best] / total)
 
 

@@ -8,7 +8,7 @@ question is shown with its right answer. Quiz answers are never paid and never l
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import aiosqlite
@@ -152,6 +152,8 @@ class Quizzes:
                 return QuizStep(QuizOutcome.NEXT, await self._next_question(
                     conn, attempt_id, project), feedback, project=project)
             await quiz_store.finish(conn, attempt_id, "done", self._now())
+            if attempt.phase == "exam" and project.spec.quiz is None:
+                return QuizStep(QuizOutcome.NO_QUIZ, project=project)  # quiz removed meanwhile
             if attempt.phase == "training":
                 await self._save(conn, worker_id, project, trained=True)
                 return QuizStep(QuizOutcome.TRAINING_DONE, feedback=feedback,
@@ -201,14 +203,18 @@ class Quizzes:
     async def _save(self, conn: aiosqlite.Connection, worker_id: int, project: Project, *,
                     trained: bool | None = None, attempts: int | None = None,
                     status: str | None = None, retry_at: str | None = None) -> None:
+        """Update the quiz standing only; a suspension stays as it is."""
         current = await quality_store.qualification(conn, worker_id, project.id)
-        await quality_store.save_qualification(conn, Qualification(
-            worker_id, project.id,
-            status or (current.status if current else "new"),
-            attempts if attempts is not None else (current.attempts if current else 0),
-            trained if trained is not None else (current.trained if current else False),
-            retry_at if status else (current.retry_at if current else None),
-            current.reason if current else None), self._now())
+        current = current or Qualification(worker_id, project.id, "new", 0, False, None, None)
+        changes: dict[str, object] = {}
+        if trained is not None:
+            changes["trained"] = trained
+        if attempts is not None:
+            changes["attempts"] = attempts
+        if status is not None:
+            changes.update(status=status, retry_at=retry_at)
+        await quality_store.save_qualification(conn, replace(current, **changes),
+                                               self._now())
 
     async def _next_question(self, conn: aiosqlite.Connection, attempt_id: int,
                              project: Project) -> Question:

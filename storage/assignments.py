@@ -58,24 +58,19 @@ async def create(conn: aiosqlite.Connection, item_id: int, worker_id: int, proje
 
 
 async def record_answer(conn: aiosqlite.Connection, assignment_id: int, worker_id: int,
-                        answer: str, now: str, answer_message_id: int | None) -> float | None:
+                        answer: str, now: str, answer_message_id: int | None,
+                        seconds: float) -> bool:
     """Close an open, unexpired assignment of this worker with its answer.
 
-    Returns the seconds it took, or None (changing nothing) for someone else's, a closed,
-    or an expired one. Seconds run from delivery to the phone, or from the lease when no
-    delivery was recorded.
+    False (and nothing changed) for someone else's, a closed, or an expired one.
     """
-    async with conn.execute(
+    cur = await conn.execute(
         """
         UPDATE assignments SET status = 'answered', answer = ?, answered_at = ?,
-            answer_message_id = ?,
-            seconds = max(0, (julianday(?) - julianday(coalesce(delivered_at, created_at)))
-                             * 86400.0)
+            answer_message_id = ?, seconds = ?
         WHERE id = ? AND worker_id = ? AND status = 'open' AND expires_at > ?
-        RETURNING seconds
-        """, (answer, now, answer_message_id, now, assignment_id, worker_id, now)) as cur:
-        row = await cur.fetchone()
-    return float(row[0]) if row else None
+        """, (answer, now, answer_message_id, seconds, assignment_id, worker_id, now))
+    return cur.rowcount == 1
 
 
 async def close(conn: aiosqlite.Connection, assignment_id: int, worker_id: int,

@@ -72,7 +72,7 @@ async def open_projects(conn: aiosqlite.Connection) -> list[tuple[ProjectRow, in
     async with conn.execute(
         """
         SELECT p.*, (SELECT count(*) FROM items i WHERE i.project_id = p.id
-                     AND i.state < 2 AND i.quiz = 0) AS waiting
+                     AND i.state < 2 AND i.quiz = 0 AND i.gold IS NULL) AS waiting
         FROM projects p WHERE p.status = 'open' ORDER BY p.id
         """) as cur:
         return [(_row(r), int(r["waiting"])) for r in await cur.fetchall()]

@@ -16,42 +16,50 @@ class Qualification:
     attempts: int
     trained: bool
     retry_at: str | None
+    #: while suspended, why; suspension is apart from the quiz status so lifting it
+    #: returns the worker to exactly where they were
     reason: str | None
+    #: after a reinstatement, gold and speed rules only count answers from this moment
+    checks_from: str | None = None
+
+    @property
+    def suspended(self) -> bool:
+        return self.reason is not None
 
 
 async def qualification(conn: aiosqlite.Connection, worker_id: int, project_id: int
                         ) -> Qualification | None:
     async with conn.execute(
-        "SELECT worker_id, project_id, status, attempts, trained, retry_at, reason"
-        " FROM qualifications WHERE worker_id = ? AND project_id = ?",
+        "SELECT worker_id, project_id, status, attempts, trained, retry_at, reason,"
+        " checks_from FROM qualifications WHERE worker_id = ? AND project_id = ?",
         (worker_id, project_id)) as cur:
         row = await cur.fetchone()
     if row is None:
         return None
-    return Qualification(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6])
+    return Qualification(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], row[7])
 
 
 async def save_qualification(conn: aiosqlite.Connection, q: Qualification, now: str) -> None:
     await conn.execute(
         """
         INSERT INTO qualifications (worker_id, project_id, status, attempts, trained,
-                                    retry_at, reason, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                                    retry_at, reason, checks_from, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (worker_id, project_id) DO UPDATE SET status = excluded.status,
             attempts = excluded.attempts, trained = excluded.trained,
             retry_at = excluded.retry_at, reason = excluded.reason,
-            updated_at = excluded.updated_at
+            checks_from = excluded.checks_from, updated_at = excluded.updated_at
         """, (q.worker_id, q.project_id, q.status, q.attempts, int(q.trained), q.retry_at,
-              q.reason, now))
+              q.reason, q.checks_from, now))
 
 
-async def gold_stats(conn: aiosqlite.Connection, worker_id: int, project_id: int
-                     ) -> tuple[int, int]:
-    """(gold answers, right ones) of a worker in a project."""
+async def gold_stats(conn: aiosqlite.Connection, worker_id: int, project_id: int,
+                     since: str = "") -> tuple[int, int]:
+    """(gold answers, right ones) of a worker in a project, answered since a moment."""
     async with conn.execute(
         "SELECT count(gold_correct), coalesce(sum(gold_correct), 0) FROM assignments"
-        " WHERE project_id = ? AND worker_id = ? AND gold_correct IS NOT NULL",
-        (project_id, worker_id)) as cur:
+        " WHERE project_id = ? AND worker_id = ? AND gold_correct IS NOT NULL"
+        " AND answered_at >= ?", (project_id, worker_id, since)) as cur:
         row = await cur.fetchone()
     return (int(row[0]), int(row[1])) if row else (0, 0)
 
@@ -70,11 +78,11 @@ async def gold_stats_many(conn: aiosqlite.Connection, project_id: int,
 
 
 async def recent_fast_flags(conn: aiosqlite.Connection, worker_id: int, project_id: int,
-                            limit: int) -> list[bool]:
+                            limit: int, since: str = "") -> list[bool]:
     async with conn.execute(
         "SELECT too_fast FROM assignments WHERE worker_id = ? AND project_id = ?"
-        " AND status = 'answered' ORDER BY answered_at DESC LIMIT ?",
-        (worker_id, project_id, limit)) as cur:
+        " AND status = 'answered' AND answered_at >= ? ORDER BY answered_at DESC LIMIT ?",
+        (worker_id, project_id, since, limit)) as cur:
         return [bool(r[0]) for r in await cur.fetchall()]
 
 

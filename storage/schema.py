@@ -97,11 +97,12 @@ MIGRATIONS: list[str] = [
     CREATE TABLE qualifications (
         worker_id INTEGER NOT NULL REFERENCES workers(id),
         project_id INTEGER NOT NULL REFERENCES projects(id),
-        status TEXT NOT NULL,               -- new | passed | failed | suspended
+        status TEXT NOT NULL,               -- new | passed | failed (the quiz)
         attempts INTEGER NOT NULL DEFAULT 0,
         trained INTEGER NOT NULL DEFAULT 0, -- finished the practice round
         retry_at TEXT,                      -- after a failed exam
-        reason TEXT,                        -- why suspended, for the worker and operators
+        reason TEXT,                        -- set while suspended: why (gold | too_fast | operator)
+        checks_from TEXT,                   -- gold and speed rules count answers from here
         updated_at TEXT NOT NULL,
         PRIMARY KEY (worker_id, project_id)
     );
@@ -128,5 +129,63 @@ MIGRATIONS: list[str] = [
     );
     CREATE UNIQUE INDEX quiz_typed_once ON quiz_questions (attempt_id, message_id)
         WHERE message_id IS NOT NULL
+    """,
+    # 3: money: an append-only ledger, settlement units, payout requests
+    """
+    CREATE TABLE ledger (
+        id INTEGER PRIMARY KEY,
+        worker_id INTEGER NOT NULL REFERENCES workers(id),
+        currency TEXT NOT NULL,
+        kind TEXT NOT NULL,          -- earning | release | discount | bonus | payout | reversal
+        bucket TEXT NOT NULL,        -- pending | available | reserved | paid
+        amount INTEGER NOT NULL,     -- micros, signed; balances are sums, never stored
+        project_id INTEGER REFERENCES projects(id),
+        unit_id INTEGER,
+        payout_id INTEGER,
+        assignment_id INTEGER,
+        reason TEXT,                 -- a code the phone turns into a sentence
+        detail TEXT,                 -- JSON: the facts behind the reason
+        key TEXT NOT NULL UNIQUE,    -- idempotency: one key never makes two entries
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX ledger_by_worker ON ledger (worker_id, currency, bucket);
+    CREATE INDEX ledger_by_time ON ledger (worker_id, created_at);
+    CREATE INDEX ledger_by_project ON ledger (project_id, kind);
+    CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+    CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
+    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+    CREATE TABLE units (
+        id INTEGER PRIMARY KEY,
+        worker_id INTEGER NOT NULL REFERENCES workers(id),
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        size INTEGER NOT NULL,           -- answers that fill it (settle_unit)
+        answers INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL,            -- filling | waiting | settled
+        created_at TEXT NOT NULL,
+        last_answer_at TEXT NOT NULL,
+        settled_at TEXT,
+        accuracy REAL,
+        outcome TEXT                     -- full | discounted | auto
+    );
+    CREATE UNIQUE INDEX one_filling_unit ON units (worker_id, project_id)
+        WHERE status = 'filling';
+    CREATE INDEX units_to_settle ON units (status, last_answer_at) WHERE status != 'settled';
+    ALTER TABLE assignments ADD COLUMN unit_id INTEGER REFERENCES units(id);
+    CREATE INDEX assignments_by_unit ON assignments (unit_id) WHERE unit_id IS NOT NULL;
+    CREATE TABLE payouts (
+        id INTEGER PRIMARY KEY,
+        worker_id INTEGER NOT NULL REFERENCES workers(id),
+        currency TEXT NOT NULL,
+        amount INTEGER NOT NULL,
+        status TEXT NOT NULL,            -- requested | approved | rejected
+        reason TEXT,
+        requested_at TEXT NOT NULL,
+        decided_at TEXT,
+        request_key TEXT NOT NULL UNIQUE
+    );
+    CREATE INDEX payouts_by_status ON payouts (status, id);
+    -- shown on /top only after the worker opts in
+    ALTER TABLE workers ADD COLUMN display_name TEXT;
     """,
 ]

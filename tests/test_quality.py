@@ -133,10 +133,6 @@ def test_live_estimate_ties_follow_the_labels_of_a_classification() -> None:
         {"bird": 1, "dog": 1}, labels=("cat", "dog", "bird"))["dog"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: bot/quality.py live_estimate breaks ties by comparing float sums of logs "
-    "accumulated in answer order; (a+b)+c != (a+c)+b in floating point, so a 2-2-2 tie "
-    "over six answers goes to 'negative' instead of the first label 'positive'"))
 def test_live_estimate_six_answer_three_way_tie_goes_to_the_first_label() -> None:
     values = ["positive", "positive", "neutral", "neutral", "negative", "negative"]
     estimate = quality.live_estimate(sentiment(), list(enumerate(values)), {})

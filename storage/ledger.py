@@ -1,0 +1,161 @@
+"""The ledger: append-only money entries (triggers refuse UPDATE and DELETE).
+
+Balances are always sums of entries, never stored, so they cannot drift from history.
+Every entry carries an idempotency key; a group of entries written for one event shares
+a key prefix and is written only when its first key is new.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiosqlite
+
+BUCKETS = ("pending", "available", "reserved", "paid")
+
+
+@dataclass(frozen=True)
+class Entry:
+    worker_id: int
+    currency: str
+    kind: str
+    bucket: str
+    amount: int
+    key: str
+    project_id: int | None = None
+    unit_id: int | None = None
+    payout_id: int | None = None
+    assignment_id: int | None = None
+    reason: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    created_at: str = ""
+    id: int = 0
+
+
+async def append(conn: aiosqlite.Connection, entries: Sequence[Entry], now: str) -> bool:
+    """Write a group of entries, or nothing if its first key was written before.
+
+    Call inside a transaction: the group lands together or not at all.
+    """
+    if not entries:
+        return False
+    async with conn.execute("SELECT 1 FROM ledger WHERE key = ?", (entries[0].key,)) as cur:
+        if await cur.fetchone() is not None:
+            return False
+    await conn.executemany(
+        "INSERT INTO ledger (worker_id, currency, kind, bucket, amount, project_id, unit_id,"
+        " payout_id, assignment_id, reason, detail, key, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(e.worker_id, e.currency, e.kind, e.bucket, e.amount, e.project_id, e.unit_id,
+          e.payout_id, e.assignment_id, e.reason,
+          json.dumps(e.detail, ensure_ascii=False) if e.detail else None, e.key, now)
+         for e in entries])
+    return True
+
+
+async def balances(conn: aiosqlite.Connection, worker_id: int | None = None
+                   ) -> dict[tuple[int, str, str], int]:
+    """(worker, currency, bucket) -> micros."""
+    where, args = ("WHERE worker_id = ?", (worker_id,)) if worker_id is not None else ("", ())
+    async with conn.execute(
+        f"SELECT worker_id, currency, bucket, sum(amount) FROM ledger {where}"
+        " GROUP BY worker_id, currency, bucket", args) as cur:
+        return {(int(r[0]), str(r[1]), str(r[2])): int(r[3]) for r in await cur.fetchall()}
+
+
+def _entry(r: aiosqlite.Row) -> Entry:
+    return Entry(r["worker_id"], r["currency"], r["kind"], r["bucket"], r["amount"], r["key"],
+                 r["project_id"], r["unit_id"], r["payout_id"], r["assignment_id"],
+                 r["reason"], json.loads(r["detail"]) if r["detail"] else {},
+                 r["created_at"], r["id"])
+
+
+async def history(conn: aiosqlite.Connection, worker_id: int, limit: int) -> list[Entry]:
+    async with conn.execute(
+        "SELECT * FROM ledger WHERE worker_id = ? ORDER BY id DESC LIMIT ?",
+        (worker_id, limit)) as cur:
+        return [_entry(r) for r in await cur.fetchall()]
+
+
+async def unit_entries(conn: aiosqlite.Connection, unit_id: int) -> list[Entry]:
+    async with conn.execute("SELECT * FROM ledger WHERE unit_id = ? ORDER BY id",
+                            (unit_id,)) as cur:
+        return [_entry(r) for r in await cur.fetchall()]
+
+
+#: what counts as earned: answers' pay, bonuses, and discounts taken off
+EARNED_KINDS = ("earning", "bonus", "discount")
+
+
+async def earned_by_day(conn: aiosqlite.Connection, worker_id: int, since: str
+                        ) -> list[tuple[str, str, int]]:
+    """(UTC day, currency, micros earned) since a moment."""
+    async with conn.execute(
+        "SELECT substr(created_at, 1, 10), currency, sum(amount) FROM ledger"
+        " WHERE worker_id = ? AND created_at >= ? AND kind IN ('earning', 'bonus', 'discount')"
+        " AND bucket IN ('pending', 'available')"
+        " GROUP BY 1, 2 ORDER BY 1", (worker_id, since)) as cur:
+        return [(str(r[0]), str(r[1]), int(r[2])) for r in await cur.fetchall()]
+
+
+async def earned_total(conn: aiosqlite.Connection, worker_id: int, since: str = ""
+                       ) -> dict[str, int]:
+    async with conn.execute(
+        "SELECT currency, sum(amount) FROM ledger WHERE worker_id = ? AND created_at >= ?"
+        " AND kind IN ('earning', 'bonus', 'discount') AND bucket IN ('pending', 'available')"
+        " GROUP BY currency", (worker_id, since)) as cur:
+        return {str(r[0]): int(r[1]) for r in await cur.fetchall()}
+
+
+async def seconds_worked(conn: aiosqlite.Connection, worker_id: int,
+                         project_id: int | None = None) -> float:
+    where = "AND project_id = ?" if project_id is not None else ""
+    args = (worker_id, project_id) if project_id is not None else (worker_id,)
+    async with conn.execute(
+        f"SELECT coalesce(sum(seconds), 0) FROM assignments WHERE worker_id = ?"
+        f" AND status = 'answered' {where}", args) as cur:
+        row = await cur.fetchone()
+    return float(row[0]) if row else 0.0
+
+
+async def project_money(conn: aiosqlite.Connection, project_id: int) -> tuple[int, int]:
+    """(spent: released to workers, bonuses and discounts included; committed: pending)."""
+    async with conn.execute(
+        "SELECT coalesce(sum(CASE WHEN bucket = 'available' AND kind IN"
+        " ('release', 'bonus', 'discount') THEN amount END), 0),"
+        " coalesce(sum(CASE WHEN bucket = 'pending' THEN amount END), 0)"
+        " FROM ledger WHERE project_id = ?", (project_id,)) as cur:
+        row = await cur.fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+async def project_worker_rates(conn: aiosqlite.Connection, project_id: int
+                               ) -> list[tuple[int, int, float]]:
+    """Per worker of a project: (worker, micros earned, seconds spent on its tasks)."""
+    async with conn.execute(
+        """
+        SELECT w.worker_id, w.earned, coalesce(t.seconds, 0) FROM
+          (SELECT worker_id, sum(amount) AS earned FROM ledger WHERE project_id = ?
+             AND kind IN ('earning', 'bonus', 'discount') AND bucket IN ('pending', 'available')
+           GROUP BY worker_id) w
+        LEFT JOIN (SELECT worker_id, sum(seconds) AS seconds FROM assignments
+                   WHERE project_id = ? AND status = 'answered' GROUP BY worker_id) t
+          ON t.worker_id = w.worker_id
+        """, (project_id, project_id)) as cur:
+        return [(int(r[0]), int(r[1]), float(r[2])) for r in await cur.fetchall()]
+
+
+async def top_earners(conn: aiosqlite.Connection, project_id: int, since: str, limit: int
+                      ) -> list[tuple[int, str | None, int]]:
+    """(worker, display name if they opted in, micros earned) since a moment."""
+    async with conn.execute(
+        "SELECT l.worker_id, w.display_name, sum(l.amount) AS earned FROM ledger l"
+        " JOIN workers w ON w.id = l.worker_id"
+        " WHERE l.project_id = ? AND l.created_at >= ?"
+        " AND l.kind IN ('earning', 'bonus', 'discount') AND l.bucket IN ('pending', 'available')"
+        " GROUP BY l.worker_id ORDER BY earned DESC, l.worker_id LIMIT ?",
+        (project_id, since, limit)) as cur:
+        return [(int(r[0]), r[1], int(r[2])) for r in await cur.fetchall()]

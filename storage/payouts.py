@@ -1,0 +1,60 @@
+"""Payout requests: the money is reserved in the ledger the moment one is made."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+
+@dataclass(frozen=True)
+class Payout:
+    id: int
+    worker_id: int
+    currency: str
+    amount: int
+    status: str          # requested | approved | rejected
+    reason: str | None
+    requested_at: str
+    decided_at: str | None
+
+
+def _payout(r: aiosqlite.Row) -> Payout:
+    return Payout(r["id"], r["worker_id"], r["currency"], r["amount"], r["status"],
+                  r["reason"], r["requested_at"], r["decided_at"])
+
+
+async def create(conn: aiosqlite.Connection, worker_id: int, currency: str, amount: int,
+                 key: str, now: str) -> tuple[Payout, bool]:
+    """The request for this key: a new one, or the one a repeated tap already made."""
+    async with conn.execute("SELECT * FROM payouts WHERE request_key = ?", (key,)) as cur:
+        row = await cur.fetchone()
+    if row is not None:
+        return _payout(row), False
+    async with conn.execute(
+        "INSERT INTO payouts (worker_id, currency, amount, status, requested_at, request_key)"
+        " VALUES (?, ?, ?, 'requested', ?, ?) RETURNING *",
+        (worker_id, currency, amount, now, key)) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return _payout(row), True
+
+
+async def get(conn: aiosqlite.Connection, payout_id: int) -> Payout | None:
+    async with conn.execute("SELECT * FROM payouts WHERE id = ?", (payout_id,)) as cur:
+        row = await cur.fetchone()
+    return _payout(row) if row else None
+
+
+async def listing(conn: aiosqlite.Connection, status: str | None = None) -> list[Payout]:
+    where, args = ("WHERE status = ?", (status,)) if status else ("", ())
+    async with conn.execute(f"SELECT * FROM payouts {where} ORDER BY id", args) as cur:
+        return [_payout(r) for r in await cur.fetchall()]
+
+
+async def decide(conn: aiosqlite.Connection, payout_id: int, status: str,
+                 reason: str | None, now: str) -> bool:
+    cur = await conn.execute(
+        "UPDATE payouts SET status = ?, reason = ?, decided_at = ?"
+        " WHERE id = ? AND status = 'requested'", (status, reason, now, payout_id))
+    return cur.rowcount == 1

@@ -1,0 +1,89 @@
+"""Settlement units: a worker's answers in a project, judged and paid together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+
+@dataclass(frozen=True)
+class Unit:
+    id: int
+    worker_id: int
+    project_id: int
+    size: int
+    answers: int
+    status: str          # filling | waiting | settled
+    last_answer_at: str
+
+
+@dataclass(frozen=True)
+class UnitAnswer:
+    assignment_id: int
+    item_id: int
+    ext_id: str
+    text: str | None
+    answer: str
+    gold: str | None
+    label: str | None     # the item's current aggregated answer
+    state: int            # the item's state (3 = done)
+
+
+def _unit(r: aiosqlite.Row) -> Unit:
+    return Unit(r["id"], r["worker_id"], r["project_id"], r["size"], r["answers"], r["status"],
+                r["last_answer_at"])
+
+
+async def add_answer(conn: aiosqlite.Connection, worker_id: int, project_id: int,
+                     assignment_id: int, size: int, now: str) -> Unit:
+    """Put an answer in the worker's filling unit (opening one if needed)."""
+    async with conn.execute(
+        "SELECT * FROM units WHERE worker_id = ? AND project_id = ? AND status = 'filling'",
+        (worker_id, project_id)) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        async with conn.execute(
+            "INSERT INTO units (worker_id, project_id, size, status, created_at,"
+            " last_answer_at) VALUES (?, ?, ?, 'filling', ?, ?) RETURNING *",
+            (worker_id, project_id, size, now, now)) as cur:
+            row = await cur.fetchone()
+    assert row is not None
+    async with conn.execute(
+        "UPDATE units SET answers = answers + 1, last_answer_at = ?,"
+        " status = CASE WHEN answers + 1 >= size THEN 'waiting' ELSE status END"
+        " WHERE id = ? RETURNING *", (now, row["id"])) as cur:
+        updated = await cur.fetchone()
+    assert updated is not None
+    await conn.execute("UPDATE assignments SET unit_id = ? WHERE id = ?",
+                       (updated["id"], assignment_id))
+    return _unit(updated)
+
+
+async def due(conn: aiosqlite.Connection, stale_before: str, limit: int = 200) -> list[Unit]:
+    """Full units waiting to be judged, and any unit idle since ``stale_before``."""
+    async with conn.execute(
+        "SELECT * FROM units WHERE status = 'waiting'"
+        " OR (status = 'filling' AND last_answer_at <= ?) ORDER BY id LIMIT ?",
+        (stale_before, limit)) as cur:
+        return [_unit(r) for r in await cur.fetchall()]
+
+
+async def answers(conn: aiosqlite.Connection, unit_id: int) -> list[UnitAnswer]:
+    async with conn.execute(
+        """
+        SELECT a.id, i.id, i.ext_id, i.text, a.answer, i.gold, i.label, i.state
+        FROM assignments a JOIN items i ON i.id = a.item_id
+        WHERE a.unit_id = ? ORDER BY a.id
+        """, (unit_id,)) as cur:
+        return [UnitAnswer(int(r[0]), int(r[1]), str(r[2]), r[3], str(r[4]), r[5], r[6],
+                           int(r[7])) for r in await cur.fetchall()]
+
+
+async def settle(conn: aiosqlite.Connection, unit_id: int, accuracy: float | None,
+                 outcome: str, now: str) -> bool:
+    """Mark settled once; False if another run settled it first."""
+    cur = await conn.execute(
+        "UPDATE units SET status = 'settled', settled_at = ?, accuracy = ?, outcome = ?"
+        " WHERE id = ? AND status != 'settled'", (now, accuracy, outcome, unit_id))
+    return cur.rowcount == 1
