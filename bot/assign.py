@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -40,6 +41,9 @@ from storage.projects import ProjectRow
 from storage.quality import Qualification
 
 MAX_TYPED_ANSWER = 2000
+
+#: (connection, worker, project, assignment, now) inside the answer's transaction
+AcceptedHook = Callable[[aiosqlite.Connection, int, "Project", int, str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,8 @@ class WorkLoop:
         self.db = db
         self.clock = clock
         self.rng = rng or random.Random()
+        #: called inside an accepted answer's transaction (the payroll records earnings)
+        self.on_accepted: list[AcceptedHook] = []
         #: project id -> (median seconds, answers it rests on, answers since computed)
         self._medians: dict[int, tuple[float | None, int, int]] = {}
 
@@ -279,6 +285,8 @@ class WorkLoop:
                 return AnswerResult(Outcome.ALREADY_ANSWERED)  # unreachable under the lock
             feedback, suspended = await self._check(conn, assignment, project, value, seconds)
             await self._count(conn, assignment.item_id, project, answers=1, leases=-1)
+            for hook in self.on_accepted:
+                await hook(conn, worker_id, project, assignment.id, now)
             return AnswerResult(Outcome.ACCEPTED,
                                 await self._lease_next(conn, worker_id, project),
                                 feedback, suspended)

@@ -42,6 +42,16 @@ class OperatorsConfig:
 class WorkConfig:
     #: how often expired leases are returned to the pool
     lease_check_seconds: float = 30.0
+    #: how often resolved settlement units are paid (pay lands within this, plus a beat)
+    settle_check_seconds: float = 20.0
+
+
+@dataclass(frozen=True)
+class PayoutsConfig:
+    #: the smallest payout a worker may request, per currency, in micros
+    min_payout: dict[str, int] = field(default_factory=dict)
+    #: where no minimum is configured for a currency
+    default_min_payout: int = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,7 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     operators: OperatorsConfig = field(default_factory=OperatorsConfig)
     work: WorkConfig = field(default_factory=WorkConfig)
+    payouts: PayoutsConfig = field(default_factory=PayoutsConfig)
     source: str = "<defaults>"
 
     def with_token(self, token: str) -> Config:
@@ -88,7 +99,7 @@ def _known(table: dict[str, Any], section: str, keys: set[str], where: str) -> N
 
 def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
     """Validate a parsed TOML document; the token may come from ``TAPWORK_TOKEN``."""
-    _known(data, "", {"telegram", "storage", "operators", "work"}, where)
+    _known(data, "", {"telegram", "storage", "operators", "work", "payouts"}, where)
     tg = _table(data, "telegram", where)
     _known(tg, "telegram", {"token", "api_base_url", "file_base_url", "max_rate",
                             "max_retries"}, where)
@@ -97,7 +108,9 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
     ops = _table(data, "operators", where)
     _known(ops, "operators", {"ids"}, where)
     work = _table(data, "work", where)
-    _known(work, "work", {"lease_check_seconds"}, where)
+    _known(work, "work", {"lease_check_seconds", "settle_check_seconds"}, where)
+    pay = _table(data, "payouts", where)
+    _known(pay, "payouts", {"min_payout", "default_min_payout"}, where)
 
     d = TelegramConfig()
     token = os.environ.get(TOKEN_ENV) or _get(tg, "telegram", "token", str, "", where)
@@ -120,11 +133,40 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
                           where=where)
     lease_check = float(_get(work, "work", "lease_check_seconds", (int, float),
                              WorkConfig.lease_check_seconds, where))
-    if lease_check <= 0:
-        raise ConfigError("{where}: work.lease_check_seconds must be positive", where=where)
+    settle_check = float(_get(work, "work", "settle_check_seconds", (int, float),
+                              WorkConfig.settle_check_seconds, where))
+    if lease_check <= 0 or settle_check <= 0:
+        raise ConfigError("{where}: work.*_seconds must be positive", where=where)
     return Config(telegram=telegram, storage=StorageConfig(path=path),
                   operators=OperatorsConfig(ids=tuple(ids)),
-                  work=WorkConfig(lease_check_seconds=lease_check), source=where)
+                  work=WorkConfig(lease_check_seconds=lease_check,
+                                  settle_check_seconds=settle_check),
+                  payouts=_payouts(pay, where), source=where)
+
+
+def _payouts(table: dict[str, Any], where: str) -> PayoutsConfig:
+    """Minimum payouts as exact decimal strings per currency: ``USD = "5.00"``."""
+    from bot.money import is_currency, parse_amount
+
+    minimums = _get(table, "payouts", "min_payout", dict, {}, where)
+    parsed: dict[str, int] = {}
+    for currency, text in minimums.items():
+        if not is_currency(currency) or not isinstance(text, str):
+            raise ConfigError('{where}: payouts.min_payout.{code} must be an ISO 4217 code '
+                              'with a decimal string, e.g. USD = "5.00"', where=where,
+                              code=currency)
+        try:
+            parsed[currency] = parse_amount(text)
+        except ValueError as exc:
+            raise ConfigError("{where}: payouts.min_payout.{code}: {why}", where=where,
+                              code=currency, why=str(exc)) from None
+    default_text = _get(table, "payouts", "default_min_payout", str, "1.00", where)
+    try:
+        default = parse_amount(default_text)
+    except ValueError as exc:
+        raise ConfigError("{where}: payouts.default_min_payout: {why}", where=where,
+                          why=str(exc)) from None
+    return PayoutsConfig(min_payout=parsed, default_min_payout=default)
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:

@@ -11,6 +11,8 @@ import math
 import re
 import tomllib
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,8 @@ SENTIMENT_LABELS = ("positive", "neutral", "negative")
 _SLUG = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _KEYS = {"name", "kind", "title", "instructions", "labels", "reward", "currency", "overlap",
          "lease_minutes", "quiz", "gold_rate", "feedback", "min_accuracy", "min_gold",
-         "min_seconds", "max_overlap", "confidence", "aggregation"}
+         "min_seconds", "max_overlap", "confidence", "aggregation", "settle_unit",
+         "unit_accuracy", "discount", "auto_approve_hours", "skill_bonus", "min_hourly"}
 _QUIZ_KEYS = {"questions", "pass", "attempts", "cooldown_hours", "training"}
 CATEGORICAL_METHODS = ("auto", "mv", "wawa", "ds", "gold-ds")
 TEXT_METHODS = ("auto", "rover")
@@ -70,6 +73,14 @@ class QuizSpec:
 
 
 @dataclass(frozen=True)
+class SkillBonus:
+    """Extra pay for workers whose gold accuracy stays high, e.g. +20% at 0.95."""
+
+    min_accuracy: float
+    percent: int
+
+
+@dataclass(frozen=True)
 class ProjectSpec:
     """A validated project; ``raw`` is the document it came from, stored as is."""
 
@@ -91,6 +102,13 @@ class ProjectSpec:
     max_overlap: int = 3
     confidence: float = 0.9
     aggregation: str = "auto"
+    settle_unit: int = 10
+    unit_accuracy: float = 1.0
+    #: share of a unit's value paid when it falls below ``unit_accuracy``, exact
+    discount: Fraction = Fraction(1, 2)
+    auto_approve_hours: float = 72.0
+    skill_bonus: SkillBonus | None = None
+    min_hourly_micros: int | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -205,6 +223,29 @@ def _quiz(value: Any) -> QuizSpec | None:
     )
 
 
+def _skill_bonus(value: Any) -> SkillBonus | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) - {"min_accuracy", "percent"}:
+        raise ProjectError("skill_bonus must be a table with min_accuracy and percent")
+    return SkillBonus(_share(value, "min_accuracy", 0.95),
+                      _int(value, "percent", 20, 0, 1000))
+
+
+def _exact_share(data: dict[str, Any], key: str, default: str) -> Fraction:
+    """A share used on money: read from its decimal text so 0.1 is exactly 1/10."""
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ProjectError("{key} must be a number from 0 to 1", key=key)
+    try:
+        share = Fraction(Decimal(str(value)))
+    except (InvalidOperation, ValueError):
+        raise ProjectError("{key} must be a number from 0 to 1", key=key) from None
+    if not 0 <= share <= 1:
+        raise ProjectError("{key} must be a number from 0 to 1", key=key)
+    return share
+
+
 def parse_project(data: dict[str, Any]) -> ProjectSpec:
     """Validate a project document; raises ``ProjectError`` naming the first bad key."""
     unknown = sorted(set(data) - _KEYS)
@@ -241,6 +282,18 @@ def parse_project(data: dict[str, Any]) -> ProjectSpec:
                                     or not isinstance(min_seconds, int | float)
                                     or min_seconds < 0):
         raise ProjectError("min_seconds must be a number of seconds, 0 or more")
+    auto_hours = data.get("auto_approve_hours", 72)
+    if isinstance(auto_hours, bool) or not isinstance(auto_hours, int | float) \
+            or auto_hours <= 0:
+        raise ProjectError("auto_approve_hours must be a positive number of hours")
+    min_hourly = None
+    if "min_hourly" in data:
+        if not isinstance(data["min_hourly"], str):
+            raise ProjectError('min_hourly must be a decimal string such as "12.00"')
+        try:
+            min_hourly = parse_amount(data["min_hourly"])
+        except ValueError as exc:
+            raise ProjectError("min_hourly: {why}", why=str(exc)) from None
     methods = CATEGORICAL_METHODS if kind != "transcription" else TEXT_METHODS
     aggregation = data.get("aggregation", "auto")
     if aggregation not in methods:
@@ -258,6 +311,12 @@ def parse_project(data: dict[str, Any]) -> ProjectSpec:
         max_overlap=max_overlap,
         confidence=_share(data, "confidence", 0.9),
         aggregation=aggregation,
+        settle_unit=_int(data, "settle_unit", 10, 1, 1000),
+        unit_accuracy=_share(data, "unit_accuracy", 1.0),
+        discount=_exact_share(data, "discount", "0.5"),
+        auto_approve_hours=float(auto_hours),
+        skill_bonus=_skill_bonus(data.get("skill_bonus")),
+        min_hourly_micros=min_hourly,
         raw=dict(data),
     )
 

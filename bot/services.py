@@ -8,6 +8,7 @@ from bot.assign import WorkLoop
 from bot.catalog import Catalog
 from bot.clock import Clock
 from bot.config import Config
+from bot.ledger import Payroll
 from bot.quiz import Quizzes
 from bot.reports import Reports
 from bot.workers import Workers
@@ -24,6 +25,7 @@ class Services:
     catalog: Catalog
     reports: Reports
     quizzes: Quizzes
+    payroll: Payroll
 
     @classmethod
     async def open(cls, config: Config, clock: Clock | None = None) -> Services:
@@ -35,10 +37,13 @@ class Services:
         clock = clock or Clock()
         db = await Database.open(config.storage.path)
         loop = WorkLoop(db, clock)
+        payroll = Payroll(db, loop, config.payouts)
+        loop.on_accepted.append(payroll.earn)
         catalog = Catalog(db, clock)
         return cls(config=config, db=db, clock=clock, loop=loop,
                    workers=Workers(db, clock, loop), catalog=catalog,
-                   reports=Reports(db, clock, catalog), quizzes=Quizzes(loop))
+                   reports=Reports(db, clock, catalog), quizzes=Quizzes(loop),
+                   payroll=payroll)
 
     async def close(self) -> None:
         await self.db.close()

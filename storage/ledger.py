@@ -159,3 +159,12 @@ async def top_earners(conn: aiosqlite.Connection, project_id: int, since: str, l
         " GROUP BY l.worker_id ORDER BY earned DESC, l.worker_id LIMIT ?",
         (project_id, since, limit)) as cur:
         return [(int(r[0]), r[1], int(r[2])) for r in await cur.fetchall()]
+
+
+async def earning_count(conn: aiosqlite.Connection, project_id: int) -> int:
+    """Answers that earned money in a project."""
+    async with conn.execute(
+        "SELECT count(*) FROM ledger WHERE project_id = ? AND kind = 'earning'",
+        (project_id,)) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0

@@ -40,6 +40,12 @@ async def create(conn: aiosqlite.Connection, worker_id: int, currency: str, amou
     return _payout(row), True
 
 
+async def by_key(conn: aiosqlite.Connection, key: str) -> Payout | None:
+    async with conn.execute("SELECT * FROM payouts WHERE request_key = ?", (key,)) as cur:
+        row = await cur.fetchone()
+    return _payout(row) if row else None
+
+
 async def get(conn: aiosqlite.Connection, payout_id: int) -> Payout | None:
     async with conn.execute("SELECT * FROM payouts WHERE id = ?", (payout_id,)) as cur:
         row = await cur.fetchone()

@@ -187,5 +187,18 @@ MIGRATIONS: list[str] = [
     CREATE INDEX payouts_by_status ON payouts (status, id);
     -- shown on /top only after the worker opts in
     ALTER TABLE workers ADD COLUMN display_name TEXT;
+    -- messages for workers decided anywhere (a CLI, a job) and sent by the running bot
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        worker_id INTEGER NOT NULL REFERENCES workers(id),
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,           -- JSON
+        key TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        not_before TEXT NOT NULL,
+        sent_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX outbox_due ON outbox (not_before) WHERE sent_at IS NULL;
     """,
 ]
