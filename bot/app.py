@@ -46,10 +46,22 @@ def build_application(services: Services) -> Application:
     application.bot_data["services"] = services
     handlers.register(application)
     assert application.job_queue is not None, "install python-telegram-bot[job-queue]"
+    work = services.config.work
     application.job_queue.run_repeating(
-        _expire_leases, interval=services.config.work.lease_check_seconds, first=1,
-        name="expire-leases")
+        _expire_leases, interval=work.lease_check_seconds, first=1, name="expire-leases")
+    application.job_queue.run_repeating(
+        _settle, interval=work.settle_check_seconds, first=1, name="settle-units")
+    application.job_queue.run_repeating(
+        handlers.wallet.deliver_notices, interval=work.lease_check_seconds, first=1,
+        name="deliver-notices")
     return application
+
+
+async def _settle(context: ContextTypes.DEFAULT_TYPE) -> None:
+    services: Services = context.bot_data["services"]
+    settled = await services.payroll.settle_due()
+    if settled:
+        log.info("settled %d units", settled)
 
 
 async def _expire_leases(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -9,6 +9,7 @@ from bot.catalog import Catalog
 from bot.clock import Clock
 from bot.config import Config
 from bot.ledger import Payroll
+from bot.notices import Notices
 from bot.quiz import Quizzes
 from bot.reports import Reports
 from bot.workers import Workers
@@ -26,6 +27,7 @@ class Services:
     reports: Reports
     quizzes: Quizzes
     payroll: Payroll
+    notices: Notices
 
     @classmethod
     async def open(cls, config: Config, clock: Clock | None = None) -> Services:
@@ -43,7 +45,7 @@ class Services:
         return cls(config=config, db=db, clock=clock, loop=loop,
                    workers=Workers(db, clock, loop), catalog=catalog,
                    reports=Reports(db, clock, catalog), quizzes=Quizzes(loop),
-                   payroll=payroll)
+                   payroll=payroll, notices=Notices(db, clock))
 
     async def close(self) -> None:
         await self.db.close()

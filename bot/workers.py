@@ -33,6 +33,11 @@ class Workers:
         async with self.db.transaction() as conn:
             return await worker_store.set_consent(conn, user_id, to_iso(self.clock.now()))
 
+    async def set_display_name(self, user_id: int, name: str | None) -> None:
+        """Opt in to (a name) or out of (None) being named on the leaderboard."""
+        async with self.db.transaction() as conn:
+            await worker_store.set_display_name(conn, user_id, name or None)
+
     async def blocked(self, user_id: int) -> None:
         """Telegram said Forbidden: send nothing more, and free their open item now."""
         async with self.db.transaction() as conn:

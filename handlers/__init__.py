@@ -10,7 +10,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import errors, quiz, start, work
+from handlers import errors, quiz, start, wallet, work
 
 
 def register(application: Application) -> None:
@@ -18,6 +18,12 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("start", start.start, filters=private))
     application.add_handler(CommandHandler("help", start.help_command, filters=private))
     application.add_handler(CommandHandler("tasks", work.tasks, filters=private))
+    application.add_handler(CommandHandler("wallet", wallet.wallet, filters=private))
+    application.add_handler(CommandHandler("history", wallet.history, filters=private))
+    application.add_handler(CommandHandler("payout", wallet.payout, filters=private))
+    application.add_handler(CommandHandler("top", wallet.top, filters=private))
+    application.add_handler(CallbackQueryHandler(wallet.confirm_payout, pattern=r"^po:"))
+    application.add_handler(CallbackQueryHandler(wallet.top_choice, pattern=r"^top:"))
     application.add_handler(CallbackQueryHandler(start.consent, pattern=r"^ok(:\d+)?$"))
     application.add_handler(CallbackQueryHandler(work.callback, pattern=r"^[apusxt](:|$)"))
     application.add_handler(CallbackQueryHandler(quiz.callback, pattern=r"^qs?:"))

@@ -15,11 +15,12 @@ class WorkerRow:
     consent_at: str | None
     active: bool
     created_at: str
+    display_name: str | None = None
 
 
 def _row(row: aiosqlite.Row) -> WorkerRow:
     return WorkerRow(row["id"], row["first_name"], row["language"], row["consent_at"],
-                     bool(row["active"]), row["created_at"])
+                     bool(row["active"]), row["created_at"], row["display_name"])
 
 
 async def upsert_seen(conn: aiosqlite.Connection, worker_id: int, first_name: str,
@@ -62,3 +63,8 @@ async def set_active(conn: aiosqlite.Connection, worker_id: int, active: bool) -
     cur = await conn.execute("UPDATE workers SET active = ? WHERE id = ? AND active != ?",
                              (int(active), worker_id, int(active)))
     return cur.rowcount == 1
+
+
+async def set_display_name(conn: aiosqlite.Connection, worker_id: int,
+                           name: str | None) -> None:
+    await conn.execute("UPDATE workers SET display_name = ? WHERE id = ?", (name, worker_id))

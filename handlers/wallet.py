@@ -1,0 +1,256 @@
+"""Money on the phone: /wallet, /history, /payout, /top, and notices about pay."""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from datetime import timedelta
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram.constants import ParseMode
+from telegram.error import Forbidden, NetworkError
+
+from bot.charts import bar_chart
+from bot.i18n import Gettext, gettext_for
+from bot.ledger import AUTO, DISCOUNTED
+from bot.money import format_money
+from handlers.common import Context, gettext_of, services_of
+from storage.ledger import Entry
+from storage.outbox import Notice
+
+log = logging.getLogger(__name__)
+_CONFIRM = re.compile(r"^po:(\d{1,12})$")
+_TOP = re.compile(r"^top:(\d{1,12}|show|hide)$")
+
+
+def money(amount: int, currency: str, _: Gettext) -> str:
+    return format_money(amount, currency, _.language)
+
+
+async def wallet(update: Update, context: Context) -> None:
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None:
+        return
+    _ = await gettext_of(update, context)
+    w = await services_of(context).payroll.wallet(user.id)
+    if not w.balances:
+        await message.reply_text(_("Nothing earned yet. Tap /tasks to start."))
+        return
+    lines = [f"<b>{html.escape(_('Your wallet'))}</b>"]
+    for b in w.balances:
+        c = b.currency
+        lines += ["", f"<b>{c}</b>",
+                  _("Waiting for checks: {amount}", amount=money(b.pending, c, _)),
+                  _("Ready to pay out: {amount}", amount=money(b.available, c, _)),
+                  _("Payout requested: {amount}", amount=money(b.reserved, c, _)),
+                  _("Paid out: {amount}", amount=money(b.paid, c, _)),
+                  _("Earned today: {amount} · this week: {week}",
+                    amount=money(w.earned_today.get(c, 0), c, _),
+                    week=money(w.earned_week.get(c, 0), c, _))]
+        rate = w.hourly.get(c)
+        if rate is not None:
+            lines.append(_("Your real hourly rate: {amount} per hour of tasks",
+                           amount=money(rate, c, _)))
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton(_("💸 Request a payout"),
+                                                         callback_data=f"po:{message.message_id}")]])
+    await message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML, reply_markup=markup)
+    if w.chart_currency is not None:
+        top = max(v for _day, v in w.chart)
+        png = bar_chart([v for _day, v in w.chart], [d[8:] for d, _v in w.chart],
+                        money(top, w.chart_currency, gettext_for("en")) if top else "")
+        await message.reply_photo(InputFile(png, filename="earnings.png"),
+                                  caption=_("Earned in the last 14 days ({currency})",
+                                            currency=w.chart_currency))
+
+
+def entry_text(entry: Entry, _: Gettext) -> str:
+    """One line of /history: what happened and why."""
+    amount = money(entry.amount, entry.currency, _)
+    detail = entry.detail
+    if entry.kind == "earning":
+        return _("{amount} for an answer (waiting for checks)", amount=amount)
+    if entry.kind == "release":
+        if entry.reason == AUTO:
+            return _("{amount} paid: checks took too long, so it was paid in full",
+                     amount=amount)
+        return _("{amount} checked and ready to pay out", amount=amount)
+    if entry.kind == "discount":
+        wrong = len(detail.get("wrong", []))
+        return _("{amount}: {wrong} of {count} answers did not match the accepted answer",
+                 amount=amount, wrong=wrong, count=detail.get("answers", 0))
+    if entry.kind == "bonus":
+        if entry.reason == "skill":
+            return _("{amount} skill bonus for accurate work", amount=amount)
+        return _("{amount} bonus: {reason}", amount=amount, reason=detail.get("text", ""))
+    if entry.kind == "payout":
+        if entry.bucket == "paid":
+            return _("{amount} paid out", amount=amount)
+        return _("{amount} requested for payout", amount=amount)
+    return _("{amount} returned: payout refused ({reason})", amount=amount,
+             reason=detail.get("text", ""))
+
+
+async def history(update: Update, context: Context) -> None:
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None:
+        return
+    _ = await gettext_of(update, context)
+    entries = await services_of(context).payroll.history(user.id)
+    if not entries:
+        await message.reply_text(_("Nothing earned yet. Tap /tasks to start."))
+        return
+    lines = [_("Latest changes to your money:")]
+    lines += [f"{e.created_at[:10]} · {entry_text(e, _)}" for e in entries]
+    await message.reply_text("\n".join(lines))
+
+
+async def payout(update: Update, context: Context) -> None:
+    """/payout shows the amount and asks to confirm; the button carries this message's id
+    so a double tap makes one request."""
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None:
+        return
+    _ = await gettext_of(update, context)
+    w = await services_of(context).payroll.wallet(user.id)
+    ready = [b for b in w.balances if b.available > 0]
+    if not ready:
+        await message.reply_text(_("There is nothing ready to pay out yet."))
+        return
+    amounts = ", ".join(money(b.available, b.currency, _) for b in ready)
+    await message.reply_text(
+        _("Request a payout of {amounts}?", amounts=amounts),
+        reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(
+            _("✅ Yes, pay me out"), callback_data=f"po:{message.message_id}")]]))
+
+
+async def confirm_payout(update: Update, context: Context) -> None:
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None:
+        return
+    _ = await gettext_of(update, context)
+    match = _CONFIRM.match(query.data or "")
+    if match is None:
+        await query.answer(_("Sorry, this button does not work any more."))
+        return
+    payroll = services_of(context).payroll
+    results = await payroll.request_payout(user.id, f"req:{user.id}:{match.group(1)}")
+    lines = []
+    for r in results:
+        if r.payout is not None:
+            lines.append(_("Payout requested: {amount}. An operator will check it; you will "
+                           "get a message when it is paid.",
+                           amount=money(r.payout.amount, r.payout.currency, _)))
+        elif r.refused == "below_minimum":
+            lines.append(_("{amount} is below the smallest payout of {minimum}.",
+                           amount=money(r.available, r.currency, _),
+                           minimum=money(r.minimum, r.currency, _)))
+        else:
+            lines.append(_("There is nothing ready to pay out yet."))
+    await query.answer()
+    await query.edit_message_text("\n".join(lines))
+
+
+async def top(update: Update, context: Context) -> None:
+    """/top: this week's and this month's top earners of each open project.
+
+    Nobody's name appears unless they opted in; others show as "Worker #1234".
+    """
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None:
+        return
+    _ = await gettext_of(update, context)
+    services = services_of(context)
+    now = services.clock.now()
+    week = now - timedelta(days=7)
+    month = now - timedelta(days=30)
+    lines: list[str] = []
+    for project, _waiting in await services.catalog.open_projects():
+        for title, since in ((_("This week"), week), (_("This month"), month)):
+            rows = await services.payroll.top(project, since, 5)
+            if not rows:
+                continue
+            lines.append(f"<b>{html.escape(project.spec.title.get(_.language))}</b> · "
+                         f"{html.escape(title)}")
+            for rank, (worker, name, earned) in enumerate(rows, start=1):
+                shown = name or _("Worker #{number}", number=worker % 10000)
+                lines.append(f"{rank}. {html.escape(shown)} · "
+                             f"{money(earned, project.spec.currency, _)}")
+            lines.append("")
+    worker = await services.workers.get(user.id)
+    shown = worker is not None and worker.display_name is not None
+    button = (InlineKeyboardButton(_("🙈 Hide my name"), callback_data="top:hide") if shown
+              else InlineKeyboardButton(_("🙋 Show my name"), callback_data="top:show"))
+    await message.reply_text("\n".join(lines).strip() or _("No earnings yet this month."),
+                             parse_mode=ParseMode.HTML,
+                             reply_markup=InlineKeyboardMarkup([[button]]))
+
+
+async def top_choice(update: Update, context: Context) -> None:
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None:
+        return
+    _ = await gettext_of(update, context)
+    show = query.data == "top:show"
+    await services_of(context).workers.set_display_name(
+        user.id, (user.first_name or "").strip()[:32] if show else None)
+    await query.answer(_("Your name is shown on /top now.") if show
+                       else _("Your name is hidden on /top now."))
+
+
+def notice_text(notice: Notice, _: Gettext) -> str:
+    p = notice.payload
+    c = p.get("currency", "")
+    if notice.kind == "settled":
+        if p["outcome"] == DISCOUNTED:
+            lines = [_("Your last {count} answers in {project} were checked: {right} matched "
+                       "the accepted answer, {needed}% were needed for full pay. You were "
+                       "paid {paid} of {value}.", count=p["answers"], project=p["project"],
+                       right=p["answers"] - len(p["wrong"]),
+                       needed=round(p["needed"] * 100), paid=money(p["paid"], c, _),
+                       value=money(p["value"], c, _)),
+                     _("Judged wrong:")]
+            for w in p["wrong"]:
+                lines.append(_("• {text} — you said {answer}; accepted: {accepted}",
+                               text=w.get("text") or w["item"], answer=w["answer"] or "—",
+                               accepted=w["accepted"] or "—"))
+            return "\n".join(lines)
+        if p["outcome"] == AUTO:
+            return _("{amount} from {project} is ready to pay out: the checks took too long, "
+                     "so it was paid in full.", amount=money(p["paid"], c, _),
+                     project=p["project"])
+        text = _("{amount} from {project} is ready to pay out: your answers passed the "
+                 "checks.", amount=money(p["paid"], c, _), project=p["project"])
+        if p.get("bonus"):
+            text += "\n" + _("Skill bonus: {amount}", amount=money(p["bonus"], c, _))
+        return text
+    if notice.kind == "bonus":
+        return _("You got a bonus of {amount}: {reason}", amount=money(p["amount"], c, _),
+                 reason=p.get("text", ""))
+    if notice.kind == "payout_approved":
+        return _("Your payout of {amount} was approved and paid.",
+                 amount=money(p["amount"], c, _))
+    return _("Your payout of {amount} was not made: {reason}. The money is back in your "
+             "wallet.", amount=money(p["amount"], c, _), reason=p.get("text", ""))
+
+
+async def deliver_notices(context: Context) -> None:
+    """A job: send what the outbox holds; blocked users are marked, others retried."""
+    services = services_of(context)
+    for notice in await services.notices.due():
+        worker = await services.workers.get(notice.worker_id)
+        if worker is None or not worker.active:
+            await services.notices.sent(notice)  # nobody to tell; never retry forever
+            continue
+        _ = gettext_for(worker.language)
+        try:
+            await context.bot.send_message(notice.worker_id, notice_text(notice, _))
+        except Forbidden:
+            await services.workers.blocked(notice.worker_id)
+            await services.notices.sent(notice)
+            continue
+        except NetworkError as exc:
+            log.warning("could not send notice %s: %s", notice.id, exc)
+            await services.notices.later(notice)
+            continue
+        await services.notices.sent(notice)
