@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import io
 import json
 import logging
 import sys
@@ -76,6 +77,24 @@ def _parser() -> argparse.ArgumentParser:
     action = p.add_mutually_exclusive_group(required=True)
     action.add_argument("--suspend", metavar="PROJECT", help="stop them working on PROJECT")
     action.add_argument("--reinstate", metavar="PROJECT", help="let them work on PROJECT again")
+    p = command("bonus", "pay a worker a bonus; the reason reaches them", _bonus)
+    p.add_argument("worker", type=int, help="the worker's Telegram user id")
+    p.add_argument("amount", help='a decimal amount, e.g. "0.50"')
+    p.add_argument("--reason", required=True, help="told to the worker")
+    p.add_argument("--currency", help="ISO 4217 code (default: the worker's main currency)")
+    p.add_argument("--key", help="idempotency key (default: worker, amount, currency, reason "
+                                 "and today's date, so a repeated command pays once)")
+    p = command("payouts", "list, approve, reject or export payout requests", _payouts)
+    p.add_argument("action", choices=["list", "approve", "reject", "export"])
+    p.add_argument("id", nargs="?", type=int, help="payout id (approve, reject)")
+    p.add_argument("--reason", default="", help="why a payout is rejected (told to the worker)")
+    p.add_argument("--status", default="requested",
+                   choices=["requested", "approved", "rejected", "all"],
+                   help="which requests to list or export (default: requested)")
+    p.add_argument("-o", "--output", help="CSV file for export (default: standard output)")
+    p = command("ledger", "balances per worker and currency", _ledger)
+    p.add_argument("--worker", type=int, help="one worker only")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p = command("stats", "progress of every project", _stats)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     with contextlib.suppress(ImportError):
@@ -179,6 +198,112 @@ def _worker(args: argparse.Namespace) -> int:
         state = "suspended from" if args.suspend else "reinstated in"
         print(f"worker {args.worker} {state} {name}" if changed
               else f"worker {args.worker} was already {state} {name}; nothing changed")
+        return 0
+
+    return _with_services(args, work)
+
+
+def _bonus(args: argparse.Namespace) -> int:
+    import hashlib
+    from datetime import UTC, datetime
+
+    from bot.money import format_money, is_currency, parse_amount
+
+    try:
+        amount = parse_amount(args.amount)
+    except ValueError as exc:
+        raise TapworkError("amount: {why}", why=str(exc)) from None
+
+    async def work(services: Any) -> int:
+        if await services.workers.get(args.worker) is None:
+            raise TapworkError("no worker with id {id}", id=args.worker)
+        currency = args.currency
+        if currency is None:
+            balances = (await services.payroll.balances(args.worker)).get(args.worker, [])
+            if not balances:
+                raise TapworkError("worker {id} has earned nothing yet: give --currency",
+                                   id=args.worker)
+            currency = max(balances, key=lambda b: b.available + b.pending + b.paid).currency
+        if not is_currency(currency):
+            raise TapworkError("{code} is not an ISO 4217 currency code", code=currency)
+        key = args.key or hashlib.sha256(
+            f"{args.worker}|{amount}|{currency}|{args.reason}|"
+            f"{datetime.now(UTC).date()}".encode()).hexdigest()[:24]
+        created = await services.payroll.bonus(args.worker, amount, currency, args.reason,
+                                               key)
+        shown = format_money(amount, currency)
+        print(f"bonus of {shown} for worker {args.worker} recorded" if created
+              else f"bonus with key {key} was already recorded; nothing changed")
+        return 0
+
+    return _with_services(args, work)
+
+
+def _payouts(args: argparse.Namespace) -> int:
+    import csv
+
+    from bot.money import MICROS
+
+    async def work(services: Any) -> int:
+        payroll = services.payroll
+        if args.action in ("approve", "reject"):
+            if args.id is None:
+                raise TapworkError("give the payout id: tapwork payouts {action} ID",
+                                   action=args.action)
+            payout = await payroll.decide_payout(args.id, args.action == "approve",
+                                                 args.reason)
+            print(f"payout {payout.id} {payout.status}")
+            return 0
+        status = None if args.status == "all" else args.status
+        rows = await payroll.payouts(status)
+        if args.action == "list":
+            if not rows:
+                print(f"no {args.status} payout requests")
+            for p in rows:
+                print(f"#{p.id}  worker {p.worker_id}  {_decimal(p.amount, MICROS)} "
+                      f"{p.currency}  {p.status}  requested {p.requested_at[:16]}")
+            return 0
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["payout_id", "worker_id", "currency", "amount", "status",
+                         "requested_at"])
+        for p in rows:
+            writer.writerow([p.id, p.worker_id, p.currency, _decimal(p.amount, MICROS),
+                             p.status, p.requested_at])
+        if args.output:
+            await asyncio.to_thread(Path(args.output).write_text, buffer.getvalue(), "utf-8")
+            print(f"wrote {len(rows)} payout requests to {args.output}", file=sys.stderr)
+        else:
+            sys.stdout.write(buffer.getvalue())
+        return 0
+
+    return _with_services(args, work)
+
+
+def _decimal(micros: int, unit: int) -> str:
+    """Exact decimal text of an amount: 20000 micros -> "0.020000"."""
+    sign = "-" if micros < 0 else ""
+    whole, frac = divmod(abs(micros), unit)
+    return f"{sign}{whole}.{frac:06d}"
+
+
+def _ledger(args: argparse.Namespace) -> int:
+    from bot.money import MICROS
+
+    async def work(services: Any) -> int:
+        per_worker = await services.payroll.balances(args.worker)
+        if args.json:
+            print(json.dumps({str(w): [b.__dict__ for b in bs]
+                              for w, bs in per_worker.items()}, indent=2))
+            return 0
+        if not per_worker:
+            print("no money recorded yet")
+        for worker, balances in per_worker.items():
+            for b in balances:
+                print(f"worker {worker}  {b.currency}  pending {_decimal(b.pending, MICROS)}  "
+                      f"available {_decimal(b.available, MICROS)}  "
+                      f"reserved {_decimal(b.reserved, MICROS)}  "
+                      f"paid out {_decimal(b.paid, MICROS)}")
         return 0
 
     return _with_services(args, work)

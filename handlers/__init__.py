@@ -10,7 +10,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import errors, quiz, start, wallet, work
+from handlers import errors, operator, quiz, start, wallet, work
 
 
 def register(application: Application) -> None:
@@ -24,6 +24,9 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("top", wallet.top, filters=private))
     application.add_handler(CallbackQueryHandler(wallet.confirm_payout, pattern=r"^po:"))
     application.add_handler(CallbackQueryHandler(wallet.top_choice, pattern=r"^top:"))
+    application.add_handler(CommandHandler("payouts", operator.payouts, filters=private))
+    application.add_handler(CommandHandler("reject", operator.reject, filters=private))
+    application.add_handler(CallbackQueryHandler(operator.approve, pattern=r"^pa:"))
     application.add_handler(CallbackQueryHandler(start.consent, pattern=r"^ok(:\d+)?$"))
     application.add_handler(CallbackQueryHandler(work.callback, pattern=r"^[apusxt](:|$)"))
     application.add_handler(CallbackQueryHandler(quiz.callback, pattern=r"^qs?:"))
