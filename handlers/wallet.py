@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 import re
+from collections.abc import Callable
 from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, NetworkError
 
+from bot.assign import Project
 from bot.charts import bar_chart
 from bot.i18n import Gettext, gettext_for
 from bot.ledger import AUTO, DISCOUNTED
 from bot.money import format_money
 from handlers.common import Context, gettext_of, services_of
+from handlers.render import value_name
 from storage.ledger import Entry
 from storage.outbox import Notice
 
@@ -198,7 +202,9 @@ async def top_choice(update: Update, context: Context) -> None:
                        else _("Your name is hidden on /top now."))
 
 
-def notice_text(notice: Notice, _: Gettext) -> str:
+def notice_text(notice: Notice, _: Gettext,
+                name: Callable[[str], str] = lambda value: value) -> str:
+    """The message for one outbox notice; ``name`` shows a stored answer as its label."""
     p = notice.payload
     c = p.get("currency", "")
     if notice.kind == "settled":
@@ -212,8 +218,8 @@ def notice_text(notice: Notice, _: Gettext) -> str:
                      _("Judged wrong:")]
             for w in p["wrong"]:
                 lines.append(_("• {text} — you said {answer}; accepted: {accepted}",
-                               text=w.get("text") or w["item"], answer=w["answer"] or "—",
-                               accepted=w["accepted"] or "—"))
+                               text=w.get("text") or w["item"], answer=name(w["answer"]),
+                               accepted=name(w["accepted"])))
             return "\n".join(lines)
         if p["outcome"] == AUTO:
             return _("{amount} from {project} is ready to pay out: the checks took too long, "
@@ -243,8 +249,16 @@ async def deliver_notices(context: Context) -> None:
             await services.notices.sent(notice)  # nobody to tell; never retry forever
             continue
         _ = gettext_for(worker.language)
+        project = None
+        if "project" in notice.payload:
+            with contextlib.suppress(LookupError):
+                project = await services.catalog.get(notice.payload["project"])
+
+        def name(value: str, project: Project | None = project, _: Gettext = _) -> str:
+            return value_name(project, value, _) if project else (value or "—")
+
         try:
-            await context.bot.send_message(notice.worker_id, notice_text(notice, _))
+            await context.bot.send_message(notice.worker_id, notice_text(notice, _, name))
         except Forbidden:
             await services.workers.blocked(notice.worker_id)
             await services.notices.sent(notice)

@@ -12,7 +12,14 @@ from telegram.ext import Application
 
 from bot.app import running
 from bot.clock import FakeClock
-from bot.config import Config, StorageConfig, TelegramConfig, WorkConfig
+from bot.config import (
+    Config,
+    OperatorsConfig,
+    PayoutsConfig,
+    StorageConfig,
+    TelegramConfig,
+    WorkConfig,
+)
 from bot.projects import parse_project
 from bot.services import Services
 from bot.sim.server import BotApiStandIn
@@ -21,6 +28,7 @@ from storage import items as item_store
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB 22's opt-in; silences its warning
 
 ROOT = Path(__file__).resolve().parents[1]
+OPERATOR_ID = 777
 SHARED_DATA = ROOT.parent / "shared" / "data" / "crowd"
 
 
@@ -81,7 +89,10 @@ def e2e_config(server: BotApiStandIn, db: Path, **work: float) -> Config:
                                 file_base_url=server.file_base_url, max_rate=0,
                                 max_retries=3),
         storage=StorageConfig(path=str(db)),
-        work=WorkConfig(lease_check_seconds=work.get("lease_check_seconds", 0.1)))
+        operators=OperatorsConfig(ids=(OPERATOR_ID,)),
+        work=WorkConfig(lease_check_seconds=work.get("lease_check_seconds", 0.1),
+                        settle_check_seconds=work.get("settle_check_seconds", 0.1)),
+        payouts=PayoutsConfig(min_payout={"USD": 50_000}))
 
 
 @pytest.fixture
