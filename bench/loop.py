@@ -66,10 +66,14 @@ from bot.sim.phone import JSON, Phone  # noqa: E402
 from bot.sim.server import BotApiStandIn  # noqa: E402
 from storage import items as item_store  # noqa: E402
 
-#: the sample project's definition (bot/sample/reviews.toml), so tasks look like real ones
+#: the sample project's definition (bot/sample/reviews.toml), so tasks look like real ones.
+#: ``min_seconds = 0``: simulated workers tap at machine speed, and the too-fast rule would
+#: rightly suspend them all within seconds; the check itself still runs on every answer.
+#: No gold items are seeded, because a worker who always taps the first label would fail
+#: them and be suspended too.
 PROJECT: dict[str, Any] = {
     "name": "reviews", "kind": "sentiment", "reward": "0.02", "currency": "USD",
-    "overlap": 3, "lease_minutes": 10,
+    "overlap": 3, "lease_minutes": 10, "min_seconds": 0,
     "title": {"en": "How does this review feel?"},
     "instructions": {"en": "Read the review and tap how the writer feels: positive, "
                            "neutral or negative."},
@@ -153,6 +157,8 @@ class PhaseResult:
     #: workers whose project ran out of items, and workers that waited ANSWER_TIMEOUT
     ran_out: int = 0
     stalled: int = 0
+    #: the chat of the first worker that stopped early
+    stopped_example: str = ""
 
 
 # -------------------------------------------------------------------------- stand-in
@@ -389,6 +395,8 @@ class Window:
     total: int = 0
     ran_out: int = 0
     stalled: int = 0
+    #: what the first worker that stopped early saw, to tell why
+    example: str = ""
 
     def record(self, tapped: float, shown: float) -> None:
         self.total += 1
@@ -414,6 +422,7 @@ async def answer_until_stopped(phone: Phone, server: TimedStandIn, window: Windo
         message = open_task(phone)
         if message is None:
             window.ran_out += 1
+            window.example = window.example or phone.transcript(3)
             return
         current = task_id(message)
         label = phone.buttons(message)[0][0]
@@ -423,6 +432,7 @@ async def answer_until_stopped(phone: Phone, server: TimedStandIn, window: Windo
             await phone.wait_for(lambda p, c=current: task_id(p.last) != c, ANSWER_TIMEOUT)
         except AssertionError:
             window.stalled += 1
+            window.example = window.example or phone.transcript(3)
             return
         window.record(tapped, server.shown_at.get(phone.id, time.perf_counter()))
 
@@ -528,7 +538,8 @@ async def run_phase(name: str, kind: str, db: Path | None, items: int | None, op
         other_cpu_percent=round(max(0.0, (busy_after - busy_before) - cpu
                                     - (bench_after - bench_before)) / elapsed * 100, 1),
         join_seconds=round(join_seconds, 2), start_seconds=round(start_seconds, 2),
-        calls_by_method=by_method, ran_out=window.ran_out, stalled=window.stalled)
+        calls_by_method=by_method, ran_out=window.ran_out, stalled=window.stalled,
+        stopped_example=window.example)
 
 
 def describe(phase: PhaseResult) -> str:
@@ -595,10 +606,13 @@ async def _run_in(work_dir: Path, options: Options) -> dict[str, Any]:
         phases[name] = phase
         say(describe(phase))
         if phase.ran_out:
-            say(f"  warning: {phase.ran_out} workers ran out of items; use a larger database")
+            say(f"  warning: {phase.ran_out} workers were shown something other than a task "
+                "and stopped (out of items, suspended, or a message after the task)")
         if phase.stalled:
             say(f"  warning: {phase.stalled} workers waited {ANSWER_TIMEOUT:g} s for a task "
                 "and stopped")
+        if phase.stopped_example:
+            say("  the first one's chat:\n    " + phase.stopped_example.replace("\n", "\n    "))
     return summarize(options, seeding, phases)
 
 
@@ -643,6 +657,10 @@ def summarize(options: Options, seeding: dict[str, float | None],
         {"figure": "bot peak RSS (MB)", "value": peak, "target": f"<= {TARGET_RSS_MB:g}",
          "pass": check(peak, lambda v: v <= TARGET_RSS_MB)},
     ]
+    if small is None:
+        figures = [f for f in figures if s not in f["figure"]]
+    if bare is None:
+        figures = [f for f in figures if "bare" not in f["figure"]]
     verdicts = [f["pass"] for f in figures if f["pass"] is not None]
     return {
         "options": asdict(options),

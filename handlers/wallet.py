@@ -41,7 +41,8 @@ async def wallet(update: Update, context: Context) -> None:
     if not w.balances:
         await message.reply_text(_("Nothing earned yet. Tap /tasks to start."))
         return
-    lines = [f"<b>{html.escape(_('Your wallet'))}</b>"]
+    heading = _("Your wallet")
+    lines = [f"<b>{html.escape(heading)}</b>"]
     for b in w.balances:
         c = b.currency
         lines += ["", f"<b>{c}</b>",
