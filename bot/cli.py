@@ -318,14 +318,26 @@ def _stats(args: argparse.Namespace) -> int:
         if not stats:
             print("no projects yet: create one with `tapwork project -c CONFIG FILE.toml`")
             return 0
+        from bot.money import format_money
+
+        def cash(micros: int | None, currency: str) -> str:
+            return "-" if micros is None else format_money(micros, currency)
+
         header = ("project", "kind", "status", "items", "done", "in progress", "answers",
-                  "active workers")
+                  "active workers", "spent", "committed", "per answer", "median hourly")
         rows = [header] + [(s.name, s.kind, s.status, str(s.items), str(s.done),
-                            str(s.in_progress), str(s.answers), str(s.active_workers))
-                           for s in stats]
+                            str(s.in_progress), str(s.answers), str(s.active_workers),
+                            cash(s.spent, s.currency), cash(s.committed, s.currency),
+                            cash(s.per_answer, s.currency),
+                            cash(s.median_hourly, s.currency)) for s in stats]
         widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
         for row in rows:
             print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+        for s in stats:
+            if s.below_min_hourly:
+                print(f"warning: {s.name}: the median worker earns "
+                      f"{cash(s.median_hourly, s.currency)} an hour, below the project's "
+                      f"min_hourly; raise the reward or make tasks quicker")
         return 0
 
     return _with_services(args, work)

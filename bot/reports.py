@@ -12,6 +12,7 @@ from bot.aggregation import Aggregate, aggregate, aggregate_texts
 from bot.assign import Project
 from bot.catalog import Catalog
 from bot.clock import Clock, to_iso
+from bot.ledger import Payroll
 from storage import Database
 from storage import reports as report_store
 from storage.reports import AnswerRow
@@ -21,10 +22,11 @@ FORMATS = ("jsonl", "csv")
 
 
 class Reports:
-    def __init__(self, db: Database, clock: Clock, catalog: Catalog) -> None:
+    def __init__(self, db: Database, clock: Clock, catalog: Catalog, payroll: Payroll) -> None:
         self.db = db
         self.clock = clock
         self.catalog = catalog
+        self.payroll = payroll
 
     async def export(self, project_name: str, out: TextIO, fmt: str = "jsonl") -> int:
         """Write every item (JSONL) or every answer (CSV); returns the rows written.
@@ -89,8 +91,10 @@ class Reports:
         for project in await self.catalog.all():
             async with self.db.read() as conn:
                 counts = await report_store.project_counts(conn, project.id, since)
+            money = await self.payroll.project_money(project)
             result.append(ProjectStats(project.spec.name, project.spec.kind, project.status,
-                                       **asdict(counts)))
+                                       project.spec.currency, **asdict(counts),
+                                       **asdict(money)))
         return result
 
 
@@ -99,6 +103,7 @@ class ProjectStats:
     name: str
     kind: str
     status: str
+    currency: str
     items: int
     done: int
     in_progress: int
@@ -106,6 +111,14 @@ class ProjectStats:
     workers: int
     #: distinct workers with an answer in the last 24 hours
     active_workers: int
+    #: money, in micros of ``currency``: released to workers, and still pending
+    spent: int
+    committed: int
+    accepted_answers: int
+    per_answer: int | None
+    #: the median of its workers' effective hourly rates (earned / time on its tasks)
+    median_hourly: int | None
+    below_min_hourly: bool
 
 
 def _group(page: list[AnswerRow]) -> list[list[AnswerRow]]:

@@ -44,7 +44,7 @@ class Services:
         catalog = Catalog(db, clock)
         return cls(config=config, db=db, clock=clock, loop=loop,
                    workers=Workers(db, clock, loop), catalog=catalog,
-                   reports=Reports(db, clock, catalog), quizzes=Quizzes(loop),
+                   reports=Reports(db, clock, catalog, payroll), quizzes=Quizzes(loop),
                    payroll=payroll, notices=Notices(db, clock))
 
     async def close(self) -> None:

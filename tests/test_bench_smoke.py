@@ -1,0 +1,36 @@
+"""The work-loop benchmark still runs end to end (bot processes, stand-in, figures).
+
+Only the shape of the result is checked, never a timing: speed lives in ``bench/``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from bench import loop
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="the benchmark reads /proc")
+
+KEYS = {
+    "answers", "answers_per_second", "bare_answers_per_second", "throughput_ratio",
+    "latency_p50_ms", "latency_p99_ms", "api_calls_per_answer", "cpu_ms_per_answer_small",
+    "cpu_ms_per_answer", "cost_ratio", "peak_rss_mb", "figures", "targets_met", "phases",
+    "seed_seconds",
+}
+
+
+async def test_smallest_benchmark_runs_every_phase() -> None:
+    options = loop.Options(workers=3, items=200, small_items=200, seconds=1.0, warmup=0.5)
+    result = await loop.run_benchmark(options)
+    assert KEYS <= set(result)
+    assert set(result["phases"]) == {"bare", "tapwork_small", "tapwork"}
+    for name, phase in result["phases"].items():
+        assert phase["answers"] > 0, name
+        assert phase["api_calls_per_answer"] is not None, name
+        assert phase["stalled"] == 0, name
+    assert result["answers"] > 0
+    assert all({"figure", "value", "target", "pass"} <= set(f) for f in result["figures"])
+    assert "PASS" in loop.format_table(result) or "FAIL" in loop.format_table(result)
