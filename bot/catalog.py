@@ -15,6 +15,7 @@ from bot.errors import NotFound, ProjectError
 from bot.importer import ImportResult, ItemRecord, LineError, read_items, read_items_bytes
 from bot.projects import ProjectSpec
 from storage import Database
+from storage import broadcasts as broadcast_store
 from storage import items as item_store
 from storage import media as media_store
 from storage import projects as project_store
@@ -35,9 +36,24 @@ class Catalog:
                 raise ProjectError(
                     "project {name} already has items of kind {kind}; its kind cannot "
                     "change", name=spec.name, kind=existing.kind)
-            row, created = await project_store.upsert(conn, spec.name, spec.kind, spec.raw,
-                                                      to_iso(self.clock.now()))
+            now = to_iso(self.clock.now())
+            row, created = await project_store.upsert(conn, spec.name, spec.kind, spec.raw, now)
+            if created:
+                await broadcast_store.add_event(conn, row.id, "opened", now)
         return Project.from_row(row), created
+
+    async def set_status(self, name: str, status: str) -> bool:
+        """Pause or resume; resuming tells the workers who can take it (an event)."""
+        assert status in ("open", "paused")
+        project = await self.get(name)
+        if project.status == status:
+            return False
+        async with self.db.transaction() as conn:
+            now = to_iso(self.clock.now())
+            await project_store.set_status(conn, project.id, status, now)
+            if status == "open":
+                await broadcast_store.add_event(conn, project.id, "opened", now)
+        return True
 
     async def get(self, name: str) -> Project:
         async with self.db.read() as conn:
@@ -99,6 +115,8 @@ class Catalog:
             async with self.db.transaction() as conn:
                 new_items = [await _new_item(conn, record) for record in result.items]
                 await item_store.insert_many(conn, project.id, new_items, now)
+                if any(not item.quiz and item.gold is None for item in new_items):
+                    await broadcast_store.add_event(conn, project.id, "new_items", now)
         except sqlite3.IntegrityError:
             # another import added one of these ids since we checked; nothing was written
             result.items = []

@@ -47,6 +47,17 @@ class WorkConfig:
 
 
 @dataclass(frozen=True)
+class BroadcastConfig:
+    #: messages per second for a broadcast (under Telegram's ~30/s for the whole bot)
+    broadcast_rate: float = 25.0
+    #: operators may use Telegram's paid broadcasts (Stars), which allow a higher rate
+    allow_paid_broadcast: bool = False
+    paid_rate: float = 1000.0
+    #: a worker hears about one project at most once per this many hours
+    notify_every_hours: float = 12.0
+
+
+@dataclass(frozen=True)
 class PayoutsConfig:
     #: the smallest payout a worker may request, per currency, in micros
     min_payout: dict[str, int] = field(default_factory=dict)
@@ -61,6 +72,7 @@ class Config:
     operators: OperatorsConfig = field(default_factory=OperatorsConfig)
     work: WorkConfig = field(default_factory=WorkConfig)
     payouts: PayoutsConfig = field(default_factory=PayoutsConfig)
+    broadcast: BroadcastConfig = field(default_factory=BroadcastConfig)
     source: str = "<defaults>"
 
     def with_token(self, token: str) -> Config:
@@ -99,7 +111,8 @@ def _known(table: dict[str, Any], section: str, keys: set[str], where: str) -> N
 
 def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
     """Validate a parsed TOML document; the token may come from ``TAPWORK_TOKEN``."""
-    _known(data, "", {"telegram", "storage", "operators", "work", "payouts"}, where)
+    _known(data, "", {"telegram", "storage", "operators", "work", "payouts", "broadcast"},
+           where)
     tg = _table(data, "telegram", where)
     _known(tg, "telegram", {"token", "api_base_url", "file_base_url", "max_rate",
                             "max_retries"}, where)
@@ -111,6 +124,22 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
     _known(work, "work", {"lease_check_seconds", "settle_check_seconds"}, where)
     pay = _table(data, "payouts", where)
     _known(pay, "payouts", {"min_payout", "default_min_payout"}, where)
+    bc = _table(data, "broadcast", where)
+    _known(bc, "broadcast", {"broadcast_rate", "allow_paid_broadcast", "paid_rate",
+                             "notify_every_hours"}, where)
+    d_bc = BroadcastConfig()
+    broadcast = BroadcastConfig(
+        broadcast_rate=float(_get(bc, "broadcast", "broadcast_rate", (int, float),
+                                  d_bc.broadcast_rate, where)),
+        allow_paid_broadcast=_get(bc, "broadcast", "allow_paid_broadcast", bool,
+                                  d_bc.allow_paid_broadcast, where),
+        paid_rate=float(_get(bc, "broadcast", "paid_rate", (int, float), d_bc.paid_rate,
+                             where)),
+        notify_every_hours=float(_get(bc, "broadcast", "notify_every_hours", (int, float),
+                                      d_bc.notify_every_hours, where)))
+    if broadcast.broadcast_rate <= 0 or broadcast.paid_rate <= 0 \
+            or broadcast.notify_every_hours < 0:
+        raise ConfigError("{where}: broadcast rates must be positive", where=where)
 
     d = TelegramConfig()
     token = os.environ.get(TOKEN_ENV) or _get(tg, "telegram", "token", str, "", where)
@@ -141,7 +170,7 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
                   operators=OperatorsConfig(ids=tuple(ids)),
                   work=WorkConfig(lease_check_seconds=lease_check,
                                   settle_check_seconds=settle_check),
-                  payouts=_payouts(pay, where), source=where)
+                  payouts=_payouts(pay, where), broadcast=broadcast, source=where)
 
 
 def _payouts(table: dict[str, Any], where: str) -> PayoutsConfig:

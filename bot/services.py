@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.assign import WorkLoop
+from bot.broadcast import Broadcasts
 from bot.catalog import Catalog
 from bot.clock import Clock
 from bot.config import Config
@@ -28,6 +29,7 @@ class Services:
     quizzes: Quizzes
     payroll: Payroll
     notices: Notices
+    broadcasts: Broadcasts
 
     @classmethod
     async def open(cls, config: Config, clock: Clock | None = None) -> Services:
@@ -45,7 +47,8 @@ class Services:
         return cls(config=config, db=db, clock=clock, loop=loop,
                    workers=Workers(db, clock, loop), catalog=catalog,
                    reports=Reports(db, clock, catalog, payroll), quizzes=Quizzes(loop),
-                   payroll=payroll, notices=Notices(db, clock))
+                   payroll=payroll, notices=Notices(db, clock),
+                   broadcasts=Broadcasts(db, clock, catalog, config.broadcast))
 
     async def close(self) -> None:
         await self.db.close()

@@ -23,11 +23,13 @@ class Notice:
 
 
 async def put(conn: aiosqlite.Connection, worker_id: int, kind: str, payload: dict[str, Any],
-              key: str, now: str) -> bool:
+              key: str, now: str, not_before: str | None = None) -> bool:
+    """Queue once per key; ``not_before`` holds it (quiet hours)."""
     cur = await conn.execute(
         "INSERT INTO outbox (worker_id, kind, payload, key, created_at, not_before)"
         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-        (worker_id, kind, json.dumps(payload, ensure_ascii=False), key, now, now))
+        (worker_id, kind, json.dumps(payload, ensure_ascii=False), key, now,
+         not_before or now))
     return cur.rowcount == 1
 
 

@@ -76,3 +76,9 @@ async def open_projects(conn: aiosqlite.Connection) -> list[tuple[ProjectRow, in
         FROM projects p WHERE p.status = 'open' ORDER BY p.id
         """) as cur:
         return [(_row(r), int(r["waiting"])) for r in await cur.fetchall()]
+
+
+async def set_status(conn: aiosqlite.Connection, project_id: int, status: str, now: str
+                     ) -> None:
+    await conn.execute("UPDATE projects SET status = ?, updated_at = ? WHERE id = ?",
+                       (status, now, project_id))

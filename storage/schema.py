@@ -201,4 +201,49 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX outbox_due ON outbox (not_before) WHERE sent_at IS NULL;
     """,
+    # 4: broadcasts, notification settings, scheduled notices
+    """
+    CREATE TABLE broadcasts (
+        id INTEGER PRIMARY KEY,
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        text TEXT,                       -- the operator's words, or NULL for the default
+        status TEXT NOT NULL,            -- sending | done
+        paid INTEGER NOT NULL DEFAULT 0, -- Telegram's paid broadcast (allow_paid_broadcast)
+        rate REAL NOT NULL,              -- messages per second
+        operator_chat INTEGER,           -- where live progress is shown
+        progress_message INTEGER,
+        created_at TEXT NOT NULL,
+        finished_at TEXT
+    );
+    CREATE TABLE broadcast_targets (
+        broadcast_id INTEGER NOT NULL REFERENCES broadcasts(id),
+        worker_id INTEGER NOT NULL,
+        status TEXT NOT NULL,            -- pending | sending | sent | failed | blocked
+        attempts INTEGER NOT NULL DEFAULT 0,
+        sent_at TEXT,
+        PRIMARY KEY (broadcast_id, worker_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX broadcast_queue ON broadcast_targets (broadcast_id, status, worker_id);
+    ALTER TABLE workers ADD COLUMN notify INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE workers ADD COLUMN timezone TEXT NOT NULL DEFAULT 'UTC';
+    ALTER TABLE workers ADD COLUMN quiet_start INTEGER;   -- minutes after local midnight
+    ALTER TABLE workers ADD COLUMN quiet_end INTEGER;
+    ALTER TABLE workers ADD COLUMN daily_summary INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE workers ADD COLUMN senior INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE workers ADD COLUMN language_chosen INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE project_notices (
+        worker_id INTEGER NOT NULL REFERENCES workers(id),
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        last_sent_at TEXT NOT NULL,
+        PRIMARY KEY (worker_id, project_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE project_events (
+        id INTEGER PRIMARY KEY,
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        kind TEXT NOT NULL,              -- opened | new_items
+        created_at TEXT NOT NULL,
+        done_at TEXT
+    );
+    CREATE INDEX project_events_open ON project_events (id) WHERE done_at IS NULL
+    """,
 ]

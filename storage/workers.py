@@ -16,11 +16,49 @@ class WorkerRow:
     active: bool
     created_at: str
     display_name: str | None = None
+    notify: bool = True
+    timezone: str = "UTC"
+    #: quiet hours as minutes after local midnight; both None when there are none
+    quiet_start: int | None = None
+    quiet_end: int | None = None
+    daily_summary: bool = False
+    senior: bool = False
+    #: the worker picked a language in /settings (else it follows Telegram's)
+    language_chosen: bool = False
 
 
 def _row(row: aiosqlite.Row) -> WorkerRow:
     return WorkerRow(row["id"], row["first_name"], row["language"], row["consent_at"],
-                     bool(row["active"]), row["created_at"], row["display_name"])
+                     bool(row["active"]), row["created_at"], row["display_name"],
+                     bool(row["notify"]), row["timezone"], row["quiet_start"],
+                     row["quiet_end"], bool(row["daily_summary"]), bool(row["senior"]),
+                     bool(row["language_chosen"]))
+
+
+SETTINGS = ("notify", "timezone", "quiet_start", "quiet_end", "daily_summary", "senior",
+            "language", "language_chosen", "display_name")
+
+
+async def update_settings(conn: aiosqlite.Connection, worker_id: int,
+                          **values: object) -> None:
+    """Change some of the worker's settings (names checked against ``SETTINGS``)."""
+    unknown = set(values) - set(SETTINGS)
+    if unknown:
+        raise ValueError(f"unknown settings {sorted(unknown)}")
+    if not values:
+        return
+    columns = ", ".join(f"{name} = ?" for name in values)
+    await conn.execute(f"UPDATE workers SET {columns} WHERE id = ?",
+                       (*values.values(), worker_id))
+
+
+async def many(conn: aiosqlite.Connection, worker_ids: list[int]) -> dict[int, WorkerRow]:
+    if not worker_ids:
+        return {}
+    marks = ",".join("?" * len(worker_ids))
+    async with conn.execute(f"SELECT * FROM workers WHERE id IN ({marks})",
+                            worker_ids) as cur:
+        return {int(r["id"]): _row(r) for r in await cur.fetchall()}
 
 
 async def upsert_seen(conn: aiosqlite.Connection, worker_id: int, first_name: str,

@@ -1,0 +1,153 @@
+"""Telling workers that tasks wait: operator broadcasts and automatic notifications.
+
+A broadcast is a queue in the database: its whole audience is written when it starts,
+each recipient is claimed just before its message goes out and marked just after, so a
+restart resumes where it stopped and nobody is messaged twice for one broadcast. The few
+recipients claimed but unconfirmed when a process dies are not sent again (they may
+already have the message); the operator sees them counted.
+
+Automatic notices (a project opened, new items arrived) go through the outbox, at most
+once per worker per project per ``notify_every_hours``, and never in quiet hours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.assign import Project
+from bot.catalog import Catalog
+from bot.clock import Clock, from_iso, to_iso
+from bot.config import BroadcastConfig
+from bot.errors import TapworkError
+from bot.quiet import quiet_until
+from storage import Database, outbox
+from storage import broadcasts as store
+from storage import workers as worker_store
+from storage.broadcasts import Broadcast, Progress
+from storage.workers import WorkerRow
+
+#: recipients claimed per database round trip
+CLAIM = 50
+
+
+@dataclass(frozen=True)
+class Recipient:
+    worker: WorkerRow
+    #: set when the worker is in quiet hours: the message waits until then instead
+    quiet_until: str | None
+
+
+class Broadcasts:
+    def __init__(self, db: Database, clock: Clock, catalog: Catalog,
+                 config: BroadcastConfig) -> None:
+        self.db = db
+        self.clock = clock
+        self.catalog = catalog
+        self.config = config
+
+    async def start(self, project_name: str, text: str | None = None, *, paid: bool = False,
+                    operator_chat: int | None = None) -> tuple[Broadcast, int]:
+        """Queue a broadcast to everyone who can take the project; returns it and the count."""
+        project = await self.catalog.get(project_name)
+        if paid and not self.config.allow_paid_broadcast:
+            raise TapworkError("paid broadcasts are off: set broadcast.allow_paid_broadcast "
+                               "= true in the config to allow them")
+        rate = self.config.paid_rate if paid else self.config.broadcast_rate
+        quiz = project.spec.quiz
+        async with self.db.transaction() as conn:
+            broadcast_id, count = await store.create(
+                conn, project.id, text.strip() if text and text.strip() else None, paid, rate,
+                operator_chat, quiz is not None, quiz.attempts if quiz else 0,
+                to_iso(self.clock.now()))
+            broadcast = await store.get(conn, broadcast_id)
+        assert broadcast is not None
+        return broadcast, count
+
+    async def resumable(self) -> list[Broadcast]:
+        """Broadcasts to carry on after a restart; their unconfirmed claims are settled."""
+        async with self.db.transaction() as conn:
+            pending = await store.unfinished(conn)
+            for broadcast in pending:
+                await store.abandon_claims(conn, broadcast.id)
+        return pending
+
+    async def claim(self, broadcast: Broadcast, limit: int = CLAIM) -> list[Recipient]:
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            ids = await store.claim(conn, broadcast.id, limit)
+            workers = await worker_store.many(conn, ids)
+            recipients, deferred = [], []
+            for worker_id in ids:
+                worker = workers.get(worker_id)
+                if worker is None or not worker.active:
+                    continue
+                until = quiet_until(now, worker.timezone, worker.quiet_start,
+                                    worker.quiet_end)
+                if until is not None:
+                    deferred.append(worker_id)
+                    await outbox.put(conn, worker_id, "broadcast", {
+                        "project_id": broadcast.project_id, "text": broadcast.text},
+                        f"broadcast:{broadcast.id}:{worker_id}", to_iso(now), to_iso(until))
+                    continue
+                recipients.append(Recipient(worker, None))
+            inactive = [w for w in ids if w not in workers or not workers[w].active]
+            await store.mark(conn, broadcast.id, deferred, "deferred", to_iso(now))
+            await store.mark(conn, broadcast.id, inactive, "blocked", to_iso(now))
+        return recipients
+
+    async def mark(self, broadcast: Broadcast, worker_ids: list[int], status: str) -> None:
+        if not worker_ids:
+            return
+        async with self.db.transaction() as conn:
+            await store.mark(conn, broadcast.id, worker_ids, status, to_iso(self.clock.now()))
+
+    async def retry(self, broadcast: Broadcast, worker_ids: list[int]) -> None:
+        async with self.db.transaction() as conn:
+            await store.release(conn, broadcast.id, worker_ids)
+
+    async def progress(self, broadcast: Broadcast) -> Progress:
+        async with self.db.read() as conn:
+            return await store.progress(conn, broadcast.id)
+
+    async def finish(self, broadcast: Broadcast) -> None:
+        async with self.db.transaction() as conn:
+            await store.finish(conn, broadcast.id, to_iso(self.clock.now()))
+
+    async def set_progress_message(self, broadcast: Broadcast, message_id: int) -> None:
+        async with self.db.transaction() as conn:
+            await store.set_progress_message(conn, broadcast.id, message_id)
+
+    async def project(self, broadcast: Broadcast) -> Project | None:
+        return await self.catalog.get_by_id(broadcast.project_id)
+
+    # -- automatic notices ---------------------------------------------------------
+    async def notify_events(self) -> int:
+        """Turn "project opened" and "new items" events into outbox notices."""
+        now = self.clock.now()
+        gap = timedelta(hours=self.config.notify_every_hours)
+        queued = 0
+        async with self.db.read() as conn:
+            events = await store.open_events(conn)
+        for event_id, project_id, kind in events:
+            project = await self.catalog.get_by_id(project_id)
+            async with self.db.transaction() as conn:
+                if project is not None and project.status == "open":
+                    quiz = project.spec.quiz
+                    audience = await store.audience(conn, project.id, quiz is not None,
+                                                    quiz.attempts if quiz else 0)
+                    last = await store.last_notified(conn, project.id, audience)
+                    due = [w for w in audience
+                           if w not in last or from_iso(last[w]) + gap <= now]
+                    workers = await worker_store.many(conn, due)
+                    for worker_id in due:
+                        worker = workers[worker_id]
+                        until = quiet_until(now, worker.timezone, worker.quiet_start,
+                                            worker.quiet_end)
+                        await outbox.put(conn, worker_id, kind, {"project_id": project.id},
+                                         f"event:{event_id}:{worker_id}", to_iso(now),
+                                         to_iso(until) if until else None)
+                    await store.set_notified(conn, project.id, due, to_iso(now))
+                    queued += len(due)
+                await store.close_event(conn, event_id, to_iso(now))
+        return queued

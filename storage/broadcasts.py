@@ -1,0 +1,182 @@
+"""Broadcast queues and the audience queries behind them and behind notifications."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import aiosqlite
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    id: int
+    project_id: int
+    text: str | None
+    status: str
+    paid: bool
+    rate: float
+    operator_chat: int | None
+    progress_message: int | None
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    sent: int
+    failed: int
+    left: int
+
+
+def _broadcast(r: aiosqlite.Row) -> Broadcast:
+    return Broadcast(r["id"], r["project_id"], r["text"], r["status"], bool(r["paid"]),
+                     float(r["rate"]), r["operator_chat"], r["progress_message"])
+
+
+_AUDIENCE = """
+    SELECT w.id FROM workers w
+    LEFT JOIN qualifications q ON q.worker_id = w.id AND q.project_id = :project
+    WHERE w.active = 1 AND w.notify = 1 AND w.consent_at IS NOT NULL
+      AND q.reason IS NULL
+      AND (:quiz = 0 OR q.status = 'passed' OR coalesce(q.attempts, 0) < :attempts)
+"""
+
+
+async def audience(conn: aiosqlite.Connection, project_id: int, quiz: bool,
+                   attempts: int) -> list[int]:
+    """Workers who can take the project (qualified, or may still take its quiz), active,
+    not suspended there, and who have not turned notifications off."""
+    async with conn.execute(_AUDIENCE + " ORDER BY w.id",
+                            {"project": project_id, "quiz": int(quiz),
+                             "attempts": attempts}) as cur:
+        return [int(r[0]) for r in await cur.fetchall()]
+
+
+async def create(conn: aiosqlite.Connection, project_id: int, text: str | None, paid: bool,
+                 rate: float, operator_chat: int | None, quiz: bool, attempts: int,
+                 now: str) -> tuple[int, int]:
+    """Queue a broadcast and its whole audience at once; returns (id, recipients)."""
+    async with conn.execute(
+        "INSERT INTO broadcasts (project_id, text, status, paid, rate, operator_chat,"
+        " created_at) VALUES (?, ?, 'sending', ?, ?, ?, ?) RETURNING id",
+        (project_id, text, int(paid), rate, operator_chat, now)) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    broadcast_id = int(row[0])
+    cur2 = await conn.execute(
+        "INSERT INTO broadcast_targets (broadcast_id, worker_id, status) "
+        f"SELECT :broadcast, id, 'pending' FROM ({_AUDIENCE})",
+        {"broadcast": broadcast_id, "project": project_id, "quiz": int(quiz),
+         "attempts": attempts})
+    return broadcast_id, cur2.rowcount
+
+
+async def get(conn: aiosqlite.Connection, broadcast_id: int) -> Broadcast | None:
+    async with conn.execute("SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,)) as cur:
+        row = await cur.fetchone()
+    return _broadcast(row) if row else None
+
+
+async def unfinished(conn: aiosqlite.Connection) -> list[Broadcast]:
+    async with conn.execute("SELECT * FROM broadcasts WHERE status = 'sending' ORDER BY id"
+                            ) as cur:
+        return [_broadcast(r) for r in await cur.fetchall()]
+
+
+async def set_progress_message(conn: aiosqlite.Connection, broadcast_id: int,
+                               message_id: int) -> None:
+    await conn.execute("UPDATE broadcasts SET progress_message = ? WHERE id = ?",
+                       (message_id, broadcast_id))
+
+
+async def claim(conn: aiosqlite.Connection, broadcast_id: int, limit: int) -> list[int]:
+    """Mark the next pending recipients as being sent to, and return them.
+
+    A recipient is claimed before its message goes out and marked after, so after a crash
+    only the few claimed-but-unconfirmed ones are in doubt, and they are never sent again.
+    """
+    async with conn.execute(
+        "UPDATE broadcast_targets SET status = 'sending', attempts = attempts + 1"
+        " WHERE broadcast_id = ? AND worker_id IN (SELECT worker_id FROM broadcast_targets"
+        " WHERE broadcast_id = ? AND status = 'pending' ORDER BY worker_id LIMIT ?)"
+        " RETURNING worker_id", (broadcast_id, broadcast_id, limit)) as cur:
+        return sorted(int(r[0]) for r in await cur.fetchall())
+
+
+async def mark(conn: aiosqlite.Connection, broadcast_id: int, worker_ids: Sequence[int],
+               status: str, now: str) -> None:
+    await conn.executemany(
+        "UPDATE broadcast_targets SET status = ?, sent_at = ? WHERE broadcast_id = ?"
+        " AND worker_id = ? AND status = 'sending'",
+        [(status, now, broadcast_id, w) for w in worker_ids])
+
+
+async def release(conn: aiosqlite.Connection, broadcast_id: int, worker_ids: Sequence[int]
+                  ) -> None:
+    """Give claimed recipients back to the queue (a retry after a network error)."""
+    await conn.executemany(
+        "UPDATE broadcast_targets SET status = 'pending' WHERE broadcast_id = ?"
+        " AND worker_id = ? AND status = 'sending'",
+        [(broadcast_id, w) for w in worker_ids])
+
+
+async def abandon_claims(conn: aiosqlite.Connection, broadcast_id: int) -> int:
+    """After a crash: recipients that were claimed but never confirmed. They may have got
+    the message; they are not sent it again ("unconfirmed")."""
+    cur = await conn.execute(
+        "UPDATE broadcast_targets SET status = 'unconfirmed' WHERE broadcast_id = ?"
+        " AND status = 'sending'", (broadcast_id,))
+    return cur.rowcount
+
+
+async def progress(conn: aiosqlite.Connection, broadcast_id: int) -> Progress:
+    async with conn.execute(
+        "SELECT count(*), coalesce(sum(status IN ('sent', 'deferred', 'unconfirmed')), 0),"
+        " coalesce(sum(status IN ('failed', 'blocked')), 0),"
+        " coalesce(sum(status IN ('pending', 'sending')), 0)"
+        " FROM broadcast_targets WHERE broadcast_id = ?", (broadcast_id,)) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return Progress(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+
+
+async def finish(conn: aiosqlite.Connection, broadcast_id: int, now: str) -> None:
+    await conn.execute(
+        "UPDATE broadcasts SET status = 'done', finished_at = ? WHERE id = ?",
+        (now, broadcast_id))
+
+
+async def last_notified(conn: aiosqlite.Connection, project_id: int,
+                        worker_ids: Sequence[int]) -> dict[int, str]:
+    if not worker_ids:
+        return {}
+    marks = ",".join("?" * len(worker_ids))
+    async with conn.execute(
+        f"SELECT worker_id, last_sent_at FROM project_notices WHERE project_id = ?"
+        f" AND worker_id IN ({marks})", (project_id, *worker_ids)) as cur:
+        return {int(r[0]): str(r[1]) for r in await cur.fetchall()}
+
+
+async def set_notified(conn: aiosqlite.Connection, project_id: int,
+                       worker_ids: Sequence[int], now: str) -> None:
+    await conn.executemany(
+        "INSERT INTO project_notices (worker_id, project_id, last_sent_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (worker_id, project_id) DO UPDATE SET last_sent_at = excluded.last_sent_at",
+        [(w, project_id, now) for w in worker_ids])
+
+
+async def add_event(conn: aiosqlite.Connection, project_id: int, kind: str, now: str) -> None:
+    await conn.execute(
+        "INSERT INTO project_events (project_id, kind, created_at) VALUES (?, ?, ?)",
+        (project_id, kind, now))
+
+
+async def open_events(conn: aiosqlite.Connection) -> list[tuple[int, int, str]]:
+    async with conn.execute(
+        "SELECT id, project_id, kind FROM project_events WHERE done_at IS NULL ORDER BY id"
+    ) as cur:
+        return [(int(r[0]), int(r[1]), str(r[2])) for r in await cur.fetchall()]
+
+
+async def close_event(conn: aiosqlite.Connection, event_id: int, now: str) -> None:
+    await conn.execute("UPDATE project_events SET done_at = ? WHERE id = ?", (now, event_id))

@@ -1,0 +1,469 @@
+"""Property-based: any sequence of money operations keeps the ledger's invariants.
+
+Hypothesis draws sequences of answers (right or wrong against gold, or plain labels),
+settlement runs, clock jumps, operator bonuses (keys repeat), payout requests (double
+taps repeat their key), approvals, rejections (with and without a reason) and replays of
+earlier operations. Each example runs on its own SQLite file; after every step the
+invariants are checked against the raw rows of the ledger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from bot.assign import Outcome
+from bot.clock import FakeClock
+from bot.config import Config, PayoutsConfig, StorageConfig
+from bot.errors import TapworkError
+from bot.ledger import AUTO, DISCOUNTED, FULL
+from bot.projects import parse_project
+from bot.services import Services
+from storage import items as item_store
+from tests.conftest import add_worker, sentiment_doc
+
+LABELS = ("positive", "neutral", "negative")
+NOW = "2026-01-01T00:00:00.000000Z"
+WORKERS = (1, 2, 3)
+EARNED_KINDS = ("earning", "bonus", "discount")
+MINIMUM = {"USD": 50_000}
+DEFAULT_MINIMUM = 10
+
+#: two projects whose rules differ in every way that touches money
+PROJECTS: dict[str, dict[str, Any]] = {
+    "usd": {"reward": "0.02", "currency": "USD", "settle_unit": 3, "overlap": 2,
+            "unit_accuracy": 0.6, "discount": "0.3", "auto_approve_hours": 24,
+            "min_gold": 1, "skill_bonus": {"min_accuracy": 0.5, "percent": 15}},
+    "cny": {"reward": "0.000007", "currency": "CNY", "settle_unit": 2, "overlap": 1,
+            "unit_accuracy": 1.0, "discount": "0.333333", "auto_approve_hours": 48},
+}
+
+
+class FixedRandom(random.Random):
+    def __init__(self, value: float) -> None:
+        super().__init__(0)
+        self.value = value
+
+    def random(self) -> float:
+        return self.value
+
+
+# -- operations --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    worker: int
+    project: str
+    gold: bool
+    right: bool
+    label: int
+    seconds: int
+
+
+@dataclass(frozen=True)
+class Settle:
+    pass
+
+
+@dataclass(frozen=True)
+class Advance:
+    hours: float
+
+
+@dataclass(frozen=True)
+class Bonus:
+    worker: int
+    amount: int
+    currency: str
+    key: int
+
+
+@dataclass(frozen=True)
+class Request:
+    worker: int
+    tap: int
+
+
+@dataclass(frozen=True)
+class Decide:
+    pick: int
+    approve: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Replay:
+    pick: int
+
+
+Op = Answer | Settle | Advance | Bonus | Request | Decide | Replay
+
+workers = st.sampled_from(WORKERS)
+operations = st.one_of(
+    st.builds(Answer, workers, st.sampled_from(sorted(PROJECTS)), st.booleans(),
+              st.booleans(), st.integers(0, 2), st.integers(1, 120)),
+    st.just(Settle()),
+    st.builds(Advance, st.sampled_from([0.1, 1.0, 6.0, 25.0, 49.0, 80.0])),
+    st.builds(Bonus, workers, st.integers(1, 200_000), st.sampled_from(["USD", "CNY"]),
+              st.integers(0, 3)),
+    st.builds(Request, workers, st.integers(0, 2)),
+    st.builds(Decide, st.integers(0, 20), st.booleans(),
+              st.sampled_from(["", "  ", "bank details wrong"])),
+    st.builds(Replay, st.integers(0, 1000)),
+)
+
+
+# -- the run -----------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    services: Services
+    clock: FakeClock
+    #: the operations done so far, each with what a replay needs (assignment, choice …)
+    done: list[tuple[Op, dict[str, Any]]] = field(default_factory=list)
+    bonus_keys: set[str] = field(default_factory=set)
+    #: (request key, currency) -> payout id
+    requests: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: the ledger as last seen: id -> row
+    seen: dict[int, tuple[Any, ...]] = field(default_factory=dict)
+    #: what the operation being done leaves for a replay of it
+    last: dict[str, Any] = field(default_factory=dict)
+
+    async def rows(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
+        async with self.services.db.read() as conn, conn.execute(sql, args) as cur:
+            return [tuple(r) for r in await cur.fetchall()]
+
+    async def count(self) -> int:
+        return int((await self.rows("SELECT count(*) FROM ledger"))[0][0])
+
+    # -- doing -------------------------------------------------------------------------
+    async def do(self, op: Op, replay: bool = False) -> None:
+        before = await self.count()
+        self.last = {}
+        if isinstance(op, Answer):
+            await self.answer(op, before)
+        elif isinstance(op, Settle):
+            await self.settle()
+        elif isinstance(op, Advance):
+            self.clock.advance(hours=op.hours)
+        elif isinstance(op, Bonus):
+            await self.bonus(op, before)
+        elif isinstance(op, Request):
+            await self.request(op, before)
+        elif isinstance(op, Decide):
+            await self.decide(op, before)
+        elif isinstance(op, Replay):
+            await self.replay(op, before)
+        if not replay and not isinstance(op, Replay):
+            self.done.append((op, self.last))
+        await self.check()
+
+    async def answer(self, op: Answer, before: int) -> None:
+        loop = self.services.loop
+        loop.rng = FixedRandom(0.0 if op.gold else 0.99)
+        served = await loop.start(op.worker, op.project)
+        task = served.task
+        if task is None:  # nothing left for this worker
+            return
+        async with self.services.db.read() as conn:
+            item = await item_store.get(conn, task.item_id)
+        assert item is not None
+        if item.gold is not None:
+            value = item.gold if op.right else LABELS[(LABELS.index(item.gold) + 1) % 3]
+        else:
+            value = LABELS[op.label]
+        choice = LABELS.index(value)
+        await loop.delivered(task, op.worker, 1000 + task.assignment_id)
+        self.clock.advance(seconds=op.seconds)
+        result = await loop.answer_choice(op.worker, task.assignment_id, choice)
+        assert result.outcome is Outcome.ACCEPTED
+        self.last = {"assignment": task.assignment_id, "choice": choice}
+        new = await self.rows("SELECT kind, bucket, amount, currency, key FROM ledger"
+                              " ORDER BY id DESC LIMIT 1")
+        assert await self.count() == before + 1
+        spec = parse_project(project_doc(op.project))
+        assert new == [("earning", "pending", spec.reward_micros, spec.currency,
+                         f"earn:{task.assignment_id}")]
+        if result.served is not None and result.served.task is not None:
+            await loop.stop(op.worker, result.served.task.assignment_id)
+
+    async def settle(self) -> None:
+        waiting = {r[0] for r in await self.rows(
+            "SELECT id FROM units WHERE status != 'settled'")}
+        settled = await self.services.payroll.settle_due()
+        now_settled = {r[0] for r in await self.rows(
+            "SELECT id FROM units WHERE status = 'settled'")}
+        assert settled == len(waiting & now_settled)
+        for (outcome,) in await self.rows(
+                "SELECT outcome FROM units WHERE status = 'settled'"):
+            event(f"unit settled: {outcome}")
+
+    async def bonus(self, op: Bonus, before: int) -> None:
+        key = f"k{op.key}"
+        created = await self.services.payroll.bonus(op.worker, op.amount, op.currency,
+                                                    "thanks", key)
+        assert created == (key not in self.bonus_keys)
+        event("bonus paid" if created else "bonus key repeated")
+        assert await self.count() == before + created
+        self.bonus_keys.add(key)
+
+    async def request(self, op: Request, before: int) -> None:
+        key = f"req:{op.worker}:{op.tap}"
+        available = {c: v for (w, c, b), v in (await self.sums()).items()
+                     if w == op.worker and b == "available"}
+        results = await self.services.payroll.request_payout(op.worker, key)
+        created = 0
+        for r in results:
+            if r.refused == "nothing":
+                assert r.payout is None and len(results) == 1
+                continue
+            known = self.requests.get((key, r.currency))
+            if known is not None:  # a double tap: the request made before, nothing new
+                assert r.payout is not None and r.payout.id == known and not r.created
+                event("payout request repeated")
+                continue
+            minimum = MINIMUM.get(r.currency, DEFAULT_MINIMUM)
+            if r.refused == "below_minimum":
+                assert 0 < r.available == available[r.currency] < minimum == r.minimum
+                event("payout below minimum")
+                continue
+            assert r.created and r.payout is not None
+            assert r.payout.amount == available[r.currency] >= minimum
+            assert r.payout.worker_id == op.worker and r.payout.status == "requested"
+            self.requests[(key, r.currency)] = r.payout.id
+            event("payout requested")
+            created += 1
+        for currency, amount in available.items():  # nothing reservable is left behind
+            after = (await self.sums()).get((op.worker, currency, "available"), 0)
+            assert after == 0 or after == amount < MINIMUM.get(currency, DEFAULT_MINIMUM) \
+                or (key, currency) in self.requests
+        assert await self.count() == before + 2 * created
+
+    async def decide(self, op: Decide, before: int) -> None:
+        payouts = await self.services.payroll.payouts()
+        if not payouts:
+            return
+        payout = payouts[op.pick % len(payouts)]
+        self.last = {"payout": payout.id}
+        await self.decide_on(payout.id, op.approve, op.reason, before)
+
+    async def decide_on(self, payout_id: int, approve: bool, reason: str,
+                        before: int) -> None:
+        [payout] = [p for p in await self.services.payroll.payouts() if p.id == payout_id]
+        notices = await self.rows("SELECT count(*) FROM outbox")
+        refused = payout.status != "requested" or (not approve and not reason.strip())
+        if refused:
+            with pytest.raises(TapworkError):
+                await self.services.payroll.decide_payout(payout_id, approve, reason)
+            assert await self.count() == before
+            assert await self.rows("SELECT count(*) FROM outbox") == notices
+            [again] = [p for p in await self.services.payroll.payouts() if p.id == payout_id]
+            assert again == payout
+            event("decision refused")
+            return
+        decided = await self.services.payroll.decide_payout(payout_id, approve, reason)
+        assert decided.status == ("approved" if approve else "rejected")
+        event(f"payout {decided.status}")
+        assert await self.count() == before + 2
+        kind = "payout_approved" if approve else "payout_rejected"
+        [(payload,)] = await self.rows("SELECT payload FROM outbox WHERE key = ?",
+                                       f"payout:{payout_id}:{decided.status}")
+        assert json.loads(payload)["amount"] == payout.amount
+        assert (await self.rows("SELECT kind FROM outbox WHERE key = ?",
+                                f"payout:{payout_id}:{decided.status}")) == [(kind,)]
+        if not approve:
+            assert decided.reason == reason and json.loads(payload)["text"] == reason
+
+    async def replay(self, op: Replay, before: int) -> None:
+        """The same update again (a webhook retry, a double tap, a re-run job)."""
+        if not self.done:
+            return
+        original, facts = self.done[op.pick % len(self.done)]
+        if isinstance(original, Answer):
+            if not facts:
+                return
+            result = await self.services.loop.answer_choice(
+                original.worker, facts["assignment"], facts["choice"])
+            assert result.outcome is Outcome.ALREADY_ANSWERED
+            event("answer replayed")
+            assert await self.count() == before
+        elif isinstance(original, Decide):
+            if facts:
+                await self.decide_on(facts["payout"], original.approve, original.reason,
+                                     before)
+        elif not isinstance(original, Advance):  # time is not an update: never replayed
+            await self.do(original, replay=True)
+
+    # -- checking ------------------------------------------------------------------------
+    async def sums(self) -> dict[tuple[int, str, str], int]:
+        total: dict[tuple[int, str, str], int] = defaultdict(int)
+        for w, c, b, a in await self.rows(
+                "SELECT worker_id, currency, bucket, amount FROM ledger"):
+            total[(w, c, b)] += a
+        return dict(total)
+
+    async def check(self) -> None:
+        rows = {r[0]: r for r in await self.rows("SELECT * FROM ledger ORDER BY id")}
+        # entries are never modified or removed; new ones only come after the old ones
+        for entry_id, row in self.seen.items():
+            assert rows.get(entry_id) == row, f"entry {entry_id} changed"
+        assert all(i > max(self.seen, default=0) for i in set(rows) - set(self.seen))
+        self.seen = rows
+        # one key never makes two entries
+        assert await self.rows("SELECT key, count(*) FROM ledger GROUP BY key"
+                               " HAVING count(*) > 1") == []
+        assert await self.rows("SELECT key, count(*) FROM outbox GROUP BY key"
+                               " HAVING count(*) > 1") == []
+        assert all(type(r[5]) is int for r in rows.values())  # amounts are integer micros
+
+        # balances are sums of entries, never negative
+        raw = await self.sums()
+        assert all(v >= 0 for v in raw.values()), raw
+        shown = await self.services.payroll.balances()
+        for worker, balances in shown.items():
+            for b in balances:
+                for name in ("pending", "available", "reserved", "paid"):
+                    assert getattr(b, name) == raw.get((worker, b.currency, name), 0)
+        assert {(w, b.currency) for w, bs in shown.items() for b in bs} \
+            == {(w, c) for w, c, _ in raw}
+
+        # money only enters as earnings, bonuses and discounts; moves net to zero;
+        # nobody is paid more than they earned
+        earned: dict[tuple[int, str], int] = defaultdict(int)
+        held: dict[tuple[int, str], int] = defaultdict(int)
+        for r in rows.values():
+            held[(r[1], r[2])] += r[5]
+            if r[3] in EARNED_KINDS:
+                earned[(r[1], r[2])] += r[5]
+        assert dict(held) == dict(earned)
+        for (w, c), value in earned.items():
+            assert 0 <= raw.get((w, c, "paid"), 0) <= value
+        assert sum(v for (_, _, b), v in raw.items() if b == "paid") <= sum(earned.values())
+
+        # reserved and paid match the payout requests
+        requested: dict[tuple[int, str], int] = defaultdict(int)
+        approved: dict[tuple[int, str], int] = defaultdict(int)
+        for p in await self.services.payroll.payouts():
+            if p.status == "requested":
+                requested[(p.worker_id, p.currency)] += p.amount
+            elif p.status == "approved":
+                approved[(p.worker_id, p.currency)] += p.amount
+        for (w, c, b), v in raw.items():
+            if b == "reserved":
+                assert v == requested.get((w, c), 0)
+            if b == "paid":
+                assert v == approved.get((w, c), 0)
+        assert all(raw.get((w, c, "reserved"), 0) == v for (w, c), v in requested.items())
+
+        # pending is exactly the earnings of units not settled yet
+        pending: dict[tuple[int, str], int] = defaultdict(int)
+        for w, c, a in await self.rows(
+                "SELECT l.worker_id, l.currency, l.amount FROM ledger l"
+                " JOIN units u ON u.id = l.unit_id"
+                " WHERE l.kind = 'earning' AND u.status != 'settled'"):
+            pending[(w, c)] += a
+        for (w, c, b), v in raw.items():
+            if b == "pending":
+                assert v == pending.get((w, c), 0)
+
+        # a settled unit is paid as its verdict says, and its worker is told once
+        for unit_id, outcome, name, settled in await self.rows(
+                "SELECT u.id, u.outcome, p.name, u.status = 'settled' FROM units u"
+                " JOIN projects p ON p.id = u.project_id"):
+            entries = [r for r in rows.values() if r[7] == unit_id]
+            value = sum(r[5] for r in entries if r[3] == "earning")
+            notices = await self.rows("SELECT kind FROM outbox WHERE key = ?",
+                                      f"unit:{unit_id}")
+            if not settled:
+                assert all(r[3] == "earning" for r in entries) and notices == []
+                continue
+            assert notices == [("settled",)]
+            spec = parse_project(project_doc(name))
+            released = sum(r[5] for r in entries if r[3] == "release" and r[4] == "available")
+            assert released == value == -sum(r[5] for r in entries
+                                             if r[3] == "release" and r[4] == "pending")
+            paid = released + sum(r[5] for r in entries if r[3] == "discount")
+            if outcome in (FULL, AUTO):
+                assert paid == value
+            else:
+                assert outcome == DISCOUNTED
+                assert paid == value * spec.discount.numerator // spec.discount.denominator
+                assert Fraction(paid) <= spec.discount * value < paid + 1
+
+
+def project_doc(name: str) -> dict[str, object]:
+    return sentiment_doc(name=name, min_accuracy=0.0, **PROJECTS[name])
+
+
+async def open_run(path: Path) -> Run:
+    config = Config(storage=StorageConfig(path=str(path)),
+                    payouts=PayoutsConfig(min_payout=dict(MINIMUM),
+                                          default_min_payout=DEFAULT_MINIMUM))
+    clock = FakeClock()
+    services = await Services.open(config, clock)
+    try:
+        for name in PROJECTS:
+            project, _ = await services.catalog.save(parse_project(project_doc(name)))
+            async with services.db.transaction() as conn:
+                await item_store.insert_many(conn, project.id, [
+                    item_store.NewItem(f"{name}-{i}", f"{name} {i}", None,
+                                       LABELS[i % 3] if i >= 30 else None, False, None,
+                                       None)
+                    for i in range(42)], NOW)  # 30 plain items, 12 gold
+        for worker in WORKERS:
+            await add_worker(services, worker)
+    except BaseException:
+        await services.close()
+        raise
+    return Run(services, clock)
+
+
+async def play(path: Path, ops: list[Op]) -> None:
+    run = await open_run(path)
+    try:
+        await run.check()
+        for op in ops:
+            await run.do(op)
+    finally:
+        await run.services.close()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=st.lists(operations, min_size=1, max_size=30))
+def test_any_sequence_keeps_the_ledger_whole(tmp_path_factory: pytest.TempPathFactory,
+                                             ops: list[Op]) -> None:
+    asyncio.run(play(tmp_path_factory.mktemp("db") / "t.db", ops))
+
+
+# a sequence weighted towards money moving: many answers, then settling and paying
+busy = st.lists(st.one_of(
+    st.builds(Answer, workers, st.sampled_from(sorted(PROJECTS)), st.booleans(),
+              st.booleans(), st.integers(0, 2), st.integers(1, 120)),
+    st.builds(Answer, workers, st.sampled_from(sorted(PROJECTS)), st.booleans(),
+              st.booleans(), st.integers(0, 2), st.integers(1, 120)),
+    st.just(Settle()),
+    st.builds(Advance, st.sampled_from([25.0, 49.0])),
+    st.builds(Request, workers, st.integers(0, 1)),
+    st.builds(Decide, st.integers(0, 20), st.booleans(),
+              st.sampled_from(["", "bank details wrong"])),
+    st.builds(Replay, st.integers(0, 1000)),
+), min_size=10, max_size=40)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=busy)
+def test_busy_sequences_keep_the_ledger_whole(tmp_path_factory: pytest.TempPathFactory,
+                                              ops: list[Op]) -> None:
+    asyncio.run(play(tmp_path_factory.mktemp("db") / "t.db", ops))
