@@ -17,9 +17,11 @@ from telegram import BotCommand, Update
 from telegram.ext import AIORateLimiter, Application, ContextTypes
 
 import handlers
+import handlers.notices
 from bot.clock import Clock
 from bot.config import Config
 from bot.services import Services
+from handlers.broadcast import BroadcastRunner
 
 log = logging.getLogger(__name__)
 #: opt in to PTB 22's durations as ``timedelta`` (it warns on every ``RetryAfter`` otherwise)
@@ -44,6 +46,7 @@ def build_application(services: Services) -> Application:
         .build()
     )
     application.bot_data["services"] = services
+    application.bot_data["broadcasts"] = BroadcastRunner(application)
     handlers.register(application)
     assert application.job_queue is not None, "install python-telegram-bot[job-queue]"
     work = services.config.work
@@ -52,9 +55,16 @@ def build_application(services: Services) -> Application:
     application.job_queue.run_repeating(
         _settle, interval=work.settle_check_seconds, first=1, name="settle-units")
     application.job_queue.run_repeating(
-        handlers.wallet.deliver_notices, interval=work.lease_check_seconds, first=1,
-        name="deliver-notices")
+        _notify, interval=work.lease_check_seconds, first=1, name="deliver-notices")
     return application
+
+
+async def _notify(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Project events become notices; notices go out; queued broadcasts start."""
+    services: Services = context.bot_data["services"]
+    await services.broadcasts.notify_events()
+    await handlers.notices.deliver_notices(context)
+    await context.bot_data["broadcasts"].poll()
 
 
 async def _settle(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -99,6 +109,8 @@ async def running(config: Config, clock: Clock | None = None, *,
         async with application:
             await set_commands(application)
             await application.start()
+            runner: BroadcastRunner = application.bot_data["broadcasts"]
+            await runner.resume()
             assert application.updater is not None
             await application.updater.start_polling(
                 poll_interval=0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES)
@@ -106,6 +118,7 @@ async def running(config: Config, clock: Clock | None = None, *,
                 yield application, services
             finally:
                 await application.updater.stop()
+                await runner.stop()
                 await application.stop()
     finally:
         await services.close()

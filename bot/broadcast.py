@@ -72,6 +72,10 @@ class Broadcasts:
                 await store.abandon_claims(conn, broadcast.id)
         return pending
 
+    async def unfinished(self) -> list[Broadcast]:
+        async with self.db.read() as conn:
+            return await store.unfinished(conn)
+
     async def claim(self, broadcast: Broadcast, limit: int = CLAIM) -> list[Recipient]:
         now = self.clock.now()
         async with self.db.transaction() as conn:

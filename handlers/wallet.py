@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import html
 import logging
 import re
@@ -11,15 +10,12 @@ from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ParseMode
-from telegram.error import Forbidden, NetworkError
 
-from bot.assign import Project
 from bot.charts import bar_chart
 from bot.i18n import Gettext, gettext_for
 from bot.ledger import AUTO, DISCOUNTED
 from bot.money import format_money
 from handlers.common import Context, gettext_of, services_of
-from handlers.render import value_name
 from storage.ledger import Entry
 from storage.outbox import Notice
 
@@ -237,35 +233,6 @@ def notice_text(notice: Notice, _: Gettext,
     if notice.kind == "payout_approved":
         return _("Your payout of {amount} was approved and paid.",
                  amount=money(p["amount"], c, _))
+    assert notice.kind == "payout_rejected", notice.kind
     return _("Your payout of {amount} was not made: {reason}. The money is back in your "
              "wallet.", amount=money(p["amount"], c, _), reason=p.get("text", ""))
-
-
-async def deliver_notices(context: Context) -> None:
-    """A job: send what the outbox holds; blocked users are marked, others retried."""
-    services = services_of(context)
-    for notice in await services.notices.due():
-        worker = await services.workers.get(notice.worker_id)
-        if worker is None or not worker.active:
-            await services.notices.sent(notice)  # nobody to tell; never retry forever
-            continue
-        _ = gettext_for(worker.language)
-        project = None
-        if "project" in notice.payload:
-            with contextlib.suppress(LookupError):
-                project = await services.catalog.get(notice.payload["project"])
-
-        def name(value: str, project: Project | None = project, _: Gettext = _) -> str:
-            return value_name(project, value, _) if project else (value or "—")
-
-        try:
-            await context.bot.send_message(notice.worker_id, notice_text(notice, _, name))
-        except Forbidden:
-            await services.workers.blocked(notice.worker_id)
-            await services.notices.sent(notice)
-            continue
-        except NetworkError as exc:
-            log.warning("could not send notice %s: %s", notice.id, exc)
-            await services.notices.later(notice)
-            continue
-        await services.notices.sent(notice)

@@ -38,6 +38,8 @@ _AUDIENCE = """
     LEFT JOIN qualifications q ON q.worker_id = w.id AND q.project_id = :project
     WHERE w.active = 1 AND w.notify = 1 AND w.consent_at IS NOT NULL
       AND q.reason IS NULL
+      AND NOT EXISTS (SELECT 1 FROM assignments a           -- busy working right now
+                      WHERE a.worker_id = w.id AND a.status = 'open')
       AND (:quiz = 0 OR q.status = 'passed' OR coalesce(q.attempts, 0) < :attempts)
 """
 

@@ -45,7 +45,15 @@ async def sent(conn: aiosqlite.Connection, notice_id: int, now: str) -> None:
     await conn.execute("UPDATE outbox SET sent_at = ? WHERE id = ?", (now, notice_id))
 
 
-async def retry_later(conn: aiosqlite.Connection, notice_id: int, not_before: str) -> None:
-    await conn.execute(
-        "UPDATE outbox SET attempts = attempts + 1, not_before = ? WHERE id = ?",
-        (not_before, notice_id))
+async def retry_later(conn: aiosqlite.Connection, notice_id: int, not_before: str) -> int:
+    """Count a failed try and hold the notice; returns the tries so far."""
+    async with conn.execute(
+        "UPDATE outbox SET attempts = attempts + 1, not_before = ? WHERE id = ?"
+        " RETURNING attempts", (not_before, notice_id)) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def postpone(conn: aiosqlite.Connection, notice_id: int, not_before: str) -> None:
+    await conn.execute("UPDATE outbox SET not_before = ? WHERE id = ?",
+                       (not_before, notice_id))

@@ -31,6 +31,7 @@ async def load(running: Running, tmp_path: Path, items: list[dict[str, object]],
         for i in items))
     result = await running.services.catalog.import_file(spec.name, file)
     assert result.ok, result.errors
+    await running.services.broadcasts.notify_events()  # before anyone joins: nobody to tell
 
 
 async def test_five_workers_finish_a_sentiment_project_with_overlap_three(

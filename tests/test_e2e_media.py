@@ -47,6 +47,7 @@ async def test_classification_with_photos_uploads_each_image_once(bot: Running,
                    {f"img/{k}.png": _png(c) for k, c in colours.items()})
     result = await bot.services.catalog.import_file("fruit", archive)
     assert result.ok, result.errors
+    await bot.services.broadcasts.notify_events()  # before anyone joins: nobody to tell
 
     def choose(text: str, buttons: list[str]) -> str:
         return buttons[0]
@@ -75,6 +76,7 @@ async def test_transcription_with_voice_notes(bot: Running, tmp_path: Path) -> N
                    {f"v{i}.ogg": _voice(i) for i in range(3)})
     result = await bot.services.catalog.import_file("speech", archive)
     assert result.ok, result.errors
+    await bot.services.broadcasts.notify_events()
     phone = bot.server.phone(71, "Sam")
     task = await join(phone, "speech")
     assert task.get("voice") is not None

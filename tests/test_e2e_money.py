@@ -16,6 +16,7 @@ async def load(bot: Running, tmp_path: Path, items: list[dict[str, object]],
     file = tmp_path / "items.jsonl"
     file.write_text("".join(json.dumps(i) + "\n" for i in items))
     assert (await bot.services.catalog.import_file("reviews", file)).ok
+    await bot.services.broadcasts.notify_events()  # before anyone joins: nobody to tell
 
 
 async def test_discounted_unit_tells_why_and_payout_double_tap_makes_one(

@@ -26,6 +26,7 @@ async def load(bot: Running, tmp_path: Path, name: str, items: list[dict[str, ob
     file.write_text("".join(json.dumps(i) + "\n" for i in items))
     result = await bot.services.catalog.import_file(name, file)
     assert result.ok, result.errors
+    await bot.services.broadcasts.notify_events()  # before anyone joins: nobody to tell
     return project.id
 
 

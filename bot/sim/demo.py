@@ -52,6 +52,7 @@ async def run_demo(workers: int = 5, db_path: str | None = None, seed: int = 7) 
                 await services.catalog.save(spec)
                 imported = await services.catalog.import_file(spec.name,
                                                               SAMPLE / "reviews.jsonl")
+                await services.broadcasts.notify_events()  # nobody to tell yet
                 checks = sum(1 for item in imported.items if item.gold)
                 print(f"project {spec.name!r}: {len(imported.items) - checks} items in "
                       f"English, Korean and Chinese plus {checks} gold checks, overlap "

@@ -1,0 +1,188 @@
+"""Sending broadcasts: paced, resumable, and reporting live progress to the operator."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import Application
+
+from bot.assign import Project
+from bot.broadcast import Recipient
+from bot.i18n import Gettext, gettext_for
+from bot.services import Services
+from storage.broadcasts import Broadcast, Progress
+
+log = logging.getLogger(__name__)
+#: how often the operator's progress message is edited
+PROGRESS_EVERY = 2.0
+
+
+def invitation(project: Project, text: str | None, _: Gettext
+               ) -> tuple[str, InlineKeyboardMarkup]:
+    """The message a worker gets: the operator's words, or ours in their language."""
+    body = text or _("New tasks are waiting in {title}. {amount} per task.",
+                     title=project.spec.title.get(_.language),
+                     amount=_reward(project, _))
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton(_("▶️ Start"),
+                                                         callback_data=f"p:{project.id}")]])
+    return body, markup
+
+
+def _reward(project: Project, _: Gettext) -> str:
+    from bot.money import format_money
+
+    return format_money(project.spec.reward_micros, project.spec.currency, _.language)
+
+
+def progress_text(broadcast: Broadcast, progress: Progress, _: Gettext, done: bool) -> str:
+    if done:
+        return _("Broadcast #{id} finished: sent {sent}, failed {failed}.", id=broadcast.id,
+                 sent=progress.sent, failed=progress.failed)
+    return _("Broadcast #{id}: sent {sent}, failed {failed}, left {left}.", id=broadcast.id,
+             sent=progress.sent, failed=progress.failed, left=progress.left)
+
+
+class BroadcastRunner:
+    """One asyncio task per broadcast being sent; all state lives in the database."""
+
+    def __init__(self, application: Application) -> None:
+        self.application = application
+        self.tasks: dict[int, asyncio.Task[None]] = {}
+        #: broadcast id -> the operator's progress message
+        self.progress_messages: dict[int, int] = {}
+
+    @property
+    def services(self) -> Services:
+        return self.application.bot_data["services"]  # type: ignore[no-any-return]
+
+    def launch(self, broadcast: Broadcast) -> None:
+        if broadcast.id in self.tasks and not self.tasks[broadcast.id].done():
+            return
+        self.tasks[broadcast.id] = asyncio.create_task(self._run(broadcast),
+                                                       name=f"broadcast-{broadcast.id}")
+
+    async def resume(self) -> None:
+        """At start-up: carry on with every broadcast a previous run did not finish."""
+        for broadcast in await self.services.broadcasts.resumable():
+            self.launch(broadcast)
+
+    async def poll(self) -> None:
+        """Pick up broadcasts queued by another process (``tapwork broadcast``)."""
+        for broadcast in await self.services.broadcasts.unfinished():
+            self.launch(broadcast)
+
+    async def stop(self) -> None:
+        for task in self.tasks.values():
+            task.cancel()
+        for task in self.tasks.values():
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def _run(self, broadcast: Broadcast) -> None:
+        services = self.services
+        project = await services.broadcasts.project(broadcast)
+        if project is None:
+            await services.broadcasts.finish(broadcast)
+            return
+        interval = 1.0 / broadcast.rate
+        senders = max(1, min(64, int(broadcast.rate // 25)))
+        queue: asyncio.Queue[Recipient | None] = asyncio.Queue(maxsize=senders * 4)
+        clock = {"next": time.monotonic()}
+        pause = {"until": 0.0}
+
+        async def slot() -> None:
+            """Pace sends to the broadcast's rate across all senders (a token bucket)."""
+            while True:
+                now = time.monotonic()
+                wait = max(clock["next"], pause["until"]) - now
+                if wait <= 0:
+                    clock["next"] = max(clock["next"] + interval, now - 1.0)
+                    return
+                await asyncio.sleep(wait)
+
+        async def sender() -> None:
+            while (recipient := await queue.get()) is not None:
+                await slot()
+                await self._send(broadcast, project, recipient, pause)
+
+        async def feeder() -> None:
+            while batch := await services.broadcasts.claim(broadcast):
+                for recipient in batch:
+                    await queue.put(recipient)
+            for _i in range(senders):
+                await queue.put(None)
+
+        reporter = asyncio.create_task(self._report(broadcast))
+        try:
+            await asyncio.gather(feeder(), *[sender() for _i in range(senders)])
+        finally:
+            reporter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reporter
+        await services.broadcasts.finish(broadcast)
+        await self._show_progress(broadcast, done=True)
+
+    async def _send(self, broadcast: Broadcast, project: Project, recipient: Recipient,
+                    pause: dict[str, float]) -> None:
+        services = self.services
+        worker = recipient.worker
+        _ = gettext_for(worker.language)
+        text, markup = invitation(project, broadcast.text, _)
+        for _attempt in range(3):
+            try:
+                await self.application.bot.send_message(
+                    worker.id, text, reply_markup=markup,
+                    allow_paid_broadcast=True if broadcast.paid else None)
+            except RetryAfter as exc:  # the rate limiter's retries ran out: all wait
+                delay = exc.retry_after
+                seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else delay
+                pause["until"] = time.monotonic() + float(seconds)
+                await asyncio.sleep(float(seconds))
+                continue
+            except Forbidden:
+                await services.workers.blocked(worker.id)
+                await services.broadcasts.mark(broadcast, [worker.id], "blocked")
+                return
+            except TimedOut:
+                # it may have arrived: never risk a second copy
+                await services.broadcasts.mark(broadcast, [worker.id], "unconfirmed")
+                return
+            except BadRequest:
+                await services.broadcasts.mark(broadcast, [worker.id], "failed")
+                return
+            except NetworkError:
+                await asyncio.sleep(0.5)
+                continue
+            await services.broadcasts.mark(broadcast, [worker.id], "sent")
+            return
+        await services.broadcasts.mark(broadcast, [worker.id], "failed")
+
+    async def _report(self, broadcast: Broadcast) -> None:
+        while True:
+            await asyncio.sleep(PROGRESS_EVERY)
+            await self._show_progress(broadcast, done=False)
+
+    async def _show_progress(self, broadcast: Broadcast, done: bool) -> None:
+        if broadcast.operator_chat is None:
+            return
+        services = self.services
+        progress = await services.broadcasts.progress(broadcast)
+        operator = await services.workers.get(broadcast.operator_chat)
+        _ = gettext_for(operator.language if operator else "en")
+        text = progress_text(broadcast, progress, _, done)
+        bot = self.application.bot
+        message_id = self.progress_messages.get(broadcast.id, broadcast.progress_message)
+        try:
+            if message_id is None:
+                sent = await bot.send_message(broadcast.operator_chat, text)
+                await services.broadcasts.set_progress_message(broadcast, sent.message_id)
+                self.progress_messages[broadcast.id] = sent.message_id
+            else:
+                await bot.edit_message_text(text, broadcast.operator_chat, message_id)
+        except (BadRequest, NetworkError) as exc:  # "not modified", a hiccup: next time
+            log.debug("progress of broadcast %s not shown: %s", broadcast.id, exc)

@@ -1,0 +1,85 @@
+"""Delivering the outbox: pay notices, project invitations, deferred broadcasts.
+
+Nothing here is a reply, so nothing goes out in the worker's quiet hours: a notice due
+then waits for their morning. Nor does one land in the middle of a task, where it would
+push the task's buttons up out of sight.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from telegram import InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, NetworkError
+
+from bot.assign import Project
+from bot.i18n import Gettext, gettext_for
+from bot.quiet import quiet_until
+from handlers.broadcast import invitation
+from handlers.common import Context, services_of
+from handlers.render import value_name
+from handlers.wallet import notice_text
+from storage.outbox import Notice
+
+log = logging.getLogger(__name__)
+#: a notice that keeps failing is dropped after this many tries
+MAX_ATTEMPTS = 5
+PROJECT_KINDS = ("opened", "new_items", "broadcast")
+#: seconds a notice waits while its worker is in the middle of a task
+BUSY_DELAY = 60
+
+
+async def render(context: Context, notice: Notice, _: Gettext
+                 ) -> tuple[str, InlineKeyboardMarkup | None] | None:
+    """Text and buttons for a notice; None when it no longer makes sense to send."""
+    services = services_of(context)
+    if notice.kind in PROJECT_KINDS:
+        project = await services.catalog.get_by_id(int(notice.payload["project_id"]))
+        if project is None or project.status != "open":
+            return None
+        return invitation(project, notice.payload.get("text"), _)
+    project: Project | None = None
+    if "project" in notice.payload:
+        with contextlib.suppress(LookupError):
+            project = await services.catalog.get(notice.payload["project"])
+
+    def name(value: str) -> str:
+        return value_name(project, value, _) if project else (value or "—")
+
+    return notice_text(notice, _, name), None
+
+
+async def deliver_notices(context: Context) -> None:
+    """A job: send what is due; blocked users are marked, failures retried, then dropped."""
+    services = services_of(context)
+    now = services.clock.now()
+    for notice in await services.notices.due():
+        worker = await services.workers.get(notice.worker_id)
+        if worker is None or not worker.active:
+            await services.notices.sent(notice)  # nobody to tell
+            continue
+        if quiet_until(now, worker.timezone, worker.quiet_start, worker.quiet_end):
+            await services.notices.after_quiet_hours(notice, worker)
+            continue
+        if await services.loop.current(worker.id) is not None:
+            # mid-task: a message now would push the task up the chat; tell them after
+            await services.notices.postpone(notice, BUSY_DELAY)
+            continue
+        _ = gettext_for(worker.language)
+        try:
+            rendered = await render(context, notice, _)
+            if rendered is not None:
+                text, markup = rendered
+                await context.bot.send_message(notice.worker_id, text, reply_markup=markup)
+        except Forbidden:
+            await services.workers.blocked(notice.worker_id)
+        except (NetworkError, BadRequest) as exc:
+            log.warning("notice %s not sent: %s", notice.id, exc)
+            await services.notices.later(notice, MAX_ATTEMPTS)
+            continue
+        except Exception:  # a bug must not block every notice behind this one
+            log.exception("notice %s could not be rendered", notice.id)
+            await services.notices.later(notice, MAX_ATTEMPTS)
+            continue
+        await services.notices.sent(notice)
