@@ -95,6 +95,13 @@ def _parser() -> argparse.ArgumentParser:
     p = command("ledger", "balances per worker and currency", _ledger)
     p.add_argument("--worker", type=int, help="one worker only")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = command("broadcast", "tell workers who can take a project that tasks wait; the "
+                             "running bot sends it", _broadcast)
+    p.add_argument("project", help="project name")
+    p.add_argument("--text", help="your own words (default: a message in each worker's "
+                                  "language)")
+    p.add_argument("--paid", action="store_true",
+                   help="use Telegram's paid broadcast (needs broadcast.allow_paid_broadcast)")
     p = command("stats", "progress of every project", _stats)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     with contextlib.suppress(ImportError):
@@ -304,6 +311,17 @@ def _ledger(args: argparse.Namespace) -> int:
                       f"available {_decimal(b.available, MICROS)}  "
                       f"reserved {_decimal(b.reserved, MICROS)}  "
                       f"paid out {_decimal(b.paid, MICROS)}")
+        return 0
+
+    return _with_services(args, work)
+
+
+def _broadcast(args: argparse.Namespace) -> int:
+    async def work(services: Any) -> int:
+        started, count = await services.broadcasts.start(args.project, args.text,
+                                                         paid=args.paid)
+        print(f"broadcast #{started.id} to {count} workers queued at {started.rate:g} "
+              f"messages a second; the running bot sends it and resumes it after a restart")
         return 0
 
     return _with_services(args, work)

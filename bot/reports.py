@@ -15,7 +15,7 @@ from bot.clock import Clock, to_iso
 from bot.ledger import Payroll
 from storage import Database
 from storage import reports as report_store
-from storage.reports import AnswerRow
+from storage.reports import Activity, AnswerRow
 
 EXPORT_PAGE = 2000
 FORMATS = ("jsonl", "csv")
@@ -84,6 +84,19 @@ class Reports:
             return aggregate_texts(rows)
         return aggregate(rows, spec.aggregation, gold=gold or None,
                          label_order=spec.label_values)
+
+    async def activity(self, project: Project) -> tuple[Activity, list[int], list[str]]:
+        """The last hour's pace, gold accuracy, median time, and answers per hour over the
+        last 24 hours (values and hour labels, oldest first) for a chart."""
+        now = self.clock.now().replace(minute=0, second=0, microsecond=0)
+        start = now - timedelta(hours=23)
+        async with self.db.read() as conn:
+            activity = await report_store.activity(
+                conn, project.id, to_iso(self.clock.now() - timedelta(hours=1)), to_iso(start))
+        counts = dict(activity.per_hour)
+        hours = [start + timedelta(hours=i) for i in range(24)]
+        values = [counts.get(h.strftime("%Y-%m-%dT%H"), 0) for h in hours]
+        return activity, values, [h.strftime("%H") for h in hours]
 
     async def stats(self) -> list[ProjectStats]:
         since = to_iso(self.clock.now() - timedelta(hours=24))

@@ -7,7 +7,7 @@ from bot.clock import Clock, to_iso
 from bot.i18n import language_for
 from storage import Database
 from storage import workers as worker_store
-from storage.workers import WorkerRow
+from storage.workers import Standing, WorkerRow
 
 
 class Workers:
@@ -32,6 +32,10 @@ class Workers:
         """True the first time; a second tap on "I agree" changes nothing."""
         async with self.db.transaction() as conn:
             return await worker_store.set_consent(conn, user_id, to_iso(self.clock.now()))
+
+    async def standing(self, user_id: int) -> list[Standing]:
+        async with self.db.read() as conn:
+            return await worker_store.standing(conn, user_id)
 
     async def set_display_name(self, user_id: int, name: str | None) -> None:
         """Opt in to (a name) or out of (None) being named on the leaderboard."""

@@ -27,6 +27,13 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("payouts", operator.payouts, filters=private))
     application.add_handler(CommandHandler("reject", operator.reject, filters=private))
     application.add_handler(CallbackQueryHandler(operator.approve, pattern=r"^pa:"))
+    for name, handler in (("projects", operator.projects), ("project", operator.project),
+                          ("pause", operator.pause), ("resume", operator.resume),
+                          ("export", operator.export), ("worker", operator.worker),
+                          ("broadcast", operator.broadcast)):
+        application.add_handler(CommandHandler(name, handler, filters=private))
+    application.add_handler(CallbackQueryHandler(operator.worker_button, pattern=r"^w[sr]:"))
+    application.add_handler(MessageHandler(private & filters.Document.ALL, operator.document))
     application.add_handler(CallbackQueryHandler(start.consent, pattern=r"^ok(:\d+)?$"))
     application.add_handler(CallbackQueryHandler(work.callback, pattern=r"^[apusxt](:|$)"))
     application.add_handler(CallbackQueryHandler(quiz.callback, pattern=r"^qs?:"))
@@ -34,6 +41,6 @@ def register(application: Application) -> None:
     application.add_handler(MessageHandler(
         private & filters.TEXT & ~filters.COMMAND, work.typed_answer))
     application.add_handler(MessageHandler(
-        private & (filters.VOICE | filters.AUDIO | filters.PHOTO | filters.Document.ALL
-                   | filters.VIDEO | filters.Sticker.ALL), work.not_text))
+        private & (filters.VOICE | filters.AUDIO | filters.PHOTO | filters.VIDEO
+                   | filters.Sticker.ALL), work.not_text))
     application.add_error_handler(errors.on_error)

@@ -3,15 +3,27 @@ so and nothing happens."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import io
 import re
+import tomllib
 from collections.abc import Awaitable, Callable
 from functools import wraps
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram.error import BadRequest
 
+from bot.charts import bar_chart
 from bot.errors import TapworkError
+from bot.importer import format_report
 from bot.money import format_money
+from bot.projects import parse_project
+from bot.qualify import OPERATOR
 from handlers.common import Context, gettext_of, services_of
+
+#: the Bot API's getFile limit
+MAX_DOWNLOAD = 20 * 1024 * 1024
 
 Handler = Callable[[Update, Context], Awaitable[None]]
 _APPROVE = re.compile(r"^pa:(\d{1,12})$")
@@ -93,3 +105,300 @@ async def reject(update: Update, context: Context) -> None:
         return
     await message.reply_text(_("Payout #{id} rejected; the money went back to the worker "
                                "with your reason.", id=payout.id))
+
+
+def _name_arg(context: Context) -> str | None:
+    return context.args[0] if context.args else None
+
+
+@operators_only
+async def projects(update: Update, context: Context) -> None:
+    """/projects: every project with its progress, one line each."""
+    message = update.effective_message
+    if message is None:
+        return
+    _ = await gettext_of(update, context)
+    stats = await services_of(context).reports.stats()
+    if not stats:
+        await message.reply_text(_("No projects yet. Send a project TOML file, or /newproject."))
+        return
+    lines = [_("{name} ({status}): {done} of {items} done, {answers} answers, "
+               "{workers} active workers", name=s.name, status=s.status, done=s.done,
+               items=s.items, answers=s.answers, workers=s.active_workers) for s in stats]
+    await message.reply_text("\n".join(lines))
+
+
+@operators_only
+async def project(update: Update, context: Context) -> None:
+    """/project NAME: progress, pace, quality, money, with a chart of answers per hour."""
+    message = update.effective_message
+    name = _name_arg(context)
+    if message is None:
+        return
+    _ = await gettext_of(update, context)
+    services = services_of(context)
+    if name is None:
+        await message.reply_text(_("Use: /project NAME"))
+        return
+    try:
+        chosen = await services.catalog.get(name)
+    except LookupError:
+        await message.reply_text(_("No project named {name}.", name=name))
+        return
+    stats = next(s for s in await services.reports.stats() if s.name == name)
+    activity, values, hours = await services.reports.activity(chosen)
+    c = chosen.spec.currency
+    gold = (_("{share}% right", share=round(100 * activity.gold_correct / activity.gold_answers))
+            if activity.gold_answers else _("no gold answers yet"))
+    lines = [
+        f"{chosen.spec.title.get(_.language)} ({name}, {stats.status})",
+        _("Progress: {done} of {items} items done, {open} in progress.", done=stats.done,
+          items=stats.items, open=stats.in_progress),
+        _("Answers: {answers} in all, {hour} in the last hour; {workers} active workers.",
+          answers=stats.answers, hour=activity.answers_last_hour, workers=stats.active_workers),
+        _("Gold accuracy: {gold}.", gold=gold),
+        _("Median time per task: {seconds} s.",
+          seconds=round(activity.median_seconds, 1) if activity.median_seconds else "-"),
+        _("Money: {spent} spent, {committed} committed.",
+          spent=format_money(stats.spent, c, _.language),
+          committed=format_money(stats.committed, c, _.language)),
+    ]
+    if stats.median_hourly is not None:
+        lines.append(_("Median real hourly rate of its workers: {rate}.",
+                       rate=format_money(stats.median_hourly, c, _.language)))
+    if stats.below_min_hourly:
+        lines.append(_("⚠️ That is below this project's minimum hourly rate."))
+    await message.reply_text("\n".join(lines))
+    png = bar_chart(values, [h if i % 3 == 0 else "" for i, h in enumerate(hours)],
+                    str(max(values)) if any(values) else "")
+    await message.reply_photo(InputFile(png, filename="progress.png"),
+                              caption=_("Answers per hour, last 24 hours (UTC)"))
+
+
+async def _set_status(update: Update, context: Context, status: str) -> None:
+    message = update.effective_message
+    name = _name_arg(context)
+    if message is None:
+        return
+    _ = await gettext_of(update, context)
+    if name is None:
+        await message.reply_text(_("Use: /pause NAME or /resume NAME"))
+        return
+    try:
+        changed = await services_of(context).catalog.set_status(name, status)
+    except LookupError:
+        await message.reply_text(_("No project named {name}.", name=name))
+        return
+    if status == "paused":
+        text = _("{name} is paused.", name=name) if changed else \
+            _("{name} was already paused.", name=name)
+    else:
+        text = _("{name} is open; workers who can take it will hear about it.", name=name) \
+            if changed else _("{name} was already open.", name=name)
+    await message.reply_text(text)
+
+
+@operators_only
+async def pause(update: Update, context: Context) -> None:
+    await _set_status(update, context, "paused")
+
+
+@operators_only
+async def resume(update: Update, context: Context) -> None:
+    await _set_status(update, context, "open")
+
+
+@operators_only
+async def export(update: Update, context: Context) -> None:
+    """/export NAME: the JSONL export as a document."""
+    message = update.effective_message
+    name = _name_arg(context)
+    if message is None:
+        return
+    _ = await gettext_of(update, context)
+    if name is None:
+        await message.reply_text(_("Use: /export NAME"))
+        return
+    out = io.StringIO()
+    try:
+        count = await services_of(context).reports.export(name, out)
+    except LookupError:
+        await message.reply_text(_("No project named {name}.", name=name))
+        return
+    await message.reply_document(InputFile(out.getvalue().encode("utf-8"),
+                                           filename=f"{name}.jsonl"),
+                                 caption=_("{count} items", count=count))
+
+
+@operators_only
+async def worker(update: Update, context: Context) -> None:
+    """/worker ID: a worker's standing per project, with suspend and reinstate buttons."""
+    message = update.effective_message
+    if message is None:
+        return
+    _ = await gettext_of(update, context)
+    args = context.args or []
+    if not args or not args[0].isdigit():
+        await message.reply_text(_("Use: /worker ID"))
+        return
+    await _show_worker(update, context, int(args[0]))
+
+
+async def _show_worker(update: Update, context: Context, worker_id: int,
+                       edit: bool = False) -> None:
+    services = services_of(context)
+    _ = await gettext_of(update, context)
+    person = await services.workers.get(worker_id)
+    chat = update.effective_chat
+    if person is None or chat is None:
+        if update.effective_message is not None:
+            await update.effective_message.reply_text(_("No worker with id {id}.", id=worker_id))
+        return
+    standing = await services.workers.standing(worker_id)
+    lines = [_("Worker {id} ({name}), {state}.", id=worker_id, name=person.first_name,
+               state=_("active") if person.active else _("blocked the bot"))]
+    rows = []
+    for item in standing:
+        gold = (f"{item.gold_correct}/{item.gold_total}" if item.gold_total else "-")
+        state = _("suspended ({reason})", reason=item.suspended) if item.suspended \
+            else _("working")
+        lines.append(_("{project}: {answers} answers, gold {gold}, {state}",
+                       project=item.project, answers=item.answers, gold=gold, state=state))
+        if item.suspended:
+            rows.append([InlineKeyboardButton(_("▶️ Reinstate in {project}", project=item.project),
+                                              callback_data=f"wr:{worker_id}:{item.project_id}")])
+        else:
+            rows.append([InlineKeyboardButton(_("⏸ Suspend in {project}", project=item.project),
+                                              callback_data=f"ws:{worker_id}:{item.project_id}")])
+    markup = InlineKeyboardMarkup(rows) if rows else None
+    if edit and update.callback_query is not None:
+        await update.callback_query.edit_message_text("\n".join(lines), reply_markup=markup)
+    else:
+        await context.bot.send_message(chat.id, "\n".join(lines), reply_markup=markup)
+
+
+@operators_only
+async def worker_button(update: Update, context: Context) -> None:
+    query = update.callback_query
+    if query is None:
+        return
+    _ = await gettext_of(update, context)
+    match = re.match(r"^w([sr]):(\d{1,15}):(\d{1,12})$", query.data or "")
+    services = services_of(context)
+    chosen = await services.catalog.get_by_id(int(match.group(3))) if match else None
+    if match is None or chosen is None:
+        await query.answer(_("Sorry, this button does not work any more."))
+        return
+    suspend = match.group(1) == "s"
+    changed = await services.loop.set_suspended(int(match.group(2)), chosen, suspend, OPERATOR)
+    await query.answer(_("Done.") if changed else _("Nothing to change."))
+    await _show_worker(update, context, int(match.group(2)), edit=True)
+
+
+@operators_only
+async def broadcast(update: Update, context: Context) -> None:
+    """/broadcast NAME [text]: tell everyone who can take NAME that tasks wait."""
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None:
+        return
+    _ = await gettext_of(update, context)
+    args = context.args or []
+    if not args:
+        await message.reply_text(_("Use: /broadcast NAME [text]"))
+        return
+    text = message.text.split(maxsplit=2)[2] if message.text and len(args) > 1 else None
+    services = services_of(context)
+    try:
+        started, count = await services.broadcasts.start(args[0], text, operator_chat=chat.id)
+    except LookupError:
+        await message.reply_text(_("No project named {name}.", name=args[0]))
+        return
+    await message.reply_text(_("Broadcast #{id} to {count} workers started.", id=started.id,
+                               count=count))
+    context.bot_data["broadcasts"].launch(started)
+
+
+@operators_only
+async def document(update: Update, context: Context) -> None:
+    """A document: items with caption ``/import NAME``, or a project ``.toml``."""
+    message = update.effective_message
+    if message is None or message.document is None:
+        return
+    _ = await gettext_of(update, context)
+    doc = message.document
+    if doc.file_size and doc.file_size > MAX_DOWNLOAD:
+        await message.reply_text(_("That file is larger than 20 MB, the most a bot can "
+                                   "download. Split it, or use tapwork import."))
+        return
+    caption = (message.caption or "").split()
+    name = (doc.file_name or "").lower()
+    if caption[:1] == ["/import"] and len(caption) == 2:
+        await _import(update, context, caption[1])
+    elif name.endswith(".toml") or caption[:1] == ["/newproject"]:
+        await _project_file(update, context)
+    else:
+        await message.reply_text(_("Send items with the caption /import NAME, or a project "
+                                   "file ending in .toml."))
+
+
+async def _download(update: Update, context: Context) -> bytes:
+    assert update.effective_message is not None and update.effective_message.document
+    file = await update.effective_message.document.get_file()
+    return bytes(await file.download_as_bytearray())
+
+
+async def _import(update: Update, context: Context, project_name: str) -> None:
+    """Import in chat: a progress message edited as lines are checked, then the report."""
+    message = update.effective_message
+    assert message is not None and message.document is not None
+    _ = await gettext_of(update, context)
+    services = services_of(context)
+    try:
+        await services.catalog.get(project_name)
+    except LookupError:
+        await message.reply_text(_("No project named {name}.", name=project_name))
+        return
+    status = await message.reply_text(_("Checking {file}…", file=message.document.file_name))
+    data = await _download(update, context)
+    done = {"lines": 0}
+    loop = asyncio.get_running_loop()
+
+    def progress(lines: int) -> None:  # called from the import's worker thread
+        loop.call_soon_threadsafe(done.__setitem__, "lines", lines)
+
+    task = asyncio.create_task(services.catalog.import_bytes(
+        project_name, data, message.document.file_name or "items", progress))
+    shown = 0
+    while not task.done():
+        await asyncio.wait({task}, timeout=1.5)
+        if not task.done() and done["lines"] != shown:
+            shown = done["lines"]
+            with contextlib.suppress(BadRequest):
+                await status.edit_text(_("Checking {file}… {lines} lines so far",
+                                         file=message.document.file_name, lines=shown))
+    result = task.result()
+    report = format_report(result)
+    if len(report) > 4000:
+        report = report[:3990] + "\n…"
+    await status.edit_text(report)
+
+
+async def _project_file(update: Update, context: Context) -> None:
+    message = update.effective_message
+    assert message is not None
+    _ = await gettext_of(update, context)
+    data = await _download(update, context)
+    try:
+        spec = parse_project(tomllib.loads(data.decode("utf-8")))
+        saved, created = await services_of(context).catalog.save(spec)
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        await message.reply_text(_("That is not a valid TOML file: {why}", why=str(exc)))
+        return
+    except TapworkError as exc:
+        await message.reply_text(_("The project was not saved: {why}", why=str(exc)))
+        return
+    await message.reply_text(
+        (_("Project {name} created.", name=spec.name) if created
+         else _("Project {name} updated.", name=spec.name)) + " "
+        + _("Add items: send a JSONL, CSV or ZIP file with the caption /import {name}.",
+            name=saved.spec.name))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from storage.items import DONE
+from storage.quality import median_seconds
 
 
 @dataclass(frozen=True)
@@ -83,3 +84,32 @@ async def gold_answers(conn: aiosqlite.Connection, project_id: int) -> dict[str,
         "SELECT ext_id, gold FROM items WHERE project_id = ? AND quiz = 0"
         " AND gold IS NOT NULL", (project_id,)) as cur:
         return {str(r[0]): str(r[1]) for r in await cur.fetchall()}
+
+
+@dataclass(frozen=True)
+class Activity:
+    answers_last_hour: int
+    gold_answers: int
+    gold_correct: int
+    median_seconds: float | None
+    #: (UTC hour "YYYY-MM-DDTHH", answers) for the hours asked about
+    per_hour: list[tuple[str, int]]
+
+
+async def activity(conn: aiosqlite.Connection, project_id: int, hour_ago: str,
+                   since: str) -> Activity:
+    async with conn.execute(
+        "SELECT count(*) FROM assignments WHERE project_id = ? AND status = 'answered'"
+        " AND answered_at >= ?", (project_id, hour_ago)) as cur:
+        last_hour = int((await cur.fetchone() or (0,))[0])
+    async with conn.execute(
+        "SELECT count(gold_correct), coalesce(sum(gold_correct), 0) FROM assignments"
+        " WHERE project_id = ? AND gold_correct IS NOT NULL", (project_id,)) as cur:
+        gold_total, gold_correct = await cur.fetchone() or (0, 0)
+    async with conn.execute(
+        "SELECT substr(answered_at, 1, 13), count(*) FROM assignments WHERE project_id = ?"
+        " AND status = 'answered' AND answered_at >= ? GROUP BY 1 ORDER BY 1",
+        (project_id, since)) as cur:
+        per_hour = [(str(r[0]), int(r[1])) for r in await cur.fetchall()]
+    median, _count = await median_seconds(conn, project_id)
+    return Activity(last_hour, int(gold_total), int(gold_correct), median, per_hour)

@@ -106,3 +106,35 @@ async def set_active(conn: aiosqlite.Connection, worker_id: int, active: bool) -
 async def set_display_name(conn: aiosqlite.Connection, worker_id: int,
                            name: str | None) -> None:
     await conn.execute("UPDATE workers SET display_name = ? WHERE id = ?", (name, worker_id))
+
+
+@dataclass(frozen=True)
+class Standing:
+    project_id: int
+    project: str
+    answers: int
+    gold_total: int
+    gold_correct: int
+    suspended: str | None
+
+
+async def standing(conn: aiosqlite.Connection, worker_id: int) -> list[Standing]:
+    """Per project the worker has touched: answers, gold record and any suspension."""
+    async with conn.execute(
+        """
+        SELECT p.id, p.name,
+          (SELECT count(*) FROM assignments a WHERE a.worker_id = :w AND a.project_id = p.id
+             AND a.status = 'answered'),
+          (SELECT count(gold_correct) FROM assignments a WHERE a.worker_id = :w
+             AND a.project_id = p.id AND a.gold_correct IS NOT NULL),
+          (SELECT coalesce(sum(gold_correct), 0) FROM assignments a WHERE a.worker_id = :w
+             AND a.project_id = p.id AND a.gold_correct IS NOT NULL),
+          q.reason
+        FROM projects p
+        LEFT JOIN qualifications q ON q.project_id = p.id AND q.worker_id = :w
+        WHERE q.worker_id IS NOT NULL OR EXISTS (SELECT 1 FROM assignments a
+                                                 WHERE a.worker_id = :w AND a.project_id = p.id)
+        ORDER BY p.id
+        """, {"w": worker_id}) as cur:
+        return [Standing(int(r[0]), str(r[1]), int(r[2]), int(r[3]), int(r[4]), r[5])
+                for r in await cur.fetchall()]
