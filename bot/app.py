@@ -63,6 +63,7 @@ async def _notify(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Project events become notices; notices go out; queued broadcasts start."""
     services: Services = context.bot_data["services"]
     await services.broadcasts.notify_events()
+    await services.broadcasts.daily_summaries(services.payroll)
     await handlers.notices.deliver_notices(context)
     await context.bot_data["broadcasts"].poll()
 

@@ -20,15 +20,19 @@ from bot.catalog import Catalog
 from bot.clock import Clock, from_iso, to_iso
 from bot.config import BroadcastConfig
 from bot.errors import TapworkError
-from bot.quiet import quiet_until
+from bot.ledger import Payroll
+from bot.quiet import local_time, quiet_until
 from storage import Database, outbox
 from storage import broadcasts as store
+from storage import quality as quality_store
 from storage import workers as worker_store
 from storage.broadcasts import Broadcast, Progress
 from storage.workers import WorkerRow
 
 #: recipients claimed per database round trip
 CLAIM = 50
+#: local hour at which daily summaries go out
+SUMMARY_HOUR = 20
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,30 @@ class Broadcasts:
         return await self.catalog.get_by_id(broadcast.project_id)
 
     # -- automatic notices ---------------------------------------------------------
+    async def daily_summaries(self, payroll: Payroll, hour: int = SUMMARY_HOUR) -> int:
+        """At ``hour`` local time, queue each subscriber's day: earned, accuracy, work left.
+
+        The outbox key holds the local date, so running this every few minutes (or after
+        a restart) still sends one summary a day.
+        """
+        now = self.clock.now()
+        async with self.db.read() as conn:
+            subscribers = await worker_store.with_daily_summary(conn)
+        waiting = sum(n for _p, n in await self.catalog.open_projects())
+        queued = 0
+        for worker in subscribers:
+            local = local_time(now, worker.timezone)
+            if local.hour != hour:
+                continue
+            wallet = await payroll.wallet(worker.id)
+            async with self.db.transaction() as conn:
+                total, correct = await quality_store.gold_totals(conn, worker.id)
+                queued += await outbox.put(conn, worker.id, "summary", {
+                    "earned": wallet.earned_today, "gold_total": total,
+                    "gold_correct": correct, "waiting": waiting},
+                    f"summary:{worker.id}:{local.date()}", to_iso(now))
+        return queued
+
     async def notify_events(self) -> int:
         """Turn "project opened" and "new items" events into outbox notices."""
         now = self.clock.now()

@@ -33,6 +33,14 @@ class Workers:
         async with self.db.transaction() as conn:
             return await worker_store.set_consent(conn, user_id, to_iso(self.clock.now()))
 
+    async def update(self, user_id: int, **values: object) -> WorkerRow:
+        """Change settings (``notify``, ``timezone``, ``quiet_start`` …); returns the row."""
+        async with self.db.transaction() as conn:
+            await worker_store.update_settings(conn, user_id, **values)
+            row = await worker_store.get(conn, user_id)
+        assert row is not None
+        return row
+
     async def standing(self, user_id: int) -> list[Standing]:
         async with self.db.read() as conn:
             return await worker_store.standing(conn, user_id)

@@ -10,7 +10,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import errors, operator, quiz, start, wallet, work
+from handlers import errors, operator, quiz, settings, start, wallet, work
 
 
 def register(application: Application) -> None:
@@ -22,6 +22,8 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("history", wallet.history, filters=private))
     application.add_handler(CommandHandler("payout", wallet.payout, filters=private))
     application.add_handler(CommandHandler("top", wallet.top, filters=private))
+    application.add_handler(CommandHandler("settings", settings.settings, filters=private))
+    application.add_handler(CallbackQueryHandler(settings.change, pattern=r"^set:"))
     application.add_handler(CallbackQueryHandler(wallet.confirm_payout, pattern=r"^po:"))
     application.add_handler(CallbackQueryHandler(wallet.top_choice, pattern=r"^top:"))
     application.add_handler(CommandHandler("payouts", operator.payouts, filters=private))

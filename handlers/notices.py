@@ -15,6 +15,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError
 
 from bot.assign import Project
 from bot.i18n import Gettext, gettext_for
+from bot.money import format_money
 from bot.quiet import quiet_until
 from handlers.broadcast import invitation
 from handlers.common import Context, services_of
@@ -39,6 +40,8 @@ async def render(context: Context, notice: Notice, _: Gettext
         if project is None or project.status != "open":
             return None
         return invitation(project, notice.payload.get("text"), _)
+    if notice.kind == "summary":
+        return summary_text(notice.payload, _), None
     project: Project | None = None
     if "project" in notice.payload:
         with contextlib.suppress(LookupError):
@@ -48,6 +51,19 @@ async def render(context: Context, notice: Notice, _: Gettext
         return value_name(project, value, _) if project else (value or "—")
 
     return notice_text(notice, _, name), None
+
+
+def summary_text(payload: dict[str, object], _: Gettext) -> str:
+    earned = payload.get("earned") or {}
+    assert isinstance(earned, dict)
+    money = ", ".join(format_money(int(v), str(c), _.language) for c, v in earned.items())
+    lines = [_("Your day: earned {amount}.", amount=money or format_money(0, "USD", _.language))]
+    total, correct = int(payload.get("gold_total") or 0), int(payload.get("gold_correct") or 0)
+    if total:
+        lines.append(_("Check questions right: {share}%.", share=round(100 * correct / total)))
+    lines.append(_("Tasks waiting: {count}. Tap /tasks when you have a minute.",
+                   count=payload.get("waiting", 0)))
+    return "\n".join(lines)
 
 
 async def deliver_notices(context: Context) -> None:

@@ -143,3 +143,12 @@ async def has_gold(conn: aiosqlite.Connection, project_id: int) -> bool:
         "SELECT 1 FROM items WHERE project_id = ? AND gold IS NOT NULL AND quiz = 0 LIMIT 1",
         (project_id,)) as cur:
         return await cur.fetchone() is not None
+
+
+async def gold_totals(conn: aiosqlite.Connection, worker_id: int) -> tuple[int, int]:
+    """(gold answers, right ones) of a worker across all projects."""
+    async with conn.execute(
+        "SELECT count(gold_correct), coalesce(sum(gold_correct), 0) FROM assignments"
+        " WHERE worker_id = ? AND gold_correct IS NOT NULL", (worker_id,)) as cur:
+        row = await cur.fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)

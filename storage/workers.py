@@ -69,7 +69,8 @@ async def upsert_seen(conn: aiosqlite.Connection, worker_id: int, first_name: st
         INSERT INTO workers (id, first_name, language, created_at, last_seen_at)
         VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name,
-            last_seen_at = excluded.last_seen_at, active = 1
+            last_seen_at = excluded.last_seen_at, active = 1,
+            language = CASE WHEN language_chosen THEN language ELSE excluded.language END
         RETURNING *
         """,
         (worker_id, first_name, language, now, now),
@@ -138,3 +139,9 @@ async def standing(conn: aiosqlite.Connection, worker_id: int) -> list[Standing]
         """, {"w": worker_id}) as cur:
         return [Standing(int(r[0]), str(r[1]), int(r[2]), int(r[3]), int(r[4]), r[5])
                 for r in await cur.fetchall()]
+
+
+async def with_daily_summary(conn: aiosqlite.Connection) -> list[WorkerRow]:
+    async with conn.execute(
+        "SELECT * FROM workers WHERE daily_summary = 1 AND active = 1") as cur:
+        return [_row(r) for r in await cur.fetchall()]
