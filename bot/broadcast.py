@@ -104,15 +104,13 @@ class Broadcasts:
             await store.mark(conn, broadcast.id, inactive, "blocked", to_iso(now))
         return recipients
 
-    async def mark(self, broadcast: Broadcast, worker_ids: list[int], status: str) -> None:
-        if not worker_ids:
-            return
+    async def record(self, broadcast: Broadcast, results: list[tuple[int, str]]) -> None:
+        """The outcome of a batch, in one transaction: (worker, sent|blocked|failed|…)."""
+        now = to_iso(self.clock.now())
         async with self.db.transaction() as conn:
-            await store.mark(conn, broadcast.id, worker_ids, status, to_iso(self.clock.now()))
-
-    async def retry(self, broadcast: Broadcast, worker_ids: list[int]) -> None:
-        async with self.db.transaction() as conn:
-            await store.release(conn, broadcast.id, worker_ids)
+            for status in {s for _w, s in results}:
+                await store.mark(conn, broadcast.id,
+                                 [w for w, s in results if s == status], status, now)
 
     async def progress(self, broadcast: Broadcast) -> Progress:
         async with self.db.read() as conn:

@@ -84,19 +84,23 @@ class BroadcastRunner:
                 await task
 
     async def _run(self, broadcast: Broadcast) -> None:
+        """Claim a small batch, send it at the broadcast's pace, record the results.
+
+        Only the batch being sent is ever marked as in flight, so a process killed at any
+        moment leaves at most one batch (one message at the default rate) in doubt.
+        """
         services = self.services
         project = await services.broadcasts.project(broadcast)
         if project is None:
             await services.broadcasts.finish(broadcast)
             return
         interval = 1.0 / broadcast.rate
-        senders = max(1, min(64, int(broadcast.rate // 25)))
-        queue: asyncio.Queue[Recipient | None] = asyncio.Queue(maxsize=senders * 4)
+        batch_size = max(1, min(64, int(broadcast.rate // 25)))
         clock = {"next": time.monotonic()}
         pause = {"until": 0.0}
 
         async def slot() -> None:
-            """Pace sends to the broadcast's rate across all senders (a token bucket)."""
+            """Pace sends across the batch (a token bucket that may catch up 1 s)."""
             while True:
                 now = time.monotonic()
                 wait = max(clock["next"], pause["until"]) - now
@@ -105,21 +109,15 @@ class BroadcastRunner:
                     return
                 await asyncio.sleep(wait)
 
-        async def sender() -> None:
-            while (recipient := await queue.get()) is not None:
-                await slot()
-                await self._send(broadcast, project, recipient, pause)
-
-        async def feeder() -> None:
-            while batch := await services.broadcasts.claim(broadcast):
-                for recipient in batch:
-                    await queue.put(recipient)
-            for _i in range(senders):
-                await queue.put(None)
+        async def paced(recipient: Recipient) -> tuple[int, str]:
+            await slot()
+            return recipient.worker.id, await self._send(broadcast, project, recipient, pause)
 
         reporter = asyncio.create_task(self._report(broadcast))
         try:
-            await asyncio.gather(feeder(), *[sender() for _i in range(senders)])
+            while batch := await services.broadcasts.claim(broadcast, batch_size):
+                results = await asyncio.gather(*[paced(r) for r in batch])
+                await services.broadcasts.record(broadcast, results)
         finally:
             reporter.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -128,8 +126,8 @@ class BroadcastRunner:
         await self._show_progress(broadcast, done=True)
 
     async def _send(self, broadcast: Broadcast, project: Project, recipient: Recipient,
-                    pause: dict[str, float]) -> None:
-        services = self.services
+                    pause: dict[str, float]) -> str:
+        """Send one invitation; returns what happened: sent, blocked, failed, unconfirmed."""
         worker = recipient.worker
         _ = gettext_for(worker.language)
         text, markup = invitation(project, broadcast.text, _)
@@ -140,27 +138,23 @@ class BroadcastRunner:
                     allow_paid_broadcast=True if broadcast.paid else None)
             except RetryAfter as exc:  # the rate limiter's retries ran out: all wait
                 delay = exc.retry_after
-                seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else delay
-                pause["until"] = time.monotonic() + float(seconds)
-                await asyncio.sleep(float(seconds))
+                seconds = float(delay.total_seconds() if hasattr(delay, "total_seconds")
+                                else delay)
+                pause["until"] = time.monotonic() + seconds
+                await asyncio.sleep(seconds)
                 continue
             except Forbidden:
-                await services.workers.blocked(worker.id)
-                await services.broadcasts.mark(broadcast, [worker.id], "blocked")
-                return
+                await self.services.workers.blocked(worker.id)
+                return "blocked"
             except TimedOut:
-                # it may have arrived: never risk a second copy
-                await services.broadcasts.mark(broadcast, [worker.id], "unconfirmed")
-                return
+                return "unconfirmed"  # it may have arrived: never risk a second copy
             except BadRequest:
-                await services.broadcasts.mark(broadcast, [worker.id], "failed")
-                return
+                return "failed"
             except NetworkError:
                 await asyncio.sleep(0.5)
                 continue
-            await services.broadcasts.mark(broadcast, [worker.id], "sent")
-            return
-        await services.broadcasts.mark(broadcast, [worker.id], "failed")
+            return "sent"
+        return "failed"
 
     async def _report(self, broadcast: Broadcast) -> None:
         while True:

@@ -26,6 +26,8 @@ class Progress:
     sent: int
     failed: int
     left: int
+    #: in flight when a process died: maybe delivered, never sent again
+    unconfirmed: int = 0
 
 
 def _broadcast(r: aiosqlite.Row) -> Broadcast:
@@ -113,15 +115,6 @@ async def mark(conn: aiosqlite.Connection, broadcast_id: int, worker_ids: Sequen
         [(status, now, broadcast_id, w) for w in worker_ids])
 
 
-async def release(conn: aiosqlite.Connection, broadcast_id: int, worker_ids: Sequence[int]
-                  ) -> None:
-    """Give claimed recipients back to the queue (a retry after a network error)."""
-    await conn.executemany(
-        "UPDATE broadcast_targets SET status = 'pending' WHERE broadcast_id = ?"
-        " AND worker_id = ? AND status = 'sending'",
-        [(broadcast_id, w) for w in worker_ids])
-
-
 async def abandon_claims(conn: aiosqlite.Connection, broadcast_id: int) -> int:
     """After a crash: recipients that were claimed but never confirmed. They may have got
     the message; they are not sent it again ("unconfirmed")."""
@@ -133,13 +126,14 @@ async def abandon_claims(conn: aiosqlite.Connection, broadcast_id: int) -> int:
 
 async def progress(conn: aiosqlite.Connection, broadcast_id: int) -> Progress:
     async with conn.execute(
-        "SELECT count(*), coalesce(sum(status IN ('sent', 'deferred', 'unconfirmed')), 0),"
+        "SELECT count(*), coalesce(sum(status IN ('sent', 'deferred')), 0),"
         " coalesce(sum(status IN ('failed', 'blocked')), 0),"
-        " coalesce(sum(status IN ('pending', 'sending')), 0)"
+        " coalesce(sum(status IN ('pending', 'sending')), 0),"
+        " coalesce(sum(status = 'unconfirmed'), 0)"
         " FROM broadcast_targets WHERE broadcast_id = ?", (broadcast_id,)) as cur:
         row = await cur.fetchone()
     assert row is not None
-    return Progress(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+    return Progress(int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4]))
 
 
 async def finish(conn: aiosqlite.Connection, broadcast_id: int, now: str) -> None:

@@ -1,0 +1,159 @@
+"""End to end: operators in chat, broadcasts that survive a restart, quiet hours."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.app import running
+from bot.projects import parse_project
+from bot.sim.crowd import join
+from bot.sim.server import BotApiStandIn
+from tests.conftest import OPERATOR_ID, Running, e2e_config, sentiment_doc
+
+OPERATOR_COMMANDS = ["/payouts", "/reject 1 no", "/projects", "/project reviews",
+                     "/pause reviews", "/resume reviews", "/export reviews", "/worker 1",
+                     "/broadcast reviews"]
+
+
+async def load(bot: Running, tmp_path: Path, items: int = 3, **doc: object) -> None:
+    await bot.services.catalog.save(parse_project(sentiment_doc(**doc)))
+    file = tmp_path / "items.jsonl"
+    file.write_text("".join(json.dumps({"id": f"i{i}", "text": f"item {i}"}) + "\n"
+                            for i in range(items)))
+    assert (await bot.services.catalog.import_file("reviews", file)).ok
+    await bot.services.broadcasts.notify_events()
+
+
+@pytest.mark.parametrize("command", OPERATOR_COMMANDS)
+async def test_every_operator_command_refuses_others(bot: Running, tmp_path: Path,
+                                                     command: str) -> None:
+    await load(bot, tmp_path)
+    stranger = bot.server.phone(600, "Eve")
+    await stranger.send(command)
+    await stranger.wait_text("only operators")
+    project = await bot.services.catalog.get("reviews")
+    assert project.status == "open"  # /pause did nothing
+    async with bot.services.db.read() as conn, conn.execute(
+            "SELECT count(*) FROM broadcasts") as cur:
+        assert (await cur.fetchone())[0] == 0
+    assert not any(m.get("document") for m in stranger.messages)
+
+
+async def test_operator_runs_a_project_from_the_phone(bot: Running, tmp_path: Path) -> None:
+    op = bot.server.phone(OPERATOR_ID, "Op")
+    toml = (b'name = "reviews"\nkind = "sentiment"\ntitle = "Reviews"\nreward = "0.02"\n'
+            b'currency = "USD"\n')
+    await op.send_document(toml, "reviews.toml")
+    await op.wait_text("Project reviews created")
+    bad = b'{"id": "1", "text": "fine"}\n{"id": "1", "text": "again"}\n{"id": "3"}\n'
+    await op.send_document(bad, "items.jsonl", caption="/import reviews")
+    report = await op.wait_text("nothing was imported", timeout=10)
+    text = op.text(report) or ""
+    assert "line 2" in text and "line 3" in text
+    assert (await bot.services.reports.stats())[0].items == 0
+    good = "".join(json.dumps({"id": str(i), "text": f"t {i}"}) + "\n" for i in range(3))
+    await op.send_document(good.encode(), "items.jsonl", caption="/import reviews")
+    await op.wait_text("3 items ready", timeout=10)
+    await op.send("/pause reviews")
+    await op.wait_text("reviews is paused")
+    assert (await bot.services.catalog.get("reviews")).status == "paused"
+    await op.send("/resume reviews")
+    await op.wait_text("reviews is open")
+    await op.send("/project reviews")
+    await op.wait_for(lambda p: any(m.get("photo") for m in p.messages))
+    assert "Progress: 0 of 3 items done" in "".join(p or "" for p in
+                                                    (op.text(m) for m in op.messages))
+    await op.send("/export reviews")
+    doc = await op.wait_for(lambda p: next((m for m in p.messages if m.get("document")), None))
+    data = bot.server.file_bytes(doc["document"]["file_id"])
+    assert len(data.decode().splitlines()) == 3
+
+
+async def test_broadcast_resumes_after_a_restart_without_duplicates(
+        server: BotApiStandIn, tmp_path: Path) -> None:
+    config = e2e_config(server, tmp_path / "tapwork.db")
+    workers = list(range(1000, 1040))
+    for w in workers:
+        server.phone(w, f"W{w}")
+    server.block(1039, notify=False)
+    async with running(config, poll_timeout=1) as (_app, services):
+        await services.catalog.save(parse_project(sentiment_doc()))
+        for w in workers:
+            await services.workers.seen(w, f"W{w}", "en")
+            await services.workers.consent(w)
+        await services.broadcasts.notify_events()
+        broadcast, count = await services.broadcasts.start("reviews", "Come back!")
+        assert count == 40
+        # the first run only gets part of the way before it is stopped
+        async with services.db.transaction() as conn:
+            await conn.execute("UPDATE broadcasts SET rate = 20 WHERE id = ?", (broadcast.id,))
+        _app.bot_data["broadcasts"].launch(
+            (await services.broadcasts.unfinished())[0])
+        for _ in range(200):
+            if sum(1 for w in workers if server.phone(w).messages) >= 5:
+                break
+            await asyncio.sleep(0.05)
+    first_run = sum(1 for w in workers if server.phone(w).messages)
+    assert 0 < first_run < 39
+    async with running(config, poll_timeout=1) as (_app, services):
+        for _ in range(400):
+            progress = await services.broadcasts.progress(broadcast)
+            if progress.left == 0 and not (await services.broadcasts.unfinished()):
+                break
+            await asyncio.sleep(0.05)
+        progress = await services.broadcasts.progress(broadcast)
+        blocked = await services.workers.get(1039)
+    assert progress.left == 0 and progress.total == 40
+    counts = [len([m for m in server.phone(w).messages if "Come back!" in (m.get("text") or "")])
+              for w in workers[:-1]]
+    assert max(counts) == 1  # nobody messaged twice for one broadcast
+    # only the one message in flight when the first run stopped can be in doubt
+    assert progress.unconfirmed <= 1
+    assert counts.count(0) <= progress.unconfirmed
+    assert progress.sent + progress.failed + progress.unconfirmed == 40
+    assert blocked is not None and not blocked.active  # the 403 marked them inactive
+
+
+async def test_quiet_hours_hold_a_notification_until_they_end(bot: Running,
+                                                              tmp_path: Path) -> None:
+    night = bot.server.phone(700, "Owl")
+    await bot.services.workers.seen(700, "Owl", "en")
+    await bot.services.workers.consent(700)
+    # 09:00 UTC on the fake clock; quiet from 08:00 to 10:00 UTC
+    await bot.services.workers.update(700, quiet_start=8 * 60, quiet_end=10 * 60)
+    await load(bot, tmp_path)  # creating the project is an "opened" event
+    await asyncio.sleep(0.5)  # several rounds of the notice job
+    assert night.messages == []
+    bot.clock.advance(hours=1, minutes=1)
+    invite = await night.wait_text("New tasks are waiting in Reviews", timeout=5)
+    assert night.buttons(invite) == [["▶️ Start"]]
+    await night.tap("▶️ Start")
+    await night.wait_for(lambda p: "review" in (p.text() or "").lower()
+                         or "item" in (p.text() or ""))
+
+
+async def test_notifications_respect_the_setting_and_the_gap(bot: Running,
+                                                             tmp_path: Path) -> None:
+    await load(bot, tmp_path)
+    quiet, eager = bot.server.phone(710, "No"), bot.server.phone(711, "Yes")
+    for worker in (710, 711):
+        await bot.services.workers.seen(worker, "x", "en")
+        await bot.services.workers.consent(worker)
+    await bot.services.workers.update(710, notify=0)
+    out = io.StringIO()
+    file = tmp_path / "more.jsonl"
+    file.write_text(json.dumps({"id": "new", "text": "new item"}) + "\n")
+    assert (await bot.services.catalog.import_file("reviews", file)).ok
+    await eager.wait_text("New tasks are waiting")
+    file.write_text(json.dumps({"id": "newer", "text": "newer item"}) + "\n")
+    assert (await bot.services.catalog.import_file("reviews", file)).ok
+    await asyncio.sleep(0.5)
+    assert len(eager.messages) == 1  # at most once per notify_every_hours
+    assert quiet.messages == []
+    assert out.getvalue() == ""
+    assert join is not None
