@@ -10,11 +10,13 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import errors, operator, quiz, settings, start, wallet, work
+from handlers import errors, newproject, operator, quiz, settings, start, wallet, work
 
 
 def register(application: Application) -> None:
     private = filters.ChatType.PRIVATE
+    # first: while an operator is in /newproject, their texts belong to it
+    application.add_handler(newproject.conversation())
     application.add_handler(CommandHandler("start", start.start, filters=private))
     application.add_handler(CommandHandler("help", start.help_command, filters=private))
     application.add_handler(CommandHandler("tasks", work.tasks, filters=private))

@@ -10,6 +10,7 @@ import re
 import tomllib
 from collections.abc import Awaitable, Callable
 from functools import wraps
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.error import BadRequest
@@ -25,7 +26,7 @@ from handlers.common import Context, gettext_of, services_of
 #: the Bot API's getFile limit
 MAX_DOWNLOAD = 20 * 1024 * 1024
 
-Handler = Callable[[Update, Context], Awaitable[None]]
+Handler = Callable[[Update, Context], Awaitable[Any]]
 _APPROVE = re.compile(r"^pa:(\d{1,12})$")
 
 
@@ -33,17 +34,17 @@ def operators_only(handler: Handler) -> Handler:
     """Refuse anyone not in ``[operators] ids`` before the handler runs at all."""
 
     @wraps(handler)
-    async def guarded(update: Update, context: Context) -> None:
+    async def guarded(update: Update, context: Context) -> Any:
         user = update.effective_user
         if user is not None and user.id in services_of(context).config.operators.ids:
-            await handler(update, context)
-            return
+            return await handler(update, context)
         _ = await gettext_of(update, context)
         text = _("Sorry, only operators may do that.")
         if update.callback_query is not None:
             await update.callback_query.answer(text)
         elif update.effective_message is not None:
             await update.effective_message.reply_text(text)
+        return None
 
     return guarded
 

@@ -157,3 +157,32 @@ async def test_notifications_respect_the_setting_and_the_gap(bot: Running,
     assert quiet.messages == []
     assert out.getvalue() == ""
     assert join is not None
+
+
+async def test_newproject_conversation(bot: Running) -> None:
+    op = bot.server.phone(OPERATOR_ID, "Op")
+    await op.send("/newproject")
+    await op.wait_text("What kind of task")
+    await op.tap("Classification (your own labels)")
+    await op.wait_text("Its name?")
+    await op.send("has space")
+    await op.wait_text("will not work in a link")
+    await op.send("fruit")
+    await op.wait_text("The title workers see?")
+    await op.send("Which fruit is it?")
+    await op.wait_text("The labels")
+    await op.send("apple")
+    await op.wait_text("2 to 12 different labels")
+    await op.send("apple, banana, cherry")
+    await op.wait_text("pay per accepted answer")
+    await op.send("0.05 cny")
+    await op.wait_text("How many different workers")
+    await op.tap("2")
+    await op.wait_text("Project fruit created")
+    project = await bot.services.catalog.get("fruit")
+    assert project.spec.label_values == ("apple", "banana", "cherry")
+    assert project.spec.reward_micros == 50_000 and project.spec.currency == "CNY"
+    assert project.spec.overlap == 2
+    stranger = bot.server.phone(601, "Eve")
+    await stranger.send("/newproject")
+    await stranger.wait_text("only operators")

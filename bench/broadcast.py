@@ -1,0 +1,807 @@
+"""A broadcast to a large crowd through the Bot API stand-in: pace, duplicates, restarts.
+
+    python bench/broadcast.py [--workers 100000] [--rate 1000] [--term-workers 20000]
+                              [--no-crash] [--no-probe] [--quick] [--json] [--keep DIR]
+                              [--profile FILE]
+
+What runs where, and why (the process handling follows ``bench/loop.py``):
+
+- This process holds the Bot API stand-in with one simulated phone per worker (a chat
+  must exist, or a send is "chat not found"). Every ``--blocked-every``-th worker (0.5 %
+  by default) has blocked the bot and answers 403; a few 429s ("retry after 1") are
+  injected at 15, 35, 65 and 85 % of the way.
+- The bot runs as a separate process, as an operator starts it (``python -m bot run -c
+  CONFIG``), with Telegram's overall throttle off (``[telegram] max_rate = 0``: PTB's
+  limiter would cap every broadcast at that rate) and ``[broadcast] broadcast_rate = R``.
+  The broadcast is queued by another process, ``python -m bot broadcast -c CONFIG
+  reviews``, and the running bot picks it up from its polling job
+  (``[work] lease_check_seconds = 1``).
+- The database is seeded once (one project, N workers who consented), copied for every
+  run, and read back at the end to see how each recipient ended.
+
+Runs, each with a fresh stand-in, database and bot process:
+
+1. ``probe`` (only when needed): ``min(N, 15 R)`` workers at R. If the achieved share is
+   below 0.95, this machine cannot send at R, and the other runs use the highest rate
+   that keeps the share above 0.95 (90 % of what the probe sustained). Both are printed.
+2. ``clean``: the whole broadcast without interruption: achieved rate, duplicates,
+   skipped workers.
+3. ``sigkill``: the same broadcast; the bot is killed outright (SIGKILL) when half the
+   recipients have been sent to, started again, and left to finish.
+4. ``sigterm``: the same with a clean stop (SIGTERM) at half way, on ``--term-workers``
+   workers to keep it short.
+
+Figures (issue: "bench/broadcast.py"): achieved rate / configured rate >= 0.95 in the
+steady window (the sends between the 5th and 95th percentile of the run, so start-up and
+the tail are left out; a send answered 200 or 403 counts, a 429 does not); duplicates
+(chats sent the broadcast more than once) = 0; after each restart, workers skipped
+(eligible, not blocked, never sent it) = 0 and messaged twice = 0. Recipients the bot
+left "unconfirmed" (claimed but not confirmed when the process died) are counted from
+the database: by design they are never sent again, so each one that never got the
+message is a skipped worker. This is a measurement, not a test: it exits 0 whether
+targets are met or not, and non-zero only when something crashed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import platform
+import pstats
+import shutil
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.loop import (  # noqa: E402
+    BotCrashed,
+    check_alive,
+    cpu_seconds,
+    machine_busy_seconds,
+    peak_rss_mb,
+    remove_database,
+    say,
+    start_process,
+    stop_process,
+)
+from bot.clock import to_iso  # noqa: E402
+from bot.config import Config, StorageConfig  # noqa: E402
+from bot.projects import parse_project  # noqa: E402
+from bot.services import Services  # noqa: E402
+from bot.sim.phone import JSON  # noqa: E402
+from bot.sim.server import ApiError, BotApiStandIn  # noqa: E402
+from storage import broadcasts as broadcast_store  # noqa: E402
+from storage import workers as worker_store  # noqa: E402
+
+PROJECT: dict[str, Any] = {
+    "name": "reviews", "kind": "sentiment", "reward": "0.02", "currency": "USD",
+    "overlap": 3, "lease_minutes": 10,
+    "title": {"en": "How does this review feel?", "ko": "이 리뷰는 어떤 느낌인가요?",
+              "zh": "这条评论是什么感觉？"},
+    "instructions": {"en": "Read the review and tap how the writer feels."},
+}
+#: workers' languages in turn, so the invitation is rendered in each of them
+LANGUAGES = ("en", "ko", "zh")
+#: simulated user ids start here
+FIRST_USER = 1_000_000
+#: rows per seeding transaction
+SEED_BATCH = 25_000
+#: 429s ("retry after 1 s", each for 3 calls) injected when this share of the recipients
+#: has been sent to
+FAULTS_AT = (0.15, 0.35, 0.65, 0.85)
+FAULT_TIMES = 3
+FAULT_RETRY_AFTER = 1
+#: where the interrupted runs are stopped
+INTERRUPT_AT = 0.5
+#: the steady window: the sends between these quantiles of the run
+STEADY = (0.05, 0.95)
+#: the probe sends for this many seconds (at most N recipients)
+PROBE_SECONDS = 15.0
+#: when the probe falls short, the runs use this share of what it sustained
+HEADROOM = 0.9
+
+START_TIMEOUT = 60.0
+#: no new send for this long, and the broadcast not finished: the bot is stuck
+STALL_TIMEOUT = 60.0
+QUEUE_TIMEOUT = 120.0
+
+TARGET_SHARE = 0.95
+
+
+@dataclass(frozen=True)
+class Options:
+    workers: int = 100_000
+    rate: float = 1000.0
+    #: the SIGKILL run (full size)
+    crash: bool = True
+    #: workers in the SIGTERM run (0 skips it)
+    term_workers: int = 20_000
+    #: every this many-th worker has blocked the bot (200: 0.5 %)
+    blocked_every: int = 200
+    #: measure what this machine sustains first when the rate may be out of reach
+    probe: bool = True
+    keep: str | None = None
+    profile: str | None = None
+
+    @classmethod
+    def quick(cls) -> Options:
+        """A smoke run: a few seconds per phase."""
+        return cls(workers=5_000, rate=500.0, term_workers=5_000)
+
+
+# -------------------------------------------------------------------------- stand-in
+
+
+class CountingStandIn(BotApiStandIn):
+    """The stand-in, counting per chat the messages the bot got through.
+
+    ``record_calls`` is off (100,000 recorded calls would be a benchmark of their own) and
+    each chat keeps only its newest message.
+    """
+
+    def __init__(self, token: str) -> None:
+        super().__init__(token, history_limit=1)
+        self.record_calls = False
+        #: chat -> sendMessage calls that delivered a message
+        self.delivered: Counter[int] = Counter()
+        #: chat -> sendMessage calls answered 403 (the user blocked the bot)
+        self.refused: Counter[int] = Counter()
+        #: when each send answered 200 or 403 was handled (perf_counter)
+        self.times: list[float] = []
+        #: other errors by description (400 "chat not found" and the like)
+        self.errors: Counter[str] = Counter()
+
+    async def _api_sendMessage(self, params: JSON, files: dict[str, Any]) -> Any:
+        chat = params.get("chat_id")
+        try:
+            result = await super()._api_sendMessage(params, files)
+        except ApiError as error:
+            if error.status == 403 and isinstance(chat, int):
+                self.refused[chat] += 1
+                self.times.append(time.perf_counter())
+            else:
+                self.errors[error.description] += 1
+            raise
+        if isinstance(chat, int):
+            self.delivered[chat] += 1
+        self.times.append(time.perf_counter())
+        return result
+
+    @property
+    def handled(self) -> int:
+        """Sends answered 200 or 403 so far."""
+        return len(self.times)
+
+    @property
+    def throttled(self) -> int:
+        """sendMessage calls answered 429 (injected faults are answered before the handler)."""
+        return (self.count("sendMessage") - self.handled
+                - sum(self.errors.values()))
+
+
+# -------------------------------------------------------------------------- database
+
+
+def worker_id(i: int) -> int:
+    return FIRST_USER + i
+
+
+def is_blocked(i: int, every: int) -> bool:
+    return every > 0 and i % every == every // 2
+
+
+async def seed(path: Path, workers: int) -> float:
+    """One project and ``workers`` consenting, active workers; returns the seconds taken.
+
+    Workers go in through ``storage.workers`` in large transactions. The project's
+    "opened" event is closed as if handled long ago: otherwise the running bot would
+    invite the whole crowd to the project through the outbox during the benchmark.
+    """
+    started = time.perf_counter()
+    services = await Services.open(Config(storage=StorageConfig(path=str(path))))
+    try:
+        await services.catalog.save(parse_project(PROJECT))
+        now = to_iso(services.clock.now())
+        async with services.db.transaction() as conn:
+            for event_id, _project, _kind in await broadcast_store.open_events(conn):
+                await broadcast_store.close_event(conn, event_id, now)
+        for first in range(0, workers, SEED_BATCH):
+            async with services.db.transaction() as conn:
+                for i in range(first, min(workers, first + SEED_BATCH)):
+                    await worker_store.upsert_seen(conn, worker_id(i), f"W{i}",
+                                                   LANGUAGES[i % len(LANGUAGES)], now)
+                    await worker_store.set_consent(conn, worker_id(i), now)
+    finally:
+        await services.close()
+    return time.perf_counter() - started
+
+
+def seeded_workers(path: Path) -> int:
+    if not path.exists():
+        return 0
+    try:
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            return int(conn.execute("SELECT count(*) FROM workers WHERE consent_at IS NOT NULL"
+                                    ).fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+async def pristine(work_dir: Path, workers: int) -> tuple[Path, float | None]:
+    """The seeded database for ``workers`` (made now, or kept from an earlier run)."""
+    path = work_dir / f"seed-{workers}.db"
+    if seeded_workers(path) == workers:
+        return path, None
+    remove_database(path)
+    return path, await seed(path, workers)
+
+
+def copy_database(source: Path, target: Path) -> None:
+    remove_database(target)
+    with contextlib.closing(sqlite3.connect(source)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copyfile(source, target)
+
+
+def read_db(path: Path, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """A read-only look at the bot's database (WAL: never in its way)."""
+    uri = f"file:{path}?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=10)) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+def broadcast_status(path: Path) -> str | None:
+    rows = read_db(path, "SELECT status FROM broadcasts ORDER BY id DESC LIMIT 1")
+    return str(rows[0][0]) if rows else None
+
+
+def target_statuses(path: Path) -> dict[str, int]:
+    return {str(s): int(n) for s, n in read_db(
+        path, "SELECT status, count(*) FROM broadcast_targets GROUP BY status")}
+
+
+def targets_by_status(path: Path) -> dict[int, str]:
+    return {int(w): str(s) for w, s in read_db(
+        path, "SELECT worker_id, status FROM broadcast_targets")}
+
+
+# -------------------------------------------------------------------------- processes
+
+
+def write_config(path: Path, server: BotApiStandIn, db: Path, rate: float) -> None:
+    path.write_text(
+        "# written by bench/broadcast.py\n"
+        "[telegram]\n"
+        f"token = {json.dumps(server.token)}\n"
+        f"api_base_url = {json.dumps(server.api_base_url)}\n"
+        f"file_base_url = {json.dumps(server.file_base_url)}\n"
+        "max_rate = 0  # PTB's limiter would cap the broadcast at max_rate otherwise\n"
+        "max_retries = 5\n"
+        "[storage]\n"
+        f"path = {json.dumps(str(db))}\n"
+        "[work]\n"
+        "lease_check_seconds = 1  # how soon a queued broadcast is picked up\n"
+        "[broadcast]\n"
+        f"broadcast_rate = {rate:g}\n",
+        encoding="utf-8")
+
+
+def bot_command(config: Path, profile: Path | None) -> list[str]:
+    command = [sys.executable]
+    if profile is not None:
+        command += ["-m", "cProfile", "-o", str(profile)]
+    return [*command, "-m", "bot", "run", "-c", str(config)]
+
+
+async def wait_polling(server: CountingStandIn, process: subprocess.Popen[bytes],
+                       log_path: Path, since: int) -> float:
+    """Seconds until the bot process deleted the webhook (it polls right after)."""
+    started = time.perf_counter()
+    while server.count("deleteWebhook") <= since:
+        check_alive(process, log_path)
+        if time.perf_counter() - started > START_TIMEOUT:
+            raise BotCrashed(f"the bot did not start polling in {START_TIMEOUT} s")
+        await asyncio.sleep(0.05)
+    return time.perf_counter() - started
+
+
+async def queue_broadcast(config: Path, log_path: Path, token: str) -> float:
+    """``tapwork broadcast -c CONFIG reviews`` in its own process; returns its seconds."""
+    started = time.perf_counter()
+    process = start_process([sys.executable, "-m", "bot", "broadcast", "-c", str(config),
+                             PROJECT["name"]], log_path, token)
+    try:
+        code = await asyncio.to_thread(process.wait, QUEUE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        await asyncio.to_thread(process.wait)
+        raise BotCrashed(f"tapwork broadcast took over {QUEUE_TIMEOUT} s") from None
+    if code != 0:
+        raise BotCrashed(f"tapwork broadcast exited with {code}:\n"
+                         + log_path.read_text(encoding="utf-8", errors="replace"))
+    return time.perf_counter() - started
+
+
+def kill_hard(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the bot's process group (it has its own session)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+# -------------------------------------------------------------------------- one run
+
+
+@dataclass
+class RunResult:
+    name: str
+    workers: int
+    blocked: int
+    rate: float
+    interrupt: str | None
+    #: first send to the broadcast marked done (restarts included)
+    seconds: float
+    steady_rate: float
+    share: float
+    overall_rate: float
+    #: sends per whole second in the steady window: slowest and median second
+    slowest_second: int
+    median_second: float
+    delivered: int
+    refused_403: int
+    throttled_429: int
+    other_errors: dict[str, int]
+    duplicates: int
+    skipped: int
+    #: skipped workers by how the database left them
+    skipped_by_status: dict[str, int]
+    statuses: dict[str, int]
+    #: recipients "unconfirmed" in the database that did get the message
+    unconfirmed_delivered: int
+    #: claims left open by the stopped process ("sending"), counted before the restart
+    in_doubt_at_stop: int | None
+    sent_before_stop: int | None
+    #: the stop to the first send of the restarted process
+    restart_gap_seconds: float | None
+    queue_seconds: float
+    bot_cpu_percent: float
+    bench_cpu_percent: float
+    other_cpu_percent: float
+    bot_peak_rss_mb: float
+    bench_rss_mb: float
+    notes: list[str] = field(default_factory=list)
+
+
+def steady(times: list[float]) -> tuple[float, float, int, float]:
+    """(steady rate, whole-run rate, slowest second, median second) of sorted send times."""
+    n = len(times)
+    if n < 2:
+        return 0.0, 0.0, 0, 0.0
+    lo, hi = int(n * STEADY[0]), max(int(n * STEADY[0]) + 1, int(n * STEADY[1]) - 1)
+    span = times[hi] - times[lo]
+    rate = (hi - lo) / span if span > 0 else math.inf
+    overall = (n - 1) / (times[-1] - times[0]) if times[-1] > times[0] else math.inf
+    start = times[lo]
+    bins = Counter(int(t - start) for t in times[lo:hi + 1])
+    whole = [bins.get(s, 0) for s in range(int(times[hi] - start))]
+    if not whole:
+        return rate, overall, 0, 0.0
+    return rate, overall, min(whole), statistics.median(whole)
+
+
+def self_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def run_broadcast(name: str, seed_db: Path, workers: int, rate: float,
+                        options: Options, work_dir: Path, interrupt: str | None = None,
+                        profile: Path | None = None) -> RunResult:
+    """Fresh stand-in, database and bot; one broadcast to every worker, maybe interrupted."""
+    token = f"{int.from_bytes(os.urandom(4), 'big') % 10**9 + 10**9}:BENCH-{name}"
+    server = CountingStandIn(token)
+    await server.start()
+    db = work_dir / f"{name}.db"
+    config = work_dir / f"{name}.toml"
+    log_path = work_dir / f"{name}.log"
+    process: subprocess.Popen[bytes] | None = None
+    notes: list[str] = []
+    try:
+        copy_database(seed_db, db)
+        write_config(config, server, db, rate)
+        blocked = 0
+        for i in range(workers):
+            server.phone(worker_id(i), f"W{i}", language_code=LANGUAGES[i % len(LANGUAGES)])
+            if is_blocked(i, options.blocked_every):
+                server.block(worker_id(i), notify=False)
+                blocked += 1
+
+        process = start_process(bot_command(config, profile), log_path, token)
+        await wait_polling(server, process, log_path, 0)
+        queue_seconds = await queue_broadcast(config, work_dir / f"{name}-queue.log", token)
+
+        cpu_used = 0.0
+        busy_before, bench_before = machine_busy_seconds(), time.process_time()
+        cpu_before = cpu_seconds(process.pid)
+        faults = [round(f * workers) for f in FAULTS_AT]
+        stop_at = round(workers * INTERRUPT_AT) if interrupt else None
+        in_doubt = sent_before = None
+        restart_gap: float | None = None
+        stopped_at: float | None = None
+        last_progress, last_handled = time.perf_counter(), -1
+        peak = 0.0
+        while True:
+            await asyncio.sleep(0.1)
+            check_alive(process, log_path)
+            handled = server.handled
+            now = time.perf_counter()
+            if handled != last_handled:
+                last_progress, last_handled = now, handled
+                if stopped_at is not None and restart_gap is None and handled > sent_before:
+                    restart_gap = server.times[sent_before] - stopped_at
+            elif now - last_progress > STALL_TIMEOUT:
+                raise BotCrashed(f"{name}: no send for {STALL_TIMEOUT:g} s at {handled} of "
+                                 f"{workers}; see {log_path}")
+            while faults and handled >= faults[0]:
+                faults.pop(0)
+                server.inject("sendMessage", 429, retry_after=FAULT_RETRY_AFTER,
+                              times=FAULT_TIMES)
+            if stop_at is not None and handled >= stop_at:
+                stop_at = None
+                peak = max(peak, peak_rss_mb(process.pid))
+                cpu_used += cpu_seconds(process.pid) - cpu_before
+                if interrupt == "SIGKILL":
+                    kill_hard(process)
+                else:
+                    await stop_process(process)
+                    if process.returncode not in (0, -signal.SIGTERM):
+                        notes.append(f"the bot exited with {process.returncode} on SIGTERM")
+                stopped_at = time.perf_counter()
+                sent_before = server.handled
+                in_doubt = target_statuses(db).get("sending", 0)
+                if server.handled != sent_before:
+                    notes.append("sends arrived after the bot process was stopped")
+                process = start_process(bot_command(config, None), log_path.with_suffix(
+                    ".restart.log"), token)
+                log_path = log_path.with_suffix(".restart.log")
+                await wait_polling(server, process, log_path, 1)
+                cpu_before = cpu_seconds(process.pid)
+                continue
+            if broadcast_status(db) == "done":
+                break
+        cpu_used += cpu_seconds(process.pid) - cpu_before
+        peak = max(peak, peak_rss_mb(process.pid))
+        bench_used = time.process_time() - bench_before
+        busy = machine_busy_seconds() - busy_before
+        bench_rss = self_rss_mb()
+        await stop_process(process)
+        process = None
+    finally:
+        if process is not None:
+            kill_hard(process)
+        await server.stop()
+
+    times = sorted(server.times)
+    wall = times[-1] - times[0] if len(times) > 1 else 0.0
+    rate_steady, rate_all, slowest, median = steady(times)
+    final = targets_by_status(db)
+    statuses = dict(Counter(final.values()))
+    skipped_by: Counter[str] = Counter()
+    unconfirmed_delivered = 0
+    for i in range(workers):
+        chat = worker_id(i)
+        got = server.delivered.get(chat, 0)
+        status = final.get(chat, "not queued")
+        if status == "unconfirmed" and got:
+            unconfirmed_delivered += 1
+        if not is_blocked(i, options.blocked_every) and got == 0:
+            skipped_by[status] += 1
+    duplicates = sum(1 for n in server.delivered.values() if n > 1)
+    if server.internal_errors:
+        notes.append(f"the stand-in failed {len(server.internal_errors)} times: "
+                     f"{server.internal_errors[0]!r}")
+    # the measured span is about the sends; other processes' time is noise
+    span = max(wall, 1e-9)
+    return RunResult(
+        name=name, workers=workers, blocked=blocked, rate=rate, interrupt=interrupt,
+        seconds=round(wall, 2), steady_rate=round(rate_steady, 1),
+        share=round(rate_steady / rate, 3), overall_rate=round(rate_all, 1),
+        slowest_second=slowest, median_second=median,
+        delivered=sum(server.delivered.values()), refused_403=sum(server.refused.values()),
+        throttled_429=server.throttled, other_errors=dict(server.errors),
+        duplicates=duplicates, skipped=sum(skipped_by.values()),
+        skipped_by_status=dict(skipped_by), statuses=statuses,
+        unconfirmed_delivered=unconfirmed_delivered, in_doubt_at_stop=in_doubt,
+        sent_before_stop=sent_before,
+        restart_gap_seconds=None if restart_gap is None else round(restart_gap, 2),
+        queue_seconds=round(queue_seconds, 2),
+        bot_cpu_percent=round(cpu_used / span * 100, 1),
+        bench_cpu_percent=round(bench_used / span * 100, 1),
+        other_cpu_percent=round(max(0.0, busy - cpu_used - bench_used) / span * 100, 1),
+        bot_peak_rss_mb=round(peak, 1), bench_rss_mb=round(bench_rss, 1), notes=notes)
+
+
+def describe(run: RunResult) -> str:
+    text = (f"  {run.name}: {run.workers:,} workers at {run.rate:g}/s: {run.seconds:.1f} s, "
+            f"steady {run.steady_rate:,.1f}/s ({run.share:.3f} of the rate; slowest second "
+            f"{run.slowest_second}, median {run.median_second:g}), delivered "
+            f"{run.delivered:,}, 403 {run.refused_403}, 429 {run.throttled_429}, "
+            f"duplicates {run.duplicates}, skipped {run.skipped}, statuses {run.statuses}; "
+            f"bot CPU {run.bot_cpu_percent:.0f} %, this process {run.bench_cpu_percent:.0f} %, "
+            f"other {run.other_cpu_percent:.0f} %")
+    if run.interrupt:
+        text += (f"\n    {run.interrupt} after {run.sent_before_stop:,} sends: "
+                 f"{run.in_doubt_at_stop} claims in doubt, first send "
+                 f"{run.restart_gap_seconds} s after the stop; skipped by status "
+                 f"{run.skipped_by_status}, unconfirmed but delivered "
+                 f"{run.unconfirmed_delivered}")
+    for note in run.notes:
+        text += f"\n    note: {note}"
+    return text
+
+
+# -------------------------------------------------------------------------- the run
+
+
+def make_work_dir(keep: str | None) -> Path:
+    if keep is None:
+        return Path(tempfile.mkdtemp(prefix="tapwork-bench-broadcast-"))
+    work_dir = Path(keep).resolve()
+    work_dir.mkdir(parents=True, exist_ok=True)
+    return work_dir
+
+
+async def run_benchmark(options: Options) -> dict[str, Any]:
+    work_dir = make_work_dir(options.keep)
+    try:
+        return await _run_in(work_dir, options)
+    finally:
+        if not options.keep:
+            shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def sustainable(achieved: float) -> float:
+    """A round rate under ``HEADROOM`` of what was achieved."""
+    target = achieved * HEADROOM
+    step = 50 if target >= 500 else 10 if target >= 50 else 1
+    return max(1.0, math.floor(target / step) * step)
+
+
+async def _run_in(work_dir: Path, options: Options) -> dict[str, Any]:
+    started = time.perf_counter()
+    sizes = {options.workers}
+    probe_size = min(options.workers, max(1000, round(options.rate * PROBE_SECONDS)))
+    if options.probe:
+        sizes.add(probe_size)
+    if options.term_workers:
+        sizes.add(min(options.workers, options.term_workers))
+    seeds: dict[int, Path] = {}
+    seeding: dict[str, float | None] = {}
+    for size in sorted(sizes):
+        say(f"seeding {size:,} workers ...")
+        seeds[size], took = await pristine(work_dir, size)
+        seeding[str(size)] = None if took is None else round(took, 2)
+        say(f"  {'reused the kept seed' if took is None else f'{took:.1f} s'}")
+
+    runs: dict[str, RunResult] = {}
+    rate = options.rate
+    if options.probe:
+        say(f"probe: {probe_size:,} workers at {rate:g}/s ...")
+        runs["probe"] = probe = await run_broadcast("probe", seeds[probe_size], probe_size,
+                                                    rate, options, work_dir)
+        say(describe(probe))
+        if probe.share < TARGET_SHARE:
+            rate = sustainable(probe.steady_rate)
+            say(f"  {options.rate:g}/s is out of reach here (sustained "
+                f"{probe.steady_rate:,.1f}/s): the other runs use {rate:g}/s")
+    plan: list[tuple[str, int, str | None]] = [("clean", options.workers, None)]
+    if options.crash:
+        plan.append(("sigkill", options.workers, "SIGKILL"))
+    if options.term_workers:
+        plan.append(("sigterm", min(options.workers, options.term_workers), "SIGTERM"))
+    for name, size, interrupt in plan:
+        say(f"{name}: {size:,} workers at {rate:g}/s"
+            + (f", {interrupt} at half way ..." if interrupt else " ..."))
+        profile = Path(options.profile) if options.profile and name == "clean" else None
+        runs[name] = run = await run_broadcast(name, seeds[size], size, rate, options,
+                                               work_dir, interrupt, profile)
+        say(describe(run))
+    return summarize(options, rate, seeding, runs, time.perf_counter() - started)
+
+
+def summarize(options: Options, rate: float, seeding: dict[str, float | None],
+              runs: dict[str, RunResult], seconds: float) -> dict[str, Any]:
+    clean = runs["clean"]
+    probe = runs.get("probe")
+    figures: list[dict[str, Any]] = []
+
+    def figure(name: str, value: Any, target: str | None, ok: bool | None) -> None:
+        figures.append({"figure": name, "value": value, "target": target, "pass": ok})
+
+    if probe is not None:
+        figure(f"probe: achieved rate at {options.rate:g}/s ({probe.workers:,} workers)",
+               probe.steady_rate, None, None)
+        figure(f"probe: share of {options.rate:g}/s", probe.share, f">= {TARGET_SHARE}",
+               probe.share >= TARGET_SHARE)
+    n = f"{clean.workers:,}"
+    figure(f"achieved rate ({n} workers at {rate:g}/s)", clean.steady_rate, None, None)
+    figure("achieved / configured rate", clean.share, f">= {TARGET_SHARE}",
+           clean.share >= TARGET_SHARE)
+    figure("duplicates (clean run)", clean.duplicates, "0", clean.duplicates == 0)
+    figure("skipped (clean run)", clean.skipped, "0", clean.skipped == 0)
+    for key in ("sigkill", "sigterm"):
+        run = runs.get(key)
+        if run is None:
+            continue
+        label = f"{run.interrupt} at half way ({run.workers:,} workers)"
+        figure(f"{label}: messaged twice", run.duplicates, "0", run.duplicates == 0)
+        figure(f"{label}: skipped", run.skipped, "0", run.skipped == 0)
+        figure(f"{label}: unconfirmed in the database", run.statuses.get("unconfirmed", 0),
+               None, None)
+    verdicts = [f["pass"] for f in figures if f["pass"] is not None]
+    return {
+        "options": asdict(options),
+        "rate_configured": options.rate,
+        "rate_run": rate,
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                    "platform": platform.platform()},
+        "seed_seconds": seeding,
+        "total_seconds": round(seconds, 1),
+        "profiled": options.profile is not None,
+        "figures": figures,
+        "targets_met": all(verdicts) if verdicts else None,
+        "runs": {name: asdict(run) for name, run in runs.items()},
+    }
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 100 else f"{value:,.1f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def format_table(result: dict[str, Any]) -> str:
+    o = result["options"]
+    lines = [
+        f"tapwork broadcast benchmark: {o['workers']:,} workers, {o['rate']:g}/s configured"
+        + (f", run at {result['rate_run']:g}/s (the configured rate is out of reach here)"
+           if result["rate_run"] != result["rate_configured"] else "")
+        + f"; 1 in {o['blocked_every']} blocked (403); 429s injected at "
+        + ", ".join(f"{f:.0%}" for f in FAULTS_AT),
+        f"machine: {result['machine']['cpus']} CPUs, Python {result['machine']['python']}; "
+        f"total {result['total_seconds']:g} s",
+        "seeding: " + ", ".join(
+            f"{int(size):,} workers {'reused' if took is None else f'{took:.1f} s'}"
+            for size, took in result["seed_seconds"].items()),
+    ]
+    if result["profiled"]:
+        lines.append("NOTE: the clean run's bot ran under cProfile; its rate is lower")
+    rows = [("figure", "value", "target", "result")]
+    for f in result["figures"]:
+        verdict = "" if f["pass"] is None else ("PASS" if f["pass"] else "FAIL")
+        rows.append((f["figure"], _cell(f["value"]), f["target"] or "", verdict))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines.append("")
+    for i, row in enumerate(rows):
+        lines.append("  ".join([row[0].ljust(widths[0]), row[1].rjust(widths[1]),
+                                row[2].ljust(widths[2]), row[3]]).rstrip())
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    header = ("run", "workers", "rate", "steady/s", "share", "slowest s", "seconds",
+              "delivered", "403", "429", "dup", "skipped", "unconfirmed", "in doubt",
+              "bot CPU %", "bench CPU %", "other CPU %")
+    table = [header]
+    for name, r in result["runs"].items():
+        table.append((name, _cell(r["workers"]), _cell(r["rate"]), _cell(r["steady_rate"]),
+                      _cell(r["share"]), _cell(r["slowest_second"]), _cell(r["seconds"]),
+                      _cell(r["delivered"]), _cell(r["refused_403"]),
+                      _cell(r["throttled_429"]), _cell(r["duplicates"]), _cell(r["skipped"]),
+                      _cell(r["statuses"].get("unconfirmed", 0)),
+                      _cell(r["in_doubt_at_stop"]), _cell(r["bot_cpu_percent"]),
+                      _cell(r["bench_cpu_percent"]), _cell(r["other_cpu_percent"])))
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    lines.append("")
+    for i, row in enumerate(table):
+        lines.append("  ".join(c.ljust(w) if j == 0 else c.rjust(w)
+                               for j, (c, w) in enumerate(zip(row, widths, strict=True))))
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    lines.append("(steady: sends answered 200 or 403 between the 5th and 95th percentile of "
+                 "the run; in doubt: claims still 'sending' when the process stopped; bench "
+                 "CPU: the stand-in and its phones)")
+    verdict = result["targets_met"]
+    lines.append("")
+    lines.append("all targets met" if verdict else "some targets missed" if verdict is False
+                 else "no targets measured")
+    return "\n".join(lines)
+
+
+def print_profile(path: Path, limit: int = 30) -> None:
+    say(f"\nprofile of the clean run's bot process ({path}), by own time, then cumulative:")
+    stats = pstats.Stats(str(path), stream=sys.stderr)
+    stats.sort_stats("tottime").print_stats(limit)
+    stats.sort_stats("cumulative").print_stats(limit)
+
+
+def parse_args(argv: list[str] | None) -> tuple[Options, bool]:
+    parser = argparse.ArgumentParser(
+        description="A broadcast to a large simulated crowd through the Bot API stand-in: "
+                    "achieved rate, duplicates, and skipped or doubled workers after the bot "
+                    "is killed half way and restarted.")
+    d = Options()
+    parser.add_argument("--workers", type=int, help=f"recipients (default {d.workers:,})")
+    parser.add_argument("--rate", type=float,
+                        help=f"broadcast.broadcast_rate, messages/s (default {d.rate:g})")
+    parser.add_argument("--term-workers", type=int,
+                        help=f"recipients of the SIGTERM run (default {d.term_workers:,}; "
+                             "0 skips it)")
+    parser.add_argument("--blocked-every", type=int,
+                        help=f"every N-th worker blocked the bot (default {d.blocked_every})")
+    parser.add_argument("--no-crash", action="store_true", help="skip the SIGKILL run")
+    parser.add_argument("--no-probe", action="store_true",
+                        help="skip the probe: run at --rate whatever this machine sustains")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: 5,000 workers at 500/s (flags above override)")
+    parser.add_argument("--keep", metavar="DIR",
+                        help="keep databases, configs and logs in DIR and reuse its seeds")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="run the clean run's bot under cProfile, write FILE and print "
+                             "the top functions to stderr")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead")
+    args = parser.parse_args(argv)
+    options = Options.quick() if args.quick else Options()
+    overrides = {key: getattr(args, key) for key in
+                 ("workers", "rate", "term_workers", "blocked_every")
+                 if getattr(args, key) is not None}
+    profile = str(Path(args.profile).resolve()) if args.profile else None
+    options = replace(options, keep=args.keep, profile=profile, crash=not args.no_crash,
+                      probe=not args.no_probe, **overrides)
+    if options.workers < 2 or options.rate <= 0 or options.term_workers < 0 \
+            or options.blocked_every < 0:
+        parser.error("workers >= 2, rate > 0, term-workers and blocked-every >= 0")
+    return options, args.json
+
+
+def main(argv: list[str] | None = None) -> int:
+    options, as_json = parse_args(argv)
+    try:
+        result = asyncio.run(run_benchmark(options))
+    except KeyboardInterrupt:
+        say("interrupted")
+        return 130
+    except BotCrashed as exc:
+        say(f"bench/broadcast.py: {exc}")
+        return 1
+    if as_json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(format_table(result))
+    if options.profile and Path(options.profile).exists():
+        print_profile(Path(options.profile))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
