@@ -36,7 +36,7 @@ LABELS = ("positive", "neutral", "negative")
 NOW = "2026-01-01T00:00:00.000000Z"
 WORKERS = (1, 2)  # few, so that answers, bonuses and taps meet on the same worker
 EARNED_KINDS = ("earning", "bonus", "discount")
-MINIMUM = {"USD": 50_000}
+MINIMUM = {"USD": 30_000}  # a full USD unit (60_000) reaches it, a discounted one not
 DEFAULT_MINIMUM = 10
 
 #: two projects whose rules differ in every way that touches money
@@ -98,6 +98,8 @@ class Request:
 @dataclass(frozen=True)
 class Decide:
     pick: int
+    #: pick among the requests still open (else among all, decided ones included)
+    open_only: bool
     approve: bool
     reason: str
 
@@ -112,6 +114,9 @@ Op = Answer | Settle | Advance | Bonus | Request | Decide | Replay
 workers = st.sampled_from(WORKERS)
 answers = st.builds(Answer, workers, st.sampled_from(sorted(PROJECTS)), st.booleans(),
                     st.booleans(), st.integers(0, 2), st.integers(1, 120))
+requests = st.builds(Request, workers, st.integers(0, 2))
+decisions = st.builds(Decide, st.integers(0, 20), st.booleans(), st.booleans(),
+                      st.sampled_from(["", "  ", "bank details wrong", "no account"]))
 operations = st.one_of(
     answers,
     answers,
@@ -119,9 +124,10 @@ operations = st.one_of(
     st.builds(Advance, st.sampled_from([0.1, 1.0, 6.0, 25.0, 49.0, 80.0])),
     st.builds(Bonus, workers, st.integers(1, 200_000), st.sampled_from(["USD", "CNY"]),
               st.integers(0, 3)),
-    st.builds(Request, workers, st.integers(0, 2)),
-    st.builds(Decide, st.integers(0, 20), st.booleans(),
-              st.sampled_from(["", "  ", "bank details wrong"])),
+    requests,
+    requests,
+    decisions,
+    decisions,
     st.builds(Replay, st.integers(0, 1000)),
 )
 
@@ -204,14 +210,37 @@ class Run:
     async def settle(self) -> None:
         waiting = {r[0] for r in await self.rows(
             "SELECT id FROM units WHERE status != 'settled'")}
+        # gold standing now: no answer comes in while the job runs
+        gold = {(w, p): (t, c) for w, p, t, c in await self.rows(
+            "SELECT worker_id, project_id, count(gold_correct), coalesce(sum(gold_correct), 0)"
+            " FROM assignments WHERE gold_correct IS NOT NULL GROUP BY 1, 2")}
         settled = await self.services.payroll.settle_due()
         now_settled = {r[0] for r in await self.rows(
             "SELECT id FROM units WHERE status = 'settled'")}
         assert settled == len(waiting & now_settled)
-        for unit_id, outcome in await self.rows(
-                "SELECT id, outcome FROM units WHERE status = 'settled'"):
-            if unit_id in waiting:
-                event(f"unit settled: {outcome}")
+        for unit_id, worker, project, name, outcome in await self.rows(
+                "SELECT u.id, u.worker_id, u.project_id, p.name, u.outcome FROM units u"
+                " JOIN projects p ON p.id = u.project_id WHERE u.status = 'settled'"):
+            if unit_id not in waiting:
+                continue
+            event(f"unit settled: {outcome}")
+            # the skill bonus: a share of the pay, only for good gold work
+            spec = parse_project(project_doc(name))
+            paid = sum(a for a, in await self.rows(
+                "SELECT amount FROM ledger WHERE unit_id = ? AND bucket = 'available'"
+                " AND kind IN ('release', 'discount')", unit_id))
+            total, correct = gold.get((worker, project), (0, 0))
+            rule = spec.skill_bonus
+            expected = 0
+            if rule is not None and paid > 0 and total >= spec.min_gold \
+                    and Fraction(correct) >= Fraction(str(rule.min_accuracy)) * total:
+                expected = paid * rule.percent // 100
+            bonus = await self.rows("SELECT amount, bucket, key FROM ledger"
+                                    " WHERE unit_id = ? AND kind = 'bonus'", unit_id)
+            assert bonus == ([(expected, "available", f"unit:{unit_id}:skill")]
+                             if expected else [])
+            if expected:
+                event("skill bonus")
 
     async def bonus(self, op: Bonus, before: int) -> None:
         key = f"k{op.key}"
@@ -255,7 +284,7 @@ class Run:
         assert await self.count() == before + 2 * created
 
     async def decide(self, op: Decide, before: int) -> None:
-        payouts = await self.services.payroll.payouts()
+        payouts = await self.services.payroll.payouts("requested" if op.open_only else None)
         if not payouts:
             return
         payout = payouts[op.pick % len(payouts)]
@@ -457,9 +486,8 @@ busy = st.lists(st.one_of(
     answers,
     st.just(Settle()),
     st.builds(Advance, st.sampled_from([25.0, 49.0])),
-    st.builds(Request, workers, st.integers(0, 1)),
-    st.builds(Decide, st.integers(0, 20), st.booleans(),
-              st.sampled_from(["", "bank details wrong"])),
+    requests,
+    decisions,
     st.builds(Replay, st.integers(0, 1000)),
 ), min_size=20, max_size=50)
 
