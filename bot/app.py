@@ -17,6 +17,7 @@ from telegram import BotCommand, Update
 from telegram.ext import AIORateLimiter, Application, ContextTypes
 
 import handlers
+import handlers.bursts
 import handlers.notices
 from bot.clock import Clock
 from bot.config import Config
@@ -66,6 +67,7 @@ async def _notify(context: ContextTypes.DEFAULT_TYPE) -> None:
     await services.broadcasts.daily_summaries(services.payroll)
     await handlers.notices.deliver_notices(context)
     await context.bot_data["broadcasts"].poll()
+    await handlers.bursts.end_due(context)
 
 
 async def _settle(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -27,6 +27,7 @@ from bot import quality
 from bot.clock import Clock, from_iso, to_iso
 from bot.projects import Localized, ProjectSpec, parse_project
 from bot.qualify import GOLD, TOO_FAST, Access, Gate, access
+from bot.quiet import local_time
 from storage import Database
 from storage import assignments as assignment_store
 from storage import items as item_store
@@ -34,6 +35,7 @@ from storage import media as media_store
 from storage import projects as project_store
 from storage import quality as quality_store
 from storage import quiz as quiz_store
+from storage import workers as worker_store
 from storage.assignments import AssignmentRow
 from storage.items import DONE, FRESH, FULL, STARTED
 from storage.media import MediaRow
@@ -41,6 +43,7 @@ from storage.projects import ProjectRow
 from storage.quality import Qualification
 
 MAX_TYPED_ANSWER = 2000
+SENIOR_LEASE = 3
 
 #: (connection, worker, project, assignment, now) inside the answer's transaction
 AcceptedHook = Callable[[aiosqlite.Connection, int, "Project", int, str], Awaitable[None]]
@@ -115,6 +118,8 @@ class AnswerResult:
     feedback: GoldFeedback | None = None
     #: set when this answer got the worker suspended (gold or too-fast rule)
     suspended: str | None = None
+    #: answers the worker has given today (their time zone), this one included
+    today: int = 0
 
 
 def item_state(spec: ProjectSpec, answers: int, leases: int,
@@ -197,12 +202,15 @@ class WorkLoop:
                 break
         if item_id is None:
             return Served(None, Empty.NOTHING_LEFT, project)
+        worker = await worker_store.get(conn, worker_id)
         if self.rng.random() < project.spec.gold_rate:
             # gold is mixed into real work, never served on its own
             item_id = await quality_store.next_gold_for_worker(
                 conn, project.id, worker_id) or item_id
         now = self.clock.now()
-        expires = now + timedelta(minutes=project.spec.lease_minutes)
+        # senior mode: no time pressure, three times the lease
+        minutes = project.spec.lease_minutes * (SENIOR_LEASE if worker and worker.senior else 1)
+        expires = now + timedelta(minutes=minutes)
         assignment_id = await assignment_store.create(
             conn, item_id, worker_id, project.id, to_iso(now), to_iso(expires))
         await self._count(conn, item_id, project, answers=0, leases=1)
@@ -287,9 +295,20 @@ class WorkLoop:
             await self._count(conn, assignment.item_id, project, answers=1, leases=-1)
             for hook in self.on_accepted:
                 await hook(conn, worker_id, project, assignment.id, now)
+            today = await assignment_store.answered_since(
+                conn, worker_id, await self._local_midnight(conn, worker_id))
             return AnswerResult(Outcome.ACCEPTED,
                                 await self._lease_next(conn, worker_id, project),
-                                feedback, suspended)
+                                feedback, suspended, today)
+
+    async def _local_midnight(self, conn: aiosqlite.Connection, worker_id: int) -> str:
+        worker = await worker_store.get(conn, worker_id)
+        local = local_time(self.clock.now(), worker.timezone if worker else "UTC")
+        return to_iso(local.replace(hour=0, minute=0, second=0, microsecond=0))
+
+    async def last_project(self, worker_id: int) -> int | None:
+        async with self.db.read() as conn:
+            return await assignment_store.last_project(conn, worker_id)
 
     async def _check(self, conn: aiosqlite.Connection, assignment: AssignmentRow,
                      project: Project, value: str, seconds: float

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.assign import WorkLoop
 from bot.broadcast import Broadcasts
+from bot.bursts import Bursts
 from bot.catalog import Catalog
 from bot.clock import Clock
 from bot.config import Config
@@ -30,6 +31,7 @@ class Services:
     payroll: Payroll
     notices: Notices
     broadcasts: Broadcasts
+    bursts: Bursts
 
     @classmethod
     async def open(cls, config: Config, clock: Clock | None = None) -> Services:
@@ -48,7 +50,8 @@ class Services:
                    workers=Workers(db, clock, loop), catalog=catalog,
                    reports=Reports(db, clock, catalog, payroll), quizzes=Quizzes(loop),
                    payroll=payroll, notices=Notices(db, clock),
-                   broadcasts=Broadcasts(db, clock, catalog, config.broadcast))
+                   broadcasts=Broadcasts(db, clock, catalog, config.broadcast),
+                   bursts=Bursts(db, clock))
 
     async def close(self) -> None:
         await self.db.close()

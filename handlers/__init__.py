@@ -10,7 +10,17 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import errors, newproject, operator, quiz, settings, start, wallet, work
+from handlers import (
+    bursts,
+    errors,
+    newproject,
+    operator,
+    quiz,
+    settings,
+    start,
+    wallet,
+    work,
+)
 
 
 def register(application: Application) -> None:
@@ -25,6 +35,8 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("payout", wallet.payout, filters=private))
     application.add_handler(CommandHandler("top", wallet.top, filters=private))
     application.add_handler(CommandHandler("settings", settings.settings, filters=private))
+    application.add_handler(CommandHandler("quick", bursts.quick, filters=private))
+    application.add_handler(CallbackQueryHandler(bursts.more, pattern=r"^qk:1$"))
     application.add_handler(CallbackQueryHandler(settings.change, pattern=r"^set:"))
     application.add_handler(CallbackQueryHandler(wallet.confirm_payout, pattern=r"^po:"))
     application.add_handler(CallbackQueryHandler(wallet.top_choice, pattern=r"^top:"))

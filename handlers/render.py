@@ -23,6 +23,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 
 from bot.assign import Project, Task
+from bot.cards import can_draw, render_card
 from bot.i18n import N_, Gettext
 from bot.money import format_money
 from bot.projects import Label
@@ -94,23 +95,52 @@ def answer_rows(project: Project, _: Gettext, data: Callable[[str], str]
     return rows
 
 
-def task_markup(task: Task, _: Gettext) -> InlineKeyboardMarkup:
-    """The answers, then Skip and Stop."""
+def task_markup(task: Task, _: Gettext, senior: bool = False) -> InlineKeyboardMarkup:
+    """The answers, then Skip and Stop (on rows of their own in senior mode)."""
     a = task.assignment_id
     rows = answer_rows(task.project, _, lambda choice: f"u:{a}" if choice == "u"
                        else f"a:{a}:{choice}")
-    rows.append([InlineKeyboardButton(_("⏭ Skip"), callback_data=f"s:{a}"),
-                 InlineKeyboardButton(_("⏹ Stop"), callback_data=f"x:{a}")])
+    skip = InlineKeyboardButton(_("⏭ Skip"), callback_data=f"s:{a}")
+    stop = InlineKeyboardButton(_("⏹ Stop"), callback_data=f"x:{a}")
+    rows += [[skip], [stop]] if senior else [[skip, stop]]
     return InlineKeyboardMarkup(rows)
 
 
 async def show_task(context: Context, chat_id: int, task: Task, _: Gettext,
                     replace: Message | None = None, note: str = "") -> Message:
-    """Deliver a task, and start its clock once the phone has it."""
-    sent, file_id = await show_item(context, chat_id, task.project, task.text, task.media,
-                                    task_markup(task, _), _, replace, note)
-    await services_of(context).loop.delivered(task, chat_id, sent.message_id, file_id)
+    """Deliver a task, and start its clock once the phone has it.
+
+    In senior mode a text task arrives as a large-print card (a photo) with the same
+    words in its caption and the same buttons, one per row.
+    """
+    services = services_of(context)
+    worker = await services.workers.get(chat_id)
+    senior = worker is not None and worker.senior
+    if senior and task.media is None and task.text and can_draw(task.text):
+        sent = await _show_card(context, chat_id, task, _, replace, note)
+        file_id = None
+    else:
+        sent, file_id = await show_item(context, chat_id, task.project, task.text,
+                                        task.media, task_markup(task, _, senior), _,
+                                        replace, note)
+    await services.loop.delivered(task, chat_id, sent.message_id, file_id)
     return sent
+
+
+async def _show_card(context: Context, chat_id: int, task: Task, _: Gettext,
+                     replace: Message | None, note: str) -> Message:
+    png = render_card(task.text or "", task.project.spec.title.get(_.language))
+    caption = item_text(task.project, task.text, _, CAPTION_LIMIT, note)
+    markup = task_markup(task, _, senior=True)
+    if replace is not None and replace.photo:
+        edited = await _edit_media(replace, InputMediaPhoto(
+            InputFile(png, filename="task.png", attach=True), caption=caption,
+            parse_mode=ParseMode.HTML), markup)
+        if isinstance(edited, Message):
+            return edited
+    return await context.bot.send_photo(chat_id, InputFile(png, filename="task.png"),
+                                        caption=caption, parse_mode=ParseMode.HTML,
+                                        reply_markup=markup)
 
 
 async def show_item(context: Context, chat_id: int, project: Project, text: str | None,

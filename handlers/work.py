@@ -9,7 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from bot.assign import AnswerResult, Empty, Outcome, Project, Served
 from bot.i18n import Gettext
 from bot.money import format_money
-from handlers import quiz
+from handlers import bursts, quiz
 from handlers.common import Context, gettext_of, services_of
 from handlers.consent import ask_consent
 from handlers.render import show_task, show_text
@@ -47,12 +47,13 @@ async def begin(update: Update, context: Context, project_name: str) -> None:
 
 
 async def begin_by_id(update: Update, context: Context, project_id: int,
-                      replace: Message | None = None) -> None:
+                      replace: Message | None = None, note: str = "") -> None:
     user = update.effective_user
     if user is None or not await _consented(update, context, project_id):
         return
     served = await services_of(context).loop.start_by_id(user.id, project_id)
-    await _present(update, context, served, await gettext_of(update, context), replace)
+    await _present(update, context, served, await gettext_of(update, context), replace,
+                   note)
 
 
 async def callback(update: Update, context: Context) -> None:
@@ -89,9 +90,14 @@ async def callback(update: Update, context: Context) -> None:
         if result.outcome is Outcome.ACCEPTED and result.served and result.served.project:
             await _stopped(update, context, result.served.project, _, replace)
         return
-    await query.answer(_outcome_text(result, _))
+    saved = _saved_line(result, _)
+    await query.answer(saved or _outcome_text(result, _))
     if result.served is not None:
-        await _present(update, context, result.served, _, replace, _feedback(result, _))
+        if await _burst_over(update, context, result, replace):
+            return
+        senior = await _is_senior(context, user.id)
+        note = "\n".join(n for n in (saved if senior else "", _feedback(result, _)) if n)
+        await _present(update, context, result.served, _, replace, note)
 
 
 async def typed_answer(update: Update, context: Context) -> None:
@@ -112,8 +118,11 @@ async def typed_answer(update: Update, context: Context) -> None:
     if result.outcome is Outcome.INVALID:
         await message.reply_text(_("Please answer with the buttons under the task."))
         return
-    note = "\n".join(n for n in (_outcome_text(result, _), _feedback(result, _)) if n)
+    note = "\n".join(n for n in (_saved_line(result, _) or _outcome_text(result, _),
+                                 _feedback(result, _)) if n)
     if result.served is not None:
+        if await _burst_over(update, context, result, None):
+            return
         await _present(update, context, result.served, _, note=note)
 
 
@@ -185,6 +194,40 @@ async def _stopped(update: Update, context: Context, project: Project, _: Gettex
         await replace.edit_reply_markup(None)
         replace = None
     await show_text(context, chat.id, text, markup, replace)
+
+
+def _saved_line(result: AnswerResult, _: Gettext) -> str:
+    """ "✓ Saved · +$0.02 · 14 today": the progress a spare minute adds up to."""
+    served = result.served
+    if result.outcome is not Outcome.ACCEPTED or served is None or served.project is None:
+        return ""
+    spec = served.project.spec
+    return _("✓ Saved · +{amount} · {count} today",
+             amount=format_money(spec.reward_micros, spec.currency, _.language),
+             count=result.today)
+
+
+async def _is_senior(context: Context, user_id: int) -> bool:
+    worker = await services_of(context).workers.get(user_id)
+    return worker is not None and worker.senior
+
+
+async def _burst_over(update: Update, context: Context, result: AnswerResult,
+                      replace: Message | None) -> bool:
+    """After an answer: if a /quick burst's time is up, hand back the next task and show
+    the summary instead. True when it did."""
+    user = update.effective_user
+    assert user is not None
+    services = services_of(context)
+    if not await services.bursts.over(user.id):
+        return False
+    if result.served is not None and result.served.task is not None:
+        await services.loop.stop(user.id, result.served.task.assignment_id)
+    summary = await services.bursts.finish(user.id)
+    if summary is not None:
+        await bursts.show_summary(context, user.id, summary,
+                                  await gettext_of(update, context), replace)
+    return True
 
 
 def _feedback(result: AnswerResult, _: Gettext) -> str:

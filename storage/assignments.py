@@ -111,3 +111,19 @@ async def open_count(conn: aiosqlite.Connection) -> int:
     async with conn.execute("SELECT count(*) FROM assignments WHERE status = 'open'") as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else 0
+
+
+async def answered_since(conn: aiosqlite.Connection, worker_id: int, since: str) -> int:
+    async with conn.execute(
+        "SELECT count(*) FROM assignments WHERE worker_id = ? AND status = 'answered'"
+        " AND answered_at >= ?", (worker_id, since)) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def last_project(conn: aiosqlite.Connection, worker_id: int) -> int | None:
+    async with conn.execute(
+        "SELECT project_id FROM assignments WHERE worker_id = ? ORDER BY id DESC LIMIT 1",
+        (worker_id,)) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else None

@@ -145,10 +145,12 @@ async def has_gold(conn: aiosqlite.Connection, project_id: int) -> bool:
         return await cur.fetchone() is not None
 
 
-async def gold_totals(conn: aiosqlite.Connection, worker_id: int) -> tuple[int, int]:
-    """(gold answers, right ones) of a worker across all projects."""
+async def gold_totals(conn: aiosqlite.Connection, worker_id: int, since: str = ""
+                      ) -> tuple[int, int]:
+    """(gold answers, right ones) of a worker across all projects, since a moment."""
     async with conn.execute(
         "SELECT count(gold_correct), coalesce(sum(gold_correct), 0) FROM assignments"
-        " WHERE worker_id = ? AND gold_correct IS NOT NULL", (worker_id,)) as cur:
+        " WHERE worker_id = ? AND gold_correct IS NOT NULL AND answered_at >= ?",
+        (worker_id, since)) as cur:
         row = await cur.fetchone()
     return (int(row[0]), int(row[1])) if row else (0, 0)

@@ -246,4 +246,10 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX project_events_open ON project_events (id) WHERE done_at IS NULL
     """,
+    # 5: spare-minute bursts
+    """
+    ALTER TABLE workers ADD COLUMN burst_from TEXT;
+    ALTER TABLE workers ADD COLUMN burst_until TEXT;
+    CREATE INDEX bursts_due ON workers (burst_until) WHERE burst_until IS NOT NULL
+    """,
 ]

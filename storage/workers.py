@@ -145,3 +145,33 @@ async def with_daily_summary(conn: aiosqlite.Connection) -> list[WorkerRow]:
     async with conn.execute(
         "SELECT * FROM workers WHERE daily_summary = 1 AND active = 1") as cur:
         return [_row(r) for r in await cur.fetchall()]
+
+
+async def start_burst(conn: aiosqlite.Connection, worker_id: int, start: str, until: str
+                      ) -> None:
+    await conn.execute("UPDATE workers SET burst_from = ?, burst_until = ? WHERE id = ?",
+                       (start, until, worker_id))
+
+
+async def burst(conn: aiosqlite.Connection, worker_id: int) -> tuple[str, str] | None:
+    async with conn.execute("SELECT burst_from, burst_until FROM workers WHERE id = ?"
+                            " AND burst_until IS NOT NULL", (worker_id,)) as cur:
+        row = await cur.fetchone()
+    return (str(row[0]), str(row[1])) if row else None
+
+
+async def end_burst(conn: aiosqlite.Connection, worker_id: int) -> tuple[str, str] | None:
+    """Clear a burst once (call inside a transaction); returns its (from, until) to the one
+    caller that ended it, None to anyone after."""
+    current = await burst(conn, worker_id)
+    if current is None:
+        return None
+    await conn.execute("UPDATE workers SET burst_from = NULL, burst_until = NULL WHERE id = ?",
+                       (worker_id,))
+    return current
+
+
+async def bursts_over(conn: aiosqlite.Connection, now: str) -> list[int]:
+    async with conn.execute("SELECT id FROM workers WHERE burst_until IS NOT NULL"
+                            " AND burst_until <= ?", (now,)) as cur:
+        return [int(r[0]) for r in await cur.fetchall()]

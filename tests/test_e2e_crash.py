@@ -54,7 +54,8 @@ async def test_sigkill_mid_run_loses_no_acknowledged_answer(tmp_path: Path) -> N
                 await phone.tap("😊 Positive", phone.last)
                 await phone.wait_for(lambda p, c=current: task_id(p.last) != c, 10)
                 acknowledged += 1
-            assert phone.alerts.count("✓ Saved") == acknowledged
+            assert [a for a in phone.alerts if a.startswith("✓ Saved")] == [
+                f"✓ Saved · +$0.02 · {n} today" for n in range(1, acknowledged + 1)]
             open_before = task_id(phone.last)
             process.send_signal(signal.SIGKILL)
             await process.wait()

@@ -52,7 +52,9 @@ async def test_five_workers_finish_a_sentiment_project_with_overlap_three(
     assert sum(done) == 36  # 12 items x overlap 3
     for phone in phones:
         assert "every task in this project" in (phone.text() or "")
-        assert phone.alerts.count("✓ Saved") == done[phones.index(phone)]
+        saved = [a for a in phone.alerts if a.startswith("✓ Saved ·")]
+        assert len(saved) == done[phones.index(phone)]
+        assert saved[-1] == f"✓ Saved · +$0.02 · {len(saved)} today"
 
     out = io.StringIO()
     assert await bot.services.reports.export("reviews", out) == 12
@@ -101,7 +103,7 @@ async def test_double_tap_and_replayed_update_leave_one_answer(bot: Running,
         if bot.server.count("answerCallbackQuery") >= answered_calls + 3:
             break
         await asyncio.sleep(0.02)
-    assert phone.alerts[seen] == "✓ 저장됨"
+    assert phone.alerts[seen] == "✓ 저장됨 · +US$0.02 · 오늘 1개"
     repeats = phone.alerts[seen + 1:]
     assert repeats and set(repeats) == {"이 답은 이미 저장되었습니다."}
     async with bot.services.db.read() as conn, conn.execute(

@@ -1,0 +1,65 @@
+"""Spare-minute bursts: ``/quick 3`` serves tasks for three minutes, then says what they
+came to, and offers one more minute. The burst lives in the database, so it ends on time
+even across a restart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.clock import Clock, from_iso, to_iso
+from storage import Database
+from storage import assignments as assignment_store
+from storage import ledger as ledger_store
+from storage import quality as quality_store
+from storage import workers as worker_store
+
+DEFAULT_MINUTES = 3
+MAX_MINUTES = 30
+
+
+@dataclass(frozen=True)
+class BurstSummary:
+    minutes: int
+    tasks: int
+    earned: dict[str, int]
+    gold_total: int
+    gold_correct: int
+
+
+class Bursts:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    async def start(self, worker_id: int, minutes: int) -> None:
+        minutes = min(max(minutes, 1), MAX_MINUTES)
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            current = await worker_store.burst(conn, worker_id)
+            start = current[0] if current else to_iso(now)  # "1 more minute" extends
+            await worker_store.start_burst(conn, worker_id, start,
+                                           to_iso(now + timedelta(minutes=minutes)))
+
+    async def over(self, worker_id: int) -> bool:
+        """A burst is running and its time is up."""
+        async with self.db.read() as conn:
+            current = await worker_store.burst(conn, worker_id)
+        return current is not None and current[1] <= to_iso(self.clock.now())
+
+    async def finish(self, worker_id: int) -> BurstSummary | None:
+        """End the burst and sum it up; None if it was already ended elsewhere."""
+        async with self.db.transaction() as conn:
+            ended = await worker_store.end_burst(conn, worker_id)
+            if ended is None:
+                return None
+            start, until = ended
+            tasks = await assignment_store.answered_since(conn, worker_id, start)
+            earned = await ledger_store.earned_total(conn, worker_id, start)
+            total, correct = await quality_store.gold_totals(conn, worker_id, start)
+        minutes = max(1, round((from_iso(until) - from_iso(start)).total_seconds() / 60))
+        return BurstSummary(minutes, tasks, earned, total, correct)
+
+    async def due(self) -> list[int]:
+        async with self.db.read() as conn:
+            return await worker_store.bursts_over(conn, to_iso(self.clock.now()))

@@ -1,0 +1,107 @@
+"""/quick: spare-minute bursts, and the summary that ends them on time."""
+
+from __future__ import annotations
+
+import contextlib
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, Forbidden
+
+from bot.bursts import DEFAULT_MINUTES, MAX_MINUTES, BurstSummary
+from bot.i18n import Gettext, gettext_for
+from bot.money import format_money
+from handlers.common import Context, gettext_of, services_of
+from handlers.render import show_text
+
+
+def summary_text(summary: BurstSummary, _: Gettext) -> str:
+    earned = ", ".join(format_money(v, c, _.language) for c, v in summary.earned.items())
+    lines = [_("Time's up! In {minutes} min you did {tasks} tasks and earned {amount}.",
+               minutes=summary.minutes, tasks=summary.tasks, amount=earned or "0")]
+    if summary.gold_total:
+        lines.append(_("Check questions right: {share}%.",
+                       share=round(100 * summary.gold_correct / summary.gold_total)))
+    return "\n".join(lines)
+
+
+def summary_markup(_: Gettext) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([
+        [InlineKeyboardButton(_("⏱ 1 more minute?"), callback_data="qk:1")],
+        [InlineKeyboardButton(_("📋 Other projects"), callback_data="t")]])
+
+
+async def show_summary(context: Context, chat_id: int, summary: BurstSummary, _: Gettext,
+                       replace: Message | None = None) -> None:
+    await show_text(context, chat_id, summary_text(summary, _), summary_markup(_), replace)
+
+
+async def quick(update: Update, context: Context) -> None:
+    """``/quick [minutes]``: tasks for that long from the project worked on last."""
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None:
+        return
+    _ = await gettext_of(update, context)
+    minutes = DEFAULT_MINUTES
+    if context.args:
+        if not context.args[0].isdigit() or not 1 <= int(context.args[0]) <= MAX_MINUTES:
+            await message.reply_text(_("Use: /quick MINUTES, from 1 to {most}.",
+                                       most=MAX_MINUTES))
+            return
+        minutes = int(context.args[0])
+    await _begin(update, context, minutes, None)
+
+
+async def more(update: Update, context: Context) -> None:
+    """The "1 more minute?" button."""
+    query = update.callback_query
+    if query is None:
+        return
+    await query.answer()
+    replace = query.message if isinstance(query.message, Message) else None
+    await _begin(update, context, 1, replace)
+
+
+async def _begin(update: Update, context: Context, minutes: int,
+                 replace: Message | None) -> None:
+    from handlers import work
+
+    user = update.effective_user
+    assert user is not None
+    services = services_of(context)
+    _ = await gettext_of(update, context)
+    project_id = await services.loop.last_project(user.id)
+    candidates = [p for p, waiting in await services.catalog.open_projects() if waiting]
+    if project_id is None or all(p.id != project_id for p in candidates):
+        project_id = candidates[0].id if candidates else None
+    if project_id is None:
+        chat = update.effective_chat
+        assert chat is not None
+        await show_text(context, chat.id, _("There are no tasks right now. Please look "
+                                             "again later."), replace=replace)
+        return
+    await services.bursts.start(user.id, minutes)
+    note = _("⏱ {minutes} min: go!", minutes=minutes)
+    await work.begin_by_id(update, context, project_id, replace, note)
+
+
+async def end_due(context: Context) -> None:
+    """A job: bursts whose time ran out while the worker was mid-task end on time."""
+    services = services_of(context)
+    for worker_id in await services.bursts.due():
+        task = await services.loop.current(worker_id)
+        if task is not None:
+            await services.loop.stop(worker_id, task.assignment_id)
+        summary = await services.bursts.finish(worker_id)
+        worker = await services.workers.get(worker_id)
+        if summary is None or worker is None:
+            continue
+        _ = gettext_for(worker.language)
+        try:
+            if task is not None and task.message_id is not None:
+                with contextlib.suppress(BadRequest):
+                    await context.bot.edit_message_reply_markup(worker_id, task.message_id,
+                                                                reply_markup=None)
+            await context.bot.send_message(worker_id, summary_text(summary, _),
+                                           reply_markup=summary_markup(_))
+        except Forbidden:
+            await services.workers.blocked(worker_id)
