@@ -50,7 +50,8 @@ def register(application: Application) -> None:
         application.add_handler(CommandHandler(name, handler, filters=private))
     application.add_handler(CallbackQueryHandler(operator.worker_button, pattern=r"^w[sr]:"))
     application.add_handler(MessageHandler(private & filters.Document.ALL, operator.document))
-    application.add_handler(CallbackQueryHandler(start.consent, pattern=r"^ok(:\d+)?$"))
+    application.add_handler(CallbackQueryHandler(start.consent,
+                                                 pattern=r"^ok(:\d+)?(:big)?$"))
     application.add_handler(CallbackQueryHandler(work.callback, pattern=r"^[apusxt](:|$)"))
     application.add_handler(CallbackQueryHandler(quiz.callback, pattern=r"^qs?:"))
     application.add_handler(CallbackQueryHandler(work.unknown_button))

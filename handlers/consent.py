@@ -25,5 +25,8 @@ async def ask_consent(update: Update, _: Gettext, project_id: int | None,
         return
     data = f"ok:{project_id}" if project_id else "ok"
     text = f"{greeting}\n\n{consent_text(_)}" if greeting else consent_text(_)
-    await message.reply_text(text, reply_markup=InlineKeyboardMarkup(
-        [[InlineKeyboardButton(_("✅ I agree"), callback_data=data)]]))
+    # one tap agrees; the second button also turns on bigger text (senior mode)
+    await message.reply_text(text, reply_markup=InlineKeyboardMarkup([
+        [InlineKeyboardButton(_("✅ I agree"), callback_data=data)],
+        [InlineKeyboardButton(_("✅ I agree, with bigger text"), callback_data=f"{data}:big")],
+    ]))

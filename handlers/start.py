@@ -39,9 +39,13 @@ async def consent(update: Update, context: Context) -> None:
     services = services_of(context)
     await services.workers.seen(user.id, user.first_name or "", user.language_code)
     await services.workers.consent(user.id)
+    data = query.data or ""
+    if data.endswith(":big"):
+        await services.workers.update(user.id, senior=1)
+        data = data.removesuffix(":big")
     _ = await gettext_of(update, context)
     await query.answer(_("Thank you!"))
-    tail = (query.data or "").partition(":")[2]
+    tail = data.partition(":")[2]
     if query.message is not None:
         await query.edit_message_reply_markup(None)
     if tail.isdigit():
