@@ -163,15 +163,8 @@ class Quizzes:
 
     async def open_attempt(self, worker_id: int) -> tuple[int, int] | None:
         """(attempt, position of the next question) of an open typed-answer quiz."""
-        async with self.db.read() as conn, conn.execute(
-            """
-            SELECT a.id, min(q.position) FROM quiz_attempts a
-            JOIN projects p ON p.id = a.project_id AND p.kind = 'transcription'
-            JOIN quiz_questions q ON q.attempt_id = a.id AND q.answer IS NULL
-            WHERE a.worker_id = ? AND a.status = 'open' GROUP BY a.id
-            """, (worker_id,)) as cur:
-            row = await cur.fetchone()
-        return (int(row[0]), int(row[1])) if row and row[0] is not None else None
+        async with self.db.read() as conn:
+            return await quiz_store.open_typed_question(conn, worker_id)
 
     async def _grade(self, conn: aiosqlite.Connection, worker_id: int, project: Project,
                      attempt_id: int) -> ExamResult:

@@ -107,3 +107,17 @@ async def finish(conn: aiosqlite.Connection, attempt_id: int, status: str, now: 
     await conn.execute(
         "UPDATE quiz_attempts SET status = ?, finished_at = ? WHERE id = ? AND status = 'open'",
         (status, now, attempt_id))
+
+
+async def open_typed_question(conn: aiosqlite.Connection, worker_id: int
+                              ) -> tuple[int, int] | None:
+    """(attempt, next position) of the worker's open quiz on a transcription project."""
+    async with conn.execute(
+        """
+        SELECT a.id, min(q.position) FROM quiz_attempts a
+        JOIN projects p ON p.id = a.project_id AND p.kind = 'transcription'
+        JOIN quiz_questions q ON q.attempt_id = a.id AND q.answer IS NULL
+        WHERE a.worker_id = ? AND a.status = 'open' GROUP BY a.id
+        """, (worker_id,)) as cur:
+        row = await cur.fetchone()
+    return (int(row[0]), int(row[1])) if row and row[0] is not None else None
