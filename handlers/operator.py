@@ -12,11 +12,13 @@ from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, Update
 from telegram.error import BadRequest
 
+from bot.assign import Project
 from bot.charts import bar_chart
 from bot.errors import TapworkError
+from bot.i18n import Gettext
 from bot.importer import format_report
 from bot.money import format_money
 from bot.projects import parse_project
@@ -108,8 +110,21 @@ async def reject(update: Update, context: Context) -> None:
                                "with your reason.", id=payout.id))
 
 
-def _name_arg(context: Context) -> str | None:
-    return context.args[0] if context.args else None
+async def _project_arg(update: Update, context: Context, usage: str
+                       ) -> tuple[Message, Gettext, Project] | None:
+    """The project named in ``/command NAME``, or None after telling the operator why."""
+    message = update.effective_message
+    if message is None:
+        return None
+    _ = await gettext_of(update, context)
+    if not context.args:
+        await message.reply_text(usage)
+        return None
+    try:
+        return message, _, await services_of(context).catalog.get(context.args[0])
+    except LookupError:
+        await message.reply_text(_("No project named {name}.", name=context.args[0]))
+        return None
 
 
 @operators_only
@@ -132,20 +147,13 @@ async def projects(update: Update, context: Context) -> None:
 @operators_only
 async def project(update: Update, context: Context) -> None:
     """/project NAME: progress, pace, quality, money, with a chart of answers per hour."""
-    message = update.effective_message
-    name = _name_arg(context)
-    if message is None:
-        return
     _ = await gettext_of(update, context)
+    found = await _project_arg(update, context, _("Use: /project NAME"))
+    if found is None:
+        return
+    message, _, chosen = found
+    name = chosen.spec.name
     services = services_of(context)
-    if name is None:
-        await message.reply_text(_("Use: /project NAME"))
-        return
-    try:
-        chosen = await services.catalog.get(name)
-    except LookupError:
-        await message.reply_text(_("No project named {name}.", name=name))
-        return
     stats = next(s for s in await services.reports.stats() if s.name == name)
     activity, values, hours = await services.reports.activity(chosen)
     c = chosen.spec.currency
@@ -177,19 +185,13 @@ async def project(update: Update, context: Context) -> None:
 
 
 async def _set_status(update: Update, context: Context, status: str) -> None:
-    message = update.effective_message
-    name = _name_arg(context)
-    if message is None:
-        return
     _ = await gettext_of(update, context)
-    if name is None:
-        await message.reply_text(_("Use: /pause NAME or /resume NAME"))
+    found = await _project_arg(update, context, _("Use: /pause NAME or /resume NAME"))
+    if found is None:
         return
-    try:
-        changed = await services_of(context).catalog.set_status(name, status)
-    except LookupError:
-        await message.reply_text(_("No project named {name}.", name=name))
-        return
+    message, _, chosen = found
+    name = chosen.spec.name
+    changed = await services_of(context).catalog.set_status(name, status)
     if status == "paused":
         text = _("{name} is paused.", name=name) if changed else \
             _("{name} was already paused.", name=name)
@@ -212,20 +214,14 @@ async def resume(update: Update, context: Context) -> None:
 @operators_only
 async def export(update: Update, context: Context) -> None:
     """/export NAME: the JSONL export as a document."""
-    message = update.effective_message
-    name = _name_arg(context)
-    if message is None:
-        return
     _ = await gettext_of(update, context)
-    if name is None:
-        await message.reply_text(_("Use: /export NAME"))
+    found = await _project_arg(update, context, _("Use: /export NAME"))
+    if found is None:
         return
+    message, _, chosen = found
+    name = chosen.spec.name
     out = io.StringIO()
-    try:
-        count = await services_of(context).reports.export(name, out)
-    except LookupError:
-        await message.reply_text(_("No project named {name}.", name=name))
-        return
+    count = await services_of(context).reports.export(name, out)
     await message.reply_document(InputFile(out.getvalue().encode("utf-8"),
                                            filename=f"{name}.jsonl"),
                                  caption=_("{count} items", count=count))
