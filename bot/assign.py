@@ -139,6 +139,8 @@ class WorkLoop:
         self.rng = rng or random.Random()
         #: called inside an accepted answer's transaction (the payroll records earnings)
         self.on_accepted: list[AcceptedHook] = []
+        #: called inside the transaction in which an item's label became final
+        self.on_done: list[Callable[[aiosqlite.Connection, int], Awaitable[None]]] = []
         #: project id -> (median seconds, answers it rests on, answers since computed)
         self._medians: dict[int, tuple[float | None, int, int]] = {}
 
@@ -229,8 +231,10 @@ class WorkLoop:
                      answers: int, leases: int) -> None:
         new_answers, new_leases, confidence = await item_store.bump(conn, item_id, answers,
                                                                     leases)
-        await item_store.set_state(
-            conn, item_id, item_state(project.spec, new_answers, new_leases, confidence))
+        state = item_state(project.spec, new_answers, new_leases, confidence)
+        if await item_store.set_state(conn, item_id, state) and state == DONE:
+            for hook in self.on_done:
+                await hook(conn, item_id)
 
     async def _close(self, conn: aiosqlite.Connection, assignment: AssignmentRow,
                      status: str) -> bool:

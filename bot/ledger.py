@@ -24,7 +24,7 @@ import aiosqlite
 
 from bot import quality
 from bot.assign import Project, WorkLoop
-from bot.clock import to_iso
+from bot.clock import from_iso, to_iso
 from bot.config import PayoutsConfig
 from bot.errors import TapworkError
 from storage import Database, outbox
@@ -136,22 +136,30 @@ class Payroll:
     async def earn(self, conn: aiosqlite.Connection, worker_id: int, project: Project,
                    assignment_id: int, now: str) -> None:
         """An accepted answer earns its reward as pending money, in its unit."""
+        auto_at = to_iso(from_iso(now) + timedelta(hours=project.spec.auto_approve_hours))
         unit = await unit_store.add_answer(conn, worker_id, project.id, assignment_id,
-                                           project.spec.settle_unit, now)
+                                           project.spec.settle_unit, now, auto_at)
         await ledger_store.append(conn, [Entry(
             worker_id, project.spec.currency, "earning", "pending",
             project.spec.reward_micros, f"earn:{assignment_id}", project.id, unit.id,
             assignment_id=assignment_id)], now)
+
+    async def item_resolved(self, conn: aiosqlite.Connection, item_id: int) -> None:
+        """An item's label is final: units waiting on it may be judged now."""
+        await unit_store.item_resolved(conn, item_id)
 
     # -- settlement (a repeating job) ----------------------------------------------
     async def settle_due(self) -> int:
         """Judge and pay every unit that is due; returns how many were settled."""
         now = self.clock.now()
         settled = 0
-        async with self.db.read() as conn:
-            due = await unit_store.due(conn, to_iso(now - timedelta(hours=1)))
-        for unit in due:
-            settled += await self._settle(unit, now)
+        for _page in range(1000):  # each unit examined leaves the due set (settled or
+            async with self.db.read() as conn:  # marked checked), so pages move on
+                due = await unit_store.due(conn, to_iso(now))
+            for unit in due:
+                settled += await self._settle(unit, now)
+            if len(due) < unit_store.PAGE:
+                break
         return settled
 
     async def _settle(self, unit: Unit, now: datetime) -> bool:
@@ -159,15 +167,15 @@ class Payroll:
             row = await project_store.get(conn, unit.project_id)
             assert row is not None
             project = Project.from_row(row)
-            idle_since = now - timedelta(hours=project.spec.auto_approve_hours)
-            idle = unit.last_answer_at <= to_iso(idle_since)
+            stamp = to_iso(now)
+            idle = unit.auto_at <= stamp
             answers = await unit_store.answers(conn, unit.id)
             if unit.status == "filling" and not idle:
                 return False  # a partly filled unit waits for its worker or the deadline
             verdict = judge(project, answers, idle)
             if verdict is None:
+                await unit_store.checked(conn, unit.id, stamp)
                 return False
-            stamp = to_iso(now)
             if not await unit_store.settle(conn, unit.id, verdict.accuracy, verdict.outcome,
                                            stamp):
                 return False

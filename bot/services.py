@@ -45,6 +45,7 @@ class Services:
         loop = WorkLoop(db, clock)
         payroll = Payroll(db, loop, config.payouts)
         loop.on_accepted.append(payroll.earn)
+        loop.on_done.append(payroll.item_resolved)
         catalog = Catalog(db, clock)
         return cls(config=config, db=db, clock=clock, loop=loop,
                    workers=Workers(db, clock, loop), catalog=catalog,

@@ -95,6 +95,8 @@ async def bump(conn: aiosqlite.Connection, item_id: int, answers: int, leases: i
     return int(row[0]), int(row[1]), row[2]
 
 
-async def set_state(conn: aiosqlite.Connection, item_id: int, state: int) -> None:
-    await conn.execute("UPDATE items SET state = ? WHERE id = ? AND state != ?",
-                       (state, item_id, state))
+async def set_state(conn: aiosqlite.Connection, item_id: int, state: int) -> bool:
+    """True when the state changed."""
+    cur = await conn.execute("UPDATE items SET state = ? WHERE id = ? AND state != ?",
+                             (state, item_id, state))
+    return cur.rowcount == 1

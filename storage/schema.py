@@ -164,13 +164,16 @@ MIGRATIONS: list[str] = [
         status TEXT NOT NULL,            -- filling | waiting | settled
         created_at TEXT NOT NULL,
         last_answer_at TEXT NOT NULL,
+        auto_at TEXT NOT NULL,           -- paid in full from then on (auto_approve_hours)
+        checked_at TEXT,                 -- last judged and found unresolved
         settled_at TEXT,
         accuracy REAL,
         outcome TEXT                     -- full | discounted | auto
     );
     CREATE UNIQUE INDEX one_filling_unit ON units (worker_id, project_id)
         WHERE status = 'filling';
-    CREATE INDEX units_to_settle ON units (status, last_answer_at) WHERE status != 'settled';
+    CREATE INDEX units_waiting ON units (id) WHERE status = 'waiting' AND checked_at IS NULL;
+    CREATE INDEX units_overdue ON units (auto_at) WHERE status != 'settled';
     ALTER TABLE assignments ADD COLUMN unit_id INTEGER REFERENCES units(id);
     CREATE INDEX assignments_by_unit ON assignments (unit_id) WHERE unit_id IS NOT NULL;
     CREATE TABLE payouts (

@@ -16,6 +16,7 @@ class Unit:
     answers: int
     status: str          # filling | waiting | settled
     last_answer_at: str
+    auto_at: str
 
 
 @dataclass(frozen=True)
@@ -32,12 +33,13 @@ class UnitAnswer:
 
 def _unit(r: aiosqlite.Row) -> Unit:
     return Unit(r["id"], r["worker_id"], r["project_id"], r["size"], r["answers"], r["status"],
-                r["last_answer_at"])
+                r["last_answer_at"], r["auto_at"])
 
 
 async def add_answer(conn: aiosqlite.Connection, worker_id: int, project_id: int,
-                     assignment_id: int, size: int, now: str) -> Unit:
-    """Put an answer in the worker's filling unit (opening one if needed)."""
+                     assignment_id: int, size: int, now: str, auto_at: str) -> Unit:
+    """Put an answer in the worker's filling unit (opening one if needed); the unit is
+    paid in full at ``auto_at`` unless it is judged before."""
     async with conn.execute(
         "SELECT * FROM units WHERE worker_id = ? AND project_id = ? AND status = 'filling'",
         (worker_id, project_id)) as cur:
@@ -45,14 +47,14 @@ async def add_answer(conn: aiosqlite.Connection, worker_id: int, project_id: int
     if row is None:
         async with conn.execute(
             "INSERT INTO units (worker_id, project_id, size, status, created_at,"
-            " last_answer_at) VALUES (?, ?, ?, 'filling', ?, ?) RETURNING *",
-            (worker_id, project_id, size, now, now)) as cur:
+            " last_answer_at, auto_at) VALUES (?, ?, ?, 'filling', ?, ?, ?) RETURNING *",
+            (worker_id, project_id, size, now, now, auto_at)) as cur:
             row = await cur.fetchone()
     assert row is not None
     async with conn.execute(
-        "UPDATE units SET answers = answers + 1, last_answer_at = ?,"
+        "UPDATE units SET answers = answers + 1, last_answer_at = ?, auto_at = ?,"
         " status = CASE WHEN answers + 1 >= size THEN 'waiting' ELSE status END"
-        " WHERE id = ? RETURNING *", (now, row["id"])) as cur:
+        " WHERE id = ? RETURNING *", (now, auto_at, row["id"])) as cur:
         updated = await cur.fetchone()
     assert updated is not None
     await conn.execute("UPDATE assignments SET unit_id = ? WHERE id = ?",
@@ -60,13 +62,35 @@ async def add_answer(conn: aiosqlite.Connection, worker_id: int, project_id: int
     return _unit(updated)
 
 
-async def due(conn: aiosqlite.Connection, stale_before: str, limit: int = 200) -> list[Unit]:
-    """Full units waiting to be judged, and any unit idle since ``stale_before``."""
+PAGE = 200
+
+
+async def due(conn: aiosqlite.Connection, now: str, limit: int = PAGE) -> list[Unit]:
+    """Units past their auto-approval time, then full units not judged since one of their
+    items changed; a unit found unresolved waits until an item of it is resolved, so a
+    crowd of unresolved units never starves the others."""
     async with conn.execute(
-        "SELECT * FROM units WHERE status = 'waiting'"
-        " OR (status = 'filling' AND last_answer_at <= ?) ORDER BY id LIMIT ?",
-        (stale_before, limit)) as cur:
-        return [_unit(r) for r in await cur.fetchall()]
+        "SELECT * FROM units WHERE status != 'settled' AND auto_at <= ? ORDER BY auto_at"
+        " LIMIT ?", (now, limit)) as cur:
+        overdue = [_unit(r) for r in await cur.fetchall()]
+    async with conn.execute(
+        "SELECT * FROM units WHERE status = 'waiting' AND checked_at IS NULL ORDER BY id"
+        " LIMIT ?", (limit,)) as cur:
+        waiting = [_unit(r) for r in await cur.fetchall()]
+    seen = {u.id for u in overdue}
+    return overdue + [u for u in waiting if u.id not in seen]
+
+
+async def checked(conn: aiosqlite.Connection, unit_id: int, now: str) -> None:
+    await conn.execute("UPDATE units SET checked_at = ? WHERE id = ?", (now, unit_id))
+
+
+async def item_resolved(conn: aiosqlite.Connection, item_id: int) -> None:
+    """An item's label became final: units holding an answer to it are worth a look."""
+    await conn.execute(
+        "UPDATE units SET checked_at = NULL WHERE status = 'waiting' AND checked_at IS NOT"
+        " NULL AND id IN (SELECT unit_id FROM assignments WHERE item_id = ?"
+        " AND unit_id IS NOT NULL)", (item_id,))
 
 
 async def answers(conn: aiosqlite.Connection, unit_id: int) -> list[UnitAnswer]:

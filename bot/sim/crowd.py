@@ -6,6 +6,7 @@ exercise the bot the way a person on a phone does: through buttons and messages 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 from typing import Any
@@ -56,13 +57,21 @@ async def join(phone: Phone, project: str, timeout: float = 10.0) -> JSON:
 async def answer_tasks(phone: Phone, choose: Chooser,
                        type_answer: Callable[[str], str] | None = None, *,
                        limit: int = 10_000, timeout: float = 10.0,
-                       on_answer: Callable[[Phone, Any], None] | None = None) -> int:
-    """Answer tasks until none is left (or ``limit``); returns how many were answered."""
+                       on_answer: Callable[[Phone, Any], None] | None = None,
+                       think: Callable[[], float] | None = None) -> int:
+    """Answer tasks until none is left (or ``limit``); returns how many were answered.
+
+    ``think`` gives the seconds a person takes to read each task; without it answers come
+    as fast as the bot allows (benchmarks), which the too-fast rule would flag in a
+    project with enough answers.
+    """
     answered = 0
     while answered < limit:
         message = open_task(phone)
         if message is None:
             return answered
+        if think is not None:
+            await asyncio.sleep(think())
         current = task_id(message)
         text = phone.text(message) or ""
         label = choose(text, [b for row in phone.buttons(message) for b in row])

@@ -74,7 +74,8 @@ async def run_demo(workers: int = 5, db_path: str | None = None, seed: int = 7) 
                     skill = 0.75 + 0.2 * rng.random()
                     await join(phone, spec.name)
                     done = await answer_tasks(
-                        phone, lambda text, buttons: choose(text, buttons, skill))
+                        phone, lambda text, buttons: choose(text, buttons, skill),
+                        think=lambda: rng.uniform(0.02, 0.08))  # people read first
                     return name, done
 
                 results = await asyncio.gather(*[worker(i) for i in range(workers)])
