@@ -17,6 +17,7 @@ from bot.projects import ProjectSpec
 from storage import Database
 from storage import broadcasts as broadcast_store
 from storage import items as item_store
+from storage import ledger as ledger_store
 from storage import media as media_store
 from storage import projects as project_store
 from storage import quiz as quiz_store
@@ -36,6 +37,12 @@ class Catalog:
                 raise ProjectError(
                     "project {name} already has items of kind {kind}; its kind cannot "
                     "change", name=spec.name, kind=existing.kind)
+            old_currency = existing.document.get("currency") if existing else None
+            if (existing is not None and old_currency != spec.currency
+                    and await ledger_store.project_has_money(conn, existing.id)):
+                raise ProjectError(
+                    "project {name} already paid in {currency}; its currency cannot change "
+                    "(make a new project)", name=spec.name, currency=old_currency)
             now = to_iso(self.clock.now())
             row, created = await project_store.upsert(conn, spec.name, spec.kind, spec.raw, now)
             if created:

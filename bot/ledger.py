@@ -189,7 +189,10 @@ class Payroll:
                   if e.kind == "earning"]
         value = sum(e.amount for e in earned)
         paid = value if verdict.outcome != DISCOUNTED else discounted(value, project)
-        base = dict(worker_id=unit.worker_id, currency=spec.currency, project_id=project.id,
+        # released in the currency it was earned in (a project's currency is fixed once
+        # money moved, but an entry is the truth)
+        currency = earned[0].currency if earned else spec.currency
+        base = dict(worker_id=unit.worker_id, currency=currency, project_id=project.id,
                     unit_id=unit.id)
         detail = {"answers": len(earned), "accuracy": verdict.accuracy,
                   "needed": spec.unit_accuracy, "value": value, "paid": paid,
@@ -214,7 +217,7 @@ class Payroll:
         if await ledger_store.append(conn, entries, now):
             await outbox.put(conn, unit.worker_id, "settled", {
                 "project": spec.name, "outcome": verdict.outcome, "bonus": bonus,
-                "currency": spec.currency, **detail}, f"unit:{unit.id}", now)
+                "currency": currency, **detail}, f"unit:{unit.id}", now)
 
     async def _skill_bonus(self, conn: aiosqlite.Connection, unit: Unit, project: Project,
                            paid: int) -> int:
@@ -257,13 +260,12 @@ class Payroll:
         now = to_iso(self.clock.now())
         results: list[PayoutRequest] = []
         async with self.db.transaction() as conn:
+            made = await payout_store.by_key_prefix(conn, f"{key}:")
+            if made:
+                return [PayoutRequest(p, False, currency=p.currency) for p in made]
             sums = await ledger_store.balances(conn, worker_id)
             for currency in sorted({c for (_, c, _) in sums}):
                 request_key = f"{key}:{currency}"
-                repeat = await payout_store.by_key(conn, request_key)
-                if repeat is not None:
-                    results.append(PayoutRequest(repeat, False, currency=currency))
-                    continue
                 available = sums.get((worker_id, currency, "available"), 0)
                 minimum = self.minimum(currency)
                 if available <= 0:
@@ -344,10 +346,11 @@ class Payroll:
             earned_today = await ledger_store.earned_total(conn, worker_id, to_iso(today))
             earned_week = await ledger_store.earned_total(conn, worker_id, to_iso(week))
             earned_all = await ledger_store.earned_total(conn, worker_id)
-            seconds = await ledger_store.seconds_worked(conn, worker_id)
+            seconds = await ledger_store.seconds_by_currency(conn, worker_id)
             days = await ledger_store.earned_by_day(conn, worker_id, to_iso(since_chart))
-        hourly = {c: (int(v * 3600 / seconds) if seconds > 0 else None)
-                  for c, v in earned_all.items()}
+        # micros per hour, in integers: earned * 3600 s / seconds (timed to the ms)
+        hourly = {c: (v * 3_600_000 // max(1, round(seconds[c] * 1000))
+                      if seconds.get(c, 0) > 0 else None) for c, v in earned_all.items()}
         main = max(earned_all, key=lambda c: earned_all[c]) if earned_all else None
         per_day = {d: v for d, c, v in days if c == main}
         chart = tuple(((since_chart + timedelta(days=i)).strftime("%Y-%m-%d"),

@@ -40,6 +40,8 @@ class Database:
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute("PRAGMA synchronous=NORMAL")
             await conn.execute("PRAGMA foreign_keys=ON")
+            # so that INSERT OR REPLACE's hidden delete fires the ledger's no-delete trigger
+            await conn.execute("PRAGMA recursive_triggers=ON")
             await conn.execute("PRAGMA busy_timeout=5000")
             db = cls(conn, path)
             await db._migrate()

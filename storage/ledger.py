@@ -168,3 +168,18 @@ async def earning_count(conn: aiosqlite.Connection, project_id: int) -> int:
         (project_id,)) as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else 0
+
+
+async def project_has_money(conn: aiosqlite.Connection, project_id: int) -> bool:
+    async with conn.execute("SELECT 1 FROM ledger WHERE project_id = ? LIMIT 1",
+                            (project_id,)) as cur:
+        return await cur.fetchone() is not None
+
+
+async def seconds_by_currency(conn: aiosqlite.Connection, worker_id: int) -> dict[str, float]:
+    """Time spent on tasks, split by the currency each project pays in."""
+    async with conn.execute(
+        "SELECT json_extract(p.spec, '$.currency'), coalesce(sum(a.seconds), 0)"
+        " FROM assignments a JOIN projects p ON p.id = a.project_id"
+        " WHERE a.worker_id = ? AND a.status = 'answered' GROUP BY 1", (worker_id,)) as cur:
+        return {str(r[0]): float(r[1]) for r in await cur.fetchall()}

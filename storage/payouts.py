@@ -46,6 +46,14 @@ async def by_key(conn: aiosqlite.Connection, key: str) -> Payout | None:
     return _payout(row) if row else None
 
 
+async def by_key_prefix(conn: aiosqlite.Connection, prefix: str) -> list[Payout]:
+    """Requests made by one tap (one key, one request per currency)."""
+    async with conn.execute(
+        "SELECT * FROM payouts WHERE substr(request_key, 1, ?) = ? ORDER BY id",
+        (len(prefix), prefix)) as cur:
+        return [_payout(r) for r in await cur.fetchall()]
+
+
 async def get(conn: aiosqlite.Connection, payout_id: int) -> Payout | None:
     async with conn.execute("SELECT * FROM payouts WHERE id = ?", (payout_id,)) as cur:
         row = await cur.fetchone()

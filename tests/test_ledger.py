@@ -408,33 +408,45 @@ async def test_partly_filled_unit_is_auto_approved_after_the_idle_hours(
     assert [(u[2], u[3]) for u in await units(services)] == [(3, "settled"), (1, "filling")]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: Payroll.settle_due (bot/ledger.py) asks unit_store.due for filling units idle "
-    "since now - 1 hour, a fixed hour rather than auto_approve_hours; a project with "
-    "auto_approve_hours < 1 is auto-approved only after an hour"))
 async def test_auto_approval_shorter_than_an_hour_is_honoured(services: Services,
                                                               clock: FakeClock) -> None:
+    """Once a bug: settle_due looked only at units idle for a fixed hour."""
     await gold_project(services, settle_unit=10, auto_approve_hours=0.5)
     await worker_in(services, 1)
     await work(services, clock, 1, ["neutral"])
-    clock.advance(minutes=31)
+    clock.advance(minutes=29)
+    assert await services.payroll.settle_due() == 0
+    clock.advance(minutes=2)
     assert await services.payroll.settle_due() == 1
+    assert await units(services) == [(1, 1, 1, "settled", AUTO, None)]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: storage/units.py due() returns the oldest 200 unsettled units (ORDER BY id "
-    "LIMIT 200) without regard to whether they can be judged; when 200 older units wait "
-    "for other workers' answers, settle_due never reaches a resolved newer unit until "
-    "those are resolved or auto-approved (head-of-line blocking, up to auto_approve_hours)"))
 async def test_resolved_unit_is_paid_behind_many_waiting_ones(services: Services,
                                                               clock: FakeClock) -> None:
+    """Once a bug: the oldest 200 unresolved units hid every newer one from settle_due."""
     await gold_project(services, overlap=3, settle_unit=1, items=201, golds=1)
-    await worker_in(services, 1)
+    for w in (1, 2, 3):
+        await worker_in(services, w)
     await work(services, clock, 1, ["positive"] * 200 + [True], seconds=1)
     assert await scalar(services, "SELECT count(*) FROM units WHERE status = 'waiting'") \
         == 201
     # 200 units wait for other workers; the last holds a gold answer and can be judged now
     assert await services.payroll.settle_due() == 1
+    assert await scalar(services, "SELECT count(*) FROM units WHERE status = 'settled'"
+                                  " AND outcome = 'full'") == 1
+    assert await services.payroll.settle_due() == 0
+    # two more answers make the oldest item final: its unit is judged on the next run
+    await work(services, clock, 2, ["negative"])
+    assert await services.payroll.settle_due() == 0
+    await work(services, clock, 3, ["positive"])
+    assert await services.payroll.settle_due() == 3  # workers 1, 2 and 3 on item it-0
+    assert await rows(services, "SELECT worker_id, outcome FROM units"
+                                " WHERE status = 'settled' ORDER BY worker_id, id") \
+        == [(1, FULL), (1, FULL), (2, DISCOUNTED), (3, FULL)]
+    clock.advance(hours=72)  # the rest are auto-approved, all of them
+    assert await services.payroll.settle_due() == 199
+    assert await bucket(services, 1, "pending") == 0
+    assert await bucket(services, 1, "available") == 201 * REWARD
 
 
 async def test_settling_twice_changes_nothing(services: Services, clock: FakeClock) -> None:
@@ -725,11 +737,6 @@ async def test_a_key_never_makes_two_entries(services: Services) -> None:
     assert await scalar(services, "SELECT count(*) FROM ledger") == 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: storage/schema.py migration 3 guards the ledger with BEFORE UPDATE/DELETE "
-    "triggers only; INSERT OR REPLACE (or REPLACE INTO) on an existing key or id deletes "
-    "the old entry without firing the delete trigger (SQLite fires it only with "
-    "recursive_triggers on), so an entry can be silently replaced"))
 @pytest.mark.parametrize("sql", [
     "INSERT OR REPLACE INTO ledger (worker_id, currency, kind, bucket, amount, key,"
     " created_at) VALUES (1, 'USD', 'bonus', 'available', 999, 'bonus:b', 'now')",
@@ -849,10 +856,6 @@ async def test_wallet_hourly_rate_with_money_but_no_time(services: Services) -> 
     assert (await services.payroll.wallet(1)).hourly == {"USD": None}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: Payroll.wallet (bot/ledger.py) divides each currency's earnings by the seconds "
-    "spent on tasks of every project (ledger_store.seconds_worked without a currency), so "
-    "a worker in a USD and a CNY project sees both hourly rates understated"))
 async def test_wallet_hourly_rate_per_currency_uses_that_currencys_time(
         services: Services, clock: FakeClock) -> None:
     await gold_project(services)
@@ -951,18 +954,14 @@ async def test_project_money_before_any_answer(services: Services) -> None:
 # -- found by these tests -------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: Payroll._pay_unit (bot/ledger.py) releases a unit in the project's current "
-    "currency (spec.currency), not the currency its earnings were recorded in; after an "
-    "operator re-saves the project with another currency, the old currency's pending "
-    "money is stuck forever and the new currency's pending goes negative"))
 async def test_unit_is_released_in_the_currency_it_was_earned_in(
         services: Services, clock: FakeClock) -> None:
     await gold_project(services, settle_unit=2)
     await worker_in(services, 1)
     await work(services, clock, 1, [True, True])
-    await services.catalog.save(parse_project(sentiment_doc(currency="CNY", settle_unit=2,
-                                                            min_accuracy=0.0)))
+    with pytest.raises(ProjectError, match="currency cannot change"):
+        await services.catalog.save(parse_project(sentiment_doc(currency="CNY", settle_unit=2,
+                                                                min_accuracy=0.0)))
     assert await services.payroll.settle_due() == 1
     raw = await sums(services)
     assert all(v >= 0 for v in raw.values()), raw
@@ -970,10 +969,6 @@ async def test_unit_is_released_in_the_currency_it_was_earned_in(
     assert raw.get((1, "USD", "available"), 0) == 2 * REWARD
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: Payroll.request_payout (bot/ledger.py) keys repeats per currency "
-    "(f'{key}:{currency}'), so a repeated tap (same key) after money arrived in another "
-    "currency makes a new payout request instead of returning the one it made before"))
 async def test_repeated_tap_never_makes_a_new_request(services: Services) -> None:
     await worker_in(services, 1)
     await services.payroll.bonus(1, 2_000_000, "USD", "x", "usd")

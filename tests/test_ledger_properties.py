@@ -14,6 +14,7 @@ import json
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import timedelta
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -23,13 +24,14 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from bot.assign import Outcome
-from bot.clock import FakeClock
+from bot.clock import FakeClock, to_iso
 from bot.config import Config, PayoutsConfig, StorageConfig
 from bot.errors import TapworkError
 from bot.ledger import AUTO, DISCOUNTED, FULL
 from bot.projects import parse_project
 from bot.services import Services
 from storage import items as item_store
+from storage.items import DONE
 from tests.conftest import add_worker, sentiment_doc
 
 LABELS = ("positive", "neutral", "negative")
@@ -45,7 +47,7 @@ PROJECTS: dict[str, dict[str, Any]] = {
             "unit_accuracy": 0.6, "discount": "0.3", "auto_approve_hours": 24,
             "min_gold": 1, "skill_bonus": {"min_accuracy": 0.5, "percent": 15}},
     "cny": {"reward": "0.000007", "currency": "CNY", "settle_unit": 2, "overlap": 1,
-            "unit_accuracy": 1.0, "discount": "0.333333", "auto_approve_hours": 48},
+            "unit_accuracy": 1.0, "discount": "0.333333", "auto_approve_hours": 0.5},
 }
 
 
@@ -180,8 +182,9 @@ class Run:
 
     async def answer(self, op: Answer, before: int) -> None:
         loop = self.services.loop
+        # decides this task if a new one is leased now, else the one leased after it
         loop.rng = FixedRandom(0.0 if op.gold else 0.99)
-        served = await loop.start(op.worker, op.project)
+        served = await loop.start(op.worker, op.project)  # the open task, if any
         task = served.task
         if task is None:  # nothing left for this worker
             return
@@ -204,8 +207,6 @@ class Run:
         spec = parse_project(project_doc(op.project))
         assert new == [("earning", "pending", spec.reward_micros, spec.currency,
                          f"earn:{task.assignment_id}")]
-        if result.served is not None and result.served.task is not None:
-            await loop.stop(op.worker, result.served.task.assignment_id)
 
     async def settle(self) -> None:
         waiting = {r[0] for r in await self.rows(
@@ -218,6 +219,18 @@ class Run:
         now_settled = {r[0] for r in await self.rows(
             "SELECT id FROM units WHERE status = 'settled'")}
         assert settled == len(waiting & now_settled)
+        # nothing the job could pay is left behind: every unit still open waits for an
+        # answer, for another worker's answer, or for its auto-approval time
+        now = self.clock.now()
+        for unit_id, status, last, name, resolved in await self.rows(
+                "SELECT u.id, u.status, u.last_answer_at, p.name, min(i.gold IS NOT NULL"
+                " OR (i.state = ? AND i.label IS NOT NULL)) FROM units u"
+                " JOIN projects p ON p.id = u.project_id"
+                " JOIN assignments a ON a.unit_id = u.id JOIN items i ON i.id = a.item_id"
+                " WHERE u.status != 'settled' GROUP BY u.id", DONE):
+            hours = PROJECTS[name]["auto_approve_hours"]
+            assert last > to_iso(now - timedelta(hours=hours)), f"unit {unit_id} is overdue"
+            assert not (status == "waiting" and resolved), f"unit {unit_id} can be judged"
         for unit_id, worker, project, name, outcome in await self.rows(
                 "SELECT u.id, u.worker_id, u.project_id, p.name, u.outcome FROM units u"
                 " JOIN projects p ON p.id = u.project_id WHERE u.status = 'settled'"):
@@ -330,6 +343,10 @@ class Run:
                 original.worker, facts["assignment"], facts["choice"])
             assert result.outcome is Outcome.ALREADY_ANSWERED
             event("answer replayed")
+            # the same button pressed by someone else (forged callback data)
+            other = next(w for w in WORKERS if w != original.worker)
+            forged = await self.services.loop.answer_choice(other, facts["assignment"], 0)
+            assert forged.outcome is Outcome.FORGED
             assert await self.count() == before
         elif isinstance(original, Decide):
             if facts:
@@ -496,4 +513,27 @@ busy = st.lists(st.one_of(
 @given(ops=busy)
 def test_busy_sequences_keep_the_ledger_whole(tmp_path_factory: pytest.TempPathFactory,
                                               ops: list[Op]) -> None:
+    asyncio.run(play(tmp_path_factory.mktemp("db") / "t.db", ops))
+
+
+# rounds in which one worker answers a few items and the job may run in between, so units
+# found unresolved must be judged again once the other worker makes their items final
+def rounds(plan: list[tuple[int, int, int, bool, float]]) -> list[Op]:
+    ops: list[Op] = []
+    for worker, count, label, settle, hours in plan:
+        ops += [Answer(worker, "usd", False, True, label, 10)] * count
+        ops += [Settle()] if settle else []
+        ops += [Advance(hours)] if hours else []
+    return ops
+
+
+settling = st.lists(st.tuples(workers, st.integers(1, 4), st.sampled_from([0, 0, 1]),
+                              st.booleans(), st.sampled_from([0.0, 0.0, 0.0, 0.1, 30.0])),
+                    min_size=3, max_size=14).map(rounds)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=settling)
+def test_settling_between_answers_pays_every_unit_in_time(
+        tmp_path_factory: pytest.TempPathFactory, ops: list[Op]) -> None:
     asyncio.run(play(tmp_path_factory.mktemp("db") / "t.db", ops))
