@@ -144,13 +144,15 @@ async def finish(conn: aiosqlite.Connection, broadcast_id: int, now: str) -> Non
 
 async def last_notified(conn: aiosqlite.Connection, project_id: int,
                         worker_ids: Sequence[int]) -> dict[int, str]:
-    if not worker_ids:
-        return {}
-    marks = ",".join("?" * len(worker_ids))
-    async with conn.execute(
-        f"SELECT worker_id, last_sent_at FROM project_notices WHERE project_id = ?"
-        f" AND worker_id IN ({marks})", (project_id, *worker_ids)) as cur:
-        return {int(r[0]): str(r[1]) for r in await cur.fetchall()}
+    found: dict[int, str] = {}
+    for start in range(0, len(worker_ids), 500):  # within any SQLite's parameter limit
+        chunk = list(worker_ids[start:start + 500])
+        marks = ",".join("?" * len(chunk))
+        async with conn.execute(
+            f"SELECT worker_id, last_sent_at FROM project_notices WHERE project_id = ?"
+            f" AND worker_id IN ({marks})", (project_id, *chunk)) as cur:
+            found.update({int(r[0]): str(r[1]) for r in await cur.fetchall()})
+    return found
 
 
 async def set_notified(conn: aiosqlite.Connection, project_id: int,

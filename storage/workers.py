@@ -52,13 +52,19 @@ async def update_settings(conn: aiosqlite.Connection, worker_id: int,
                        (*values.values(), worker_id))
 
 
+#: ids per query: SQLite builds may allow as few as 32,766 parameters
+CHUNK = 500
+
+
 async def many(conn: aiosqlite.Connection, worker_ids: list[int]) -> dict[int, WorkerRow]:
-    if not worker_ids:
-        return {}
-    marks = ",".join("?" * len(worker_ids))
-    async with conn.execute(f"SELECT * FROM workers WHERE id IN ({marks})",
-                            worker_ids) as cur:
-        return {int(r["id"]): _row(r) for r in await cur.fetchall()}
+    found: dict[int, WorkerRow] = {}
+    for start in range(0, len(worker_ids), CHUNK):
+        chunk = worker_ids[start:start + CHUNK]
+        marks = ",".join("?" * len(chunk))
+        async with conn.execute(f"SELECT * FROM workers WHERE id IN ({marks})",
+                                chunk) as cur:
+            found.update({int(r["id"]): _row(r) for r in await cur.fetchall()})
+    return found
 
 
 async def upsert_seen(conn: aiosqlite.Connection, worker_id: int, first_name: str,
