@@ -269,6 +269,13 @@ class Run:
         available = {c: v for (w, c, b), v in (await self.sums()).items()
                      if w == op.worker and b == "available"}
         results = await self.services.payroll.request_payout(op.worker, key)
+        made_before = {pid for (k, _c), pid in self.requests.items() if k == key}
+        if made_before:  # a repeated tap returns what it made, whatever arrived since
+            assert {r.payout.id for r in results if r.payout} == made_before
+            assert not any(r.created for r in results)
+            event("payout request repeated")
+            assert await self.count() == before
+            return
         created = 0
         for r in results:
             if r.refused == "nothing":
