@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from telegram.ext import Application
 
 from bot.app import running
@@ -26,6 +27,12 @@ from bot.sim.server import BotApiStandIn
 from storage import items as item_store
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB 22's opt-in; silences its warning
+
+# CI explores the same examples every run (a red run must be reproducible); locally
+# hypothesis keeps searching new ones
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parents[1]
 OPERATOR_ID = 777
