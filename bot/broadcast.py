@@ -80,10 +80,17 @@ class Broadcasts:
         async with self.db.read() as conn:
             return await store.unfinished(conn)
 
-    async def claim(self, broadcast: Broadcast, limit: int = CLAIM) -> list[Recipient]:
+    async def claim(self, broadcast: Broadcast, limit: int = CLAIM) -> list[Recipient] | None:
+        """The next recipients to send to now, or None when nobody is left.
+
+        Workers in quiet hours are handed to the outbox (sent when their quiet hours end),
+        so the list may be empty while the queue is not.
+        """
         now = self.clock.now()
         async with self.db.transaction() as conn:
             ids = await store.claim(conn, broadcast.id, limit)
+            if not ids:
+                return None
             workers = await worker_store.many(conn, ids)
             recipients, deferred = [], []
             for worker_id in ids:
