@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import lru_cache
 
 from babel.numbers import format_currency, get_currency_name, get_currency_precision
 
@@ -38,6 +39,7 @@ def is_currency(code: str) -> bool:
         return False
 
 
+@lru_cache(maxsize=4096)  # Babel's formatting is slow and the same few amounts recur
 def format_money(micros: int, currency: str, locale: str = "en") -> str:
     """Shown with Babel in the reader's locale.
 
