@@ -143,13 +143,14 @@ class Broadcasts:
         """
         now = self.clock.now()
         async with self.db.read() as conn:
-            subscribers = await worker_store.with_daily_summary(conn)
+            subscribers = [w for w in await worker_store.with_daily_summary(conn)
+                           if local_time(now, w.timezone).hour == hour]
+        if not subscribers:
+            return 0
         waiting = sum(n for _p, n in await self.catalog.open_projects())
         queued = 0
         for worker in subscribers:
             local = local_time(now, worker.timezone)
-            if local.hour != hour:
-                continue
             wallet = await payroll.wallet(worker.id)
             async with self.db.transaction() as conn:
                 total, correct = await quality_store.gold_totals(conn, worker.id)

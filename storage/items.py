@@ -75,7 +75,7 @@ async def next_for_worker(conn: aiosqlite.Connection, project_id: int, worker_id
     async with conn.execute(
         """
         SELECT i.id FROM items i
-        WHERE i.project_id = ? AND i.state = ? AND i.state < 2 AND i.quiz = 0
+        WHERE i.project_id = ? AND i.state = ? AND i.quiz = 0
           AND i.gold IS NULL AND NOT EXISTS (SELECT 1 FROM assignments a
                           WHERE a.item_id = i.id AND a.worker_id = ?)
         ORDER BY i.id LIMIT 1
