@@ -31,6 +31,8 @@ class TelegramConfig:
 @dataclass(frozen=True)
 class StorageConfig:
     path: str = "tapwork.db"
+    #: run SQLite on aiosqlite's thread instead of inline on the event loop
+    threaded: bool = False
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
     _known(tg, "telegram", {"token", "api_base_url", "file_base_url", "max_rate",
                             "max_retries"}, where)
     st = _table(data, "storage", where)
-    _known(st, "storage", {"path"}, where)
+    _known(st, "storage", {"path", "threaded"}, where)
     ops = _table(data, "operators", where)
     _known(ops, "operators", {"ids"}, where)
     work = _table(data, "work", where)
@@ -166,7 +168,8 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
                               WorkConfig.settle_check_seconds, where))
     if lease_check <= 0 or settle_check <= 0:
         raise ConfigError("{where}: work.*_seconds must be positive", where=where)
-    return Config(telegram=telegram, storage=StorageConfig(path=path),
+    threaded = _get(st, "storage", "threaded", bool, False, where)
+    return Config(telegram=telegram, storage=StorageConfig(path=path, threaded=threaded),
                   operators=OperatorsConfig(ids=tuple(ids)),
                   work=WorkConfig(lease_check_seconds=lease_check,
                                   settle_check_seconds=settle_check),

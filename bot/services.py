@@ -41,7 +41,7 @@ class Services:
         ``tapwork run`` opens.
         """
         clock = clock or Clock()
-        db = await Database.open(config.storage.path)
+        db = await Database.open(config.storage.path, config.storage.threaded)
         loop = WorkLoop(db, clock)
         payroll = Payroll(db, loop, config.payouts)
         loop.on_accepted.append(payroll.earn)

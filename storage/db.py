@@ -14,9 +14,11 @@ import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
+from storage.inline import InlineConnection
 from storage.schema import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -29,12 +31,17 @@ class Database:
         self.path = path
 
     @classmethod
-    async def open(cls, path: str | Path) -> Database:
-        """Open (creating if needed) and bring the schema up to date."""
+    async def open(cls, path: str | Path, threaded: bool = False) -> Database:
+        """Open (creating if needed) and bring the schema up to date.
+
+        ``threaded`` runs SQLite on aiosqlite's worker thread; the default runs it inline
+        on the event loop (``storage/inline.py`` says why, the loop benchmark measures it).
+        """
         path = str(path)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        conn: Any = (await aiosqlite.connect(path, isolation_level=None) if threaded
+                     else await InlineConnection.connect(path))
         try:
             conn.row_factory = aiosqlite.Row
             await conn.execute("PRAGMA journal_mode=WAL")
