@@ -228,6 +228,9 @@ async def seed(path: Path, items: int) -> float:
                      for i in range(first, min(items, first + SEED_BATCH))]
             async with services.db.transaction() as conn:
                 await item_store.insert_many(conn, project.id, batch, now)
+        # the project's "opened" event would invite the simulated workers as they join;
+        # handle it now, while nobody is there to tell
+        await services.broadcasts.notify_events()
     finally:
         await services.close()
     return time.perf_counter() - started
