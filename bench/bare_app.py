@@ -102,6 +102,8 @@ def build(token: str, api_base_url: str, file_base_url: str) -> Application:
         .base_file_url(file_base_url)
         .rate_limiter(AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=3))
         .concurrent_updates(tapwork_app.CONCURRENT_UPDATES)
+        .connection_pool_size(tapwork_app.CONNECTIONS)
+        .pool_timeout(tapwork_app.POOL_TIMEOUT)
         .build()
     )
     application.add_handler(CommandHandler("start", start, filters=filters.ChatType.PRIVATE))

@@ -46,6 +46,7 @@ import math
 import os
 import platform
 import pstats
+import re
 import secrets
 import shutil
 import signal
@@ -67,7 +68,7 @@ from bot.clock import to_iso  # noqa: E402
 from bot.config import Config, StorageConfig  # noqa: E402
 from bot.projects import parse_project  # noqa: E402
 from bot.services import Services  # noqa: E402
-from bot.sim.crowd import join, open_task, task_id  # noqa: E402
+from bot.sim.crowd import task_id  # noqa: E402
 from bot.sim.phone import JSON, Phone  # noqa: E402
 from bot.sim.server import BotApiStandIn  # noqa: E402
 from storage import items as item_store  # noqa: E402
@@ -91,6 +92,8 @@ REVIEWS = (
     "Battery life is fine, but the screen scratches far too easily.",
     "Fast delivery, exactly as described, would buy again.",
 )
+#: the plain "I agree" button of the consent notice (``ok`` or ``ok:<project>``)
+_CONSENT = re.compile(r"^ok(?::\d+)?$")
 #: rows per seeding transaction: large enough to be fast, small enough to bound memory
 SEED_BATCH = 50_000
 #: simulated user ids start here (any ids work; these are easy to spot in a database)
@@ -180,14 +183,17 @@ class TimedStandIn(BotApiStandIn):
     """
 
     def __init__(self, token: str) -> None:
-        # history_limit: a worker only ever looks at its newest message
-        super().__init__(token, history_limit=2)
+        # history_limit: a worker looks at its newest task, and a few notices may follow it
+        super().__init__(token, history_limit=8)
         self.record_calls = False  # the call log would grow by thousands per second
         self.shown_at: dict[int, float] = {}
 
     def _stamp(self, params: JSON) -> None:
+        """Only a task counts as "next task received", not a notice sent meanwhile."""
         chat_id = params.get("chat_id")
-        if isinstance(chat_id, int):
+        markup = params.get("reply_markup")
+        if isinstance(chat_id, int) and isinstance(markup, dict) \
+                and task_id({"reply_markup": markup}) is not None:
             self.shown_at[chat_id] = time.perf_counter()
 
     async def _api_editMessageText(self, params: JSON, files: dict[str, Any]) -> Any:
@@ -415,22 +421,56 @@ class Window:
             self.latencies.append(shown - tapped)
 
 
+def newest_task(phone: Phone) -> JSON | None:
+    """The newest message in the chat that is an open task.
+
+    Not simply the last message: a broadcast or a pay notice may arrive after the task,
+    and a person would scroll up to it rather than give up.
+    """
+    for message in reversed(phone.messages):
+        if task_id(message) is not None:
+            return message
+    return None
+
+
+def consent_button(phone: Phone) -> tuple[JSON, str] | None:
+    """The consent notice and the callback data of its plain "I agree" button."""
+    for message in reversed(phone.messages):
+        for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+            for button in row:
+                data = button.get("callback_data", "")
+                if _CONSENT.match(data):
+                    return message, data
+    return None
+
+
 async def enter(phone: Phone, kind: str) -> None:
-    """Get the phone its first task: tapwork's deep link and consent, or the bare /start."""
+    """Get the phone its first task: tapwork's deep link and consent, or the bare /start.
+
+    Like ``bot.sim.crowd.join``, but it looks for the consent button and then for a task
+    instead of taking whatever message comes next, so a notice that lands in between
+    (a new-project broadcast, say) does not stop the worker before it starts.
+    """
     if kind == "bare":
         await phone.send("/start")
-        await phone.wait_for(open_task, JOIN_TIMEOUT)
-    else:
-        first = await join(phone, PROJECT["name"], timeout=JOIN_TIMEOUT)
-        if task_id(first) is None:
-            raise RuntimeError(f"worker {phone.id} got no task on joining:\n"
-                               f"{phone.transcript()}")
+        await phone.wait_for(newest_task, JOIN_TIMEOUT)
+        return
+    await phone.send(f"/start {PROJECT['name']}")
+    try:
+        await phone.wait_for(lambda p: newest_task(p) or consent_button(p), JOIN_TIMEOUT)
+        consent = consent_button(phone)
+        if newest_task(phone) is None and consent is not None:
+            await phone.tap_data(*consent)
+        await phone.wait_for(newest_task, JOIN_TIMEOUT)
+    except AssertionError as exc:
+        raise RuntimeError(f"worker {phone.id} got no task on joining:\n"
+                           f"{phone.transcript()}") from exc
 
 
 async def answer_until_stopped(phone: Phone, server: TimedStandIn, window: Window) -> None:
     """Tap the first label of each task the moment it shows, until told to stop."""
     while not window.stopping:
-        message = open_task(phone)
+        message = newest_task(phone)
         if message is None:
             window.ran_out += 1
             window.example = window.example or phone.transcript(3)
@@ -440,7 +480,8 @@ async def answer_until_stopped(phone: Phone, server: TimedStandIn, window: Windo
         tapped = time.perf_counter()
         await phone.tap(label, message)
         try:
-            await phone.wait_for(lambda p, c=current: task_id(p.last) != c, ANSWER_TIMEOUT)
+            await phone.wait_for(lambda p, c=current: task_id(newest_task(p)) != c,
+                                 ANSWER_TIMEOUT)
         except AssertionError:
             window.stalled += 1
             window.example = window.example or phone.transcript(3)
@@ -763,6 +804,13 @@ def format_table(result: dict[str, Any]) -> str:
                                for j, (c, w) in enumerate(zip(row, widths, strict=True))))
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
+    main = result["phases"]["tapwork"]
+    if main["answers_per_second"]:
+        lines.append(
+            f"(latency: a closed loop, every worker always waiting for the bot; when the bot is "
+            f"saturated p50 is mostly queueing, about workers / answers per second = "
+            f"{main['workers'] / main['answers_per_second'] * 1000:,.0f} ms here. Run fewer "
+            f"--workers for the latency of an unloaded bot.)")
     lines.append("(bench CPU %: this process, the stand-in and the phones; near 100 % means "
                  "the simulation, not the bot, set the pace. other CPU %: the rest of the "
                  f"machine; above {NOISY_PERCENT:g} % the figures are noisy)")

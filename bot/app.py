@@ -31,6 +31,9 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 #: how many updates are handled at once; correctness never depends on order because
 #: every state change is a conditional write in one transaction
 CONCURRENT_UPDATES = 64
+#: HTTP connections to the Bot API, and how long a call may wait for a free one
+CONNECTIONS = 8
+POOL_TIMEOUT = 30.0
 
 
 def build_application(services: Services) -> Application:
@@ -43,6 +46,10 @@ def build_application(services: Services) -> Application:
         .rate_limiter(AIORateLimiter(overall_max_rate=tg.max_rate, group_max_rate=0,
                                      max_retries=tg.max_retries))
         .concurrent_updates(CONCURRENT_UPDATES)
+        # few connections, waited for patiently: httpcore's pool bookkeeping grows with
+        # the square of open connections, which cost more than queueing for one
+        .connection_pool_size(CONNECTIONS)
+        .pool_timeout(POOL_TIMEOUT)
         .context_types(ContextTypes(bot_data=dict))
         .build()
     )
