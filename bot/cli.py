@@ -137,6 +137,9 @@ def _run(args: argparse.Namespace) -> int:
     from bot.app import run_forever
 
     logging.getLogger().setLevel(logging.INFO)
+    # httpx logs every request at INFO: a line per Bot API call is noise, and it costs
+    # 0.1-0.4 ms an answer (measured with bench/loop.py)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     asyncio.run(run_forever(config))
     return 0
 
