@@ -75,8 +75,10 @@ if str(ROOT) not in sys.path:
 
 from bench.loop import (  # noqa: E402
     BotCrashed,
+    cell,
     check_alive,
     cpu_seconds,
+    figure_lines,
     machine_busy_seconds,
     peak_rss_mb,
     remove_database,
@@ -749,16 +751,6 @@ def summarize(options: Options, rate: float, seeding: dict[int, float | None],
     }
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 100 else f"{value:,.1f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
 def format_table(result: dict[str, Any]) -> str:
     o = result["options"]
     lines = [
@@ -775,30 +767,20 @@ def format_table(result: dict[str, Any]) -> str:
     ]
     if result["profiled"]:
         lines.append("NOTE: the clean run's bot ran under cProfile; its rate is lower")
-    rows = [("figure", "value", "target", "result")]
-    for f in result["figures"]:
-        verdict = "" if f["pass"] is None else ("PASS" if f["pass"] else "FAIL")
-        rows.append((f["figure"], _cell(f["value"]), f["target"] or "", verdict))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines.append("")
-    for i, row in enumerate(rows):
-        lines.append("  ".join([row[0].ljust(widths[0]), row[1].rjust(widths[1]),
-                                row[2].ljust(widths[2]), row[3]]).rstrip())
-        if i == 0:
-            lines.append("  ".join("-" * w for w in widths))
+    lines += ["", *figure_lines(result["figures"])]
     header = ("run", "workers", "rate", "steady/s", "share", "slowest s", "seconds",
               "delivered", "403", "429", "dup", "skipped", "unconfirmed", "in doubt",
               "restart s", "bot CPU %", "ms/send", "bench CPU %", "other CPU %")
     table = [header]
     for name, r in result["runs"].items():
-        table.append((name, _cell(r["workers"]), _cell(r["rate"]), _cell(r["steady_rate"]),
-                      _cell(r["share"]), _cell(r["slowest_second"]), _cell(r["seconds"]),
-                      _cell(r["delivered"]), _cell(r["refused_403"]),
-                      _cell(r["throttled_429"]), _cell(r["duplicates"]), _cell(r["skipped"]),
-                      _cell(r["statuses"].get("unconfirmed", 0)),
-                      _cell(r["in_doubt_at_stop"]), _cell(r["restart_gap_seconds"]),
-                      _cell(r["bot_cpu_percent"]), _cell(r["bot_cpu_ms_per_send"]),
-                      _cell(r["bench_cpu_percent"]), _cell(r["other_cpu_percent"])))
+        table.append((name, cell(r["workers"]), cell(r["rate"]), cell(r["steady_rate"]),
+                      cell(r["share"]), cell(r["slowest_second"]), cell(r["seconds"]),
+                      cell(r["delivered"]), cell(r["refused_403"]),
+                      cell(r["throttled_429"]), cell(r["duplicates"]), cell(r["skipped"]),
+                      cell(r["statuses"].get("unconfirmed", 0)),
+                      cell(r["in_doubt_at_stop"]), cell(r["restart_gap_seconds"]),
+                      cell(r["bot_cpu_percent"]), cell(r["bot_cpu_ms_per_send"]),
+                      cell(r["bench_cpu_percent"]), cell(r["other_cpu_percent"])))
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     lines.append("")
     for i, row in enumerate(table):

@@ -754,12 +754,31 @@ def summarize(options: Options, seeding: dict[str, float | None],
     }
 
 
-def _cell(value: Any) -> str:
+def cell(value: Any) -> str:
+    """A figure for a table: "-" for none, thousands separated, short floats."""
     if value is None:
         return "-"
     if isinstance(value, float):
         return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 100 else f"{value:,.1f}"
+    if isinstance(value, int):
+        return f"{value:,}"
     return str(value)
+
+
+def figure_lines(figures: list[dict[str, Any]]) -> list[str]:
+    """The figure / value / target / PASS-FAIL table every benchmark here prints."""
+    rows = [("figure", "value", "target", "result")]
+    for f in figures:
+        verdict = "" if f["pass"] is None else ("PASS" if f["pass"] else "FAIL")
+        rows.append((f["figure"], cell(f["value"]), f["target"] or "", verdict))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = []
+    for i, row in enumerate(rows):
+        lines.append("  ".join([row[0].ljust(widths[0]), row[1].rjust(widths[1]),
+                                row[2].ljust(widths[2]), row[3]]).rstrip())
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return lines
 
 
 def format_table(result: dict[str, Any]) -> str:
@@ -775,28 +794,18 @@ def format_table(result: dict[str, Any]) -> str:
     ]
     if result["profiled"]:
         lines.append("NOTE: the bot ran under cProfile; its figures are slower than normal")
-    rows = [("figure", "value", "target", "result")]
-    for f in result["figures"]:
-        verdict = "" if f["pass"] is None else ("PASS" if f["pass"] else "FAIL")
-        rows.append((f["figure"], _cell(f["value"]), f["target"] or "", verdict))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines.append("")
-    for i, row in enumerate(rows):
-        lines.append("  ".join([row[0].ljust(widths[0]), row[1].rjust(widths[1]),
-                                row[2].ljust(widths[2]), row[3]]).rstrip())
-        if i == 0:
-            lines.append("  ".join("-" * w for w in widths))
+    lines += ["", *figure_lines(result["figures"])]
     header = ("phase", "items", "answers", "per s", "p50 ms", "p99 ms", "calls/ans",
               "bot CPU %", "CPU ms/ans", "peak RSS MB", "bench CPU %", "other CPU %",
               "join s")
     table = [header]
     for name, p in result["phases"].items():
-        table.append((name, _cell(p["items"]), str(p["answers"]),
-                      _cell(p["answers_per_second"]), _cell(p["latency_p50_ms"]),
-                      _cell(p["latency_p99_ms"]), _cell(p["api_calls_per_answer"]),
-                      _cell(p["bot_cpu_percent"]), _cell(p["bot_cpu_ms_per_answer"]),
-                      _cell(p["bot_peak_rss_mb"]), _cell(p["bench_cpu_percent"]),
-                      _cell(p["other_cpu_percent"]), _cell(p["join_seconds"])))
+        table.append((name, cell(p["items"]), str(p["answers"]),
+                      cell(p["answers_per_second"]), cell(p["latency_p50_ms"]),
+                      cell(p["latency_p99_ms"]), cell(p["api_calls_per_answer"]),
+                      cell(p["bot_cpu_percent"]), cell(p["bot_cpu_ms_per_answer"]),
+                      cell(p["bot_peak_rss_mb"]), cell(p["bench_cpu_percent"]),
+                      cell(p["other_cpu_percent"]), cell(p["join_seconds"])))
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     lines.append("")
     for i, row in enumerate(table):
