@@ -107,12 +107,6 @@ async def typed_answer_seen(conn: aiosqlite.Connection, worker_id: int,
         return await cur.fetchone() is not None
 
 
-async def open_count(conn: aiosqlite.Connection) -> int:
-    async with conn.execute("SELECT count(*) FROM assignments WHERE status = 'open'") as cur:
-        row = await cur.fetchone()
-    return int(row[0]) if row else 0
-
-
 async def answered_since(conn: aiosqlite.Connection, worker_id: int, since: str) -> int:
     async with conn.execute(
         "SELECT count(*) FROM assignments WHERE worker_id = ? AND status = 'answered'"

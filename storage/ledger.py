@@ -110,17 +110,6 @@ async def earned_total(conn: aiosqlite.Connection, worker_id: int, since: str = 
         return {str(r[0]): int(r[1]) for r in await cur.fetchall()}
 
 
-async def seconds_worked(conn: aiosqlite.Connection, worker_id: int,
-                         project_id: int | None = None) -> float:
-    where = "AND project_id = ?" if project_id is not None else ""
-    args = (worker_id, project_id) if project_id is not None else (worker_id,)
-    async with conn.execute(
-        f"SELECT coalesce(sum(seconds), 0) FROM assignments WHERE worker_id = ?"
-        f" AND status = 'answered' {where}", args) as cur:
-        row = await cur.fetchone()
-    return float(row[0]) if row else 0.0
-
-
 async def project_money(conn: aiosqlite.Connection, project_id: int) -> tuple[int, int]:
     """(spent: released to workers, bonuses and discounts included; committed: pending)."""
     async with conn.execute(

@@ -40,12 +40,6 @@ async def create(conn: aiosqlite.Connection, worker_id: int, currency: str, amou
     return _payout(row), True
 
 
-async def by_key(conn: aiosqlite.Connection, key: str) -> Payout | None:
-    async with conn.execute("SELECT * FROM payouts WHERE request_key = ?", (key,)) as cur:
-        row = await cur.fetchone()
-    return _payout(row) if row else None
-
-
 async def by_key_prefix(conn: aiosqlite.Connection, prefix: str) -> list[Payout]:
     """Requests made by one tap (one key, one request per currency)."""
     async with conn.execute(

@@ -138,13 +138,6 @@ async def next_gold_for_worker(conn: aiosqlite.Connection, project_id: int, work
     return int(row[0]) if row else None
 
 
-async def has_gold(conn: aiosqlite.Connection, project_id: int) -> bool:
-    async with conn.execute(
-        "SELECT 1 FROM items WHERE project_id = ? AND gold IS NOT NULL AND quiz = 0 LIMIT 1",
-        (project_id,)) as cur:
-        return await cur.fetchone() is not None
-
-
 async def gold_totals(conn: aiosqlite.Connection, worker_id: int, since: str = ""
                       ) -> tuple[int, int]:
     """(gold answers, right ones) of a worker across all projects, since a moment."""

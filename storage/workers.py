@@ -100,10 +100,6 @@ async def set_consent(conn: aiosqlite.Connection, worker_id: int, now: str) -> b
     return cur.rowcount == 1
 
 
-async def set_language(conn: aiosqlite.Connection, worker_id: int, language: str) -> None:
-    await conn.execute("UPDATE workers SET language = ? WHERE id = ?", (language, worker_id))
-
-
 async def set_active(conn: aiosqlite.Connection, worker_id: int, active: bool) -> bool:
     cur = await conn.execute("UPDATE workers SET active = ? WHERE id = ? AND active != ?",
                              (int(active), worker_id, int(active)))
