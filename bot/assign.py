@@ -16,10 +16,12 @@ confidence decides whether it needs more workers, up to ``max_overlap``.
 from __future__ import annotations
 
 import enum
+import json
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from functools import lru_cache
 
 import aiosqlite
 
@@ -37,10 +39,11 @@ from storage import quality as quality_store
 from storage import quiz as quiz_store
 from storage import workers as worker_store
 from storage.assignments import AssignmentRow
-from storage.items import DONE, FRESH, FULL, STARTED
+from storage.items import DONE, FRESH, FULL, STARTED, ItemRow
 from storage.media import MediaRow
 from storage.projects import ProjectRow
 from storage.quality import Qualification
+from storage.workers import WorkerRow
 
 MAX_TYPED_ANSWER = 2000
 SENIOR_LEASE = 3
@@ -57,7 +60,25 @@ class Project:
 
     @classmethod
     def from_row(cls, row: ProjectRow) -> Project:
-        return cls(row.id, parse_project(row.document), row.status)
+        return cls(row.id, _spec(row.spec), row.status)
+
+
+@lru_cache(maxsize=256)
+def _spec(document: str) -> ProjectSpec:
+    """Validating a project takes ~50 µs and every answer loads its project, so a spec is
+    parsed once per stored text (an update stores a new text, so it is never stale)."""
+    return parse_project(json.loads(document))
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The message that showed the task just answered. The next task is recorded as shown
+    there in the same transaction, because the handler edits that message in place; only
+    when it has to send a new message does it record the delivery again
+    (``WorkLoop.delivered``). That saves a second transaction on every answer."""
+
+    chat_id: int
+    message_id: int
 
 
 @dataclass(frozen=True)
@@ -189,9 +210,13 @@ class WorkLoop:
             return await self._task(conn, current, Project.from_row(row))
 
     async def _lease_next(self, conn: aiosqlite.Connection, worker_id: int,
-                          project: Project) -> Served:
+                          project: Project, worker: WorkerRow | None = None,
+                          shown: Shown | None = None) -> Served:
         """The next item for this worker: a gold check now and then, else started items
-        before fresh ones. Nothing at all for a worker who may not work here."""
+        before fresh ones. Nothing at all for a worker who may not work here.
+
+        ``worker`` saves a read when the caller has the row from this transaction.
+        """
         gate = await self.access_in(conn, worker_id, project)
         if gate.gate is not Gate.OPEN:
             return Served(None, Empty.GATED, project, gate)
@@ -204,62 +229,70 @@ class WorkLoop:
                 break
         if item_id is None:
             return Served(None, Empty.NOTHING_LEFT, project)
-        worker = await worker_store.get(conn, worker_id)
         if self.rng.random() < project.spec.gold_rate:
             # gold is mixed into real work, never served on its own
             item_id = await quality_store.next_gold_for_worker(
                 conn, project.id, worker_id) or item_id
+        item = await item_store.get(conn, item_id)
+        assert item is not None
+        worker = worker or await worker_store.get(conn, worker_id)
         now = self.clock.now()
         # senior mode: no time pressure, three times the lease
         minutes = project.spec.lease_minutes * (SENIOR_LEASE if worker and worker.senior else 1)
-        expires = now + timedelta(minutes=minutes)
-        assignment_id = await assignment_store.create(
-            conn, item_id, worker_id, project.id, to_iso(now), to_iso(expires))
-        await self._count(conn, item_id, project, answers=0, leases=1)
-        assignment = await assignment_store.get(conn, assignment_id)
-        assert assignment is not None
-        return Served(await self._task(conn, assignment, project), project=project)
+        assignment = await assignment_store.create(
+            conn, item.id, worker_id, project.id, to_iso(now),
+            to_iso(now + timedelta(minutes=minutes)),
+            (shown.chat_id, shown.message_id) if shown else None)
+        await self._progress(conn, item, project, answers=0, leases=1)
+        return Served(await self._task(conn, assignment, project, item), project=project)
 
     async def _task(self, conn: aiosqlite.Connection, assignment: AssignmentRow,
-                    project: Project) -> Task:
-        item = await item_store.get(conn, assignment.item_id)
+                    project: Project, item: ItemRow | None = None) -> Task:
+        item = item or await item_store.get(conn, assignment.item_id)
         assert item is not None
         media = await media_store.get(conn, item.media_id) if item.media_id else None
         return Task(assignment.id, project, item.id, item.text, media, assignment.message_id)
 
-    async def _count(self, conn: aiosqlite.Connection, item_id: int, project: Project, *,
-                     answers: int, leases: int) -> None:
-        new_answers, new_leases, confidence = await item_store.bump(conn, item_id, answers,
-                                                                    leases)
+    async def _progress(self, conn: aiosqlite.Connection, item: ItemRow, project: Project,
+                        *, answers: int, leases: int,
+                        estimate: tuple[str | None, float | None] | None = None) -> None:
+        """Move the item's counters (and estimate) on; its state follows from them."""
+        label, confidence = estimate or (item.label, item.confidence)
+        new_answers, new_leases = item.answers + answers, item.leases + leases
         state = item_state(project.spec, new_answers, new_leases, confidence)
-        if await item_store.set_state(conn, item_id, state) and state == DONE:
+        await item_store.set_progress(conn, item.id, new_answers, new_leases, state, label,
+                                      confidence)
+        if state == DONE and item.state != DONE:
             for hook in self.on_done:
-                await hook(conn, item_id)
+                await hook(conn, item.id)
 
     async def _close(self, conn: aiosqlite.Connection, assignment: AssignmentRow,
                      status: str) -> bool:
         if not await assignment_store.close(conn, assignment.id, assignment.worker_id, status):
             return False
         row = await project_store.get(conn, assignment.project_id)
-        assert row is not None
-        await self._count(conn, assignment.item_id, Project.from_row(row), answers=0,
-                          leases=-1)
+        item = await item_store.get(conn, assignment.item_id)
+        assert row is not None and item is not None
+        await self._progress(conn, item, Project.from_row(row), answers=0, leases=-1)
         return True
 
     # -- answering -----------------------------------------------------------------
-    async def answer_choice(self, worker_id: int, assignment_id: int, choice: int
-                            ) -> AnswerResult:
+    async def answer_choice(self, worker_id: int, assignment_id: int, choice: int,
+                            shown: Shown | None = None) -> AnswerResult:
         """A tapped label button. ``choice`` is the label's position, never trusted."""
-        return await self._answer(worker_id, assignment_id, choice=choice)
+        return await self._answer(worker_id, assignment_id, choice=choice, shown=shown)
 
-    async def answer_text(self, worker_id: int, text: str, message_id: int,
-                          assignment_id: int | None = None) -> AnswerResult:
+    async def answer_text(self, worker_id: int, text: str, message_id: int | None,
+                          assignment_id: int | None = None, shown: Shown | None = None
+                          ) -> AnswerResult:
         """A typed transcription (or "can't make it out" with empty ``text``)."""
-        return await self._answer(worker_id, assignment_id, text=text, message_id=message_id)
+        return await self._answer(worker_id, assignment_id, text=text, message_id=message_id,
+                                  shown=shown)
 
     async def _answer(self, worker_id: int, assignment_id: int | None, *,
                       choice: int | None = None, text: str | None = None,
-                      message_id: int | None = None) -> AnswerResult:
+                      message_id: int | None = None, shown: Shown | None = None
+                      ) -> AnswerResult:
         async with self.db.transaction() as conn:
             if message_id is not None and await assignment_store.typed_answer_seen(
                     conn, worker_id, message_id):
@@ -285,28 +318,42 @@ class WorkLoop:
             value = answer_value(project.spec, choice, text)
             if value is None:  # a typed reply to a tap task lands here too
                 return AnswerResult(Outcome.INVALID)
-            now = self._now()
+            moment = self.clock.now()
+            now = to_iso(moment)
             if assignment.expires_at <= now:
                 await self._close(conn, assignment, "expired")
                 return AnswerResult(Outcome.EXPIRED, await self._lease_next(
                     conn, worker_id, project))
             started = from_iso(assignment.delivered_at or assignment.created_at)
-            seconds = max(0.0, (self.clock.now() - started).total_seconds())
+            seconds = max(0.0, (moment - started).total_seconds())
+            item = await item_store.get(conn, assignment.item_id)
+            assert item is not None
+            threshold = await self._fast_threshold(conn, project)
+            too_fast = threshold is not None and seconds < threshold
+            gold_correct = (None if item.gold is None
+                            else quality.is_correct(project.spec, value, item.gold))
             if not await assignment_store.record_answer(
-                    conn, assignment.id, worker_id, value, now, message_id, seconds):
+                    conn, assignment.id, worker_id, value, now, message_id, seconds,
+                    gold_correct, too_fast):
                 return AnswerResult(Outcome.ALREADY_ANSWERED)  # unreachable under the lock
-            feedback, suspended = await self._check(conn, assignment, project, value, seconds)
-            await self._count(conn, assignment.item_id, project, answers=1, leases=-1)
+            estimate = await self._estimate(conn, item, project)
+            await self._progress(conn, item, project, answers=1, leases=-1, estimate=estimate)
+            suspended = await self._suspension(conn, worker_id, project, gold_correct,
+                                               too_fast)
             for hook in self.on_accepted:
                 await hook(conn, worker_id, project, assignment.id, now)
+            worker = await worker_store.get(conn, worker_id)
             today = await assignment_store.answered_since(
-                conn, worker_id, await self._local_midnight(conn, worker_id))
+                conn, worker_id, self._local_midnight(worker))
+            feedback = None
+            if gold_correct is not None and project.spec.feedback:
+                explain = Localized(item.explain) if item.explain else None
+                feedback = GoldFeedback(gold_correct, item.gold or "", explain)
             return AnswerResult(Outcome.ACCEPTED,
-                                await self._lease_next(conn, worker_id, project),
+                                await self._lease_next(conn, worker_id, project, worker, shown),
                                 feedback, suspended, today)
 
-    async def _local_midnight(self, conn: aiosqlite.Connection, worker_id: int) -> str:
-        worker = await worker_store.get(conn, worker_id)
+    def _local_midnight(self, worker: WorkerRow | None) -> str:
         local = local_time(self.clock.now(), worker.timezone if worker else "UTC")
         return to_iso(local.replace(hour=0, minute=0, second=0, microsecond=0))
 
@@ -314,34 +361,32 @@ class WorkLoop:
         async with self.db.read() as conn:
             return await assignment_store.last_project(conn, worker_id)
 
-    async def _check(self, conn: aiosqlite.Connection, assignment: AssignmentRow,
-                     project: Project, value: str, seconds: float
-                     ) -> tuple[GoldFeedback | None, str | None]:
-        """Gold and speed checks on one answer, the item's new estimate, suspensions."""
-        spec, worker = project.spec, assignment.worker_id
-        item = await item_store.get(conn, assignment.item_id)
-        assert item is not None
-        threshold = await self._fast_threshold(conn, project)
-        too_fast = threshold is not None and seconds < threshold
-        gold_correct = None if item.gold is None else quality.is_correct(spec, value, item.gold)
-        await quality_store.set_answer_checks(conn, assignment.id, gold_correct, too_fast)
+    async def _estimate(self, conn: aiosqlite.Connection, item: ItemRow, project: Project
+                        ) -> tuple[str | None, float | None]:
+        """The item's live label and confidence, its latest answer included: a gold item
+        is known; otherwise a one-coin Dawid-Skene posterior weighted by gold accuracy."""
         if item.gold is not None:
-            await quality_store.set_estimate(conn, item.id, item.gold, 1.0)
-        else:
-            answers = await quality_store.item_answers(conn, item.id)
-            stats = await quality_store.gold_stats_many(conn, project.id,
-                                                        [w for w, _ in answers])
-            accuracy = {w: quality.worker_accuracy(*s) for w, s in stats.items()}
-            estimate = quality.live_estimate(spec, answers, accuracy)
-            if estimate is not None:
-                await quality_store.set_estimate(conn, item.id, estimate.label,
-                                                 estimate.confidence)
+            return item.gold, 1.0
+        answers = await quality_store.item_answers(conn, item.id)
+        stats = await quality_store.gold_stats_many(conn, project.id, [w for w, _ in answers])
+        accuracy = {w: quality.worker_accuracy(*s) for w, s in stats.items()}
+        estimate = quality.live_estimate(project.spec, answers, accuracy)
+        if estimate is None:
+            return item.label, item.confidence
+        return estimate.label, estimate.confidence
+
+    async def _suspension(self, conn: aiosqlite.Connection, worker: int, project: Project,
+                          gold_correct: bool | None, too_fast: bool) -> str | None:
+        """Suspend a worker whom this answer took over the gold or too-fast rule; returns
+        the reason. Only answers since the last reinstatement count."""
+        if gold_correct is None and not too_fast:
+            return None
         reason = None
         standing = await quality_store.qualification(conn, worker, project.id)
         since = standing.checks_from or "" if standing else ""
         if gold_correct is not None:
             total, correct = await quality_store.gold_stats(conn, worker, project.id, since)
-            if quality.gold_suspension(spec, total, correct):
+            if quality.gold_suspension(project.spec, total, correct):
                 reason = GOLD
         if reason is None and too_fast:
             flags = await quality_store.recent_fast_flags(conn, worker, project.id,
@@ -350,11 +395,7 @@ class WorkLoop:
                 reason = TOO_FAST
         if reason is not None:
             await self._suspend(conn, worker, project.id, reason)
-        feedback = None
-        if gold_correct is not None and spec.feedback:
-            explain = Localized(item.explain) if item.explain else None
-            feedback = GoldFeedback(gold_correct, item.gold or "", explain)
-        return feedback, reason
+        return reason
 
     async def _fast_threshold(self, conn: aiosqlite.Connection, project: Project
                               ) -> float | None:
@@ -400,16 +441,18 @@ class WorkLoop:
                 conn, replace(current, reason=None, checks_from=self._now()), self._now())
             return True
 
-    async def skip(self, worker_id: int, assignment_id: int) -> AnswerResult:
+    async def skip(self, worker_id: int, assignment_id: int, shown: Shown | None = None
+                   ) -> AnswerResult:
         """Pass on this item; this worker will not be offered it again."""
-        return await self._leave(worker_id, assignment_id, "skipped", serve_next=True)
+        return await self._leave(worker_id, assignment_id, "skipped", serve_next=True,
+                                 shown=shown)
 
     async def stop(self, worker_id: int, assignment_id: int) -> AnswerResult:
         """Stop working; the open item goes back to the pool at once."""
         return await self._leave(worker_id, assignment_id, "released", serve_next=False)
 
     async def _leave(self, worker_id: int, assignment_id: int, status: str, *,
-                     serve_next: bool) -> AnswerResult:
+                     serve_next: bool, shown: Shown | None = None) -> AnswerResult:
         async with self.db.transaction() as conn:
             assignment = await assignment_store.get(conn, assignment_id)
             if assignment is None or assignment.worker_id != worker_id:
@@ -422,7 +465,7 @@ class WorkLoop:
             if not serve_next:
                 return AnswerResult(Outcome.ACCEPTED, Served(None, project=project))
             return AnswerResult(Outcome.ACCEPTED,
-                                await self._lease_next(conn, worker_id, project))
+                                await self._lease_next(conn, worker_id, project, shown=shown))
 
     async def delivered(self, task: Task, chat_id: int, message_id: int,
                         file_id: str | None = None) -> None:

@@ -13,6 +13,7 @@ from storage import assignments as assignment_store
 from storage import ledger as ledger_store
 from storage import quality as quality_store
 from storage import workers as worker_store
+from storage.workers import WorkerRow
 
 DEFAULT_MINUTES = 3
 MAX_MINUTES = 30
@@ -41,11 +42,11 @@ class Bursts:
             await worker_store.start_burst(conn, worker_id, start,
                                            to_iso(now + timedelta(minutes=minutes)))
 
-    async def over(self, worker_id: int) -> bool:
-        """A burst is running and its time is up."""
-        async with self.db.read() as conn:
-            current = await worker_store.burst(conn, worker_id)
-        return current is not None and current[1] <= to_iso(self.clock.now())
+    def over(self, worker: WorkerRow | None) -> bool:
+        """A burst is running and its time is up (from the worker's row, which the handler
+        has read anyway)."""
+        return (worker is not None and worker.burst_until is not None
+                and worker.burst_until <= to_iso(self.clock.now()))
 
     async def finish(self, worker_id: int) -> BurstSummary | None:
         """End the burst and sum it up; None if it was already ended elsewhere."""

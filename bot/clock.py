@@ -31,9 +31,15 @@ class FakeClock(Clock):
 
 
 def to_iso(moment: datetime) -> str:
-    """UTC ISO 8601 with a ``Z``: sortable as text, which the SQL relies on."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """UTC ISO 8601 with microseconds and a ``Z``, always 27 characters: sortable as text,
+    which the SQL relies on. (``isoformat`` rather than ``strftime``: a few times faster,
+    and every answer writes several.)"""
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    return utc.isoformat(timespec="microseconds") + "Z"
 
 
 def from_iso(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    """The inverse of ``to_iso``; anything else is a ``ValueError``."""
+    if len(text) != 27 or not text.endswith("Z"):
+        raise ValueError(f"not a tapwork timestamp: {text!r}")
+    return datetime.fromisoformat(text)

@@ -107,15 +107,22 @@ def task_markup(task: Task, _: Gettext, senior: bool = False) -> InlineKeyboardM
 
 
 async def show_task(context: Context, chat_id: int, task: Task, _: Gettext,
-                    replace: Message | None = None, note: str = "") -> Message:
+                    replace: Message | None = None, note: str = "",
+                    senior: bool | None = None) -> Message:
     """Deliver a task, and start its clock once the phone has it.
 
     In senior mode a text task arrives as a large-print card (a photo) with the same
-    words in its caption and the same buttons, one per row.
+    words in its caption and the same buttons, one per row. ``senior`` saves a read when
+    the caller has the worker's row.
+
+    A task leased after an answer is already recorded as shown in the message it is
+    edited into (``bot.assign.Shown``); the delivery is written here only when it landed
+    somewhere else, or brought a new Telegram ``file_id``.
     """
     services = services_of(context)
-    worker = await services.workers.get(chat_id)
-    senior = worker is not None and worker.senior
+    if senior is None:
+        worker = await services.workers.get(chat_id)
+        senior = worker is not None and worker.senior
     if senior and task.media is None and task.text and can_draw(task.text):
         sent = await _show_card(context, chat_id, task, _, replace, note)
         file_id = None
@@ -123,7 +130,8 @@ async def show_task(context: Context, chat_id: int, task: Task, _: Gettext,
         sent, file_id = await show_item(context, chat_id, task.project, task.text,
                                         task.media, task_markup(task, _, senior), _,
                                         replace, note)
-    await services.loop.delivered(task, chat_id, sent.message_id, file_id)
+    if sent.message_id != task.message_id or file_id:
+        await services.loop.delivered(task, chat_id, sent.message_id, file_id)
     return sent
 
 

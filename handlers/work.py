@@ -6,13 +6,14 @@ import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot.assign import AnswerResult, Empty, Outcome, Project, Served
+from bot.assign import AnswerResult, Empty, Outcome, Project, Served, Shown
 from bot.i18n import Gettext
 from bot.money import format_money
 from handlers import bursts, quiz
-from handlers.common import Context, gettext_of, services_of
+from handlers.common import Context, gettext_of, reader_of, services_of
 from handlers.consent import ask_consent
 from handlers.render import show_task, show_text
+from storage.workers import WorkerRow
 
 #: ``a:<assignment>:<label>``, ``u|s|x:<assignment>``, ``p:<project>``, ``t``
 _CALLBACK = re.compile(r"^(?:a:(\d{1,12}):(\d{1,2})|([usx]):(\d{1,12})|p:(\d{1,12})|t)$")
@@ -61,7 +62,7 @@ async def callback(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return
-    _ = await gettext_of(update, context)
+    worker, _ = await reader_of(update, context)
     match = _CALLBACK.match(query.data or "")
     replace = query.message if isinstance(query.message, Message) else None
     if match is None:
@@ -77,13 +78,15 @@ async def callback(update: Update, context: Context) -> None:
         await query.answer()
         await tasks(update, context, replace)
         return
+    # the next task will be edited into this message: the domain records it there
+    shown = Shown(replace.chat_id, replace.message_id) if replace is not None else None
     if label_aid is not None:
-        result = await loop.answer_choice(user.id, int(label_aid), int(label))
+        result = await loop.answer_choice(user.id, int(label_aid), int(label), shown)
     elif action == "u":
         result = await loop.answer_text(user.id, "", message_id=None,
-                                        assignment_id=int(action_aid))
+                                        assignment_id=int(action_aid), shown=shown)
     elif action == "s":
-        result = await loop.skip(user.id, int(action_aid))
+        result = await loop.skip(user.id, int(action_aid), shown)
     else:
         result = await loop.stop(user.id, int(action_aid))
         await query.answer(_("Stopped. Your answers are saved."))
@@ -93,11 +96,11 @@ async def callback(update: Update, context: Context) -> None:
     saved = _saved_line(result, _)
     await query.answer(saved or _outcome_text(result, _))
     if result.served is not None:
-        if await _burst_over(update, context, result, replace):
+        if await _burst_over(update, context, worker, result, replace):
             return
-        senior = await _is_senior(context, user.id)
+        senior = worker is not None and worker.senior
         note = "\n".join(n for n in (saved if senior else "", _feedback(result, _)) if n)
-        await _present(update, context, result.served, _, replace, note)
+        await _present(update, context, result.served, _, replace, note, senior)
 
 
 async def typed_answer(update: Update, context: Context) -> None:
@@ -107,7 +110,7 @@ async def typed_answer(update: Update, context: Context) -> None:
         return
     if await quiz.typed_answer(update, context):
         return
-    _ = await gettext_of(update, context)
+    worker, _ = await reader_of(update, context)
     result = await services_of(context).loop.answer_text(user.id, message.text,
                                                          message.message_id)
     if result.outcome is Outcome.ALREADY_ANSWERED:
@@ -121,9 +124,10 @@ async def typed_answer(update: Update, context: Context) -> None:
     note = "\n".join(n for n in (_saved_line(result, _) or _outcome_text(result, _),
                                  _feedback(result, _)) if n)
     if result.served is not None:
-        if await _burst_over(update, context, result, None):
+        if await _burst_over(update, context, worker, result, None):
             return
-        await _present(update, context, result.served, _, note=note)
+        await _present(update, context, result.served, _, note=note,
+                       senior=worker is not None and worker.senior)
 
 
 async def not_text(update: Update, context: Context) -> None:
@@ -155,12 +159,13 @@ async def _consented(update: Update, context: Context, project_id: int | None) -
 
 
 async def _present(update: Update, context: Context, served: Served, _: Gettext,
-                   replace: Message | None = None, note: str = "") -> None:
+                   replace: Message | None = None, note: str = "",
+                   senior: bool | None = None) -> None:
     """The next task, or a plain sentence saying why there is none."""
     chat = update.effective_chat
     assert chat is not None
     if served.task is not None:
-        await show_task(context, chat.id, served.task, _, replace, note)
+        await show_task(context, chat.id, served.task, _, replace, note, senior)
         return
     if served.empty is Empty.GATED and served.project and served.access:
         text, gate_markup = quiz.gate_text(served.project, served.access, _)
@@ -207,19 +212,14 @@ def _saved_line(result: AnswerResult, _: Gettext) -> str:
              count=result.today)
 
 
-async def _is_senior(context: Context, user_id: int) -> bool:
-    worker = await services_of(context).workers.get(user_id)
-    return worker is not None and worker.senior
-
-
-async def _burst_over(update: Update, context: Context, result: AnswerResult,
-                      replace: Message | None) -> bool:
+async def _burst_over(update: Update, context: Context, worker: WorkerRow | None,
+                      result: AnswerResult, replace: Message | None) -> bool:
     """After an answer: if a /quick burst's time is up, hand back the next task and show
     the summary instead. True when it did."""
     user = update.effective_user
     assert user is not None
     services = services_of(context)
-    if not await services.bursts.over(user.id):
+    if not services.bursts.over(worker):
         return False
     if result.served is not None and result.served.task is not None:
         await services.loop.stop(user.id, result.served.task.assignment_id)

@@ -47,29 +47,38 @@ async def open_for_worker(conn: aiosqlite.Connection, worker_id: int) -> Assignm
 
 
 async def create(conn: aiosqlite.Connection, item_id: int, worker_id: int, project_id: int,
-                 now: str, expires_at: str) -> int:
+                 now: str, expires_at: str, shown_in: tuple[int, int] | None = None
+                 ) -> AssignmentRow:
+    """A new open lease. ``shown_in`` (chat, message) records it as delivered at once: the
+    message that showed the answered task is about to be edited into this one."""
+    chat_id, message_id = shown_in or (None, None)
     async with conn.execute(
         "INSERT INTO assignments (item_id, worker_id, project_id, status, created_at,"
-        " expires_at) VALUES (?, ?, ?, 'open', ?, ?) RETURNING id",
-        (item_id, worker_id, project_id, now, expires_at)) as cur:
+        " expires_at, chat_id, message_id, delivered_at)"
+        " VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?) RETURNING *",
+        (item_id, worker_id, project_id, now, expires_at, chat_id, message_id,
+         now if shown_in else None)) as cur:
         row = await cur.fetchone()
     assert row is not None
-    return int(row[0])
+    return _row(row)
 
 
 async def record_answer(conn: aiosqlite.Connection, assignment_id: int, worker_id: int,
                         answer: str, now: str, answer_message_id: int | None,
-                        seconds: float) -> bool:
-    """Close an open, unexpired assignment of this worker with its answer.
+                        seconds: float, gold_correct: bool | None, too_fast: bool) -> bool:
+    """Close an open, unexpired assignment of this worker with its answer and the checks
+    made on it.
 
     False (and nothing changed) for someone else's, a closed, or an expired one.
     """
     cur = await conn.execute(
         """
         UPDATE assignments SET status = 'answered', answer = ?, answered_at = ?,
-            answer_message_id = ?, seconds = ?
+            answer_message_id = ?, seconds = ?, gold_correct = ?, too_fast = ?
         WHERE id = ? AND worker_id = ? AND status = 'open' AND expires_at > ?
-        """, (answer, now, answer_message_id, seconds, assignment_id, worker_id, now))
+        """, (answer, now, answer_message_id, seconds,
+              None if gold_correct is None else int(gold_correct), int(too_fast),
+              assignment_id, worker_id, now))
     return cur.rowcount == 1
 
 

@@ -27,6 +27,9 @@ class ItemRow:
     answers: int
     leases: int
     state: int
+    #: the live estimate of the item's label, and how sure it is (issue #3)
+    label: str | None = None
+    confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,8 @@ class NewItem:
 def _row(r: aiosqlite.Row) -> ItemRow:
     return ItemRow(r["id"], r["project_id"], r["ext_id"], r["text"], r["media_id"], r["gold"],
                    bool(r["quiz"]), json.loads(r["explain"]) if r["explain"] else None,
-                   r["prelabel"], r["answers"], r["leases"], r["state"])
+                   r["prelabel"], r["answers"], r["leases"], r["state"], r["label"],
+                   r["confidence"])
 
 
 async def insert_many(conn: aiosqlite.Connection, project_id: int, items: Iterable[NewItem],
@@ -84,19 +88,14 @@ async def next_for_worker(conn: aiosqlite.Connection, project_id: int, worker_id
     return int(row[0]) if row else None
 
 
-async def bump(conn: aiosqlite.Connection, item_id: int, answers: int, leases: int
-               ) -> tuple[int, int, float | None]:
-    """Add to the counters; returns the new (answers, leases) and the item's confidence."""
-    async with conn.execute(
-        "UPDATE items SET answers = answers + ?, leases = leases + ? WHERE id = ?"
-        " RETURNING answers, leases, confidence", (answers, leases, item_id)) as cur:
-        row = await cur.fetchone()
-    assert row is not None
-    return int(row[0]), int(row[1]), row[2]
+async def set_progress(conn: aiosqlite.Connection, item_id: int, answers: int, leases: int,
+                       state: int, label: str | None, confidence: float | None) -> None:
+    """Counters, state and live estimate in one write.
 
-
-async def set_state(conn: aiosqlite.Connection, item_id: int, state: int) -> bool:
-    """True when the state changed."""
-    cur = await conn.execute("UPDATE items SET state = ? WHERE id = ? AND state != ?",
-                             (state, item_id, state))
-    return cur.rowcount == 1
+    The caller read the row in the same transaction (the database lock is held from
+    ``BEGIN IMMEDIATE`` to ``COMMIT``), so absolute values are safe, and one UPDATE costs
+    a third of three.
+    """
+    await conn.execute(
+        "UPDATE items SET answers = ?, leases = ?, state = ?, label = ?, confidence = ?"
+        " WHERE id = ?", (answers, leases, state, label, confidence, item_id))

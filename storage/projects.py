@@ -14,13 +14,17 @@ class ProjectRow:
     id: int
     name: str
     kind: str
-    document: dict[str, Any]
+    #: the validated project document as stored: JSON text
+    spec: str
     status: str
+
+    @property
+    def document(self) -> dict[str, Any]:
+        return json.loads(self.spec)  # type: ignore[no-any-return]
 
 
 def _row(row: aiosqlite.Row) -> ProjectRow:
-    return ProjectRow(row["id"], row["name"], row["kind"], json.loads(row["spec"]),
-                      row["status"])
+    return ProjectRow(row["id"], row["name"], row["kind"], row["spec"], row["status"])
 
 
 async def upsert(conn: aiosqlite.Connection, name: str, kind: str,

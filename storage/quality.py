@@ -103,24 +103,11 @@ async def median_seconds(conn: aiosqlite.Connection, project_id: int) -> tuple[f
     return (float(row[0]) if row else None), count
 
 
-async def set_answer_checks(conn: aiosqlite.Connection, assignment_id: int,
-                            gold_correct: bool | None, too_fast: bool) -> None:
-    await conn.execute(
-        "UPDATE assignments SET gold_correct = ?, too_fast = ? WHERE id = ?",
-        (None if gold_correct is None else int(gold_correct), int(too_fast), assignment_id))
-
-
 async def item_answers(conn: aiosqlite.Connection, item_id: int) -> list[tuple[int, str]]:
     async with conn.execute(
         "SELECT worker_id, answer FROM assignments WHERE item_id = ? AND status = 'answered'"
         " ORDER BY id", (item_id,)) as cur:
         return [(int(r[0]), str(r[1])) for r in await cur.fetchall()]
-
-
-async def set_estimate(conn: aiosqlite.Connection, item_id: int, label: str | None,
-                       confidence: float | None) -> None:
-    await conn.execute("UPDATE items SET label = ?, confidence = ? WHERE id = ?",
-                       (label, confidence, item_id))
 
 
 async def next_gold_for_worker(conn: aiosqlite.Connection, project_id: int, worker_id: int

@@ -25,6 +25,8 @@ class WorkerRow:
     senior: bool = False
     #: the worker picked a language in /settings (else it follows Telegram's)
     language_chosen: bool = False
+    #: when a running /quick burst ends (UTC ISO), else None
+    burst_until: str | None = None
 
 
 def _row(row: aiosqlite.Row) -> WorkerRow:
@@ -32,7 +34,7 @@ def _row(row: aiosqlite.Row) -> WorkerRow:
                      bool(row["active"]), row["created_at"], row["display_name"],
                      bool(row["notify"]), row["timezone"], row["quiet_start"],
                      row["quiet_end"], bool(row["daily_summary"]), bool(row["senior"]),
-                     bool(row["language_chosen"]))
+                     bool(row["language_chosen"]), row["burst_until"])
 
 
 SETTINGS = ("notify", "timezone", "quiet_start", "quiet_end", "daily_summary", "senior",
