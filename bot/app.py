@@ -115,6 +115,8 @@ async def running(config: Config, clock: Clock | None = None, *,
     """
     services = await Services.open(config, clock)
     try:
+        # a bot runs for days: keep SQLite's checkpoints off the event loop
+        await services.db.checkpoint_in_background()
         application = build_application(services)
         async with application:
             await set_commands(application)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import zipfile
@@ -97,3 +98,52 @@ async def test_transcription_with_voice_notes(bot: Running, tmp_path: Path) -> N
               for line in out.getvalue().splitlines()}
     assert values == {"v0": ["Hello, World"], "v1": [""], "v2": ["last one"]}
     assert final is not None
+
+
+async def test_a_task_that_cannot_replace_the_last_one_is_recorded_where_it_landed(
+        bot: Running, tmp_path: Path) -> None:
+    """A text task is edited into the message of the one before, and recorded there in the
+    answer's own transaction; a photo after a text cannot be, so it arrives as a new
+    message and its delivery is written again with that message's id."""
+    spec = parse_project({
+        "name": "mixed", "kind": "classification", "title": "Which fruit?",
+        "reward": "0.05", "currency": "USD", "overlap": 1,
+        "labels": [{"value": "apple"}, {"value": "banana"}]})
+    await bot.services.catalog.save(spec)
+    archive = _zip(tmp_path / "mixed.zip",
+                   [{"id": "t1", "text": "a yellow curved fruit"},
+                    {"id": "t2", "text": "a red round fruit"},
+                    {"id": "p1", "image": "img/p1.png"}],
+                   {"img/p1.png": _png((200, 30, 30))})
+    result = await bot.services.catalog.import_file("mixed", archive)
+    assert result.ok, result.errors
+    await bot.services.broadcasts.notify_events()
+    phone = bot.server.phone(71, "Mia")
+    first = await join(phone, "mixed")
+    text_message = first["message_id"]
+
+    async def shown_in() -> tuple[int | None, int | None, str | None]:
+        task = await bot.services.loop.current(71)
+        assert task is not None
+        async with bot.services.db.read() as conn, conn.execute(
+                "SELECT chat_id, message_id, delivered_at FROM assignments WHERE id = ?",
+                (task.assignment_id,)) as cur:
+            row = await cur.fetchone()
+        return row[0], row[1], row[2]
+
+    first_task = task_id(first)
+    await phone.tap("apple", first)
+    second = await phone.wait_for(lambda p: open_task(p) if task_id(open_task(p)) not in
+                                  (None, first_task) else None)
+    assert second["message_id"] == text_message and "text" in second  # edited in place
+    chat, message, delivered = await shown_in()
+    assert (chat, message) == (71, text_message) and delivered is not None
+    await phone.tap("banana", second)
+    photo = await phone.wait_for(lambda p: p.last if p.last and p.last.get("photo") else None)
+    assert photo["message_id"] != text_message  # a text cannot turn into a photo
+    for _ in range(100):
+        chat, message, delivered = await shown_in()
+        if message == photo["message_id"]:
+            break
+        await asyncio.sleep(0.02)
+    assert (chat, message) == (71, photo["message_id"]) and delivered is not None

@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from bot.assign import Empty, Outcome, item_state
+from bot.assign import Empty, Outcome, Shown, item_state
 from bot.clock import FakeClock
+from bot.config import Config, StorageConfig
 from bot.projects import parse_project
 from bot.services import Services
+from storage import assignments as assignment_store
 from storage.items import DONE, FRESH, FULL, STARTED
 from tests.conftest import add_project, add_worker, sentiment_doc
 
@@ -167,3 +171,91 @@ async def test_blocked_worker_releases_item(services: Services, blocked_first: b
         assert (await services.loop.start(2, "reviews")).task is not None
     else:
         assert (await services.loop.start(2, "reviews")).task is None
+
+
+async def test_next_task_is_recorded_in_the_message_it_replaces(services: Services,
+                                                                clock: FakeClock) -> None:
+    """One transaction per answer: the next lease is written as shown in the message the
+    handler is about to edit, so its clock starts without a second write."""
+    await add_project(services, items=3)
+    await add_worker(services, 1)
+    first = (await services.loop.start(1, "reviews")).task
+    assert first is not None and first.message_id is None  # not shown yet
+    await services.loop.delivered(first, 1, 500)
+    clock.advance(seconds=4)
+    result = await services.loop.answer_choice(1, first.assignment_id, 0, Shown(1, 500))
+    assert result.served is not None and result.served.task is not None
+    task = result.served.task
+    assert task.message_id == 500
+    async with services.db.read() as conn:
+        row = await assignment_store.get(conn, task.assignment_id)
+        answered = await assignment_store.get(conn, first.assignment_id)
+    assert row is not None and answered is not None
+    assert (row.chat_id, row.message_id, row.delivered_at) == (1, 500, row.created_at)
+    assert answered.delivered_at is not None  # the first task's clock started at delivery
+    clock.advance(seconds=7)
+    await services.loop.answer_choice(1, task.assignment_id, 1, Shown(1, 500))
+    async with services.db.read() as conn, conn.execute(
+            "SELECT seconds FROM assignments WHERE id IN (?, ?) ORDER BY id",
+            (first.assignment_id, task.assignment_id)) as cur:
+        seconds = [r[0] for r in await cur.fetchall()]
+    assert seconds == [4.0, 7.0]
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.tuples(st.integers(1, 4), st.sampled_from(
+    ["answer", "skip", "stop", "expire"]), st.integers(0, 2)), min_size=1, max_size=40))
+async def test_item_counters_always_match_the_assignments(
+        tmp_path_factory: pytest.TempPathFactory,
+        steps: list[tuple[int, str, int]]) -> None:
+    """Counters and state are written as absolute values from the row read in the same
+    transaction, so any mix of answers, skips, stops and expiries must leave every item's
+    counters equal to what its assignments say, and its state the one they imply."""
+    clock = FakeClock()
+    path = tmp_path_factory.mktemp("counters") / "tapwork.db"
+    svc = await Services.open(Config(storage=StorageConfig(path=str(path))), clock)
+    try:
+        await add_project(svc, items=4, overlap=2, max_overlap=3)
+        for w in range(1, 5):
+            await add_worker(svc, w)
+        for worker, action, choice in steps:
+            served = await svc.loop.start(worker, "reviews")
+            if served.task is None:
+                continue
+            aid = served.task.assignment_id
+            if action == "answer":
+                await svc.loop.answer_choice(worker, aid, choice)
+            elif action == "skip":
+                await svc.loop.skip(worker, aid)
+            elif action == "stop":
+                await svc.loop.stop(worker, aid)
+            else:
+                clock.advance(minutes=11)
+                await svc.loop.expire_leases()
+        project = await svc.catalog.get("reviews")
+        assert project is not None
+        async with svc.db.read() as conn, conn.execute(
+                "SELECT i.answers, i.leases, i.state, i.confidence,"
+                " (SELECT count(*) FROM assignments a WHERE a.item_id = i.id"
+                "  AND a.status = 'answered'),"
+                " (SELECT count(*) FROM assignments a WHERE a.item_id = i.id"
+                "  AND a.status = 'open') FROM items i") as cur:
+            rows = await cur.fetchall()
+        for answers, leases, state, confidence, answered, open_ in rows:
+            assert (answers, leases) == (answered, open_)
+            assert state == item_state(project.spec, answers, leases, confidence)
+    finally:
+        await svc.close()
+
+
+async def test_a_changed_project_is_seen_at_once(services: Services) -> None:
+    """Specs are parsed once per stored text: an update stores a new text, never stale."""
+    await add_project(services, items=2)
+    await add_worker(services, 1)
+    task = (await services.loop.start(1, "reviews")).task
+    assert task is not None and task.project.spec.reward_micros == 20_000
+    await services.catalog.save(parse_project(sentiment_doc(reward="0.05")))
+    result = await services.loop.answer_choice(1, task.assignment_id, 0)
+    assert result.served is not None and result.served.project is not None
+    assert result.served.project.spec.reward_micros == 50_000
