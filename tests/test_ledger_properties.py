@@ -24,12 +24,13 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from bot.assign import Outcome
-from bot.clock import FakeClock, to_iso
+from bot.clock import FakeClock, from_iso, to_iso
 from bot.config import Config, PayoutsConfig, StorageConfig
 from bot.errors import TapworkError
 from bot.ledger import AUTO, DISCOUNTED, FULL
 from bot.projects import parse_project
 from bot.services import Services
+from storage import assignments as assignment_store
 from storage import items as item_store
 from storage.items import DONE
 from tests.conftest import add_worker, sentiment_doc
@@ -190,14 +191,17 @@ class Run:
             return
         async with self.services.db.read() as conn:
             item = await item_store.get(conn, task.item_id)
-        assert item is not None
+            lease = await assignment_store.get(conn, task.assignment_id)
+        assert item is not None and lease is not None
         if item.gold is not None:
             value = item.gold if op.right else LABELS[(LABELS.index(item.gold) + 1) % 3]
         else:
             value = LABELS[op.label]
         choice = LABELS.index(value)
         await loop.delivered(task, op.worker, 1000 + task.assignment_id)
-        self.clock.advance(seconds=op.seconds)
+        # think inside the lease: an answer after it ran out is the expiry tests' business
+        left = (from_iso(lease.expires_at) - self.clock.now()).total_seconds()
+        self.clock.advance(seconds=min(op.seconds, max(0.0, left - 1)))
         result = await loop.answer_choice(op.worker, task.assignment_id, choice)
         assert result.outcome is Outcome.ACCEPTED
         self.last = {"assignment": task.assignment_id, "choice": choice}
