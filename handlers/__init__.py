@@ -27,6 +27,9 @@ def register(application: Application) -> None:
     private = filters.ChatType.PRIVATE
     # first: while an operator is in /newproject, their texts belong to it
     application.add_handler(newproject.conversation())
+    # task buttons are nearly every update, so they are matched next (no other pattern
+    # overlaps theirs, and commands are a different kind of update)
+    application.add_handler(CallbackQueryHandler(work.callback, pattern=r"^[apusxt](:|$)"))
     application.add_handler(CommandHandler("start", start.start, filters=private))
     application.add_handler(CommandHandler("help", start.help_command, filters=private))
     application.add_handler(CommandHandler("tasks", work.tasks, filters=private))
@@ -52,7 +55,6 @@ def register(application: Application) -> None:
     application.add_handler(MessageHandler(private & filters.Document.ALL, operator.document))
     application.add_handler(CallbackQueryHandler(start.consent,
                                                  pattern=r"^ok(:\d+)?(:big)?$"))
-    application.add_handler(CallbackQueryHandler(work.callback, pattern=r"^[apusxt](:|$)"))
     application.add_handler(CallbackQueryHandler(quiz.callback, pattern=r"^qs?:"))
     application.add_handler(CallbackQueryHandler(work.unknown_button))
     application.add_handler(MessageHandler(

@@ -35,24 +35,33 @@ class Entry:
     id: int = 0
 
 
+_INSERT = ("INSERT INTO ledger (worker_id, currency, kind, bucket, amount, project_id,"
+           " unit_id, payout_id, assignment_id, reason, detail, key, created_at)"
+           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def _values(e: Entry, now: str) -> tuple[Any, ...]:
+    return (e.worker_id, e.currency, e.kind, e.bucket, e.amount, e.project_id, e.unit_id,
+            e.payout_id, e.assignment_id, e.reason,
+            json.dumps(e.detail, ensure_ascii=False) if e.detail else None, e.key, now)
+
+
 async def append(conn: aiosqlite.Connection, entries: Sequence[Entry], now: str) -> bool:
     """Write a group of entries, or nothing if its first key was written before.
 
-    Call inside a transaction: the group lands together or not at all.
+    Call inside a transaction: the group lands together or not at all. A lone entry (an
+    answer's earning, on every answer) is one insert that skips a key already there.
     """
     if not entries:
         return False
+    if len(entries) == 1:
+        cur = await conn.execute(_INSERT + " ON CONFLICT (key) DO NOTHING",
+                                 _values(entries[0], now))
+        return cur.rowcount == 1
     async with conn.execute("SELECT 1 FROM ledger WHERE key = ?", (entries[0].key,)) as cur:
         if await cur.fetchone() is not None:
             return False
-    await conn.executemany(
-        "INSERT INTO ledger (worker_id, currency, kind, bucket, amount, project_id, unit_id,"
-        " payout_id, assignment_id, reason, detail, key, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(e.worker_id, e.currency, e.kind, e.bucket, e.amount, e.project_id, e.unit_id,
-          e.payout_id, e.assignment_id, e.reason,
-          json.dumps(e.detail, ensure_ascii=False) if e.detail else None, e.key, now)
-         for e in entries])
+    await conn.executemany(_INSERT, [_values(e, now) for e in entries])
     return True
 
 

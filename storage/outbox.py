@@ -35,8 +35,9 @@ async def put(conn: aiosqlite.Connection, worker_id: int, kind: str, payload: di
 
 async def due(conn: aiosqlite.Connection, now: str, limit: int = 50) -> list[Notice]:
     async with conn.execute(
+        # in outbox_due's order: ORDER BY id alone made SQLite walk every notice ever sent
         "SELECT id, worker_id, kind, payload FROM outbox WHERE sent_at IS NULL"
-        " AND not_before <= ? ORDER BY id LIMIT ?", (now, limit)) as cur:
+        " AND not_before <= ? ORDER BY not_before, id LIMIT ?", (now, limit)) as cur:
         return [Notice(int(r[0]), int(r[1]), str(r[2]), json.loads(r[3]))
                 for r in await cur.fetchall()]
 

@@ -258,4 +258,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE workers ADD COLUMN burst_until TEXT;
     CREATE INDEX bursts_due ON workers (burst_until) WHERE burst_until IS NOT NULL
     """,
+    # 6: settling a unit reads its ledger entries by unit, which scanned the whole ledger;
+    # per-worker balances and history do as well on ledger_by_time's worker_id prefix, so
+    # an answer still writes the same number of ledger index entries
+    """
+    CREATE INDEX ledger_by_unit ON ledger (unit_id) WHERE unit_id IS NOT NULL;
+    DROP INDEX ledger_by_worker
+    """,
 ]

@@ -39,27 +39,28 @@ def _unit(r: aiosqlite.Row) -> Unit:
 async def add_answer(conn: aiosqlite.Connection, worker_id: int, project_id: int,
                      assignment_id: int, size: int, now: str, auto_at: str) -> Unit:
     """Put an answer in the worker's filling unit (opening one if needed); the unit is
-    paid in full at ``auto_at`` unless it is judged before."""
+    paid in full at ``auto_at`` unless it is judged before.
+
+    One upsert on the one-filling-unit-per-worker index rather than a look-up and then an
+    insert or an update: it runs on every answer.
+    """
     async with conn.execute(
-        "SELECT * FROM units WHERE worker_id = ? AND project_id = ? AND status = 'filling'",
-        (worker_id, project_id)) as cur:
+        """
+        INSERT INTO units (worker_id, project_id, size, answers, status, created_at,
+                           last_answer_at, auto_at)
+        VALUES (:worker, :project, :size, 1,
+                CASE WHEN :size <= 1 THEN 'waiting' ELSE 'filling' END, :now, :now, :auto)
+        ON CONFLICT (worker_id, project_id) WHERE status = 'filling' DO UPDATE SET
+            answers = answers + 1, last_answer_at = :now, auto_at = :auto,
+            status = CASE WHEN answers + 1 >= size THEN 'waiting' ELSE status END
+        RETURNING *
+        """, {"worker": worker_id, "project": project_id, "size": size, "now": now,
+              "auto": auto_at}) as cur:
         row = await cur.fetchone()
-    if row is None:
-        async with conn.execute(
-            "INSERT INTO units (worker_id, project_id, size, status, created_at,"
-            " last_answer_at, auto_at) VALUES (?, ?, ?, 'filling', ?, ?, ?) RETURNING *",
-            (worker_id, project_id, size, now, now, auto_at)) as cur:
-            row = await cur.fetchone()
     assert row is not None
-    async with conn.execute(
-        "UPDATE units SET answers = answers + 1, last_answer_at = ?, auto_at = ?,"
-        " status = CASE WHEN answers + 1 >= size THEN 'waiting' ELSE status END"
-        " WHERE id = ? RETURNING *", (now, auto_at, row["id"])) as cur:
-        updated = await cur.fetchone()
-    assert updated is not None
     await conn.execute("UPDATE assignments SET unit_id = ? WHERE id = ?",
-                       (updated["id"], assignment_id))
-    return _unit(updated)
+                       (row["id"], assignment_id))
+    return _unit(row)
 
 
 PAGE = 200

@@ -1,0 +1,66 @@
+"""The statements the running bot repeats must find their rows through an index.
+
+A full scan is invisible on a test database and costs seconds on a real one (settling a
+unit once read the whole ledger), so this records every statement of a busy stretch (answers,
+skips, lease expiry, settlement, the outbox) and asks SQLite how it would run each one
+against a migrated database.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+
+from bot.clock import FakeClock
+from bot.services import Services
+from tests.conftest import add_project, add_worker
+
+#: tables that grow with the work; a scan of one of them is a bug
+GROWING = ("items", "assignments", "ledger", "units", "outbox", "broadcast_targets")
+#: scans that are meant: a partial index holding only the rows due now
+DUE_INDEXES = ("units_waiting",)
+
+
+async def test_the_work_loop_and_its_jobs_never_scan_a_growing_table(
+        services: Services, clock: FakeClock, tmp_path: Path) -> None:
+    await add_project(services, items=6, overlap=2, settle_unit=2, auto_approve_hours=1)
+    for worker in (1, 2, 3):
+        await add_worker(services, worker)
+    statements: set[str] = set()
+    raw: sqlite3.Connection = services.db._conn._connection  # type: ignore[attr-defined]
+    raw.set_trace_callback(statements.add)
+    try:
+        for worker in (1, 2, 3):
+            served = await services.loop.start(worker, "reviews")
+            while served.task is not None:
+                result = await services.loop.answer_choice(worker,
+                                                           served.task.assignment_id, 0)
+                assert result.served is not None
+                served = result.served
+        task = (await services.loop.start(1, "reviews")).task
+        if task is not None:
+            await services.loop.skip(1, task.assignment_id)
+        clock.advance(hours=2)
+        await services.loop.expire_leases()
+        assert await services.payroll.settle_due() > 0
+        for notice in await services.notices.due():
+            await services.notices.sent(notice)
+        await services.workers.get(1)
+        await services.payroll.wallet(1)
+    finally:
+        raw.set_trace_callback(None)
+    scans = []
+    for statement in statements:
+        if not re.match(r"\s*(SELECT|UPDATE|INSERT|DELETE|WITH)", statement, re.I):
+            continue
+        for _id, _parent, _unused, detail in raw.execute("EXPLAIN QUERY PLAN " + statement):
+            match = re.match(r"SCAN (\w+)(?: AS \w+)?(?: USING (?:COVERING )?INDEX (\w+))?",
+                             detail)
+            if match is None:
+                continue
+            table, index = match.groups()
+            if table in GROWING and index not in DUE_INDEXES:
+                scans.append(f"{detail}: {' '.join(statement.split())[:140]}")
+    assert len(statements) > 30  # the stretch really ran
+    assert scans == []
