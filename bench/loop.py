@@ -1,8 +1,8 @@
 """How fast the work loop is: simulated workers answering through the Bot API stand-in.
 
     python bench/loop.py [--workers 200] [--items 1000000] [--small-items 10000]
-                         [--seconds 20] [--warmup 3] [--quick] [--no-bare] [--json]
-                         [--keep DIR] [--profile FILE]
+                         [--seconds 10] [--warmup 3] [--rounds 3] [--quick] [--no-bare]
+                         [--json] [--keep DIR] [--profile FILE]
 
 What runs where, and why:
 
@@ -15,8 +15,11 @@ What runs where, and why:
 - Three phases, each with a fresh stand-in and a fresh bot process: a bare PTB app
   (``bench/bare_app.py``: answer the callback, edit the message, nothing else) as the
   baseline, then tapwork on a ``--small-items`` database, then tapwork on an ``--items``
-  database. Both databases are seeded straight through ``storage.items.insert_many``
-  before any bot starts.
+  database; the three run ``--rounds`` times in turn and each phase's rounds are pooled
+  (this machine's speed drifts by tens of percent within a minute, so one long window per
+  phase let the drift decide the ratio; the table also shows the ratio round by round).
+  Both databases are seeded straight through ``storage.items.insert_many`` before any
+  bot starts.
 - Each worker joins (``/start reviews``, "I agree"), then taps the first label as fast as
   the bot serves tasks. Only answers completed inside the measured window count.
   Latency is taken inside the stand-in: from the tap's update being queued to the edit
@@ -123,8 +126,13 @@ class Options:
     items: int = 1_000_000
     #: the database the per-answer cost is compared with; 0 skips that phase
     small_items: int = 10_000
-    seconds: float = 20.0
+    #: measured seconds per phase in each round
+    seconds: float = 10.0
     warmup: float = 3.0
+    #: every phase runs once per round, the rounds one after another (bare, small, large,
+    #: bare, small, large …): this machine's speed drifts by tens of percent within a
+    #: minute, and interleaving lets both sides of a ratio see the same drift
+    rounds: int = 3
     #: keep the databases, configs and logs here (and reuse seeded databases next time)
     keep: str | None = None
     #: write a cProfile of the bot process (the ``--items`` phase) to this file
@@ -135,7 +143,8 @@ class Options:
     @classmethod
     def quick(cls) -> Options:
         """A smoke run: small enough to finish in well under a minute."""
-        return cls(workers=20, items=50_000, small_items=10_000, seconds=5.0, warmup=2.0)
+        return cls(workers=20, items=50_000, small_items=10_000, seconds=5.0, warmup=2.0,
+                   rounds=1)
 
 
 @dataclass
@@ -170,6 +179,51 @@ class PhaseResult:
     stalled: int = 0
     #: the chat of the first worker that stopped early
     stopped_example: str = ""
+    #: every latency in the window, seconds (pooled across rounds; not printed)
+    latencies: list[float] = field(default_factory=list, repr=False)
+
+
+def pooled(rounds: list[PhaseResult]) -> PhaseResult:
+    """One phase's rounds as if they were one long window: sums, then ratios of sums."""
+    first = rounds[0]
+    if len(rounds) == 1:
+        return first
+    window = sum(r.window_seconds for r in rounds)
+    answers = sum(r.answers for r in rounds)
+    answers_total = sum(r.answers_total for r in rounds)
+    api_calls = sum(r.api_calls for r in rounds)
+    cpu = sum(r.bot_cpu_seconds for r in rounds)
+    latencies = [x for r in rounds for x in r.latencies]
+    p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
+    by_method: dict[str, int] = {}
+    for r in rounds:
+        for method, n in r.calls_by_method.items():
+            by_method[method] = by_method.get(method, 0) + n
+
+    def weighted(values: list[float]) -> float:
+        return round(sum(v * r.window_seconds for v, r in zip(values, rounds, strict=True))
+                     / window, 1)
+
+    return PhaseResult(
+        name=first.name, items=first.items, workers=first.workers,
+        window_seconds=round(window, 3), answers=answers,
+        answers_per_second=round(answers / window, 1),
+        latency_p50_ms=None if p50 is None else round(p50 * 1000, 2),
+        latency_p99_ms=None if p99 is None else round(p99 * 1000, 2),
+        api_calls=api_calls,
+        api_calls_per_answer=round(api_calls / answers_total, 3) if answers_total else None,
+        answers_total=answers_total, bot_cpu_seconds=round(cpu, 2),
+        bot_cpu_ms_per_answer=round(cpu * 1000 / answers, 3) if answers else None,
+        bot_cpu_percent=round(cpu / window * 100, 1),
+        bot_peak_rss_mb=max(r.bot_peak_rss_mb for r in rounds),
+        bench_cpu_percent=weighted([r.bench_cpu_percent for r in rounds]),
+        other_cpu_percent=weighted([r.other_cpu_percent for r in rounds]),
+        join_seconds=round(sum(r.join_seconds for r in rounds) / len(rounds), 2),
+        start_seconds=round(sum(r.start_seconds for r in rounds) / len(rounds), 2),
+        calls_by_method=by_method, ran_out=sum(r.ran_out for r in rounds),
+        stalled=sum(r.stalled for r in rounds),
+        stopped_example=next((r.stopped_example for r in rounds if r.stopped_example), ""),
+        latencies=latencies)
 
 
 # -------------------------------------------------------------------------- stand-in
@@ -259,23 +313,24 @@ def remove_database(path: Path) -> None:
         path.with_name(path.name + suffix).unlink(missing_ok=True)
 
 
-async def prepare_database(work_dir: Path, name: str, items: int, reuse: bool
-                           ) -> tuple[Path, float | None]:
-    """The database phase ``name`` runs on: seeded now, or copied from a kept pristine seed.
+async def prepare_seed(work_dir: Path, items: int, reuse: bool) -> tuple[Path, float | None]:
+    """A pristine database with ``items`` items: seeded now, or a kept one reused.
 
-    Returns the path and the seeding time (None when a kept seed was reused).
+    Returns the path and the seeding time (None when a kept seed was reused). Every phase
+    run gets a fresh copy (``fresh_copy``), so each round starts where the first did.
     """
+    pristine = work_dir / f"seed-{items}.db"
+    if reuse and seeded_count(pristine) == items:
+        return pristine, None
+    remove_database(pristine)
+    return pristine, await seed(pristine, items)
+
+
+def fresh_copy(pristine: Path, work_dir: Path, name: str) -> Path:
     run_db = work_dir / f"{name}.db"
     remove_database(run_db)
-    if not reuse:
-        return run_db, await seed(run_db, items)
-    pristine = work_dir / f"seed-{items}.db"
-    took: float | None = None
-    if seeded_count(pristine) != items:
-        remove_database(pristine)
-        took = await seed(pristine, items)
     shutil.copyfile(pristine, run_db)
-    return run_db, took
+    return run_db
 
 
 # -------------------------------------------------------------------------- processes
@@ -595,7 +650,7 @@ async def run_phase(name: str, kind: str, db: Path | None, items: int | None, op
                                     - (bench_after - bench_before)) / elapsed * 100, 1),
         join_seconds=round(join_seconds, 2), start_seconds=round(start_seconds, 2),
         calls_by_method=by_method, ran_out=window.ran_out, stalled=window.stalled,
-        stopped_example=window.example)
+        stopped_example=window.example, latencies=window.latencies)
 
 
 def describe(phase: PhaseResult) -> str:
@@ -644,41 +699,53 @@ async def _run_in(work_dir: Path, options: Options) -> dict[str, Any]:
     plan.append(("tapwork", "tapwork", options.items))
 
     seeding: dict[str, float | None] = {}
-    dbs: dict[str, Path] = {}
+    seeds: dict[str, Path] = {}
     for name, _kind, size in plan:  # every database is ready before any bot starts
         if size is None:
             continue
         say(f"seeding {size:,} items for {name} ...")
-        dbs[name], took = await prepare_database(work_dir, name, size, options.keep is not None)
+        seeds[name], took = await prepare_seed(work_dir, size, options.keep is not None)
         seeding[str(size)] = None if took is None else round(took, 2)
         say(f"  {'reused the kept seed' if took is None else f'{took:.1f} s'}")
 
-    phases: dict[str, PhaseResult] = {}
-    for name, kind, size in plan:
-        say(f"phase {name}: {options.workers} workers, {options.warmup:g} s warm-up, "
-            f"{options.seconds:g} s measured ...")
-        profile = profile_path(options.profile, name)
-        phase = await run_phase(name, kind, dbs.get(name), size, options, work_dir, profile)
-        phases[name] = phase
-        say(describe(phase))
-        if phase.ran_out:
-            say(f"  warning: {phase.ran_out} workers were shown something other than a task "
-                "and stopped (out of items, suspended, or a message after the task)")
-        if phase.stalled:
-            say(f"  warning: {phase.stalled} workers waited {ANSWER_TIMEOUT:g} s for a task "
-                "and stopped")
-        if phase.stopped_example:
-            say("  the first one's chat:\n    " + phase.stopped_example.replace("\n", "\n    "))
-    return summarize(options, seeding, phases)
+    rounds: dict[str, list[PhaseResult]] = {name: [] for name, _kind, _size in plan}
+    for number in range(1, options.rounds + 1):
+        for name, kind, size in plan:
+            say(f"round {number}/{options.rounds}, phase {name}: {options.workers} workers, "
+                f"{options.warmup:g} s warm-up, {options.seconds:g} s measured ...")
+            # a profile is of the first round's bot only
+            profile = profile_path(options.profile, name) if number == 1 else None
+            db = fresh_copy(seeds[name], work_dir, name) if name in seeds else None
+            phase = await run_phase(name, kind, db, size, options, work_dir, profile)
+            rounds[name].append(phase)
+            report(phase)
+    return summarize(options, seeding, rounds)
+
+
+def report(phase: PhaseResult) -> None:
+    say(describe(phase))
+    if phase.ran_out:
+        say(f"  warning: {phase.ran_out} workers were shown something other than a task "
+            "and stopped (out of items, suspended, or a message after the task)")
+    if phase.stalled:
+        say(f"  warning: {phase.stalled} workers waited {ANSWER_TIMEOUT:g} s for a task "
+            "and stopped")
+    if phase.stopped_example:
+        say("  the first one's chat:\n    " + phase.stopped_example.replace("\n", "\n    "))
 
 
 def summarize(options: Options, seeding: dict[str, float | None],
-              phases: dict[str, PhaseResult]) -> dict[str, Any]:
+              rounds: dict[str, list[PhaseResult]]) -> dict[str, Any]:
+    phases = {name: pooled(results) for name, results in rounds.items()}
     main = phases["tapwork"]
     bare = phases.get("bare")
     small = phases.get("tapwork_small")
     ratio = (round(main.answers_per_second / bare.answers_per_second, 3)
              if bare and bare.answers_per_second else None)
+    # each round's ratio, bare and tapwork run back to back: how much the figure moves
+    round_ratios = [round(t.answers_per_second / b.answers_per_second, 3)
+                    for b, t in zip(rounds.get("bare", []), rounds["tapwork"], strict=False)
+                    if b.answers_per_second]
     cost = (round(main.bot_cpu_ms_per_answer / small.bot_cpu_ms_per_answer, 3)
             if small and small.bot_cpu_ms_per_answer and main.bot_cpu_ms_per_answer
             else None)
@@ -702,6 +769,9 @@ def summarize(options: Options, seeding: dict[str, float | None],
          bare.answers_per_second if bare else None, "target": None, "pass": None},
         {"figure": "throughput vs bare app", "value": ratio, "target": f">= {TARGET_RATIO}",
          "pass": check(ratio, lambda v: v >= TARGET_RATIO)},
+        {"figure": "  the same, round by round", "value":
+         " ".join(cell(r) for r in round_ratios) if len(round_ratios) > 1 else None,
+         "target": None, "pass": None},
         {"figure": "bare app CPU per answer / tapwork's", "value": cpu_ratio, "target": None,
          "pass": None},
         {"figure": "latency p50 (ms)", "value": main.latency_p50_ms, "target": None,
@@ -726,6 +796,7 @@ def summarize(options: Options, seeding: dict[str, float | None],
         figures = [f for f in figures if s not in f["figure"]]
     if bare is None:
         figures = [f for f in figures if "bare" not in f["figure"]]
+    figures = [f for f in figures if f["value"] is not None or f["target"] is not None]
     verdicts = [f["pass"] for f in figures if f["pass"] is not None]
     return {
         "options": asdict(options),
@@ -738,6 +809,7 @@ def summarize(options: Options, seeding: dict[str, float | None],
         "answers_per_second": main.answers_per_second,
         "bare_answers_per_second": bare.answers_per_second if bare else None,
         "throughput_ratio": ratio,
+        "round_ratios": round_ratios,
         "latency_p50_ms": main.latency_p50_ms,
         "latency_p99_ms": main.latency_p99_ms,
         "api_calls_per_answer": main.api_calls_per_answer,
@@ -750,8 +822,14 @@ def summarize(options: Options, seeding: dict[str, float | None],
         "cpu_ratio": cpu_ratio,
         #: phases during which other work used more than NOISY_PERCENT of a core
         "noisy_phases": noisy,
-        "phases": {name: asdict(phase) for name, phase in phases.items()},
+        "phases": {name: _public(phase) for name, phase in phases.items()},
     }
+
+
+def _public(phase: PhaseResult) -> dict[str, Any]:
+    figures = asdict(phase)
+    del figures["latencies"]
+    return figures
 
 
 def cell(value: Any) -> str:
@@ -785,8 +863,9 @@ def format_table(result: dict[str, Any]) -> str:
     """The figures with their targets, then one line per phase for context."""
     o = result["options"]
     lines = [
-        f"tapwork work-loop benchmark: {o['workers']} workers, {o['seconds']:g} s measured "
-        f"after {o['warmup']:g} s warm-up; Telegram's 30/s throttle OFF (max_rate = 0)",
+        f"tapwork work-loop benchmark: {o['workers']} workers, {o['rounds']} round(s) of every "
+        f"phase, each {o['seconds']:g} s measured after {o['warmup']:g} s warm-up; "
+        "Telegram's 30/s throttle OFF (max_rate = 0)",
         f"machine: {result['machine']['cpus']} CPUs, Python {result['machine']['python']}",
         "seeding: " + ", ".join(
             f"{int(size):,} items {'reused' if took is None else f'{took:.1f} s'}"
@@ -855,6 +934,8 @@ def parse_args(argv: list[str] | None) -> tuple[Options, bool]:
                              "0 skips it)")
     parser.add_argument("--seconds", type=float, help=f"measured seconds (default {d.seconds:g})")
     parser.add_argument("--warmup", type=float, help=f"warm-up seconds (default {d.warmup:g})")
+    parser.add_argument("--rounds", type=int,
+                        help=f"times every phase runs, interleaved (default {d.rounds})")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 20 workers, 50,000 items, 5 s (flags above override)")
     parser.add_argument("--no-bare", action="store_true", help="skip the bare PTB app")
@@ -867,14 +948,14 @@ def parse_args(argv: list[str] | None) -> tuple[Options, bool]:
     args = parser.parse_args(argv)
     options = Options.quick() if args.quick else Options()
     overrides = {key: getattr(args, key) for key in
-                 ("workers", "items", "small_items", "seconds", "warmup")
+                 ("workers", "items", "small_items", "seconds", "warmup", "rounds")
                  if getattr(args, key) is not None}
     profile = str(Path(args.profile).resolve()) if args.profile else None
     options = replace(options, keep=args.keep, profile=profile, bare=not args.no_bare,
                       **overrides)
     if options.workers < 1 or options.items < 1 or options.small_items < 0 \
-            or options.seconds <= 0 or options.warmup < 0:
-        parser.error("workers and items must be positive, seconds > 0, warm-up >= 0")
+            or options.seconds <= 0 or options.warmup < 0 or options.rounds < 1:
+        parser.error("workers, items and rounds must be positive, seconds > 0, warm-up >= 0")
     return options, args.json
 
 

@@ -23,7 +23,9 @@ KEYS = {
 
 
 async def test_smallest_benchmark_runs_every_phase() -> None:
-    options = loop.Options(workers=3, items=200, small_items=200, seconds=1.0, warmup=0.5)
+    # two rounds: each phase's rounds are pooled, and round two starts from a fresh copy
+    options = loop.Options(workers=3, items=200, small_items=200, seconds=1.0, warmup=0.5,
+                           rounds=2)
     result = await loop.run_benchmark(options)
     assert set(result) >= KEYS
     assert set(result["phases"]) == {"bare", "tapwork_small", "tapwork"}
@@ -32,5 +34,7 @@ async def test_smallest_benchmark_runs_every_phase() -> None:
         assert phase["api_calls_per_answer"] is not None, name
         assert phase["stalled"] == 0, name
     assert result["answers"] > 0
+    assert len(result["round_ratios"]) == 2
+    assert result["phases"]["tapwork"]["ran_out"] == 0  # round two did not find items used up
     assert all(set(f) >= {"figure", "value", "target", "pass"} for f in result["figures"])
     assert "PASS" in loop.format_table(result) or "FAIL" in loop.format_table(result)
