@@ -793,7 +793,9 @@ def summarize(options: Options, seeding: dict[str, float | None],
          "pass": check(peak, lambda v: v <= TARGET_RSS_MB)},
     ]
     if small is None:
-        figures = [f for f in figures if s not in f["figure"]]
+        # by the figures' wording: "(10,000 items)", "… / 10,000 items"
+        figures = [f for f in figures
+                   if f"({s} items)" not in f["figure"] and f"/ {s} items" not in f["figure"]]
     if bare is None:
         figures = [f for f in figures if "bare" not in f["figure"]]
     figures = [f for f in figures if f["value"] is not None or f["target"] is not None]
