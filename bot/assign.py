@@ -141,6 +141,9 @@ class AnswerResult:
     suspended: str | None = None
     #: answers the worker has given today (their time zone), this one included
     today: int = 0
+    #: the worker's row as read in this transaction (language, senior mode, /quick
+    #: burst), so the handler does not read it again; None for a stranger
+    worker: WorkerRow | None = None
 
 
 def item_state(spec: ProjectSpec, answers: int, leases: int,
@@ -294,64 +297,72 @@ class WorkLoop:
                       message_id: int | None = None, shown: Shown | None = None
                       ) -> AnswerResult:
         async with self.db.transaction() as conn:
-            if message_id is not None and await assignment_store.typed_answer_seen(
-                    conn, worker_id, message_id):
-                return AnswerResult(Outcome.ALREADY_ANSWERED)
-            if assignment_id is None:
-                assignment = await assignment_store.open_for_worker(conn, worker_id)
-                if assignment is None:
-                    return AnswerResult(Outcome.NO_TASK)
-            else:
-                assignment = await assignment_store.get(conn, assignment_id)
-            if assignment is None or assignment.worker_id != worker_id:
-                return AnswerResult(Outcome.FORGED)
-            row = await project_store.get(conn, assignment.project_id)
-            assert row is not None
-            project = Project.from_row(row)
-            if assignment.status == "expired":  # the lease job got there first
-                return AnswerResult(Outcome.EXPIRED,
-                                    await self._lease_next(conn, worker_id, project))
-            if assignment.status != "open":
-                outcome = (Outcome.ALREADY_ANSWERED if assignment.status == "answered"
-                           else Outcome.NOT_OPEN)
-                return AnswerResult(outcome)
-            value = answer_value(project.spec, choice, text)
-            if value is None:  # a typed reply to a tap task lands here too
-                return AnswerResult(Outcome.INVALID)
-            moment = self.clock.now()
-            now = to_iso(moment)
-            if assignment.expires_at <= now:
-                await self._close(conn, assignment, "expired")
-                return AnswerResult(Outcome.EXPIRED, await self._lease_next(
-                    conn, worker_id, project))
-            started = from_iso(assignment.delivered_at or assignment.created_at)
-            seconds = max(0.0, (moment - started).total_seconds())
-            item = await item_store.get(conn, assignment.item_id)
-            assert item is not None
-            threshold = await self._fast_threshold(conn, project)
-            too_fast = threshold is not None and seconds < threshold
-            gold_correct = (None if item.gold is None
-                            else quality.is_correct(project.spec, value, item.gold))
-            if not await assignment_store.record_answer(
-                    conn, assignment.id, worker_id, value, now, message_id, seconds,
-                    gold_correct, too_fast):
-                return AnswerResult(Outcome.ALREADY_ANSWERED)  # unreachable under the lock
-            estimate = await self._estimate(conn, item, project)
-            await self._progress(conn, item, project, answers=1, leases=-1, estimate=estimate)
-            suspended = await self._suspension(conn, worker_id, project, gold_correct,
-                                               too_fast)
-            for hook in self.on_accepted:
-                await hook(conn, worker_id, project, assignment.id, now)
             worker = await worker_store.get(conn, worker_id)
-            today = await assignment_store.answered_since(
-                conn, worker_id, self._local_midnight(worker))
-            feedback = None
-            if gold_correct is not None and project.spec.feedback:
-                explain = Localized(item.explain) if item.explain else None
-                feedback = GoldFeedback(gold_correct, item.gold or "", explain)
-            return AnswerResult(Outcome.ACCEPTED,
-                                await self._lease_next(conn, worker_id, project, worker, shown),
-                                feedback, suspended, today)
+            result = await self._answer_in(conn, worker_id, worker, assignment_id, choice,
+                                           text, message_id, shown)
+        return replace(result, worker=worker)
+
+    async def _answer_in(self, conn: aiosqlite.Connection, worker_id: int,
+                         worker: WorkerRow | None, assignment_id: int | None,
+                         choice: int | None, text: str | None, message_id: int | None,
+                         shown: Shown | None) -> AnswerResult:
+        if message_id is not None and await assignment_store.typed_answer_seen(
+                conn, worker_id, message_id):
+            return AnswerResult(Outcome.ALREADY_ANSWERED)
+        if assignment_id is None:
+            assignment = await assignment_store.open_for_worker(conn, worker_id)
+            if assignment is None:
+                return AnswerResult(Outcome.NO_TASK)
+        else:
+            assignment = await assignment_store.get(conn, assignment_id)
+        if assignment is None or assignment.worker_id != worker_id:
+            return AnswerResult(Outcome.FORGED)
+        row = await project_store.get(conn, assignment.project_id)
+        assert row is not None
+        project = Project.from_row(row)
+        if assignment.status == "expired":  # the lease job got there first
+            return AnswerResult(Outcome.EXPIRED,
+                                await self._lease_next(conn, worker_id, project, worker))
+        if assignment.status != "open":
+            outcome = (Outcome.ALREADY_ANSWERED if assignment.status == "answered"
+                       else Outcome.NOT_OPEN)
+            return AnswerResult(outcome)
+        value = answer_value(project.spec, choice, text)
+        if value is None:  # a typed reply to a tap task lands here too
+            return AnswerResult(Outcome.INVALID)
+        moment = self.clock.now()
+        now = to_iso(moment)
+        if assignment.expires_at <= now:
+            await self._close(conn, assignment, "expired")
+            return AnswerResult(Outcome.EXPIRED, await self._lease_next(
+                conn, worker_id, project, worker))
+        started = from_iso(assignment.delivered_at or assignment.created_at)
+        seconds = max(0.0, (moment - started).total_seconds())
+        item = await item_store.get(conn, assignment.item_id)
+        assert item is not None
+        threshold = await self._fast_threshold(conn, project)
+        too_fast = threshold is not None and seconds < threshold
+        gold_correct = (None if item.gold is None
+                        else quality.is_correct(project.spec, value, item.gold))
+        if not await assignment_store.record_answer(
+                conn, assignment.id, worker_id, value, now, message_id, seconds,
+                gold_correct, too_fast):
+            return AnswerResult(Outcome.ALREADY_ANSWERED)  # unreachable under the lock
+        estimate = await self._estimate(conn, item, project)
+        await self._progress(conn, item, project, answers=1, leases=-1, estimate=estimate)
+        suspended = await self._suspension(conn, worker_id, project, gold_correct,
+                                           too_fast)
+        for hook in self.on_accepted:
+            await hook(conn, worker_id, project, assignment.id, now)
+        today = await assignment_store.answered_since(
+            conn, worker_id, self._local_midnight(worker))
+        feedback = None
+        if gold_correct is not None and project.spec.feedback:
+            explain = Localized(item.explain) if item.explain else None
+            feedback = GoldFeedback(gold_correct, item.gold or "", explain)
+        return AnswerResult(Outcome.ACCEPTED,
+                            await self._lease_next(conn, worker_id, project, worker, shown),
+                            feedback, suspended, today)
 
     def _local_midnight(self, worker: WorkerRow | None) -> str:
         local = local_time(self.clock.now(), worker.timezone if worker else "UTC")
@@ -454,18 +465,18 @@ class WorkLoop:
     async def _leave(self, worker_id: int, assignment_id: int, status: str, *,
                      serve_next: bool, shown: Shown | None = None) -> AnswerResult:
         async with self.db.transaction() as conn:
+            worker = await worker_store.get(conn, worker_id)
             assignment = await assignment_store.get(conn, assignment_id)
             if assignment is None or assignment.worker_id != worker_id:
-                return AnswerResult(Outcome.FORGED)
+                return AnswerResult(Outcome.FORGED, worker=worker)
             if not await self._close(conn, assignment, status):
-                return AnswerResult(Outcome.NOT_OPEN)
+                return AnswerResult(Outcome.NOT_OPEN, worker=worker)
             row = await project_store.get(conn, assignment.project_id)
             assert row is not None
             project = Project.from_row(row)
-            if not serve_next:
-                return AnswerResult(Outcome.ACCEPTED, Served(None, project=project))
-            return AnswerResult(Outcome.ACCEPTED,
-                                await self._lease_next(conn, worker_id, project, shown=shown))
+            served = (await self._lease_next(conn, worker_id, project, worker, shown)
+                      if serve_next else Served(None, project=project))
+            return AnswerResult(Outcome.ACCEPTED, served, worker=worker)
 
     async def delivered(self, task: Task, chat_id: int, message_id: int,
                         file_id: str | None = None) -> None:

@@ -25,11 +25,11 @@ from handlers import (
 
 def register(application: Application) -> None:
     private = filters.ChatType.PRIVATE
-    # first: while an operator is in /newproject, their texts belong to it
-    application.add_handler(newproject.conversation())
-    # task buttons are nearly every update, so they are matched next (no other pattern
-    # overlaps theirs, and commands are a different kind of update)
+    # task buttons are nearly every update, so they are matched first (no other pattern,
+    # the /newproject conversation's "np:" included, overlaps theirs)
     application.add_handler(CallbackQueryHandler(work.callback, pattern=r"^[apusxt](:|$)"))
+    # then: while an operator is in /newproject, their texts belong to it
+    application.add_handler(newproject.conversation())
     application.add_handler(CommandHandler("start", start.start, filters=private))
     application.add_handler(CommandHandler("help", start.help_command, filters=private))
     application.add_handler(CommandHandler("tasks", work.tasks, filters=private))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import Update, User
 from telegram.ext import ContextTypes
 
 from bot.i18n import Gettext, gettext_for, language_for
@@ -18,14 +18,13 @@ def services_of(context: Context) -> Services:
 
 async def gettext_of(update: Update, context: Context) -> Gettext:
     """The worker's chosen language if we know them, else Telegram's language setting."""
-    return (await reader_of(update, context))[1]
-
-
-async def reader_of(update: Update, context: Context) -> tuple[WorkerRow | None, Gettext]:
-    """Who is reading (None before their first visit) and in which language, in one read:
-    the task loop needs both on every tap."""
     user = update.effective_user
     if user is None:
-        return None, gettext_for("en")
-    worker = await services_of(context).workers.get(user.id)
-    return worker, gettext_for(worker.language if worker else language_for(user.language_code))
+        return gettext_for("en")
+    return gettext_in(await services_of(context).workers.get(user.id), user)
+
+
+def gettext_in(worker: WorkerRow | None, user: User) -> Gettext:
+    """The language of a worker whose row the caller has (the task loop gets it back from
+    the answer's own transaction), else Telegram's setting."""
+    return gettext_for(worker.language if worker else language_for(user.language_code))

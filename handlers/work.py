@@ -10,7 +10,7 @@ from bot.assign import AnswerResult, Empty, Outcome, Project, Served, Shown
 from bot.i18n import Gettext
 from bot.money import format_money
 from handlers import bursts, quiz
-from handlers.common import Context, gettext_of, reader_of, services_of
+from handlers.common import Context, gettext_in, gettext_of, services_of
 from handlers.consent import ask_consent
 from handlers.render import show_task, show_text
 from storage.workers import WorkerRow
@@ -62,10 +62,10 @@ async def callback(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return
-    worker, _ = await reader_of(update, context)
     match = _CALLBACK.match(query.data or "")
     replace = query.message if isinstance(query.message, Message) else None
     if match is None:
+        _ = await gettext_of(update, context)
         await query.answer(_("Sorry, this button does not work any more."))
         return
     label_aid, label, action, action_aid, project_id = match.groups()
@@ -89,6 +89,9 @@ async def callback(update: Update, context: Context) -> None:
         result = await loop.skip(user.id, int(action_aid), shown)
     else:
         result = await loop.stop(user.id, int(action_aid))
+    # the worker's row came back from the answer's transaction: no second read
+    worker, _ = result.worker, gettext_in(result.worker, user)
+    if action == "x":
         await query.answer(_("Stopped. Your answers are saved."))
         if result.outcome is Outcome.ACCEPTED and result.served and result.served.project:
             await _stopped(update, context, result.served.project, _, replace)
@@ -110,9 +113,9 @@ async def typed_answer(update: Update, context: Context) -> None:
         return
     if await quiz.typed_answer(update, context):
         return
-    worker, _ = await reader_of(update, context)
     result = await services_of(context).loop.answer_text(user.id, message.text,
                                                          message.message_id)
+    worker, _ = result.worker, gettext_in(result.worker, user)
     if result.outcome is Outcome.ALREADY_ANSWERED:
         return  # the same message delivered twice: it was answered the first time
     if result.outcome is Outcome.NO_TASK:

@@ -43,6 +43,14 @@ async def test_each_phone_sees_its_language(bot: Running, tmp_path: Path, langua
     assert [r[0] for r in rows[:3]] == buttons and skip in rows[3]
     title = {"ko": "리뷰", "zh-hans": "评论"}.get(language, "Reviews")
     assert (phone.text(task) or "").startswith(title)
+    # after an answer the language comes from the row the answer's transaction read
+    first = task_id(task)
+    await phone.tap(buttons[0], task)
+    following = await phone.wait_for(
+        lambda p: open_task(p) if task_id(open_task(p)) not in (None, first) else None)
+    assert [r[0] for r in phone.buttons(following)[:3]] == buttons
+    saved = {"ko": "저장", "zh-hans": "已保存"}.get(language, "Saved")
+    assert saved in phone.alerts[-1]
 
 
 async def test_language_can_be_changed_in_settings(bot: Running, tmp_path: Path) -> None:

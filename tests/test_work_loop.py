@@ -187,6 +187,8 @@ async def test_next_task_is_recorded_in_the_message_it_replaces(services: Servic
     assert result.served is not None and result.served.task is not None
     task = result.served.task
     assert task.message_id == 500
+    # the worker's row comes back from the same transaction, for the handler's language
+    assert result.worker is not None and result.worker.id == 1
     async with services.db.read() as conn:
         row = await assignment_store.get(conn, task.assignment_id)
         answered = await assignment_store.get(conn, first.assignment_id)
