@@ -225,19 +225,19 @@ class WorkLoop:
             return Served(None, Empty.GATED, project, gate)
         if project.status != "open":
             return Served(None, Empty.PAUSED, project)
-        item_id = None
+        item = None
         for state in (STARTED, FRESH):
-            item_id = await item_store.next_for_worker(conn, project.id, worker_id, state)
-            if item_id is not None:
+            item = await item_store.next_for_worker(conn, project.id, worker_id, state)
+            if item is not None:
                 break
-        if item_id is None:
+        if item is None:
             return Served(None, Empty.NOTHING_LEFT, project)
         if self.rng.random() < project.spec.gold_rate:
             # gold is mixed into real work, never served on its own
-            item_id = await quality_store.next_gold_for_worker(
-                conn, project.id, worker_id) or item_id
-        item = await item_store.get(conn, item_id)
-        assert item is not None
+            gold_id = await quality_store.next_gold_for_worker(conn, project.id, worker_id)
+            if gold_id is not None:
+                item = await item_store.get(conn, gold_id)
+                assert item is not None
         worker = worker or await worker_store.get(conn, worker_id)
         now = self.clock.now()
         # senior mode: no time pressure, three times the lease
@@ -378,10 +378,11 @@ class WorkLoop:
         is known; otherwise a one-coin Dawid-Skene posterior weighted by gold accuracy."""
         if item.gold is not None:
             return item.gold, 1.0
-        answers = await quality_store.item_answers(conn, item.id)
-        stats = await quality_store.gold_stats_many(conn, project.id, [w for w, _ in answers])
-        accuracy = {w: quality.worker_accuracy(*s) for w, s in stats.items()}
-        estimate = quality.live_estimate(project.spec, answers, accuracy)
+        rows = await quality_store.answers_with_gold_stats(conn, item.id, project.id)
+        accuracy = {w: quality.worker_accuracy(total, correct)
+                    for w, _answer, total, correct in rows if total}
+        estimate = quality.live_estimate(project.spec, [(w, a) for w, a, _t, _c in rows],
+                                         accuracy)
         if estimate is None:
             return item.label, item.confidence
         return estimate.label, estimate.confidence

@@ -74,18 +74,19 @@ async def get(conn: aiosqlite.Connection, item_id: int) -> ItemRow | None:
 
 
 async def next_for_worker(conn: aiosqlite.Connection, project_id: int, worker_id: int,
-                          state: int) -> int | None:
-    """The oldest item in ``state`` this worker has never been given (served by index)."""
+                          state: int) -> ItemRow | None:
+    """The oldest item in ``state`` this worker has never been given (served by index),
+    the whole row: the lease needs it next."""
     async with conn.execute(
         """
-        SELECT i.id FROM items i
+        SELECT i.* FROM items i
         WHERE i.project_id = ? AND i.state = ? AND i.quiz = 0
           AND i.gold IS NULL AND NOT EXISTS (SELECT 1 FROM assignments a
                           WHERE a.item_id = i.id AND a.worker_id = ?)
         ORDER BY i.id LIMIT 1
         """, (project_id, state, worker_id)) as cur:
         row = await cur.fetchone()
-    return int(row[0]) if row else None
+    return _row(row) if row else None
 
 
 async def set_progress(conn: aiosqlite.Connection, item_id: int, answers: int, leases: int,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import aiosqlite
@@ -64,17 +63,22 @@ async def gold_stats(conn: aiosqlite.Connection, worker_id: int, project_id: int
     return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
-async def gold_stats_many(conn: aiosqlite.Connection, project_id: int,
-                          worker_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
-    if not worker_ids:
-        return {}
-    marks = ",".join("?" * len(worker_ids))
+async def answers_with_gold_stats(conn: aiosqlite.Connection, item_id: int,
+                                  project_id: int) -> list[tuple[int, str, int, int]]:
+    """An item's answers, each with its worker's gold record in the project
+    (worker, answer, gold answers, correct ones): what the live estimate weighs, in one
+    statement, because it runs on every answer."""
     async with conn.execute(
-        f"SELECT worker_id, count(gold_correct), coalesce(sum(gold_correct), 0)"
-        f" FROM assignments WHERE project_id = ? AND worker_id IN ({marks})"
-        f" AND gold_correct IS NOT NULL GROUP BY worker_id",
-        (project_id, *worker_ids)) as cur:
-        return {int(r[0]): (int(r[1]), int(r[2])) for r in await cur.fetchall()}
+        """
+        SELECT a.worker_id, a.answer,
+               (SELECT count(g.gold_correct) FROM assignments g WHERE g.project_id = :p
+                  AND g.worker_id = a.worker_id AND g.gold_correct IS NOT NULL),
+               (SELECT coalesce(sum(g.gold_correct), 0) FROM assignments g
+                  WHERE g.project_id = :p AND g.worker_id = a.worker_id
+                  AND g.gold_correct IS NOT NULL)
+        FROM assignments a WHERE a.item_id = :i AND a.status = 'answered' ORDER BY a.id
+        """, {"p": project_id, "i": item_id}) as cur:
+        return [(int(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in await cur.fetchall()]
 
 
 async def recent_fast_flags(conn: aiosqlite.Connection, worker_id: int, project_id: int,
@@ -101,13 +105,6 @@ async def median_seconds(conn: aiosqlite.Connection, project_id: int) -> tuple[f
         (project_id, count // 2)) as cur:
         row = await cur.fetchone()
     return (float(row[0]) if row else None), count
-
-
-async def item_answers(conn: aiosqlite.Connection, item_id: int) -> list[tuple[int, str]]:
-    async with conn.execute(
-        "SELECT worker_id, answer FROM assignments WHERE item_id = ? AND status = 'answered'"
-        " ORDER BY id", (item_id,)) as cur:
-        return [(int(r[0]), str(r[1])) for r in await cur.fetchall()]
 
 
 async def next_gold_for_worker(conn: aiosqlite.Connection, project_id: int, worker_id: int
