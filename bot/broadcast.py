@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.assign import Project
-from bot.catalog import Catalog
+from bot.catalog import MANY, Catalog
 from bot.clock import Clock, from_iso, to_iso
 from bot.config import BroadcastConfig
 from bot.errors import TapworkError
@@ -147,7 +147,7 @@ class Broadcasts:
                            if local_time(now, w.timezone).hour == hour]
         if not subscribers:
             return 0
-        waiting = sum(n for _p, n in await self.catalog.open_projects())
+        waiting = min(MANY + 1, sum(n for _p, n in await self.catalog.open_projects()))
         queued = 0
         for worker in subscribers:
             local = local_time(now, worker.timezone)

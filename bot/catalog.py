@@ -22,6 +22,9 @@ from storage import media as media_store
 from storage import projects as project_store
 from storage import quiz as quiz_store
 
+#: items waiting are counted up to this many; past it a phone shows "10000+"
+MANY = 10_000
+
 
 class Catalog:
     def __init__(self, db: Database, clock: Clock) -> None:
@@ -79,13 +82,14 @@ class Catalog:
             return [Project.from_row(r) for r in await project_store.all_projects(conn)]
 
     async def open_projects(self) -> list[tuple[Project, int]]:
-        """Open projects and how many items in each still want answers.
+        """Open projects and how many items in each still want answers (more than
+        ``MANY`` means "lots": the count stops there).
 
         A project whose quiz pool is smaller than one exam is not open yet.
         """
         result = []
         async with self.db.read() as conn:
-            for row, waiting in await project_store.open_projects(conn):
+            for row, waiting in await project_store.open_projects(conn, MANY + 1):
                 project = Project.from_row(row)
                 quiz = project.spec.quiz
                 if quiz is not None and await quiz_store.pool_size(conn, row.id) < quiz.questions:

@@ -5,11 +5,17 @@ from __future__ import annotations
 from telegram import Update, User
 from telegram.ext import ContextTypes
 
+from bot.catalog import MANY
 from bot.i18n import Gettext, gettext_for, language_for
 from bot.services import Services
 from storage.workers import WorkerRow
 
 Context = ContextTypes.DEFAULT_TYPE
+
+
+def many(count: int) -> int | str:
+    """A count of waiting items as a phone shows it: the counting stops past ``MANY``."""
+    return count if count <= MANY else f"{MANY}+"
 
 
 def services_of(context: Context) -> Services:

@@ -18,7 +18,7 @@ from bot.i18n import Gettext, gettext_for
 from bot.money import format_money
 from bot.quiet import quiet_until
 from handlers.broadcast import invitation
-from handlers.common import Context, services_of
+from handlers.common import Context, many, services_of
 from handlers.render import value_name
 from handlers.wallet import notice_text
 from storage.outbox import Notice
@@ -62,7 +62,7 @@ def summary_text(payload: dict[str, object], _: Gettext) -> str:
     if total:
         lines.append(_("Check questions right: {share}%.", share=round(100 * correct / total)))
     lines.append(_("Tasks waiting: {count}. Tap /tasks when you have a minute.",
-                   count=payload.get("waiting", 0)))
+                   count=many(payload.get("waiting", 0))))
     return "\n".join(lines)
 
 

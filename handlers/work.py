@@ -10,7 +10,7 @@ from bot.assign import AnswerResult, Empty, Outcome, Project, Served, Shown
 from bot.i18n import Gettext
 from bot.money import format_money
 from handlers import bursts, quiz
-from handlers.common import Context, gettext_in, gettext_of, services_of
+from handlers.common import Context, gettext_in, gettext_of, many, services_of
 from handlers.consent import ask_consent
 from handlers.render import show_task, show_text
 from storage.workers import WorkerRow
@@ -32,7 +32,8 @@ async def tasks(update: Update, context: Context, replace: Message | None = None
         return
     rows = [[InlineKeyboardButton(
         _("{title} · {amount} · {count} left", title=p.spec.title.get(_.language),
-          amount=format_money(p.spec.reward_micros, p.spec.currency, _.language), count=n),
+          amount=format_money(p.spec.reward_micros, p.spec.currency, _.language),
+          count=many(n)),
         callback_data=f"p:{p.id}")] for p, n in projects]
     await show_text(context, chat.id, _("Pick a project to start:"),
                     InlineKeyboardMarkup(rows), replace=replace)

@@ -9,11 +9,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.assign import Empty, Outcome, Shown, item_state
+from bot.catalog import MANY
 from bot.clock import FakeClock
 from bot.config import Config, StorageConfig
 from bot.projects import parse_project
 from bot.services import Services
+from handlers.common import many
 from storage import assignments as assignment_store
+from storage import projects as project_store
 from storage.items import DONE, FRESH, FULL, STARTED
 from tests.conftest import add_project, add_worker, sentiment_doc
 
@@ -261,3 +264,16 @@ async def test_a_changed_project_is_seen_at_once(services: Services) -> None:
     result = await services.loop.answer_choice(1, task.assignment_id, 0)
     assert result.served is not None and result.served.project is not None
     assert result.served.project.spec.reward_micros == 50_000
+
+
+async def test_items_waiting_are_counted_only_up_to_a_cap(services: Services) -> None:
+    """Counting a million open items took 110-140 ms on the event loop for every /tasks;
+    the count stops past MANY, and a phone shows "10000+"."""
+    await add_project(services, items=7)
+    async with services.db.read() as conn:
+        [(_row, capped)] = await project_store.open_projects(conn, 4)
+        [(_row, full)] = await project_store.open_projects(conn, 100)
+    assert (capped, full) == (4, 7)
+    [(_project, waiting)] = await services.catalog.open_projects()
+    assert waiting == 7
+    assert many(7) == 7 and many(MANY) == MANY and many(MANY + 1) == f"{MANY}+"
