@@ -43,8 +43,8 @@ class Bursts:
                                            to_iso(now + timedelta(minutes=minutes)))
 
     def over(self, worker: WorkerRow | None) -> bool:
-        """A burst is running and its time is up (from the worker's row, which the handler
-        has read anyway)."""
+        """A burst is running and its time is up (from the worker's row, which the answer's
+        transaction has just read)."""
         return (worker is not None and worker.burst_until is not None
                 and worker.burst_until <= to_iso(self.clock.now()))
 

@@ -109,7 +109,8 @@ def task_markup(task: Task, _: Gettext, senior: bool = False) -> InlineKeyboardM
 async def show_task(context: Context, chat_id: int, task: Task, _: Gettext,
                     replace: Message | None = None, note: str = "",
                     senior: bool | None = None) -> Message:
-    """Deliver a task, and start its clock once the phone has it.
+    """Deliver a task and record where it is shown (its clock starts then, or, for a task
+    edited into the message of the one just answered, at that answer).
 
     In senior mode a text task arrives as a large-print card (a photo) with the same
     words in its caption and the same buttons, one per row. ``senior`` saves a read when
