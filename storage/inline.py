@@ -2,8 +2,9 @@
 
 Why: every aiosqlite call is a hand-off to its worker thread and back (a future, a
 self-pipe wake-up, the GIL passed twice). Our statements are indexed lookups that take a
-few microseconds, so the hand-offs cost more than the work: an answer runs about forty
-statements. The benchmark in ``bench/loop.py`` measures both (``storage.threaded``).
+few microseconds, so the hand-offs cost more than the work (an answer runs about
+eighteen statements; forty when this was measured). The benchmark in ``bench/loop.py``
+measures both (``storage.threaded``).
 SQLite's own C code releases the GIL during I/O either way; what we give up is only the
 ability to run Python while a long query runs, and our long queries (exports, stats) are
 paged or indexed.
