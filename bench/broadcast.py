@@ -55,14 +55,12 @@ import json
 import math
 import os
 import platform
-import pstats
 import shutil
 import signal
 import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
@@ -73,14 +71,16 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.loop import (  # noqa: E402
+from bench.common import (  # noqa: E402
     BotCrashed,
     cell,
     check_alive,
     cpu_seconds,
     figure_lines,
     machine_busy_seconds,
+    make_work_dir,
     peak_rss_mb,
+    print_profile,
     remove_database,
     say,
     start_process,
@@ -628,16 +628,8 @@ def describe(run: RunResult) -> str:
 # -------------------------------------------------------------------------- the run
 
 
-def make_work_dir(keep: str | None) -> Path:
-    if keep is None:
-        return Path(tempfile.mkdtemp(prefix="tapwork-bench-broadcast-"))
-    work_dir = Path(keep).resolve()
-    work_dir.mkdir(parents=True, exist_ok=True)
-    return work_dir
-
-
 async def run_benchmark(options: Options) -> dict[str, Any]:
-    work_dir = make_work_dir(options.keep)
+    work_dir = make_work_dir(options.keep, "tapwork-bench-broadcast-")
     try:
         return await _run_in(work_dir, options)
     finally:
@@ -801,13 +793,6 @@ def format_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def print_profile(path: Path, limit: int = 30) -> None:
-    say(f"\nprofile of the clean run's bot process ({path}), by own time, then cumulative:")
-    stats = pstats.Stats(str(path), stream=sys.stderr)
-    stats.sort_stats("tottime").print_stats(limit)
-    stats.sort_stats("cumulative").print_stats(limit)
-
-
 def parse_args(argv: list[str] | None) -> tuple[Options, bool]:
     parser = argparse.ArgumentParser(
         description="A broadcast to a large simulated crowd through the Bot API stand-in: "
@@ -866,7 +851,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(format_table(result))
     if options.profile and Path(options.profile).exists():
-        print_profile(Path(options.profile))
+        print_profile(Path(options.profile), "the clean run's bot process")
     return 0
 
 

@@ -43,12 +43,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import json
 import math
 import os
 import platform
-import pstats
 import re
 import secrets
 import shutil
@@ -56,7 +54,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -67,6 +64,23 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.common import (  # noqa: E402
+    STOP_TIMEOUT,
+    BotCrashed,
+    cell,
+    check_alive,
+    cpu_seconds,
+    figure_lines,
+    machine_busy_seconds,
+    make_work_dir,
+    peak_rss_mb,
+    print_profile,
+    remove_database,
+    say,
+    sleep_watching,
+    start_process,
+    stop_process,
+)
 from bot.clock import to_iso  # noqa: E402
 from bot.config import Config, StorageConfig  # noqa: E402
 from bot.projects import parse_project  # noqa: E402
@@ -108,7 +122,6 @@ ANSWER_TIMEOUT = 300.0
 DRAIN_TIMEOUT = 120.0
 #: how long the bot process may take to start polling, and to exit after SIGTERM
 START_TIMEOUT = 60.0
-STOP_TIMEOUT = 15.0
 #: how long all workers together may take to join (each one leases an item)
 JOIN_TIMEOUT = 300.0
 
@@ -307,10 +320,6 @@ def seeded_count(path: Path) -> int:
         return 0
 
 
-def remove_database(path: Path) -> None:
-    """The file and its WAL and shared-memory companions."""
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        path.with_name(path.name + suffix).unlink(missing_ok=True)
 
 
 async def prepare_seed(work_dir: Path, items: int, reuse: bool) -> tuple[Path, float | None]:
@@ -336,24 +345,6 @@ def fresh_copy(pristine: Path, work_dir: Path, name: str) -> Path:
 # -------------------------------------------------------------------------- processes
 
 
-def _die_with_parent() -> Callable[[], None] | None:
-    """A ``preexec_fn`` asking Linux to SIGTERM the child if this process dies.
-
-    Covers the one case ``finally`` cannot: this process being killed outright. libc is
-    loaded here, before forking, so the child only makes one system call.
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-    except OSError:
-        return None
-    pr_set_pdeathsig = 1
-
-    def arm() -> None:
-        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-    return arm
 
 
 def write_config(path: Path, server: BotApiStandIn, db: Path) -> None:
@@ -382,74 +373,20 @@ def bot_command(kind: str, server: BotApiStandIn, config: Path, profile: Path | 
     return [*command, "-m", "bot", "run", "-c", str(config)]
 
 
-def start_process(command: list[str], log_path: Path, token: str) -> subprocess.Popen[bytes]:
-    env = dict(os.environ)
-    env["TAPWORK_TOKEN"] = token  # it would override the config's token otherwise
-    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"  # never leave this machine
-    env["PYTHONUNBUFFERED"] = "1"
-    with log_path.open("wb") as log:  # a file, never a pipe nobody drains
-        return subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                                stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True, preexec_fn=_die_with_parent())
 
 
-async def stop_process(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM (the bot's own clean shutdown, which also writes a profile), then SIGKILL."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            await asyncio.to_thread(process.wait, STOP_TIMEOUT)
-    if process.poll() is None:
-        process.kill()
-        await asyncio.to_thread(process.wait)
 
 
-class BotCrashed(RuntimeError):
-    pass
 
 
-def check_alive(process: subprocess.Popen[bytes], log_path: Path) -> None:
-    code = process.poll()
-    if code is not None:
-        tail = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-30:]
-        raise BotCrashed(f"the bot process exited with {code}; the end of {log_path}:\n"
-                         + "\n".join(tail))
 
 
-async def sleep_watching(seconds: float, process: subprocess.Popen[bytes],
-                         log_path: Path) -> None:
-    """Sleep, but notice within a quarter second if the bot process died."""
-    deadline = time.perf_counter() + seconds
-    while (left := deadline - time.perf_counter()) > 0:
-        await asyncio.sleep(min(left, 0.25))
-        check_alive(process, log_path)
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process, from ``/proc/<pid>/stat``."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def machine_busy_seconds() -> float:
-    """CPU time every core spent on anything but idling, from ``/proc/stat``.
-
-    Less the bot's and this process's time, it shows other work (a test run, another
-    benchmark) that competed for the cores and makes the figures noisy.
-    """
-    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    ticks = [int(f) for f in fields[:8]]  # user nice system idle iowait irq softirq steal
-    busy = sum(ticks) - ticks[3] - ticks[4]
-    return busy / os.sysconf("SC_CLK_TCK")
 
 
-def peak_rss_mb(pid: int) -> float:
-    """VmHWM: the most resident memory the process ever had."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 # -------------------------------------------------------------------------- workers
@@ -555,8 +492,6 @@ def percentile(values: list[float], p: float) -> float | None:
 # -------------------------------------------------------------------------- phases
 
 
-def say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 async def run_phase(name: str, kind: str, db: Path | None, items: int | None, options: Options,
@@ -672,17 +607,9 @@ def profile_path(base: str | None, phase: str) -> Path | None:
     return Path(base) if phase == "tapwork" else Path(f"{base}.{phase}")
 
 
-def make_work_dir(keep: str | None) -> Path:
-    if keep is None:
-        return Path(tempfile.mkdtemp(prefix="tapwork-bench-"))
-    work_dir = Path(keep).resolve()
-    work_dir.mkdir(parents=True, exist_ok=True)
-    return work_dir
-
-
 async def run_benchmark(options: Options) -> dict[str, Any]:
     """Seed, run every phase, and return every figure (see ``format_table``)."""
-    work_dir = make_work_dir(options.keep)
+    work_dir = make_work_dir(options.keep, "tapwork-bench-")
     try:
         return await _run_in(work_dir, options)
     finally:
@@ -834,31 +761,8 @@ def _public(phase: PhaseResult) -> dict[str, Any]:
     return figures
 
 
-def cell(value: Any) -> str:
-    """A figure for a table: "-" for none, thousands separated, short floats."""
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 100 else f"{value:,.1f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
 
 
-def figure_lines(figures: list[dict[str, Any]]) -> list[str]:
-    """The figure / value / target / PASS-FAIL table every benchmark here prints."""
-    rows = [("figure", "value", "target", "result")]
-    for f in figures:
-        verdict = "" if f["pass"] is None else ("PASS" if f["pass"] else "FAIL")
-        rows.append((f["figure"], cell(f["value"]), f["target"] or "", verdict))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = []
-    for i, row in enumerate(rows):
-        lines.append("  ".join([row[0].ljust(widths[0]), row[1].rjust(widths[1]),
-                                row[2].ljust(widths[2]), row[3]]).rstrip())
-        if i == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return lines
 
 
 def format_table(result: dict[str, Any]) -> str:
@@ -915,13 +819,6 @@ def format_table(result: dict[str, Any]) -> str:
                      "throughput figures and their ratio are unreliable. Rerun on a quiet "
                      "machine.")
     return "\n".join(lines)
-
-
-def print_profile(path: Path, limit: int = 30) -> None:
-    say(f"\nprofile of the bot process ({path}), by own time, then cumulative:")
-    stats = pstats.Stats(str(path), stream=sys.stderr)
-    stats.sort_stats("tottime").print_stats(limit)
-    stats.sort_stats("cumulative").print_stats(limit)
 
 
 def parse_args(argv: list[str] | None) -> tuple[Options, bool]:
@@ -1000,7 +897,7 @@ def main(argv: list[str] | None = None) -> int:
         for phase in ("bare", "tapwork"):
             path = profile_path(options.profile, phase)
             if path is not None and path.exists():
-                print_profile(path)
+                print_profile(path, f"the {phase} bot process")
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,17 @@ if os.environ.get("CI"):
 ROOT = Path(__file__).resolve().parents[1]
 OPERATOR_ID = 777
 SHARED_DATA = ROOT.parent / "shared" / "data" / "crowd"
+
+
+class FixedRandom(random.Random):
+    """``random()`` always returns ``value``: 0.0 forces a gold check, 0.99 never."""
+
+    def __init__(self, value: float) -> None:
+        super().__init__(0)
+        self.value = value
+
+    def random(self) -> float:
+        return self.value
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ time moves only through the ``FakeClock``.
 from __future__ import annotations
 
 import json
-import random
 import sqlite3
 from collections import defaultdict
 from datetime import timedelta
@@ -29,22 +28,11 @@ from bot.services import Services
 from storage import items as item_store
 from storage.items import DONE
 from storage.units import UnitAnswer
-from tests.conftest import add_project, add_worker, sentiment_doc
+from tests.conftest import FixedRandom, add_project, add_worker, sentiment_doc
 
 LABELS = ("positive", "neutral", "negative")
 NOW = "2026-01-01T00:00:00.000000Z"
 REWARD = 20_000  # "0.02" in micros, the reward of sentiment_doc()
-
-
-class FixedRandom(random.Random):
-    """``random()`` always returns ``value``: 0.0 forces a gold check, 0.99 never."""
-
-    def __init__(self, value: float) -> None:
-        super().__init__(0)
-        self.value = value
-
-    def random(self) -> float:
-        return self.value
 
 
 GOLD, PLAIN = FixedRandom(0.0), FixedRandom(0.99)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -33,7 +32,7 @@ from bot.services import Services
 from storage import assignments as assignment_store
 from storage import items as item_store
 from storage.items import DONE
-from tests.conftest import add_worker, sentiment_doc
+from tests.conftest import FixedRandom, add_worker, sentiment_doc
 
 LABELS = ("positive", "neutral", "negative")
 NOW = "2026-01-01T00:00:00.000000Z"
@@ -50,15 +49,6 @@ PROJECTS: dict[str, dict[str, Any]] = {
     "cny": {"reward": "0.000007", "currency": "CNY", "settle_unit": 2, "overlap": 1,
             "unit_accuracy": 1.0, "discount": "0.333333", "auto_approve_hours": 0.5},
 }
-
-
-class FixedRandom(random.Random):
-    def __init__(self, value: float) -> None:
-        super().__init__(0)
-        self.value = value
-
-    def random(self) -> float:
-        return self.value
 
 
 # -- operations --------------------------------------------------------------------------

@@ -17,21 +17,10 @@ from bot.quiz import QuizOutcome, QuizStep
 from bot.services import Services
 from storage import items as item_store
 from storage.items import DONE, FULL, STARTED
-from tests.conftest import add_project, add_worker
+from tests.conftest import FixedRandom, add_project, add_worker
 
 LABELS = ("positive", "neutral", "negative")
 NOW = "2026-01-01T00:00:00.000000Z"
-
-
-class FixedRandom(random.Random):
-    """``random()`` always returns ``value``: 0.0 forces a gold check, 0.99 never."""
-
-    def __init__(self, value: float) -> None:
-        super().__init__(0)
-        self.value = value
-
-    def random(self) -> float:
-        return self.value
 
 
 async def add_items(services: Services, project_id: int, count: int, *, prefix: str,
