@@ -59,6 +59,7 @@ async def test_close_waits_for_the_checkpoint_thread(tmp_path: Path) -> None:
         await conn.execute("INSERT INTO notes (body) VALUES ('kept')")
     await asyncio.sleep(0.03)  # a round may be running on its thread right now
     await db.close()
+    assert db._checkpoints is not None and db._checkpoints.done()  # not left behind
     assert _rows_in_main_file(path) == 1
     assert not (tmp_path / "t.db-wal").exists() or (tmp_path / "t.db-wal").stat().st_size == 0
 
