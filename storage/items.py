@@ -30,6 +30,8 @@ class ItemRow:
     #: the live estimate of the item's label, and how sure it is (issue #3)
     label: str | None = None
     confidence: float | None = None
+    #: the item's language (a primary subtag such as ``ko``), '' when reading is not needed
+    lang: str = ""
 
 
 @dataclass(frozen=True)
@@ -41,23 +43,24 @@ class NewItem:
     quiz: bool
     explain: dict[str, str] | None
     prelabel: str | None
+    lang: str = ""
 
 
 def _row(r: aiosqlite.Row) -> ItemRow:
     return ItemRow(r["id"], r["project_id"], r["ext_id"], r["text"], r["media_id"], r["gold"],
                    bool(r["quiz"]), json.loads(r["explain"]) if r["explain"] else None,
                    r["prelabel"], r["answers"], r["leases"], r["state"], r["label"],
-                   r["confidence"])
+                   r["confidence"], r["lang"])
 
 
 async def insert_many(conn: aiosqlite.Connection, project_id: int, items: Iterable[NewItem],
                       now: str) -> int:
     rows = [(project_id, it.ext_id, it.text, it.media_id, it.gold, int(it.quiz),
              json.dumps(it.explain, ensure_ascii=False) if it.explain else None,
-             it.prelabel, now) for it in items]
+             it.prelabel, it.lang, now) for it in items]
     await conn.executemany(
         "INSERT INTO items (project_id, ext_id, text, media_id, gold, quiz, explain, prelabel,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        " lang, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     return len(rows)
 
 

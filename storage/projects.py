@@ -17,6 +17,8 @@ class ProjectRow:
     #: the validated project document as stored: JSON text
     spec: str
     status: str
+    #: the languages its items are in (primary subtags, sorted), kept at import
+    languages: tuple[str, ...] = ()
 
     @property
     def document(self) -> dict[str, Any]:
@@ -24,7 +26,8 @@ class ProjectRow:
 
 
 def _row(row: aiosqlite.Row) -> ProjectRow:
-    return ProjectRow(row["id"], row["name"], row["kind"], row["spec"], row["status"])
+    return ProjectRow(row["id"], row["name"], row["kind"], row["spec"], row["status"],
+                      tuple(filter(None, row["languages"].split(","))))
 
 
 async def upsert(conn: aiosqlite.Connection, name: str, kind: str,

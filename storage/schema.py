@@ -265,4 +265,21 @@ MIGRATIONS: list[str] = [
     CREATE INDEX ledger_by_unit ON ledger (unit_id) WHERE unit_id IS NOT NULL;
     DROP INDEX ledger_by_worker
     """,
+    # 7: languages (issue 10): every item may have one, every worker reads one or more
+    """
+    ALTER TABLE items ADD COLUMN lang TEXT NOT NULL DEFAULT '';    -- primary subtag; '' none
+    ALTER TABLE workers ADD COLUMN reads TEXT NOT NULL DEFAULT ''; -- e.g. 'en,ko'
+    -- the languages a project's items are in, kept at import ('en,zh'; '' for none), so
+    -- serving asks the index once per language the worker and the project share
+    ALTER TABLE projects ADD COLUMN languages TEXT NOT NULL DEFAULT '';
+    -- equality on (project, lang, state) then id order: the next item in one language is
+    -- the first entry, with no sort (see migration 2)
+    DROP INDEX items_to_serve;
+    CREATE INDEX items_to_serve ON items (project_id, lang, state, id)
+        WHERE quiz = 0 AND gold IS NULL;
+    DROP INDEX gold_items;
+    CREATE INDEX gold_items ON items (project_id, lang, id) WHERE gold IS NOT NULL AND quiz = 0;
+    DROP INDEX quiz_items;
+    CREATE INDEX quiz_items ON items (project_id, lang, id) WHERE quiz = 1
+    """,
 ]

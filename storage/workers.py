@@ -27,6 +27,8 @@ class WorkerRow:
     language_chosen: bool = False
     #: when a running /quick burst ends (UTC ISO), else None
     burst_until: str | None = None
+    #: the languages the worker reads (primary subtags), seeded from Telegram's setting
+    reads: tuple[str, ...] = ()
 
 
 def _row(row: aiosqlite.Row) -> WorkerRow:
@@ -34,11 +36,12 @@ def _row(row: aiosqlite.Row) -> WorkerRow:
                      bool(row["active"]), row["created_at"], row["display_name"],
                      bool(row["notify"]), row["timezone"], row["quiet_start"],
                      row["quiet_end"], bool(row["daily_summary"]), bool(row["senior"]),
-                     bool(row["language_chosen"]), row["burst_until"])
+                     bool(row["language_chosen"]), row["burst_until"],
+                     tuple(filter(None, row["reads"].split(","))))
 
 
 SETTINGS = ("notify", "timezone", "quiet_start", "quiet_end", "daily_summary", "senior",
-            "language", "language_chosen", "display_name")
+            "language", "language_chosen", "display_name", "reads")
 
 
 async def update_settings(conn: aiosqlite.Connection, worker_id: int,
