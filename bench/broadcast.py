@@ -93,6 +93,7 @@ from bot.services import Services  # noqa: E402
 from bot.sim.phone import JSON  # noqa: E402
 from bot.sim.server import ApiError, BotApiStandIn  # noqa: E402
 from storage import broadcasts as broadcast_store  # noqa: E402
+from storage import items as item_store  # noqa: E402
 from storage import workers as worker_store  # noqa: E402
 
 PROJECT: dict[str, Any] = {
@@ -226,15 +227,19 @@ async def seed(path: Path, first: int, last: int) -> None:
     try:
         now = to_iso(services.clock.now())
         if first == 0:
-            await services.catalog.save(parse_project(PROJECT))
+            project, _created = await services.catalog.save(parse_project(PROJECT))
             async with services.db.transaction() as conn:
+                # a broadcast goes only to workers who can take an item: give them one
+                await item_store.insert_many(conn, project.id, [item_store.NewItem(
+                    "waiting", "A task for everyone", None, None, False, None, None)], now)
                 for event_id, _project, _kind in await broadcast_store.open_events(conn):
                     await broadcast_store.close_event(conn, event_id, now)
         for start in range(first, last, SEED_BATCH):
             async with services.db.transaction() as conn:
                 for i in range(start, min(last, start + SEED_BATCH)):
-                    await worker_store.upsert_seen(conn, worker_id(i), f"W{i}",
-                                                   LANGUAGES[i % len(LANGUAGES)], now)
+                    language = LANGUAGES[i % len(LANGUAGES)]
+                    await worker_store.upsert_seen(conn, worker_id(i), f"W{i}", language,
+                                                   language, now)
                     await worker_store.set_consent(conn, worker_id(i), now)
     finally:
         await services.close()

@@ -27,6 +27,7 @@ import aiosqlite
 
 from bot import quality
 from bot.clock import Clock, from_iso, to_iso
+from bot.languages import serving
 from bot.projects import Localized, ProjectSpec, parse_project
 from bot.qualify import GOLD, TOO_FAST, Access, Gate, access
 from bot.quiet import local_time
@@ -57,10 +58,12 @@ class Project:
     id: int
     spec: ProjectSpec
     status: str
+    #: the languages its items are in (kept at import); items with none are not listed
+    languages: tuple[str, ...] = ()
 
     @classmethod
     def from_row(cls, row: ProjectRow) -> Project:
-        return cls(row.id, _spec(row.spec), row.status)
+        return cls(row.id, _spec(row.spec), row.status, row.languages)
 
 
 @lru_cache(maxsize=256)
@@ -111,6 +114,9 @@ class Empty(enum.Enum):
     PAUSED = "paused"
     NOTHING_LEFT = "nothing_left"
     GATED = "gated"  # see ``Served.access``: quiz first, cooldown, suspended …
+    #: every item left is in a language the worker has not said they read:
+    #: ``Served.languages`` are the ones to ask about
+    LANGUAGE = "language"
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,7 @@ class Served:
     empty: Empty | None = None
     project: Project | None = None
     access: Access | None = None
+    languages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -181,19 +188,88 @@ class WorkLoop:
                 if current.project_id == project.id and current.expires_at > self._now():
                     return Served(await self._task(conn, current, project), project=project)
                 await self._close(conn, current, "released")
-            return await self._lease_next(conn, worker_id, project)
+            worker = await worker_store.get(conn, worker_id)
+            unread = await self._unread_languages(conn, worker, project)
+            if unread:
+                return Served(None, Empty.LANGUAGE, project, languages=unread)
+            return await self._lease_next(conn, worker_id, project, worker)
+
+    async def _unread_languages(self, conn: aiosqlite.Connection, worker: WorkerRow | None,
+                                project: Project) -> tuple[str, ...]:
+        """The languages to ask a worker about: only when every item left for them is in a
+        language they have not said they read (a project with some of their languages, or
+        items that need no reading, is simply served)."""
+        if worker is None or not project.languages:
+            return ()
+        if any(lang in worker.reads for lang in project.languages):
+            return ()
+        if await item_store.open_count(conn, project.id, "", worker.id, 1):
+            return ()
+        return tuple([lang for lang in project.languages
+                      if await item_store.open_count(conn, project.id, lang, worker.id, 1)])
 
     async def access(self, worker_id: int, project: Project) -> Access:
         async with self.db.read() as conn:
             return await self.access_in(conn, worker_id, project)
 
     async def access_in(self, conn: aiosqlite.Connection, worker_id: int,
-                      project: Project) -> Access:
+                        project: Project, worker: WorkerRow | None = None) -> Access:
+        """The quiz and suspension gate. The quiz pool counts only questions in languages
+        the worker reads, so a project opens for a language once its pool is big enough."""
         qualification = await quality_store.qualification(conn, worker_id, project.id)
         passed = qualification is not None and qualification.status == "passed"
-        pool = (await quiz_store.pool_size(conn, project.id)
-                if project.spec.quiz is not None and not passed else 0)
+        pool = 0
+        if project.spec.quiz is not None and not passed:
+            worker = worker or await worker_store.get(conn, worker_id)
+            pool = await quiz_store.pool_size(conn, project.id,
+                                              self.languages_for(worker, project))
         return access(project.spec, qualification, pool, self.clock.now())
+
+    @staticmethod
+    def languages_for(worker: WorkerRow | None, project: Project) -> tuple[str, ...]:
+        """The item languages this worker is served in this project ('' included)."""
+        return serving(worker.reads if worker else (), project.languages)
+
+    async def waiting_for(self, conn: aiosqlite.Connection, worker: WorkerRow,
+                          project: Project, cap: int) -> int:
+        """Items this worker could be given in this project now, counted up to ``cap``:
+        in a language they read, never given to them, not yet answered often enough."""
+        total = 0
+        for lang in self.languages_for(worker, project):
+            total += await item_store.open_count(conn, project.id, lang, worker.id,
+                                                 cap - total)
+            if total >= cap:
+                break
+        return total
+
+    async def offers(self, worker_id: int, cap: int) -> list[tuple[Project, int]]:
+        """The open projects this worker can take at least one item of, each with its
+        count for them: languages, quiz standing or tries left, suspension, items they
+        have not had, overlap not yet full. Nothing else is offered."""
+        async with self.db.read() as conn:
+            worker = await worker_store.get(conn, worker_id)
+            if worker is None:
+                return []
+            found = []
+            for row in await project_store.all_projects(conn):
+                if row.status != "open":
+                    continue
+                project = Project.from_row(row)
+                gate = await self.access_in(conn, worker_id, project, worker)
+                # in a cooldown the project stays listed: tapping it says when to retry
+                if gate.gate not in (Gate.OPEN, Gate.QUIZ, Gate.COOLDOWN):
+                    continue
+                waiting = await self.waiting_for(conn, worker, project, cap)
+                if waiting:
+                    found.append((project, waiting))
+            return found
+
+    async def has_work(self, worker_id: int, project: Project) -> bool:
+        """At least one item of the project is left for this worker (their languages)."""
+        async with self.db.read() as conn:
+            worker = await worker_store.get(conn, worker_id)
+            return worker is not None and bool(
+                await self.waiting_for(conn, worker, project, 1))
 
     async def start_by_id(self, worker_id: int, project_id: int) -> Served:
         async with self.db.read() as conn:
@@ -218,27 +294,39 @@ class WorkLoop:
         """The next item for this worker: a gold check now and then, else started items
         before fresh ones. Nothing at all for a worker who may not work here.
 
-        ``worker`` saves a read when the caller has the row from this transaction.
+        ``worker`` saves a read when the caller has the row from this transaction. Only
+        items in languages the worker reads (or needing no reading) are served; nobody is
+        sent to a quiz for a project with nothing left for them.
         """
-        gate = await self.access_in(conn, worker_id, project)
+        worker = worker or await worker_store.get(conn, worker_id)
+        gate = await self.access_in(conn, worker_id, project, worker)
+        languages = self.languages_for(worker, project)
         if gate.gate is not Gate.OPEN:
+            if (gate.gate in (Gate.QUIZ, Gate.COOLDOWN) and worker is not None
+                    and not await self.waiting_for(conn, worker, project, 1)):
+                return Served(None, Empty.NOTHING_LEFT, project)
             return Served(None, Empty.GATED, project, gate)
         if project.status != "open":
             return Served(None, Empty.PAUSED, project)
         item = None
         for state in (STARTED, FRESH):
-            item = await item_store.next_for_worker(conn, project.id, worker_id, state)
+            # one index look-up per language; the oldest item across them comes first
+            for lang in languages:
+                found = await item_store.next_for_worker(conn, project.id, worker_id, state,
+                                                         lang)
+                if found is not None and (item is None or found.id < item.id):
+                    item = found
             if item is not None:
                 break
         if item is None:
             return Served(None, Empty.NOTHING_LEFT, project)
         if self.rng.random() < project.spec.gold_rate:
             # gold is mixed into real work, never served on its own
-            gold_id = await quality_store.next_gold_for_worker(conn, project.id, worker_id)
+            gold_id = await quality_store.next_gold_for_worker(conn, project.id, worker_id,
+                                                               languages)
             if gold_id is not None:
                 item = await item_store.get(conn, gold_id)
                 assert item is not None
-        worker = worker or await worker_store.get(conn, worker_id)
         now = self.clock.now()
         # senior mode: no time pressure, three times the lease
         minutes = project.spec.lease_minutes * (SENIOR_LEASE if worker and worker.senior else 1)

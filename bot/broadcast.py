@@ -15,16 +15,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.assign import Project
+import aiosqlite
+
+from bot.assign import Project, WorkLoop
 from bot.catalog import MANY, Catalog
 from bot.clock import Clock, from_iso, to_iso
 from bot.config import BroadcastConfig
 from bot.errors import TapworkError
+from bot.languages import unpack
 from bot.ledger import Payroll
 from bot.quiet import local_time, quiet_until
 from storage import Database, outbox
 from storage import broadcasts as store
+from storage import items as item_store
+from storage import projects as project_store
 from storage import quality as quality_store
+from storage import quiz as quiz_store
 from storage import workers as worker_store
 from storage.broadcasts import Broadcast, Progress
 from storage.workers import WorkerRow
@@ -33,6 +39,26 @@ from storage.workers import WorkerRow
 CLAIM = 50
 #: local hour at which daily summaries go out
 SUMMARY_HOUR = 20
+#: a quiz question opened this recently is being answered: no notice pushes it away
+QUIZ_BUSY = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who a broadcast goes to: everyone, and per item language how many read it (a
+    worker who reads two of the project's languages counts under both)."""
+
+    total: int
+    by_language: dict[str, int]
+
+    @classmethod
+    def count(cls, total: int, reads: list[str], languages: tuple[str, ...]) -> Audience:
+        by_language = dict.fromkeys(languages, 0)
+        for packed in reads:
+            for lang in unpack(packed):
+                if lang in by_language:
+                    by_language[lang] += 1
+        return cls(total, by_language)
 
 
 @dataclass(frozen=True)
@@ -43,11 +69,12 @@ class Recipient:
 
 
 class Broadcasts:
-    def __init__(self, db: Database, clock: Clock, catalog: Catalog,
+    def __init__(self, db: Database, clock: Clock, catalog: Catalog, loop: WorkLoop,
                  config: BroadcastConfig) -> None:
         self.db = db
         self.clock = clock
         self.catalog = catalog
+        self.loop = loop
         self.config = config
 
     async def start(self, project_name: str, text: str | None = None, *, paid: bool = False,
@@ -58,15 +85,29 @@ class Broadcasts:
             raise TapworkError("paid broadcasts are off: set broadcast.allow_paid_broadcast "
                                "= true in the config to allow them")
         rate = self.config.paid_rate if paid else self.config.broadcast_rate
-        quiz = project.spec.quiz
         async with self.db.transaction() as conn:
             broadcast_id, count = await store.create(
-                conn, project.id, text.strip() if text and text.strip() else None, paid, rate,
-                operator_chat, quiz is not None, quiz.attempts if quiz else 0,
-                to_iso(self.clock.now()))
+                conn, await self._reach(conn, project),
+                text.strip() if text and text.strip() else None, paid, rate,
+                operator_chat, to_iso(self.clock.now()))
             broadcast = await store.get(conn, broadcast_id)
+            reads = await store.target_languages(conn, broadcast_id)
         assert broadcast is not None
-        return broadcast, count
+        return broadcast, Audience.count(count, reads, project.languages)
+
+    async def _reach(self, conn: aiosqlite.Connection, project: Project) -> store.Reach:
+        """The languages in which the project has work left, each with whether a newcomer
+        could qualify in it: the audience follows from these."""
+        quiz = project.spec.quiz
+        languages = []
+        for lang in (*project.languages, ""):
+            if not await item_store.open_count(conn, project.id, lang, None, 1):
+                continue
+            pool = (await quiz_store.pool_size(conn, project.id, (lang, "")) if quiz else 0)
+            languages.append((lang, quiz is None or pool >= quiz.questions))
+        now = self.clock.now()
+        return store.Reach(project.id, quiz is not None, quiz.attempts if quiz else 0,
+                           tuple(languages), to_iso(now), to_iso(now - QUIZ_BUSY))
 
     async def resumable(self) -> list[Broadcast]:
         """Broadcasts to carry on after a restart; their unconfirmed claims are settled."""
@@ -135,6 +176,17 @@ class Broadcasts:
         return await self.catalog.get_by_id(broadcast.project_id)
 
     # -- automatic notices ---------------------------------------------------------
+    async def subscribe(self, worker_id: int, project_id: int) -> bool:
+        """ "Tell me when there are tasks": notifications on, and the next notice about
+        this project is not held back by the once-per-``notify_every_hours`` rule."""
+        async with self.db.transaction() as conn:
+            worker = await worker_store.get(conn, worker_id)
+            if worker is None or await project_store.get(conn, project_id) is None:
+                return False
+            await worker_store.update_settings(conn, worker_id, notify=1)
+            await store.forget_notified(conn, project_id, worker_id)
+        return True
+
     async def daily_summaries(self, payroll: Payroll, hour: int = SUMMARY_HOUR) -> int:
         """At ``hour`` local time, queue each subscriber's day: earned, accuracy, work left.
 
@@ -147,9 +199,11 @@ class Broadcasts:
                            if local_time(now, w.timezone).hour == hour]
         if not subscribers:
             return 0
-        waiting = min(MANY + 1, sum(n for _p, n in await self.catalog.open_projects()))
         queued = 0
         for worker in subscribers:
+            # what this worker could take, not what waits for anyone
+            waiting = min(MANY + 1, sum(n for _p, n in await self.loop.offers(worker.id,
+                                                                               MANY + 1)))
             local = local_time(now, worker.timezone)
             wallet = await payroll.wallet(worker.id)
             async with self.db.transaction() as conn:
@@ -171,9 +225,9 @@ class Broadcasts:
             project = await self.catalog.get_by_id(project_id)
             async with self.db.transaction() as conn:
                 if project is not None and project.status == "open":
-                    quiz = project.spec.quiz
-                    audience = await store.audience(conn, project.id, quiz is not None,
-                                                    quiz.attempts if quiz else 0)
+                    # a project with nothing anyone can take tells nobody and uses up no
+                    # one's allowance: its items will bring their own notice
+                    audience = await store.audience(conn, await self._reach(conn, project))
                     last = await store.last_notified(conn, project.id, audience)
                     due = [w for w in audience
                            if w not in last or from_iso(last[w]) + gap <= now]

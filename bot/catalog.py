@@ -92,7 +92,8 @@ class Catalog:
             for row, waiting in await project_store.open_projects(conn, MANY + 1):
                 project = Project.from_row(row)
                 quiz = project.spec.quiz
-                if quiz is not None and await quiz_store.pool_size(conn, row.id) < quiz.questions:
+                if quiz is not None and await quiz_store.pool_size(
+                        conn, row.id, ("", *project.languages)) < quiz.questions:
                     continue
                 result.append((project, waiting))
         return result

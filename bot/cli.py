@@ -321,10 +321,13 @@ def _ledger(args: argparse.Namespace) -> int:
 
 def _broadcast(args: argparse.Namespace) -> int:
     async def work(services: Any) -> int:
-        started, count = await services.broadcasts.start(args.project, args.text,
-                                                         paid=args.paid)
-        print(f"broadcast #{started.id} to {count} workers queued at {started.rate:g} "
-              f"messages a second; the running bot sends it and resumes it after a restart")
+        started, audience = await services.broadcasts.start(args.project, args.text,
+                                                            paid=args.paid)
+        by_language = ", ".join(f"{lang} {n}" for lang, n in audience.by_language.items())
+        print(f"broadcast #{started.id} to {audience.total} workers"
+              f"{f' (reading {by_language})' if by_language else ''} queued at "
+              f"{started.rate:g} messages a second; the running bot sends it and resumes it "
+              f"after a restart")
         return 0
 
     return _with_services(args, work)

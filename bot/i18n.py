@@ -11,6 +11,8 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
+from babel import Locale, UnknownLocaleError
+from babel.lists import format_list
 from babel.messages.pofile import read_po
 
 LANGUAGES = ("en", "ko", "zh")
@@ -62,3 +64,24 @@ class Gettext:
 @cache
 def gettext_for(language: str) -> Gettext:
     return Gettext(language)
+
+
+@cache
+def language_name(code: str, reader: str) -> str:
+    """A language named in the reader's own words ("영어", "英语"), never a code inside a
+    sentence; a code Babel does not know is shown as it is."""
+    try:
+        return Locale.parse(code).get_display_name(reader) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
+def language_names(codes: tuple[str, ...], reader: str) -> str:
+    """"English or Korean", "영어 또는 한국어": a list as the reader's language joins it."""
+    return format_list([language_name(c, reader) for c in codes], style="or", locale=reader)
+
+
+@cache
+def autonym(code: str) -> str:
+    """A language in its own words ("한국어", "中文"), as language pickers show them."""
+    return language_name(code, code)

@@ -29,3 +29,17 @@ def pack(languages: tuple[str, ...] | list[str] | set[str]) -> str:
 
 def unpack(stored: str) -> tuple[str, ...]:
     return tuple(filter(None, stored.split(",")))
+
+
+def phone_reads(language_code: str | None) -> str:
+    """The language a new worker surely reads: their phone's (English when unknown)."""
+    try:
+        return normalize(language_code or "en")
+    except ValueError:
+        return "en"
+
+
+def serving(reads: tuple[str, ...], project_languages: tuple[str, ...]) -> tuple[str, ...]:
+    """The item languages a reader of ``reads`` is served in a project, '' (nothing to
+    read) always among them: one index look-up each."""
+    return (*(lang for lang in project_languages if lang in reads), "")

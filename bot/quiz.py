@@ -23,6 +23,7 @@ from storage import media as media_store
 from storage import projects as project_store
 from storage import quality as quality_store
 from storage import quiz as quiz_store
+from storage import workers as worker_store
 from storage.media import MediaRow
 from storage.quality import Qualification
 
@@ -39,6 +40,8 @@ class QuizOutcome(enum.Enum):
     FORGED = "forged"
     INVALID = "invalid"
     NO_QUIZ = "no_quiz"
+    #: nothing in the project is left for this worker: no practice or exam is started
+    NOTHING_LEFT = "nothing_left"
 
 
 @dataclass(frozen=True)
@@ -97,10 +100,15 @@ class Quizzes:
         async with self.db.transaction() as conn:
             attempt = await quiz_store.open_attempt(conn, worker_id, project.id)
             if attempt is None:
-                gate = await self.loop.access_in(conn, worker_id, project)
-                if gate.gate is not Gate.QUIZ or project.spec.quiz is None:
+                worker = await worker_store.get(conn, worker_id)
+                gate = await self.loop.access_in(conn, worker_id, project, worker)
+                if gate.gate is not Gate.QUIZ or project.spec.quiz is None or worker is None:
                     return QuizStep(QuizOutcome.NO_QUIZ, project=project)
-                pool = await quiz_store.pool(conn, project.id)
+                if not await self.loop.waiting_for(conn, worker, project, 1):
+                    return QuizStep(QuizOutcome.NOTHING_LEFT, project=project)
+                # questions in the languages the worker reads (the gate counted the same)
+                pool = await quiz_store.pool(conn, project.id,
+                                             self.loop.languages_for(worker, project))
                 phase = "training" if gate.training else "exam"
                 size = project.spec.quiz.questions
                 if phase == "training":

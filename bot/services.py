@@ -51,7 +51,7 @@ class Services:
                    workers=Workers(db, clock, loop), catalog=catalog,
                    reports=Reports(db, clock, catalog, payroll), quizzes=Quizzes(loop),
                    payroll=payroll, notices=Notices(db, clock),
-                   broadcasts=Broadcasts(db, clock, catalog, config.broadcast),
+                   broadcasts=Broadcasts(db, clock, catalog, loop, config.broadcast),
                    bursts=Bursts(db, clock))
 
     async def close(self) -> None:

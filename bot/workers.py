@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.assign import WorkLoop
 from bot.clock import Clock, to_iso
 from bot.i18n import language_for
+from bot.languages import normalize, pack, phone_reads
 from storage import Database
 from storage import workers as worker_store
 from storage.workers import Standing, WorkerRow
@@ -18,11 +19,25 @@ class Workers:
 
     async def seen(self, user_id: int, first_name: str, language_code: str | None
                    ) -> WorkerRow:
-        """Record a visit. The first one fixes the language from Telegram's setting."""
+        """Record a visit. The first one fixes the interface language from Telegram's
+        setting, and takes the phone's language as the one language the worker reads
+        (they add others in /settings, or when a project asks)."""
         async with self.db.transaction() as conn:
             return await worker_store.upsert_seen(
                 conn, user_id, first_name, language_for(language_code),
-                to_iso(self.clock.now()))
+                phone_reads(language_code), to_iso(self.clock.now()))
+
+    async def add_language(self, user_id: int, language: str) -> WorkerRow:
+        """The worker said they read ``language`` too."""
+        async with self.db.transaction() as conn:
+            row = await worker_store.get(conn, user_id)
+            if row is None:
+                raise LookupError(user_id)
+            reads = pack({*row.reads, normalize(language)})
+            await worker_store.update_settings(conn, user_id, reads=reads)
+            updated = await worker_store.get(conn, user_id)
+        assert updated is not None
+        return updated
 
     async def get(self, user_id: int) -> WorkerRow | None:
         async with self.db.read() as conn:

@@ -40,6 +40,8 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("settings", settings.settings, filters=private))
     application.add_handler(CommandHandler("quick", bursts.quick, filters=private))
     application.add_handler(CallbackQueryHandler(bursts.more, pattern=r"^qk:1$"))
+    application.add_handler(CallbackQueryHandler(settings.reads,
+                                                 pattern=r"^set:(reads|back|read:)"))
     application.add_handler(CallbackQueryHandler(settings.change, pattern=r"^set:"))
     application.add_handler(CallbackQueryHandler(wallet.confirm_payout, pattern=r"^po:"))
     application.add_handler(CallbackQueryHandler(wallet.top_choice, pattern=r"^top:"))
@@ -56,6 +58,8 @@ def register(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(start.consent,
                                                  pattern=r"^ok(:\d+)?(:big)?$"))
     application.add_handler(CallbackQueryHandler(quiz.callback, pattern=r"^qs?:"))
+    application.add_handler(CallbackQueryHandler(work.reads_button, pattern=r"^rl:"))
+    application.add_handler(CallbackQueryHandler(work.notify_button, pattern=r"^nt:"))
     application.add_handler(CallbackQueryHandler(work.unknown_button))
     application.add_handler(MessageHandler(
         private & filters.TEXT & ~filters.COMMAND, work.typed_answer))

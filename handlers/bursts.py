@@ -70,7 +70,7 @@ async def _begin(update: Update, context: Context, minutes: int,
     services = services_of(context)
     _ = await gettext_of(update, context)
     project_id = await services.loop.last_project(user.id)
-    candidates = [p for p, waiting in await services.catalog.open_projects() if waiting]
+    candidates = [p for p, _count in await services.loop.offers(user.id, 1)]
     if project_id is None or all(p.id != project_id for p in candidates):
         project_id = candidates[0].id if candidates else None
     if project_id is None:

@@ -18,7 +18,7 @@ from telegram.error import BadRequest
 from bot.assign import Project
 from bot.charts import bar_chart
 from bot.errors import TapworkError
-from bot.i18n import Gettext
+from bot.i18n import Gettext, language_name
 from bot.importer import format_report
 from bot.money import format_money
 from bot.projects import parse_project
@@ -306,12 +306,16 @@ async def broadcast(update: Update, context: Context) -> None:
     text = message.text.split(maxsplit=2)[2] if message.text and len(args) > 1 else None
     services = services_of(context)
     try:
-        started, count = await services.broadcasts.start(args[0], text, operator_chat=chat.id)
+        started, audience = await services.broadcasts.start(args[0], text,
+                                                            operator_chat=chat.id)
     except LookupError:
         await message.reply_text(_("No project named {name}.", name=args[0]))
         return
-    await message.reply_text(_("Broadcast #{id} to {count} workers started.", id=started.id,
-                               count=count))
+    lines = [_("Broadcast #{id} to {count} workers started.", id=started.id,
+               count=audience.total)]
+    lines += [_("Reading {language}: {count}", language=language_name(lang, _.language),
+                count=n) for lang, n in audience.by_language.items()]
+    await message.reply_text("\n".join(lines))
     context.bot_data["broadcasts"].launch(started)
 
 

@@ -141,7 +141,7 @@ async def present_step(update: Update, context: Context, step: QuizStep, _: Gett
         await show_text(context, chat.id, result_text(project, step.result, _),
                         InlineKeyboardMarkup(rows), replace)
         return
-    if step.outcome is QuizOutcome.NO_QUIZ:
+    if step.outcome in (QuizOutcome.NO_QUIZ, QuizOutcome.NOTHING_LEFT):
         from handlers import work
 
         await work.begin_by_id(update, context, project.id, replace)

@@ -6,7 +6,8 @@ import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.i18n import LANGUAGES, Gettext, gettext_for
+from bot.i18n import LANGUAGES, Gettext, autonym, gettext_for
+from bot.languages import pack
 from bot.quiet import COMMON_ZONES
 from handlers.common import Context, services_of
 from storage.workers import WorkerRow
@@ -16,6 +17,9 @@ QUIET_PRESETS: tuple[tuple[int, int] | None, ...] = (
     None, (22 * 60, 7 * 60), (21 * 60, 8 * 60), (23 * 60, 9 * 60))
 LANGUAGE_NAMES = {"en": "English", "ko": "한국어", "zh": "中文"}
 _DATA = re.compile(r"^set:(lang|senior|notify|quiet|tz|name|daily)(?::(\w{2}))?$")
+#: the languages one reads, a multi-select apart from the interface language:
+#: ``set:reads`` opens it, ``set:read:<code>`` toggles one, ``set:back`` returns
+_READS = re.compile(r"^set:(?:reads|back|read:([a-z]{2,3}))$")
 
 
 def _clock(minutes: int) -> str:
@@ -30,6 +34,9 @@ def settings_screen(worker: WorkerRow, _: Gettext) -> tuple[str, InlineKeyboardM
     rows = [
         [InlineKeyboardButton(_("🌐 Language: {name}", name=LANGUAGE_NAMES[_.language]),
                               callback_data="set:lang")],
+        [InlineKeyboardButton(_("📖 I can read: {languages}",
+                                languages=" · ".join(autonym(c) for c in worker.reads)),
+                              callback_data="set:reads")],
         [InlineKeyboardButton(_("🔠 Bigger text: {state}", state=on if worker.senior else off),
                               callback_data="set:senior")],
         [InlineKeyboardButton(_("🔔 Notifications: {state}",
@@ -53,6 +60,49 @@ def language_screen(_: Gettext) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(LANGUAGE_NAMES[code],
                                                        callback_data=f"set:lang:{code}")]
                                  for code in LANGUAGES])
+
+
+def reads_screen(worker: WorkerRow, _: Gettext) -> tuple[str, InlineKeyboardMarkup]:
+    """One toggle per language (each in its own words), ✓ on those the worker reads."""
+    codes = [*LANGUAGES, *(c for c in worker.reads if c not in LANGUAGES)]
+    rows = [[InlineKeyboardButton(f"{'✓ ' if code in worker.reads else ''}{autonym(code)}",
+                                  callback_data=f"set:read:{code}")] for code in codes]
+    rows.append([InlineKeyboardButton(_("⬅️ Done"), callback_data="set:back")])
+    return (_("Which languages can you read? You get tasks in these languages. Tap to "
+              "change."), InlineKeyboardMarkup(rows))
+
+
+async def reads(update: Update, context: Context) -> None:
+    """The "I can read" screen: open it, toggle a language, or go back to settings."""
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None:
+        return
+    services = services_of(context)
+    worker = await services.workers.get(user.id)
+    match = _READS.match(query.data or "")
+    _ = gettext_for(worker.language if worker else "en")
+    if worker is None or match is None:
+        await query.answer(_("Sorry, this button does not work any more."))
+        return
+    code = match.group(1)
+    if (query.data or "").endswith(":back"):
+        await query.answer()
+        text, markup = settings_screen(worker, _)
+    else:
+        if code is not None:
+            if code not in LANGUAGES and code not in worker.reads:
+                await query.answer(_("Sorry, this button does not work any more."))
+                return
+            chosen = set(worker.reads) ^ {code}
+            if not chosen:  # nobody reads nothing: the last language stays
+                await query.answer(_("Keep at least one language."))
+                return
+            worker = await services.workers.update(user.id, reads=pack(chosen))
+            await query.answer(_("Saved."))
+        else:
+            await query.answer()
+        text, markup = reads_screen(worker, _)
+    await query.edit_message_text(text, reply_markup=markup)
 
 
 async def settings(update: Update, context: Context) -> None:

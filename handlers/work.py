@@ -7,7 +7,8 @@ import re
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot.assign import AnswerResult, Empty, Outcome, Project, Served, Shown
-from bot.i18n import Gettext
+from bot.catalog import MANY
+from bot.i18n import Gettext, language_name, language_names
 from bot.money import format_money
 from handlers import bursts, quiz
 from handlers.common import Context, gettext_in, gettext_of, many, services_of
@@ -17,6 +18,9 @@ from storage.workers import WorkerRow
 
 #: ``a:<assignment>:<label>``, ``u|s|x:<assignment>``, ``p:<project>``, ``t``
 _CALLBACK = re.compile(r"^(?:a:(\d{1,12}):(\d{1,2})|([usx]):(\d{1,12})|p:(\d{1,12})|t)$")
+#: ``rl:<project>:<language>``: "yes, I read it"; ``nt:<project>``: tell me when there is work
+_READS = re.compile(r"^rl:(\d{1,12}):([a-z]{2,3})$")
+_NOTIFY = re.compile(r"^nt:(\d{1,12})$")
 
 
 async def tasks(update: Update, context: Context, replace: Message | None = None) -> None:
@@ -24,8 +28,10 @@ async def tasks(update: Update, context: Context, replace: Message | None = None
     chat = update.effective_chat
     if chat is None:
         return
+    user = update.effective_user
     _ = await gettext_of(update, context)
-    projects = [(p, n) for p, n in await services_of(context).catalog.open_projects() if n]
+    projects = (await services_of(context).loop.offers(user.id, MANY + 1)
+                if user is not None else [])
     if not projects:
         await show_text(context, chat.id, _("There are no tasks right now. Please look again "
                                              "later."), replace=replace)
@@ -104,7 +110,8 @@ async def callback(update: Update, context: Context) -> None:
             return
         senior = worker is not None and worker.senior
         note = "\n".join(n for n in (saved if senior else "", _feedback(result, _)) if n)
-        await _present(update, context, result.served, _, replace, note, senior)
+        await _present(update, context, result.served, _, replace, note, senior,
+                       answered=True)
 
 
 async def typed_answer(update: Update, context: Context) -> None:
@@ -131,7 +138,7 @@ async def typed_answer(update: Update, context: Context) -> None:
         if await _burst_over(update, context, worker, result, None):
             return
         await _present(update, context, result.served, _, note=note,
-                       senior=worker is not None and worker.senior)
+                       senior=worker is not None and worker.senior, answered=True)
 
 
 async def not_text(update: Update, context: Context) -> None:
@@ -164,8 +171,9 @@ async def _consented(update: Update, context: Context, project_id: int | None) -
 
 async def _present(update: Update, context: Context, served: Served, _: Gettext,
                    replace: Message | None = None, note: str = "",
-                   senior: bool | None = None) -> None:
-    """The next task, or a plain sentence saying why there is none."""
+                   senior: bool | None = None, answered: bool = False) -> None:
+    """The next task, or a plain sentence saying why there is none. ``answered``: this
+    follows an answer (else the worker is starting)."""
     chat = update.effective_chat
     assert chat is not None
     if served.task is not None:
@@ -176,17 +184,80 @@ async def _present(update: Update, context: Context, served: Served, _: Gettext,
         await show_text(context, chat.id, f"{note}\n\n{text}" if note else text, gate_markup,
                         replace)
         return
+    if served.empty is Empty.LANGUAGE and served.project:
+        await _ask_language(context, chat.id, served, _, replace)
+        return
+    rows = []
     if served.empty is Empty.NO_PROJECT:
         text = _("Sorry, there is no such project.")
     elif served.empty is Empty.PAUSED:
         text = _("This project is paused right now. Please look again later.")
-    else:
+    elif answered or served.project is None:
+        # right after an answer: the worker has done what was there for them
         text = _("You have done every task in this project for now. Thank you!")
+    else:
+        # nobody is sent into practice or an exam for a project with nothing for them
+        text = _("There are no tasks for you in this project right now.")
+        rows.append([InlineKeyboardButton(_("🔔 Tell me when there are"),
+                                          callback_data=f"nt:{served.project.id}")])
     if note:
         text = f"{note}\n\n{text}"
-    markup = InlineKeyboardMarkup([[InlineKeyboardButton(_("📋 Other projects"),
-                                                         callback_data="t")]])
-    await show_text(context, chat.id, text, markup, replace)
+    rows.append([InlineKeyboardButton(_("📋 Other projects"), callback_data="t")])
+    await show_text(context, chat.id, text, InlineKeyboardMarkup(rows), replace)
+
+
+async def _ask_language(context: Context, chat_id: int, served: Served, _: Gettext,
+                        replace: Message | None) -> None:
+    """Asked once, when every item left is in a language the worker has not declared."""
+    assert served.project is not None
+    text = _("This project's texts are in {languages}. Can you read them?",
+             languages=language_names(served.languages, _.language))
+    rows = [[InlineKeyboardButton(_("✅ Yes, I read {language}",
+                                    language=language_name(lang, _.language)),
+                                  callback_data=f"rl:{served.project.id}:{lang}")]
+            for lang in served.languages]
+    rows.append([InlineKeyboardButton(_("✗ No"), callback_data="t")])
+    await show_text(context, chat_id, text, InlineKeyboardMarkup(rows), replace)
+
+
+async def reads_button(update: Update, context: Context) -> None:
+    """ "Yes, I read Korean": the language joins the worker's, then the project starts."""
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None:
+        return
+    match = _READS.match(query.data or "")
+    services = services_of(context)
+    project = await services.catalog.get_by_id(int(match.group(1))) if match else None
+    if match is None or project is None or match.group(2) not in project.languages:
+        _ = await gettext_of(update, context)
+        await query.answer(_("Sorry, this button does not work any more."))
+        return
+    await query.answer()
+    await services.workers.add_language(user.id, match.group(2))
+    replace = query.message if isinstance(query.message, Message) else None
+    await begin_by_id(update, context, project.id, replace)
+
+
+async def notify_button(update: Update, context: Context) -> None:
+    """ "Tell me when there are tasks": notifications on, and this project may tell them
+    at once when it has work for them."""
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None:
+        return
+    match = _NOTIFY.match(query.data or "")
+    services = services_of(context)
+    _ = await gettext_of(update, context)
+    if match is None or not await services.broadcasts.subscribe(user.id, int(match.group(1))):
+        await query.answer(_("Sorry, this button does not work any more."))
+        return
+    await query.answer()
+    replace = query.message if isinstance(query.message, Message) else None
+    chat = update.effective_chat
+    assert chat is not None
+    await show_text(context, chat.id, _("Done: we will send you a message when this project "
+                                        "has tasks for you."),
+                    InlineKeyboardMarkup([[InlineKeyboardButton(_("📋 Other projects"),
+                                                                callback_data="t")]]), replace)
 
 
 async def _stopped(update: Update, context: Context, project: Project, _: Gettext,

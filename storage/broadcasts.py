@@ -35,44 +35,91 @@ def _broadcast(r: aiosqlite.Row) -> Broadcast:
                      float(r["rate"]), r["operator_chat"], r["progress_message"])
 
 
-_AUDIENCE = """
+@dataclass(frozen=True)
+class Reach:
+    """Who can be told about a project: the item languages with work left (``''`` for
+    items that need no reading), and for each whether a newcomer could qualify in it (its
+    quiz pool is big enough; always true without a quiz)."""
+
+    project_id: int
+    quiz: bool
+    attempts: int
+    languages: tuple[tuple[str, bool], ...]
+    now: str
+    #: a quiz attempt opened after this is someone in the middle of a question
+    busy_since: str
+
+
+def _audience(reach: Reach) -> tuple[str, dict[str, object]]:
+    """Workers who can take at least one item of the project now: active, notifications
+    on, consented, not suspended there, not in cooldown, qualified or still allowed to
+    try, reading a language with work left that they have not had yet, and not in the
+    middle of a task or a quiz question (a message would push it out of sight)."""
+    params: dict[str, object] = {
+        "project": reach.project_id, "quiz": int(reach.quiz), "attempts": reach.attempts,
+        "now": reach.now, "busy_since": reach.busy_since}
+    clauses = []
+    for n, (lang, quiz_open) in enumerate(reach.languages):
+        params[f"lang{n}"], params[f"tag{n}"] = lang, f",{lang},"
+        reads = f"instr(',' || w.reads || ',', :tag{n}) > 0 AND " if lang else ""
+        qualifies = "" if quiz_open else "(:quiz = 0 OR q.status = 'passed') AND "
+        clauses.append(
+            f"({reads}{qualifies}EXISTS (SELECT 1 FROM items i WHERE i.project_id = :project"
+            f" AND i.lang = :lang{n} AND i.state IN (0, 1) AND i.quiz = 0 AND i.gold IS NULL"
+            f" AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = i.id"
+            f" AND a.worker_id = w.id)))")
+    languages = " OR ".join(clauses) or "0"
+    return f"""
     SELECT w.id FROM workers w
     LEFT JOIN qualifications q ON q.worker_id = w.id AND q.project_id = :project
     WHERE w.active = 1 AND w.notify = 1 AND w.consent_at IS NOT NULL
       AND q.reason IS NULL
       AND NOT EXISTS (SELECT 1 FROM assignments a           -- busy working right now
                       WHERE a.worker_id = w.id AND a.status = 'open')
-      AND (:quiz = 0 OR q.status = 'passed' OR coalesce(q.attempts, 0) < :attempts)
-"""
+      AND NOT EXISTS (SELECT 1 FROM quiz_attempts qa        -- or answering a quiz
+                      WHERE qa.worker_id = w.id AND qa.status = 'open'
+                        AND qa.started_at > :busy_since)
+      AND (:quiz = 0 OR q.status = 'passed' OR (coalesce(q.attempts, 0) < :attempts
+           AND (q.retry_at IS NULL OR q.retry_at <= :now)))
+      AND ({languages})
+    """, params
 
 
-async def audience(conn: aiosqlite.Connection, project_id: int, quiz: bool,
-                   attempts: int) -> list[int]:
-    """Workers who can take the project (qualified, or may still take its quiz), active,
-    not suspended there, and who have not turned notifications off."""
-    async with conn.execute(_AUDIENCE + " ORDER BY w.id",
-                            {"project": project_id, "quiz": int(quiz),
-                             "attempts": attempts}) as cur:
+async def audience(conn: aiosqlite.Connection, reach: Reach) -> list[int]:
+    sql, params = _audience(reach)
+    async with conn.execute(sql + " ORDER BY w.id", params) as cur:
         return [int(r[0]) for r in await cur.fetchall()]
 
 
-async def create(conn: aiosqlite.Connection, project_id: int, text: str | None, paid: bool,
-                 rate: float, operator_chat: int | None, quiz: bool, attempts: int,
-                 now: str) -> tuple[int, int]:
+async def create(conn: aiosqlite.Connection, reach: Reach, text: str | None, paid: bool,
+                 rate: float, operator_chat: int | None, now: str) -> tuple[int, int]:
     """Queue a broadcast and its whole audience at once; returns (id, recipients)."""
     async with conn.execute(
         "INSERT INTO broadcasts (project_id, text, status, paid, rate, operator_chat,"
         " created_at) VALUES (?, ?, 'sending', ?, ?, ?, ?) RETURNING id",
-        (project_id, text, int(paid), rate, operator_chat, now)) as cur:
+        (reach.project_id, text, int(paid), rate, operator_chat, now)) as cur:
         row = await cur.fetchone()
     assert row is not None
     broadcast_id = int(row[0])
+    sql, params = _audience(reach)
     cur2 = await conn.execute(
         "INSERT INTO broadcast_targets (broadcast_id, worker_id, status) "
-        f"SELECT :broadcast, id, 'pending' FROM ({_AUDIENCE})",
-        {"broadcast": broadcast_id, "project": project_id, "quiz": int(quiz),
-         "attempts": attempts})
+        f"SELECT :broadcast, id, 'pending' FROM ({sql})", {"broadcast": broadcast_id, **params})
     return broadcast_id, cur2.rowcount
+
+
+async def target_languages(conn: aiosqlite.Connection, broadcast_id: int) -> list[str]:
+    """The languages each recipient reads (packed), for the audience's count per language."""
+    async with conn.execute(
+        "SELECT w.reads FROM broadcast_targets t JOIN workers w ON w.id = t.worker_id"
+        " WHERE t.broadcast_id = ?", (broadcast_id,)) as cur:
+        return [str(r[0]) for r in await cur.fetchall()]
+
+
+async def forget_notified(conn: aiosqlite.Connection, project_id: int, worker_id: int) -> None:
+    """The worker asked to hear about this project: the next notice is not held back."""
+    await conn.execute("DELETE FROM project_notices WHERE project_id = ? AND worker_id = ?",
+                       (project_id, worker_id))
 
 
 async def get(conn: aiosqlite.Connection, broadcast_id: int) -> Broadcast | None:

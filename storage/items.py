@@ -77,19 +77,36 @@ async def get(conn: aiosqlite.Connection, item_id: int) -> ItemRow | None:
 
 
 async def next_for_worker(conn: aiosqlite.Connection, project_id: int, worker_id: int,
-                          state: int) -> ItemRow | None:
-    """The oldest item in ``state`` this worker has never been given (served by index),
-    the whole row: the lease needs it next."""
+                          state: int, lang: str) -> ItemRow | None:
+    """The oldest item in ``state`` and ``lang`` this worker has never been given (served
+    by index: one equality prefix, then id order), the whole row: the lease needs it next."""
     async with conn.execute(
         """
         SELECT i.* FROM items i
-        WHERE i.project_id = ? AND i.state = ? AND i.quiz = 0
+        WHERE i.project_id = ? AND i.lang = ? AND i.state = ? AND i.quiz = 0
           AND i.gold IS NULL AND NOT EXISTS (SELECT 1 FROM assignments a
                           WHERE a.item_id = i.id AND a.worker_id = ?)
         ORDER BY i.id LIMIT 1
-        """, (project_id, state, worker_id)) as cur:
+        """, (project_id, lang, state, worker_id)) as cur:
         row = await cur.fetchone()
     return _row(row) if row else None
+
+
+async def open_count(conn: aiosqlite.Connection, project_id: int, lang: str,
+                     worker_id: int | None, cap: int) -> int:
+    """Items in ``lang`` that still want answers (and that ``worker_id`` has never been
+    given, when set), counted up to ``cap``: every index entry counted is a step, and a
+    phone only shows "10000+" past that."""
+    async with conn.execute(
+        """
+        SELECT count(*) FROM (SELECT 1 FROM items i
+          WHERE i.project_id = :p AND i.lang = :lang AND i.state IN (0, 1) AND i.quiz = 0
+            AND i.gold IS NULL AND (:w IS NULL OR NOT EXISTS (
+              SELECT 1 FROM assignments a WHERE a.item_id = i.id AND a.worker_id = :w))
+          LIMIT :cap)
+        """, {"p": project_id, "lang": lang, "w": worker_id, "cap": cap}) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
 
 
 async def set_progress(conn: aiosqlite.Connection, item_id: int, answers: int, leases: int,

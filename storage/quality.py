@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import aiosqlite
@@ -107,17 +108,18 @@ async def median_seconds(conn: aiosqlite.Connection, project_id: int) -> tuple[f
     return (float(row[0]) if row else None), count
 
 
-async def next_gold_for_worker(conn: aiosqlite.Connection, project_id: int, worker_id: int
-                               ) -> int | None:
-    """A gold item this worker has never been shown."""
+async def next_gold_for_worker(conn: aiosqlite.Connection, project_id: int, worker_id: int,
+                               langs: Sequence[str]) -> int | None:
+    """A gold item in one of ``langs`` this worker has never been shown."""
+    marks = ",".join("?" * len(langs))
     async with conn.execute(
-        """
+        f"""
         SELECT i.id FROM items i
-        WHERE i.project_id = ? AND i.gold IS NOT NULL AND i.quiz = 0
+        WHERE i.project_id = ? AND i.lang IN ({marks}) AND i.gold IS NOT NULL AND i.quiz = 0
           AND NOT EXISTS (SELECT 1 FROM assignments a
                           WHERE a.item_id = i.id AND a.worker_id = ?)
         ORDER BY i.id LIMIT 1
-        """, (project_id, worker_id)) as cur:
+        """, (project_id, *langs, worker_id)) as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else None
 

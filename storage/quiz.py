@@ -25,17 +25,21 @@ class Question:
     correct: bool | None
 
 
-async def pool(conn: aiosqlite.Connection, project_id: int) -> list[int]:
+async def pool(conn: aiosqlite.Connection, project_id: int, langs: Sequence[str]
+               ) -> list[int]:
+    """The quiz questions a reader of ``langs`` can answer ('' among them: no reading)."""
+    marks = ",".join("?" * len(langs))
     async with conn.execute(
-        "SELECT id FROM items WHERE project_id = ? AND quiz = 1 AND gold IS NOT NULL"
-        " ORDER BY id", (project_id,)) as cur:
+        f"SELECT id FROM items WHERE project_id = ? AND quiz = 1 AND gold IS NOT NULL"
+        f" AND lang IN ({marks}) ORDER BY id", (project_id, *langs)) as cur:
         return [int(r[0]) for r in await cur.fetchall()]
 
 
-async def pool_size(conn: aiosqlite.Connection, project_id: int) -> int:
+async def pool_size(conn: aiosqlite.Connection, project_id: int, langs: Sequence[str]) -> int:
+    marks = ",".join("?" * len(langs))
     async with conn.execute(
-        "SELECT count(*) FROM items WHERE project_id = ? AND quiz = 1 AND gold IS NOT NULL",
-        (project_id,)) as cur:
+        f"SELECT count(*) FROM items WHERE project_id = ? AND quiz = 1 AND gold IS NOT NULL"
+        f" AND lang IN ({marks})", (project_id, *langs)) as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else 0
 

@@ -269,6 +269,7 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE items ADD COLUMN lang TEXT NOT NULL DEFAULT '';    -- primary subtag; '' none
     ALTER TABLE workers ADD COLUMN reads TEXT NOT NULL DEFAULT ''; -- e.g. 'en,ko'
+    UPDATE workers SET reads = language;
     -- the languages a project's items are in, kept at import ('en,zh'; '' for none), so
     -- serving asks the index once per language the worker and the project share
     ALTER TABLE projects ADD COLUMN languages TEXT NOT NULL DEFAULT '';

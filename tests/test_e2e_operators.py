@@ -81,14 +81,17 @@ async def test_broadcast_resumes_after_a_restart_without_duplicates(
     for w in workers:
         server.phone(w, f"W{w}")
     server.block(1039, notify=False)
+    items = tmp_path / "items.jsonl"
+    items.write_text('{"id": "1", "text": "Fine."}\n', encoding="utf-8")
     async with running(config, poll_timeout=1) as (_app, services):
         await services.catalog.save(parse_project(sentiment_doc()))
+        assert (await services.catalog.import_file("reviews", items)).ok
         for w in workers:
             await services.workers.seen(w, f"W{w}", "en")
             await services.workers.consent(w)
         await services.broadcasts.notify_events()
-        broadcast, count = await services.broadcasts.start("reviews", "Come back!")
-        assert count == 40
+        broadcast, audience = await services.broadcasts.start("reviews", "Come back!")
+        assert audience.total == 40
         # the first run only gets part of the way before it is stopped
         async with services.db.transaction() as conn:
             await conn.execute("UPDATE broadcasts SET rate = 20 WHERE id = ?", (broadcast.id,))
