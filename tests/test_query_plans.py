@@ -48,6 +48,10 @@ async def test_the_work_loop_and_its_jobs_never_scan_a_growing_table(
             await services.notices.sent(notice)
         await services.workers.get(1)
         await services.payroll.wallet(1)
+        # what decides who is offered what: /tasks, notices, broadcasts
+        await services.loop.offers(1, 10_001)
+        await services.broadcasts.notify_events()
+        await services.broadcasts.start("reviews")
     finally:
         raw.set_trace_callback(None)
     scans = []
