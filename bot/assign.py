@@ -48,6 +48,8 @@ from storage.workers import WorkerRow
 
 MAX_TYPED_ANSWER = 2000
 SENIOR_LEASE = 3
+#: a quiz attempt opened this recently is being answered: no notice pushes it away
+QUIZ_BUSY = timedelta(hours=1)
 
 #: (connection, worker, project, assignment, now) inside the answer's transaction
 AcceptedHook = Callable[[aiosqlite.Connection, int, "Project", int, str], Awaitable[None]]
@@ -263,6 +265,13 @@ class WorkLoop:
                 if waiting:
                     found.append((project, waiting))
             return found
+
+    async def busy(self, worker_ids: list[int]) -> set[int]:
+        """Who is in the middle of a task or a quiz question now (a notice would push it
+        out of sight)."""
+        async with self.db.read() as conn:
+            return await worker_store.busy(conn, worker_ids,
+                                           to_iso(self.clock.now() - QUIZ_BUSY))
 
     async def has_work(self, worker_id: int, project: Project) -> bool:
         """At least one item of the project is left for this worker (their languages)."""

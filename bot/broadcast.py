@@ -17,7 +17,7 @@ from datetime import timedelta
 
 import aiosqlite
 
-from bot.assign import Project, WorkLoop
+from bot.assign import QUIZ_BUSY, Project, WorkLoop
 from bot.catalog import MANY, Catalog
 from bot.clock import Clock, from_iso, to_iso
 from bot.config import BroadcastConfig
@@ -39,8 +39,6 @@ from storage.workers import WorkerRow
 CLAIM = 50
 #: local hour at which daily summaries go out
 SUMMARY_HOUR = 20
-#: a quiz question opened this recently is being answered: no notice pushes it away
-QUIZ_BUSY = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -133,6 +131,7 @@ class Broadcasts:
             if not ids:
                 return None
             workers = await worker_store.many(conn, ids)
+            busy = await worker_store.busy(conn, ids, to_iso(now - QUIZ_BUSY))
             recipients, deferred = [], []
             for worker_id in ids:
                 worker = workers.get(worker_id)
@@ -140,7 +139,10 @@ class Broadcasts:
                     continue
                 until = quiet_until(now, worker.timezone, worker.quiet_start,
                                     worker.quiet_end)
-                if until is not None:
+                if until is not None or worker_id in busy:
+                    # quiet hours, or mid-task or mid-quiz since the audience was taken:
+                    # the outbox delivers it later (and waits while they are busy)
+                    until = until or now
                     deferred.append(worker_id)
                     await outbox.put(conn, worker_id, "broadcast", {
                         "project_id": broadcast.project_id, "text": broadcast.text},

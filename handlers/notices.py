@@ -39,6 +39,8 @@ async def render(context: Context, notice: Notice, _: Gettext
         project = await services.catalog.get_by_id(int(notice.payload["project_id"]))
         if project is None or project.status != "open":
             return None
+        if not await services.loop.has_work(notice.worker_id, project):
+            return None  # taken by others, or done, while the notice waited
         return invitation(project, notice.payload.get("text"), _)
     if notice.kind == "summary":
         return summary_text(notice.payload, _), None
@@ -78,8 +80,8 @@ async def deliver_notices(context: Context) -> None:
         if quiet_until(now, worker.timezone, worker.quiet_start, worker.quiet_end):
             await services.notices.after_quiet_hours(notice, worker)
             continue
-        if await services.loop.current(worker.id) is not None:
-            # mid-task: a message now would push the task up the chat; tell them after
+        if await services.loop.busy([worker.id]):
+            # mid-task or mid-quiz: a message now would push the question up the chat
             await services.notices.postpone(notice, BUSY_DELAY)
             continue
         _ = gettext_for(worker.language)

@@ -183,3 +183,19 @@ async def bursts_over(conn: aiosqlite.Connection, now: str) -> list[int]:
     async with conn.execute("SELECT id FROM workers WHERE burst_until IS NOT NULL"
                             " AND burst_until <= ?", (now,)) as cur:
         return [int(r[0]) for r in await cur.fetchall()]
+
+
+async def busy(conn: aiosqlite.Connection, worker_ids: list[int], quiz_since: str) -> set[int]:
+    """Those in the middle of a task, or of a quiz opened after ``quiz_since``: a message
+    now would push the question up out of sight."""
+    found: set[int] = set()
+    for start in range(0, len(worker_ids), CHUNK):
+        chunk = worker_ids[start:start + CHUNK]
+        marks = ",".join("?" * len(chunk))
+        async with conn.execute(
+            f"SELECT worker_id FROM assignments WHERE status = 'open' AND worker_id IN"
+            f" ({marks}) UNION SELECT worker_id FROM quiz_attempts WHERE status = 'open'"
+            f" AND started_at > ? AND worker_id IN ({marks})",
+            (*chunk, quiz_since, *chunk)) as cur:
+            found.update(int(r[0]) for r in await cur.fetchall())
+    return found
