@@ -13,6 +13,7 @@ from telegram.ext import (
 from handlers import (
     bursts,
     errors,
+    menu,
     newproject,
     operator,
     quiz,
@@ -31,7 +32,8 @@ def register(application: Application) -> None:
     # then: while an operator is in /newproject, their texts belong to it
     application.add_handler(newproject.conversation())
     application.add_handler(CommandHandler("start", start.start, filters=private))
-    application.add_handler(CommandHandler("help", start.help_command, filters=private))
+    application.add_handler(CommandHandler("help", menu.help_command, filters=private))
+    application.add_handler(CommandHandler("whoami", menu.whoami, filters=private))
     application.add_handler(CommandHandler("tasks", work.tasks, filters=private))
     application.add_handler(CommandHandler("wallet", wallet.wallet, filters=private))
     application.add_handler(CommandHandler("history", wallet.history, filters=private))

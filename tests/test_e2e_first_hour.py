@@ -7,10 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import running
+from bot.clock import FakeClock
 from bot.projects import parse_project
+from bot.services import Services
 from bot.sim.crowd import join, open_task, task_id
 from bot.sim.phone import Phone
-from tests.conftest import Running, sentiment_doc
+from bot.sim.server import BotApiStandIn
+from tests.conftest import OPERATOR_ID, Running, e2e_config, sentiment_doc
 
 
 async def load(bot: Running, tmp_path: Path, count: int, **doc: object) -> None:
@@ -69,3 +73,89 @@ async def test_skip_in_bigger_text_mode_leaves_skipped_on_screen(bot: Running,
     following = await next_task(phone, task_id(task))
     text = phone.text(following) or ""
     assert text.startswith("⏭ Skipped") and "Saved" not in text
+
+
+# -- command menus, /help and /whoami ------------------------------------------------------
+
+WORKER = ["tasks", "quick", "wallet", "history", "payout", "top", "settings", "help", "whoami"]
+OPERATOR = ["projects", "project", "newproject", "pause", "resume", "export", "worker",
+            "broadcast", "payouts", "reject"]
+
+
+def names(menu: list[dict[str, str]]) -> list[str]:
+    return [c["command"] for c in menu]
+
+
+async def test_menu_is_set_per_language_with_every_worker_command(bot: Running) -> None:
+    menus = {code: bot.server.my_commands(language_code=code) for code in ("", "ko", "zh")}
+    for code, menu in menus.items():
+        assert names(menu) == WORKER, code
+    described = {code: dict((c["command"], c["description"]) for c in menu)
+                 for code, menu in menus.items()}
+    assert described[""]["tasks"] == "Find a task"
+    assert described["ko"]["tasks"] == "할 일 찾기"
+    assert described["zh"]["wallet"] != described[""]["wallet"]
+    for code in ("ko", "zh"):  # no English left in a translated menu
+        assert not any(set(d) & set("abcdefghijklmnopqrstuvwxyz")
+                       for d in described[code].values()), described[code]
+    # the operator never wrote to this bot yet: Telegram refuses their chat scope, the bot
+    # starts anyway and sets it at their first /start
+    scope = {"type": "chat", "chat_id": OPERATOR_ID}
+    assert bot.server.my_commands(scope) == []
+    operator = bot.server.phone(OPERATOR_ID, "Op", language_code="zh-hans")
+    await operator.send("/start")
+    await operator.wait_for(lambda p: p.last)
+    menu = bot.server.my_commands(scope)
+    assert names(menu) == WORKER + OPERATOR
+    assert menu[0]["description"] == described["zh"]["tasks"]
+    stranger = bot.server.phone(905, "Sam")
+    await stranger.send("/start")
+    await stranger.wait_for(lambda p: p.last)
+    assert bot.server.my_commands({"type": "chat", "chat_id": 905}) == []
+
+
+async def test_operator_menu_at_start_up_in_their_language(server: BotApiStandIn,
+                                                            tmp_path: Path,
+                                                            clock: FakeClock) -> None:
+    config = e2e_config(server, tmp_path / "tapwork.db")
+    services = await Services.open(config, clock)
+    await services.workers.seen(OPERATOR_ID, "Op", "ko")
+    await services.close()
+    server.phone(OPERATOR_ID, "Op", language_code="ko")
+    async with running(config, clock, poll_timeout=1):
+        menu = server.my_commands({"type": "chat", "chat_id": OPERATOR_ID})
+    assert names(menu) == WORKER + OPERATOR
+    assert menu[0]["description"] == "할 일 찾기"
+
+
+@pytest.mark.parametrize("language", ["en", "ko", "zh-hans"])
+async def test_help_names_every_command_and_bigger_text(bot: Running, language: str) -> None:
+    phone = bot.server.phone(906, "Ann", language_code=language)
+    await phone.send("/help")
+    text = phone.text(await phone.wait_for(lambda p: p.last)) or ""
+    for command in WORKER:
+        assert f"/{command} — " in text, command
+    assert "/settings" in text.split("/tasks — ")[0]  # said in the text, not only listed
+    assert not any(f"/{command}" in text for command in OPERATOR)
+    bigger = {"en": "Bigger text", "ko": "큰 글씨", "zh-hans": "大字"}[language]
+    assert bigger in text
+
+
+async def test_operator_help_adds_operator_commands(bot: Running) -> None:
+    operator = bot.server.phone(OPERATOR_ID, "Op")
+    await operator.send("/help")
+    text = operator.text(await operator.wait_for(lambda p: p.last)) or ""
+    assert "Operator commands:" in text
+    for command in WORKER + OPERATOR:
+        assert f"/{command} — " in text, command
+    assert names(bot.server.my_commands({"type": "chat", "chat_id": OPERATOR_ID})) \
+        == WORKER + OPERATOR
+
+
+@pytest.mark.parametrize(("user", "operator"), [(907, False), (OPERATOR_ID, True)])
+async def test_whoami_tells_the_telegram_id(bot: Running, user: int, operator: bool) -> None:
+    phone = bot.server.phone(user, "Ann")
+    await phone.send("/whoami")
+    text = phone.text(await phone.wait_text(str(user))) or ""
+    assert text.startswith(f"Your Telegram id: {user}")
+    assert ("operator" in text) is operator
