@@ -159,3 +159,71 @@ async def test_whoami_tells_the_telegram_id(bot: Running, user: int, operator: b
     text = phone.text(await phone.wait_text(str(user))) or ""
     assert text.startswith(f"Your Telegram id: {user}")
     assert ("operator" in text) is operator
+
+
+# -- money as people read it: rates, the minimum payout, the currency's name ----------------
+
+
+async def test_hourly_rate_in_cents_with_bonuses_beside_it(bot: Running, tmp_path: Path) -> None:
+    await load(bot, tmp_path, 6, gold_rate=0.0, settle_unit=10)
+    phone = bot.server.phone(910, "Ann")
+    task = await join(phone, "reviews")
+    # the first task's clock starts when the bot has recorded its delivery, which may be
+    # just after the phone sees it: answered at once, it takes no time either way
+    for wait in (0, 37, 37, 37):  # 4 x $0.02 in 111 s: $2.594594… an hour
+        bot.clock.advance(seconds=wait)
+        await phone.tap("😊 Positive", task)
+        task = await next_task(phone, task_id(task))
+    await bot.services.payroll.bonus(910, 1_000_000, "USD", "welcome", "w1")
+    await phone.send("/wallet")
+    text = phone.text(await phone.wait_text("Your wallet")) or ""
+    assert "Your real hourly rate: $2.59 per hour of tasks" in text
+    assert "Bonuses so far: $1.00 (on top of the hourly rate)" in text
+    operator = bot.server.phone(OPERATOR_ID, "Op")
+    await operator.send("/project reviews")
+    report = operator.text(await operator.wait_text("Median real hourly rate")) or ""
+    assert "Median real hourly rate of its workers: $2.59." in report
+
+
+async def test_wallet_shows_the_minimum_and_the_button_only_when_reached(
+        bot: Running) -> None:
+    await bot.services.workers.seen(911, "Ann", "en")
+    await bot.services.workers.consent(911)
+    await bot.services.payroll.bonus(911, 20_000, "USD", "hello", "b1")  # minimum: $0.05
+    phone = bot.server.phone(911, "Ann")
+    await phone.send("/wallet")
+    wallet = await phone.wait_text("Your wallet")
+    text = phone.text(wallet) or ""
+    assert "<b>" not in text and "US Dollar" in text and "USD" not in text
+    assert "Ready to pay out: $0.02 of the $0.05 minimum" in text
+    assert phone.buttons(wallet) == []
+    await phone.send("/payout")
+    refusal = await phone.wait_text("more to go")
+    assert phone.text(refusal) == ("$0.02 is ready; payouts start at $0.05, so $0.03 more "
+                                   "to go.")
+    assert phone.buttons(refusal) == []  # nothing to confirm, nothing refused later
+
+    await bot.services.payroll.bonus(911, 40_000, "USD", "more", "b2")
+    await phone.send("/wallet")
+    wallet = await phone.wait_for(
+        lambda p: p.last if "$0.06" in (p.text(p.last) or "") else None)
+    assert "Ready to pay out: $0.06\n" in (phone.text(wallet) or "")
+    assert phone.buttons(wallet) == [["💸 Request a payout"]]
+    await phone.tap("💸 Request a payout", wallet)
+    await phone.wait_text("Payout requested: $0.06")
+    assert [p.amount for p in await bot.services.payroll.payouts()] == [60_000]
+
+
+@pytest.mark.parametrize(("language", "heading", "ready"), [
+    ("ko", "미국 달러", "지급 가능: US$0.02 (최소 지급액 US$0.05)"),
+    ("zh-hans", "美元", "可提现：US$0.02（最低提现金额 US$0.05）"),
+])
+async def test_wallet_currency_heading_is_in_the_readers_words(
+        bot: Running, language: str, heading: str, ready: str) -> None:
+    await bot.services.workers.seen(912, "Ann", language)
+    await bot.services.workers.consent(912)
+    await bot.services.payroll.bonus(912, 20_000, "USD", "hello", "b1")
+    phone = bot.server.phone(912, "Ann", language_code=language)
+    await phone.send("/wallet")
+    text = phone.text(await phone.wait_text(heading)) or ""
+    assert ready in text and "USD" not in text
