@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.assign import WorkLoop
 from bot.clock import Clock, to_iso
 from bot.i18n import language_for
+from bot.timezones import default_zone
 from storage import Database
 from storage import workers as worker_store
 from storage.workers import Standing, WorkerRow
@@ -18,11 +19,13 @@ class Workers:
 
     async def seen(self, user_id: int, first_name: str, language_code: str | None
                    ) -> WorkerRow:
-        """Record a visit. The first one fixes the language from Telegram's setting."""
+        """Record a visit. The first one fixes the language from Telegram's setting, and
+        with it a first time zone (Seoul for Korean, Shanghai for Chinese, else UTC)."""
+        language = language_for(language_code)
         async with self.db.transaction() as conn:
             return await worker_store.upsert_seen(
-                conn, user_id, first_name, language_for(language_code),
-                to_iso(self.clock.now()))
+                conn, user_id, first_name, language, to_iso(self.clock.now()),
+                default_zone(language))
 
     async def get(self, user_id: int) -> WorkerRow | None:
         async with self.db.read() as conn:

@@ -19,6 +19,7 @@ from handlers import (
     quiz,
     settings,
     start,
+    timezone,
     wallet,
     work,
 )
@@ -42,6 +43,7 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("settings", settings.settings, filters=private))
     application.add_handler(CommandHandler("quick", bursts.quick, filters=private))
     application.add_handler(CallbackQueryHandler(bursts.more, pattern=r"^qk:1$"))
+    application.add_handler(CallbackQueryHandler(timezone.callback, pattern=r"^set:tz(:|$)"))
     application.add_handler(CallbackQueryHandler(settings.change, pattern=r"^set:"))
     application.add_handler(CallbackQueryHandler(wallet.confirm_payout, pattern=r"^po:"))
     application.add_handler(CallbackQueryHandler(wallet.top_choice, pattern=r"^top:"))

@@ -73,18 +73,19 @@ async def many(conn: aiosqlite.Connection, worker_ids: list[int]) -> dict[int, W
 
 
 async def upsert_seen(conn: aiosqlite.Connection, worker_id: int, first_name: str,
-                      language: str, now: str) -> WorkerRow:
-    """Record a visit. Writing to the bot again makes a blocked worker active again."""
+                      language: str, now: str, timezone: str = "UTC") -> WorkerRow:
+    """Record a visit. Writing to the bot again makes a blocked worker active again; the
+    time zone is only a first visit's default and never replaces one already kept."""
     async with conn.execute(
         """
-        INSERT INTO workers (id, first_name, language, created_at, last_seen_at)
-        VALUES (?, ?, ?, ?, ?)
+        INSERT INTO workers (id, first_name, language, created_at, last_seen_at, timezone)
+        VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name,
             last_seen_at = excluded.last_seen_at, active = 1,
             language = CASE WHEN language_chosen THEN language ELSE excluded.language END
         RETURNING *
         """,
-        (worker_id, first_name, language, now, now),
+        (worker_id, first_name, language, now, now, timezone),
     ) as cur:
         row = await cur.fetchone()
     assert row is not None

@@ -227,3 +227,56 @@ async def test_wallet_currency_heading_is_in_the_readers_words(
     await phone.send("/wallet")
     text = phone.text(await phone.wait_text(heading)) or ""
     assert ready in text and "USD" not in text
+
+
+# -- time zones: a default from the language, a picker by offset and city -------------------
+
+
+def all_buttons(message: dict[str, object]) -> list[dict[str, str]]:
+    markup = message.get("reply_markup") or {}
+    assert isinstance(markup, dict)
+    return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+
+@pytest.mark.parametrize(("language", "line"), [
+    ("ko", "🕒 시간대: UTC+9 · 서울"), ("zh-hans", "🕒 时区：UTC+8 · 上海"),
+    ("en", "🕒 Time zone: UTC"),
+])
+async def test_settings_show_a_default_zone_by_city(bot: Running, language: str,
+                                                    line: str) -> None:
+    phone = bot.server.phone(920, "Ann", language_code=language)
+    await phone.send("/settings")
+    screen = await phone.wait_for(lambda p: p.last)
+    assert [line] in phone.buttons(screen)
+
+
+async def test_time_zone_picker_by_offset_with_forged_zones_refused(bot: Running) -> None:
+    phone = bot.server.phone(921, "Min", language_code="ko")
+    await phone.send("/settings")
+    screen = await phone.wait_for(lambda p: p.last)
+    await phone.tap("🕒 시간대: UTC+9 · 서울", screen)
+    picker = await phone.wait_text("시간이 같은 곳")
+    labels = [b["text"] for b in all_buttons(picker)]
+    assert "✓ UTC+9 · 서울" in labels and "UTC+5:30 · 콜카타" in labels
+    assert labels.index("UTC-3 · 상파울루") < labels.index("UTC+5:45 · 카트만두")
+    assert not any("/" in label or "Asia" in label for label in labels)
+    assert all(len(b["callback_data"].encode()) <= 64 for b in all_buttons(picker))
+
+    for forged in ("set:tz:Europe/Paris", "set:tz:" + "Asia/" * 12, "set:tz:Asia/Seoul;x"):
+        seen = len(phone.alerts)
+        await phone.tap_data(picker, forged)
+        assert "작동하지" in await phone.wait_alert(seen + 1)
+    assert (await bot.services.workers.get(921)).timezone == "Asia/Seoul"  # type: ignore[union-attr]
+
+    await phone.tap("UTC+5:30 · 콜카타", picker)
+    await phone.wait_for(lambda p: ["🕒 시간대: UTC+5:30 · 콜카타"] in p.buttons(picker))
+    assert (await bot.services.workers.get(921)).timezone == "Asia/Kolkata"  # type: ignore[union-attr]
+    assert phone.alerts[-1] == "저장했어요."
+
+    await phone.tap("🕒 시간대: UTC+5:30 · 콜카타", picker)
+    await phone.wait_for(lambda p: "◀️ 돌아가기" in [b["text"] for b in all_buttons(picker)])
+    await phone.tap("◀️ 돌아가기", picker)
+    await phone.wait_for(lambda p: ["🕒 시간대: UTC+5:30 · 콜카타"] in p.buttons(picker))
+    await phone.send("/start")  # a later visit keeps the zone the worker chose
+    await phone.wait_for(lambda p: p.last and p.last["message_id"] != picker["message_id"])
+    assert (await bot.services.workers.get(921)).timezone == "Asia/Kolkata"  # type: ignore[union-attr]
