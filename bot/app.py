@@ -13,11 +13,12 @@ import os
 import signal
 from collections.abc import AsyncIterator
 
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ContextTypes
 
 import handlers
 import handlers.bursts
+import handlers.menu
 import handlers.notices
 from bot.clock import Clock
 from bot.config import Config
@@ -91,20 +92,6 @@ async def _expire_leases(context: ContextTypes.DEFAULT_TYPE) -> None:
         log.info("returned %d items whose lease expired", returned)
 
 
-async def set_commands(application: Application) -> None:
-    """The command menu in every language; a failure here must not stop the bot."""
-    from bot.i18n import LANGUAGES, gettext_for
-
-    for language in LANGUAGES:
-        _ = gettext_for(language)
-        commands = [BotCommand("tasks", _("Find a task")), BotCommand("help", _("How it works"))]
-        try:
-            await application.bot.set_my_commands(
-                commands, language_code=None if language == "en" else language)
-        except Exception:  # cosmetic; log and carry on
-            log.warning("could not set the command menu for %s", language, exc_info=True)
-
-
 @contextlib.asynccontextmanager
 async def running(config: Config, clock: Clock | None = None, *,
                   poll_timeout: int = 10) -> AsyncIterator[tuple[Application, Services]]:
@@ -119,7 +106,7 @@ async def running(config: Config, clock: Clock | None = None, *,
         await services.db.checkpoint_in_background()
         application = build_application(services)
         async with application:
-            await set_commands(application)
+            await handlers.menu.set_menus(application.bot, services)
             await application.start()
             runner: BroadcastRunner = application.bot_data["broadcasts"]
             await runner.resume()

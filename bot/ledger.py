@@ -17,7 +17,7 @@ what the accepted answer was. A unit idle for ``auto_approve_hours`` is paid in 
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import aiosqlite
@@ -77,6 +77,14 @@ def judge(project: Project, answers: list[UnitAnswer], idle: bool) -> Verdict | 
     return Verdict(FULL if full else DISCOUNTED, accuracy, tuple(wrong))
 
 
+def per_hour(micros: int, seconds: float) -> int | None:
+    """Micros per hour in integers: earned * 3600 s / time (to the millisecond); None when
+    no time was recorded, rather than a rate divided by zero."""
+    if seconds <= 0:
+        return None
+    return micros * 3_600_000 // max(1, round(seconds * 1000))
+
+
 def discounted(value: int, project: Project) -> int:
     """The exact share of a unit's value paid below ``unit_accuracy`` (rounded down)."""
     share = project.spec.discount
@@ -97,11 +105,21 @@ class Wallet:
     balances: tuple[Balance, ...]
     earned_today: dict[str, int]
     earned_week: dict[str, int]
-    #: micros per hour of time spent on tasks, per currency (None before any work)
+    #: micros earned by tasks (after discounts) per hour spent on them, per currency in
+    #: which tasks earned something (None while no time was recorded); bonuses left out
     hourly: dict[str, int | None]
     #: (UTC day, micros) for the last 14 days, in the main currency
     chart: tuple[tuple[str, int], ...]
     chart_currency: str | None
+    #: bonuses received (skill and operator), per currency: shown beside the hourly rate
+    bonuses: dict[str, int] = field(default_factory=dict)
+    #: the smallest payout, per currency the worker has a balance in
+    minimum: dict[str, int] = field(default_factory=dict)
+
+    def payable(self) -> tuple[Balance, ...]:
+        """The balances that may be paid out now: something available, the minimum met."""
+        return tuple(b for b in self.balances
+                     if b.available > 0 and b.available >= self.minimum.get(b.currency, 0))
 
 
 @dataclass(frozen=True)
@@ -346,17 +364,19 @@ class Payroll:
             earned_today = await ledger_store.earned_total(conn, worker_id, to_iso(today))
             earned_week = await ledger_store.earned_total(conn, worker_id, to_iso(week))
             earned_all = await ledger_store.earned_total(conn, worker_id)
+            by_source = await ledger_store.earned_by_source(conn, worker_id)
             seconds = await ledger_store.seconds_by_currency(conn, worker_id)
             days = await ledger_store.earned_by_day(conn, worker_id, to_iso(since_chart))
-        # micros per hour, in integers: earned * 3600 s / seconds (timed to the ms)
-        hourly = {c: (v * 3_600_000 // max(1, round(seconds[c] * 1000))
-                      if seconds.get(c, 0) > 0 else None) for c, v in earned_all.items()}
+        hourly = {c: per_hour(tasks, seconds.get(c, 0.0))
+                  for c, (tasks, _bonus) in by_source.items() if tasks}
+        bonuses = {c: bonus for c, (_tasks, bonus) in by_source.items() if bonus}
         main = max(earned_all, key=lambda c: earned_all[c]) if earned_all else None
         per_day = {d: v for d, c, v in days if c == main}
         chart = tuple(((since_chart + timedelta(days=i)).strftime("%Y-%m-%d"),
                        per_day.get((since_chart + timedelta(days=i)).strftime("%Y-%m-%d"), 0))
                       for i in range(14))
-        return Wallet(tuple(balances), earned_today, earned_week, hourly, chart, main)
+        return Wallet(tuple(balances), earned_today, earned_week, hourly, chart, main,
+                      bonuses, {b.currency: self.minimum(b.currency) for b in balances})
 
     async def history(self, worker_id: int, limit: int = 10) -> list[Entry]:
         """The worker's latest entries, leaving out the internal moves between buckets."""
@@ -371,7 +391,8 @@ class Payroll:
             spent, committed = await ledger_store.project_money(conn, project.id)
             rates = await ledger_store.project_worker_rates(conn, project.id)
             accepted = await ledger_store.earning_count(conn, project.id)
-        hourly = [int(earned * 3600 / seconds) for _, earned, seconds in rates if seconds > 0]
+        hourly = [rate for _, earned, seconds in rates
+                  if (rate := per_hour(earned, seconds)) is not None]
         median = int(statistics.median(hourly)) if hourly else None
         floor = project.spec.min_hourly_micros
         return ProjectMoney(spent, committed, accepted,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
 from babel.numbers import format_currency, get_currency_name, get_currency_precision
@@ -54,3 +54,29 @@ def format_money(micros: int, currency: str, locale: str = "en") -> str:
     return format_currency(
         amount, currency, locale=locale, currency_digits=False, decimal_quantization=False
     )
+
+
+@lru_cache(maxsize=4096)
+def format_rate(micros: int, currency: str, locale: str = "en") -> str:
+    """A computed figure (an hourly rate, an average per answer) as people read money:
+    rounded half up to the currency's minor unit, "$7.84" rather than "$78.363082".
+
+    Unlike a reward, such a figure has no meaningful digits past the minor unit; only one
+    that would round to nothing ("$0.0045" an answer) keeps two significant digits.
+    """
+    amount = Decimal(micros) / MICROS
+    rounded = amount.quantize(Decimal(1).scaleb(-get_currency_precision(currency)),
+                              rounding=ROUND_HALF_UP)
+    if rounded or not micros:
+        return format_currency(rounded, currency, locale=locale)
+    tiny = amount.quantize(Decimal(1).scaleb(amount.adjusted() - 1), rounding=ROUND_HALF_UP)
+    return format_currency(tiny, currency, locale=locale, currency_digits=False,
+                           decimal_quantization=False)
+
+
+def currency_name(currency: str, locale: str = "en") -> str:
+    """The currency in the reader's words ("미국 달러", "美元"), never the bare ISO code."""
+    try:
+        return get_currency_name(currency, locale=locale)
+    except Exception:  # an unknown locale: Babel's English name still beats a code
+        return get_currency_name(currency, locale="en")

@@ -9,10 +9,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-#: offered in /settings; any IANA name is accepted from the command line
-COMMON_ZONES = ("UTC", "Asia/Seoul", "Asia/Shanghai", "Asia/Tokyo", "Europe/London",
-                "Europe/Berlin", "America/New_York", "America/Los_Angeles")
-
 
 def zone(name: str) -> ZoneInfo:
     try:

@@ -129,7 +129,8 @@ class ProjectStats:
     committed: int
     accepted_answers: int
     per_answer: int | None
-    #: the median of its workers' effective hourly rates (earned / time on its tasks)
+    #: the median of its workers' real hourly rates (task pay after discounts / time on
+    #: its tasks; bonuses left out); show it with ``bot.money.format_rate``
     median_hourly: int | None
     below_min_hourly: bool
 

@@ -6,6 +6,7 @@ from bot.assign import WorkLoop
 from bot.clock import Clock, to_iso
 from bot.i18n import language_for
 from bot.languages import normalize, pack, phone_reads
+from bot.timezones import default_zone
 from storage import Database
 from storage import workers as worker_store
 from storage.workers import Standing, WorkerRow
@@ -20,12 +21,14 @@ class Workers:
     async def seen(self, user_id: int, first_name: str, language_code: str | None
                    ) -> WorkerRow:
         """Record a visit. The first one fixes the interface language from Telegram's
-        setting, and takes the phone's language as the one language the worker reads
-        (they add others in /settings, or when a project asks)."""
+        setting, with it a first time zone (Seoul for Korean, Shanghai for Chinese, else
+        UTC), and takes the phone's language as the one language the worker reads (they
+        add others in /settings, or when a project asks)."""
+        language = language_for(language_code)
         async with self.db.transaction() as conn:
             return await worker_store.upsert_seen(
-                conn, user_id, first_name, language_for(language_code),
-                phone_reads(language_code), to_iso(self.clock.now()))
+                conn, user_id, first_name, language, phone_reads(language_code),
+                to_iso(self.clock.now()), default_zone(language))
 
     async def add_language(self, user_id: int, language: str) -> WorkerRow:
         """The worker said they read ``language`` too."""

@@ -13,11 +13,13 @@ from telegram.ext import (
 from handlers import (
     bursts,
     errors,
+    menu,
     newproject,
     operator,
     quiz,
     settings,
     start,
+    timezone,
     wallet,
     work,
 )
@@ -31,7 +33,8 @@ def register(application: Application) -> None:
     # then: while an operator is in /newproject, their texts belong to it
     application.add_handler(newproject.conversation())
     application.add_handler(CommandHandler("start", start.start, filters=private))
-    application.add_handler(CommandHandler("help", start.help_command, filters=private))
+    application.add_handler(CommandHandler("help", menu.help_command, filters=private))
+    application.add_handler(CommandHandler("whoami", menu.whoami, filters=private))
     application.add_handler(CommandHandler("tasks", work.tasks, filters=private))
     application.add_handler(CommandHandler("wallet", wallet.wallet, filters=private))
     application.add_handler(CommandHandler("history", wallet.history, filters=private))
@@ -42,6 +45,7 @@ def register(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(bursts.more, pattern=r"^qk:1$"))
     application.add_handler(CallbackQueryHandler(settings.reads,
                                                  pattern=r"^set:(reads|back|read:)"))
+    application.add_handler(CallbackQueryHandler(timezone.callback, pattern=r"^set:tz(:|$)"))
     application.add_handler(CallbackQueryHandler(settings.change, pattern=r"^set:"))
     application.add_handler(CallbackQueryHandler(wallet.confirm_payout, pattern=r"^po:"))
     application.add_handler(CallbackQueryHandler(wallet.top_choice, pattern=r"^top:"))

@@ -20,7 +20,7 @@ from bot.charts import bar_chart
 from bot.errors import TapworkError
 from bot.i18n import Gettext, language_name
 from bot.importer import format_report
-from bot.money import format_money
+from bot.money import format_money, format_rate
 from bot.projects import parse_project
 from bot.qualify import OPERATOR
 from handlers.common import Context, gettext_of, services_of
@@ -174,7 +174,7 @@ async def project(update: Update, context: Context) -> None:
     ]
     if stats.median_hourly is not None:
         lines.append(_("Median real hourly rate of its workers: {rate}.",
-                       rate=format_money(stats.median_hourly, c, _.language)))
+                       rate=format_rate(stats.median_hourly, c, _.language)))
     if stats.below_min_hourly:
         lines.append(_("⚠️ That is below this project's minimum hourly rate."))
     await message.reply_text("\n".join(lines))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.i18n import LANGUAGES, Gettext, autonym, gettext_for
 from bot.languages import pack
-from bot.quiet import COMMON_ZONES
+from bot.timezones import label as zone_label
 from handlers.common import Context, services_of
 from storage.workers import WorkerRow
 
@@ -26,7 +27,8 @@ def _clock(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def settings_screen(worker: WorkerRow, _: Gettext) -> tuple[str, InlineKeyboardMarkup]:
+def settings_screen(worker: WorkerRow, _: Gettext, *, now: datetime
+                    ) -> tuple[str, InlineKeyboardMarkup]:
     on, off = _("on"), _("off")
     quiet = (_("{start} to {end}", start=_clock(worker.quiet_start),
                end=_clock(worker.quiet_end))
@@ -44,7 +46,8 @@ def settings_screen(worker: WorkerRow, _: Gettext) -> tuple[str, InlineKeyboardM
                               callback_data="set:notify")],
         [InlineKeyboardButton(_("🌙 Quiet hours: {hours}", hours=quiet),
                               callback_data="set:quiet")],
-        [InlineKeyboardButton(_("🕒 Time zone: {zone}", zone=worker.timezone),
+        [InlineKeyboardButton(_("🕒 Time zone: {zone}",
+                                zone=zone_label(worker.timezone, now, _.language)),
                               callback_data="set:tz")],
         [InlineKeyboardButton(_("📰 Daily summary: {state}",
                                 state=on if worker.daily_summary else off),
@@ -87,7 +90,7 @@ async def reads(update: Update, context: Context) -> None:
     code = match.group(1)
     if (query.data or "").endswith(":back"):
         await query.answer()
-        text, markup = settings_screen(worker, _)
+        text, markup = settings_screen(worker, _, now=services.clock.now())
     else:
         if code is not None:
             if code not in LANGUAGES and code not in worker.reads:
@@ -111,7 +114,8 @@ async def settings(update: Update, context: Context) -> None:
         return
     services = services_of(context)
     worker = await services.workers.seen(user.id, user.first_name or "", user.language_code)
-    text, markup = settings_screen(worker, gettext_for(worker.language))
+    text, markup = settings_screen(worker, gettext_for(worker.language),
+                                   now=services.clock.now())
     await message.reply_text(text, reply_markup=markup)
 
 
@@ -135,7 +139,7 @@ async def change(update: Update, context: Context) -> None:
                                                                user.first_name or ""))
     _ = gettext_for(worker.language)
     await query.answer(_("Saved."))
-    text, markup = settings_screen(worker, _)
+    text, markup = settings_screen(worker, _, now=services.clock.now())
     await query.edit_message_text(text, reply_markup=markup)
 
 
@@ -152,10 +156,6 @@ def _changes(worker: WorkerRow, key: str, value: str | None, first_name: str
         return {"daily_summary": int(not worker.daily_summary)}
     if key == "name":
         return {"display_name": None if worker.display_name else first_name[:32] or None}
-    if key == "tz":
-        zones = list(COMMON_ZONES)
-        position = zones.index(worker.timezone) if worker.timezone in zones else -1
-        return {"timezone": zones[(position + 1) % len(zones)]}
     current = ((worker.quiet_start, worker.quiet_end)
                if worker.quiet_start is not None and worker.quiet_end is not None else None)
     position = QUIET_PRESETS.index(current) if current in QUIET_PRESETS else 0

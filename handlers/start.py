@@ -1,4 +1,4 @@
-"""First contact: greeting, consent, and help in plain words."""
+"""First contact: greeting and consent."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from telegram import Update
 from handlers import work
 from handlers.common import Context, gettext_of, services_of
 from handlers.consent import ask_consent
+from handlers.menu import refresh_operator_menu
 
 
 async def start(update: Update, context: Context) -> None:
@@ -17,6 +18,7 @@ async def start(update: Update, context: Context) -> None:
     services = services_of(context)
     worker = await services.workers.seen(user.id, user.first_name or "", user.language_code)
     _ = await gettext_of(update, context)
+    await refresh_operator_menu(update, context, _)
     project_name = context.args[0] if context.args else None
     if worker.consent_at is None:
         project_id = await _project_id(context, project_name) if project_name else None
@@ -52,22 +54,6 @@ async def consent(update: Update, context: Context) -> None:
         await work.begin_by_id(update, context, int(tail))
     else:
         await work.tasks(update, context)
-
-
-async def help_command(update: Update, context: Context) -> None:
-    message = update.effective_message
-    if message is None:
-        return
-    _ = await gettext_of(update, context)
-    await message.reply_text("\n\n".join([
-        _("tapwork gives you small tasks: read a sentence, look at a picture or listen to a "
-          "short recording, then tap the answer that fits."),
-        _("Tap /tasks to see the projects open to you. Each task shows its pay."),
-        _("Not sure? Tap Skip and you will get another task. Tap Stop to take a break; "
-          "nothing is lost."),
-        _("For recordings, type what you hear and send it. If you cannot make it out, tap "
-          "the button that says so."),
-    ]))
 
 
 async def _project_id(context: Context, name: str) -> int | None:

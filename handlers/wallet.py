@@ -14,7 +14,7 @@ from telegram.constants import ParseMode
 from bot.charts import bar_chart
 from bot.i18n import Gettext, gettext_for
 from bot.ledger import AUTO, DISCOUNTED
-from bot.money import format_money
+from bot.money import currency_name, format_money, format_rate
 from handlers.common import Context, gettext_of, services_of
 from storage.ledger import Entry
 from storage.outbox import Notice
@@ -41,9 +41,14 @@ async def wallet(update: Update, context: Context) -> None:
     lines = [f"<b>{html.escape(heading)}</b>"]
     for b in w.balances:
         c = b.currency
-        lines += ["", f"<b>{c}</b>",
+        minimum = w.minimum.get(c, 0)
+        ready = (_("Ready to pay out: {amount}", amount=money(b.available, c, _))
+                 if b.available >= minimum else
+                 _("Ready to pay out: {amount} of the {minimum} minimum",
+                   amount=money(b.available, c, _), minimum=money(minimum, c, _)))
+        lines += ["", f"<b>{html.escape(currency_name(c, _.language))}</b>",
                   _("Waiting for checks: {amount}", amount=money(b.pending, c, _)),
-                  _("Ready to pay out: {amount}", amount=money(b.available, c, _)),
+                  ready,
                   _("Payout requested: {amount}", amount=money(b.reserved, c, _)),
                   _("Paid out: {amount}", amount=money(b.paid, c, _)),
                   _("Earned today: {amount} · this week: {week}",
@@ -52,9 +57,14 @@ async def wallet(update: Update, context: Context) -> None:
         rate = w.hourly.get(c)
         if rate is not None:
             lines.append(_("Your real hourly rate: {amount} per hour of tasks",
-                           amount=money(rate, c, _)))
-    markup = InlineKeyboardMarkup([[InlineKeyboardButton(_("💸 Request a payout"),
-                                                         callback_data=f"po:{message.message_id}")]])
+                           amount=format_rate(rate, c, _.language)))
+        if w.bonuses.get(c):
+            lines.append(_("Bonuses so far: {amount} (on top of the hourly rate)",
+                           amount=money(w.bonuses[c], c, _)))
+    # the button only when a payout can be made: no confirm-then-refuse
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton(
+        _("💸 Request a payout"), callback_data=f"po:{message.message_id}")]]
+        ) if w.payable() else None
     await message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML, reply_markup=markup)
     if w.chart_currency is not None:
         top = max(v for _day, v in w.chart)
@@ -62,7 +72,8 @@ async def wallet(update: Update, context: Context) -> None:
                         money(top, w.chart_currency, gettext_for("en")) if top else "")
         await message.reply_photo(InputFile(png, filename="earnings.png"),
                                   caption=_("Earned in the last 14 days ({currency})",
-                                            currency=w.chart_currency))
+                                            currency=currency_name(w.chart_currency,
+                                                                   _.language)))
 
 
 def entry_text(entry: Entry, _: Gettext) -> str:
@@ -108,19 +119,27 @@ async def history(update: Update, context: Context) -> None:
 
 async def payout(update: Update, context: Context) -> None:
     """/payout shows the amount and asks to confirm; the button carries this message's id
-    so a double tap makes one request."""
+    so a double tap makes one request. Below the minimum it says how far, and asks
+    nothing."""
     user, message = update.effective_user, update.effective_message
     if user is None or message is None:
         return
     _ = await gettext_of(update, context)
     w = await services_of(context).payroll.wallet(user.id)
-    ready = [b for b in w.balances if b.available > 0]
-    if not ready:
-        await message.reply_text(_("There is nothing ready to pay out yet."))
+    payable = w.payable()
+    short = [_("{amount} is ready; payouts start at {minimum}, so {missing} more to go.",
+               amount=money(b.available, b.currency, _),
+               minimum=money(w.minimum[b.currency], b.currency, _),
+               missing=money(w.minimum[b.currency] - b.available, b.currency, _))
+             for b in w.balances if b.available > 0 and b not in payable]
+    if not payable:
+        # below the minimum there is nothing to confirm: say how far, offer no button
+        await message.reply_text("\n".join(short)
+                                 or _("There is nothing ready to pay out yet."))
         return
-    amounts = ", ".join(money(b.available, b.currency, _) for b in ready)
+    amounts = ", ".join(money(b.available, b.currency, _) for b in payable)
     await message.reply_text(
-        _("Request a payout of {amounts}?", amounts=amounts),
+        "\n".join([_("Request a payout of {amounts}?", amounts=amounts), *short]),
         reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(
             _("✅ Yes, pay me out"), callback_data=f"po:{message.message_id}")]]))
 

@@ -103,7 +103,7 @@ async def callback(update: Update, context: Context) -> None:
         if result.outcome is Outcome.ACCEPTED and result.served and result.served.project:
             await _stopped(update, context, result.served.project, _, replace)
         return
-    saved = _saved_line(result, _)
+    saved = _skipped_line(result, _) if action == "s" else _saved_line(result, _)
     await query.answer(saved or _outcome_text(result, _))
     if result.served is not None:
         if await _burst_over(update, context, worker, result, replace):
@@ -285,6 +285,12 @@ def _saved_line(result: AnswerResult, _: Gettext) -> str:
     return _("✓ Saved · +{amount} · {count} today",
              amount=format_money(spec.reward_micros, spec.currency, _.language),
              count=result.today)
+
+
+def _skipped_line(result: AnswerResult, _: Gettext) -> str:
+    """A skip earns nothing and is not counted: saying "Saved · +$0.02" would promise pay
+    that never comes."""
+    return _("⏭ Skipped") if result.outcome is Outcome.ACCEPTED else ""
 
 
 async def _burst_over(update: Update, context: Context, worker: WorkerRow | None,

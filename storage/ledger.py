@@ -119,6 +119,17 @@ async def earned_total(conn: aiosqlite.Connection, worker_id: int, since: str = 
         return {str(r[0]): int(r[1]) for r in await cur.fetchall()}
 
 
+async def earned_by_source(conn: aiosqlite.Connection, worker_id: int
+                           ) -> dict[str, tuple[int, int]]:
+    """Per currency: (micros earned by tasks, discounts taken off; micros of bonuses)."""
+    async with conn.execute(
+        "SELECT currency, coalesce(sum(CASE WHEN kind IN ('earning', 'discount')"
+        " THEN amount END), 0), coalesce(sum(CASE WHEN kind = 'bonus' THEN amount END), 0)"
+        " FROM ledger WHERE worker_id = ? AND kind IN ('earning', 'bonus', 'discount')"
+        " AND bucket IN ('pending', 'available') GROUP BY currency", (worker_id,)) as cur:
+        return {str(r[0]): (int(r[1]), int(r[2])) for r in await cur.fetchall()}
+
+
 async def project_money(conn: aiosqlite.Connection, project_id: int) -> tuple[int, int]:
     """(spent: released to workers, bonuses and discounts included; committed: pending)."""
     async with conn.execute(
@@ -132,12 +143,13 @@ async def project_money(conn: aiosqlite.Connection, project_id: int) -> tuple[in
 
 async def project_worker_rates(conn: aiosqlite.Connection, project_id: int
                                ) -> list[tuple[int, int, float]]:
-    """Per worker of a project: (worker, micros earned, seconds spent on its tasks)."""
+    """Per worker of a project: (worker, micros earned by its tasks after discounts,
+    seconds spent on them). Bonuses are left out: they are not pay for the time."""
     async with conn.execute(
         """
         SELECT w.worker_id, w.earned, coalesce(t.seconds, 0) FROM
           (SELECT worker_id, sum(amount) AS earned FROM ledger WHERE project_id = ?
-             AND kind IN ('earning', 'bonus', 'discount') AND bucket IN ('pending', 'available')
+             AND kind IN ('earning', 'discount') AND bucket IN ('pending', 'available')
            GROUP BY worker_id) w
         LEFT JOIN (SELECT worker_id, sum(seconds) AS seconds FROM assignments
                    WHERE project_id = ? AND status = 'answered' GROUP BY worker_id) t

@@ -73,19 +73,22 @@ async def many(conn: aiosqlite.Connection, worker_ids: list[int]) -> dict[int, W
 
 
 async def upsert_seen(conn: aiosqlite.Connection, worker_id: int, first_name: str,
-                      language: str, reads: str, now: str) -> WorkerRow:
+                      language: str, reads: str, now: str, timezone: str = "UTC"
+                      ) -> WorkerRow:
     """Record a visit. Writing to the bot again makes a blocked worker active again.
-    ``reads`` seeds the languages a new worker reads; a known worker's stay as they are."""
+    ``reads`` (the languages a new worker reads) and ``timezone`` are a first visit's
+    defaults; a known worker's stay as they are."""
     async with conn.execute(
         """
-        INSERT INTO workers (id, first_name, language, reads, created_at, last_seen_at)
-        VALUES (?, ?, ?, ?, ?, ?)
+        INSERT INTO workers (id, first_name, language, reads, created_at, last_seen_at,
+                             timezone)
+        VALUES (?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name,
             last_seen_at = excluded.last_seen_at, active = 1,
             language = CASE WHEN language_chosen THEN language ELSE excluded.language END
         RETURNING *
         """,
-        (worker_id, first_name, language, reads, now, now),
+        (worker_id, first_name, language, reads, now, now, timezone),
     ) as cur:
         row = await cur.fetchone()
     assert row is not None

@@ -26,7 +26,9 @@ from bot.ledger import AUTO, DISCOUNTED, FULL, ProjectMoney, discounted, judge
 from bot.projects import parse_project
 from bot.services import Services
 from storage import items as item_store
+from storage import ledger as ledger_store
 from storage.items import DONE
+from storage.ledger import Entry
 from storage.units import UnitAnswer
 from tests.conftest import FixedRandom, add_project, add_worker, sentiment_doc
 
@@ -838,10 +840,46 @@ async def test_wallet_hourly_rate_is_earned_over_time_spent(services: Services,
     assert (await services.payroll.wallet(1)).hourly == {"USD": 3 * REWARD * 3600 // 120}
 
 
-async def test_wallet_hourly_rate_with_money_but_no_time(services: Services) -> None:
+async def test_wallet_a_bonus_alone_is_no_hourly_rate(services: Services) -> None:
     await worker_in(services, 1)
     await services.payroll.bonus(1, 5_000, "USD", "x", "b")
-    assert (await services.payroll.wallet(1)).hourly == {"USD": None}
+    wallet = await services.payroll.wallet(1)
+    assert wallet.hourly == {} and wallet.bonuses == {"USD": 5_000}
+
+
+async def test_wallet_hourly_rate_counts_task_pay_after_discounts_not_bonuses(
+        services: Services, clock: FakeClock) -> None:
+    await gold_project(services, settle_unit=2, min_gold=2,
+                       skill_bonus={"percent": 50, "min_accuracy": 0.0})
+    await worker_in(services, 1)
+    await work(services, clock, 1, [True, False], seconds=30)  # a unit paid at a discount
+    await work(services, clock, 1, [True, True], seconds=30)   # a unit paid in full
+    await services.payroll.settle_due()
+    await services.payroll.bonus(1, 1_000_000, "USD", "thanks", "b1")
+    wallet = await services.payroll.wallet(1)
+    task_pay = 4 * REWARD - REWARD  # half of the first unit's 0.04 was taken off
+    skill = (REWARD + 2 * REWARD) * 50 // 100
+    assert await scalar(services, "SELECT sum(amount) FROM ledger WHERE kind = 'bonus'"
+                                  " AND reason = 'skill'") == skill
+    assert wallet.hourly == {"USD": task_pay * 3600 // 120}  # 1.80 per hour, bonuses aside
+    assert wallet.bonuses == {"USD": 1_000_000 + skill}
+
+
+async def test_project_median_hourly_leaves_bonuses_out(services: Services,
+                                                        clock: FakeClock) -> None:
+    await gold_project(services)
+    await worker_in(services, 1)
+    await work(services, clock, 1, ["positive", "neutral"], seconds=30)
+    project = await services.catalog.get("reviews")
+    before = await services.payroll.project_money(project)
+    assert before.median_hourly == 2 * REWARD * 3600 // 60
+    async with services.db.transaction() as conn:  # a bonus on the project's own tasks
+        await ledger_store.append(conn, [Entry(1, "USD", "bonus", "available", 500_000,
+                                               "skill:x", project.id, reason="skill")],
+                                  "2026-01-01T00:00:00.000000Z")
+    after = await services.payroll.project_money(project)
+    assert after.median_hourly == before.median_hourly
+    assert after.spent == before.spent + 500_000  # the cost of the project still counts it
 
 
 async def test_wallet_hourly_rate_per_currency_uses_that_currencys_time(

@@ -14,7 +14,15 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Update
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    Update,
+)
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken, TimedOut
 from telegram.ext import (
@@ -242,6 +250,30 @@ async def test_unknown_chat_and_limits_are_rejected(server: BotApiStandIn) -> No
         with pytest.raises(BadRequest, match=r"(?i)reserved and must be escaped"):
             await app.bot.send_message(phone.id, "Done.", parse_mode=ParseMode.MARKDOWN_V2)
     assert phone.messages == []
+
+
+async def test_command_menus_are_kept_per_scope_and_language(server: BotApiStandIn) -> None:
+    phone = server.phone(1011)
+    async with running_bot(server) as app:
+        bot = app.bot
+        assert await bot.set_my_commands([BotCommand("tasks", "Find a task")])
+        assert await bot.set_my_commands([BotCommand("tasks", "할 일 찾기")], language_code="ko")
+        assert await bot.set_my_commands([BotCommand("projects", "All")],
+                                         scope=BotCommandScopeChat(phone.id))
+        with pytest.raises(BadRequest, match=r"(?i)chat not found"):  # never wrote to the bot
+            await bot.set_my_commands([BotCommand("projects", "All")],
+                                      scope=BotCommandScopeChat(424242))
+        with pytest.raises(BadRequest, match=r"(?i)language_code_invalid"):
+            await bot.set_my_commands([BotCommand("tasks", "x")], language_code="zh-hans")
+        with pytest.raises(BadRequest, match=r"(?i)bot_command_invalid"):
+            await bot.set_my_commands([BotCommand("Tasks!", "x")])
+        ko = await bot.get_my_commands(language_code="ko")
+    assert [(c.command, c.description) for c in ko] == [("tasks", "할 일 찾기")]
+    assert server.my_commands() == [{"command": "tasks", "description": "Find a task"}]
+    assert server.my_commands({"type": "chat", "chat_id": phone.id}) == [
+        {"command": "projects", "description": "All"}]
+    assert server.my_commands({"type": "chat", "chat_id": 424242}) == []
+    assert server.my_commands(language_code="zh") == []
 
 
 async def test_slow_answer_times_out_but_message_was_sent(server: BotApiStandIn) -> None:

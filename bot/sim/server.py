@@ -837,10 +837,25 @@ class BotApiStandIn:
                 raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
             if not 1 <= len(command.get("description", "")) <= 256:
                 raise ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+        if len(commands) > 100:
+            raise ApiError(400, "Bad Request: too many commands")
+        self._check_commands_target(params)
         self._commands[_commands_key(params)] = [
             {"command": c["command"], "description": c["description"]} for c in commands
         ]
         return True
+
+    def _check_commands_target(self, params: JSON) -> None:
+        """Refuse what Telegram refuses: an unknown scope, a language code that is not two
+        letters, and a chat scope for someone who never wrote to the bot."""
+        language = params.get("language_code") or ""
+        if language and not re.fullmatch(r"[a-z]{2}", str(language)):
+            raise ApiError(400, "Bad Request: LANGUAGE_CODE_INVALID")
+        scope = params.get("scope") or {"type": "default"}
+        if not isinstance(scope, dict) or scope.get("type") not in _COMMAND_SCOPES:
+            raise ApiError(400, "Bad Request: can't parse scope JSON object")
+        if scope["type"] in ("chat", "chat_administrators", "chat_member"):
+            self._chat(scope, check_blocked=False)
 
     async def _api_getMyCommands(self, params: JSON, files: dict[str, _Upload]) -> Any:
         return self._commands.get(_commands_key(params), [])
@@ -1091,6 +1106,11 @@ def _as_float(value: Any, default: float) -> float:
         return float(value)
     except (TypeError, ValueError):
         return default
+
+
+_COMMAND_SCOPES = frozenset({
+    "default", "all_private_chats", "all_group_chats", "all_chat_administrators", "chat",
+    "chat_administrators", "chat_member"})
 
 
 def _commands_key(params: JSON) -> tuple[str, str]:
