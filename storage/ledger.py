@@ -38,6 +38,8 @@ class Entry:
 _INSERT = ("INSERT INTO ledger (worker_id, currency, kind, bucket, amount, project_id,"
            " unit_id, payout_id, assignment_id, reason, detail, key, created_at)"
            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_INSERT_NEW = _INSERT.replace(" VALUES (", " SELECT ").removesuffix(")") + \
+    " WHERE NOT EXISTS (SELECT 1 FROM ledger WHERE key = ?)"
 
 
 def _values(e: Entry, now: str) -> tuple[Any, ...]:
@@ -55,8 +57,9 @@ async def append(conn: aiosqlite.Connection, entries: Sequence[Entry], now: str)
     if not entries:
         return False
     if len(entries) == 1:
-        cur = await conn.execute(_INSERT + " ON CONFLICT (key) DO NOTHING",
-                                 _values(entries[0], now))
+        # the database refuses an existing key outright (a trigger: see migration 8), so
+        # "skip it if written before" is said in the statement itself
+        cur = await conn.execute(_INSERT_NEW, (*_values(entries[0], now), entries[0].key))
         return cur.rowcount == 1
     async with conn.execute("SELECT 1 FROM ledger WHERE key = ?", (entries[0].key,)) as cur:
         if await cur.fetchone() is not None:

@@ -283,4 +283,13 @@ MIGRATIONS: list[str] = [
     DROP INDEX quiz_items;
     CREATE INDEX quiz_items ON items (project_id, lang, id) WHERE quiz = 1
     """,
+    # 8: the ledger refuses REPLACE on any connection. The UPDATE and DELETE triggers do
+    # not fire for the delete inside INSERT OR REPLACE unless the connection turned
+    # recursive_triggers on, which a plain sqlite3 shell does not; this one refuses any
+    # insert that would meet an existing id or key before REPLACE can delete anything
+    """
+    CREATE TRIGGER ledger_no_replace BEFORE INSERT ON ledger
+    WHEN EXISTS (SELECT 1 FROM ledger WHERE key = NEW.key OR id = NEW.id)
+    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: that entry exists'); END
+    """,
 ]

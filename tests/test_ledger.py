@@ -741,6 +741,15 @@ async def test_the_database_refuses_to_replace_an_entry(services: Services, sql:
         async with services.db.transaction() as conn:
             await conn.execute(sql)
     assert await ledger(services) == before
+    # a plain sqlite3 connection, where recursive_triggers is off, is refused too
+    plain = sqlite3.connect(services.db.path)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            plain.execute(sql)
+        plain.rollback()
+    finally:
+        plain.close()
+    assert await ledger(services) == before
 
 
 async def test_balances_are_sums_of_entries(services: Services, clock: FakeClock) -> None:
