@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from telegram import Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
 from handlers import (
     bursts,
     errors,
+    guard,
     menu,
     newproject,
     operator,
@@ -26,6 +29,8 @@ from handlers import (
 
 
 def register(application: Application) -> None:
+    # first, for every update: no edited message runs anything; no work before consent
+    application.add_handler(TypeHandler(Update, guard.check), group=-1)
     private = filters.ChatType.PRIVATE
     # task buttons are nearly every update, so they are matched first (no other pattern,
     # the /newproject conversation's "np:" included, overlaps theirs)
@@ -60,7 +65,7 @@ def register(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(operator.worker_button, pattern=r"^w[sr]:"))
     application.add_handler(MessageHandler(private & filters.Document.ALL, operator.document))
     application.add_handler(CallbackQueryHandler(start.consent,
-                                                 pattern=r"^ok(:\d+)?(:big)?$"))
+                                                 pattern=r"^ok(:[0-9]{1,12})?(:big)?$"))
     application.add_handler(CallbackQueryHandler(quiz.callback, pattern=r"^qs?:"))
     application.add_handler(CallbackQueryHandler(work.reads_button, pattern=r"^rl:"))
     application.add_handler(CallbackQueryHandler(work.notify_button, pattern=r"^nt:"))

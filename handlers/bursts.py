@@ -11,6 +11,7 @@ from bot.bursts import DEFAULT_MINUTES, MAX_MINUTES, BurstSummary
 from bot.i18n import Gettext, gettext_for
 from bot.money import format_money
 from handlers.common import Context, gettext_of, services_of
+from handlers.inputs import whole_number
 from handlers.render import show_text
 
 
@@ -43,11 +44,12 @@ async def quick(update: Update, context: Context) -> None:
     _ = await gettext_of(update, context)
     minutes = DEFAULT_MINUTES
     if context.args:
-        if not context.args[0].isdigit() or not 1 <= int(context.args[0]) <= MAX_MINUTES:
+        chosen = whole_number(context.args[0], 1, MAX_MINUTES)
+        if chosen is None:
             await message.reply_text(_("Use: /quick MINUTES, from 1 to {most}.",
                                        most=MAX_MINUTES))
             return
-        minutes = int(context.args[0])
+        minutes = chosen
     await _begin(update, context, minutes, None)
 
 

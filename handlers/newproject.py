@@ -171,7 +171,7 @@ def _conversation(text: filters.BaseFilter) -> ConversationHandler:
             TITLE: [MessageHandler(text, title)],
             LABELS: [MessageHandler(text, labels)],
             REWARD: [MessageHandler(text, reward)],
-            OVERLAP: [CallbackQueryHandler(overlap, pattern=r"^np:\d+$")],
+            OVERLAP: [CallbackQueryHandler(overlap, pattern=r"^np:[0-9]+$")],
         },
         fallbacks=[CommandHandler("cancel", cancel)],
         name="newproject",

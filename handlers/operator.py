@@ -24,12 +24,13 @@ from bot.money import format_money, format_rate
 from bot.projects import parse_project
 from bot.qualify import OPERATOR
 from handlers.common import Context, gettext_of, services_of
+from handlers.inputs import whole_number
 
 #: the Bot API's getFile limit
 MAX_DOWNLOAD = 20 * 1024 * 1024
 
 Handler = Callable[[Update, Context], Awaitable[Any]]
-_APPROVE = re.compile(r"^pa:(\d{1,12})$")
+_APPROVE = re.compile(r"^pa:([0-9]{1,12})$")
 
 
 def operators_only(handler: Handler) -> Handler:
@@ -97,12 +98,13 @@ async def reject(update: Update, context: Context) -> None:
         return
     _ = await gettext_of(update, context)
     args = context.args or []
-    if len(args) < 2 or not args[0].isdigit():
+    payout_id = whole_number(args[0]) if args else None
+    if len(args) < 2 or payout_id is None:
         await message.reply_text(_("Use: /reject ID reason"))
         return
     try:
         payout = await services_of(context).payroll.decide_payout(
-            int(args[0]), False, " ".join(args[1:]))
+            payout_id, False, " ".join(args[1:]))
     except TapworkError:
         await message.reply_text(_("No open payout request #{id}.", id=args[0]))
         return
@@ -235,10 +237,11 @@ async def worker(update: Update, context: Context) -> None:
         return
     _ = await gettext_of(update, context)
     args = context.args or []
-    if not args or not args[0].isdigit():
+    worker_id = whole_number(args[0]) if args else None
+    if worker_id is None:
         await message.reply_text(_("Use: /worker ID"))
         return
-    await _show_worker(update, context, int(args[0]))
+    await _show_worker(update, context, worker_id)
 
 
 async def _show_worker(update: Update, context: Context, worker_id: int,
@@ -280,7 +283,7 @@ async def worker_button(update: Update, context: Context) -> None:
     if query is None:
         return
     _ = await gettext_of(update, context)
-    match = re.match(r"^w([sr]):(\d{1,15}):(\d{1,12})$", query.data or "")
+    match = re.match(r"^w([sr]):([0-9]{1,15}):([0-9]{1,12})$", query.data or "")
     services = services_of(context)
     chosen = await services.catalog.get_by_id(int(match.group(3))) if match else None
     if match is None or chosen is None:

@@ -15,8 +15,8 @@ from handlers.common import Context, gettext_of, services_of
 from handlers.render import answer_rows, show_item, show_text, value_name
 
 #: ``q:<attempt>:<position>:<choice or u>`` answers; ``qs:<project>`` starts a round
-_ANSWER = re.compile(r"^q:(\d{1,12}):(\d{1,3}):(\d{1,2}|u)$")
-_START = re.compile(r"^qs:(\d{1,12})$")
+_ANSWER = re.compile(r"^q:([0-9]{1,12}):([0-9]{1,3}):([0-9]{1,2}|u)$")
+_START = re.compile(r"^qs:([0-9]{1,12})$")
 
 
 def other_projects(_: Gettext) -> list[InlineKeyboardButton]:

@@ -7,6 +7,7 @@ from telegram import Update
 from handlers import work
 from handlers.common import Context, gettext_of, services_of
 from handlers.consent import ask_consent
+from handlers.inputs import whole_number
 from handlers.menu import refresh_operator_menu
 
 
@@ -50,8 +51,9 @@ async def consent(update: Update, context: Context) -> None:
     tail = data.partition(":")[2]
     if query.message is not None:
         await query.edit_message_reply_markup(None)
-    if tail.isdigit():
-        await work.begin_by_id(update, context, int(tail))
+    project_id = whole_number(tail)
+    if project_id is not None:
+        await work.begin_by_id(update, context, project_id)
     else:
         await work.tasks(update, context)
 

@@ -20,8 +20,8 @@ from storage.ledger import Entry
 from storage.outbox import Notice
 
 log = logging.getLogger(__name__)
-_CONFIRM = re.compile(r"^po:(\d{1,12})$")
-_TOP = re.compile(r"^top:(\d{1,12}|show|hide)$")
+_CONFIRM = re.compile(r"^po:([0-9]{1,12})$")
+_TOP = re.compile(r"^top:([0-9]{1,12}|show|hide)$")
 
 
 def money(amount: int, currency: str, _: Gettext) -> str:

@@ -17,10 +17,11 @@ from handlers.render import show_task, show_text
 from storage.workers import WorkerRow
 
 #: ``a:<assignment>:<label>``, ``u|s|x:<assignment>``, ``p:<project>``, ``t``
-_CALLBACK = re.compile(r"^(?:a:(\d{1,12}):(\d{1,2})|([usx]):(\d{1,12})|p:(\d{1,12})|t)$")
+_CALLBACK = re.compile(
+    r"^(?:a:([0-9]{1,12}):([0-9]{1,2})|([usx]):([0-9]{1,12})|p:([0-9]{1,12})|t)$")
 #: ``rl:<project>:<language>``: "yes, I read it"; ``nt:<project>``: tell me when there is work
-_READS = re.compile(r"^rl:(\d{1,12}):([a-z]{2,3})$")
-_NOTIFY = re.compile(r"^nt:(\d{1,12})$")
+_READS = re.compile(r"^rl:([0-9]{1,12}):([a-z]{2,3})$")
+_NOTIFY = re.compile(r"^nt:([0-9]{1,12})$")
 
 
 async def tasks(update: Update, context: Context, replace: Message | None = None) -> None:

@@ -220,6 +220,20 @@ class Phone:
             extra["reply_to_message"] = _snapshot(self.current(to) or to)
         return self._send_message(extra)
 
+    async def edit(self, sent: JSON, text: str) -> JSON:
+        """Edit a message this user sent: Telegram delivers it as an ``edited_message``
+        update with the same message id and an ``edit_date``. ``sent`` is what ``send``
+        returned (the update) or the message itself."""
+        sent = sent.get("message", sent)
+        original = self._user_messages.get(sent.get("message_id", -1))
+        if original is None:
+            raise AssertionError(f"Chat {self.id} sent no message #{sent.get('message_id')}.")
+        edited: JSON = {**original, "text": text, "edit_date": self.server._now()}
+        edited.pop("entities", None)
+        edited.update(_entities("entities", text))
+        self._user_messages[edited["message_id"]] = edited
+        return self.server._enqueue({"edited_message": edited}, "edited_message")
+
     async def tap(self, button_text: str, message: JSON | None = None) -> JSON:
         """Tap the inline button labelled exactly ``button_text``.
 
