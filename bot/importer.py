@@ -916,43 +916,47 @@ def counts_of(records: Collection[ItemRecord]) -> ItemCounts:
 _CONTENT = (("photo", N_("1 image"), N_("{count} images")),
             ("voice", N_("1 voice note"), N_("{count} voice notes")),
             ("audio", N_("1 audio file"), N_("{count} audio files")))
+_TEXTS = (N_("1 text"), N_("{count} texts"))
+_PROBLEMS = (N_("{file}: 1 problem, nothing was imported"),
+             N_("{file}: {count} problems, nothing was imported"))
+_MORE = (N_("… and 1 more problem"), N_("… and {count} more problems"))
 
 
-def format_report(result: ImportResult, limit: int = 50, _: Gettext | None = None) -> str:
+def format_report(result: ImportResult, limit: int = 50, reader: Gettext | None = None
+                  ) -> str:
     """The report of an import: what was imported, or every problem with its line.
 
-    Without ``_`` it is the command line's: English, languages as codes. In chat, ``_`` is
-    the operator's language and languages are named in it. The problems themselves stay
-    English in both: they quote the file's own keys and values.
+    Without ``reader`` it is the command line's: English, languages as codes. In chat,
+    ``reader`` is the operator's language and languages are named in it. The problems
+    themselves stay English in both: they quote the file's own keys and values.
     """
-    reader = _ or gettext_for("en")
+    _ = reader or gettext_for("en")
+
+    def plural(forms: tuple[str, str], count: int, **params: object) -> str:
+        return _(forms[0] if count == 1 else forms[1], count=count, **params)
+
     if result.ok:
         items = result.items
         counts = counts_of(items)
         texts = sum(1 for item in items if item.text is not None)
-        content = [reader(N_("1 text") if texts == 1 else N_("{count} texts"), count=texts)
-                   ] if texts else []
+        content = [plural(_TEXTS, texts)] if texts else []
         for kind, one, many in _CONTENT:
             number = sum(1 for item in items if item.media and item.media.kind == kind)
             if number:
-                content.append(reader(one if number == 1 else many, count=number))
-        languages = languages_text(counts.by_language, reader, codes=_ is None)
+                content.append(plural((one, many), number))
+        languages = languages_text(counts.by_language, reader)
         detected = sum(1 for item in items if item.detected)
         return "\n".join([
-            reader("{file} imported.", file=result.source),
-            describe(counts, reader),
-            reader("Content: {kinds}", kinds=reader(", ").join(content)),
-            reader("By language: {languages} ({count} detected from the text)",
-                   languages=languages, count=detected) if detected
-            else reader("By language: {languages}", languages=languages)])
-    count = result.problem_count
-    lines = [reader(N_("{file}: 1 problem, nothing was imported") if count == 1
-                    else N_("{file}: {count} problems, nothing was imported"),
-                    file=result.source, count=count)]
+            _("{file} imported.", file=result.source),
+            describe(counts, _),
+            _("Content: {kinds}", kinds=_(", ").join(content)),
+            _("By language: {languages} ({count} detected from the text)",
+              languages=languages, count=detected) if detected
+            else _("By language: {languages}", languages=languages)])
+    lines = [plural(_PROBLEMS, result.problem_count, file=result.source)]
     listed = result.errors[:len(result.errors) - 1] if result.omitted else result.errors
     lines.extend(f"  {error}" for error in listed[:limit])
-    hidden = count - min(limit, len(listed))
+    hidden = result.problem_count - min(limit, len(listed))
     if hidden > 0:
-        lines.append("  " + reader(N_("… and 1 more problem") if hidden == 1
-                                   else N_("… and {count} more problems"), count=hidden))
+        lines.append("  " + plural(_MORE, hidden))
     return "\n".join(lines)

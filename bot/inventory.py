@@ -57,23 +57,26 @@ def tally(rows: Iterable[tuple[str, str, int]]) -> ItemCounts:
     return ItemCounts(kinds[TASK], kinds[GOLD], kinds[QUIZ], ordered)
 
 
-def _count(count: int, one: str, many: str) -> str:
-    """English needs the singular; Korean and Chinese translate both the same way."""
-    return one if count == 1 else many
+#: (one, many): English needs the singular; Korean and Chinese translate both alike
+_TASKS = (N_("1 task"), N_("{count} tasks"))
+_GOLD = (N_("1 gold check"), N_("{count} gold checks"))
+_QUIZ = (N_("1 quiz question"), N_("{count} quiz questions"))
+_ITEMS = (N_("1 item"), N_("{count} items"))
+
+
+def _plural(forms: tuple[str, str], count: int, _: Gettext) -> str:
+    return _(forms[0] if count == 1 else forms[1], count=count)
 
 
 def describe(counts: ItemCounts, _: Gettext) -> str:
-    """"7 items: 6 tasks, 1 gold check" (quiz questions and gold checks when there are)."""
-    n = counts.total
-    items = _("1 item") if n == 1 else _("{count} items", count=n)
-    kinds = [_(_count(counts.tasks, N_("1 task"), N_("{count} tasks")), count=counts.tasks)]
+    """"7 items: 6 tasks, 1 gold check", and quiz questions when there are."""
+    kinds = [_plural(_TASKS, counts.tasks, _)]
     if counts.gold:
-        kinds.append(_(_count(counts.gold, N_("1 gold check"), N_("{count} gold checks")),
-                       count=counts.gold))
+        kinds.append(_plural(_GOLD, counts.gold, _))
     if counts.quiz:
-        kinds.append(_(_count(counts.quiz, N_("1 quiz question"),
-                              N_("{count} quiz questions")), count=counts.quiz))
-    return _("{items}: {kinds}", items=items, kinds=_(", ").join(kinds))
+        kinds.append(_plural(_QUIZ, counts.quiz, _))
+    return _("{items}: {kinds}", items=_plural(_ITEMS, counts.total, _),
+             kinds=_(", ").join(kinds))
 
 
 def language_name(code: str, _: Gettext) -> str:
@@ -83,10 +86,10 @@ def language_name(code: str, _: Gettext) -> str:
     return Locale.parse(_.language).languages.get(code) or code
 
 
-def languages_text(by_language: dict[str, int], _: Gettext, *, codes: bool = False) -> str:
-    """"English 120, Korean 30, no language 4"; with ``codes`` (the command line):
-    "en 120, ko 30, none 4"."""
-    if codes:
+def languages_text(by_language: dict[str, int], _: Gettext | None = None) -> str:
+    """"English 120, Korean 30, no language 4" in the reader's language; without ``_``
+    (the command line) codes: "en 120, ko 30, none 4"."""
+    if _ is None:
         return ", ".join(f"{code or 'none'} {count}" for code, count in by_language.items())
     return _(", ").join(f"{language_name(code, _)} {count}"
                         for code, count in by_language.items())
