@@ -358,7 +358,8 @@ def _stats(args: argparse.Namespace) -> int:
                            for s in stats]
         widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
         for row in rows:
-            print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+            print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
+                  .rstrip())
         for s in stats:
             if s.below_min_hourly:
                 print(f"warning: {s.name}: the median worker earns "
