@@ -130,6 +130,21 @@ def test_detection_accuracy_on_the_labelled_short_texts_and_the_sample() -> None
     assert sample.overall >= 0.97, sample.wrong
 
 
+def test_the_benchmark_runs_and_prints_every_detector() -> None:
+    from bench import languages
+
+    result = languages.run(repeat=1)
+    names = [row["detector"] for row in result["rows"]]  # type: ignore[attr-defined]
+    assert {"lingua (high accuracy)", "lingua (low accuracy)",
+            "lingua, rules (shipped)"} <= set(names)
+    shipped = next(row for row in result["rows"]  # type: ignore[attr-defined]
+                   if row["detector"] == "lingua, rules (shipped)")
+    assert shipped["labelled"]["overall"] >= 0.99
+    table = languages.format_table(result)
+    assert "lingua-language-detector: installed" in table
+    assert ("py3langid: installed" in table) != ("py3langid is not installed" in table)
+
+
 # --------------------------------------------------------------------------- import
 
 
