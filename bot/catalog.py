@@ -127,6 +127,7 @@ class Catalog:
             async with self.db.transaction() as conn:
                 new_items = [await _new_item(conn, record) for record in result.items]
                 await item_store.insert_many(conn, project.id, new_items, now)
+                await project_store.refresh_languages(conn, project.id)
                 if any(not item.quiz and item.gold is None for item in new_items):
                     await broadcast_store.add_event(conn, project.id, "new_items", now)
         except sqlite3.IntegrityError:
@@ -147,4 +148,4 @@ async def _new_item(conn: aiosqlite.Connection, record: ItemRecord) -> item_stor
     return item_store.NewItem(
         ext_id=record.ext_id, text=record.text, media_id=media_id, gold=record.gold,
         quiz=record.quiz, explain=dict(record.explain.texts) if record.explain else None,
-        prelabel=record.prelabel)
+        prelabel=record.prelabel, lang=record.lang)

@@ -14,6 +14,7 @@ import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -337,26 +338,31 @@ def _stats(args: argparse.Namespace) -> int:
     async def work(services: Any) -> int:
         stats = await services.reports.stats()
         if args.json:
-            print(json.dumps([s.__dict__ for s in stats], indent=2))
+            print(json.dumps([asdict(s) for s in stats], indent=2, ensure_ascii=False))
             return 0
         if not stats:
             print("no projects yet: create one with `tapwork project -c CONFIG FILE.toml`")
             return 0
+        from bot.inventory import languages_text
         from bot.money import format_money
 
         def cash(micros: int | None, currency: str) -> str:
             return "-" if micros is None else format_money(micros, currency)
 
         header = ("project", "kind", "status", "items", "done", "in progress", "answers",
-                  "active workers", "spent", "committed", "per answer", "median hourly")
+                  "active workers", "spent", "committed", "per answer", "median hourly",
+                  "left by language")
         rows = [header] + [(s.name, s.kind, s.status, str(s.items), str(s.done),
                             str(s.in_progress), str(s.answers), str(s.active_workers),
                             cash(s.spent, s.currency), cash(s.committed, s.currency),
                             cash(s.per_answer, s.currency),
-                            cash(s.median_hourly, s.currency)) for s in stats]
+                            cash(s.median_hourly, s.currency),
+                            languages_text(s.left_by_language) or "-")
+                           for s in stats]
         widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
         for row in rows:
-            print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+            print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
+                  .rstrip())
         for s in stats:
             if s.below_min_hourly:
                 print(f"warning: {s.name}: the median worker earns "

@@ -10,6 +10,12 @@ an image. Paths in the items file are relative (to the items file's folder, or i
 the ZIP) and may never reach outside it: an uploaded file must not read the server's
 disk. Limits on sizes and counts keep a hostile ZIP or image from exhausting memory.
 
+Every item leaves with a language (``bot.item_language``): its ``lang``, else the
+project's ``language``, else for a text the one detected from it, else '' (no reading
+needed: a picture; or a text with no letters). A recording cannot be detected, so audio
+with neither ``lang`` nor a project language is refused on its line. Detection runs here,
+in the thread the import already runs in, so a big file never stalls the bot.
+
 This module never imports ``telegram`` and does no SQL.
 """
 
@@ -29,6 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
+from bot.i18n import N_, Gettext, gettext_for
+from bot.inventory import ItemCounts, describe, kind_of, languages_text, tally
+from bot.item_language import detect, parse_code
 from bot.media import (
     MAX_MEDIA_BYTES,
     MediaError,
@@ -40,7 +49,7 @@ from bot.media import (
 from bot.projects import LANGUAGES, Localized, ProjectSpec
 
 #: keys an item may have, in the order problems about them are reported
-ITEM_KEYS = ("id", "text", "image", "audio", "gold", "quiz", "explain", "prelabel")
+ITEM_KEYS = ("id", "text", "image", "audio", "gold", "quiz", "explain", "prelabel", "lang")
 #: a CSV has no tables, so per-language explanations get their own columns
 CSV_KEYS = (*ITEM_KEYS, *(f"explain_{language}" for language in LANGUAGES))
 CONTENT_KEYS = ("text", "image", "audio")
@@ -62,7 +71,8 @@ _FALSE = {"false", "0", "no", "n", ""}
 #: common wrong names for a key, to point the operator at the right one
 _DID_YOU_MEAN = {"label": "gold", "answer": "gold", "explanation": "explain",
                  "is_quiz": "quiz", "content": "text", "photo": "image", "picture": "image",
-                 "voice": "audio", "sound": "audio", "item_id": "id"}
+                 "voice": "audio", "sound": "audio", "item_id": "id", "language": "lang",
+                 "locale": "lang"}
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -78,6 +88,10 @@ class ItemRecord:
     quiz: bool
     explain: Localized | None
     prelabel: str | None
+    #: a primary subtag such as ``ko``; '' when the item needs no reading (or none was found)
+    lang: str = ""
+    #: whether ``lang`` was detected from the text rather than given
+    detected: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,10 +149,6 @@ class _Problems:
             noun = "problem" if self.omitted == 1 else "problems"
             return [*self.errors, LineError(None, f"… and {self.omitted} more {noun}")]
         return list(self.errors)
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _quoted(names: Collection[str]) -> str:
@@ -554,17 +564,31 @@ class _Checker:
         quiz = attempt(lambda: self._quiz(raw.get("quiz")))
         explain = attempt(lambda: self._explain(raw))
         prelabel = attempt(lambda: self._answer(raw.get("prelabel"), "prelabel"))
+        lang = attempt(lambda: self._lang(raw.get("lang")))
         gold_given = _present(raw.get("gold"))
         if quiz and not gold_given:
             found.append("a quiz item needs a gold answer to check the worker against")
         if explain is not None and not gold_given:
             found.append("explain is given but there is no gold answer to explain")
+        language = self.spec.language
+        if (not self.spec.categorical and _present(raw.get("audio"))
+                and language is None and not _present(raw.get("lang"))):
+            found.append("audio needs a language to listen for: give lang (such as \"ko\") "
+                         "or set the project's language")
         for message in found:
             self.problems.add(line, message)
-        if not found and ext_id is not None:
-            self.items.append(ItemRecord(ext_id=ext_id, line=line, text=text, media=media,
-                                         gold=gold, quiz=bool(quiz), explain=explain,
-                                         prelabel=prelabel))
+        if found or ext_id is None:
+            return
+        detected = False
+        if lang is None:
+            lang = language
+        if lang is None and text is not None:
+            # only here, once the line is valid, and in the import's thread (see module doc)
+            lang = detect(text)
+            detected = lang is not None
+        self.items.append(ItemRecord(ext_id=ext_id, line=line, text=text, media=media,
+                                     gold=gold, quiz=bool(quiz), explain=explain,
+                                     prelabel=prelabel, lang=lang or "", detected=detected))
 
     def _id(self, value: Any, line: int) -> str | None:
         if value is not None and (isinstance(value, bool)
@@ -650,6 +674,18 @@ class _Checker:
         if len(matches) == 1:
             return matches[0]
         raise _Invalid(f"unknown label '{answer}' in {key} (allowed: {', '.join(values)})")
+
+    def _lang(self, value: Any) -> str | None:
+        """The item's own language: any BCP 47 tag, kept as its primary subtag."""
+        if value is not None and not isinstance(value, str):
+            raise _Invalid('lang must be a language code in double quotes, such as "ko"')
+        code = _string(value, "lang")
+        if code is None:
+            return None
+        try:
+            return parse_code(code)
+        except ValueError as exc:
+            raise _Invalid(f"lang: {exc}") from None
 
     def _quiz(self, value: Any) -> bool:
         if value is None:
@@ -867,28 +903,60 @@ def read_items(spec: ProjectSpec, path: str | Path, *, existing_ids: Collection[
                       progress=progress)
 
 
-def format_report(result: ImportResult, limit: int = 50) -> str:
-    """The English report the CLI prints: a summary line, then one line per problem."""
+def counts_of(records: Collection[ItemRecord]) -> ItemCounts:
+    """The imported items counted as ``/projects`` counts a project's (``bot.inventory``)."""
+    rows: dict[tuple[str, str], int] = {}
+    for record in records:
+        key = (kind_of(record.quiz, record.gold is not None), record.lang)
+        rows[key] = rows.get(key, 0) + 1
+    return tally((kind, lang, count) for (kind, lang), count in rows.items())
+
+
+#: media kinds as the report names them: (kind, one, many)
+_CONTENT = (("photo", N_("1 image"), N_("{count} images")),
+            ("voice", N_("1 voice note"), N_("{count} voice notes")),
+            ("audio", N_("1 audio file"), N_("{count} audio files")))
+_TEXTS = (N_("1 text"), N_("{count} texts"))
+_PROBLEMS = (N_("{file}: 1 problem, nothing was imported"),
+             N_("{file}: {count} problems, nothing was imported"))
+_MORE = (N_("… and 1 more problem"), N_("… and {count} more problems"))
+
+
+def format_report(result: ImportResult, limit: int = 50, reader: Gettext | None = None
+                  ) -> str:
+    """The report of an import: what was imported, or every problem with its line.
+
+    Without ``reader`` it is the command line's: English, languages as codes. In chat,
+    ``reader`` is the operator's language and languages are named in it. The problems
+    themselves stay English in both: they quote the file's own keys and values.
+    """
+    _ = reader or gettext_for("en")
+
+    def plural(forms: tuple[str, str], count: int, **params: object) -> str:
+        return _(forms[0] if count == 1 else forms[1], count=count, **params)
+
     if result.ok:
         items = result.items
-        parts = []
+        counts = counts_of(items)
         texts = sum(1 for item in items if item.text is not None)
-        if texts:
-            parts.append(_plural(texts, "text"))
-        for kind, noun in (("photo", "image"), ("voice", "voice note"),
-                           ("audio", "audio file")):
+        content = [plural(_TEXTS, texts)] if texts else []
+        for kind, one, many in _CONTENT:
             number = sum(1 for item in items if item.media and item.media.kind == kind)
             if number:
-                parts.append(_plural(number, noun))
-        gold = sum(1 for item in items if item.gold is not None)
-        quiz = sum(1 for item in items if item.quiz)
-        detail = ", ".join(parts) + f"; {gold} with gold, {quiz} for quizzes"
-        return f"{result.source}: {_plural(len(items), 'item')} ready ({detail})"
-    lines = [f"{result.source}: {_plural(result.problem_count, 'problem')}, "
-             "nothing was imported"]
+                content.append(plural((one, many), number))
+        languages = languages_text(counts.by_language, reader)
+        detected = sum(1 for item in items if item.detected)
+        return "\n".join([
+            _("{file} imported.", file=result.source),
+            describe(counts, _),
+            _("Content: {kinds}", kinds=_(", ").join(content)),
+            _("By language: {languages} ({count} detected from the text)",
+              languages=languages, count=detected) if detected
+            else _("By language: {languages}", languages=languages)])
+    lines = [plural(_PROBLEMS, result.problem_count, file=result.source)]
     listed = result.errors[:len(result.errors) - 1] if result.omitted else result.errors
     lines.extend(f"  {error}" for error in listed[:limit])
     hidden = result.problem_count - min(limit, len(listed))
     if hidden > 0:
-        lines.append(f"  … and {_plural(hidden, 'more problem')}")
+        lines.append("  " + plural(_MORE, hidden))
     return "\n".join(lines)

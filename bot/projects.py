@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import ProjectError
+from bot.item_language import parse_code
 from bot.money import is_currency, parse_amount
 
 KINDS = ("sentiment", "classification", "transcription")
@@ -27,7 +28,8 @@ _SLUG = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _KEYS = {"name", "kind", "title", "instructions", "labels", "reward", "currency", "overlap",
          "lease_minutes", "quiz", "gold_rate", "feedback", "min_accuracy", "min_gold",
          "min_seconds", "max_overlap", "confidence", "aggregation", "settle_unit",
-         "unit_accuracy", "discount", "auto_approve_hours", "skill_bonus", "min_hourly"}
+         "unit_accuracy", "discount", "auto_approve_hours", "skill_bonus", "min_hourly",
+         "language"}
 _QUIZ_KEYS = {"questions", "pass", "attempts", "cooldown_hours", "training"}
 CATEGORICAL_METHODS = ("auto", "mv", "wawa", "ds", "gold-ds")
 TEXT_METHODS = ("auto", "rover")
@@ -109,6 +111,9 @@ class ProjectSpec:
     auto_approve_hours: float = 72.0
     skill_bonus: SkillBonus | None = None
     min_hourly_micros: int | None = None
+    #: the language of items that give none (a primary subtag such as ``ko``); None: a
+    #: text's language is detected at import, and media without ``lang`` need no reading
+    language: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -246,6 +251,17 @@ def _exact_share(data: dict[str, Any], key: str, default: str) -> Fraction:
     return share
 
 
+def _language(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ProjectError('language must be a language code in quotes, such as "ko"')
+    try:
+        return parse_code(value)
+    except ValueError as exc:
+        raise ProjectError("language: {why}", why=str(exc)) from None
+
+
 def parse_project(data: dict[str, Any]) -> ProjectSpec:
     """Validate a project document; raises ``ProjectError`` naming the first bad key."""
     unknown = sorted(set(data) - _KEYS)
@@ -317,6 +333,7 @@ def parse_project(data: dict[str, Any]) -> ProjectSpec:
         auto_approve_hours=float(auto_hours),
         skill_bonus=_skill_bonus(data.get("skill_bonus")),
         min_hourly_micros=min_hourly,
+        language=_language(data.get("language")),
         raw=dict(data),
     )
 

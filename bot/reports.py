@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import TextIO
 
@@ -12,6 +12,7 @@ from bot.aggregation import Aggregate, aggregate, aggregate_texts
 from bot.assign import Project
 from bot.catalog import Catalog
 from bot.clock import Clock, to_iso
+from bot.inventory import ItemCounts, tally
 from bot.ledger import Payroll
 from storage import Database
 from storage import reports as report_store
@@ -104,10 +105,13 @@ class Reports:
         for project in await self.catalog.all():
             async with self.db.read() as conn:
                 counts = await report_store.project_counts(conn, project.id, since)
+                contents = tally(await report_store.item_kinds(conn, project.id))
+                left = await report_store.left_by_language(conn, project.id)
             money = await self.payroll.project_money(project)
             result.append(ProjectStats(project.spec.name, project.spec.kind, project.status,
                                        project.spec.currency, **asdict(counts),
-                                       **asdict(money)))
+                                       **asdict(money), contents=contents,
+                                       left_by_language=left))
         return result
 
 
@@ -133,6 +137,10 @@ class ProjectStats:
     #: its tasks; bonuses left out); show it with ``bot.money.format_rate``
     median_hourly: int | None
     below_min_hourly: bool
+    #: every item by kind and language, counted as an import's report counts them
+    contents: ItemCounts = field(default_factory=ItemCounts)
+    #: work items not done yet, per language ('' for items that need no reading)
+    left_by_language: dict[str, int] = field(default_factory=dict)
 
 
 def _group(page: list[AnswerRow]) -> list[list[AnswerRow]]:

@@ -18,8 +18,9 @@ from telegram.error import BadRequest
 from bot.assign import Project
 from bot.charts import bar_chart
 from bot.errors import TapworkError
-from bot.i18n import Gettext, language_name
+from bot.i18n import N_, Gettext, language_name
 from bot.importer import format_report
+from bot.inventory import describe, languages_text
 from bot.money import format_money, format_rate
 from bot.projects import parse_project
 from bot.qualify import OPERATOR
@@ -31,6 +32,8 @@ MAX_DOWNLOAD = 20 * 1024 * 1024
 
 Handler = Callable[[Update, Context], Awaitable[Any]]
 _APPROVE = re.compile(r"^pa:([0-9]{1,12})$")
+#: a project's status as operators read it
+_STATUS = {"open": N_("open"), "paused": N_("paused")}
 
 
 def operators_only(handler: Handler) -> Handler:
@@ -140,10 +143,30 @@ async def projects(update: Update, context: Context) -> None:
     if not stats:
         await message.reply_text(_("No projects yet. Send a project TOML file, or /newproject."))
         return
-    lines = [_("{name} ({status}): {done} of {items} done, {answers} answers, "
-               "{workers} active workers", name=s.name, status=s.status, done=s.done,
-               items=s.items, answers=s.answers, workers=s.active_workers) for s in stats]
-    await message.reply_text("\n".join(lines))
+    blocks = []
+    for s in stats:
+        lines = [f"{s.name} · {_(_STATUS.get(s.status, s.status))}",
+                 describe(s.contents, _)]  # the words and counts of an import's report
+        if s.contents.by_language:
+            lines.append(_("By language: {languages}",
+                           languages=languages_text(s.contents.by_language, _)))
+        lines.append(_("{done} of {tasks} tasks done, {answers} answers, {workers} active "
+                       "workers", done=s.done, tasks=s.contents.tasks, answers=s.answers,
+                       workers=s.active_workers))
+        blocks.append("\n".join(lines))
+    for chunk in _chunks(blocks):
+        await message.reply_text(chunk)
+
+
+def _chunks(blocks: list[str], limit: int = 4000) -> list[str]:
+    """Blocks joined by blank lines into messages that fit Telegram's 4096 characters."""
+    chunks: list[str] = []
+    for block in blocks:
+        if chunks and len(chunks[-1]) + 2 + len(block) <= limit:
+            chunks[-1] += "\n\n" + block
+        else:
+            chunks.append(block[:limit])
+    return chunks
 
 
 @operators_only
@@ -163,8 +186,8 @@ async def project(update: Update, context: Context) -> None:
             if activity.gold_answers else _("no gold answers yet"))
     lines = [
         f"{chosen.spec.title.get(_.language)} ({name}, {stats.status})",
-        _("Progress: {done} of {items} items done, {open} in progress.", done=stats.done,
-          items=stats.items, open=stats.in_progress),
+        _("Progress: {done} of {tasks} tasks done, {open} in progress.", done=stats.done,
+          tasks=stats.items, open=stats.in_progress),
         _("Answers: {answers} in all, {hour} in the last hour; {workers} active workers.",
           answers=stats.answers, hour=activity.answers_last_hour, workers=stats.active_workers),
         _("Gold accuracy: {gold}.", gold=gold),
@@ -381,7 +404,7 @@ async def _import(update: Update, context: Context, project_name: str) -> None:
                 await status.edit_text(_("Checking {file}… {lines} lines so far",
                                          file=message.document.file_name, lines=shown))
     result = task.result()
-    report = format_report(result)
+    report = format_report(result, reader=_)
     if len(report) > 4000:
         report = report[:3990] + "\n…"
     await status.edit_text(report)

@@ -74,6 +74,45 @@ async def item_count(conn: aiosqlite.Connection, project_id: int) -> int:
     return int(row[0]) if row else 0
 
 
+async def refresh_languages(conn: aiosqlite.Connection, project_id: int
+                            ) -> tuple[str, ...]:
+    """Recompute ``projects.languages`` from the project's items and store it.
+
+    Serving reads the column on every task, so it is kept in the row; recomputing (rather
+    than adding an import's languages) keeps it true whatever changed the items. Each step
+    of the recursion is one seek in an index that leads with (project, lang), so this
+    costs a few lookups per language, not a pass over a million items. Items with no
+    language ('') are not listed.
+    """
+    async with conn.execute(
+        """
+        WITH RECURSIVE
+          task(lang) AS (
+            SELECT min(lang) FROM items WHERE project_id = :p AND quiz = 0 AND gold IS NULL
+            UNION ALL
+            SELECT (SELECT min(lang) FROM items WHERE project_id = :p AND quiz = 0
+                    AND gold IS NULL AND lang > task.lang) FROM task WHERE lang IS NOT NULL),
+          gold(lang) AS (
+            SELECT min(lang) FROM items WHERE project_id = :p AND quiz = 0
+                   AND gold IS NOT NULL
+            UNION ALL
+            SELECT (SELECT min(lang) FROM items WHERE project_id = :p AND quiz = 0
+                    AND gold IS NOT NULL AND lang > gold.lang) FROM gold
+            WHERE lang IS NOT NULL),
+          quiz(lang) AS (
+            SELECT min(lang) FROM items WHERE project_id = :p AND quiz = 1
+            UNION ALL
+            SELECT (SELECT min(lang) FROM items WHERE project_id = :p AND quiz = 1
+                    AND lang > quiz.lang) FROM quiz WHERE lang IS NOT NULL)
+        SELECT lang FROM task WHERE lang > '' UNION SELECT lang FROM gold WHERE lang > ''
+        UNION SELECT lang FROM quiz WHERE lang > ''
+        """, {"p": project_id}) as cur:
+        languages = tuple(sorted(str(r[0]) for r in await cur.fetchall()))
+    await conn.execute("UPDATE projects SET languages = ? WHERE id = ?",
+                       (",".join(languages), project_id))
+    return languages
+
+
 async def open_projects(conn: aiosqlite.Connection, cap: int
                         ) -> list[tuple[ProjectRow, int]]:
     """Open projects with how many items still want answers, counted up to ``cap``.

@@ -68,6 +68,33 @@ async def project_counts(conn: aiosqlite.Connection, project_id: int, active_sin
     return ProjectCounts(items, done, in_progress, answers, workers, active)
 
 
+async def item_kinds(conn: aiosqlite.Connection, project_id: int
+                     ) -> list[tuple[str, str, int]]:
+    """(kind, language, count) of a project's items, kind being task, gold or quiz (as
+    ``bot.inventory.kind_of`` defines them); each part is read from its own index."""
+    async with conn.execute(
+        """
+        SELECT 'task', lang, count(*) FROM items
+        WHERE project_id = :p AND quiz = 0 AND gold IS NULL GROUP BY lang
+        UNION ALL
+        SELECT 'gold', lang, count(*) FROM items
+        WHERE project_id = :p AND quiz = 0 AND gold IS NOT NULL GROUP BY lang
+        UNION ALL
+        SELECT 'quiz', lang, count(*) FROM items WHERE project_id = :p AND quiz = 1
+        GROUP BY lang
+        """, {"p": project_id}) as cur:
+        return [(str(r[0]), str(r[1]), int(r[2])) for r in await cur.fetchall()]
+
+
+async def left_by_language(conn: aiosqlite.Connection, project_id: int) -> dict[str, int]:
+    """Work items not done yet, per language ('' for none), from the serving index."""
+    async with conn.execute(
+        "SELECT lang, count(*) FROM items WHERE project_id = ? AND quiz = 0"
+        " AND gold IS NULL AND state < ? GROUP BY lang ORDER BY count(*) DESC, lang = '', lang",
+        (project_id, DONE)) as cur:
+        return {str(r[0]): int(r[1]) for r in await cur.fetchall()}
+
+
 async def all_answers(conn: aiosqlite.Connection, project_id: int
                       ) -> list[tuple[str, str, str]]:
     """(item, worker, answer) of every answered task: the input of aggregation."""

@@ -72,11 +72,14 @@ async def test_each_reader_gets_only_items_in_their_languages(bot: Running,
     assert (await bot.services.catalog.get("reviews")).languages == ("en", "ko", "zh")
     for worker_id, lang in ((501, "ko"), (502, "zh")):
         phone = bot.server.phone(worker_id, f"W{worker_id}", language_code=lang)
-        gate = await join(phone, "reviews")
+        # reads only their phone's language; reads English buttons (easier to tap here)
+        await bot.services.workers.seen(worker_id, f"W{worker_id}", lang)
+        await bot.services.workers.update(worker_id, language="en", language_chosen=1)
+        gate = await join(phone, "reviews", reads_it=False)
         assert task_id(gate) is None  # the exam comes first
         await pass_exam(phone)
         done = await answer_tasks(phone, lambda _text, _buttons: POSITIVE)
-        assert done == 3  # the three work items in their language (and its gold check)
+        assert done == 4  # the three work items in their language and its gold check
         assert await languages_shown(bot, worker_id) == {lang}
     # both also answered their language's gold check, mixed in as gold_rate = 1 asks
     async with bot.services.db.read() as conn, conn.execute(
@@ -88,7 +91,7 @@ async def test_a_worker_who_reads_none_of_its_languages_is_asked(bot: Running,
                                                                  tmp_path: Path) -> None:
     await load(bot, tmp_path, items_in(("en",), quiz=0, gold=0))
     phone = bot.server.phone(510, "Mina", language_code="ko")
-    asked = await join(phone, "reviews")
+    asked = await join(phone, "reviews", reads_it=False)
     assert "영어" in (phone.text(asked) or "") and "English" not in (phone.text(asked) or "")
     assert task_id(asked) is None
     await phone.tap("✗ 아니요", asked)

@@ -70,7 +70,8 @@ async def test_classification_with_photos_uploads_each_image_once(bot: Running,
 
 async def test_transcription_with_voice_notes(bot: Running, tmp_path: Path) -> None:
     spec = parse_project({"name": "speech", "kind": "transcription", "title": "Type it",
-                          "reward": "0.10", "currency": "USD", "overlap": 1})
+                          "reward": "0.10", "currency": "USD", "overlap": 1,
+                          "language": "en"})
     await bot.services.catalog.save(spec)
     archive = _zip(tmp_path / "speech.zip",
                    [{"id": f"v{i}", "audio": f"v{i}.ogg"} for i in range(3)],

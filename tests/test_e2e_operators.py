@@ -58,7 +58,7 @@ async def test_operator_runs_a_project_from_the_phone(bot: Running, tmp_path: Pa
     assert (await bot.services.reports.stats())[0].items == 0
     good = "".join(json.dumps({"id": str(i), "text": f"t {i}"}) + "\n" for i in range(3))
     await op.send_document(good.encode(), "items.jsonl", caption="/import reviews")
-    await op.wait_text("3 items ready", timeout=10)
+    await op.wait_text("3 items: 3 tasks", timeout=10)
     await op.send("/pause reviews")
     await op.wait_text("reviews is paused")
     assert (await bot.services.catalog.get("reviews")).status == "paused"
@@ -66,7 +66,7 @@ async def test_operator_runs_a_project_from_the_phone(bot: Running, tmp_path: Pa
     await op.wait_text("reviews is open")
     await op.send("/project reviews")
     await op.wait_for(lambda p: any(m.get("photo") for m in p.messages))
-    assert "Progress: 0 of 3 items done" in "".join(p or "" for p in
+    assert "Progress: 0 of 3 tasks done" in "".join(p or "" for p in
                                                     (op.text(m) for m in op.messages))
     await op.send("/export reviews")
     doc = await op.wait_for(lambda p: next((m for m in p.messages if m.get("document")), None))

@@ -32,9 +32,10 @@ from bot.projects import ProjectSpec, parse_project
 # --------------------------------------------------------------------------- helpers
 
 
-def spec(kind: str = "sentiment", labels: list[str] | None = None) -> ProjectSpec:
+def spec(kind: str = "sentiment", labels: list[str] | None = None,
+         **extra: Any) -> ProjectSpec:
     data: dict[str, Any] = {"name": f"p-{kind}", "kind": kind, "title": "Test",
-                            "currency": "CNY", "reward": "0.02"}
+                            "currency": "CNY", "reward": "0.02", **extra}
     if labels is not None:
         data["labels"] = labels
     return parse_project(data)
@@ -42,7 +43,8 @@ def spec(kind: str = "sentiment", labels: list[str] | None = None) -> ProjectSpe
 
 SENTIMENT = spec()
 ANIMALS = spec("classification", ["cat", "dog", "bird"])
-TRANSCRIBE = spec("transcription")
+#: recordings need a language: this project's is English
+TRANSCRIBE = spec("transcription", language="en")
 
 
 def png(size: tuple[int, int] = (40, 30), color: Any = (200, 30, 30),
@@ -151,8 +153,13 @@ def test_good_jsonl(tmp_path: Path) -> None:
     assert third.gold == "neutral"
     assert third.text == "质量一般，价格还行。"
     assert third.explain is not None and third.explain.get("zh") == "Mixed"
-    assert format_report(result) == ("items.jsonl: 3 items ready (3 texts; 2 with gold, "
-                                     "1 for quizzes)")
+    # each text's language was detected; the report counts kinds as /projects does
+    assert [item.lang for item in result.items] == ["en", "ko", "zh"]
+    assert all(item.detected for item in result.items)
+    assert format_report(result) == ("items.jsonl imported.\n"
+                                     "3 items: 1 task, 1 gold check, 1 quiz question\n"
+                                     "Content: 3 texts\n"
+                                     "By language: en 1, ko 1, zh 1 (3 detected from the text)")
 
 
 def test_jsonl_lines_split_only_on_newline(tmp_path: Path) -> None:
@@ -229,8 +236,9 @@ def test_zip_with_images_and_audio(tmp_path: Path) -> None:
     assert (image.width, image.height) == (60, 40)
     assert copy is image  # identical bytes are prepared once
     assert result.items[0].gold == "안녕하세요"
-    assert format_report(result).startswith("upload.zip: 4 items ready (2 images, "
-                                            "1 voice note, 1 audio file;")
+    assert format_report(result).splitlines()[1:] == [
+        "4 items: 2 tasks, 2 gold checks", "Content: 2 images, 1 voice note, 1 audio file",
+        "By language: en 4"]  # the project's language, for the pictures too
 
 
 def test_zip_media_relative_to_root_and_nfd_names(tmp_path: Path) -> None:
@@ -282,7 +290,7 @@ _NOT_AUDIO = "song.mp3"
     (ANIMALS, {"id": "x", "gold": "cat"}, "no content"),
     (SENTIMENT, {"id": "x", "text": "hi", "label": "positive", "colour": "red"},
      "unknown keys 'label', 'colour' (allowed: id, text, image, audio, gold, quiz, "
-     "explain, prelabel); did you mean 'gold' instead of 'label'?"),
+     "explain, prelabel, lang); did you mean 'gold' instead of 'label'?"),
     (SENTIMENT, {"id": "x", "text": "a" * 3501}, "text is too long: 3501 characters"),
     (SENTIMENT, {"id": "x", "text": "😀" * 1751}, "text is too long: 3502 characters"),
     (SENTIMENT, {"id": "x", "text": "hi", "quiz": True}, "quiz item needs a gold answer"),
@@ -394,7 +402,7 @@ def test_csv_problems(tmp_path: Path) -> None:
     result = read_items(SENTIMENT, path)
     assert problems(result) == [
         (1, "unknown column 'colour' (allowed: id, text, image, audio, gold, quiz, explain, "
-            "prelabel, explain_en, explain_ko, explain_zh)"),
+            "prelabel, lang, explain_en, explain_ko, explain_zh)"),
         (3, "quiz must be true or false (or yes/no, 1/0), not 'maybe'"),
         (4, "this line has 6 values but the header names 5 columns (a value containing a "
             "comma must be in double quotes)"),

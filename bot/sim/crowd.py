@@ -39,19 +39,39 @@ def open_task(phone: Phone) -> JSON | None:
     return last if task_id(last) is not None else None
 
 
-async def join(phone: Phone, project: str, timeout: float = 10.0) -> JSON:
+async def join(phone: Phone, project: str, timeout: float = 10.0, *,
+               reads_it: bool = True) -> JSON:
     """``/start PROJECT`` through the deep link, agree to the notice, get the first task.
 
-    Returns the bot's first message after consent: a task, or why there is none.
+    Returns the bot's first message after consent: a task, or why there is none. When the
+    bot asks whether they read the project's language, a person who ``reads_it`` says yes
+    (the first language offered); otherwise that question is returned.
     """
     await phone.send(f"/start {project}")
     notice = await phone.wait_for(lambda p: p.last, timeout)
     if task_id(notice) is not None:
         return notice  # consent was given before
+    if not _asks_language(notice):
+        await phone.tap(phone.buttons(notice)[0][0], notice)
+        notice = await phone.wait_for(
+            lambda p: p.last if p.last and p.last["message_id"] != notice["message_id"]
+            else None, timeout)
+    if not reads_it or not _asks_language(notice):
+        return notice
+    version = phone.version
     await phone.tap(phone.buttons(notice)[0][0], notice)
-    return await phone.wait_for(
-        lambda p: p.last if p.last and p.last["message_id"] != notice["message_id"] else None,
-        timeout)
+    await phone.wait_change(version, timeout)
+    return await phone.wait_for(lambda p: p.last if not _asks_language(p.last) else None,
+                                timeout)
+
+
+def _asks_language(message: JSON | None) -> bool:
+    """ "Can you read English?": the bot's question when every item left is in a language
+    the worker has not declared."""
+    for row in ((message or {}).get("reply_markup") or {}).get("inline_keyboard", []):
+        if any(str(b.get("callback_data", "")).startswith("rl:") for b in row):
+            return True
+    return False
 
 
 async def answer_tasks(phone: Phone, choose: Chooser,

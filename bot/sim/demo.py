@@ -71,6 +71,10 @@ async def run_demo(workers: int = 5, db_path: str | None = None, seed: int = 7) 
                     lang = LANGUAGES[i % len(LANGUAGES)]
                     name = f"{NAMES[i % len(NAMES)]} ({lang})"
                     phone = server.phone(1000 + i, name, language_code=lang)
+                    # a crowd that reads all three languages, so a handful of workers
+                    # label every item (each is served only what they read)
+                    await services.workers.seen(phone.id, name, lang)
+                    await services.workers.update(phone.id, reads="en,ko,zh")
                     skill = 0.75 + 0.2 * rng.random()
                     await join(phone, spec.name)
                     done = await answer_tasks(
