@@ -130,7 +130,8 @@ async def test_quiet_hours_hold_a_notification_until_they_end(bot: Running,
     await asyncio.sleep(0.5)  # several rounds of the notice job
     assert night.messages == []
     bot.clock.advance(hours=1, minutes=1)
-    invite = await night.wait_text("New tasks are waiting in Reviews", timeout=5)
+    invite = await night.wait_text("New tasks are waiting:\nReviews · $0.02 per task",
+                                   timeout=5)
     assert night.buttons(invite) == [["▶️ Start"]]
     await night.tap("▶️ Start")
     await night.wait_for(lambda p: "review" in (p.text() or "").lower()
