@@ -18,11 +18,11 @@ from telegram.error import BadRequest
 from bot.assign import Project
 from bot.charts import bar_chart
 from bot.errors import TapworkError
-from bot.i18n import Gettext
+from bot.i18n import N_, Gettext
 from bot.importer import format_report
 from bot.money import format_money
 from bot.projects import parse_project
-from bot.qualify import OPERATOR
+from bot.qualify import GOLD, OPERATOR, TOO_FAST
 from handlers.common import Context, gettext_of, services_of
 
 #: the Bot API's getFile limit
@@ -30,6 +30,18 @@ MAX_DOWNLOAD = 20 * 1024 * 1024
 
 Handler = Callable[[Update, Context], Awaitable[Any]]
 _APPROVE = re.compile(r"^pa:(\d{1,12})$")
+#: stored codes an operator reads in their own language, not as the code
+STATUS_NAMES = {"open": N_("open"), "paused": N_("paused")}
+SUSPENSION_REASONS = {GOLD: N_("too few check questions right"),
+                      TOO_FAST: N_("answers too fast"), OPERATOR: N_("by an operator")}
+
+
+def status_name(status: str, _: Gettext) -> str:
+    return _(STATUS_NAMES[status]) if status in STATUS_NAMES else status
+
+
+def suspension_reason(reason: str, _: Gettext) -> str:
+    return _(SUSPENSION_REASONS[reason]) if reason in SUSPENSION_REASONS else reason
 
 
 def operators_only(handler: Handler) -> Handler:
@@ -139,7 +151,8 @@ async def projects(update: Update, context: Context) -> None:
         await message.reply_text(_("No projects yet. Send a project TOML file, or /newproject."))
         return
     lines = [_("{name} ({status}): {done} of {items} done, {answers} answers, "
-               "{workers} active workers", name=s.name, status=s.status, done=s.done,
+               "{workers} active workers", name=s.name, status=status_name(s.status, _),
+               done=s.done,
                items=s.items, answers=s.answers, workers=s.active_workers) for s in stats]
     await message.reply_text("\n".join(lines))
 
@@ -160,7 +173,7 @@ async def project(update: Update, context: Context) -> None:
     gold = (_("{share}% right", share=round(100 * activity.gold_correct / activity.gold_answers))
             if activity.gold_answers else _("no gold answers yet"))
     lines = [
-        f"{chosen.spec.title.get(_.language)} ({name}, {stats.status})",
+        f"{chosen.spec.title.get(_.language)} ({name}, {status_name(stats.status, _)})",
         _("Progress: {done} of {items} items done, {open} in progress.", done=stats.done,
           items=stats.items, open=stats.in_progress),
         _("Answers: {answers} in all, {hour} in the last hour; {workers} active workers.",
@@ -257,8 +270,8 @@ async def _show_worker(update: Update, context: Context, worker_id: int,
     rows = []
     for item in standing:
         gold = (f"{item.gold_correct}/{item.gold_total}" if item.gold_total else "-")
-        state = _("suspended ({reason})", reason=item.suspended) if item.suspended \
-            else _("working")
+        state = (_("suspended ({reason})", reason=suspension_reason(item.suspended, _))
+                 if item.suspended else _("working"))
         lines.append(_("{project}: {answers} answers, gold {gold}, {state}",
                        project=item.project, answers=item.answers, gold=gold, state=state))
         if item.suspended:

@@ -19,11 +19,12 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.i18n import catalog, gettext_for
+from bot.qualify import OPERATOR
 from bot.services import Services
 from bot.sim.crowd import join
 from handlers.notices import render
 from storage.outbox import Notice
-from tests.conftest import Running, add_project, add_worker
+from tests.conftest import OPERATOR_ID, Running, add_project, add_worker
 from tests.test_ledger import add_gold, work
 
 SLUG = "reviews-2024"
@@ -211,3 +212,25 @@ async def test_a_korean_phone_is_invited_with_the_korean_title(bot: Running,
     assert "새 작업이 있어요" in text and SLUG not in text
     assert not re.search(r"[A-Za-z]", text.replace("US$", ""))
     assert phone.buttons(invite) == [["▶️ 시작하기"]]
+
+
+async def test_a_korean_operator_reads_states_in_korean(bot: Running) -> None:
+    """Operators keep the slug (they type it in commands); stored codes such as "open" or
+    a suspension reason are shown in their language."""
+    project_id = await add_project(bot.services, items=2, name=SLUG, title=TITLE)
+    await bot.services.workers.seen(5, "지수", "ko")
+    await bot.services.workers.consent(5)
+    project = await bot.services.catalog.get_by_id(project_id)
+    assert project is not None
+    await bot.services.loop.set_suspended(5, project, True, OPERATOR)
+    op = bot.server.phone(OPERATOR_ID, "운영자", language_code="ko")
+    await op.send("/projects")
+    listing = op.text(await op.wait_text(SLUG)) or ""
+    await op.send("/worker 5")
+    standing = op.text(await op.wait_text("작업자 5")) or ""
+    await op.send(f"/project {SLUG}")
+    details = op.text(await op.wait_text(TITLE["ko"])) or ""
+    assert "열림" in listing and "열림" in details
+    assert "일시 중지 (운영자가 중지함)" in standing
+    for text in (listing, standing, details):  # the slug and Babel's "US$" aside
+        assert _ascii_words(text.replace(SLUG, "").replace("US$", "")) == [], text
