@@ -409,6 +409,6 @@ async def _project_file(update: Update, context: Context) -> None:
         return
     await message.reply_text(
         (_("Project {name} created.", name=spec.name) if created
-         else _("Project {name} updated.", name=spec.name)) + " "
+         else _("Project {name} updated.", name=spec.name)) + "\n"
         + _("Add items: send a JSONL, CSV or ZIP file with the caption /import {name}.",
             name=saved.spec.name))

@@ -19,6 +19,7 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.i18n import catalog, gettext_for
+from bot.projects import parse_texts
 from bot.qualify import OPERATOR
 from bot.services import Services
 from bot.sim.crowd import join
@@ -85,8 +86,10 @@ def test_the_korean_checks_catch_what_they_are_for() -> None:
 #: product, Telegram, "ID", file formats and units, an ISO currency code in an example
 ALLOWED_ASCII = {"tapwork", "Telegram", "ID", "TOML", "JSONL", "CSV", "ZIP", "MB", "UTC",
                  "USD"}
-#: bot commands, the CLI, the deep link shape, a file name ending: typed as they are
-_LITERAL = re.compile(r"(?<![\w/])/[a-z_]+|tapwork [a-z]+|t\.me/\S+|\.toml\b")
+#: bot commands, the CLI, the deep link shape, a file name ending, the language prefixes
+#: of /newproject: typed as they are
+_LITERAL = re.compile(r"(?<![\w/])/[a-z_]+|tapwork [a-z]+|t\.me/\S+|\.toml\b"
+                      r"|\b(?:en|ko|zh):")
 
 
 def _ascii_words(text: str) -> list[str]:
@@ -129,6 +132,23 @@ def test_the_chinese_checks_catch_what_they_are_for() -> None:
     assert _STRAY_SPACE.search("用法：/pause 名称 或 /resume 名称")
     assert _TEXT_SPACED.search("{title} 有新任务了")
     assert not _STRAY_SPACE.search("每个任务 {amount}，剩 {count} 个")
+
+
+# -- /newproject: texts per language ---------------------------------------------------
+
+
+@pytest.mark.parametrize(("typed", "language", "texts"), [
+    ("Which fruit?", "en", {"en": "Which fruit?"}),
+    ("어떤 과일인가요?", "ko", {"ko": "어떤 과일인가요?"}),
+    ("en: Which fruit?\nKO： 어떤 과일?\nzh:哪种水果？", "ko",
+     {"en": "Which fruit?", "ko": "어떤 과일?", "zh": "哪种水果？"}),
+    ("Read it\nthen pick\nko: 읽고\n고르세요\nzh: ", "en",
+     {"en": "Read it\nthen pick", "ko": "읽고\n고르세요"}),
+    ("ko:   ", "en", {}),
+])
+def test_texts_typed_in_chat_are_split_by_language(typed: str, language: str,
+                                                   texts: dict[str, str]) -> None:
+    assert parse_texts(typed, language) == texts
 
 
 # -- project titles, never slugs ---------------------------------------------------------
