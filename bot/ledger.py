@@ -233,8 +233,10 @@ class Payroll:
                                  detail={"percent": spec.skill_bonus.percent
                                          if spec.skill_bonus else 0}, **base))
         if await ledger_store.append(conn, entries, now):
+            # the id, not the slug, names the project: the phone shows its title in the
+            # reader's language when the notice goes out
             await outbox.put(conn, unit.worker_id, "settled", {
-                "project": spec.name, "outcome": verdict.outcome, "bonus": bonus,
+                "project_id": project.id, "outcome": verdict.outcome, "bonus": bonus,
                 "currency": currency, **detail}, f"unit:{unit.id}", now)
 
     async def _skill_bonus(self, conn: aiosqlite.Connection, unit: Unit, project: Project,

@@ -131,6 +131,28 @@ class ProjectSpec:
             return None
 
 
+#: ``ko: 어떤 과일인가요?`` starts the Korean text of a title or instructions typed in chat
+_LANGUAGE_PREFIX = re.compile(r"^\s*(en|ko|zh)\s*[:：]\s*", re.IGNORECASE)
+
+
+def parse_texts(text: str, language: str) -> dict[str, str]:
+    """A text typed in chat, per language, as a project's ``title`` or ``instructions``.
+
+    A line starting with ``en:``, ``ko:`` or ``zh:`` begins that language's text and the
+    lines after it continue it (instructions may run over several lines); whatever comes
+    before any such line is in ``language``, the writer's own. Empty texts are left out.
+    """
+    lines: dict[str, list[str]] = {}
+    current = language
+    for line in text.splitlines():
+        match = _LANGUAGE_PREFIX.match(line)
+        if match:
+            current, line = match.group(1).lower(), line[match.end():]
+        lines.setdefault(current, []).append(line)
+    texts = {lang: "\n".join(body).strip() for lang, body in lines.items()}
+    return {lang: body for lang, body in texts.items() if body}
+
+
 def _localized(value: Any, key: str) -> Localized:
     if isinstance(value, str):
         if not value.strip():

@@ -28,8 +28,12 @@ STOP_GRACE = 10.0
 
 def invitation(project: Project, text: str | None, _: Gettext
                ) -> tuple[str, InlineKeyboardMarkup]:
-    """The message a worker gets: the operator's words, or ours in their language."""
-    body = text or _("New tasks are waiting in {title}. {amount} per task.",
+    """The message a worker gets: the operator's words, or ours in their language.
+
+    The title stands on a line of its own, followed only by " · ": a title may end with
+    its own "?" or "。", and a sentence around it would double the punctuation.
+    """
+    body = text or _("New tasks are waiting:\n{title} · {amount} per task",
                      title=project.spec.title.get(_.language),
                      amount=_reward(project, _))
     markup = InlineKeyboardMarkup([[InlineKeyboardButton(_("▶️ Start"),

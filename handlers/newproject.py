@@ -1,7 +1,13 @@
 """/newproject: a short guided conversation for operators on a phone.
 
-Kind, name, title, labels (classification only), reward, overlap; each answer is checked
-at once, and the project is validated as a whole before it is saved. /cancel stops.
+Kind, name, title, instructions, labels (classification only), reward, overlap; each
+answer is checked at once, and the project is validated as a whole before it is saved.
+/cancel stops.
+
+The title and the instructions are what workers read, so each may be given per language:
+what the operator types is in their own language, and buttons then offer the languages
+still missing (or "Continue"). Lines starting ``en:``, ``ko:`` or ``zh:`` give several at
+once, for an operator who has the translations at hand.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from babel import Locale
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     CallbackQueryHandler,
@@ -20,12 +27,14 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.errors import TapworkError
-from bot.i18n import Gettext
-from bot.projects import parse_project
+from bot.i18n import LANGUAGES, Gettext
+from bot.projects import parse_project, parse_texts
 from handlers.common import Context, gettext_of, services_of
 from handlers.operator import operators_only
 
-KIND, NAME, TITLE, LABELS, REWARD, OVERLAP = range(6)
+KIND, NAME, TITLE, INSTRUCTIONS, LABELS, REWARD, OVERLAP = range(7)
+#: ➕ a language for the title (t) or the instructions (i), or go on
+_TEXT_BUTTON = r"^np:[ti]:(?:add:[a-z]{2}|next)$"
 
 
 def _draft(context: Context) -> dict[str, Any]:
@@ -78,20 +87,115 @@ async def name(update: Update, context: Context) -> int:
         await _ask(update, _("That name will not work in a link. Use letters, digits, _ or -."))
         return NAME
     _draft(context)["name"] = text
-    await _ask(update, _("The title workers see?"))
+    await _ask(update, _ask_text("title", _))
     return TITLE
 
 
-async def title(update: Update, context: Context) -> int:
+def language_name(code: str, _: Gettext) -> str:
+    """A language as the reader calls it: "Korean", "한국어", "韩语" (Babel's CLDR names)."""
+    return str(Locale.parse(_.language).languages.get(code, code))
+
+
+def _ask_text(field: str, _: Gettext) -> str:
+    """The first question for a title or instructions, naming the operator's language."""
+    mine = language_name(_.language, _)
+    if field == "title":
+        question = _("The title workers see? Write it in {language}; other languages come "
+                     "next.", language=mine)
+    else:
+        question = _("The instructions workers see above each task: what to look at and how "
+                     "to answer? Write them in {language}; other languages come next.",
+                     language=mine)
+    return question + "\n" + _("Several at once: one line per language, each starting "
+                                "with its code (en:, ko:, zh:).")
+
+
+def _ask_language(field: str, code: str, _: Gettext) -> str:
+    if field == "title":
+        return _("The title in {language}?", language=language_name(code, _))
+    return _("The instructions in {language}?", language=language_name(code, _))
+
+
+def _texts_so_far(field: str, texts: dict[str, str], _: Gettext
+                  ) -> tuple[str, InlineKeyboardMarkup]:
+    """What the operator gave, language by language, and a button per missing language."""
+    lines = [_("Title:") if field == "title" else _("Instructions:")]
+    lines += [_("✓ {language}: {text}", language=language_name(code, _), text=texts[code])
+              for code in LANGUAGES if code in texts]
+    lines.append(_("Add another language, or continue?"))
+    rows = [[InlineKeyboardButton(f"➕ {language_name(code, _)}",
+                                  callback_data=f"np:{field[0]}:add:{code}")]
+            for code in LANGUAGES if code not in texts]
+    rows.append([InlineKeyboardButton(_("▶️ Continue"), callback_data=f"np:{field[0]}:next")])
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+async def _typed_text(update: Update, context: Context, field: str, state: int) -> int:
+    """A title or instructions typed in: in the language asked for, else the operator's
+    own, or per language by line prefixes. Typing again corrects a language."""
     _ = await gettext_of(update, context)
     draft = _draft(context)
-    draft["title"] = (update.effective_message.text or "").strip() \
-        if update.effective_message else ""
-    if draft["kind"] == "classification":
+    typed = (update.effective_message.text or "") if update.effective_message else ""
+    given = parse_texts(typed, draft.pop("adding", None) or _.language)
+    if not given:
+        await _ask(update, _ask_text(field, _))
+        return state
+    texts = draft.setdefault(field, {})
+    texts.update(given)
+    if all(code in texts for code in LANGUAGES):
+        return await _after_texts(update, context, field, _)
+    text, markup = _texts_so_far(field, texts, _)
+    await _ask(update, text, markup)
+    return state
+
+
+async def _text_button(update: Update, context: Context, field: str, state: int) -> int:
+    """➕ a language (the next message is in it), or Continue to the next question."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _ = await gettext_of(update, context)
+    draft = _draft(context)
+    _np, which, choice = query.data.split(":", 2)
+    code = choice.removeprefix("add:")
+    if which != field[0] or not draft.get(field) or (choice != "next"
+                                                     and code not in LANGUAGES):
+        # a button left on an earlier question
+        await query.answer(_("Sorry, this button does not work any more."))
+        return state
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    if choice == "next":
+        return await _after_texts(update, context, field, _)
+    draft["adding"] = code
+    await _ask(update, _ask_language(field, code, _))
+    return state
+
+
+async def _after_texts(update: Update, context: Context, field: str, _: Gettext) -> int:
+    if field == "title":
+        await _ask(update, _ask_text("instructions", _))
+        return INSTRUCTIONS
+    if _draft(context)["kind"] == "classification":
         await _ask(update, _("The labels, separated by commas (2 to 12)?"))
         return LABELS
     await _ask(update, _("The pay per accepted answer, with its currency, e.g. 0.02 USD?"))
     return REWARD
+
+
+async def title(update: Update, context: Context) -> int:
+    return await _typed_text(update, context, "title", TITLE)
+
+
+async def title_button(update: Update, context: Context) -> int:
+    return await _text_button(update, context, "title", TITLE)
+
+
+async def instructions(update: Update, context: Context) -> int:
+    return await _typed_text(update, context, "instructions", INSTRUCTIONS)
+
+
+async def instructions_button(update: Update, context: Context) -> int:
+    return await _text_button(update, context, "instructions", INSTRUCTIONS)
 
 
 async def labels(update: Update, context: Context) -> int:
@@ -132,14 +236,14 @@ async def overlap(update: Update, context: Context) -> int:
     draft["overlap"] = int(query.data.split(":", 1)[1])
     await query.answer()
     try:
-        spec = parse_project(dict(draft))
+        spec = parse_project({k: v for k, v in draft.items() if k != "adding"})
         _saved, created = await services_of(context).catalog.save(spec)
     except TapworkError as exc:
         await query.edit_message_text(_("The project was not saved: {why}", why=str(exc)))
         return ConversationHandler.END
     await query.edit_message_text(
         (_("Project {name} created.", name=spec.name) if created
-         else _("Project {name} updated.", name=spec.name)) + " "
+         else _("Project {name} updated.", name=spec.name)) + "\n"
         + _("Add items: send a JSONL, CSV or ZIP file with the caption /import {name}.",
             name=spec.name))
     draft.clear()
@@ -168,7 +272,10 @@ def _conversation(text: filters.BaseFilter) -> ConversationHandler:
         states={
             KIND: [CallbackQueryHandler(kind, pattern=r"^np:[a-z]+$")],
             NAME: [MessageHandler(text, name)],
-            TITLE: [MessageHandler(text, title)],
+            TITLE: [MessageHandler(text, title),
+                    CallbackQueryHandler(title_button, pattern=_TEXT_BUTTON)],
+            INSTRUCTIONS: [MessageHandler(text, instructions),
+                           CallbackQueryHandler(instructions_button, pattern=_TEXT_BUTTON)],
             LABELS: [MessageHandler(text, labels)],
             REWARD: [MessageHandler(text, reward)],
             OVERLAP: [CallbackQueryHandler(overlap, pattern=r"^np:[0-9]+$")],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import replace
 
 from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError
@@ -45,9 +46,15 @@ async def render(context: Context, notice: Notice, _: Gettext
     if notice.kind == "summary":
         return summary_text(notice.payload, _), None
     project: Project | None = None
-    if "project" in notice.payload:
+    if "project_id" in notice.payload:
+        project = await services.catalog.get_by_id(int(notice.payload["project_id"]))
+    elif "project" in notice.payload:  # queued before notices named the project by id
         with contextlib.suppress(LookupError):
             project = await services.catalog.get(notice.payload["project"])
+    if project is not None:
+        # the reader sees the project's title in their language, never its slug
+        notice = replace(notice, payload={**notice.payload,
+                                          "project": project.spec.title.get(_.language)})
 
     def name(value: str) -> str:
         return value_name(project, value, _) if project else (value or "—")

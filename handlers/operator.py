@@ -23,7 +23,7 @@ from bot.importer import format_report
 from bot.inventory import describe, languages_text
 from bot.money import format_money, format_rate
 from bot.projects import parse_project
-from bot.qualify import OPERATOR
+from bot.qualify import GOLD, OPERATOR, TOO_FAST
 from handlers.common import Context, gettext_of, services_of
 from handlers.inputs import whole_number
 
@@ -32,8 +32,18 @@ MAX_DOWNLOAD = 20 * 1024 * 1024
 
 Handler = Callable[[Update, Context], Awaitable[Any]]
 _APPROVE = re.compile(r"^pa:([0-9]{1,12})$")
-#: a project's status as operators read it
-_STATUS = {"open": N_("open"), "paused": N_("paused")}
+#: stored codes an operator reads in their own language, not as the code
+STATUS_NAMES = {"open": N_("open"), "paused": N_("paused")}
+SUSPENSION_REASONS = {GOLD: N_("too few check questions right"),
+                      TOO_FAST: N_("answers too fast"), OPERATOR: N_("by an operator")}
+
+
+def status_name(status: str, _: Gettext) -> str:
+    return _(STATUS_NAMES[status]) if status in STATUS_NAMES else status
+
+
+def suspension_reason(reason: str, _: Gettext) -> str:
+    return _(SUSPENSION_REASONS[reason]) if reason in SUSPENSION_REASONS else reason
 
 
 def operators_only(handler: Handler) -> Handler:
@@ -145,7 +155,7 @@ async def projects(update: Update, context: Context) -> None:
         return
     blocks = []
     for s in stats:
-        lines = [f"{s.name} · {_(_STATUS.get(s.status, s.status))}",
+        lines = [f"{s.name} · {status_name(s.status, _)}",
                  describe(s.contents, _)]  # the words and counts of an import's report
         if s.contents.by_language:
             lines.append(_("By language: {languages}",
@@ -185,7 +195,7 @@ async def project(update: Update, context: Context) -> None:
     gold = (_("{share}% right", share=round(100 * activity.gold_correct / activity.gold_answers))
             if activity.gold_answers else _("no gold answers yet"))
     lines = [
-        f"{chosen.spec.title.get(_.language)} ({name}, {stats.status})",
+        f"{chosen.spec.title.get(_.language)} ({name}, {status_name(stats.status, _)})",
         _("Progress: {done} of {tasks} tasks done, {open} in progress.", done=stats.done,
           tasks=stats.items, open=stats.in_progress),
         _("Answers: {answers} in all, {hour} in the last hour; {workers} active workers.",
@@ -283,8 +293,8 @@ async def _show_worker(update: Update, context: Context, worker_id: int,
     rows = []
     for item in standing:
         gold = (f"{item.gold_correct}/{item.gold_total}" if item.gold_total else "-")
-        state = _("suspended ({reason})", reason=item.suspended) if item.suspended \
-            else _("working")
+        state = (_("suspended ({reason})", reason=suspension_reason(item.suspended, _))
+                 if item.suspended else _("working"))
         lines.append(_("{project}: {answers} answers, gold {gold}, {state}",
                        project=item.project, answers=item.answers, gold=gold, state=state))
         if item.suspended:
@@ -426,6 +436,6 @@ async def _project_file(update: Update, context: Context) -> None:
         return
     await message.reply_text(
         (_("Project {name} created.", name=spec.name) if created
-         else _("Project {name} updated.", name=spec.name)) + " "
+         else _("Project {name} updated.", name=spec.name)) + "\n"
         + _("Add items: send a JSONL, CSV or ZIP file with the caption /import {name}.",
             name=saved.spec.name))

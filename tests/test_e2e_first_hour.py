@@ -93,7 +93,7 @@ async def test_menu_is_set_per_language_with_every_worker_command(bot: Running) 
     described = {code: dict((c["command"], c["description"]) for c in menu)
                  for code, menu in menus.items()}
     assert described[""]["tasks"] == "Find a task"
-    assert described["ko"]["tasks"] == "할 일 찾기"
+    assert described["ko"]["tasks"] == "작업 찾기"
     assert described["zh"]["wallet"] != described[""]["wallet"]
     for code in ("ko", "zh"):  # no English left in a translated menu
         assert not any(set(d) & set("abcdefghijklmnopqrstuvwxyz")
@@ -125,7 +125,7 @@ async def test_operator_menu_at_start_up_in_their_language(server: BotApiStandIn
     async with running(config, clock, poll_timeout=1):
         menu = server.my_commands({"type": "chat", "chat_id": OPERATOR_ID})
     assert names(menu) == WORKER + OPERATOR
-    assert menu[0]["description"] == "할 일 찾기"
+    assert menu[0]["description"] == "작업 찾기"
 
 
 @pytest.mark.parametrize("language", ["en", "ko", "zh-hans"])
@@ -265,7 +265,7 @@ async def test_time_zone_picker_by_offset_with_forged_zones_refused(bot: Running
     for forged in ("set:tz:Europe/Paris", "set:tz:" + "Asia/" * 12, "set:tz:Asia/Seoul;x"):
         seen = len(phone.alerts)
         await phone.tap_data(picker, forged)
-        assert "작동하지" in await phone.wait_alert(seen + 1)
+        assert "쓸 수 없어요" in await phone.wait_alert(seen + 1)
     assert (await bot.services.workers.get(921)).timezone == "Asia/Seoul"  # type: ignore[union-attr]
 
     await phone.tap("UTC+5:30 · 콜카타", picker)

@@ -105,7 +105,7 @@ async def test_double_tap_and_replayed_update_leave_one_answer(bot: Running,
         await asyncio.sleep(0.02)
     assert phone.alerts[seen] == "✓ 저장됨 · +US$0.02 · 오늘 1개"
     repeats = phone.alerts[seen + 1:]
-    assert repeats and set(repeats) == {"이 답은 이미 저장되었습니다."}
+    assert repeats and set(repeats) == {"이미 저장된 답이에요."}
     async with bot.services.db.read() as conn, conn.execute(
             "SELECT count(*) FROM assignments WHERE status = 'answered'") as cur:
         assert (await cur.fetchone())[0] == 1

@@ -133,7 +133,8 @@ async def test_quiet_hours_hold_a_notification_until_they_end(bot: Running,
     await asyncio.sleep(0.5)  # several rounds of the notice job
     assert night.messages == []
     bot.clock.advance(hours=1, minutes=1)
-    invite = await night.wait_text("New tasks are waiting in Reviews", timeout=5)
+    invite = await night.wait_text("New tasks are waiting:\nReviews · $0.02 per task",
+                                   timeout=5)
     assert night.buttons(invite) == [["▶️ Start"]]
     await night.tap("▶️ Start")
     await night.wait_for(lambda p: "review" in (p.text() or "").lower()
@@ -171,8 +172,14 @@ async def test_newproject_conversation(bot: Running) -> None:
     await op.send("has space")
     await op.wait_text("will not work in a link")
     await op.send("fruit")
-    await op.wait_text("The title workers see?")
+    await op.wait_text("The title workers see? Write it in English")
     await op.send("Which fruit is it?")
+    asked = await op.wait_text("Add another language, or continue?")
+    assert op.buttons(asked) == [["➕ Korean"], ["➕ Chinese"], ["▶️ Continue"]]
+    await op.tap("▶️ Continue", asked)
+    await op.wait_text("The instructions workers see")
+    await op.send("Pick the fruit the sentence is about.")
+    await op.tap("▶️ Continue", await op.wait_text("✓ English: Pick the fruit"))
     await op.wait_text("The labels")
     await op.send("apple")
     await op.wait_text("2 to 12 different labels")
@@ -186,6 +193,47 @@ async def test_newproject_conversation(bot: Running) -> None:
     assert project.spec.label_values == ("apple", "banana", "cherry")
     assert project.spec.reward_micros == 50_000 and project.spec.currency == "CNY"
     assert project.spec.overlap == 2
+    assert project.spec.title.texts == {"en": "Which fruit is it?"}
+    assert project.spec.instructions.texts == {"en": "Pick the fruit the sentence is about."}
     stranger = bot.server.phone(601, "Eve")
     await stranger.send("/newproject")
     await stranger.wait_text("only operators")
+
+
+async def test_newproject_asks_title_and_instructions_per_language(bot: Running) -> None:
+    """A Korean operator writes in Korean, adds English with a button, and gives the
+    instructions in three languages at once with line prefixes."""
+    op = bot.server.phone(OPERATOR_ID, "운영자", language_code="ko")
+    await op.send("/newproject")
+    await op.tap("감정 (긍정 / 중립 / 부정)", await op.wait_text("어떤 작업인가요?"))
+    await op.wait_text("프로젝트 이름은")
+    await op.send("reviews-2024")
+    await op.wait_text("먼저 한국어 제목을 적어 주세요")
+    await op.send("이 리뷰는 어떤 느낌인가요?")
+    asked = await op.wait_text("다른 언어도 추가할까요")
+    assert op.buttons(asked) == [["➕ 영어"], ["➕ 중국어"], ["▶️ 계속하기"]]
+    assert "✓ 한국어: 이 리뷰는 어떤 느낌인가요?" in (op.text(asked) or "")
+    await op.tap("➕ 영어", asked)
+    await op.wait_text("영어 제목을 적어 주세요")
+    await op.send("How does this review feel?")
+    asked = await op.wait_text("✓ 영어: How does this review feel?")
+    assert op.buttons(asked) == [["➕ 중국어"], ["▶️ 계속하기"]]
+    await op.tap("▶️ 계속하기", asked)
+    await op.wait_text("안내문을 적어 주세요")
+    await op.send("리뷰를 읽고 느낌을 골라 주세요.\n"
+                  "en: Read the review and pick how it feels.\n"
+                  "zh: 读一读评论，\n选出它给人的感觉。")
+    # every language given: straight on to the pay
+    await op.wait_text("인정된 답 하나당 보수")
+    await op.send("0.02 USD")
+    await op.tap("3", await op.wait_text("몇 명이 답해야"))
+    await op.wait_text("프로젝트를 만들었어요: reviews-2024")
+    project = await bot.services.catalog.get("reviews-2024")
+    assert project.spec.title.texts == {"ko": "이 리뷰는 어떤 느낌인가요?",
+                                        "en": "How does this review feel?"}
+    assert project.spec.instructions.texts == {
+        "ko": "리뷰를 읽고 느낌을 골라 주세요.",
+        "en": "Read the review and pick how it feels.",
+        "zh": "读一读评论，\n选出它给人的感觉。"}
+    # a Chinese worker has no Chinese title: the English one, not the Korean
+    assert project.spec.title.get("zh") == "How does this review feel?"

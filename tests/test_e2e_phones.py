@@ -89,7 +89,7 @@ async def test_senior_mode_sends_a_large_print_card(bot: Running, tmp_path: Path
     phone = bot.server.phone(802, "Grandma", language_code="ko")
     await phone.send("/start reviews")
     notice = await phone.wait_for(lambda p: p.last)
-    await phone.tap("✅ 동의합니다 (큰 글씨로)", notice)
+    await phone.tap("✅ 동의해요 (큰 글씨로)", notice)
     card = await phone.wait_for(lambda p: p.last if p.last and p.last.get("photo") else None)
     image = Image.open(io.BytesIO(bot.server.file_bytes(card["photo"][-1]["file_id"])))
     assert image.size[0] == WIDTH

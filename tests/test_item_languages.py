@@ -382,5 +382,5 @@ async def test_operator_in_korean_reads_the_report_and_projects_in_the_same_word
     assert "언어별: 영어 1, 한국어 1, 중국어 1 (텍스트에서 언어를 알아낸 항목 3개)" in report
     await op.send("/projects")
     listing = op.text(await op.wait_text("작업 2개 중 0개 완료")) or ""
-    assert listing.splitlines()[:3] == ["reviews · 진행 중", counts,
+    assert listing.splitlines()[:3] == ["reviews · 열림", counts,
                                         "언어별: 영어 1, 한국어 1, 중국어 1"]
