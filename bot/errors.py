@@ -26,3 +26,7 @@ class ProjectError(TapworkError):
 
 class NotFound(TapworkError, LookupError):
     """A named thing (project, worker) does not exist."""
+
+
+class BotApiError(TapworkError):
+    """At start-up Telegram refused the token, or the Bot API could not be reached."""
