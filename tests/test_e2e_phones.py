@@ -14,8 +14,18 @@ from bot.projects import parse_project
 from bot.sim.crowd import answer_tasks, join, open_task, task_id
 from tests.conftest import Running, sentiment_doc
 
-needs_cjk_font = pytest.mark.skipif(font_path() is None,
-                                    reason="no CJK font installed (fonts-wqy-microhei)")
+
+@pytest.fixture
+def cjk_font() -> str:
+    """Never a skip: `pip install -e .` brings a CJK font (noto-cjk-sans-otc)."""
+    path = font_path()
+    if path is None:
+        pytest.fail("no font draws Hangul and Chinese: noto-cjk-sans-otc is missing "
+                    "(pip install -e . installs it; README, Bigger text)")
+    return path
+
+
+needs_cjk_font = pytest.mark.usefixtures("cjk_font")
 
 
 async def load(bot: Running, tmp_path: Path, texts: list[str], **doc: object) -> None:
