@@ -146,24 +146,28 @@ def test_a_missing_tapwork_font_is_reported_and_skipped(
     assert f"TAPWORK_FONT={missing} is not a font file" in caplog.text
 
 
+@pytest.mark.parametrize(("language", "text", "agree"), [
+    ("en", "The coffee was great", "✅ I agree, with bigger text"),
+    ("ko", "커피가 정말 맛있어요", "✅ 동의합니다 (큰 글씨로)"),
+])
 async def test_senior_gets_plain_text_when_the_title_cannot_be_drawn(
-        cjk_font: str, bot: Running, tmp_path: Path) -> None:
+        cjk_font: str, bot: Running, tmp_path: Path, language: str, text: str,
+        agree: str) -> None:
     """The card would show a box for the title's last character: the task comes as text,
     with the same words and buttons."""
     await bot.services.catalog.save(parse_project(sentiment_doc(
-        title={"en": "Reviews", "ko": f"리뷰 {UNDRAWABLE[1]}"}, overlap=1)))
+        title={"en": f"Reviews {UNDRAWABLE[1]}", "ko": f"리뷰 {UNDRAWABLE[1]}"},
+        overlap=1)))
     file = tmp_path / "items.jsonl"
-    file.write_text(json.dumps({"id": "a", "text": "커피가 정말 맛있어요"},
-                               ensure_ascii=False) + "\n")
+    file.write_text(json.dumps({"id": "a", "text": text}, ensure_ascii=False) + "\n")
     assert (await bot.services.catalog.import_file("reviews", file)).ok
     await bot.services.broadcasts.notify_events()
-    phone = bot.server.phone(805, "Grandpa", language_code="ko")
+    phone = bot.server.phone(805, "Grandpa", language_code=language)
     await phone.send("/start reviews")
     notice = await phone.wait_for(lambda p: p.last)
-    await phone.tap("✅ 동의합니다 (큰 글씨로)", notice)
+    await phone.tap(agree, notice)
     task = await phone.wait_for(
-        lambda p: p.last if p.last and "커피가 정말 맛있어요" in (p.text(p.last) or "")
-        else None)
+        lambda p: p.last if p.last and text in (p.text(p.last) or "") else None)
     assert not task.get("photo")  # plain text: no card with an empty box
     assert all(len(row) == 1 for row in phone.buttons(task))  # still senior mode
     assert bot.server.count("sendPhoto") == 0
