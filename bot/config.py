@@ -238,8 +238,8 @@ def _payouts(table: dict[str, Any], where: str) -> PayoutsConfig:
     for currency, text in minimums.items():
         key = f"payouts.min_payout.{currency}"
         if not is_currency(currency):
-            raise ConfigError("{where}: {key}: {code} is not an ISO 4217 currency code such "
-                              "as USD", where=where, key=key, code=currency)
+            raise ConfigError("{where}: payouts.min_payout: {code} is not an ISO 4217 "
+                              "currency code such as USD", where=where, code=currency)
         if not isinstance(text, str):
             raise ConfigError('{where}: {key} must be a decimal string such as "5.00", not '
                               "{got}", where=where, key=key, got=value_name(text))
