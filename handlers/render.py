@@ -7,9 +7,12 @@ uploaded once; afterwards Telegram's ``file_id`` is reused for every worker.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 
 from telegram import (
     InlineKeyboardButton,
@@ -124,7 +127,8 @@ async def show_task(context: Context, chat_id: int, task: Task, _: Gettext,
     if senior is None:
         worker = await services.workers.get(chat_id)
         senior = worker is not None and worker.senior
-    card = task_card(task, _) if senior and task.media is None and task.text else None
+    card = await task_card(task, _) if senior and task.media is None and task.text \
+        else None
     if card is not None:
         sent = await _show_card(context, chat_id, task, _, replace, note, card)
         file_id = None
@@ -137,12 +141,23 @@ async def show_task(context: Context, chat_id: int, task: Task, _: Gettext,
     return sent
 
 
-def task_card(task: Task, _: Gettext) -> bytes | None:
+async def task_card(task: Task, _: Gettext) -> bytes | None:
     """The large-print card of a text task in the reader's language, or None when some
-    character of its title, instructions or text has no glyph in any font here."""
+    character of its title, instructions or text has no glyph in any font here.
+
+    Drawing takes ~40 ms of CPU, too long to stall every other worker's answer, so it runs
+    on a thread of its own; one thread, because a FreeType face must not be used by two
+    threads at once.
+    """
     spec = task.project.spec
-    return render_card(task.text or "", spec.title.get(_.language),
-                       spec.instructions.get(_.language))
+    return await asyncio.get_running_loop().run_in_executor(
+        _card_thread(), render_card, task.text or "", spec.title.get(_.language),
+        spec.instructions.get(_.language))
+
+
+@lru_cache(maxsize=1)
+def _card_thread() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="cards")
 
 
 async def _show_card(context: Context, chat_id: int, task: Task, _: Gettext,
