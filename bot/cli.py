@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import TOKEN_ENV, Config, load_config
-from bot.errors import NotFound, TapworkError
+from bot.errors import MissingDatabase, NotFound, TapworkError
 from bot.projects import load_project_file
 from bot.redact import Redactor, install
 
@@ -142,7 +142,7 @@ def _with_services(args: argparse.Namespace,
     any other command on a missing one (a first-day typo in ``-c`` or ``storage.path``,
     an unknown project) says so and leaves no empty ``tapwork.db`` behind.
     """
-    from bot.services import MissingDatabase, Services
+    from bot.services import Services
 
     config = _config(args)
 

@@ -30,3 +30,7 @@ class NotFound(TapworkError, LookupError):
 
 class BotApiError(TapworkError):
     """At start-up Telegram refused the token, or the Bot API could not be reached."""
+
+
+class MissingDatabase(NotFound):
+    """A command that only uses what exists was pointed at a database file that does not."""

@@ -12,17 +12,13 @@ from bot.bursts import Bursts
 from bot.catalog import Catalog
 from bot.clock import Clock
 from bot.config import Config
-from bot.errors import NotFound
+from bot.errors import MissingDatabase
 from bot.ledger import Payroll
 from bot.notices import Notices
 from bot.quiz import Quizzes
 from bot.reports import Reports
 from bot.workers import Workers
 from storage import Database
-
-
-class MissingDatabase(NotFound):
-    """A command that only uses what exists was pointed at a database file that does not."""
 
 
 @dataclass
