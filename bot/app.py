@@ -12,8 +12,10 @@ import logging
 import os
 import signal
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
-from telegram import Update
+from telegram import Bot, Update
+from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import AIORateLimiter, Application, ContextTypes
 
 import handlers
@@ -21,7 +23,8 @@ import handlers.bursts
 import handlers.menu
 import handlers.notices
 from bot.clock import Clock
-from bot.config import Config
+from bot.config import TOKEN_ENV, Config
+from bot.errors import BotApiError
 from bot.services import Services
 from handlers.broadcast import BroadcastRunner
 
@@ -123,13 +126,49 @@ async def running(config: Config, clock: Clock | None = None, *,
         await services.close()
 
 
+async def check_bot_api(config: Config) -> None:
+    """Ask Telegram who the bot is before anything else opens, so that a wrong token or
+    no network ends ``tapwork run`` with one line instead of a traceback (and before the
+    database file is created)."""
+    tg = config.telegram
+    try:
+        async with Bot(tg.token, base_url=tg.api_base_url, base_file_url=tg.file_base_url):
+            pass  # initialize() calls getMe
+    except TelegramError as exc:
+        raise bot_api_error(exc, config) from None
+
+
+def bot_api_error(exc: TelegramError, config: Config) -> BotApiError:
+    """One line an operator can act on; never the token (PTB's own text contains it)."""
+    parts = urlsplit(config.telegram.api_base_url)
+    server = f"{parts.scheme}://{parts.netloc}" if parts.netloc else "the configured URL"
+    if isinstance(exc, InvalidToken):
+        return BotApiError("Telegram refused the bot token (check telegram.token in {where} "
+                           "or {env})", where=config.source, env=TOKEN_ENV)
+    if isinstance(exc, TimedOut):
+        return BotApiError("cannot reach the Bot API at {server}: no answer in time",
+                           server=server)
+    if isinstance(exc, NetworkError):
+        # PTB's text is "httpx.ConnectError: <why>"; the class name says nothing more
+        why = exc.message.split(": ", 1)[-1] if exc.message.startswith("httpx.") \
+            else exc.message
+        return BotApiError("cannot reach the Bot API at {server}: {why}", server=server,
+                           why=why or type(exc).__name__)
+    return BotApiError("the Bot API at {server} answered with an error: {why}",
+                       server=server, why=exc.message)
+
+
 async def run_forever(config: Config) -> None:
     """``tapwork run``: poll until SIGINT or SIGTERM."""
+    await check_bot_api(config)
     stop = asyncio.Event()
     event_loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             event_loop.add_signal_handler(sig, stop.set)
-    async with running(config):
-        log.info("tapwork is running; press Ctrl+C to stop")
-        await stop.wait()
+    try:
+        async with running(config):
+            log.info("tapwork is running; press Ctrl+C to stop")
+            await stop.wait()
+    except (InvalidToken, NetworkError) as exc:  # the token was revoked, or the network
+        raise bot_api_error(exc, config) from None  # went, between the check and start

@@ -12,17 +12,26 @@ import contextlib
 import io
 import json
 import logging
+import os
+import sqlite3
 import sys
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from bot.config import TOKEN_ENV, Config, load_config
-from bot.errors import TapworkError
+from bot.errors import MissingDatabase, NotFound, TapworkError
 from bot.projects import load_project_file
+from bot.redact import Redactor, install
 
 DEFAULT_CONFIG = "config.toml"
+
+
+#: libraries whose INFO lines are one per request or per scheduled run: noise a
+#: running bot should not print unless asked (``--verbose``)
+CHATTY = ("httpx", "apscheduler")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,14 +40,21 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False)
                         else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # the token may be in the environment before any config is read; _config adds the
+    # config file's own
+    args.redactor = Redactor([os.environ.get(TOKEN_ENV, "")])
+    install(args.redactor)
     try:
         result = args.func(args)
         return int(result or 0)
     except TapworkError as exc:
-        print(f"tapwork: {exc}", file=sys.stderr)
+        print(f"tapwork: {args.redactor.redact(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception:  # a bug: keep the traceback for the report, but never the token
+        sys.stderr.write(args.redactor.redact(traceback.format_exc()))
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -113,15 +129,37 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _config(args: argparse.Namespace) -> Config:
-    return load_config(args.config)
+    config = load_config(args.config)
+    args.redactor.add(config.telegram.token)
+    return config
 
 
 def _with_services(args: argparse.Namespace,
-                   work: Callable[[Any], Awaitable[int | None]]) -> int:
+                   work: Callable[[Any], Awaitable[int | None]], *,
+                   create: bool = False) -> int:
+    """Open the database and run ``work`` on the services.
+
+    Only a command that creates something (``project``) may create the database file:
+    any other command on a missing one (a first-day typo in ``-c`` or ``storage.path``,
+    an unknown project) says so and leaves no empty ``tapwork.db`` behind.
+    """
     from bot.services import Services
 
+    config = _config(args)
+
     async def go() -> int | None:
-        services = await Services.open(_config(args))
+        try:
+            services = await Services.open(config, create=create)
+        except MissingDatabase as exc:
+            project = next((getattr(args, key) for key in ("project", "suspend", "reinstate")
+                            if getattr(args, key, None)), None)
+            if project is None:
+                raise
+            raise NotFound("no project named {name}: {why}", name=project,
+                           why=str(exc)) from None
+        except sqlite3.Error as exc:
+            raise TapworkError("cannot open the database {path}: {why}",
+                               path=config.storage.path, why=str(exc)) from None
         try:
             return await work(services)
         finally:
@@ -138,9 +176,11 @@ def _run(args: argparse.Namespace) -> int:
     from bot.app import run_forever
 
     logging.getLogger().setLevel(logging.INFO)
-    # httpx logs every request at INFO: a line per Bot API call is noise, and it costs
-    # 0.1-0.4 ms an answer (measured with bench/loop.py)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # httpx logs every Bot API call and APScheduler every run of a job (several a
+    # minute), both at INFO: noise unless asked for, and httpx's line costs 0.1-0.4 ms
+    # an answer (measured with bench/loop.py)
+    for name in CHATTY:
+        logging.getLogger(name).setLevel(logging.NOTSET if args.verbose else logging.WARNING)
     asyncio.run(run_forever(config))
     return 0
 
@@ -160,7 +200,7 @@ def _project(args: argparse.Namespace) -> int:
         print(f"project {spec.name} {verb} ({spec.kind}, {len(spec.labels)} labels)")
         return 0
 
-    return _with_services(args, work)
+    return _with_services(args, work, create=True)
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -180,9 +220,13 @@ def _export(args: argparse.Namespace) -> int:
         if args.output:
             target = Path(args.output)
             partial = target.with_name(target.name + ".partial")
+            await services.catalog.get(args.project)  # an unknown name makes no file
             try:
                 with partial.open("w", encoding="utf-8", newline="") as out:
                     count = await services.reports.export(args.project, out, args.format)
+            except OSError as exc:
+                partial.unlink(missing_ok=True)
+                raise _cannot_write(target, exc) from None
             except BaseException:
                 partial.unlink(missing_ok=True)
                 raise
@@ -194,6 +238,11 @@ def _export(args: argparse.Namespace) -> int:
         return 0
 
     return _with_services(args, work)
+
+
+def _cannot_write(target: Path, exc: OSError) -> TapworkError:
+    return TapworkError("cannot write {file}: {why}", file=str(target),
+                        why=exc.strerror or str(exc))
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -223,7 +272,7 @@ def _bonus(args: argparse.Namespace) -> int:
     try:
         amount = parse_amount(args.amount)
     except ValueError as exc:
-        raise TapworkError("amount: {why}", why=str(exc)) from None
+        raise TapworkError(str(exc)) from None
 
     async def work(services: Any) -> int:
         if await services.workers.get(args.worker) is None:
@@ -255,12 +304,13 @@ def _payouts(args: argparse.Namespace) -> int:
 
     from bot.money import MICROS
 
+    if args.action in ("approve", "reject") and args.id is None:
+        raise TapworkError("give the payout id: tapwork payouts {action} ID",
+                           action=args.action)
+
     async def work(services: Any) -> int:
         payroll = services.payroll
         if args.action in ("approve", "reject"):
-            if args.id is None:
-                raise TapworkError("give the payout id: tapwork payouts {action} ID",
-                                   action=args.action)
             payout = await payroll.decide_payout(args.id, args.action == "approve",
                                                  args.reason)
             print(f"payout {payout.id} {payout.status}")
@@ -282,7 +332,11 @@ def _payouts(args: argparse.Namespace) -> int:
             writer.writerow([p.id, p.worker_id, p.currency, _decimal(p.amount, MICROS),
                              p.status, p.requested_at])
         if args.output:
-            await asyncio.to_thread(Path(args.output).write_text, buffer.getvalue(), "utf-8")
+            try:
+                await asyncio.to_thread(Path(args.output).write_text, buffer.getvalue(),
+                                        "utf-8")
+            except OSError as exc:
+                raise _cannot_write(Path(args.output), exc) from None
             print(f"wrote {len(rows)} payout requests to {args.output}", file=sys.stderr)
         else:
             sys.stdout.write(buffer.getvalue())
@@ -367,7 +421,7 @@ def _stats(args: argparse.Namespace) -> int:
             if s.below_min_hourly:
                 print(f"warning: {s.name}: the median worker earns "
                       f"{cash(s.median_hourly, s.currency)} an hour, below the project's "
-                      f"min_hourly; raise the reward or make tasks quicker")
+                      f"min_hourly; raise the reward or make tasks quicker", file=sys.stderr)
         return 0
 
     return _with_services(args, work)

@@ -6,8 +6,10 @@ operator reading a traceback at 2 a.m. should not have to guess which key is wro
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -84,10 +86,51 @@ class Config:
         return replace(self, storage=replace(self.storage, path=path))
 
 
+#: the sections of config.toml and the keys each one takes
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "telegram": ("token", "api_base_url", "file_base_url", "max_rate", "max_retries"),
+    "storage": ("path", "threaded"),
+    "operators": ("ids",),
+    "work": ("lease_check_seconds", "settle_check_seconds"),
+    "payouts": ("min_payout", "default_min_payout"),
+    "broadcast": ("broadcast_rate", "allow_paid_broadcast", "paid_rate",
+                  "notify_every_hours"),
+}
+_KIND_NAMES: dict[type, str] = {str: "text", int: "a whole number", float: "a number",
+                                bool: "true or false", list: "a list", dict: "a table"}
+
+
+def kind_name(kind: type | tuple[type, ...]) -> str:
+    """What a key expects, in words: ``(int, float)`` -> "a number"."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if set(kinds) == {int, float}:
+        return "a number"
+    return " or ".join(_KIND_NAMES.get(k, k.__name__) for k in kinds)
+
+
+def value_name(value: Any) -> str:
+    """What was written instead, in words: "text", "true", "a table" ..."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    for kind, name in _KIND_NAMES.items():
+        if isinstance(value, kind):
+            return name
+    return "a date" if hasattr(value, "isoformat") else type(value).__name__
+
+
+def _suggest(name: str, known: Iterable[str], shape: str = "{}") -> str:
+    """" (did you mean token?)" for a likely typo, else nothing."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {shape.format(close[0])}?)" if close else ""
+
+
 def _table(data: dict[str, Any], name: str, where: str) -> dict[str, Any]:
     value = data.get(name, {})
     if not isinstance(value, dict):
-        raise ConfigError("{where}: [{name}] must be a table", where=where, name=name)
+        raise ConfigError("{where}: {name} must be a section ([{name}] with its keys below "
+                          "it), not {got}", where=where, name=name, got=value_name(value))
     return value
 
 
@@ -96,52 +139,67 @@ def _get(table: dict[str, Any], section: str, key: str, kind: type | tuple[type,
     if key not in table:
         return default
     value = table[key]
-    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
-        value = None  # TOML true is an int to Python; never accept it as a number
-    if not isinstance(value, kind):
-        raise ConfigError("{where}: {section}.{key} has the wrong type", where=where,
-                          section=section, key=key)
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    # TOML true is an int to Python: never accept it as a number
+    if not isinstance(value, kind) or (isinstance(value, bool) and bool not in kinds):
+        raise ConfigError("{where}: {section}.{key} must be {kind}, not {got}", where=where,
+                          section=section, key=key, kind=kind_name(kind),
+                          got=value_name(value))
     return value
 
 
-def _known(table: dict[str, Any], section: str, keys: set[str], where: str) -> None:
-    unknown = sorted(set(table) - keys)
+def _known_sections(data: dict[str, Any], where: str) -> None:
+    for name, value in data.items():
+        if name in SECTIONS:
+            continue
+        if isinstance(value, dict):
+            raise ConfigError("{where}: unknown section [{name}]{hint}", where=where,
+                              name=name, hint=_suggest(name, SECTIONS, "[{}]"))
+        owner = next((s for s, keys in SECTIONS.items() if name in keys), None)
+        if owner:
+            raise ConfigError("{where}: {name} belongs in the [{owner}] section: write it "
+                              "below a [{owner}] line", where=where, name=name, owner=owner)
+        raise ConfigError("{where}: unknown key {name} outside any section", where=where,
+                          name=name)
+
+
+def _known(table: dict[str, Any], section: str, where: str) -> None:
+    unknown = sorted(set(table) - set(SECTIONS[section]))
     if unknown:
-        raise ConfigError("{where}: unknown key {section}.{key}", where=where,
-                          section=section, key=unknown[0])
+        raise ConfigError("{where}: unknown key {key} in [{section}]{hint}", where=where,
+                          key=unknown[0], section=section,
+                          hint=_suggest(unknown[0], SECTIONS[section]))
+
+
+def _positive(value: float, key: str, where: str, zero_ok: bool = False) -> float:
+    if value < 0 or (value == 0 and not zero_ok):
+        raise ConfigError("{where}: {key} must be {what}, not {value:g}", where=where,
+                          key=key, what="0 or more" if zero_ok else "more than 0",
+                          value=value)
+    return value
 
 
 def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
     """Validate a parsed TOML document; the token may come from ``TAPWORK_TOKEN``."""
-    _known(data, "", {"telegram", "storage", "operators", "work", "payouts", "broadcast"},
-           where)
-    tg = _table(data, "telegram", where)
-    _known(tg, "telegram", {"token", "api_base_url", "file_base_url", "max_rate",
-                            "max_retries"}, where)
-    st = _table(data, "storage", where)
-    _known(st, "storage", {"path", "threaded"}, where)
-    ops = _table(data, "operators", where)
-    _known(ops, "operators", {"ids"}, where)
-    work = _table(data, "work", where)
-    _known(work, "work", {"lease_check_seconds", "settle_check_seconds"}, where)
-    pay = _table(data, "payouts", where)
-    _known(pay, "payouts", {"min_payout", "default_min_payout"}, where)
-    bc = _table(data, "broadcast", where)
-    _known(bc, "broadcast", {"broadcast_rate", "allow_paid_broadcast", "paid_rate",
-                             "notify_every_hours"}, where)
+    _known_sections(data, where)
+    tables = {name: _table(data, name, where) for name in SECTIONS}
+    for name, table in tables.items():
+        _known(table, name, where)
+    tg, st, ops, work, pay, bc = (tables[name] for name in SECTIONS)
+
+    def number(table: dict[str, Any], section: str, key: str, default: float, *,
+               zero_ok: bool = False) -> float:
+        value = float(_get(table, section, key, (int, float), default, where))
+        return _positive(value, f"{section}.{key}", where, zero_ok)
+
     d_bc = BroadcastConfig()
     broadcast = BroadcastConfig(
-        broadcast_rate=float(_get(bc, "broadcast", "broadcast_rate", (int, float),
-                                  d_bc.broadcast_rate, where)),
+        broadcast_rate=number(bc, "broadcast", "broadcast_rate", d_bc.broadcast_rate),
         allow_paid_broadcast=_get(bc, "broadcast", "allow_paid_broadcast", bool,
                                   d_bc.allow_paid_broadcast, where),
-        paid_rate=float(_get(bc, "broadcast", "paid_rate", (int, float), d_bc.paid_rate,
-                             where)),
-        notify_every_hours=float(_get(bc, "broadcast", "notify_every_hours", (int, float),
-                                      d_bc.notify_every_hours, where)))
-    if broadcast.broadcast_rate <= 0 or broadcast.paid_rate <= 0 \
-            or broadcast.notify_every_hours < 0:
-        raise ConfigError("{where}: broadcast rates must be positive", where=where)
+        paid_rate=number(bc, "broadcast", "paid_rate", d_bc.paid_rate),
+        notify_every_hours=number(bc, "broadcast", "notify_every_hours",
+                                  d_bc.notify_every_hours, zero_ok=True))
 
     d = TelegramConfig()
     token = os.environ.get(TOKEN_ENV) or _get(tg, "telegram", "token", str, "", where)
@@ -149,25 +207,20 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
         token=token.strip(),
         api_base_url=_get(tg, "telegram", "api_base_url", str, d.api_base_url, where),
         file_base_url=_get(tg, "telegram", "file_base_url", str, d.file_base_url, where),
-        max_rate=float(_get(tg, "telegram", "max_rate", (int, float), d.max_rate, where)),
-        max_retries=_get(tg, "telegram", "max_retries", int, d.max_retries, where),
+        max_rate=number(tg, "telegram", "max_rate", d.max_rate, zero_ok=True),
+        max_retries=int(_positive(_get(tg, "telegram", "max_retries", int, d.max_retries,
+                                       where), "telegram.max_retries", where, zero_ok=True)),
     )
-    if telegram.max_rate < 0 or telegram.max_retries < 0:
-        raise ConfigError("{where}: telegram.max_rate and max_retries cannot be negative",
-                          where=where)
     path = _get(st, "storage", "path", str, StorageConfig.path, where)
     if not path.strip():
         raise ConfigError("{where}: storage.path is empty", where=where)
     ids = _get(ops, "operators", "ids", list, [], where)
     if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-        raise ConfigError("{where}: operators.ids must be a list of Telegram user ids",
-                          where=where)
-    lease_check = float(_get(work, "work", "lease_check_seconds", (int, float),
-                             WorkConfig.lease_check_seconds, where))
-    settle_check = float(_get(work, "work", "settle_check_seconds", (int, float),
-                              WorkConfig.settle_check_seconds, where))
-    if lease_check <= 0 or settle_check <= 0:
-        raise ConfigError("{where}: work.*_seconds must be positive", where=where)
+        raise ConfigError("{where}: operators.ids must be a list of Telegram user ids "
+                          "(whole numbers)", where=where)
+    lease_check = number(work, "work", "lease_check_seconds", WorkConfig.lease_check_seconds)
+    settle_check = number(work, "work", "settle_check_seconds",
+                          WorkConfig.settle_check_seconds)
     threaded = _get(st, "storage", "threaded", bool, False, where)
     return Config(telegram=telegram, storage=StorageConfig(path=path, threaded=threaded),
                   operators=OperatorsConfig(ids=tuple(ids)),
@@ -183,21 +236,25 @@ def _payouts(table: dict[str, Any], where: str) -> PayoutsConfig:
     minimums = _get(table, "payouts", "min_payout", dict, {}, where)
     parsed: dict[str, int] = {}
     for currency, text in minimums.items():
-        if not is_currency(currency) or not isinstance(text, str):
-            raise ConfigError('{where}: payouts.min_payout.{code} must be an ISO 4217 code '
-                              'with a decimal string, e.g. USD = "5.00"', where=where,
-                              code=currency)
+        key = f"payouts.min_payout.{currency}"
+        if not is_currency(currency):
+            raise ConfigError("{where}: payouts.min_payout: {code} is not an ISO 4217 "
+                              "currency code such as USD", where=where, code=currency)
+        if not isinstance(text, str):
+            raise ConfigError('{where}: {key} must be a decimal string such as "5.00", not '
+                              "{got}", where=where, key=key, got=value_name(text))
         try:
-            parsed[currency] = parse_amount(text)
+            parsed[currency] = parse_amount(text, key)
         except ValueError as exc:
-            raise ConfigError("{where}: payouts.min_payout.{code}: {why}", where=where,
-                              code=currency, why=str(exc)) from None
-    default_text = _get(table, "payouts", "default_min_payout", str, "1.00", where)
+            raise ConfigError("{where}: {why}", where=where, why=str(exc)) from None
+    default_text = table.get("default_min_payout", "1.00")
+    if not isinstance(default_text, str):
+        raise ConfigError('{where}: payouts.default_min_payout must be a decimal string such '
+                          'as "1.00", not {got}', where=where, got=value_name(default_text))
     try:
-        default = parse_amount(default_text)
+        default = parse_amount(default_text, "payouts.default_min_payout")
     except ValueError as exc:
-        raise ConfigError("{where}: payouts.default_min_payout: {why}", where=where,
-                          why=str(exc)) from None
+        raise ConfigError("{where}: {why}", where=where, why=str(exc)) from None
     return PayoutsConfig(min_payout=parsed, default_min_payout=default)
 
 

@@ -26,3 +26,11 @@ class ProjectError(TapworkError):
 
 class NotFound(TapworkError, LookupError):
     """A named thing (project, worker) does not exist."""
+
+
+class BotApiError(TapworkError):
+    """At start-up Telegram refused the token, or the Bot API could not be reached."""
+
+
+class MissingDatabase(NotFound):
+    """A command that only uses what exists was pointed at a database file that does not."""

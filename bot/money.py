@@ -12,20 +12,22 @@ MICROS = 1_000_000
 _DECIMAL = re.compile(r"^\d+(\.\d{1,6})?$")
 
 
-def parse_amount(text: str) -> int:
+def parse_amount(text: str, what: str = "amount") -> int:
     """``"0.02"`` -> ``20_000``. Refuses anything that would not convert exactly.
 
-    Raises ``ValueError`` with a reason a person can act on.
+    Raises ``ValueError`` with a reason a person can act on, naming the value as ``what``
+    (``"reward"``, ``"payouts.min_payout.USD"``) so that callers need no prefix of their
+    own ("reward: amount …" said the same thing twice).
     """
     if not isinstance(text, str):
-        raise ValueError("amount must be a decimal string such as \"0.02\"")
+        raise ValueError(f'{what} must be a decimal string such as "0.02"')
     cleaned = text.strip()
     if cleaned.startswith("-"):
-        raise ValueError(f"amount {text!r} is negative")
+        raise ValueError(f"{what} {text!r} is negative")
     if not _DECIMAL.match(cleaned):
         if re.match(r"^\d+\.\d{7,}$", cleaned):
-            raise ValueError(f"amount {text!r} has more than 6 decimals")
-        raise ValueError(f"amount {text!r} is not a decimal number")
+            raise ValueError(f"{what} {text!r} has more than 6 decimals")
+        raise ValueError(f"{what} {text!r} is not a decimal number")
     return int(Decimal(cleaned) * MICROS)
 
 

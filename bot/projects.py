@@ -306,9 +306,9 @@ def parse_project(data: dict[str, Any]) -> ProjectSpec:
         raise ProjectError('reward must be a decimal string such as "0.02", not a number, '
                            "so it converts exactly")
     try:
-        reward_micros = parse_amount(reward)
+        reward_micros = parse_amount(reward, "reward")
     except ValueError as exc:
-        raise ProjectError("reward: {why}", why=str(exc)) from None
+        raise ProjectError(str(exc)) from None
     currency = data.get("currency")
     if not isinstance(currency, str) or not is_currency(currency):
         raise ProjectError("currency must be an ISO 4217 code such as CNY, KRW or USD")
@@ -329,9 +329,9 @@ def parse_project(data: dict[str, Any]) -> ProjectSpec:
         if not isinstance(data["min_hourly"], str):
             raise ProjectError('min_hourly must be a decimal string such as "12.00"')
         try:
-            min_hourly = parse_amount(data["min_hourly"])
+            min_hourly = parse_amount(data["min_hourly"], "min_hourly")
         except ValueError as exc:
-            raise ProjectError("min_hourly: {why}", why=str(exc)) from None
+            raise ProjectError(str(exc)) from None
     methods = CATEGORICAL_METHODS if kind != "transcription" else TEXT_METHODS
     aggregation = data.get("aggregation", "auto")
     if aggregation not in methods:
@@ -366,6 +366,9 @@ def load_project_file(path: str | Path) -> ProjectSpec:
         data = tomllib.loads(file.read_text("utf-8"))
     except FileNotFoundError:
         raise ProjectError("project file {path} not found", path=str(file)) from None
+    except OSError as exc:  # a folder, no permission
+        raise ProjectError("cannot read project file {path}: {why}", path=str(file),
+                           why=exc.strerror or str(exc)) from None
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ProjectError("{path} is not valid TOML: {why}", path=str(file),
                            why=str(exc)) from None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 
 from bot.assign import WorkLoop
 from bot.broadcast import Broadcasts
@@ -10,6 +12,7 @@ from bot.bursts import Bursts
 from bot.catalog import Catalog
 from bot.clock import Clock
 from bot.config import Config
+from bot.errors import MissingDatabase
 from bot.ledger import Payroll
 from bot.notices import Notices
 from bot.quiz import Quizzes
@@ -34,12 +37,20 @@ class Services:
     bursts: Bursts
 
     @classmethod
-    async def open(cls, config: Config, clock: Clock | None = None) -> Services:
+    async def open(cls, config: Config, clock: Clock | None = None, *,
+                   create: bool = True) -> Services:
         """Open the database (running migrations) and wire the services on it.
 
         A plain function rather than ``post_init`` so tests and the CLI open exactly what
-        ``tapwork run`` opens.
+        ``tapwork run`` opens. ``create=False`` refuses a database file that does not exist
+        yet, for commands that only read or change what is already there.
         """
+        path = config.storage.path
+        if not create and path != ":memory:" \
+                and not await asyncio.to_thread(Path(path).is_file):
+            raise MissingDatabase("there is no database at {path} yet (check storage.path "
+                                  "in {where}, or create a project first with `tapwork "
+                                  "project`)", path=path, where=config.source)
         clock = clock or Clock()
         db = await Database.open(config.storage.path, config.storage.threaded)
         loop = WorkLoop(db, clock)

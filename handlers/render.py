@@ -7,9 +7,12 @@ uploaded once; afterwards Telegram's ``file_id`` is reused for every worker.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 
 from telegram import (
     InlineKeyboardButton,
@@ -23,7 +26,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 
 from bot.assign import Project, Task
-from bot.cards import can_draw, render_card
+from bot.cards import render_card
 from bot.i18n import N_, Gettext
 from bot.money import format_money
 from bot.projects import Label
@@ -124,8 +127,10 @@ async def show_task(context: Context, chat_id: int, task: Task, _: Gettext,
     if senior is None:
         worker = await services.workers.get(chat_id)
         senior = worker is not None and worker.senior
-    if senior and task.media is None and task.text and can_draw(task.text):
-        sent = await _show_card(context, chat_id, task, _, replace, note)
+    card = await task_card(task, _) if senior and task.media is None and task.text \
+        else None
+    if card is not None:
+        sent = await _show_card(context, chat_id, task, _, replace, note, card)
         file_id = None
     else:
         sent, file_id = await show_item(context, chat_id, task.project, task.text,
@@ -136,9 +141,27 @@ async def show_task(context: Context, chat_id: int, task: Task, _: Gettext,
     return sent
 
 
+async def task_card(task: Task, _: Gettext) -> bytes | None:
+    """The large-print card of a text task in the reader's language, or None when some
+    character of its title, instructions or text has no glyph in any font here.
+
+    Drawing takes ~40 ms of CPU, too long to stall every other worker's answer, so it runs
+    on a thread of its own; one thread, because a FreeType face must not be used by two
+    threads at once.
+    """
+    spec = task.project.spec
+    return await asyncio.get_running_loop().run_in_executor(
+        _card_thread(), render_card, task.text or "", spec.title.get(_.language),
+        spec.instructions.get(_.language))
+
+
+@lru_cache(maxsize=1)
+def _card_thread() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="cards")
+
+
 async def _show_card(context: Context, chat_id: int, task: Task, _: Gettext,
-                     replace: Message | None, note: str) -> Message:
-    png = render_card(task.text or "", task.project.spec.title.get(_.language))
+                     replace: Message | None, note: str, png: bytes) -> Message:
     caption = item_text(task.project, task.text, _, CAPTION_LIMIT, note)
     markup = task_markup(task, _, senior=True)
     if replace is not None and replace.photo:

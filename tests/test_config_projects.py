@@ -29,10 +29,10 @@ def test_token_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("[telegram\n", "is not valid TOML"),
-    ("[storage]\npath = 3\n", "storage.path has the wrong type"),
+    ("[storage]\npath = 3\n", "storage.path must be text, not 3"),
     ("[operators]\nids = ['x']\n", "operators.ids must be a list"),
-    ("[telegram]\ntokn = 'x'\n", "unknown key telegram.tokn"),
-    ("[telegram]\nmax_rate = true\n", "telegram.max_rate has the wrong type"),
+    ("[telegram]\ntokn = 'x'\n", r"unknown key tokn in \[telegram\] \(did you mean token\?\)"),
+    ("[telegram]\nmax_rate = true\n", "telegram.max_rate must be a number, not true"),
 ])
 def test_bad_config_names_the_problem(tmp_path: Path, text: str, expected: str) -> None:
     file = tmp_path / "c.toml"

@@ -14,8 +14,18 @@ from bot.projects import parse_project
 from bot.sim.crowd import answer_tasks, join, open_task, task_id
 from tests.conftest import Running, sentiment_doc
 
-needs_cjk_font = pytest.mark.skipif(font_path() is None,
-                                    reason="no CJK font installed (fonts-wqy-microhei)")
+
+@pytest.fixture
+def cjk_font() -> str:
+    """Never a skip: `pip install -e .` brings a CJK font (noto-cjk-sans-otc)."""
+    path = font_path()
+    if path is None:
+        pytest.fail("no font draws Hangul and Chinese: noto-cjk-sans-otc is missing "
+                    "(pip install -e . installs it; README, Bigger text)")
+    return path
+
+
+needs_cjk_font = pytest.mark.usefixtures("cjk_font")
 
 
 async def load(bot: Running, tmp_path: Path, texts: list[str], **doc: object) -> None:
@@ -85,7 +95,7 @@ def test_card_draws_real_cjk_glyphs() -> None:
 
 @needs_cjk_font
 async def test_senior_mode_sends_a_large_print_card(bot: Running, tmp_path: Path) -> None:
-    await load(bot, tmp_path, ["커피가 정말 맛있어요", "咖啡很好喝"], overlap=1)
+    await load(bot, tmp_path, ["커피가 정말 맛있어요", "빵도 정말 맛있어요", "咖啡很好喝"], overlap=1)
     phone = bot.server.phone(802, "Grandma", language_code="ko")
     await phone.send("/start reviews")
     notice = await phone.wait_for(lambda p: p.last)
