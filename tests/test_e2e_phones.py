@@ -95,7 +95,9 @@ def test_card_draws_real_cjk_glyphs() -> None:
 
 @needs_cjk_font
 async def test_senior_mode_sends_a_large_print_card(bot: Running, tmp_path: Path) -> None:
-    await load(bot, tmp_path, ["커피가 정말 맛있어요", "빵도 정말 맛있어요", "咖啡很好喝"], overlap=1)
+    # two Korean reviews for her, one Chinese one she is never served
+    await load(bot, tmp_path, ["커피가 정말 맛있어요", "빵도 정말 맛있어요", "咖啡很好喝"],
+               overlap=1)
     phone = bot.server.phone(802, "Grandma", language_code="ko")
     await phone.send("/start reviews")
     notice = await phone.wait_for(lambda p: p.last)
