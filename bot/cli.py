@@ -398,10 +398,14 @@ def _stats(args: argparse.Namespace) -> int:
             print("no projects yet: create one with `tapwork project -c CONFIG FILE.toml`")
             return 0
         from bot.inventory import languages_text
-        from bot.money import format_money
+        from bot.money import format_money, format_rate
 
         def cash(micros: int | None, currency: str) -> str:
             return "-" if micros is None else format_money(micros, currency)
+
+        def rate(micros: int | None, currency: str) -> str:
+            """A computed figure (per answer, per hour) in the currency's minor unit."""
+            return "-" if micros is None else format_rate(micros, currency)
 
         header = ("project", "kind", "status", "items", "done", "in progress", "answers",
                   "active workers", "spent", "committed", "per answer", "median hourly",
@@ -409,8 +413,8 @@ def _stats(args: argparse.Namespace) -> int:
         rows = [header] + [(s.name, s.kind, s.status, str(s.items), str(s.done),
                             str(s.in_progress), str(s.answers), str(s.active_workers),
                             cash(s.spent, s.currency), cash(s.committed, s.currency),
-                            cash(s.per_answer, s.currency),
-                            cash(s.median_hourly, s.currency),
+                            rate(s.per_answer, s.currency),
+                            rate(s.median_hourly, s.currency),
                             languages_text(s.left_by_language) or "-")
                            for s in stats]
         widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
@@ -420,7 +424,7 @@ def _stats(args: argparse.Namespace) -> int:
         for s in stats:
             if s.below_min_hourly:
                 print(f"warning: {s.name}: the median worker earns "
-                      f"{cash(s.median_hourly, s.currency)} an hour, below the project's "
+                      f"{rate(s.median_hourly, s.currency)} an hour, below the project's "
                       f"min_hourly; raise the reward or make tasks quicker", file=sys.stderr)
         return 0
 

@@ -225,9 +225,10 @@ def notice_text(notice: Notice, _: Gettext,
     c = p.get("currency", "")
     if notice.kind == "settled":
         if p["outcome"] == DISCOUNTED:
-            lines = [_("Your last {count} answers in {project} were checked: {right} matched "
-                       "the accepted answer, {needed}% were needed for full pay. You were "
-                       "paid {paid} of {value}.", count=p["answers"], project=p["project"],
+            lines = [p["project"],
+                     _("Your last {count} answers here were checked: {right} matched the "
+                       "accepted answer, {needed}% were needed for full pay. You were paid "
+                       "{paid} of {value}.", count=p["answers"],
                        right=p["answers"] - len(p["wrong"]),
                        needed=round(p["needed"] * 100), paid=money(p["paid"], c, _),
                        value=money(p["value"], c, _)),
@@ -253,5 +254,6 @@ def notice_text(notice: Notice, _: Gettext,
         return _("Your payout of {amount} was approved and paid.",
                  amount=money(p["amount"], c, _))
     assert notice.kind == "payout_rejected", notice.kind
-    return _("Your payout of {amount} was not made: {reason}. The money is back in your "
-             "wallet.", amount=money(p["amount"], c, _), reason=p.get("text", ""))
+    return "\n".join([_("Your payout of {amount} was not made. The money is back in your "
+                         "wallet.", amount=money(p["amount"], c, _)),
+                       _("Reason: {reason}", reason=p.get("text", ""))])
