@@ -111,6 +111,8 @@ class Call(NamedTuple):
     chat_id: int | None
     at: float
     status: int
+    #: Telegram's words when it refused the call ("Bad Request: can't parse entities …")
+    description: str = ""
 
 
 @dataclass(slots=True)
@@ -435,6 +437,7 @@ class BotApiStandIn:
         files: dict[str, _Upload] = {}
         chat_id: int | None = None
         delay: _Delay | None = None
+        refused = ""
         try:
             params, files = await _read_params(request)
             raw_chat = params.get("chat_id")
@@ -449,6 +452,7 @@ class BotApiStandIn:
             response = _ok_response(result)
         except ApiError as error:
             response = _error_response(error)
+            refused = error.description
         except Exception as error:  # a stand-in bug: report it loudly, answer like a 500
             log.exception("stand-in failed on %s", name)
             self.internal_errors.append(error)
@@ -456,17 +460,18 @@ class BotApiStandIn:
         if self.record_calls:
             for part, upload in files.items():
                 params[part] = f"<upload {upload.filename} {len(upload.data)} bytes>"
-        self._record(name, params, chat_id, started, response.status)
+        self._record(name, params, chat_id, started, response.status, refused)
         if delay is not None and not delay.before:
             await asyncio.sleep(delay.seconds)
         return response
 
     def _record(
-        self, method: str, params: JSON, chat_id: int | None, started: float, status: int
+        self, method: str, params: JSON, chat_id: int | None, started: float, status: int,
+        description: str = "",
     ) -> None:
         self._counts[method] += 1
         if self.record_calls:
-            self.calls.append(Call(method, params, chat_id, started, status))
+            self.calls.append(Call(method, params, chat_id, started, status, description))
 
     def _take(self, queue: list[_T], method: str, chat_id: int | None) -> _T | None:
         """Consume one matching fault or delay, if any."""
