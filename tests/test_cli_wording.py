@@ -81,11 +81,14 @@ def test_amounts_are_named_once(tmp_path: Path, capsys: pytest.CaptureFixture[st
     project.write_text((SAMPLE / "reviews.toml").read_text().replace(
         'reward = "0.02"', 'reward = "-1"'))
     err = one_error(capsys, ["project", "-c", str(config), str(project)])
-    assert err == f"tapwork: {project}: reward '-1' is negative"
+    assert err == (f'tapwork: {project}: reward must be a decimal string from "0" to '
+                   f"\"1000000\" with at most 6 decimals, not '-1' (negative)")
     project.write_text((SAMPLE / "reviews.toml").read_text().replace(
         'reward = "0.02"', 'reward = "0.02"\nmin_hourly = "1.0000001"'))
     err = one_error(capsys, ["project", "-c", str(config), str(project)])
-    assert err == f"tapwork: {project}: min_hourly '1.0000001' has more than 6 decimals"
+    assert err == (f'tapwork: {project}: min_hourly must be a decimal string from "0" to '
+                   f"\"1000000\" with at most 6 decimals, not '1.0000001' (more than 6 "
+                   "decimals)")
     err = one_error(capsys, ["project", "-c", str(config), str(tmp_path)])
     assert err.startswith(f"tapwork: cannot read project file {tmp_path}: ")
 
