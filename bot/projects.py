@@ -290,6 +290,8 @@ class Key:
     rule: Rule
     default: str
     meaning: str
+    #: the README's "allowed" column where the rule's own range is not the whole story
+    allowed: str = ""
 
 
 #: every key of a project file: the one source for parsing, the README table and the
@@ -309,7 +311,7 @@ KEYS: dict[str, Key] = {key.name: key for key in (
     Key("currency", Currency(), "required", "the currency of every amount"),
     Key("overlap", Whole(1, 50), "3", "distinct workers per item"),
     Key("max_overlap", Whole(1, 50), "overlap",
-        "more workers for an uncertain item, up to this (at least overlap)"),
+        "more workers for an uncertain item, up to this", "overlap to 50"),
     Key("lease_minutes", Whole(1, 24 * 60, "minutes"), "10",
         "an unanswered task goes back to the pool after this"),
     Key("gold_rate", SHARE, "0.1", "share of tasks that are gold checks"),
@@ -349,8 +351,8 @@ _TABLE_KEYS = {table: {name.split(".", 1)[1] for name in KEYS if name.startswith
 def keys_table() -> list[str]:
     """The README's table of project keys, one Markdown row per key."""
     rows = ["| key | type | default | allowed | meaning |", "|---|---|---|---|---|"]
-    rows += [f"| `{k.name}` | {k.rule.kind} | {k.default} | {k.rule.range()} | {k.meaning} |"
-             for k in KEYS.values()]
+    rows += [f"| `{k.name}` | {k.rule.kind} | {k.default} | {k.allowed or k.rule.range()} "
+             f"| {k.meaning} |" for k in KEYS.values()]
     return rows
 
 
