@@ -109,7 +109,7 @@ class Whole(Rule):
         return f"a whole number{of} from {self.low} to {self.high}"
 
     def range(self) -> str:
-        return f"{self.low} to {self.high}"
+        return f"{self.low} to {self.high}" + (f" {self.unit}" if self.unit else "")
 
     def check(self, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) \
@@ -137,7 +137,8 @@ class Number(Rule):
         return f"a number{of} from {_number(self.low)} to {_number(self.high)}"
 
     def range(self) -> str:
-        return f"{_number(self.low)} to {_number(self.high)}"
+        return f"{_number(self.low)} to {_number(self.high)}" + (
+            f" {self.unit}" if self.unit else "")
 
     def check(self, value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):

@@ -348,6 +348,15 @@ _TABLE_KEYS = {table: {name.split(".", 1)[1] for name in KEYS if name.startswith
                for table in ("quiz", "skill_bonus")}
 
 
+def text_limit(key: str) -> int:
+    """The most characters ``key`` takes (``title``, ``instructions``, ``labels[].value``,
+    ``labels[].names``): /newproject checks each text as it is typed."""
+    rule = KEYS[key].rule
+    text = rule.text if isinstance(rule, Texts) else rule
+    assert isinstance(text, Text)
+    return text.longest
+
+
 def keys_table() -> list[str]:
     """The README's table of project keys, one Markdown row per key."""
     rows = ["| key | type | default | allowed | meaning |", "|---|---|---|---|---|"]

@@ -20,7 +20,7 @@ from bot.config import RULES, parse_config
 from bot.errors import ConfigError, ProjectError
 from bot.limits import MAX_AMOUNT, ExactShare, Money, Number, Whole
 from bot.projects import KEYS, Texts, keys_table, parse_project
-from tests.conftest import ROOT, sentiment_doc
+from tests.conftest import OPERATOR_ID, ROOT, Running, sentiment_doc
 
 README = (ROOT / "README.md").read_text("utf-8")
 SAMPLE = ROOT / "bot" / "sample" / "reviews.toml"
@@ -251,11 +251,49 @@ def test_sample_project_loads_and_comments_every_range() -> None:
     text = SAMPLE.read_text("utf-8")
     parse_project(tomllib.loads(text))
     for name, key in KEYS.items():
-        if isinstance(key.rule, Whole | Number | Money | ExactShare | Texts):
+        allowed = key.allowed or key.rule.range()
+        if name.startswith("labels[]"):
+            assert allowed in text, name
+        elif isinstance(key.rule, Whole | Number | Money | ExactShare | Texts):
             pattern = re.compile(rf"^#?\s*\[?{re.escape(name.split('.')[-1])}\b.*#.*"
-                                 rf"{re.escape(key.rule.range())}", re.MULTILINE)
-            if name.startswith("labels[]"):
-                assert key.rule.range() in text, name
-            else:
-                assert pattern.search(text), f"sample has no comment with {name}'s range " \
-                                             f"({key.rule.range()})"
+                                 rf"{re.escape(allowed)}", re.MULTILINE)
+            assert pattern.search(text), f"sample has no comment with {name}'s range " \
+                                         f"({allowed})"
+
+
+# -- /newproject in chat checks each answer against the same limits ----------------------
+
+
+async def test_newproject_asks_again_for_a_text_or_amount_beyond_its_limit(
+        bot: Running) -> None:
+    """Refused at the question, not at the end: the operator's draft is never lost."""
+    op = bot.server.phone(OPERATOR_ID, "Op")
+    await op.send("/newproject")
+    await op.tap("Classification (your own labels)", await op.wait_text("What kind of task"))
+    await op.wait_text("Its name?")
+    await op.send("fruit")
+    await op.wait_text("The title workers see?")
+    await op.send("T" * 121)
+    await op.wait_text("Please keep it to 120 characters; this one has 121.")
+    await op.send("ko: " + "제" * 200)
+    await op.wait_text("Please keep it to 120 characters; this one has 200.")
+    await op.send("Which fruit is it?")
+    await op.tap("▶️ Continue", await op.wait_text("Add another language, or continue?"))
+    await op.wait_text("The instructions workers see")
+    await op.send("I" * 1001)
+    await op.wait_text("Please keep it to 1000 characters; this one has 1001.")
+    await op.send("Pick the fruit.")
+    await op.tap("▶️ Continue", await op.wait_text("✓ English: Pick the fruit."))
+    await op.wait_text("The labels")
+    await op.send("apple, " + "b" * 101)
+    await op.wait_text("each of at most 100 characters")
+    await op.send("apple, banana")
+    await op.wait_text("pay per accepted answer")
+    await op.send("9223372036854 USD")
+    await op.wait_text("Please write an amount of at most 1,000,000 and a currency code")
+    await op.send("1000000 USD")
+    await op.tap("2", await op.wait_text("How many different workers"))
+    await op.wait_text("Project fruit created")
+    spec = (await bot.services.catalog.get("fruit")).spec
+    assert spec.title.texts == {"en": "Which fruit is it?"}
+    assert spec.reward_micros == MAX_AMOUNT and spec.label_values == ("apple", "banana")
