@@ -269,9 +269,10 @@ class Labels(Rule):
         return f"{self.fewest} to {self.most} labels"
 
     def check(self, value: Any) -> list[Any]:
-        if not isinstance(value, list) or not self.fewest <= len(value) <= self.most:
-            raise self.refuse(value if not isinstance(value, list)
-                              else f"{len(value)} labels")
+        if not isinstance(value, list):
+            raise self.refuse(value)
+        if not self.fewest <= len(value) <= self.most:
+            raise Invalid(f"must be {self.allowed()}, not {len(value)}")
         return value
 
 
