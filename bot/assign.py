@@ -16,7 +16,6 @@ confidence decides whether it needs more workers, up to ``max_overlap``.
 from __future__ import annotations
 
 import enum
-import json
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -28,7 +27,7 @@ import aiosqlite
 from bot import quality
 from bot.clock import Clock, from_iso, to_iso
 from bot.languages import serving
-from bot.projects import Localized, ProjectSpec, parse_project
+from bot.projects import Localized, ProjectSpec, parse_stored
 from bot.qualify import GOLD, TOO_FAST, Access, Gate, access
 from bot.quiet import local_time
 from storage import Database
@@ -72,7 +71,7 @@ class Project:
 def _spec(document: str) -> ProjectSpec:
     """Validating a project takes ~50 µs and every answer loads its project, so a spec is
     parsed once per stored text (an update stores a new text, so it is never stale)."""
-    return parse_project(json.loads(document))
+    return parse_stored(document)
 
 
 @dataclass(frozen=True)
