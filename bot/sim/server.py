@@ -111,6 +111,8 @@ class Call(NamedTuple):
     chat_id: int | None
     at: float
     status: int
+    #: Telegram's description of a refusal ("Bad Request: can't parse entities: ..")
+    error: str = ""
 
 
 @dataclass(slots=True)
@@ -435,6 +437,7 @@ class BotApiStandIn:
         files: dict[str, _Upload] = {}
         chat_id: int | None = None
         delay: _Delay | None = None
+        refusal = ""
         try:
             params, files = await _read_params(request)
             raw_chat = params.get("chat_id")
@@ -448,6 +451,7 @@ class BotApiStandIn:
             result = await handler(params, files)
             response = _ok_response(result)
         except ApiError as error:
+            refusal = error.description
             response = _error_response(error)
         except Exception as error:  # a stand-in bug: report it loudly, answer like a 500
             log.exception("stand-in failed on %s", name)
@@ -456,17 +460,25 @@ class BotApiStandIn:
         if self.record_calls:
             for part, upload in files.items():
                 params[part] = f"<upload {upload.filename} {len(upload.data)} bytes>"
-        self._record(name, params, chat_id, started, response.status)
+        self._record(name, params, chat_id, started, response.status, refusal)
         if delay is not None and not delay.before:
             await asyncio.sleep(delay.seconds)
         return response
 
     def _record(
-        self, method: str, params: JSON, chat_id: int | None, started: float, status: int
+        self, method: str, params: JSON, chat_id: int | None, started: float, status: int,
+        error: str = "",
     ) -> None:
         self._counts[method] += 1
         if self.record_calls:
-            self.calls.append(Call(method, params, chat_id, started, status))
+            self.calls.append(Call(method, params, chat_id, started, status, error))
+
+    def refusals(self) -> list[Call]:
+        """Calls Telegram would have refused for what they sent: text it cannot parse or
+        that is too long (not "message is not modified", which a bot may meet in passing,
+        nor injected faults)."""
+        return [c for c in self.calls if c.status == 400 and (
+            "can't parse" in c.error or "too long" in c.error)]
 
     def _take(self, queue: list[_T], method: str, chat_id: int | None) -> _T | None:
         """Consume one matching fault or delay, if any."""
