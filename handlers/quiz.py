@@ -199,8 +199,15 @@ async def typed_answer(update: Update, context: Context) -> bool:
     attempt, position = current
     step = await services.quizzes.answer(user.id, attempt, position, text=message.text,
                                          message_id=message.message_id)
+    _ = await gettext_of(update, context)
     if step.outcome in (QuizOutcome.NEXT, QuizOutcome.TRAINING_DONE, QuizOutcome.FINISHED):
-        await present_step(update, context, step, await gettext_of(update, context))
+        await present_step(update, context, step, _)
+    elif step.outcome is QuizOutcome.TOO_LONG:
+        from handlers.work import too_long
+
+        await say.reply(message, too_long(_))
+    elif step.outcome is QuizOutcome.INVALID:
+        await say.reply(message, _("Please answer with the buttons under the task."))
     return True
 
 

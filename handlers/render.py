@@ -5,16 +5,18 @@ previous photo (``editMessageMedia``); anything else arrives as a new message. M
 uploaded once; afterwards Telegram's ``file_id`` is reused for every worker.
 
 Words go out through ``handlers.say`` (escaped once, within Telegram's limits). A caption
-holds 1024 characters; when a media item's text does not fit one beside the title, the
-text moves out of the caption into a message of its own just before the media, whole
-(an item's text was checked at import to fit a message), and the caption keeps the
-title. A large-print card whose words do not fit its caption is not drawn: the task
-comes as plain text, which holds them all.
+holds 1024 characters and a message 4096. The item's own text is never cut: it was
+checked at import to fit a message, and a photo or recording carries no text of its
+own. What gives way is, first, the instructions (shortened with "…"); then a note that
+will not fit beside the item (a long explanation of a missed check) moves out whole
+into a message of its own, in place of the task it is about; and a large-print card
+whose words do not fit a caption is not drawn: the task comes as text, which holds them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -70,9 +72,8 @@ def item_text(project: Project, text: str | None, _: Gettext, limit: int | None,
     """Note, title, instructions and the item, in HTML, within ``limit`` when it can be
     (``None``: all of it, however long).
 
-    The instructions are shortened first, then the note; the item itself is never cut
-    (it was checked at import to fit a message): a caller that finds it still too long
-    for a caption (``fits``) moves the item out of the caption.
+    The instructions are shortened first, then the note (callers move a note that does
+    not fit out first, see ``_note_apart``); the item itself is never cut.
     """
     spec = project.spec
     head = header or f"{spec.title.get(_.language)} · {reward_line(project, _)}"
@@ -139,11 +140,15 @@ async def show_task(context: Context, chat_id: int, task: Task, _: Gettext,
     if senior is None:
         worker = await services.workers.get(chat_id)
         senior = worker is not None and worker.senior
-    caption = item_text(task.project, task.text, _, CAPTION_LIMIT, note)
-    card = await task_card(task, _) if senior and task.media is None and task.text \
-        and fits(item_text(task.project, task.text, _, None, note), CAPTION_LIMIT) \
-        else None
+    card = None
+    if senior and task.media is None and task.text:
+        if note and not fits(item_text(task.project, task.text, _, None, note),
+                             CAPTION_LIMIT):
+            replace, note = await _note_apart(context, chat_id, note, replace), ""
+        if fits(item_text(task.project, task.text, _, None), CAPTION_LIMIT):
+            card = await task_card(task, _)
     if card is not None:
+        caption = item_text(task.project, task.text, _, CAPTION_LIMIT, note)
         sent = await _show_card(context, chat_id, task, _, replace, caption, card)
         file_id = None
     else:
@@ -194,21 +199,13 @@ async def show_item(context: Context, chat_id: int, project: Project, text: str 
 
     Returns the message and, when the media was uploaded now, Telegram's new ``file_id``.
     """
+    limit = CAPTION_LIMIT if media else TEXT_LIMIT
+    if note and not fits(item_text(project, text, _, None, note, header), limit):
+        replace, note = await _note_apart(context, chat_id, note, replace), ""
     if media is None:
-        if note and not fits(item_text(project, text, _, None, note, header), TEXT_LIMIT):
-            # a long note (an explanation) will not fit beside the item: it takes the place
-            # of the task it is about, and the next task comes below it
-            await say.show(context.bot, chat_id, note, None, replace)
-            note, replace = "", None
         body = item_text(project, text, _, TEXT_LIMIT, note, header)
         return await say.show(context.bot, chat_id, body, markup, replace), None
     caption = item_text(project, text, _, CAPTION_LIMIT, note, header)
-    if not fits(caption, CAPTION_LIMIT):
-        # the text goes first, whole, in a message of its own; the media cannot be edited
-        # in place under it, so it follows as a new message with the title as its caption
-        await say.send(context.bot, chat_id, item_text(project, text, _, TEXT_LIMIT, note,
-                                                        header))
-        caption, replace = item_text(project, None, _, CAPTION_LIMIT, "", header), None
     # an upload inside InputMedia must be "attached" as its own multipart part
     source: str | InputFile
     attached: str | InputFile
@@ -229,6 +226,19 @@ async def show_item(context: Context, chat_id: int, project: Project, text: str 
         kind = media.kind if media.kind in ("photo", "audio") else "voice"
         sent = await say.send_media(context.bot, chat_id, kind, source, caption, markup)
     return sent, _file_id(sent) if uploaded else None
+
+
+async def _note_apart(context: Context, chat_id: int, note: Text,
+                      replace: Message | None) -> None:
+    """A note too long to stand beside the next item (a long explanation of a missed
+    check) takes the place of the task it is about, whole; the next task comes as a new
+    message under it. Returns None: nothing is left to be replaced."""
+    if replace is not None and replace.text is None:
+        # a photo or recording cannot turn into text: its buttons go, the note follows
+        with contextlib.suppress(BadRequest):
+            await replace.edit_reply_markup(None)
+        replace = None
+    await say.show(context.bot, chat_id, note, None, replace)
 
 
 async def show_text(context: Context, chat_id: int, text: Text,
