@@ -15,8 +15,6 @@ from handlers import say
 from handlers.common import Context, gettext_of, services_of
 from handlers.render import answer_rows, show_item, show_text, value_name
 
-#: how much of a missed question's text the exam's result repeats
-MISSED_TEXT = 120
 #: ``q:<attempt>:<position>:<choice or u>`` answers; ``qs:<project>`` starts a round
 _ANSWER = re.compile(r"^q:([0-9]{1,12}):([0-9]{1,3}):([0-9]{1,2}|u)$")
 _START = re.compile(r"^qs:([0-9]{1,12})$")
@@ -83,7 +81,7 @@ def feedback_note(project: Project, feedback: Feedback, _: Gettext) -> str:
 def result_text(project: Project, result: ExamResult, _: Gettext) -> str:
     """The score, what happens now, and each missed question with its right answer and
     why. The questions were on screen during the exam, so each is recalled by its first
-    words (``MISSED_TEXT`` characters); the explanations are whole, and a long result
+    words (``say.RECALL`` characters); the explanations are whole, and a long result
     arrives as several messages (``handlers.say``)."""
     lines = [_("Exam finished: {correct} of {total} right ({needed} needed).",
                correct=result.correct, total=result.total, needed=result.needed)]
@@ -101,7 +99,7 @@ def result_text(project: Project, result: ExamResult, _: Gettext) -> str:
         lines.append("")
         lines.append(_("What you missed:"))
         for missed in result.missed:
-            recalled = say.shorten(missed.text, MISSED_TEXT) if missed.text else "…"
+            recalled = say.shorten(missed.text, say.RECALL) if missed.text else "…"
             line = f"• {recalled} → {value_name(project, missed.answer, _)}"
             if missed.explain is not None:
                 line += f" ({missed.explain.get(_.language)})"

@@ -58,6 +58,9 @@ log = logging.getLogger(__name__)
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 ELLIPSIS = "…"
+#: how much of an item's text a message repeats when it recalls the item (an exam's
+#: missed questions, a pay notice's answers judged wrong): it was on screen in full before
+RECALL = 120
 
 Html = Markup
 #: plain text (escaped on the way out) or HTML built with ``html()``

@@ -216,7 +216,14 @@ async def top_choice(update: Update, context: Context) -> None:
 
 def notice_text(notice: Notice, _: Gettext,
                 name: Callable[[str], str] = lambda value: value) -> str:
-    """The message for one outbox notice; ``name`` shows a stored answer as its label."""
+    """The message for one outbox notice; ``name`` shows a stored answer as its label.
+
+    Plain text (``handlers.notices`` delivers it as it is), within one message: an item is
+    recalled by its first words, and a reason too long to fit ends in "…"."""
+    return say.shorten(_notice_text(notice, _, name), say.TEXT_LIMIT)
+
+
+def _notice_text(notice: Notice, _: Gettext, name: Callable[[str], str]) -> str:
     p = notice.payload
     c = p.get("currency", "")
     if notice.kind == "settled":
@@ -231,7 +238,8 @@ def notice_text(notice: Notice, _: Gettext,
                      _("Judged wrong:")]
             for w in p["wrong"]:
                 lines.append(_("• {text} — you said {answer}; accepted: {accepted}",
-                               text=w.get("text") or w["item"], answer=name(w["answer"]),
+                               text=say.shorten(w.get("text") or w["item"], say.RECALL),
+                               answer=name(w["answer"]),
                                accepted=name(w["accepted"])))
             return "\n".join(lines)
         if p["outcome"] == AUTO:
