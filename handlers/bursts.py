@@ -48,7 +48,7 @@ async def quick(update: Update, context: Context) -> None:
         chosen = whole_number(context.args[0], 1, MAX_MINUTES)
         if chosen is None:
             await say.reply(message, _("Use: /quick MINUTES, from 1 to {most}.",
-                                       most=MAX_MINUTES))
+                                         most=MAX_MINUTES))
             return
         minutes = chosen
     await _begin(update, context, minutes, None)
@@ -105,6 +105,6 @@ async def end_due(context: Context) -> None:
                     await context.bot.edit_message_reply_markup(worker_id, task.message_id,
                                                                 reply_markup=None)
             await say.send(context.bot, worker_id, summary_text(summary, _),
-                                           reply_markup=summary_markup(_))
+                           reply_markup=summary_markup(_))
         except Forbidden:
             await services.workers.blocked(worker_id)

@@ -33,8 +33,8 @@ async def on_error(update: object, context: Context) -> None:
     if isinstance(update, Update) and update.effective_chat is not None:
         _ = await gettext_of(update, context)
         try:
-            await say.send(context.bot,
-                update.effective_chat.id,
+            await say.send(
+                context.bot, update.effective_chat.id,
                 _("Sorry, something went wrong on our side. Your answers are safe; tap /tasks "
                   "to carry on."))
         except Exception:

@@ -47,7 +47,8 @@ async def check(update: object, context: Context) -> None:
     if update.edited_message is not None:
         if update.edited_message.chat.type == "private" and update.effective_user:
             _ = await gettext_of(update, context)
-            await say.reply(update.edited_message,
+            await say.reply(
+                update.edited_message,
                 _("Edited messages are not read. Please send a new message instead."))
         raise ApplicationHandlerStop
     user = update.effective_user

@@ -58,7 +58,8 @@ async def begin(update: Update, context: Context) -> int:
     _ = await gettext_of(update, context)
     _draft(context).clear()
     assert update.effective_message is not None
-    await say.reply(update.effective_message,
+    await say.reply(
+        update.effective_message,
         _("A new project. What kind of task is it? (/cancel to stop)"), reply_markup=_kinds(_))
     return KIND
 
@@ -70,7 +71,7 @@ async def kind(update: Update, context: Context) -> int:
     _draft(context)["kind"] = query.data.split(":", 1)[1]
     await query.answer()
     await say.edit_query(query, _("Its name? Letters, digits, _ or -; it becomes the link "
-                                    "t.me/<bot>?start=NAME."))
+                                  "t.me/<bot>?start=NAME."))
     return NAME
 
 
@@ -242,7 +243,8 @@ async def overlap(update: Update, context: Context) -> int:
     except TapworkError as exc:
         await say.edit_query(query, _("The project was not saved: {why}", why=str(exc)))
         return ConversationHandler.END
-    await say.edit_query(query,
+    await say.edit_query(
+        query,
         (_("Project {name} created.", name=spec.name) if created
          else _("Project {name} updated.", name=spec.name)) + "\n"
         + _("Add items: send a JSONL, CSV or ZIP file with the caption /import {name}.",

@@ -167,7 +167,7 @@ async def reject(update: Update, context: Context) -> None:
         await say.reply(message, _("No open payout request #{id}.", id=args[0]))
         return
     await say.reply(message, _("Payout #{id} rejected; the money went back to the worker "
-                               "with your reason.", id=payout.id))
+                                 "with your reason.", id=payout.id))
 
 
 async def _project_arg(update: Update, context: Context, usage: str
@@ -250,7 +250,7 @@ async def project(update: Update, context: Context) -> None:
     png = bar_chart(values, [h if i % 3 == 0 else "" for i, h in enumerate(hours)],
                     str(max(values)) if any(values) else "")
     await say.reply_media(message, "photo", InputFile(png, filename="progress.png"),
-                              caption=_("Answers per hour, last 24 hours (UTC)"))
+                          caption=_("Answers per hour, last 24 hours (UTC)"))
 
 
 async def _set_status(update: Update, context: Context, status: str) -> None:
@@ -291,9 +291,9 @@ async def export(update: Update, context: Context) -> None:
     name = chosen.spec.name
     out = io.StringIO()
     count = await services_of(context).reports.export(name, out)
-    await say.reply_media(message, "document", InputFile(out.getvalue().encode("utf-8"),
-                                           filename=f"{name}.jsonl"),
-                                 caption=_("{count} items", count=count))
+    await say.reply_media(message, "document",
+                          InputFile(out.getvalue().encode("utf-8"), filename=f"{name}.jsonl"),
+                          caption=_("{count} items", count=count))
 
 
 @operators_only
@@ -383,9 +383,9 @@ async def broadcast(update: Update, context: Context) -> None:
         return
     except TextTooLong as exc:
         await say.reply(message, _("That text is {length} characters long, and a message "
-                                   "holds at most {limit}. Nothing was sent: please "
-                                   "shorten it and send the broadcast again.",
-                                   length=exc.length, limit=exc.limit))
+                                     "holds at most {limit}. Nothing was sent: please "
+                                     "shorten it and send the broadcast again.",
+                                     length=exc.length, limit=exc.limit))
         return
     lines = [_("Broadcast #{id} to {count} workers started.", id=started.id,
                count=audience.total)]
@@ -405,7 +405,7 @@ async def document(update: Update, context: Context) -> None:
     doc = message.document
     if doc.file_size and doc.file_size > MAX_DOWNLOAD:
         await say.reply(message, _("That file is larger than 20 MB, the most a bot can "
-                                   "download. Split it, or use tapwork import."))
+                                     "download. Split it, or use tapwork import."))
         return
     caption = (message.caption or "").split()
     name = (doc.file_name or "").lower()
@@ -415,7 +415,7 @@ async def document(update: Update, context: Context) -> None:
         await _project_file(update, context)
     else:
         await say.reply(message, _("Send items with the caption /import NAME, or a project "
-                                   "file ending in .toml."))
+                                     "file ending in .toml."))
 
 
 async def _download(update: Update, context: Context) -> bytes:
@@ -452,7 +452,7 @@ async def _import(update: Update, context: Context, project_name: str) -> None:
             shown = done["lines"]
             with contextlib.suppress(BadRequest):
                 await say.edit(status, _("Checking {file}… {lines} lines so far",
-                                         file=message.document.file_name, lines=shown))
+                                        file=message.document.file_name, lines=shown))
     result = task.result()
     # a report of many problems lists the first ones: one message, cut with "…"
     await say.edit(status, say.clip(format_report(result, reader=_), say.TEXT_LIMIT))
@@ -472,7 +472,8 @@ async def _project_file(update: Update, context: Context) -> None:
     except TapworkError as exc:
         await say.reply(message, _("The project was not saved: {why}", why=str(exc)))
         return
-    await say.reply(message,
+    await say.reply(
+        message,
         (_("Project {name} created.", name=spec.name) if created
          else _("Project {name} updated.", name=spec.name)) + "\n"
         + _("Add items: send a JSONL, CSV or ZIP file with the caption /import {name}.",

@@ -7,7 +7,7 @@ import re
 from babel.dates import format_datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot.assign import Project
+from bot.assign import MAX_TYPED_ANSWER, Project
 from bot.i18n import Gettext
 from bot.qualify import GOLD, OPERATOR, TOO_FAST, Access, Gate
 from bot.quiz import ExamResult, Feedback, Question, QuizOutcome, QuizStep
@@ -201,12 +201,18 @@ async def typed_answer(update: Update, context: Context) -> bool:
     if step.outcome in (QuizOutcome.NEXT, QuizOutcome.TRAINING_DONE, QuizOutcome.FINISHED):
         await present_step(update, context, step, _)
     elif step.outcome is QuizOutcome.TOO_LONG:
-        from handlers.work import too_long
-
         await say.reply(message, too_long(_))
     elif step.outcome is QuizOutcome.INVALID:
         await say.reply(message, _("Please answer with the buttons under the task."))
     return True
+
+
+def too_long(_: Gettext) -> str:
+    """A typed answer over the limit, in a quiz or at work: nothing was saved, and this
+    says how long an answer may be (not "use the buttons": there are none to use)."""
+    return _("That answer is too long: an answer can have at most {limit} characters. "
+             "Nothing was saved; please shorten it and send it again.",
+             limit=MAX_TYPED_ANSWER)
 
 
 def _step_alert(step: QuizStep, _: Gettext) -> str:

@@ -115,7 +115,11 @@ def shorten(text: str, most: int) -> str:
 def split(text: Text, limit: int = TEXT_LIMIT) -> list[Markup]:
     """``text`` as HTML in parts of at most ``limit`` characters each (see the module's
     docstring); empty when there is nothing to show."""
-    segments = _segments(escape(text))
+    markup = escape(text)
+    whole = visible(markup)
+    if _units(whole) <= limit:  # nearly every message: no parsing, no copy
+        return [markup] if whole.strip() else []
+    segments = _segments(markup)
     shown = "".join(part for part, _tags in segments)
     parts: list[Markup] = []
     start = 0

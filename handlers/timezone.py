@@ -48,7 +48,7 @@ async def callback(update: Update, context: Context) -> None:
     if chosen is None:
         await query.answer()
         await say.edit_query(query, _("Pick a place that has the same time as you."),
-                                      reply_markup=zone_screen(worker.timezone, now, _))
+                             reply_markup=zone_screen(worker.timezone, now, _))
         return
     if chosen == BACK:
         await query.answer()

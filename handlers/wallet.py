@@ -69,9 +69,9 @@ async def wallet(update: Update, context: Context) -> None:
         png = bar_chart([v for _day, v in w.chart], [d[8:] for d, _v in w.chart],
                         money(top, w.chart_currency, gettext_for("en")) if top else "")
         await say.reply_media(message, "photo", InputFile(png, filename="earnings.png"),
-                                  caption=_("Earned in the last 14 days ({currency})",
-                                            currency=currency_name(w.chart_currency,
-                                                                   _.language)))
+                              caption=_("Earned in the last 14 days ({currency})",
+                                        currency=currency_name(w.chart_currency,
+                                                               _.language)))
 
 
 def entry_text(entry: Entry, _: Gettext) -> str:
@@ -136,7 +136,8 @@ async def payout(update: Update, context: Context) -> None:
                                  or _("There is nothing ready to pay out yet."))
         return
     amounts = ", ".join(money(b.available, b.currency, _) for b in payable)
-    await say.reply(message,
+    await say.reply(
+        message,
         "\n".join([_("Request a payout of {amounts}?", amounts=amounts), *short]),
         reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(
             _("✅ Yes, pay me out"), callback_data=f"po:{message.message_id}")]]))

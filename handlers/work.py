@@ -6,7 +6,7 @@ import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot.assign import MAX_TYPED_ANSWER, AnswerResult, Empty, Outcome, Project, Served, Shown
+from bot.assign import AnswerResult, Empty, Outcome, Project, Served, Shown
 from bot.catalog import MANY
 from bot.i18n import Gettext, language_name, language_names
 from bot.money import format_money
@@ -131,7 +131,7 @@ async def typed_answer(update: Update, context: Context) -> None:
         await say.reply(message, _("To get a task, tap /tasks."))
         return
     if result.outcome is Outcome.TOO_LONG:
-        await say.reply(message, too_long(_))
+        await say.reply(message, quiz.too_long(_))
         return
     if result.outcome is Outcome.INVALID:
         await say.reply(message, _("Please answer with the buttons under the task."))
@@ -143,13 +143,6 @@ async def typed_answer(update: Update, context: Context) -> None:
             return
         await _present(update, context, result.served, _, note=note,
                        senior=worker is not None and worker.senior, answered=True)
-
-
-def too_long(_: Gettext) -> str:
-    """A typed answer over the limit: nothing was saved, and this says how long it may be."""
-    return _("That answer is too long: an answer can have at most {limit} characters. "
-             "Nothing was saved; please shorten it and send it again.",
-             limit=MAX_TYPED_ANSWER)
 
 
 async def not_text(update: Update, context: Context) -> None:
@@ -338,7 +331,7 @@ def _outcome_text(result: AnswerResult, _: Gettext) -> str:
                            "was not counted."),
         Outcome.FORGED: _("Sorry, this button does not work any more."),
         Outcome.INVALID: _("Sorry, that answer does not fit this task."),
-        Outcome.TOO_LONG: too_long(_),
+        Outcome.TOO_LONG: quiz.too_long(_),
         Outcome.NO_TASK: _("To get a task, tap /tasks."),
     }
     return texts[result.outcome]
