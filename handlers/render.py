@@ -23,7 +23,14 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 from markupsafe import Markup
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    InputMediaAudio,
+    InputMediaPhoto,
+    Message,
+)
 from telegram.error import BadRequest, Forbidden
 
 from bot.assign import Project, Task
@@ -144,7 +151,8 @@ async def show_task(context: Context, chat_id: int, task: Task, _: Gettext,
     if senior and task.media is None and task.text:
         if note and not fits(item_text(task.project, task.text, _, None, note),
                              CAPTION_LIMIT):
-            replace, note = await _note_apart(context, chat_id, note, replace), ""
+            await _note_apart(context, chat_id, note, replace)
+        replace, note = None, ""
         if fits(item_text(task.project, task.text, _, None), CAPTION_LIMIT):
             card = await task_card(task, _)
     if card is not None:
@@ -201,7 +209,8 @@ async def show_item(context: Context, chat_id: int, project: Project, text: str 
     """
     limit = CAPTION_LIMIT if media else TEXT_LIMIT
     if note and not fits(item_text(project, text, _, None, note, header), limit):
-        replace, note = await _note_apart(context, chat_id, note, replace), ""
+        await _note_apart(context, chat_id, note, replace)
+        replace, note = None, ""
     if media is None:
         body = item_text(project, text, _, TEXT_LIMIT, note, header)
         return await say.show(context.bot, chat_id, body, markup, replace), None
@@ -232,7 +241,7 @@ async def _note_apart(context: Context, chat_id: int, note: Text,
                       replace: Message | None) -> None:
     """A note too long to stand beside the next item (a long explanation of a missed
     check) takes the place of the task it is about, whole; the next task comes as a new
-    message under it. Returns None: nothing is left to be replaced."""
+    message under it (nothing is left for it to replace)."""
     if replace is not None and replace.text is None:
         # a photo or recording cannot turn into text: its buttons go, the note follows
         with contextlib.suppress(BadRequest):
@@ -249,10 +258,10 @@ async def show_text(context: Context, chat_id: int, text: Text,
     return await say.show(context.bot, chat_id, text, markup, replace)
 
 
-async def _edit_media(message: Message, media: object,
+async def _edit_media(message: Message, media: InputMediaPhoto | InputMediaAudio,
                       markup: InlineKeyboardMarkup) -> Message | bool | None:
     try:
-        return await message.edit_media(media, reply_markup=markup)  # type: ignore[arg-type]
+        return await message.edit_media(media, reply_markup=markup)
     except Forbidden:
         raise
     except BadRequest as exc:

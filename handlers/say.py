@@ -13,8 +13,9 @@ So a title, a label, an explanation or a name is escaped exactly once however it
 never twice, because escaping ``Html`` leaves it as it is, and never not at all, because
 a ``str`` cannot reach Telegram without passing through ``escape`` here (no handler calls
 the Bot API's send or edit methods itself: ``tests/test_say.py`` reads the sources to
-keep it so). Nothing outside this module calls ``Markup()`` on text either, which is the
-one way to declare text safe without escaping it.
+keep it so; the outbox alone sends its notices, plain text built for it, as they are).
+Nothing outside this module calls ``Markup()`` on text either, which is the one way to
+declare text safe without escaping it.
 
 Why HTML with a markup type rather than plain text with entities: most messages need no
 formatting at all, and for them both are the same; the few that do (a task's title in
