@@ -152,7 +152,7 @@ async def show_task(context: Context, chat_id: int, task: Task, _: Gettext,
         if note and not fits(item_text(task.project, task.text, _, None, note),
                              CAPTION_LIMIT):
             await _note_apart(context, chat_id, note, replace)
-        replace, note = None, ""
+            replace, note = None, ""
         if fits(item_text(task.project, task.text, _, None), CAPTION_LIMIT):
             card = await task_card(task, _)
     if card is not None:
