@@ -32,6 +32,7 @@ from bot.i18n import LANGUAGES, Gettext
 from bot.limits import MAX_AMOUNT
 from bot.money import MICROS
 from bot.projects import parse_project, parse_texts, text_limit
+from handlers import say
 from handlers.common import Context, gettext_of, services_of
 from handlers.operator import operators_only
 
@@ -60,7 +61,8 @@ async def begin(update: Update, context: Context) -> int:
     _ = await gettext_of(update, context)
     _draft(context).clear()
     assert update.effective_message is not None
-    await update.effective_message.reply_text(
+    await say.reply(
+        update.effective_message,
         _("A new project. What kind of task is it? (/cancel to stop)"), reply_markup=_kinds(_))
     return KIND
 
@@ -71,14 +73,14 @@ async def kind(update: Update, context: Context) -> int:
     _ = await gettext_of(update, context)
     _draft(context)["kind"] = query.data.split(":", 1)[1]
     await query.answer()
-    await query.edit_message_text(_("Its name? Letters, digits, _ or -; it becomes the link "
-                                    "t.me/<bot>?start=NAME."))
+    await say.edit_query(query, _("Its name? Letters, digits, _ or -; it becomes the link "
+                                  "t.me/<bot>?start=NAME."))
     return NAME
 
 
 async def _ask(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     assert update.effective_message is not None
-    await update.effective_message.reply_text(text, reply_markup=markup)
+    await say.reply(update.effective_message, text, reply_markup=markup)
 
 
 async def name(update: Update, context: Context) -> int:
@@ -252,9 +254,10 @@ async def overlap(update: Update, context: Context) -> int:
         spec = parse_project({k: v for k, v in draft.items() if k != "adding"})
         _saved, created = await services_of(context).catalog.save(spec)
     except TapworkError as exc:
-        await query.edit_message_text(_("The project was not saved: {why}", why=str(exc)))
+        await say.edit_query(query, _("The project was not saved: {why}", why=str(exc)))
         return ConversationHandler.END
-    await query.edit_message_text(
+    await say.edit_query(
+        query,
         (_("Project {name} created.", name=spec.name) if created
          else _("Project {name} updated.", name=spec.name)) + "\n"
         + _("Add items: send a JSONL, CSV or ZIP file with the caption /import {name}.",
