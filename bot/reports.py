@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import TextIO
 
+from bot import csvsafe
 from bot.aggregation import Aggregate, aggregate, aggregate_texts
 from bot.assign import Project
 from bot.catalog import Catalog
@@ -38,7 +38,9 @@ class Reports:
         if fmt not in FORMATS:
             raise ValueError(f"unknown format {fmt!r} (use jsonl or csv)")
         project = await self.catalog.get(project_name)
-        writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
+        # typed answers and operators' ids reach spreadsheets: cells that could run
+        # as formulas are quoted (bot.csvsafe)
+        writer = csvsafe.writer(out) if fmt == "csv" else None
         labels = {} if writer else await self.final_labels(project)
         if writer:
             writer.writerow(["item", "worker", "label", "answered_at", "seconds"])

@@ -292,4 +292,14 @@ MIGRATIONS: list[str] = [
     WHEN EXISTS (SELECT 1 FROM ledger WHERE key = NEW.key OR id = NEW.id)
     BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: that entry exists'); END
     """,
+    # 9: numbers must be finite (issue 11). A project stored before with nan or inf in a
+    # number holds NaN or Infinity, which is not JSON to SQLite: json_extract then failed
+    # every query reading it (/wallet). Written as JSON: null (the key's default) and
+    # 1e999 (beyond any range: loading brings it into range). Only documents SQLite cannot
+    # read are touched; JSON writes these words only as values, after ": "
+    """
+    UPDATE projects SET spec = replace(replace(replace(spec,
+        ': -Infinity', ': -1e999'), ': Infinity', ': 1e999'), ': NaN', ': null')
+    WHERE NOT json_valid(spec)
+    """,
 ]
