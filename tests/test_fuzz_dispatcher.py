@@ -147,8 +147,8 @@ async def check(bot: Running) -> None:
     bot.app.bot_data["fuzz"]["calls"] = len(bot.server.calls)
     refused = [c for c in calls if c.status == 400
                and c.method.startswith(("send", "edit", "answer"))
-               and not any(b in c.description for b in BENIGN)]
-    assert refused == [], [(c.method, c.description, str(c.params)[:200]) for c in refused]
+               and not any(b in c.error for b in BENIGN)]
+    assert refused == [], [(c.method, c.error, str(c.params)[:200]) for c in refused]
     for user in USERS:
         phone = bot.server.phone(user)
         texts = [phone.text(m) or "" for m in phone.messages]
