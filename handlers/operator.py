@@ -21,6 +21,7 @@ from bot.errors import TapworkError
 from bot.i18n import N_, Gettext, language_name
 from bot.importer import format_report
 from bot.inventory import describe, languages_text
+from bot.loader import ImportFailed
 from bot.money import format_money, format_rate
 from bot.projects import parse_project
 from bot.qualify import GOLD, OPERATOR, TOO_FAST
@@ -413,7 +414,12 @@ async def _import(update: Update, context: Context, project_name: str) -> None:
             with contextlib.suppress(BadRequest):
                 await status.edit_text(_("Checking {file}… {lines} lines so far",
                                          file=message.document.file_name, lines=shown))
-    result = task.result()
+    try:
+        result = task.result()
+    except ImportFailed as exc:  # not the file's lines: busy, or the database is full
+        await status.edit_text(_("{file}: the import stopped.",
+                                 file=message.document.file_name) + "\n  " + str(exc))
+        return
     report = format_report(result, reader=_)
     if len(report) > 4000:
         report = report[:3990] + "\n…"
