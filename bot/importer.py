@@ -507,13 +507,13 @@ class _Lines:
         """Read ``line`` again next (once): the CSV header is peeked for its delimiter."""
         self._pushed = line
         self.number -= 1
-        self.record -= len(line)
+        self.record -= len(line.rstrip("\r\n"))
 
     def __next__(self) -> str:
         if self._pushed is not None:
             line, self._pushed = self._pushed, None
             self.number += 1
-            self.record += len(line)
+            self.record += len(line.rstrip("\r\n"))
             return line
         line = self.text.readline(MAX_LINE + 2)  # room for \r\n after a line at the limit
         if not line:
@@ -521,13 +521,14 @@ class _Lines:
         self.number += 1
         if _NOT_UTF8.search(line):
             raise _NotUtf8
-        if len(line.rstrip("\r\n")) > MAX_LINE:
+        length = len(line.rstrip("\r\n"))  # line endings are not counted
+        if length > MAX_LINE:
             while not line.endswith(("\n", "\r")):
                 line = self.text.readline(64 * 1024)  # skipped, never held whole
                 if not line:
                     break
             raise _TooLong
-        self.record += len(line)
+        self.record += length
         if self.record > MAX_LINE:
             raise _TooLong
         if not self.content and not line.isspace():
