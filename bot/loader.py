@@ -162,7 +162,7 @@ def _in_write(conn: sqlite3.Connection, func: Callable[..., T], *args: Any) -> T
 
 
 def _used_pages(conn: sqlite3.Connection) -> int:
-    pages, free, _, _ = import_store.staged_pages(conn)
+    pages, free, _, _ = import_store.pages(conn)
     return pages - free
 
 
@@ -304,7 +304,7 @@ class Loader:
     async def _make_room(self, conn: sqlite3.Connection, staged_pages: int) -> None:
         """Refuse before the commit unless publishing has room to grow by about what
         staging took (its batches reuse the staged rows' pages as they go)."""
-        pages, free, most, page_size = await _in_thread(import_store.staged_pages, conn)
+        pages, free, most, page_size = await _in_thread(import_store.pages, conn)
         need = max(staged_pages, 0)
         room_in_db = most - pages + free
         try:

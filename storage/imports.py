@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import aiosqlite
 
 STAGING, PUBLISHING = "staging", "publishing"
+#: staged media files deleted per transaction (each up to 20 MB of pages to free)
+MEDIA_PER_DISCARD = 10
 
 
 @dataclass(frozen=True)
@@ -99,10 +101,17 @@ def register_ids(conn: sqlite3.Connection, project_id: int,
                 "SELECT ext_id FROM items WHERE project_id = ?"
                 " AND ext_id IN (SELECT value FROM json_each(?))", (project_id, wanted)):
             clashes[ext_id] = None
-        # a temporary table: this takes no lock on the database the bot writes to
-        with write(conn):
+        # a deferred transaction writing a temporary table locks only that: the work
+        # loop's writers never wait for it (BEGIN IMMEDIATE would lock the database file)
+        conn.execute("BEGIN")
+        try:
             conn.executemany("INSERT INTO temp.import_ids (ext_id, line) VALUES (?, ?)",
                              fresh)
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
     return clashes
 
 
@@ -142,7 +151,7 @@ def discard_some(conn: sqlite3.Connection, import_id: int, limit: int) -> int:
         " WHERE import_id = ? LIMIT ?)", (import_id, limit)).rowcount
     gone += conn.execute(
         "DELETE FROM import_media WHERE id IN (SELECT id FROM import_media"
-        " WHERE import_id = ? LIMIT ?)", (import_id, max(1, limit // 100))).rowcount
+        " WHERE import_id = ? LIMIT ?)", (import_id, MEDIA_PER_DISCARD)).rowcount
     if not gone:
         conn.execute("DELETE FROM imports WHERE id = ?", (import_id,))
     return gone
@@ -156,7 +165,7 @@ def commit(conn: sqlite3.Connection, import_id: int, new_tasks: bool) -> None:
                      (PUBLISHING, int(new_tasks), import_id))
 
 
-def staged_pages(conn: sqlite3.Connection) -> tuple[int, int, int, int]:
+def pages(conn: sqlite3.Connection) -> tuple[int, int, int, int]:
     """(pages in the file, free pages in it, the most it may have, bytes a page): what
     publishing may grow into."""
     def pragma(name: str) -> int:

@@ -175,13 +175,13 @@ async def test_a_full_disk_while_staging_names_the_cause_and_leaves_nothing(
 async def test_no_room_to_publish_is_refused_before_anything_is_visible(
         services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     await project(services, language="en")
-    measured = import_store.staged_pages
+    measured = import_store.pages
 
     def little_room(conn: sqlite3.Connection) -> tuple[int, int, int, int]:
         pages, free, _, size = measured(conn)
         return pages, free, pages + 3, size  # staging fitted; publishing would not
 
-    monkeypatch.setattr(import_store, "staged_pages", little_room)
+    monkeypatch.setattr(import_store, "pages", little_room)
     with pytest.raises(ImportFailed, match="not enough room to add the items"):
         await services.catalog.import_file(
             "reviews", write_items(tmp_path / "items.jsonl", 3 * BATCH_LINES))
@@ -248,3 +248,21 @@ async def test_a_missing_file_or_folder_is_refused_before_anything_is_opened(
         await services.catalog.import_file("reviews", tmp_path / "folder.jsonl")
     lock = Path(f"{services.db.path}-import.lock")
     assert not await asyncio.to_thread(lock.exists)
+
+
+async def test_checking_ids_never_locks_the_database(services: Services) -> None:
+    """The ids go to a temporary table; another writer holding the database (the work
+    loop, another process) must not make the checking thread wait, nor be made to wait."""
+    project_id = await project(services)
+    side = services.db.open_side()
+    other = sqlite3.connect(services.db.path, isolation_level=None, timeout=0)
+    try:
+        side.execute("PRAGMA busy_timeout = 0")
+        import_store.create_seen_ids(side)
+        other.execute("BEGIN IMMEDIATE")  # a writer holds the database meanwhile
+        assert import_store.register_ids(side, project_id, [("a", 1), ("b", 2)]) == {}
+        assert import_store.register_ids(side, project_id, [("a", 9)]) == {"a": 1}
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+        side.close()
