@@ -21,6 +21,7 @@ from bot.projects import parse_project
 from bot.services import Services
 from storage import Database
 from storage import imports as import_store
+from storage import items as item_store
 from tests.conftest import sentiment_doc
 
 
@@ -266,3 +267,22 @@ async def test_checking_ids_never_locks_the_database(services: Services) -> None
     finally:
         other.close()
         side.close()
+
+
+async def test_a_full_disk_in_any_transaction_is_named_not_hidden(
+        services: Services) -> None:
+    """SQLite rolls back by itself when the disk is full; the ROLLBACK that followed then
+    failed, and "cannot rollback - no transaction is active" hid the cause."""
+    project_id = await project(services)
+    async with services.db.read() as conn:
+        async with conn.execute("PRAGMA page_count") as cur:
+            pages = (await cur.fetchone())[0]
+        await conn.execute(f"PRAGMA max_page_count = {pages + 2}")
+    rows = [item_store.NewItem(f"x{n}", "some text " * 20, None, None, False, None, None)
+            for n in range(2_000)]
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        async with services.db.transaction() as conn:
+            await item_store.insert_many(conn, project_id, rows, "2026-01-01T00:00:00Z")
+    assert await count(services, "items") == 0
+    async with services.db.transaction() as conn:  # the connection is usable again
+        await conn.execute("PRAGMA max_page_count = 1073741823")
