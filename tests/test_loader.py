@@ -286,3 +286,32 @@ async def test_a_full_disk_in_any_transaction_is_named_not_hidden(
     assert await count(services, "items") == 0
     async with services.db.transaction() as conn:  # the connection is usable again
         await conn.execute("PRAGMA max_page_count = 1073741823")
+
+
+async def test_a_disk_filled_while_publishing_is_finished_later(
+        services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the commit the import happens: stopped half way, the rest is added later."""
+    await project(services, language="en")
+    publish = import_store.publish_items
+    calls = {"n": 0}
+
+    def fills_up(conn: sqlite3.Connection, *args: Any) -> int:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise sqlite3.OperationalError("database or disk is full")
+        return publish(conn, *args)
+
+    monkeypatch.setattr(import_store, "publish_items", fills_up)
+    total = 3 * BATCH_LINES
+    with pytest.raises(ImportFailed) as caught:
+        await services.catalog.import_file(
+            "reviews", write_items(tmp_path / "items.jsonl", total))
+    assert (f"{BATCH_LINES} of {total} items were added; the rest are added when tapwork "
+            "next starts or imports") in str(caught.value)
+    assert "disk is full" in str(caught.value)
+    assert await count(services, "items") == BATCH_LINES
+    monkeypatch.undo()
+    await services.catalog.recover_imports()
+    assert await count(services, "items") == total
+    assert await leftovers(services) == 0
+    assert await count(services, "project_events", "WHERE kind = 'new_items'") == 1
