@@ -24,11 +24,13 @@ loop writes on every answer. Each batch takes this process's database lock
 (``Database.exclusive``) the way every transaction here does, so answers queue behind at
 most one batch (a few milliseconds) and go first before the next: FIFO, with no busy
 wait on the event loop's thread. While a batch is checked (the long part) no lock is
-held at all; between published batches the import pauses as long as the batch took, so
-a bot in another process gets its turn too. Why a staging table rather than writing
-``items`` directly: rows written there are served at once, so a failure half way would
-leave half a file that workers may already have answered. The cost is writing each item
-twice (about a third of an import's time, ``bench/io.py``).
+held at all; between published batches the import pauses as long as the batch took (at
+most ``MAX_PAUSE``), so a bot in another process gets its turn too.
+
+Why a staging table rather than writing ``items`` directly: rows written there are served
+at once, so a failure half way would leave half a file that workers may already have
+answered. The cost is writing each item twice: staging and publishing together took a
+tenth of a 50,000-item import's time with languages detected, a sixth without.
 
 Before the commit there must be room for publishing: about as many free pages as staging
 took (SQLite's ``max_page_count`` and the disk). A disk that fills anyway while

@@ -315,3 +315,40 @@ async def test_a_disk_filled_while_publishing_is_finished_later(
     assert await count(services, "items") == total
     assert await leftovers(services) == 0
     assert await count(services, "project_events", "WHERE kind = 'new_items'") == 1
+
+
+async def test_an_import_never_scans_a_growing_table(
+        services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every statement of an import (and of giving one up) finds its rows by an index: a
+    scan per batch of a million-row table would make imports quadratic."""
+    await project(services, language="en")
+    statements: set[str] = set()
+    opened = Database.open_side
+
+    def traced(self: Database) -> sqlite3.Connection:
+        conn = opened(self)
+        conn.set_trace_callback(statements.add)
+        return conn
+
+    monkeypatch.setattr(Database, "open_side", traced)
+    assert (await services.catalog.import_file(
+        "reviews", write_items(tmp_path / "a.jsonl", BATCH_LINES + 5))).ok
+    await services.catalog.import_file(
+        "reviews", write_items(tmp_path / "b.jsonl", BATCH_LINES + 5, start=9_000,
+                               bad_at=9_000 + BATCH_LINES + 2))
+    side = opened(services.db)
+    try:
+        import_store.create_seen_ids(side)
+        scans = []
+        for statement in statements:
+            if not statement.lstrip().upper().startswith(("SELECT", "INSERT", "DELETE",
+                                                          "UPDATE")):
+                continue
+            for *_, detail in side.execute("EXPLAIN QUERY PLAN " + statement):
+                table = detail.split()[1] if detail.startswith("SCAN ") else None
+                if table in ("items", "import_items", "import_media", "media", "import_ids"):
+                    scans.append(f"{detail}: {' '.join(statement.split())[:120]}")
+    finally:
+        side.close()
+    assert len(statements) > 10
+    assert scans == []
