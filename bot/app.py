@@ -107,6 +107,9 @@ async def running(config: Config, clock: Clock | None = None, *,
     try:
         # a bot runs for days: keep SQLite's checkpoints off the event loop
         await services.db.checkpoint_in_background()
+        # an import a crash interrupted is published in full, or removed if it had not
+        # reached its commit (bot/loader.py)
+        await services.catalog.recover_imports()
         application = build_application(services)
         async with application:
             await handlers.menu.set_menus(application.bot, services)

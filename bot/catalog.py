@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-
-import aiosqlite
 
 from bot.assign import Project
 from bot.clock import Clock, to_iso
 from bot.errors import NotFound, ProjectError
-from bot.importer import ImportResult, ItemRecord, LineError, read_items, read_items_bytes
+from bot.importer import ImportResult, open_bytes, open_file
+from bot.loader import Loader
 from bot.projects import ProjectSpec
 from storage import Database
 from storage import broadcasts as broadcast_store
-from storage import items as item_store
 from storage import ledger as ledger_store
-from storage import media as media_store
 from storage import projects as project_store
 from storage import quiz as quiz_store
 
@@ -30,6 +25,7 @@ class Catalog:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
+        self.loader = Loader(db, clock)
 
     async def save(self, spec: ProjectSpec) -> tuple[Project, bool]:
         """Create or update a project by name; returns it and whether it is new."""
@@ -100,52 +96,18 @@ class Catalog:
 
     async def import_file(self, name: str, path: str | Path,
                           progress: Callable[[int], None] | None = None) -> ImportResult:
-        """Check every line, then write all items in one transaction, or nothing."""
+        """Check every line, then write all items, or nothing (``bot/loader.py``): the
+        file is streamed, and the work loop keeps answering meanwhile."""
         project = await self.get(name)
-        existing = await self._existing_ids(project)
-        result = await asyncio.to_thread(read_items, project.spec, path,
-                                         existing_ids=existing, progress=progress)
-        return await self._store(project, result)
+        return await self.loader.run(project.id, lambda: open_file(
+            project.spec, path, progress=progress))
 
     async def import_bytes(self, name: str, data: bytes, filename: str,
                            progress: Callable[[int], None] | None = None) -> ImportResult:
         project = await self.get(name)
-        existing = await self._existing_ids(project)
-        result = await asyncio.to_thread(read_items_bytes, project.spec, data, filename,
-                                         existing_ids=existing, progress=progress)
-        return await self._store(project, result)
+        return await self.loader.run(project.id, lambda: open_bytes(
+            project.spec, data, filename, progress=progress))
 
-    async def _existing_ids(self, project: Project) -> set[str]:
-        async with self.db.read() as conn:
-            return await item_store.existing_ids(conn, project.id)
-
-    async def _store(self, project: Project, result: ImportResult) -> ImportResult:
-        if not result.ok:
-            return result
-        now = to_iso(self.clock.now())
-        try:
-            async with self.db.transaction() as conn:
-                new_items = [await _new_item(conn, record) for record in result.items]
-                await item_store.insert_many(conn, project.id, new_items, now)
-                await project_store.refresh_languages(conn, project.id)
-                if any(not item.quiz and item.gold is None for item in new_items):
-                    await broadcast_store.add_event(conn, project.id, "new_items", now)
-        except sqlite3.IntegrityError:
-            # another import added one of these ids since we checked; nothing was written
-            result.items = []
-            result.errors.append(LineError(None, "some item ids were added by another import "
-                                           "at the same time; nothing was imported, try again"))
-        return result
-
-
-async def _new_item(conn: aiosqlite.Connection, record: ItemRecord) -> item_store.NewItem:
-    media_id = None
-    if record.media is not None:
-        m = record.media
-        media_id = await media_store.add(
-            conn, sha256=m.sha256, kind=m.kind, mime=m.mime, filename=m.filename, width=m.width,
-            height=m.height, duration=m.duration, data=m.data)
-    return item_store.NewItem(
-        ext_id=record.ext_id, text=record.text, media_id=media_id, gold=record.gold,
-        quiz=record.quiz, explain=dict(record.explain.texts) if record.explain else None,
-        prelabel=record.prelabel, lang=record.lang)
+    async def recover_imports(self) -> None:
+        """Finish or undo what an import that died half way left behind."""
+        await self.loader.recover()

@@ -2,13 +2,25 @@
 
 Import is all-or-nothing: a file with one bad line is refused as a whole, and the
 operator gets every problem at once, each with its line number, so one round of fixes
-is enough. Nothing here writes anything: the result is a list of ``ItemRecord`` values
-(empty when there are errors) that storage writes in one transaction.
+is enough. Nothing here writes anything.
 
-Media is prepared here, once per distinct file, so sending a task later never decodes
-an image. Paths in the items file are relative (to the items file's folder, or inside
-the ZIP) and may never reach outside it: an uploaded file must not read the server's
-disk. Limits on sizes and counts keep a hostile ZIP or image from exhausting memory.
+Files are read as a stream, one line at a time, and checked in batches
+(``Checking.next_batch``): memory is bounded by a batch (``BATCH_LINES`` lines,
+``BATCH_BYTES`` of text and new media), never by the file, so a million-line file costs
+what two thousand lines cost. Whoever drives the batches decides what to keep:
+``read_items`` keeps every item (for tests and small files), ``bot/loader.py`` writes each
+batch to the database and forgets it. Ids are remembered across the file by an
+``IdRegistry``, to find duplicates: a set here, a temporary table on disk for a real import.
+
+Media is prepared here, once per file: a ZIP member (or a file on disk) is inflated, read
+and hashed once however many lines name it, and files with identical bytes are prepared
+once (``MEDIA_MEMORY`` results are remembered; a ZIP cannot hold more members than that),
+so sending a task later never decodes an image. Paths in the items file are relative (to
+the items file's folder, or inside the ZIP) and may never reach outside it: an uploaded
+file must not read the server's disk. Limits keep a hostile file from exhausting memory or
+CPU: a line (or a CSV record over several lines) longer than ``MAX_LINE`` characters is
+refused as soon as that many are read, an id longer than ``MAX_ID``; a ZIP may hold at most
+``MAX_ZIP_MEMBERS`` files and unpack to at most ``MAX_ZIP_BYTES``.
 
 Every item leaves with a language (``bot.item_language``): its ``lang``, else the
 project's ``language``, else for a text the one detected from it, else '' (no reading
@@ -29,12 +41,15 @@ import posixpath
 import re
 import unicodedata
 import zipfile
-from collections.abc import Callable, Collection, Iterator
+import zlib
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Hashable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
-from typing import Any
+from typing import IO, Any, Protocol
 
+from bot.errors import TapworkError
 from bot.i18n import N_, Gettext, gettext_for
 from bot.inventory import ItemCounts, describe, kind_of, languages_text, tally
 from bot.item_language import detect, parse_code
@@ -55,12 +70,28 @@ CSV_KEYS = (*ITEM_KEYS, *(f"explain_{language}" for language in LANGUAGES))
 CONTENT_KEYS = ("text", "image", "audio")
 #: a task's text must fit one Telegram message (4096 UTF-16 units) with the task header
 MAX_TEXT = 3500
+#: an id names an item in exports and reports; longer ones are mistakes (a text pasted in
+#: the id column, a number run wild)
 MAX_ID = 200
+#: the longest line read, in characters; for CSV, the longest record (a quoted value may
+#: span lines). The largest real item, every text at MAX_TEXT and written as JSON \\u
+#: escapes, is about half of it. Refused as soon as this many characters are read.
+MAX_LINE = 256 * 1024
+#: a JSON number longer than this is kept as its digits, never turned into an int (Python
+#: refuses ints of over 4300 digits with an error of its own)
+MAX_DIGITS = 1000
 #: problems listed in full; the rest are only counted
 MAX_ERRORS = 200
-#: a ZIP (or items file) may unpack to at most this much, and hold at most so many files
+#: a ZIP may unpack to at most this much (items file and media together, counted from its
+#: directory and again as members are inflated), and hold at most so many files
 MAX_ZIP_BYTES = 200 * 1024 * 1024
 MAX_ZIP_MEMBERS = 20_000
+#: lines checked together, and the most text and newly prepared media a batch holds
+BATCH_LINES = 2_000
+BATCH_BYTES = 16 * 1024 * 1024
+#: prepared media (or why not) remembered, by file and by content; at least a ZIP's worth,
+#: so each member is inflated once
+MEDIA_MEMORY = MAX_ZIP_MEMBERS
 PROGRESS_EVERY = 500
 
 JSONL_SUFFIXES = (".jsonl", ".json-lines", ".ndjson")
@@ -74,6 +105,14 @@ _DID_YOU_MEAN = {"label": "gold", "answer": "gold", "explanation": "explain",
                  "voice": "audio", "sound": "audio", "item_id": "id", "language": "lang",
                  "locale": "lang"}
 _DRIVE = re.compile(r"^[A-Za-z]:")
+#: bytes that are not UTF-8, as ``surrogateescape`` decodes them
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+_NOT_UTF8_MESSAGE = ("the file is not UTF-8 text (the first wrong byte is on this line); "
+                     "save it as UTF-8 (in Excel: 'CSV UTF-8')")
+_TOO_LONG = (f"this line is longer than {MAX_LINE} characters, more than any item needs; "
+             "is every item on a line of its own?")
+_TOO_LONG_CSV = (f"this record is longer than {MAX_LINE} characters, more than any item "
+                 "needs; usually a closing \" is missing")
 
 
 @dataclass(frozen=True)
@@ -110,15 +149,48 @@ class LineError:
 
 
 @dataclass
+class ImportSummary:
+    """What the valid items are, counted as they pass: the report needs no item kept."""
+
+    kinds: dict[tuple[str, str], int] = field(default_factory=dict)
+    texts: int = 0
+    #: items per media kind (photo, voice, audio)
+    media: dict[str, int] = field(default_factory=dict)
+    detected: int = 0
+
+    def add(self, record: ItemRecord) -> None:
+        key = (kind_of(record.quiz, record.gold is not None), record.lang)
+        self.kinds[key] = self.kinds.get(key, 0) + 1
+        if record.text is not None:
+            self.texts += 1
+        if record.media is not None:
+            self.media[record.media.kind] = self.media.get(record.media.kind, 0) + 1
+        if record.detected:
+            self.detected += 1
+
+    @property
+    def counts(self) -> ItemCounts:
+        """Counted as ``/projects`` counts a project's items (``bot.inventory``)."""
+        return tally((kind, lang, count) for (kind, lang), count in self.kinds.items())
+
+    @property
+    def total(self) -> int:
+        return sum(self.kinds.values())
+
+
+@dataclass
 class ImportResult:
-    """What an import found. ``items`` is empty whenever there are errors, so a caller
-    cannot write half a file by mistake; ``count`` still says how many items were read."""
+    """What an import found. ``items`` is filled only by ``read_items`` and
+    ``read_items_bytes``, and only when there are no errors, so a caller cannot write half
+    a file by mistake; ``count`` says how many items were read, ``summary`` what the valid
+    ones are."""
 
     items: list[ItemRecord]
     errors: list[LineError]
     source: str
     count: int = 0
     omitted: int = 0  # problems beyond MAX_ERRORS, summed up in the last entry of errors
+    summary: ImportSummary = field(default_factory=ImportSummary)
 
     @property
     def ok(self) -> bool:
@@ -130,21 +202,69 @@ class ImportResult:
         return len(self.errors) - (1 if self.omitted else 0) + self.omitted
 
 
+class UnreadableFile(TapworkError):
+    """The items file itself cannot be opened (missing, a folder, no permission): a
+    problem with the command, not with the file's content."""
+
+
+class IdRegistry(Protocol):
+    """The ids met so far in the file, and the project's own."""
+
+    def register(self, ids: Sequence[tuple[str, int]]) -> dict[str, int | None]:
+        """Remember ``(id, line)`` pairs (each id once); return the ids met before: the
+        line an id was first used on in this file, or None when the project has it."""
+        ...
+
+
+class MemoryIds:
+    """An ``IdRegistry`` in memory, for checking a file without a database."""
+
+    def __init__(self, existing: Collection[str] = ()) -> None:
+        # lists are turned into a set once; sets and dict views are used as they are
+        self.existing = existing if isinstance(existing, AbstractSet) else set(existing)
+        self.first_line: dict[str, int] = {}
+
+    def register(self, ids: Sequence[tuple[str, int]]) -> dict[str, int | None]:
+        clashes: dict[str, int | None] = {}
+        for ext_id, line in ids:
+            if ext_id in self.first_line:
+                clashes[ext_id] = self.first_line[ext_id]
+                continue
+            self.first_line[ext_id] = line
+            if ext_id in self.existing:
+                clashes[ext_id] = None
+        return clashes
+
+
 class _Problems:
-    """Collects problems, listing the first ``MAX_ERRORS`` and counting the rest."""
+    """Collects problems in line order, listing the first ``MAX_ERRORS`` and counting the
+    rest. A batch's problems are held until its ids are checked (``flush``), because a
+    duplicate id is only known then and belongs among its line's other problems."""
 
     def __init__(self, where: str = "") -> None:
         self.where = where
         self.errors: list[LineError] = []
         self.omitted = 0
+        self.held: list[tuple[int | None, str]] = []
 
     def add(self, line: int | None, message: str) -> None:
-        if len(self.errors) < MAX_ERRORS:
-            self.errors.append(LineError(line, message, self.where))
-        else:
-            self.omitted += 1
+        self.held.append((line, message))
+
+    def flush(self) -> None:
+        # stable: a line's own problems keep their order
+        for line, message in sorted(self.held, key=lambda held: held[0] or 0):
+            if len(self.errors) < MAX_ERRORS:
+                self.errors.append(LineError(line, message, self.where))
+            else:
+                self.omitted += 1
+        self.held = []
+
+    @property
+    def any(self) -> bool:
+        return bool(self.errors or self.held)
 
     def finish(self) -> list[LineError]:
+        self.flush()
         if self.omitted:
             noun = "problem" if self.omitted == 1 else "problems"
             return [*self.errors, LineError(None, f"… and {self.omitted} more {noun}")]
@@ -179,16 +299,20 @@ def _nfc(name: str) -> str:
 
 
 class _Media:
-    """Where an item's media paths are looked up."""
+    """Where an item's media paths are looked up: ``locate`` names the file (cheaply, so
+    the same file named twice is found in the cache), ``read`` reads it."""
 
-    def fetch(self, ref: str) -> bytes:
+    def locate(self, ref: str) -> Hashable:
+        raise NotImplementedError
+
+    def read(self, key: Any) -> bytes:
         raise NotImplementedError
 
 
 class _NoMedia(_Media):
     """A single items file sent in chat has no folder around it."""
 
-    def fetch(self, ref: str) -> bytes:
+    def locate(self, ref: str) -> Hashable:
         raise _RefError("cannot be found: to import media, send a ZIP holding the items "
                         "file and the media files")
 
@@ -199,28 +323,28 @@ class _FolderMedia(_Media):
     def __init__(self, base: Path) -> None:
         self.base = base.resolve()
 
-    def fetch(self, ref: str) -> bytes:
+    def locate(self, ref: str) -> Hashable:
         relative = _clean_ref(ref)
         candidates = [self.base / relative]
         candidates += [self.base / unicodedata.normalize(form, relative)
                        for form in ("NFC", "NFD")]
-        found: Path | None = None
         for candidate in candidates:
             target = candidate.resolve()
             if not target.is_relative_to(self.base):
                 raise _RefError("is outside the items file's folder; media must be in "
                                 "that folder or below it")
             if target.is_file():
-                found = target
-                break
-        if found is None:
-            if candidates[0].resolve().is_dir():
-                raise _RefError("is a folder, not a file")
-            raise _RefError(f"not found (looked in {self.base})")
+                return target
+        if candidates[0].resolve().is_dir():
+            raise _RefError("is a folder, not a file")
+        raise _RefError(f"not found (looked in {self.base})")
+
+    def read(self, key: Any) -> bytes:
+        path: Path = key
         try:
-            if found.stat().st_size > MAX_MEDIA_BYTES:
+            if path.stat().st_size > MAX_MEDIA_BYTES:
                 raise _RefError(f"is larger than {format_size(MAX_MEDIA_BYTES)}")
-            return found.read_bytes()
+            return path.read_bytes()
         except OSError as exc:
             raise _RefError(f"cannot be read ({exc.strerror or exc})") from None
 
@@ -250,14 +374,25 @@ def _member_names(info: zipfile.ZipInfo) -> list[str]:
     return names
 
 
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
-    """A member's bytes, read no further than ``limit`` whatever its header claims."""
+def _open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> IO[bytes]:
     try:
-        with archive.open(info) as handle:
-            data = handle.read(limit + 1)
+        return archive.open(info)
     except RuntimeError:
         raise _RefError("is encrypted; use a ZIP without a password") from None
     except (zipfile.BadZipFile, NotImplementedError, EOFError, OSError, ValueError) as exc:
+        raise _RefError(f"cannot be read from the ZIP ({exc})") from None
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    """A member's bytes, read no further than ``limit`` whatever its header claims."""
+    handle = _open_member(archive, info)
+    try:
+        with handle:
+            data = handle.read(limit + 1)
+    except RuntimeError:
+        raise _RefError("is encrypted; use a ZIP without a password") from None
+    except (zipfile.BadZipFile, NotImplementedError, EOFError, OSError, ValueError,
+            zlib.error) as exc:
         raise _RefError(f"cannot be read from the ZIP ({exc})") from None
     if len(data) > limit:
         raise _RefError(f"is larger than {format_size(limit)}")
@@ -265,11 +400,13 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) ->
 
 
 class _ZipMedia(_Media):
-    """Media inside the ZIP, relative to the items file's folder or to the ZIP root."""
+    """Media inside the ZIP, relative to the items file's folder or to the ZIP root.
+    Inflated bytes are counted, and never pass ``MAX_ZIP_BYTES`` in all."""
 
-    def __init__(self, archive: zipfile.ZipFile, item_dir: str) -> None:
+    def __init__(self, archive: zipfile.ZipFile, item_dir: str, inflated: int) -> None:
         self.archive = archive
         self.item_dir = item_dir
+        self.inflated = inflated
         self.members: dict[str, zipfile.ZipInfo] = {}
         self.folded: dict[str, str] = {}
         for info in archive.infolist():
@@ -279,7 +416,7 @@ class _ZipMedia(_Media):
                 self.members.setdefault(_nfc(name), info)
                 self.folded.setdefault(_nfc(name).casefold(), name)
 
-    def fetch(self, ref: str) -> bytes:
+    def locate(self, ref: str) -> Hashable:
         relative = _clean_ref(ref)
         candidates = [posixpath.normpath(posixpath.join(self.item_dir, relative))]
         if self.item_dir:
@@ -290,7 +427,7 @@ class _ZipMedia(_Media):
         for name in inside:
             info = self.members.get(_nfc(name))
             if info is not None:
-                return _read_member(self.archive, info, MAX_MEDIA_BYTES)
+                return info
         for name in inside:
             near = self.folded.get(_nfc(name).casefold())
             if near is not None:
@@ -298,24 +435,116 @@ class _ZipMedia(_Media):
                                 f"mean '{near}'?)")
         raise _RefError("not found in the ZIP")
 
+    def read(self, key: Any) -> bytes:
+        info: zipfile.ZipInfo = key
+        data = _read_member(self.archive, info, MAX_MEDIA_BYTES)
+        self.inflated += len(data)
+        if self.inflated > MAX_ZIP_BYTES:
+            raise _RefError(f"cannot be unpacked: the ZIP would unpack to more than "
+                            f"{format_size(MAX_ZIP_BYTES)}")
+        return data
+
+
+class _Lru(OrderedDict[Hashable, Any]):
+    """At most ``capacity`` entries; the least recently used one goes first."""
+
+    def __init__(self, capacity: int) -> None:
+        super().__init__()
+        self.capacity = capacity
+
+    def find(self, key: Hashable) -> Any:
+        value = self.get(key)
+        if value is not None:
+            self.move_to_end(key)
+        return value
+
+    def keep(self, key: Hashable, value: Any) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.capacity:
+            self.popitem(last=False)
+
 
 # --------------------------------------------------------------------------- reading text
 
 
-def _decode(data: bytes) -> tuple[str | None, int | None, str]:
-    """The file as text, or ``(None, line, why)``. UTF-8 only; a BOM is fine."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return None, None, ("the file is UTF-16 text; save it as UTF-8 (in Excel: "
-                            "'CSV UTF-8')")
-    if data.startswith(b"PK\x03\x04"):
-        return None, None, ("this is a ZIP or an Excel workbook, not a text file; save "
-                            "the sheet as 'CSV UTF-8', or name a ZIP .zip")
-    try:
-        return data.decode("utf-8-sig"), None, ""
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        return None, line, ("the file is not UTF-8 text (the first wrong byte is on this "
-                            "line); save it as UTF-8 (in Excel: 'CSV UTF-8')")
+class _TooLong(Exception):
+    """A line (or CSV record) past ``MAX_LINE``; the reader has moved past it."""
+
+
+class _NotUtf8(Exception):
+    """Bytes that are not UTF-8 on line ``lines.number``: reading stops there."""
+
+
+class _Lines:
+    """Numbered lines of a UTF-8 byte stream, none longer than ``MAX_LINE`` characters.
+
+    An iterator object rather than a generator: the CSV reader pulls lines from it, and
+    after refusing one line (``_TooLong``) it must go on to the next. JSON Lines split on
+    ``\\n`` only (JSON strings may hold U+2028 and friends, which ``str.splitlines`` would
+    also split on, putting line numbers off); CSV on any line ending, as the csv module
+    expects. Bytes that are not UTF-8 are decoded as lone surrogates, found per line, so
+    the line with the first wrong byte is named.
+    """
+
+    def __init__(self, binary: IO[bytes], *, csv_mode: bool) -> None:
+        self.text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape",
+                                     newline="" if csv_mode else "\n")
+        self.number = 0
+        #: characters since ``start_record``: a CSV record may take several lines
+        self.record = 0
+        #: whether any line held more than white space
+        self.content = False
+        self._pushed: str | None = None
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def start_record(self) -> None:
+        self.record = 0
+
+    def push_back(self, line: str) -> None:
+        """Read ``line`` again next (once): the CSV header is peeked for its delimiter."""
+        self._pushed = line
+        self.number -= 1
+        self.record -= len(line.rstrip("\r\n"))
+
+    def __next__(self) -> str:
+        if self._pushed is not None:
+            line, self._pushed = self._pushed, None
+            self.number += 1
+            self.record += len(line.rstrip("\r\n"))
+            return line
+        line = self.text.readline(MAX_LINE + 2)  # room for \r\n after a line at the limit
+        if not line:
+            raise StopIteration
+        self.number += 1
+        if _NOT_UTF8.search(line):
+            raise _NotUtf8
+        length = len(line.rstrip("\r\n"))  # line endings are not counted
+        if length > MAX_LINE:
+            while not line.endswith(("\n", "\r")):
+                line = self.text.readline(64 * 1024)  # skipped, never held whole
+                if not line:
+                    break
+            raise _TooLong
+        self.record += length
+        if self.record > MAX_LINE:
+            raise _TooLong
+        if not self.content and not line.isspace():
+            self.content = True
+        return line
+
+    def close(self) -> None:
+        self.text.detach()  # the byte stream is closed by its owner
+
+
+class _LongNumber(str):
+    """The digits of a JSON number too long to be an int (``MAX_DIGITS``)."""
+
+
+def _json_number(digits: str) -> int | _LongNumber:
+    return int(digits) if len(digits) <= MAX_DIGITS else _LongNumber(digits)
 
 
 class _DuplicateKey(ValueError):
@@ -341,7 +570,7 @@ def _json_problem(line: str, exc: json.JSONDecodeError) -> str:
                 "no [ ] around them")
     if stripped.endswith(","):
         try:
-            json.loads(stripped[:-1])
+            json.loads(stripped[:-1], parse_int=_json_number)
         except (ValueError, RecursionError):
             pass
         else:
@@ -350,31 +579,43 @@ def _json_problem(line: str, exc: json.JSONDecodeError) -> str:
     return f"not valid JSON ({exc.msg} at column {exc.colno})"
 
 
-_Record = tuple[int, dict[str, Any] | None]
+#: (line, the record or None when its problem is already reported, its size in characters)
+_Record = tuple[int, dict[str, Any] | None, int]
 
 
-def _jsonl_records(text: str, problems: _Problems) -> Iterator[_Record]:
-    """``(line, object)`` per non-blank line; ``None`` for a line already reported.
-
-    Lines are split on ``\\n`` only: JSON strings may hold U+2028 and friends, which
-    ``str.splitlines`` would also split on, putting line numbers off.
-    """
-    for number, line in enumerate(text.split("\n"), start=1):
+def _jsonl_records(lines: _Lines, problems: _Problems) -> Iterator[_Record]:
+    """``(line, object, size)`` per non-blank line."""
+    while True:
+        lines.start_record()
+        try:
+            line = next(lines)
+        except StopIteration:
+            return
+        except _TooLong:
+            problems.add(lines.number, _TOO_LONG)
+            yield lines.number, None, MAX_LINE
+            continue
+        number = lines.number
         if not line.strip():
             continue
         try:
-            value = json.loads(line, object_pairs_hook=_no_duplicates)
+            value = json.loads(line, object_pairs_hook=_no_duplicates,
+                               parse_int=_json_number)
         except _DuplicateKey as exc:
             problems.add(number, f"key '{exc.key}' appears twice")
-            yield number, None
+            yield number, None, len(line)
             continue
         except json.JSONDecodeError as exc:
             problems.add(number, _json_problem(line, exc))
-            yield number, None
+            yield number, None, len(line)
             continue
         except RecursionError:
             problems.add(number, "not valid JSON (nested too deeply)")
-            yield number, None
+            yield number, None, len(line)
+            continue
+        except ValueError as exc:
+            problems.add(number, f"not valid JSON ({exc})")
+            yield number, None, len(line)
             continue
         if isinstance(value, list):
             problems.add(number, "this looks like a JSON array; JSON Lines has one object "
@@ -384,7 +625,7 @@ def _jsonl_records(text: str, problems: _Problems) -> Iterator[_Record]:
             problems.add(number, 'each line must be a JSON object such as '
                                  '{"id": "1", "text": "..."}')
             value = None
-        yield number, value
+        yield number, value, len(line)
 
 
 def _delimiter(first_line: str) -> str:
@@ -454,30 +695,39 @@ class _CsvHeader:
                 if name in CSV_KEYS}
 
 
-def _csv_records(text: str, problems: _Problems,
+def _csv_records(lines: _Lines, problems: _Problems,
                  on_header: Callable[[_CsvHeader], None]) -> Iterator[_Record]:
-    """``(line, row)`` per record, ``line`` being the physical line where it starts.
+    """``(line, row, size)`` per record, ``line`` being the physical line where it starts.
 
-    Quoted values may span lines, so the reader's own count is used, not the row
-    number; the header is line 1. Strict mode turns stray quotes into reported errors
-    instead of silently merged values.
+    Quoted values may span lines, so the lines' own count is used, not the row number;
+    the header is line 1. Strict mode turns stray quotes into reported errors instead of
+    silently merged values.
     """
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True,
-                        delimiter=_delimiter(text.split("\n", 1)[0]))
+    try:
+        first = next(lines)
+    except StopIteration:
+        return
+    except _TooLong:
+        problems.add(lines.number, _TOO_LONG)
+        return
+    lines.push_back(first)
+    reader = csv.reader(lines, strict=True, delimiter=_delimiter(first.rstrip("\r\n")))
     header: _CsvHeader | None = None
-    done = 0
     while True:
-        start = done + 1
+        start = lines.number + 1
+        lines.start_record()
         try:
             row = next(reader)
         except StopIteration:
             return
-        except csv.Error as exc:
-            done = reader.line_num
-            problems.add(start, _csv_problem(exc, start))
-            yield start, None
+        except _TooLong:
+            problems.add(start, _TOO_LONG_CSV)
+            yield start, None, MAX_LINE
             continue
-        done = reader.line_num
+        except csv.Error as exc:
+            problems.add(start, _csv_problem(exc, start))
+            yield start, None, lines.record
+            continue
         if not any(cell.strip() for cell in row):
             continue
         if header is None:
@@ -486,7 +736,7 @@ def _csv_records(text: str, problems: _Problems,
                 return
             on_header(header)
             continue
-        yield start, header.record(row, start, problems)
+        yield start, header.record(row, start, problems), lines.record
 
 
 def _unknown(noun: str, unknown: list[str], allowed: tuple[str, ...]) -> str:
@@ -516,7 +766,7 @@ def _string(value: Any, key: str, *, numbers: bool = False) -> str | None:
         return None
     if numbers and isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    if not isinstance(value, str):
+    if not isinstance(value, str) or (isinstance(value, _LongNumber) and not numbers):
         raise _Invalid(f"{key} must be text in double quotes")
     try:
         value.encode("utf-8")
@@ -526,25 +776,58 @@ def _string(value: Any, key: str, *, numbers: bool = False) -> str | None:
     return cleaned or None
 
 
-class _Checker:
-    """Checks records one by one, remembering ids and prepared media across the file."""
+@dataclass
+class _Checked:
+    """One line checked but for its id's uniqueness, which its batch checks at once."""
 
-    def __init__(self, spec: ProjectSpec, media: _Media, existing_ids: Collection[str],
-                 problems: _Problems, *, csv_mode: bool) -> None:
+    line: int
+    problems: list[str]
+    #: where a problem with the id goes among the line's problems (they follow the keys)
+    id_at: int
+    ext_id: str | None
+    record: ItemRecord | None
+
+
+class _MediaCache:
+    """Prepared media (or why not) by file and by content, so each is read and prepared
+    once. Without ``keep``, prepared bytes are dropped once their batch is written
+    (``release``): what is remembered is then a few hundred bytes a file."""
+
+    def __init__(self, keep: bool) -> None:
+        self.keep = keep
+        self.by_file = _Lru(MEDIA_MEMORY)
+        self.by_content = _Lru(MEDIA_MEMORY)
+        self.fresh: list[tuple[_Lru, Hashable]] = []
+        self.fresh_bytes = 0
+
+    def remember(self, cache: _Lru, key: Hashable, value: Any) -> None:
+        cache.keep(key, value)
+        if isinstance(value, PreparedMedia) and value.data:
+            self.fresh.append((cache, key))
+
+    def release(self) -> None:
+        if not self.keep:
+            for cache, key in self.fresh:
+                value = cache.get(key)
+                if isinstance(value, PreparedMedia) and value.data:
+                    cache[key] = replace(value, data=b"")
+        self.fresh = []
+        self.fresh_bytes = 0
+
+
+class _Checker:
+    """Checks records one by one, remembering prepared media across the file."""
+
+    def __init__(self, spec: ProjectSpec, media: _Media, *, csv_mode: bool,
+                 keep_media: bool) -> None:
         self.spec = spec
         self.media = media
-        # lists are turned into a set once; sets and dict views are used as they are
-        self.existing = existing_ids if isinstance(existing_ids, AbstractSet) \
-            else set(existing_ids)
-        self.problems = problems
         self.csv_mode = csv_mode
-        self.first_line: dict[str, int] = {}
-        self.cache: dict[tuple[str, str], PreparedMedia | str] = {}
-        self.items: list[ItemRecord] = []
+        self.cache = _MediaCache(keep_media)
         self.id_column = True
 
-    def check(self, line: int, raw: dict[str, Any]) -> None:
-        """Report every problem on the line; keep the item if there are none."""
+    def check(self, line: int, raw: dict[str, Any]) -> _Checked:
+        """Every problem on the line but a duplicate id; the item if there are none."""
         found: list[str] = []
 
         def attempt(func: Callable[[], Any]) -> Any:
@@ -558,7 +841,8 @@ class _Checker:
             unknown = [key for key in raw if key not in ITEM_KEYS]
             if unknown:
                 found.append(_unknown("key", unknown, ITEM_KEYS))
-        ext_id = attempt(lambda: self._id(raw.get("id"), line))
+        id_at = len(found)
+        ext_id = attempt(lambda: self._id(raw.get("id")))
         text, media = attempt(lambda: self._content(raw)) or (None, None)
         gold = attempt(lambda: self._answer(raw.get("gold"), "gold"))
         quiz = attempt(lambda: self._quiz(raw.get("quiz")))
@@ -575,10 +859,8 @@ class _Checker:
                 and language is None and not _present(raw.get("lang"))):
             found.append("audio needs a language to listen for: give lang (such as \"ko\") "
                          "or set the project's language")
-        for message in found:
-            self.problems.add(line, message)
         if found or ext_id is None:
-            return
+            return _Checked(line, found, id_at, ext_id, None)
         detected = False
         if lang is None:
             lang = language
@@ -586,11 +868,12 @@ class _Checker:
             # only here, once the line is valid, and in the import's thread (see module doc)
             lang = detect(text)
             detected = lang is not None
-        self.items.append(ItemRecord(ext_id=ext_id, line=line, text=text, media=media,
-                                     gold=gold, quiz=bool(quiz), explain=explain,
-                                     prelabel=prelabel, lang=lang or "", detected=detected))
+        record = ItemRecord(ext_id=ext_id, line=line, text=text, media=media, gold=gold,
+                            quiz=bool(quiz), explain=explain, prelabel=prelabel,
+                            lang=lang or "", detected=detected)
+        return _Checked(line, found, id_at, ext_id, record)
 
-    def _id(self, value: Any, line: int) -> str | None:
+    def _id(self, value: Any) -> str | None:
         if value is not None and (isinstance(value, bool)
                                   or not isinstance(value, str | int)):
             raise _Invalid("id must be text or a whole number")
@@ -600,13 +883,8 @@ class _Checker:
                 raise _Invalid("missing id")
             return None
         if len(ext_id) > MAX_ID:
-            raise _Invalid(f"id is longer than {MAX_ID} characters")
-        if ext_id in self.first_line:
-            raise _Invalid(f"duplicate id '{ext_id}' (first used on line "
-                           f"{self.first_line[ext_id]})")
-        self.first_line[ext_id] = line
-        if ext_id in self.existing:
-            raise _Invalid(f"id '{ext_id}' is already in this project")
+            raise _Invalid(f"id is too long: {len(ext_id)} characters (the limit is "
+                           f"{MAX_ID})")
         return ext_id
 
     def _content(self, raw: dict[str, Any]) -> tuple[str | None, PreparedMedia | None]:
@@ -636,22 +914,36 @@ class _Checker:
         return None, self._media(kind, value)
 
     def _media(self, kind: str, ref: str) -> PreparedMedia:
+        """The prepared file, looked up by the file first: a member named on a thousand
+        lines is inflated, hashed and prepared once."""
         try:
-            data = self.media.fetch(ref)
+            where = self.media.locate(ref)
         except _RefError as exc:
             raise _Invalid(f"{kind} '{ref}' {exc}") from None
-        key = (kind, hashlib.sha256(data).hexdigest())
-        if key not in self.cache:
-            name = PurePath(ref.replace("\\", "/")).name
+        cache = self.cache
+        result = cache.by_file.find((kind, where))
+        if result is None:
             try:
-                prepared: PreparedMedia | str = (prepare_image(data, name) if kind == "image"
-                                                 else prepare_audio(data, name))
-            except MediaError as exc:
-                prepared = str(exc)
-            self.cache[key] = prepared
-        result = self.cache[key]
-        if isinstance(result, str):
-            raise _Invalid(f"{kind} '{ref}': {result}")
+                data = self.media.read(where)
+            except _RefError as exc:
+                result = ("", str(exc))
+            else:
+                digest = (kind, hashlib.sha256(data).hexdigest())
+                result = cache.by_content.find(digest)
+                if result is None:
+                    name = PurePath(ref.replace("\\", "/")).name
+                    try:
+                        result = (prepare_image(data, name) if kind == "image"
+                                  else prepare_audio(data, name))
+                    except MediaError as exc:
+                        result = (":", str(exc))
+                    else:
+                        cache.fresh_bytes += len(result.data)
+                    cache.remember(cache.by_content, digest, result)
+            cache.remember(cache.by_file, (kind, where), result)
+        if isinstance(result, tuple):
+            separator, why = result
+            raise _Invalid(f"{kind} '{ref}'{separator} {why}")
         return result
 
     def _answer(self, value: Any, key: str) -> str | None:
@@ -673,11 +965,14 @@ class _Checker:
         matches = [label for label in values if label.casefold() == answer.casefold()]
         if len(matches) == 1:
             return matches[0]
+        if len(answer) > MAX_ID:
+            answer = answer[:MAX_ID] + "…"
         raise _Invalid(f"unknown label '{answer}' in {key} (allowed: {', '.join(values)})")
 
     def _lang(self, value: Any) -> str | None:
         """The item's own language: any BCP 47 tag, kept as its primary subtag."""
-        if value is not None and not isinstance(value, str):
+        if value is not None and (not isinstance(value, str)
+                                  or isinstance(value, _LongNumber)):
             raise _Invalid('lang must be a language code in double quotes, such as "ko"')
         code = _string(value, "lang")
         if code is None:
@@ -740,6 +1035,186 @@ def _present(value: Any) -> bool:
     return not (isinstance(value, str) and not value.strip())
 
 
+# --------------------------------------------------------------------------- one file
+
+
+class Checking:
+    """An items file being checked, batch by batch.
+
+    Call ``next_batch`` until it returns None (in a worker thread: it reads, parses,
+    prepares media and asks the ``IdRegistry``), then ``result``. ``ok`` says whether
+    every line so far was good: a writer keeps a batch only while it is. Close it (or use
+    ``with``) to close the file.
+    """
+
+    def __init__(self, spec: ProjectSpec, source: str, *, ids: IdRegistry | None = None,
+                 keep_media: bool = False,
+                 progress: Callable[[int], None] | None = None) -> None:
+        self.spec = spec
+        self.source = source
+        self.ids = ids if ids is not None else MemoryIds()
+        self.keep_media = keep_media
+        self.progress = progress
+        self.count = 0
+        self.summary = ImportSummary()
+        self.problems = _Problems()
+        self._failure: LineError | None = None
+        self._lines: _Lines | None = None
+        self._records: Iterator[_Record] = iter(())
+        self._checker: _Checker | None = None
+        self._csv_mode = False
+        self._done = False
+        self._closers: list[Callable[[], None]] = []
+
+    # -- set up by the openers below
+
+    def _fail(self, message: str, line: int | None = None, where: str = "") -> Checking:
+        self._failure = LineError(line, message, where)
+        self._done = True
+        return self
+
+    def _start(self, binary: IO[bytes], fmt: str, media: _Media, where: str = "") -> Checking:
+        """Begin reading ``binary`` (closed with this object), after a look at its first
+        bytes: a UTF-16 or a ZIP file is refused before a line is read."""
+        head = _peek(binary)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return self._fail("the file is UTF-16 text; save it as UTF-8 (in Excel: 'CSV "
+                              "UTF-8')", where=where)
+        if head.startswith(b"PK\x03\x04"):
+            return self._fail("this is a ZIP or an Excel workbook, not a text file; save "
+                              "the sheet as 'CSV UTF-8', or name a ZIP .zip", where=where)
+        self._csv_mode = fmt == "csv"
+        self.problems = _Problems(where)
+        self._lines = _Lines(binary, csv_mode=self._csv_mode)
+        self._checker = _Checker(self.spec, media, csv_mode=self._csv_mode,
+                                 keep_media=self.keep_media)
+        if self._csv_mode:
+            checker = self._checker
+
+            def on_header(header: _CsvHeader) -> None:
+                # a missing id column is reported once, on the header, not on every line
+                checker.id_column = header.has_id
+
+            self._records = _csv_records(self._lines, self.problems, on_header)
+        else:
+            self._records = _jsonl_records(self._lines, self.problems)
+        return self
+
+    # -- reading
+
+    @property
+    def ok(self) -> bool:
+        return self._failure is None and not self.problems.any
+
+    def next_batch(self) -> list[ItemRecord] | None:
+        """The next batch's valid items (a list, perhaps empty), or None at the end."""
+        if self._done:
+            return None
+        assert self._checker is not None and self._lines is not None
+        pending: list[_Checked] = []
+        size = 0
+        while len(pending) < BATCH_LINES and size + self._checker.cache.fresh_bytes \
+                < BATCH_BYTES:
+            try:
+                entry = next(self._records, None)
+            except _NotUtf8:
+                self.problems.add(self._lines.number, _NOT_UTF8_MESSAGE)
+                self._done = True
+                break
+            except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+                self.problems.add(None, f"the file cannot be read to its end ({exc})")
+                self._done = True
+                break
+            if entry is None:
+                self._done = True
+                break
+            line, raw, chars = entry
+            self.count += 1
+            size += chars
+            if raw is not None:
+                pending.append(self._checker.check(line, raw))
+            if self.progress is not None and self.count % PROGRESS_EVERY == 0:
+                self.progress(self.count)
+        batch = self._settle(pending)
+        self._checker.cache.release()
+        if self._done and self.progress is not None and self.count % PROGRESS_EVERY:
+            self.progress(self.count)
+        return batch
+
+    def _settle(self, pending: list[_Checked]) -> list[ItemRecord]:
+        """Check the batch's ids at once, then report its problems in line order."""
+        first_in_batch: dict[str, int] = {}
+        repeats: dict[int, str] = {}
+        for index, checked in enumerate(pending):
+            if checked.ext_id is None:
+                continue
+            if checked.ext_id in first_in_batch:
+                repeats[index] = checked.ext_id
+            else:
+                first_in_batch[checked.ext_id] = checked.line
+        clashes = self.ids.register(list(first_in_batch.items()))
+        batch: list[ItemRecord] = []
+        for index, checked in enumerate(pending):
+            ext_id = checked.ext_id
+            problem = None
+            if index in repeats:
+                assert ext_id is not None
+                first = clashes.get(ext_id) or first_in_batch[ext_id]
+                problem = f"duplicate id '{ext_id}' (first used on line {first})"
+            elif ext_id is not None and ext_id in clashes:
+                first_line = clashes[ext_id]
+                problem = (f"id '{ext_id}' is already in this project" if first_line is None
+                           else f"duplicate id '{ext_id}' (first used on line {first_line})")
+            if problem is not None:
+                checked.problems.insert(checked.id_at, problem)
+            for message in checked.problems:
+                self.problems.add(checked.line, message)
+            if checked.record is not None and not checked.problems:
+                batch.append(checked.record)
+                self.summary.add(checked.record)
+        self.problems.flush()
+        return batch
+
+    def result(self, items: list[ItemRecord] | None = None) -> ImportResult:
+        """What the file held; ``items`` are what the caller kept of the batches."""
+        if self._failure is not None:
+            return ImportResult(items=[], errors=[self._failure], source=self.source)
+        if self._lines is not None and not self._lines.content and not self.problems.any:
+            return _failed(self.source, "the file is empty", None, self.problems.where)
+        if self.count == 0 and not self.problems.any:
+            self.problems.add(None, "the file has a header but no items" if self._csv_mode
+                              else "the file has no items")
+        errors = self.problems.finish()
+        return ImportResult(items=[] if errors else list(items or []), errors=errors,
+                            source=self.source, count=self.count,
+                            omitted=self.problems.omitted, summary=self.summary)
+
+    # -- closing
+
+    def close(self) -> None:
+        if self._lines is not None:
+            self._lines.close()
+            self._lines = None
+        while self._closers:
+            self._closers.pop()()
+
+    def __enter__(self) -> Checking:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _peek(binary: IO[bytes]) -> bytes:
+    """The first bytes, left unread."""
+    peek = getattr(binary, "peek", None)
+    if peek is not None:
+        return bytes(peek(4)[:4])
+    head = binary.read(4)
+    binary.seek(0)
+    return head
+
+
 # --------------------------------------------------------------------------- entry points
 
 
@@ -765,42 +1240,9 @@ def _failed(source: str, message: str, line: int | None = None,
     return ImportResult(items=[], errors=[LineError(line, message, where)], source=source)
 
 
-def _read_text(spec: ProjectSpec, data: bytes, fmt: str, *, source: str, where: str,
-               media: _Media, existing_ids: Collection[str],
-               progress: Callable[[int], None] | None) -> ImportResult:
-    """Check a JSONL or CSV items file; ``where`` names it inside a ZIP."""
-    text, bad_line, why = _decode(data)
-    if text is None:
-        return _failed(source, why, bad_line, where)
-    if not text.strip():
-        return _failed(source, "the file is empty", None, where)
-    problems = _Problems(where)
-    csv_mode = fmt == "csv"
-    checker = _Checker(spec, media, existing_ids, problems, csv_mode=csv_mode)
-    stream: Iterator[_Record]
-    if csv_mode:
-        def on_header(header: _CsvHeader) -> None:
-            # a missing id column is reported once, on the header, not on every line
-            checker.id_column = header.has_id
-
-        stream = _csv_records(text, problems, on_header)
-    else:
-        stream = _jsonl_records(text, problems)
-    count = 0
-    for line, record in stream:
-        count += 1
-        if record is not None:
-            checker.check(line, record)
-        if progress is not None and count % PROGRESS_EVERY == 0:
-            progress(count)
-    if progress is not None and count % PROGRESS_EVERY:
-        progress(count)
-    if count == 0 and not problems.errors:
-        problems.add(None, "the file has a header but no items" if csv_mode
-                     else "the file has no items")
-    errors = problems.finish()
-    return ImportResult(items=[] if errors else checker.items, errors=errors, source=source,
-                        count=count, omitted=problems.omitted)
+def failed_result(source: str, message: str) -> ImportResult:
+    """A whole file refused for one reason, reported as any refused file is."""
+    return _failed(source, message)
 
 
 def _is_items_file(name: str) -> bool:
@@ -811,105 +1253,129 @@ def _is_items_file(name: str) -> bool:
     return _format_of(name) in ("jsonl", "csv")
 
 
-def _read_zip(spec: ProjectSpec, data: bytes, *, source: str,
-              existing_ids: Collection[str],
-              progress: Callable[[int], None] | None) -> ImportResult:
-    """Check a ZIP: its size and member count first, then its one items file."""
+def _start_zip(checking: Checking, opened: IO[bytes]) -> Checking:
+    """Check a ZIP's size and member count first (from its directory), then stream its
+    one items file."""
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return _failed(source, "not a valid ZIP file")
-    with archive:
-        infos = archive.infolist()
-        if len(infos) > MAX_ZIP_MEMBERS:
-            return _failed(source, f"the ZIP holds {len(infos)} files; the limit is "
-                                   f"{MAX_ZIP_MEMBERS} (split it into several imports)")
-        total = sum(info.file_size for info in infos)
-        if total > MAX_ZIP_BYTES:
-            return _failed(source, f"the ZIP unpacks to {format_size(total)}; the limit is "
-                                   f"{format_size(MAX_ZIP_BYTES)} (split it into several "
-                                   "imports)")
-        candidates = [(info, _member_names(info)[0]) for info in infos
-                      if not info.is_dir() and _is_items_file(_member_names(info)[0])]
-        if not candidates:
-            return _failed(source, "the ZIP holds no items file (.jsonl or .csv)")
-        if len(candidates) > 1:
-            names = [name for _, name in candidates]
-            shown = _quoted(names[:5]) + (" …" if len(names) > 5 else "")
-            return _failed(source, f"the ZIP holds {len(names)} items files ({shown}); "
-                                   "put exactly one in it")
-        info, name = candidates[0]
-        try:
-            items_data = _read_member(archive, info, MAX_ZIP_BYTES)
-        except _RefError as exc:
-            return _failed(source, f"{name} {exc}")
-        fmt = _format_of(name)
-        assert fmt is not None
-        return _read_text(spec, items_data, fmt, source=source, where=name,
-                          media=_ZipMedia(archive, posixpath.dirname(name)),
-                          existing_ids=existing_ids, progress=progress)
+        archive = zipfile.ZipFile(opened)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        opened.close()
+        return checking._fail("not a valid ZIP file")
+    checking._closers.append(opened.close)
+    checking._closers.append(archive.close)
+    infos = archive.infolist()
+    if len(infos) > MAX_ZIP_MEMBERS:
+        return checking._fail(f"the ZIP holds {len(infos)} files; the limit is "
+                              f"{MAX_ZIP_MEMBERS} (split it into several imports)")
+    total = sum(info.file_size for info in infos)
+    if total > MAX_ZIP_BYTES:
+        return checking._fail(f"the ZIP unpacks to {format_size(total)}; the limit is "
+                              f"{format_size(MAX_ZIP_BYTES)} (split it into several imports, "
+                              "or unpack it and import the items file from its folder)")
+    candidates = [(info, _member_names(info)[0]) for info in infos
+                  if not info.is_dir() and _is_items_file(_member_names(info)[0])]
+    if not candidates:
+        return checking._fail("the ZIP holds no items file (.jsonl or .csv)")
+    if len(candidates) > 1:
+        names = [name for _, name in candidates]
+        shown = _quoted(names[:5]) + (" …" if len(names) > 5 else "")
+        return checking._fail(f"the ZIP holds {len(names)} items files ({shown}); put "
+                              "exactly one in it")
+    info, name = candidates[0]
+    try:
+        member = _open_member(archive, info)
+    except _RefError as exc:
+        return checking._fail(f"{name} {exc}")
+    checking._closers.append(member.close)
+    fmt = _format_of(name)
+    assert fmt is not None
+    media = _ZipMedia(archive, posixpath.dirname(name), inflated=info.file_size)
+    return checking._start(member, fmt, media, where=name)
+
+
+def open_bytes(spec: ProjectSpec, data: bytes, filename: str, *,
+               ids: IdRegistry | None = None, keep_media: bool = False,
+               progress: Callable[[int], None] | None = None) -> Checking:
+    """Start checking a document sent in chat. Media paths only work inside a ZIP."""
+    source = PurePath(filename.replace("\\", "/")).name or "upload"
+    checking = Checking(spec, source, ids=ids, keep_media=keep_media, progress=progress)
+    fmt = _format_of(source)
+    if fmt is None:
+        return checking._fail(_unsupported(source))
+    if not data:
+        return checking._fail("the file is empty")
+    if len(data) > MAX_ZIP_BYTES:
+        return checking._fail(f"the file is larger than {format_size(MAX_ZIP_BYTES)}")
+    if fmt == "zip":
+        return _start_zip(checking, io.BytesIO(data))
+    return checking._start(io.BytesIO(data), fmt, _NoMedia())
+
+
+def open_file(spec: ProjectSpec, path: str | Path, *, ids: IdRegistry | None = None,
+              keep_media: bool = False,
+              progress: Callable[[int], None] | None = None) -> Checking:
+    """Start checking an items file on disk; media paths are relative to its folder.
+
+    Raises ``UnreadableFile`` when the file cannot be opened at all; every problem with
+    its content is in the result.
+    """
+    file = Path(path)
+    source = file.name or str(file)
+    try:
+        if file.is_dir():
+            raise UnreadableFile("{file} is a folder, not an items file", file=str(file))
+        if not file.is_file():
+            raise UnreadableFile("file not found: {file}", file=str(file))
+        binary = file.open("rb")
+    except OSError as exc:
+        raise UnreadableFile("cannot read {file}: {why}", file=str(file),
+                             why=exc.strerror or str(exc)) from None
+    checking = Checking(spec, source, ids=ids, keep_media=keep_media, progress=progress)
+    fmt = _format_of(source)
+    if fmt is None:
+        binary.close()
+        return checking._fail(_unsupported(source))
+    if fmt == "zip":
+        return _start_zip(checking, binary)
+    checking._closers.append(binary.close)
+    return checking._start(binary, fmt, _FolderMedia(file.parent))
+
+
+def _collect(checking: Checking) -> ImportResult:
+    with checking:
+        items: list[ItemRecord] = []
+        while (batch := checking.next_batch()) is not None:
+            items.extend(batch)
+        return checking.result(items)
 
 
 def read_items_bytes(spec: ProjectSpec, data: bytes, filename: str, *,
                      existing_ids: Collection[str] = (),
                      progress: Callable[[int], None] | None = None) -> ImportResult:
-    """Check a document sent in chat. Media paths only work inside a ZIP.
+    """Check a document sent in chat, keeping every item (small files: the bot itself
+    streams, ``bot/loader.py``).
 
     ``progress(lines_done)`` is called every ``PROGRESS_EVERY`` lines and at the end,
-    from the calling thread (run this in a worker thread for big files).
+    from the calling thread.
     """
-    source = PurePath(filename.replace("\\", "/")).name or "upload"
-    fmt = _format_of(source)
-    if fmt is None:
-        return _failed(source, _unsupported(source))
-    if not data:
-        return _failed(source, "the file is empty")
-    if len(data) > MAX_ZIP_BYTES:
-        return _failed(source, f"the file is larger than {format_size(MAX_ZIP_BYTES)}")
-    if fmt == "zip":
-        return _read_zip(spec, data, source=source, existing_ids=existing_ids,
-                         progress=progress)
-    return _read_text(spec, data, fmt, source=source, where="", media=_NoMedia(),
-                      existing_ids=existing_ids, progress=progress)
+    return _collect(open_bytes(spec, data, filename, ids=MemoryIds(existing_ids),
+                               keep_media=True, progress=progress))
 
 
 def read_items(spec: ProjectSpec, path: str | Path, *, existing_ids: Collection[str] = (),
                progress: Callable[[int], None] | None = None) -> ImportResult:
-    """Check an items file on disk; media paths are relative to its folder.
+    """Check an items file on disk, keeping every item (small files).
 
     Never raises for a bad file: every problem, including a missing file, is in
     ``errors``. ``existing_ids`` are the project's ids already stored (duplicates).
     """
-    file = Path(path)
-    source = file.name or str(file)
-    fmt = _format_of(source)
-    if fmt is None:
-        return _failed(source, _unsupported(source))
     try:
-        if not file.is_file():
-            return _failed(source, f"file not found: {file}")
-        if file.stat().st_size > MAX_ZIP_BYTES:
-            return _failed(source, f"the file is larger than {format_size(MAX_ZIP_BYTES)}")
-        data = file.read_bytes()
-    except OSError as exc:
-        return _failed(source, f"cannot read the file ({exc.strerror or exc})")
-    if not data:
-        return _failed(source, "the file is empty")
-    if fmt == "zip":
-        return _read_zip(spec, data, source=source, existing_ids=existing_ids,
-                         progress=progress)
-    return _read_text(spec, data, fmt, source=source, where="",
-                      media=_FolderMedia(file.parent), existing_ids=existing_ids,
-                      progress=progress)
-
-
-def counts_of(records: Collection[ItemRecord]) -> ItemCounts:
-    """The imported items counted as ``/projects`` counts a project's (``bot.inventory``)."""
-    rows: dict[tuple[str, str], int] = {}
-    for record in records:
-        key = (kind_of(record.quiz, record.gold is not None), record.lang)
-        rows[key] = rows.get(key, 0) + 1
-    return tally((kind, lang, count) for (kind, lang), count in rows.items())
+        checking = open_file(spec, path, ids=MemoryIds(existing_ids), keep_media=True,
+                             progress=progress)
+    except UnreadableFile as exc:
+        file = Path(path)
+        return _failed(file.name or str(file), str(exc))
+    return _collect(checking)
 
 
 #: media kinds as the report names them: (kind, one, many)
@@ -936,22 +1402,20 @@ def format_report(result: ImportResult, limit: int = 50, reader: Gettext | None 
         return _(forms[0] if count == 1 else forms[1], count=count, **params)
 
     if result.ok:
-        items = result.items
-        counts = counts_of(items)
-        texts = sum(1 for item in items if item.text is not None)
-        content = [plural(_TEXTS, texts)] if texts else []
+        summary = result.summary
+        counts = summary.counts
+        content = [plural(_TEXTS, summary.texts)] if summary.texts else []
         for kind, one, many in _CONTENT:
-            number = sum(1 for item in items if item.media and item.media.kind == kind)
+            number = summary.media.get(kind, 0)
             if number:
                 content.append(plural((one, many), number))
         languages = languages_text(counts.by_language, reader)
-        detected = sum(1 for item in items if item.detected)
         return "\n".join([
             _("{file} imported.", file=result.source),
             describe(counts, _),
             _("Content: {kinds}", kinds=_(", ").join(content)),
             _("By language: {languages} ({count} detected from the text)",
-              languages=languages, count=detected) if detected
+              languages=languages, count=summary.detected) if summary.detected
             else _("By language: {languages}", languages=languages)])
     lines = [plural(_PROBLEMS, result.problem_count, file=result.source)]
     listed = result.errors[:len(result.errors) - 1] if result.omitted else result.errors

@@ -26,8 +26,8 @@ Two rules run before the detector, because of what a worker must be able to read
   letters are at least as many as runs of Latin letters, the Latin runs are left out
   before detecting; lingua alone called such ties English.
 
-Detection runs inside the import's worker thread (``Catalog.import_file`` uses
-``asyncio.to_thread``), never on the event loop; about 15 µs a text with the rules.
+Detection runs inside the import's worker thread (``bot/loader.py`` checks each batch
+with ``asyncio.to_thread``), never on the event loop; about 15 µs a text with the rules.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from bot.errors import TapworkError, TextTooLong
 from bot.i18n import N_, Gettext, language_name
 from bot.importer import format_report
 from bot.inventory import describe, languages_text
+from bot.loader import ImportFailed
 from bot.money import format_money, format_rate
 from bot.projects import parse_project
 from bot.qualify import GOLD, OPERATOR, TOO_FAST
@@ -453,7 +454,12 @@ async def _import(update: Update, context: Context, project_name: str) -> None:
             with contextlib.suppress(BadRequest):
                 await say.edit(status, _("Checking {file}… {lines} lines so far",
                                         file=message.document.file_name, lines=shown))
-    result = task.result()
+    try:
+        result = task.result()
+    except ImportFailed as exc:  # not the file's lines: busy, or the database is full
+        await say.edit(status, _("{file}: the import stopped.",
+                                 file=message.document.file_name) + "\n  " + str(exc))
+        return
     # a report of many problems lists the first ones: one message, cut with "…"
     await say.edit(status, say.clip(format_report(result, reader=_), say.TEXT_LIMIT))
 

@@ -25,6 +25,10 @@ from storage.schema import MIGRATIONS
 log = logging.getLogger(__name__)
 #: with checkpoints in the background, SQLite's own checkpoint only as a backstop (pages)
 BACKSTOP_PAGES = 10_000
+#: a side connection (``Database.open_side``) behaves as the main one does
+SIDE_PRAGMAS = ("PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON",
+                "PRAGMA recursive_triggers=ON", "PRAGMA busy_timeout=5000",
+                "PRAGMA temp_store=FILE")
 
 
 class Database:
@@ -137,9 +141,39 @@ class Database:
             try:
                 yield self._conn
             except BaseException:
-                await self._conn.execute("ROLLBACK")
+                # SQLite has already rolled back after some errors (a full disk): a failing
+                # ROLLBACK ("no transaction is active") must not hide the real cause
+                with contextlib.suppress(sqlite3.Error):
+                    await self._conn.execute("ROLLBACK")
                 raise
             await self._conn.execute("COMMIT")
+
+    @asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[None]:
+        """This process's turn at the database, with no statement on the main connection.
+
+        For work that writes on a connection of its own in a thread (an import's batches):
+        holding the same lock as every transaction here means the work loop's
+        transactions queue behind one batch, first come first served, and run as soon as
+        it commits, instead of SQLite making the event loop's thread wait on a busy lock.
+        """
+        async with self._lock:
+            yield
+
+    def open_side(self) -> sqlite3.Connection:
+        """A second connection to the same file, for one thread's long job (blocking: call
+        it in that thread). Temporary tables go to a file, so a job's scratch data is
+        bounded by SQLite's page cache, not held in memory."""
+        if self.path == ":memory:":
+            raise sqlite3.OperationalError("an in-memory database has no second connection")
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            for pragma in SIDE_PRAGMAS:
+                conn.execute(pragma)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:

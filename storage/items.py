@@ -64,12 +64,6 @@ async def insert_many(conn: aiosqlite.Connection, project_id: int, items: Iterab
     return len(rows)
 
 
-async def existing_ids(conn: aiosqlite.Connection, project_id: int) -> set[str]:
-    async with conn.execute("SELECT ext_id FROM items WHERE project_id = ?",
-                            (project_id,)) as cur:
-        return {r[0] for r in await cur.fetchall()}
-
-
 async def get(conn: aiosqlite.Connection, item_id: int) -> ItemRow | None:
     async with conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)) as cur:
         row = await cur.fetchone()

@@ -1,4 +1,7 @@
-"""Media files (photos, voice notes, audio) and the Telegram ``file_id`` each one earns."""
+"""Media files (photos, voice notes, audio) and the Telegram ``file_id`` each one earns.
+
+Rows are added by an import's publishing (``storage/imports.py``), once per content hash.
+"""
 
 from __future__ import annotations
 
@@ -14,22 +17,6 @@ class MediaRow:
     mime: str
     filename: str
     file_id: str | None
-
-
-async def add(conn: aiosqlite.Connection, *, sha256: str, kind: str, mime: str, filename: str,
-              width: int | None, height: int | None, duration: int | None,
-              data: bytes) -> int:
-    """Store once per content hash; the same picture in many items is kept once."""
-    async with conn.execute(
-        """
-        INSERT INTO media (sha256, kind, mime, filename, width, height, duration, data)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (sha256) DO UPDATE SET sha256 = excluded.sha256
-        RETURNING id
-        """, (sha256, kind, mime, filename, width, height, duration, data)) as cur:
-        row = await cur.fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 async def get(conn: aiosqlite.Connection, media_id: int) -> MediaRow | None:

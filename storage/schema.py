@@ -302,4 +302,44 @@ MIGRATIONS: list[str] = [
         ': -Infinity', ': -1e999'), ': Infinity', ': 1e999'), ': NaN', ': null')
     WHERE NOT json_valid(spec)
     """,
+    # 10: imports that never stall the work loop (bot/loader.py). A checked file is staged
+    # here batch by batch, hidden from workers, then published into items and media batch
+    # by batch; ``imports`` says how far one got, so a process that dies mid-way leaves
+    # nothing visible (staging) or is finished by the next one (publishing). No foreign
+    # keys: staged rows are deleted in batches, in any order, and never served.
+    """
+    CREATE TABLE IF NOT EXISTS imports (
+        id INTEGER PRIMARY KEY,
+        project_id INTEGER NOT NULL,
+        state TEXT NOT NULL,             -- staging | publishing
+        new_tasks INTEGER NOT NULL DEFAULT 0,  -- 1: publishing adds work (a new_items event)
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS import_media (
+        id INTEGER PRIMARY KEY,
+        import_id INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        mime TEXT NOT NULL,
+        filename TEXT NOT NULL,
+        width INTEGER,
+        height INTEGER,
+        duration INTEGER,
+        data BLOB NOT NULL,
+        UNIQUE (import_id, sha256)
+    );
+    CREATE TABLE IF NOT EXISTS import_items (
+        id INTEGER PRIMARY KEY,
+        import_id INTEGER NOT NULL,
+        ext_id TEXT NOT NULL,
+        text TEXT,
+        media_sha256 TEXT,               -- import_media, then media, by content hash
+        gold TEXT,
+        quiz INTEGER NOT NULL,
+        explain TEXT,
+        prelabel TEXT,
+        lang TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS import_items_in_order ON import_items (import_id, id)
+    """,
 ]

@@ -21,10 +21,9 @@ from bot.money import MICROS
 from bot.services import Services
 from bot.sim.crowd import answer_tasks, join
 from bot.sim.server import BotApiStandIn
-from storage import Database
-from storage import items as item_store
 from storage import ledger as ledger_store
 from storage.ledger import Entry
+from storage.schema import MIGRATIONS
 from tests.conftest import add_project, add_worker, e2e_config, sentiment_doc
 
 NOW = "2026-01-05T09:00:00.000000Z"  # FakeClock's start
@@ -202,23 +201,21 @@ OLD_PROJECT = sentiment_doc(reward="9223372036854", auto_approve_hours=float("in
 
 
 async def old_database(path: Path) -> None:
-    """A database as the version before these limits left it: schema 8, the project
-    stored as it was accepted then (NaN and Infinity included)."""
-    db = await Database.open(path)
-    try:
-        async with db.transaction() as conn:
-            async with conn.execute(
-                "INSERT INTO projects (name, kind, spec, created_at, updated_at)"
-                " VALUES ('reviews', 'sentiment', ?, ?, ?) RETURNING id",
-                (json.dumps(OLD_PROJECT, sort_keys=True), NOW, NOW)) as cur:
-                row = await cur.fetchone()
-            await item_store.insert_many(conn, row[0], [
-                item_store.NewItem(f"it-{i}", f"text {i}", None, None, False, None, None)
-                for i in range(4)], NOW)
-    finally:
-        await db.close()
+    """A database as the version before these limits left it: the first 8 migrations
+    only, the project stored as it was accepted then (NaN and Infinity included). Later
+    migrations then run on it as they would on a real upgrade."""
     with sqlite3.connect(path) as conn:
-        conn.execute("PRAGMA user_version = 8")
+        for number, script in enumerate(MIGRATIONS[:8], start=1):
+            conn.executescript(script)
+            conn.execute(f"PRAGMA user_version = {number}")
+        project = conn.execute(
+            "INSERT INTO projects (name, kind, spec, created_at, updated_at)"
+            " VALUES ('reviews', 'sentiment', ?, ?, ?) RETURNING id",
+            (json.dumps(OLD_PROJECT, sort_keys=True), NOW, NOW)).fetchone()[0]
+        conn.executemany("INSERT INTO items (project_id, ext_id, text, created_at)"
+                         " VALUES (?, ?, ?, ?)",
+                         [(project, f"it-{i}", f"text {i}", NOW) for i in range(4)])
+    conn.close()
 
 
 async def test_old_project_with_huge_reward_and_endless_hours_keeps_working(

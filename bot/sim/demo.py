@@ -53,8 +53,9 @@ async def run_demo(workers: int = 5, db_path: str | None = None, seed: int = 7) 
                 imported = await services.catalog.import_file(spec.name,
                                                               SAMPLE / "reviews.jsonl")
                 await services.broadcasts.notify_events()  # nobody to tell yet
-                checks = sum(1 for item in imported.items if item.gold)
-                print(f"project {spec.name!r}: {len(imported.items) - checks} items in "
+                counts = imported.summary.counts
+                checks = counts.gold + counts.quiz
+                print(f"project {spec.name!r}: {counts.total - checks} items in "
                       f"English, Korean and Chinese plus {checks} gold checks, overlap "
                       f"{spec.overlap}; {workers} simulated workers on the local Telegram "
                       "stand-in")
