@@ -34,3 +34,7 @@ class BotApiError(TapworkError):
 
 class MissingDatabase(NotFound):
     """A command that only uses what exists was pointed at a database file that does not."""
+
+
+class AlreadyRunning(TapworkError):
+    """Another ``tapwork run`` (or demo, or test bot) holds the database's run lock."""
