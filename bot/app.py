@@ -114,6 +114,8 @@ async def running(config: Config, clock: Clock | None = None, *,
             async with application:
                 await handlers.menu.set_menus(application.bot, services)
                 await application.start()
+                # what a dead process left on the wire is in doubt: counted, never resent
+                await services.notices.settle_in_flight()
                 runner: BroadcastRunner = application.bot_data["broadcasts"]
                 await runner.resume()
                 assert application.updater is not None

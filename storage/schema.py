@@ -292,4 +292,14 @@ MIGRATIONS: list[str] = [
     WHEN EXISTS (SELECT 1 FROM ledger WHERE key = NEW.key OR id = NEW.id)
     BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: that entry exists'); END
     """,
+    # 9: a notice is claimed in its own transaction just before it is sent, and marked
+    # after, so two deliveries never send it twice and a crash leaves only the notice on
+    # the wire in doubt (never sent again); the outcome says how each one ended
+    """
+    ALTER TABLE outbox ADD COLUMN claim TEXT;       -- the sender's token while in flight
+    ALTER TABLE outbox ADD COLUMN claimed_at TEXT;
+    -- sent | in_doubt | blocked | gone | stale | failed; NULL while waiting (and for the
+    -- notices finished before this migration)
+    ALTER TABLE outbox ADD COLUMN outcome TEXT
+    """,
 ]
