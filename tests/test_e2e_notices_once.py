@@ -10,16 +10,20 @@ import signal
 import sqlite3
 import sys
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
+import httpx
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application, CallbackContext
 
 from bot.app import build_application
 from bot.config import Config, StorageConfig
 from bot.services import Services
 from bot.sim.server import BotApiStandIn
+from handlers.common import never_left
 from handlers.notices import deliver_notices
-from tests.conftest import e2e_config
+from tests.conftest import Running, e2e_config
 
 WORKERS = list(range(5000, 5020))
 BONUS = "You got a bonus of"
@@ -141,3 +145,42 @@ async def test_a_bot_killed_while_sending_pay_notices_sends_none_twice(tmp_path:
     assert _outcomes(db) == {"sent": len(workers) - 1, "in_doubt": 1}
     assert process.returncode == 0, log[-2000:]
     assert "1 notice(s) were being sent when tapwork last stopped" in log
+
+
+async def test_a_refused_notice_is_sent_later_and_an_unanswered_one_never_again(
+        bot: Running) -> None:
+    refused, lost = bot.server.phone(6001, "Ann"), bot.server.phone(6002, "Bo")
+    bot.server.inject("sendMessage", 400, chat_id=refused.id)  # Telegram said no: not sent
+    bot.server.inject("sendMessage", 502, chat_id=lost.id)  # no telling whether it went
+    db = Path(bot.services.config.storage.path)
+    for worker in (refused.id, lost.id):
+        await bot.services.workers.seen(worker, f"W{worker}", "en")
+        await bot.services.workers.consent(worker)
+        assert await bot.services.payroll.bonus(worker, 10_000, "USD", "thanks",
+                                                f"k{worker}")
+    await _until(lambda: _outcomes(db) == {"open": 1, "in_doubt": 1}, 10,
+                 "one refused and one in doubt")
+    bot.clock.advance(minutes=2)  # past the retry delay
+    await _until(lambda: _outcomes(db) == {"sent": 1, "in_doubt": 1}, 10,
+                 "the refused one sent on the next try")
+    assert _bonuses(bot.server, refused.id) == 1
+    assert _bonuses(bot.server, lost.id) == 0  # in doubt: never sent again
+
+
+def test_only_a_send_that_certainly_never_arrived_is_tried_again() -> None:
+    def caused(error: TelegramError, cause: Exception) -> TelegramError:
+        error.__cause__ = cause
+        return error
+
+    request = httpx.Request("POST", "http://127.0.0.1/")
+    refused = [BadRequest("Bad Request: chat not found"), RetryAfter(timedelta(seconds=1)),
+               caused(NetworkError("httpx.ConnectError"), httpx.ConnectError("refused")),
+               caused(TimedOut("Pool timeout"), httpx.PoolTimeout("pool")),
+               caused(TimedOut(), httpx.ConnectTimeout("connect"))]
+    maybe = [TimedOut(), caused(TimedOut(), httpx.ReadTimeout("read", request=request)),
+             NetworkError("Bad Gateway"), NetworkError("Internal Server Error (500)"),
+             caused(NetworkError("httpx.RemoteProtocolError"),
+                    httpx.RemoteProtocolError("Server disconnected")),
+             ValueError("a bug after the request went out")]
+    assert [never_left(e) for e in refused] == [True] * len(refused)
+    assert [never_left(e) for e in maybe] == [False] * len(maybe)
