@@ -8,9 +8,9 @@ serialising them costs less than the bookkeeping of a pool would.
 Other processes (a CLI command, a DB browser, a backup) may hold SQLite's write lock
 too, for seconds. Waiting for it is bounded: ``BEGIN IMMEDIATE`` is tried again with
 growing pauses for up to ``LOCK_WAIT`` seconds, then ``DatabaseBusy`` is raised and
-nothing of the transaction has been written. SQLite's own busy wait is kept short
-because inline SQLite would sleep on the event loop's thread, stalling every worker; the
-pauses here are ``asyncio.sleep`` with the connection's lock let go, so reads go on.
+nothing of the transaction has been written. SQLite's own busy wait is off because
+inline SQLite would sleep on the event loop's thread, stalling every worker; the pauses
+here are ``asyncio.sleep`` with the connection's lock let go, so reads go on.
 """
 
 from __future__ import annotations
@@ -33,8 +33,10 @@ from storage.schema import MIGRATIONS
 log = logging.getLogger(__name__)
 #: with checkpoints in the background, SQLite's own checkpoint only as a backstop (pages)
 BACKSTOP_PAGES = 10_000
-#: how long SQLite itself waits for another connection's lock, per try (milliseconds)
-BUSY_TIMEOUT_MS = 20
+#: how long SQLite itself waits for another connection's lock (milliseconds): not at all,
+#: since inline SQLite would wait on the event loop's thread and stall every worker (and
+#: each waiting coroutine's tries would add up); ``_begin`` waits instead, off the loop
+BUSY_TIMEOUT_MS = 0
 #: how long a transaction waits in all for another process's write lock (seconds)
 LOCK_WAIT = 5.0
 #: the pause after the first busy try, doubled after each next one up to MAX_PAUSE
@@ -87,7 +89,7 @@ class Database:
             await conn.execute("PRAGMA foreign_keys=ON")
             # so that INSERT OR REPLACE's hidden delete fires the ledger's no-delete trigger
             await conn.execute("PRAGMA recursive_triggers=ON")
-            # short: inline, SQLite's busy wait blocks the event loop (see _begin)
+            # no busy wait inside SQLite: inline it would block the event loop (see _begin)
             await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             db = cls(conn, path)
             await db._migrate()
