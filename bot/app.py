@@ -110,12 +110,13 @@ async def running(config: Config, clock: Clock | None = None, *,
         try:
             # a bot runs for days: keep SQLite's checkpoints off the event loop
             await services.db.checkpoint_in_background()
+            # notices a dead process left on the wire are in doubt: counted, never resent
+            # (before the jobs start, so no claim of this process is among them)
+            await services.notices.settle_in_flight()
             application = build_application(services)
             async with application:
                 await handlers.menu.set_menus(application.bot, services)
                 await application.start()
-                # what a dead process left on the wire is in doubt: counted, never resent
-                await services.notices.settle_in_flight()
                 runner: BroadcastRunner = application.bot_data["broadcasts"]
                 await runner.resume()
                 assert application.updater is not None

@@ -48,10 +48,13 @@ class DatabaseBusy(sqlite3.OperationalError):
     """Another process held the database's write lock for longer than ``LOCK_WAIT``
     seconds; the transaction wrote nothing and may simply be tried again."""
 
-    def __init__(self, tries: int) -> None:
-        super().__init__(f"the database is busy: another program held its write lock for "
-                         f"over {LOCK_WAIT:g} s ({tries} tries); nothing was changed, try "
-                         f"again in a moment")
+    def __init__(self, tries: int = 0) -> None:
+        """``tries``: how often ``BEGIN IMMEDIATE`` was tried; 0 when SQLite answered busy
+        later, inside the transaction or a read."""
+        held = (f"held its write lock for over {LOCK_WAIT:g} s ({tries} tries)" if tries
+                else "holds a lock on it")
+        super().__init__(f"the database is busy: another program {held}; nothing was "
+                         f"changed, try again in a moment")
         self.tries = tries
 
 
@@ -176,7 +179,7 @@ class Database:
             except BaseException as exc:
                 await self._rollback()
                 if is_busy(exc) and not isinstance(exc, DatabaseBusy):
-                    raise DatabaseBusy(1) from exc
+                    raise DatabaseBusy() from exc
                 raise
         finally:
             self._lock.release()
@@ -222,7 +225,7 @@ class Database:
                 yield self._conn
             except sqlite3.OperationalError as exc:
                 if is_busy(exc) and not isinstance(exc, DatabaseBusy):
-                    raise DatabaseBusy(1) from exc
+                    raise DatabaseBusy() from exc
                 raise
 
 
