@@ -25,6 +25,7 @@ import handlers.notices
 from bot.clock import Clock
 from bot.config import TOKEN_ENV, Config
 from bot.errors import BotApiError
+from bot.runlock import RunLock
 from bot.services import Services
 from handlers.broadcast import BroadcastRunner
 
@@ -103,30 +104,35 @@ async def running(config: Config, clock: Clock | None = None, *,
     Used by ``tapwork run``, the demo, the benchmarks and the end-to-end tests, so they
     all start the bot the same way.
     """
-    services = await Services.open(config, clock)
-    try:
-        # a bot runs for days: keep SQLite's checkpoints off the event loop
-        await services.db.checkpoint_in_background()
-        # an import a crash interrupted is published in full, or removed if it had not
-        # reached its commit (bot/loader.py)
-        await services.catalog.recover_imports()
-        application = build_application(services)
-        async with application:
-            await handlers.menu.set_menus(application.bot, services)
-            await application.start()
-            runner: BroadcastRunner = application.bot_data["broadcasts"]
-            await runner.resume()
-            assert application.updater is not None
-            await application.updater.start_polling(
-                poll_interval=0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES)
-            try:
-                yield application, services
-            finally:
-                await application.updater.stop()
-                await runner.stop()
-                await application.stop()
-    finally:
-        await services.close()
+    # one running bot per database, taken before anything is opened or migrated
+    with RunLock(config.storage.path):
+        services = await Services.open(config, clock)
+        try:
+            # a bot runs for days: keep SQLite's checkpoints off the event loop
+            await services.db.checkpoint_in_background()
+            # notices a dead process left on the wire are in doubt: counted, never resent
+            # (before the jobs start, so no claim of this process is among them)
+            await services.notices.settle_in_flight()
+            # an import a crash interrupted is published in full, or removed if it had not
+            # reached its commit (bot/loader.py)
+            await services.catalog.recover_imports()
+            application = build_application(services)
+            async with application:
+                await handlers.menu.set_menus(application.bot, services)
+                await application.start()
+                runner: BroadcastRunner = application.bot_data["broadcasts"]
+                await runner.resume()
+                assert application.updater is not None
+                await application.updater.start_polling(
+                    poll_interval=0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES)
+                try:
+                    yield application, services
+                finally:
+                    await application.updater.stop()
+                    await runner.stop()
+                    await application.stop()
+        finally:
+            await services.close()
 
 
 async def check_bot_api(config: Config) -> None:

@@ -25,6 +25,7 @@ from bot.config import TOKEN_ENV, Config, load_config
 from bot.errors import MissingDatabase, NotFound, TapworkError
 from bot.projects import load_project_file
 from bot.redact import Redactor, install
+from storage import DatabaseBusy
 
 DEFAULT_CONFIG = "config.toml"
 
@@ -49,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(result or 0)
     except TapworkError as exc:
         print(f"tapwork: {args.redactor.redact(str(exc))}", file=sys.stderr)
+        return 2
+    except DatabaseBusy as exc:  # another program kept the write lock: nothing changed
+        print(f"tapwork: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -43,3 +43,7 @@ class TextTooLong(TapworkError):
         super().__init__(message, length=length, limit=limit, **params)
         self.length = length
         self.limit = limit
+
+
+class AlreadyRunning(TapworkError):
+    """Another ``tapwork run`` (or demo, or test bot) holds the database's run lock."""

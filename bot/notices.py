@@ -1,7 +1,19 @@
-"""Worker notices waiting in the database outbox, and their delivery bookkeeping."""
+"""Worker notices waiting in the database outbox, and their delivery bookkeeping.
+
+At most once: a notice is claimed in its own committed transaction just before it is
+sent and finished just after, the way broadcast recipients are. Two deliveries (two
+processes, or two loops) race only for the claim, which one of them wins. A process that
+dies between the claim and the finish leaves the notice in flight; nobody can tell
+whether Telegram got it, so the next start finishes it as ``in_doubt`` and logs it, and
+it is never sent again. So is one whose send ended without Telegram's answer (a timeout, a dropped
+connection, a 5xx). A send that certainly failed (Telegram refused it, or the request
+never left) gives its claim back and is tried again later.
+"""
 
 from __future__ import annotations
 
+import logging
+import secrets
 from datetime import timedelta
 
 from bot.clock import Clock, to_iso
@@ -10,6 +22,7 @@ from storage import Database, outbox
 from storage.outbox import Notice
 from storage.workers import WorkerRow
 
+log = logging.getLogger(__name__)
 #: a notice that could not be sent is tried again after this long
 RETRY_AFTER = timedelta(minutes=1)
 
@@ -23,17 +36,44 @@ class Notices:
         async with self.db.read() as conn:
             return await outbox.due(conn, to_iso(self.clock.now()), limit)
 
-    async def sent(self, notice: Notice) -> None:
+    async def claim(self, notice: Notice) -> str | None:
+        """The token to send ``notice`` under, or None when another delivery has it or it
+        was finished meanwhile (then it must not be sent)."""
+        token = secrets.token_hex(8)
         async with self.db.transaction() as conn:
-            await outbox.sent(conn, notice.id, to_iso(self.clock.now()))
+            claimed = await outbox.claim(conn, notice.id, token, to_iso(self.clock.now()))
+        return token if claimed else None
 
-    async def later(self, notice: Notice, max_attempts: int) -> None:
-        """Try again in a minute; give up (marking it sent) after ``max_attempts``."""
+    async def sent(self, notice: Notice, claim: str) -> None:
+        await self._finish(notice, claim, "sent")
+
+    async def in_doubt(self, notice: Notice, claim: str, why: str) -> None:
+        """The send may or may not have arrived (no answer in time, say): never again."""
+        log.warning("notice %s (%s) to worker %s is in doubt (%s); it is not sent again",
+                    notice.id, notice.kind, notice.worker_id, why)
+        await self._finish(notice, claim, "in_doubt")
+
+    async def blocked(self, notice: Notice, claim: str) -> None:
+        await self._finish(notice, claim, "blocked")
+
+    async def skip(self, notice: Notice, outcome: str) -> None:
+        """Finish an unclaimed notice without sending it: ``gone`` (nobody to tell) or
+        ``stale`` (it no longer makes sense); a no-op if another delivery claimed it."""
+        await self._finish(notice, None, outcome)
+
+    async def _finish(self, notice: Notice, claim: str | None, outcome: str) -> None:
         async with self.db.transaction() as conn:
-            attempts = await outbox.retry_later(conn, notice.id,
-                                                to_iso(self.clock.now() + RETRY_AFTER))
-            if attempts >= max_attempts:
-                await outbox.sent(conn, notice.id, to_iso(self.clock.now()))
+            await outbox.finish(conn, notice.id, claim, outcome, to_iso(self.clock.now()))
+
+    async def later(self, notice: Notice, claim: str, max_attempts: int) -> None:
+        """The send certainly failed: give the claim back and try again in a minute;
+        after ``max_attempts`` tries give up (``failed``)."""
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            attempts = await outbox.retry_later(conn, notice.id, claim,
+                                                to_iso(now + RETRY_AFTER))
+            if attempts is not None and attempts >= max_attempts:
+                await outbox.finish(conn, notice.id, None, "failed", to_iso(now))
 
     async def postpone(self, notice: Notice, seconds: float) -> None:
         async with self.db.transaction() as conn:
@@ -47,3 +87,18 @@ class Notices:
             return
         async with self.db.transaction() as conn:
             await outbox.postpone(conn, notice.id, to_iso(until))
+
+    async def settle_in_flight(self) -> list[Notice]:
+        """At start-up, under the run lock: notices a dead process left on the wire are
+        in doubt; they are logged, counted (``outcome = 'in_doubt'``), never resent."""
+        async with self.db.transaction() as conn:
+            left = await outbox.settle_in_flight(conn, to_iso(self.clock.now()))
+        if left:
+            log.warning("%d notice(s) were being sent when tapwork last stopped; they may "
+                        "have arrived and are not sent again (in doubt): %s", len(left),
+                        ", ".join(f"#{n.id} {n.kind} to {n.worker_id}" for n in left))
+        return left
+
+    async def outcomes(self) -> dict[str, int]:
+        async with self.db.read() as conn:
+            return await outbox.outcomes(conn)

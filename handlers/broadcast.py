@@ -8,7 +8,7 @@ import logging
 import time
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import Application
 
 from bot.assign import Project
@@ -16,6 +16,7 @@ from bot.broadcast import Recipient
 from bot.i18n import Gettext, gettext_for
 from bot.services import Services
 from handlers import say
+from handlers.common import never_left
 from storage.broadcasts import Broadcast, Progress
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 PROGRESS_EVERY = 2.0
 #: sends in flight at once, at most; also the most a crash can leave in doubt
 MAX_IN_FLIGHT = 4
+#: a sender per this many messages per second of the broadcast's rate
+RATE_PER_SENDER = 25
 #: how long a stopping bot waits for the batch in flight to be sent and recorded
 STOP_GRACE = 10.0
 
@@ -53,10 +56,30 @@ def _reward(project: Project, _: Gettext) -> str:
     return format_money(project.spec.reward_micros, project.spec.currency, _.language)
 
 
+def senders(rate: float) -> int:
+    """How many sends a broadcast at ``rate`` keeps in flight: one per 25 messages a
+    second, 1 to ``MAX_IN_FLIGHT``. Each sender has at most one recipient claimed and
+    unconfirmed at any moment, so this is also the most recipients a crash can leave in
+    doubt."""
+    return max(1, min(MAX_IN_FLIGHT, int(rate // RATE_PER_SENDER)))
+
+
 def progress_text(broadcast: Broadcast, progress: Progress, _: Gettext, done: bool) -> str:
+    """Sent, failed, left; and, when there are any, the recipients in doubt (a send
+    without Telegram's answer, or on the wire when a process died): the operator is
+    told, since they may not have got the message and are not sent it again."""
+    doubt = progress.unconfirmed
+    if done and doubt:
+        return _("Broadcast #{id} finished: sent {sent}, failed {failed}, in doubt {doubt} "
+                 "(they may not have it; not sent again).", id=broadcast.id,
+                 sent=progress.sent, failed=progress.failed, doubt=doubt)
     if done:
         return _("Broadcast #{id} finished: sent {sent}, failed {failed}.", id=broadcast.id,
                  sent=progress.sent, failed=progress.failed)
+    if doubt:
+        return _("Broadcast #{id}: sent {sent}, failed {failed}, in doubt {doubt}, left "
+                 "{left}.", id=broadcast.id, sent=progress.sent, failed=progress.failed,
+                 doubt=doubt, left=progress.left)
     return _("Broadcast #{id}: sent {sent}, failed {failed}, left {left}.", id=broadcast.id,
              sent=progress.sent, failed=progress.failed, left=progress.left)
 
@@ -107,8 +130,9 @@ class BroadcastRunner:
 
     async def _run(self, broadcast: Broadcast) -> None:
         """A few senders share the broadcast's pace (a token bucket); each claims one
-        recipient only when its slot comes, so a process killed at any moment leaves in
-        doubt only the messages on the wire (at most ``MAX_IN_FLIGHT``)."""
+        recipient only when its slot comes and records it before claiming the next, so a
+        process killed at any moment leaves at most one recipient in doubt per sender
+        (``senders(rate)``, at most ``MAX_IN_FLIGHT``)."""
         services = self.services
         project = await services.broadcasts.project(broadcast)
         if project is None:
@@ -117,7 +141,7 @@ class BroadcastRunner:
         interval = 1.0 / broadcast.rate
         # a few sends in flight are enough to keep pace; more make each send dearer in
         # PTB's HTTP pool (measured: 4 at once ~660/s, 40 at once ~300/s)
-        in_flight = max(1, min(MAX_IN_FLIGHT, int(broadcast.rate // 25)))
+        in_flight = senders(broadcast.rate)
         clock = {"next": time.monotonic()}
         pause = {"until": 0.0}
 
@@ -158,7 +182,12 @@ class BroadcastRunner:
 
     async def _send(self, broadcast: Broadcast, project: Project, recipient: Recipient,
                     pause: dict[str, float]) -> str:
-        """Send one invitation; returns what happened: sent, blocked, failed, unconfirmed."""
+        """Send one invitation; returns what happened: sent, blocked, failed, unconfirmed.
+
+        Sent again only after a failure that certainly did not deliver it (a 429, no
+        connection); anything that may have delivered it (no answer in time, a dropped
+        connection, a 5xx) is "unconfirmed" and never sent again.
+        """
         worker = recipient.worker
         _ = gettext_for(worker.language)
         text, markup = invitation(project, broadcast.text, _)
@@ -176,12 +205,14 @@ class BroadcastRunner:
             except Forbidden:
                 await self.services.workers.blocked(worker.id)
                 return "blocked"
-            except TimedOut:
-                return "unconfirmed"  # it may have arrived: never risk a second copy
             except BadRequest:
                 return "failed"
-            except NetworkError:
-                await asyncio.sleep(0.5)
+            except Exception as exc:
+                if not never_left(exc):  # it may have arrived: never risk a second copy
+                    log.warning("broadcast %s to %s unconfirmed: %s", broadcast.id,
+                                worker.id, exc)
+                    return "unconfirmed"
+                await asyncio.sleep(0.5)  # no connection: it never left
                 continue
             return "sent"
         return "failed"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import httpx
 from telegram import Update, User
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import ContextTypes
 
 from bot.catalog import MANY
@@ -34,3 +36,15 @@ def gettext_in(worker: WorkerRow | None, user: User) -> Gettext:
     """The language of a worker whose row the caller has (the task loop gets it back from
     the answer's own transaction), else Telegram's setting."""
     return gettext_for(worker.language if worker else language_for(user.language_code))
+
+
+def never_left(error: Exception) -> bool:
+    """Whether a failed send certainly did not reach the chat, so sending it again cannot
+    make a second copy: Telegram answered and refused it (400, 403, 429), or the request
+    never left (no connection, no free connection in the pool). Anything else (no answer
+    in time, a dropped connection, a 5xx, an unexpected error) may have been delivered.
+    """
+    if isinstance(error, BadRequest | Forbidden | RetryAfter | InvalidToken):
+        return True
+    return isinstance(error, NetworkError) and isinstance(
+        error.__cause__, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)

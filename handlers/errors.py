@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
+from telegram.ext import ApplicationHandlerStop
 
 from handlers import say
 from handlers.common import Context, gettext_of, services_of
+from storage import DatabaseBusy
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +32,21 @@ async def on_error(update: object, context: Context) -> None:
         # the answer is already committed; /tasks shows the open task again
         log.warning("Telegram did not answer in time: %s", error)
         return
+    if isinstance(error, DatabaseBusy):
+        # another program held the database's write lock too long: what failed wrote
+        # nothing, so the same tap again works; say so once and stop this update here
+        log.warning("database busy%s: %s", f" for user {user.id}" if user else "", error)
+        if isinstance(update, Update) and update.effective_chat is not None:
+            _ = await gettext_of(update, context)
+            try:
+                if update.callback_query is not None:
+                    with contextlib.suppress(BadRequest):  # answered before it failed
+                        await update.callback_query.answer()
+                await say.send(context.bot, update.effective_chat.id,
+                               _("The bot is busy, please try again in a moment."))
+            except Exception:
+                log.debug("could not tell the user the bot is busy", exc_info=True)
+        raise ApplicationHandlerStop
     log.error("unhandled error for update %r", update, exc_info=error)
     if isinstance(update, Update) and update.effective_chat is not None:
         _ = await gettext_of(update, context)

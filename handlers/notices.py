@@ -12,14 +12,15 @@ import logging
 from dataclasses import replace
 
 from telegram import InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden, NetworkError
+from telegram.error import Forbidden
 
 from bot.assign import Project
 from bot.i18n import Gettext, gettext_for
 from bot.money import format_money
 from bot.quiet import quiet_until
+from handlers import say
 from handlers.broadcast import invitation
-from handlers.common import Context, many, services_of
+from handlers.common import Context, many, never_left, services_of
 from handlers.render import value_name
 from handlers.wallet import notice_text
 from storage.outbox import Notice
@@ -76,35 +77,49 @@ def summary_text(payload: dict[str, object], _: Gettext) -> str:
 
 
 async def deliver_notices(context: Context) -> None:
-    """A job: send what is due; blocked users are marked, failures retried, then dropped."""
+    """A job: send what is due, each notice at most once (``bot/notices.py`` says how);
+    blocked users are marked, certain failures retried, then dropped."""
     services = services_of(context)
+    notices = services.notices
     now = services.clock.now()
-    for notice in await services.notices.due():
+    for notice in await notices.due():
         worker = await services.workers.get(notice.worker_id)
         if worker is None or not worker.active:
-            await services.notices.sent(notice)  # nobody to tell
+            await notices.skip(notice, "gone")  # nobody to tell
             continue
         if quiet_until(now, worker.timezone, worker.quiet_start, worker.quiet_end):
-            await services.notices.after_quiet_hours(notice, worker)
+            await notices.after_quiet_hours(notice, worker)
             continue
         if await services.loop.busy([worker.id]):
             # mid-task or mid-quiz: a message now would push the question up the chat
-            await services.notices.postpone(notice, BUSY_DELAY)
+            await notices.postpone(notice, BUSY_DELAY)
             continue
         _ = gettext_for(worker.language)
         try:
             rendered = await render(context, notice, _)
-            if rendered is not None:
-                text, markup = rendered
-                await context.bot.send_message(notice.worker_id, text, reply_markup=markup)
-        except Forbidden:
-            await services.workers.blocked(notice.worker_id)
-        except (NetworkError, BadRequest) as exc:
-            log.warning("notice %s not sent: %s", notice.id, exc)
-            await services.notices.later(notice, MAX_ATTEMPTS)
-            continue
         except Exception:  # a bug must not block every notice behind this one
             log.exception("notice %s could not be rendered", notice.id)
-            await services.notices.later(notice, MAX_ATTEMPTS)
+            if (claim := await notices.claim(notice)) is not None:
+                await notices.later(notice, claim, MAX_ATTEMPTS)
             continue
-        await services.notices.sent(notice)
+        if rendered is None:
+            await notices.skip(notice, "stale")
+            continue
+        # committed before the send: from here a crash leaves it in doubt, never resent
+        claim = await notices.claim(notice)
+        if claim is None:
+            continue  # another delivery has it, or finished it meanwhile
+        text, markup = rendered
+        try:
+            await say.send(context.bot, notice.worker_id, text, reply_markup=markup)
+        except Forbidden:
+            await services.workers.blocked(notice.worker_id)
+            await notices.blocked(notice, claim)
+        except Exception as exc:
+            if not never_left(exc):  # it may have arrived: never risk a second copy
+                await notices.in_doubt(notice, claim, f"{type(exc).__name__}: {exc}")
+                continue
+            log.warning("notice %s not sent: %s", notice.id, exc)
+            await notices.later(notice, claim, MAX_ATTEMPTS)
+        else:
+            await notices.sent(notice, claim)

@@ -4,6 +4,13 @@ Why one connection behind one lock: aiosqlite runs every statement on a single t
 anyway, and a lock held across ``BEGIN IMMEDIATE … COMMIT`` means a coroutine can never
 read another coroutine's half-finished transaction. Statements take microseconds, so
 serialising them costs less than the bookkeeping of a pool would.
+
+Other processes (a CLI command, a DB browser, a backup) may hold SQLite's write lock
+too, for seconds. Waiting for it is bounded: ``BEGIN IMMEDIATE`` is tried again with
+growing pauses for up to ``LOCK_WAIT`` seconds, then ``DatabaseBusy`` is raised and
+nothing of the transaction has been written. SQLite's own busy wait is off because
+inline SQLite would sleep on the event loop's thread, stalling every worker; the pauses
+here are ``asyncio.sleep`` with the connection's lock let go, so reads go on.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,6 +37,37 @@ BACKSTOP_PAGES = 10_000
 SIDE_PRAGMAS = ("PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON",
                 "PRAGMA recursive_triggers=ON", "PRAGMA busy_timeout=5000",
                 "PRAGMA temp_store=FILE")
+
+#: how long SQLite itself waits for another connection's lock (milliseconds): not at all,
+#: since inline SQLite would wait on the event loop's thread and stall every worker (and
+#: each waiting coroutine's tries would add up); ``_begin`` waits instead, off the loop
+BUSY_TIMEOUT_MS = 0
+#: how long a transaction waits in all for another process's write lock (seconds)
+LOCK_WAIT = 5.0
+#: the pause after the first busy try, doubled after each next one up to MAX_PAUSE
+FIRST_PAUSE = 0.01
+MAX_PAUSE = 0.25
+
+
+class DatabaseBusy(sqlite3.OperationalError):
+    """Another process held the database's write lock for longer than ``LOCK_WAIT``
+    seconds; the transaction wrote nothing and may simply be tried again."""
+
+    def __init__(self, tries: int = 0) -> None:
+        """``tries``: how often ``BEGIN IMMEDIATE`` was tried; 0 when SQLite answered busy
+        later, inside the transaction or a read."""
+        held = (f"held its write lock for over {LOCK_WAIT:g} s ({tries} tries)" if tries
+                else "holds a lock on it")
+        super().__init__(f"the database is busy: another program {held}; nothing was "
+                         f"changed, try again in a moment")
+        self.tries = tries
+
+
+def is_busy(error: BaseException) -> bool:
+    """SQLITE_BUSY and its extended codes: another connection has the lock we need."""
+    return isinstance(error, sqlite3.OperationalError) and (
+        isinstance(error, DatabaseBusy)
+        or (getattr(error, "sqlite_errorcode", 0) & 0xFF) == sqlite3.SQLITE_BUSY)
 
 
 class Database:
@@ -58,7 +97,8 @@ class Database:
             await conn.execute("PRAGMA foreign_keys=ON")
             # so that INSERT OR REPLACE's hidden delete fires the ledger's no-delete trigger
             await conn.execute("PRAGMA recursive_triggers=ON")
-            await conn.execute("PRAGMA busy_timeout=5000")
+            # no busy wait inside SQLite: inline it would block the event loop (see _begin)
+            await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             db = cls(conn, path)
             await db._migrate()
         except BaseException:
@@ -119,15 +159,10 @@ class Database:
             if number <= version:
                 continue
             log.info("applying schema migration %d", number)
-            await self._conn.execute("BEGIN IMMEDIATE")
-            try:
+            async with self.transaction() as conn:
                 for statement in _statements(script):
-                    await self._conn.execute(statement)
-                await self._conn.execute(f"PRAGMA user_version={number}")
-                await self._conn.execute("COMMIT")
-            except BaseException:
-                await self._conn.execute("ROLLBACK")
-                raise
+                    await conn.execute(statement)
+                await conn.execute(f"PRAGMA user_version={number}")
 
     @property
     def schema_version(self) -> int:
@@ -135,18 +170,53 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A write transaction: everything inside commits together or not at all."""
-        async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
+        """A write transaction: everything inside commits together or not at all.
+
+        Raises ``DatabaseBusy`` when another process keeps the write lock past
+        ``LOCK_WAIT`` (before anything inside has run), or when SQLite reports it busy
+        later on (then everything inside is rolled back).
+        """
+        await self._begin()
+        try:
             try:
                 yield self._conn
-            except BaseException:
-                # SQLite has already rolled back after some errors (a full disk): a failing
-                # ROLLBACK ("no transaction is active") must not hide the real cause
-                with contextlib.suppress(sqlite3.Error):
-                    await self._conn.execute("ROLLBACK")
+                await self._conn.execute("COMMIT")
+            except BaseException as exc:
+                await self._rollback()
+                if is_busy(exc) and not isinstance(exc, DatabaseBusy):
+                    raise DatabaseBusy() from exc
                 raise
-            await self._conn.execute("COMMIT")
+        finally:
+            self._lock.release()
+
+    async def _begin(self) -> None:
+        """Take the connection's lock and SQLite's write lock (``BEGIN IMMEDIATE``),
+        trying again while another process holds the latter, for ``LOCK_WAIT`` seconds
+        at most; the connection's lock is let go during each pause."""
+        deadline = time.monotonic() + LOCK_WAIT
+        pause, tries = FIRST_PAUSE, 0
+        while True:
+            await self._lock.acquire()
+            try:
+                await self._conn.execute("BEGIN IMMEDIATE")
+                return
+            except BaseException as exc:
+                self._lock.release()
+                if not is_busy(exc):
+                    raise
+                tries += 1
+                if time.monotonic() + pause > deadline:
+                    log.warning("gave up on the database's write lock after %d tries", tries)
+                    raise DatabaseBusy(tries) from exc
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, MAX_PAUSE)
+
+    async def _rollback(self) -> None:
+        # SQLite may have rolled back already (it does on some I/O errors and a full
+        # disk): nothing of the transaction is left either way, and the error that
+        # caused it is the one worth raising
+        with contextlib.suppress(sqlite3.Error):
+            await self._conn.execute("ROLLBACK")
 
     @asynccontextmanager
     async def exclusive(self) -> AsyncIterator[None]:
@@ -177,9 +247,18 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Reads under the same lock, so they never see another coroutine's open write."""
+        """Reads under the same lock, so they never see another coroutine's open write.
+
+        In WAL mode another process's writer never blocks a reader; should SQLite still
+        answer busy (recovering the log after a crash), it is ``DatabaseBusy`` as well.
+        """
         async with self._lock:
-            yield self._conn
+            try:
+                yield self._conn
+            except sqlite3.OperationalError as exc:
+                if is_busy(exc) and not isinstance(exc, DatabaseBusy):
+                    raise DatabaseBusy() from exc
+                raise
 
 
 def _statements(script: str) -> list[str]:

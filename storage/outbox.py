@@ -34,27 +34,78 @@ async def put(conn: aiosqlite.Connection, worker_id: int, kind: str, payload: di
 
 
 async def due(conn: aiosqlite.Connection, now: str, limit: int = 50) -> list[Notice]:
+    """Notices waiting to go out; one another delivery has claimed is not among them."""
     async with conn.execute(
         # in outbox_due's order: ORDER BY id alone made SQLite walk every notice ever sent
         "SELECT id, worker_id, kind, payload FROM outbox WHERE sent_at IS NULL"
-        " AND not_before <= ? ORDER BY not_before, id LIMIT ?", (now, limit)) as cur:
+        " AND not_before <= ? AND claim IS NULL ORDER BY not_before, id LIMIT ?",
+        (now, limit)) as cur:
         return [Notice(int(r[0]), int(r[1]), str(r[2]), json.loads(r[3]))
                 for r in await cur.fetchall()]
 
 
-async def sent(conn: aiosqlite.Connection, notice_id: int, now: str) -> None:
-    await conn.execute("UPDATE outbox SET sent_at = ? WHERE id = ?", (now, notice_id))
+async def claim(conn: aiosqlite.Connection, notice_id: int, token: str, now: str) -> bool:
+    """Mark a waiting notice as being sent by ``token``; False when another delivery has
+    it, or it was finished meanwhile. Committed before the send, so a crash leaves it
+    in flight (in doubt) rather than waiting (sent again)."""
+    cur = await conn.execute(
+        "UPDATE outbox SET claim = ?, claimed_at = ? WHERE id = ? AND sent_at IS NULL"
+        " AND claim IS NULL", (token, now, notice_id))
+    return cur.rowcount == 1
 
 
-async def retry_later(conn: aiosqlite.Connection, notice_id: int, not_before: str) -> int:
-    """Count a failed try and hold the notice; returns the tries so far."""
+async def finish(conn: aiosqlite.Connection, notice_id: int, claim: str | None,
+                 outcome: str, now: str) -> bool:
+    """The end of a notice: ``claim`` is the token that sent it, or None for one that
+    was never claimed (nobody to tell, nothing to say any more); either way only while
+    that still holds, so another delivery's claim is never overwritten."""
+    if claim is None:
+        cur = await conn.execute(
+            "UPDATE outbox SET sent_at = ?, outcome = ? WHERE id = ? AND sent_at IS NULL"
+            " AND claim IS NULL", (now, outcome, notice_id))
+    else:
+        # sent_at may already be set: a restart that found the claim counted it in doubt
+        # while this process, not dead after all, was still sending; the truth wins
+        cur = await conn.execute(
+            "UPDATE outbox SET sent_at = ?, outcome = ? WHERE id = ? AND claim = ?",
+            (now, outcome, notice_id, claim))
+    return cur.rowcount == 1
+
+
+async def retry_later(conn: aiosqlite.Connection, notice_id: int, claim: str,
+                      not_before: str) -> int | None:
+    """Give back a claim whose send certainly failed, count the try and hold the notice;
+    returns the tries so far (None when the claim was not this one's)."""
     async with conn.execute(
-        "UPDATE outbox SET attempts = attempts + 1, not_before = ? WHERE id = ?"
-        " RETURNING attempts", (not_before, notice_id)) as cur:
+        "UPDATE outbox SET attempts = attempts + 1, not_before = ?, claim = NULL,"
+        " claimed_at = NULL WHERE id = ? AND claim = ? AND sent_at IS NULL"
+        " RETURNING attempts", (not_before, notice_id, claim)) as cur:
         row = await cur.fetchone()
-    return int(row[0]) if row else 0
+    return int(row[0]) if row else None
 
 
 async def postpone(conn: aiosqlite.Connection, notice_id: int, not_before: str) -> None:
-    await conn.execute("UPDATE outbox SET not_before = ? WHERE id = ?",
-                       (not_before, notice_id))
+    """Hold a waiting notice (quiet hours, a worker mid-task); one in flight is left be."""
+    await conn.execute("UPDATE outbox SET not_before = ? WHERE id = ? AND sent_at IS NULL"
+                       " AND claim IS NULL", (not_before, notice_id))
+
+
+async def settle_in_flight(conn: aiosqlite.Connection, now: str) -> list[Notice]:
+    """At start-up, with the run lock held: every notice still claimed was on the wire
+    when a process died. It may have arrived, so it is finished as ``in_doubt`` and
+    never sent again; returns them for the log."""
+    async with conn.execute(
+        "UPDATE outbox SET sent_at = ?, outcome = 'in_doubt' WHERE sent_at IS NULL"
+        " AND claim IS NOT NULL"
+        " RETURNING id, worker_id, kind, payload", (now,)) as cur:
+        return sorted((Notice(int(r[0]), int(r[1]), str(r[2]), json.loads(r[3]))
+                       for r in await cur.fetchall()), key=lambda n: n.id)
+
+
+async def outcomes(conn: aiosqlite.Connection) -> dict[str, int]:
+    """How the notices ended, by outcome ("waiting" and "in_flight" for the rest)."""
+    async with conn.execute(
+        "SELECT CASE WHEN sent_at IS NOT NULL THEN coalesce(outcome, 'sent')"
+        " WHEN claim IS NOT NULL THEN 'in_flight' ELSE 'waiting' END, count(*)"
+        " FROM outbox GROUP BY 1") as cur:
+        return {str(r[0]): int(r[1]) for r in await cur.fetchall()}

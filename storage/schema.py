@@ -342,4 +342,14 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX IF NOT EXISTS import_items_in_order ON import_items (import_id, id)
     """,
+    # 11: a notice is claimed in its own transaction just before it is sent, and marked
+    # after, so two deliveries never send it twice and a crash leaves only the notice on
+    # the wire in doubt (never sent again); the outcome says how each one ended
+    """
+    ALTER TABLE outbox ADD COLUMN claim TEXT;       -- the sender's token while in flight
+    ALTER TABLE outbox ADD COLUMN claimed_at TEXT;
+    -- sent | in_doubt | blocked | gone | stale | failed; NULL while waiting (and for the
+    -- notices finished before this migration)
+    ALTER TABLE outbox ADD COLUMN outcome TEXT
+    """,
 ]

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bench import broadcast as bench
+from handlers.broadcast import MAX_IN_FLIGHT, senders
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="the benchmark reads /proc")
@@ -39,9 +40,13 @@ async def test_killed_broadcast_resumes_without_doubles(tmp_path: Path,
     assert run.delivered == run.statuses.get("sent", 0) + run.unconfirmed_delivered
     # a worker left without the message is one of the claims in doubt, never another
     assert set(run.skipped_by_status) <= {"unconfirmed"}
+    assert bench.skipped_outside_doubt(run) == 0
+    # and a killed process leaves at most one recipient in doubt per sender
+    assert run.in_doubt_at_stop <= senders(options.rate) == MAX_IN_FLIGHT
 
     result = bench.summarize(options, options.rate, seeds.seconds,
                              {"clean": run, "sigkill": run}, 1.0)
     table = bench.format_table(result)
     assert "messaged twice" in table
+    assert "skipped, not in doubt" in table
     assert result["figures"]

@@ -1,0 +1,119 @@
+"""One ``tapwork run`` per database: a second refuses in one line, a crash frees the lock."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.app import running
+from bot.errors import AlreadyRunning
+from bot.runlock import RunLock
+from bot.sim.server import BotApiStandIn
+from tests.conftest import e2e_config
+
+START_TIMEOUT = 30.0
+
+
+def _config(server: BotApiStandIn, path: Path) -> Path:
+    config = path / "config.toml"
+    config.write_text(
+        f'[telegram]\ntoken = "{server.token}"\napi_base_url = "{server.api_base_url}"\n'
+        f'file_base_url = "{server.file_base_url}"\nmax_rate = 0\n'
+        '[storage]\npath = "tapwork.db"\n[work]\nlease_check_seconds = 1\n')
+    return config
+
+
+async def _start(config: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "-c", str(config),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "TAPWORK_TOKEN": ""})
+
+
+async def _polling(server: BotApiStandIn, process: asyncio.subprocess.Process,
+                   since: int) -> None:
+    """Until the process has started polling (PTB deletes the webhook right before)."""
+    for _ in range(int(START_TIMEOUT / 0.05)):
+        if server.count("deleteWebhook") > since:
+            return
+        if process.returncode is not None:
+            err = (await process.stderr.read()).decode() if process.stderr else ""
+            pytest.fail(f"the bot exited {process.returncode} before polling: {err[-2000:]}")
+        await asyncio.sleep(0.05)
+    pytest.fail(f"the bot did not start polling in {START_TIMEOUT} s")
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), 15)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+async def test_a_second_run_refuses_and_a_killed_one_frees_the_database(tmp_path: Path
+                                                                        ) -> None:
+    async with BotApiStandIn() as server:
+        config = _config(server, tmp_path)
+        first = await _start(config)
+        second = third = None
+        try:
+            await _polling(server, first, 0)
+
+            second = await _start(config)
+            await asyncio.wait_for(second.wait(), START_TIMEOUT)
+            assert second.stderr is not None
+            err = (await second.stderr.read()).decode()
+            assert second.returncode == 2, err
+            assert err.splitlines() == [
+                f"tapwork: another tapwork run is using {tmp_path / 'tapwork.db'} "
+                f"(pid {first.pid})"]
+            phone = server.phone(90, "Kim")
+            await phone.send("/start")  # the first one carries on, alone
+            await phone.wait_for(lambda p: p.messages, 20)
+            assert first.returncode is None
+
+            first.send_signal(signal.SIGKILL)
+            await first.wait()
+            webhooks = server.count("deleteWebhook")
+            third = await _start(config)
+            await _polling(server, third, webhooks)  # the kernel dropped the dead one's lock
+            assert (tmp_path / "tapwork.db.lock").read_text() == f"{third.pid}\n"
+            await _stop(third)
+            assert third.returncode == 0
+        finally:
+            for process in (first, second, third):
+                if process is not None:
+                    await _stop(process)
+
+
+def test_the_lock_is_one_per_database_path(tmp_path: Path) -> None:
+    db = tmp_path / "tapwork.db"
+    with RunLock(db) as held:
+        assert held.held
+        with pytest.raises(AlreadyRunning, match=rf"using {db} \(pid {os.getpid()}\)"):
+            RunLock(db).acquire()
+        with RunLock(tmp_path / "other.db") as other:  # another database is another lock
+            assert other.held
+    with RunLock(db) as again:  # released on exit
+        assert again.held
+    with RunLock(":memory:") as memory:
+        assert not memory.held
+
+
+async def test_an_in_process_bot_holds_its_database_until_it_stops(
+        server: BotApiStandIn, tmp_path: Path) -> None:
+    config = e2e_config(server, tmp_path / "tapwork.db")
+    async with running(config, poll_timeout=1):
+        with pytest.raises(AlreadyRunning):
+            async with running(config, poll_timeout=1):
+                pass
+    async with running(config, poll_timeout=1) as (_app, services):
+        assert await services.workers.get(1) is None  # the same database opens again
