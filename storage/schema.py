@@ -292,4 +292,10 @@ MIGRATIONS: list[str] = [
     WHEN EXISTS (SELECT 1 FROM ledger WHERE key = NEW.key OR id = NEW.id)
     BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: that entry exists'); END
     """,
+    # 9: exports page through a project's items in id order; with only (project_id, state)
+    # to go on, every 2,000-item page sorted the whole project (0.6 s a page at a million
+    # items). Equality on project_id, then a range on id: a page is a walk of 2,000 entries
+    """
+    CREATE INDEX items_in_order ON items (project_id, id) WHERE quiz = 0
+    """,
 ]
