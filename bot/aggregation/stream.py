@@ -120,7 +120,7 @@ class StreamingCategorical:
     """One categorical method, fitted over pages of answers and applied page by page."""
 
     def __init__(self, method: str = "auto", label_order: Sequence[str] | None = None, *,
-                 n_iter: int = 100, tol: float = 1e-5, chunk_answers: int = CHUNK_ANSWERS
+                 n_iter: int = 100, tol: float = 1e-5, chunk_answers: int | None = None
                  ) -> None:
         if method != "auto" and method not in CATEGORICAL_METHODS:
             raise ValueError(f"unknown method {method!r}; choose from auto, "
@@ -129,7 +129,7 @@ class StreamingCategorical:
         self.label_order = label_order
         self.n_iter = n_iter
         self.tol = tol
-        self.chunk_answers = chunk_answers
+        self.chunk_answers = chunk_answers or CHUNK_ANSWERS
         #: every method but majority vote learns something about workers first
         self.needs_fit = method != "mv"
         self.chosen: str | None = None if self.needs_fit else "mv"
