@@ -8,9 +8,12 @@ one answer, items without answers) comes up.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+import os
 import random
+import threading
 from pathlib import Path
 
 import pytest
@@ -180,3 +183,30 @@ async def test_the_csv_export_pages_through_every_answer(
     assert sorted({line.split(",")[0] for line in lines[1:]}) == sorted(
         f"it-{i}" for i in range(10))
     assert not (tmp_path / "answers.csv.partial").exists()
+
+
+async def test_an_export_given_up_on_stops_between_pages_and_leaves_no_file(
+        services: Services, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The bot shutting down mid-export: the waiting coroutine is cancelled, the thread
+    stops at its next page and removes its partial file."""
+    await add_project(services, items=50)
+    monkeypatch.setattr(reports, "EXPORT_PAGE", 5)
+    loop = asyncio.get_running_loop()
+    pages: list[int] = []
+    target = tmp_path / "labels.jsonl"
+    task = asyncio.create_task(services.reports.export_file("reviews", target))
+    given_up = threading.Event()
+    task.add_done_callback(lambda _: given_up.set())
+
+    def page_written(rows: int) -> None:  # on the export's thread
+        pages.append(rows)
+        if len(pages) == 2:
+            loop.call_soon_threadsafe(task.cancel)
+            assert given_up.wait(timeout=20)
+
+    services.reports.on_page.append(page_written)
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await services.reports.close()  # waits for the thread
+    assert pages == [5, 10]  # it stopped at the next page
+    assert [name for name in os.listdir(tmp_path) if name.startswith("labels")] == []
