@@ -1,9 +1,9 @@
 """Export of answers and labels, and the numbers operators watch.
 
 Everything here reads a whole project, so none of it runs on the event loop: each job
-runs on a worker thread with a read-only SQLite connection of its own (WAL lets it read a
-consistent snapshot while the bot writes on), and the work loop keeps answering workers
-meanwhile. Exports page through items by key range and aggregate in bounded passes
+runs on a worker thread with a read-only SQLite connection of its own (WAL lets it read
+while the bot writes on), and the work loop keeps answering workers meanwhile. Exports
+page through items by key range and aggregate in bounded passes
 (``bot.aggregation.stream``), so time grows linearly with the project and memory with
 the page, not the project.
 """
@@ -12,20 +12,27 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import functools
 import gzip
 import json
+import marshal
 import shutil
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, BinaryIO, TextIO, TypeVar
 
-from bot.aggregation.stream import PageLabeler, StreamingCategorical, StreamingTexts
+from bot.aggregation.stream import (
+    ItemVotes,
+    PageLabeler,
+    StreamingCategorical,
+    StreamingTexts,
+)
 from bot.assign import Project
 from bot.catalog import Catalog
 from bot.clock import Clock, to_iso
@@ -40,6 +47,9 @@ from storage.reports import Activity, AnswerRow
 T = TypeVar("T")
 
 EXPORT_PAGE = 2000
+#: an item on its way into a JSONL export: its id as JSON, its answers as aggregation
+#: reads them, and its answers as JSON
+_Item = tuple[str, ItemVotes, str]
 FORMATS = ("jsonl", "csv")
 #: the largest file a bot may upload to Telegram (sendDocument): 50 MB
 UPLOAD_LIMIT = 50 * 1000 * 1000
@@ -139,19 +149,33 @@ class Reports:
 
     def _write(self, conn: sqlite3.Connection, cancel: threading.Event, project: Project,
                out: TextIO, fmt: str) -> int:
-        """The export itself, on the job's thread; returns the rows written."""
-        with report_store.snapshot(conn):
-            if fmt == "csv":
-                return self._write_csv(conn, cancel, project, out)
-            labeler = _labeler(project)
-            try:
-                if labeler.needs_fit:
-                    for votes in _vote_pages(conn, project.id, cancel):
-                        labeler.add(votes)
-                    labeler.fit()
-                return self._write_jsonl(conn, cancel, project, out, labeler)
-            finally:
-                labeler.close()
+        """The export itself, on the job's thread; returns the rows written.
+
+        The database is read once, a page per statement, so no read transaction stays
+        open for the whole export (one would keep the write-ahead log from being
+        checkpointed, and it would grow with every answer for as long as the export ran).
+        A method that must see every answer before labelling any (all but majority vote
+        and ROVER) gets each page as it is read, while the page waits in a temporary file
+        to be labelled and written: the labels come from exactly the answers written.
+        """
+        if fmt == "csv":
+            return self._write_csv(conn, cancel, project, out)
+        labeler = _labeler(project)
+        try:
+            pages = (_prepared(page) for page in _pages(conn, project.id, cancel))
+            if not labeler.needs_fit:
+                return self._write_jsonl(pages, out, labeler)
+            with tempfile.TemporaryFile() as spill:
+                for items in pages:
+                    labeler.add([votes for _id, votes, _answers in items])
+                    data = marshal.dumps(items)  # plain strings and tuples: the fastest
+                    spill.write(len(data).to_bytes(8, "little"))
+                    spill.write(data)
+                labeler.fit()
+                spill.seek(0)
+                return self._write_jsonl(_spilled(spill, cancel), out, labeler)
+        finally:
+            labeler.close()
 
     def _write_csv(self, conn: sqlite3.Connection, cancel: threading.Event,
                    project: Project, out: TextIO) -> int:
@@ -167,23 +191,24 @@ class Reports:
             self._page_done(written)
         return written
 
-    def _write_jsonl(self, conn: sqlite3.Connection, cancel: threading.Event,
-                     project: Project, out: TextIO, labeler: PageLabeler) -> int:
+    def _write_jsonl(self, pages: Iterable[list[_Item]], out: TextIO,
+                     labeler: PageLabeler) -> int:
+        """One object per item: ``{"id", "label", "confidence", "method", "answers"}``,
+        as ``json.dumps`` of that dict writes it (the parts are encoded on the first pass,
+        and only the label's on this one)."""
         written = 0
-        for page in _pages(conn, project.id, cancel):
-            groups = _group(page)
-            labels = labeler.label([_votes(rows) for rows in groups])
-            for item_rows, final in zip(groups, labels, strict=True):
-                answered = [r for r in item_rows if r.worker_id is not None]
-                out.write(json.dumps({
-                    "id": item_rows[0].ext_id,
-                    "label": final.label if final else "",
-                    "confidence": round(final.confidence, 4) if final else None,
-                    "method": final.method if final else None,
-                    "answers": [{"worker": r.worker_id, "value": r.answer,
-                                 "answered_at": r.answered_at,
-                                 "seconds": _seconds(r.seconds)} for r in answered],
-                }, ensure_ascii=False) + "\n")
+        for items in pages:
+            labels = labeler.label([votes for _id, votes, _answers in items])
+            for (item_id, _votes, answers), final in zip(items, labels, strict=True):
+                if final is None:
+                    label, confidence, method = '""', "null", "null"
+                else:  # a float's JSON is its repr; labels and methods are few
+                    label = _encoded(final.label)
+                    confidence = repr(round(final.confidence, 4))
+                    method = _encoded(final.method)
+                out.write("".join(('{"id": ', item_id, ', "label": ', label,
+                                   ', "confidence": ', confidence, ', "method": ', method,
+                                   ', "answers": ', answers, "}\n")))
                 written += 1
             self._page_done(written)
         return written
@@ -222,7 +247,7 @@ class Reports:
         finally:
             self._running.discard(cancel)
 
-    async def _read_off_loop(self, read: Callable[[Any], Awaitable[T]]) -> T:
+    async def _read_off_loop(self, read: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
         """The async storage functions, run on a report thread against its own connection
         (wrapped as the inline connection the bot uses, in the thread's own event loop)."""
         return await self._off_loop(
@@ -316,26 +341,30 @@ def _pages(conn: sqlite3.Connection, project_id: int, cancel: threading.Event
         after = page[-1].item_pk
 
 
-def _vote_pages(conn: sqlite3.Connection, project_id: int, cancel: threading.Event
-                ) -> Iterator[list[tuple[str | None, list[tuple[str, str]]]]]:
-    """Each page's items as (gold, [(worker, answer)]) in assignment order."""
-    after = 0
+def _spilled(spill: BinaryIO, cancel: threading.Event) -> Iterator[list[_Item]]:
+    """The pages a first pass put aside, in order."""
     while True:
         if cancel.is_set():
             raise Cancelled
-        rows = report_store.vote_page(conn, project_id, after, EXPORT_PAGE)
-        if not rows:
+        size = spill.read(8)
+        if not size:
             return
-        items: list[tuple[str | None, list[tuple[str, str]]]] = []
-        last = None
-        for item, gold, worker, answer in rows:
-            if item != last:
-                items.append((gold, []))
-                last = item
-            if worker is not None:
-                items[-1][1].append((str(worker), str(answer)))
-        yield items
-        after = rows[-1][0]
+        yield marshal.loads(spill.read(int.from_bytes(size, "little")))
+
+
+_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
+@functools.lru_cache(maxsize=1024)
+def _encoded(text: str) -> str:
+    return _json(text)
+
+
+def _prepared(page: list[AnswerRow]) -> list[_Item]:
+    return [(_json(rows[0].ext_id), _votes(rows), _json(
+        [{"worker": r.worker_id, "value": r.answer, "answered_at": r.answered_at,
+          "seconds": _seconds(r.seconds)} for r in rows if r.worker_id is not None]))
+            for rows in _group(page)]
 
 
 def _votes(rows: list[AnswerRow]) -> tuple[str | None, list[tuple[str, str]]]:

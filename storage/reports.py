@@ -8,8 +8,6 @@ behind stats take the usual async connection.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -43,16 +41,6 @@ EXPORT_PAGE = """
     ORDER BY page.id, a.answered_at, a.id
 """
 
-#: the same page, only what aggregation needs, in the order it reads answers
-VOTE_PAGE = """
-    WITH page AS (SELECT id, gold FROM items
-                  WHERE project_id = ? AND quiz = 0 AND id > ? ORDER BY id LIMIT ?)
-    SELECT page.id, page.gold, a.worker_id, a.answer
-    FROM page LEFT JOIN assignments a
-         ON a.item_id = page.id AND a.status = 'answered'
-    ORDER BY page.id, a.id
-"""
-
 
 def export_page(conn: sqlite3.Connection, project_id: int, after_item: int,
                 items: int) -> list[AnswerRow]:
@@ -64,25 +52,6 @@ def export_page(conn: sqlite3.Connection, project_id: int, after_item: int,
     """
     return [AnswerRow(*r) for r in
             conn.execute(EXPORT_PAGE, (project_id, after_item, items)).fetchall()]
-
-
-def vote_page(conn: sqlite3.Connection, project_id: int, after_item: int, items: int
-              ) -> list[tuple[int, str | None, int | None, str | None]]:
-    """(item, gold, worker, answer) of the next ``items`` items, answers by assignment id;
-    an item without answers comes once with worker None. Blocking, like ``export_page``."""
-    return [(r[0], r[1], r[2], r[3]) for r in
-            conn.execute(VOTE_PAGE, (project_id, after_item, items)).fetchall()]
-
-
-@contextmanager
-def snapshot(conn: sqlite3.Connection) -> Iterator[None]:
-    """One read transaction: every page of every pass sees the same answers (WAL keeps
-    the snapshot while the bot writes on)."""
-    conn.execute("BEGIN")
-    try:
-        yield
-    finally:
-        conn.execute("COMMIT")
 
 
 @dataclass(frozen=True)

@@ -138,8 +138,12 @@ async def test_an_export_in_small_pages_labels_as_aggregation_over_all_answers(
     monkeypatch.setattr(stream_module, "CHUNK_ANSWERS", 5)
     out = io.StringIO()
     assert await services.reports.export("reviews", out) == 45
-    paged = [json.loads(line) for line in out.getvalue().splitlines()]
+    lines = out.getvalue().splitlines()
+    paged = [json.loads(line) for line in lines]
     assert paged == whole
+    # written exactly as json.dumps writes the object, keys in this order
+    assert list(paged[0]) == ["id", "label", "confidence", "method", "answers"]
+    assert lines == [json.dumps(row, ensure_ascii=False) for row in paged]
     rows = [(r["id"], str(a["worker"]), a["value"]) for r in paged
             for a in sorted(r["answers"], key=lambda a: a["answered_at"])]
     expected = aggregate(rows, aggregation, label_order=LABELS)

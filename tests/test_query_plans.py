@@ -106,7 +106,7 @@ async def test_export_pages_walk_an_index_in_id_order_without_sorting_the_projec
         raw.set_trace_callback(None)
     paging = [s for s in statements if re.search(r"FROM items\b", s)
               and re.search(r"\bid > \d+", s)]
-    assert len(paging) >= 2  # the export's page and the aggregation's page
+    assert len(paging) >= 3  # a page for each 5 items, and the empty one after them
     for statement in paging:
         plan = list(raw.execute("EXPLAIN QUERY PLAN " + statement))
         item_steps = [(node, parent, detail) for node, parent, _, detail in plan

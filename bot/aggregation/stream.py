@@ -21,8 +21,8 @@ exactly as before:
 
 An item's answers must come in the same order to :meth:`add` and :meth:`label` (by
 assignment id: the order :func:`bot.aggregation.aggregate` saw them in), and
-:meth:`label` must see the answers :meth:`add` saw (the export reads both from one
-database snapshot).
+:meth:`label` must see the answers :meth:`add` saw (the export reads the database once
+and labels the pages it put aside).
 """
 
 from __future__ import annotations
@@ -359,7 +359,10 @@ class StreamingCategorical:
             raise RuntimeError("add() every page and fit() before labelling")
         out: list[Aggregate | None] = [None] * len(items)
         labels = self._labels
-        if not self.needs_fit:  # majority vote: the labels this page has, in order
+        if not self.needs_fit:
+            # majority vote fits nothing, so it orders the labels this page has; the same
+            # order as over all answers, unless labels outside ``label_order`` mix
+            # numbers and words across pages (only ties between two such labels differ)
             seen = {lab: None for _gold, answers in items for _w, lab in answers}
             seen.update((gold, None) for gold, answers in items
                         if gold is not None and answers)
