@@ -9,8 +9,6 @@ import random
 import threading
 from pathlib import Path
 
-import pytest
-
 from bot import reports
 from bot.projects import parse_project
 from bot.sim.crowd import answer_tasks, join
@@ -32,12 +30,11 @@ def document(phone: Phone) -> dict[str, object] | None:
 
 
 async def test_workers_are_answered_between_the_pages_of_an_export(
-        bot: Running, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        bot: Running, tmp_path: Path) -> None:
     """Each page of the export waits, on the export's thread, until some worker's answer
     has been acknowledged after it. Were the export on the event loop, that wait would
     hold the loop, no answer could be acknowledged, and the wait would run out."""
-    await load(bot, tmp_path, "reviews", [f"r{i}" for i in range(2_000)])
-    monkeypatch.setattr(reports, "EXPORT_PAGE", 400)
+    await load(bot, tmp_path, "reviews", [f"r{i}" for i in range(5 * reports.EXPORT_PAGE)])
     events: list[str] = []
     stalled: list[int] = []
     acked = 0
@@ -76,12 +73,12 @@ async def test_workers_are_answered_between_the_pages_of_an_export(
     exported.set()
     await asyncio.gather(*workers)
     assert stalled == []
-    assert events.count("page") == 5  # 2,000 items, 400 a page
+    assert events.count("page") == 5
     pages = "".join("p" if e == "page" else "a" for e in events)
     first, last = pages.index("p"), pages.rindex("p")
     assert "pp" not in pages[first:last + 1], pages  # an answer between every two pages
     data = bot.server.file_bytes(sent["document"]["file_id"])  # type: ignore[index]
-    assert len(data.decode().splitlines()) == 2_000
+    assert len(data.decode().splitlines()) == 5 * reports.EXPORT_PAGE
 
 
 async def test_an_export_over_the_upload_limit_is_gzipped_or_refused(
