@@ -16,7 +16,6 @@ confidence decides whether it needs more workers, up to ``max_overlap``.
 from __future__ import annotations
 
 import enum
-import json
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -28,7 +27,7 @@ import aiosqlite
 from bot import quality
 from bot.clock import Clock, from_iso, to_iso
 from bot.languages import serving
-from bot.projects import Localized, ProjectSpec, parse_project
+from bot.projects import Localized, ProjectSpec, parse_stored
 from bot.qualify import GOLD, TOO_FAST, Access, Gate, access
 from bot.quiet import local_time
 from storage import Database
@@ -46,6 +45,7 @@ from storage.projects import ProjectRow
 from storage.quality import Qualification
 from storage.workers import WorkerRow
 
+#: the longest typed answer (a transcription), in characters, spaces collapsed
 MAX_TYPED_ANSWER = 2000
 SENIOR_LEASE = 3
 #: a quiz attempt opened this recently is being answered: no notice pushes it away
@@ -72,7 +72,7 @@ class Project:
 def _spec(document: str) -> ProjectSpec:
     """Validating a project takes ~50 µs and every answer loads its project, so a spec is
     parsed once per stored text (an update stores a new text, so it is never stale)."""
-    return parse_project(json.loads(document))
+    return parse_stored(document)
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,7 @@ class Outcome(enum.Enum):
     EXPIRED = "expired"                    # the lease ran out before the answer
     FORGED = "forged"                      # unknown id or someone else's assignment
     INVALID = "invalid"                    # a choice the project does not have, empty text
+    TOO_LONG = "too_long"                  # a typed answer over ``MAX_TYPED_ANSWER``
     NO_TASK = "no_task"                    # a typed reply with no open typed task
 
 
@@ -424,6 +425,8 @@ class WorkLoop:
             outcome = (Outcome.ALREADY_ANSWERED if assignment.status == "answered"
                        else Outcome.NOT_OPEN)
             return AnswerResult(outcome)
+        if typed_too_long(project.spec, text):
+            return AnswerResult(Outcome.TOO_LONG)
         value = answer_value(project.spec, choice, text)
         if value is None:  # a typed reply to a tap task lands here too
             return AnswerResult(Outcome.INVALID)
@@ -615,6 +618,13 @@ class WorkLoop:
 
     def _now(self) -> str:
         return to_iso(self.clock.now())
+
+
+def typed_too_long(spec: ProjectSpec, text: str | None) -> bool:
+    """A transcription longer than an answer may be: the worker is told the limit, where
+    any other answer that does not fit is told to use the buttons."""
+    return not spec.categorical and text is not None \
+        and len(" ".join(text.split())) > MAX_TYPED_ANSWER
 
 
 def answer_value(spec: ProjectSpec, choice: int | None, text: str | None) -> str | None:

@@ -21,7 +21,7 @@ from bot.assign import QUIZ_BUSY, Project, WorkLoop
 from bot.catalog import MANY, Catalog
 from bot.clock import Clock, from_iso, to_iso
 from bot.config import BroadcastConfig
-from bot.errors import TapworkError
+from bot.errors import TapworkError, TextTooLong
 from bot.languages import unpack
 from bot.ledger import Payroll
 from bot.quiet import local_time, quiet_until
@@ -37,6 +37,10 @@ from storage.workers import WorkerRow
 
 #: recipients claimed per database round trip
 CLAIM = 50
+#: the most an operator's own words may be. The invitation a worker gets is those words
+#: as written with a button under them (``handlers.broadcast.invitation``), and a
+#: Telegram message holds 4096 characters, counted in UTF-16 code units
+MAX_TEXT = 4096
 #: local hour at which daily summaries go out
 SUMMARY_HOUR = 20
 
@@ -66,6 +70,21 @@ class Recipient:
     quiet_until: str | None
 
 
+def check_text(text: str | None) -> str | None:
+    """An operator's broadcast text, trimmed; None for none. Refused when it is written,
+    before anything is queued, if it would not fit one message: sent as it is, every
+    worker's copy would be refused by Telegram."""
+    text = text.strip() if text else None
+    if not text:
+        return None
+    length = len(text.encode("utf-16-le", "surrogatepass")) // 2
+    if length > MAX_TEXT:
+        raise TextTooLong("the broadcast text is {length} characters long; one Telegram "
+                          "message holds {limit}, so shorten it by {over}", length=length,
+                          limit=MAX_TEXT, over=length - MAX_TEXT)
+    return text
+
+
 class Broadcasts:
     def __init__(self, db: Database, clock: Clock, catalog: Catalog, loop: WorkLoop,
                  config: BroadcastConfig) -> None:
@@ -78,6 +97,7 @@ class Broadcasts:
     async def start(self, project_name: str, text: str | None = None, *, paid: bool = False,
                     operator_chat: int | None = None) -> tuple[Broadcast, int]:
         """Queue a broadcast to everyone who can take the project; returns it and the count."""
+        text = check_text(text)
         project = await self.catalog.get(project_name)
         if paid and not self.config.allow_paid_broadcast:
             raise TapworkError("paid broadcasts are off: set broadcast.allow_paid_broadcast "
@@ -86,7 +106,7 @@ class Broadcasts:
         async with self.db.transaction() as conn:
             broadcast_id, count = await store.create(
                 conn, await self._reach(conn, project),
-                text.strip() if text and text.strip() else None, paid, rate,
+                text, paid, rate,
                 operator_chat, to_iso(self.clock.now()))
             broadcast = await store.get(conn, broadcast_id)
             reads = await store.target_languages(conn, broadcast_id)

@@ -294,8 +294,7 @@ def _bonus(args: argparse.Namespace) -> int:
 
 
 def _payouts(args: argparse.Namespace) -> int:
-    import csv
-
+    from bot import csvsafe
     from bot.files import written_atomically
     from bot.money import MICROS
 
@@ -320,12 +319,12 @@ def _payouts(args: argparse.Namespace) -> int:
                       f"{p.currency}  {p.status}  requested {p.requested_at[:16]}")
             return 0
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
+        writer = csvsafe.writer(buffer)  # the operator's reasons reach spreadsheets
         writer.writerow(["payout_id", "worker_id", "currency", "amount", "status",
-                         "requested_at"])
+                         "requested_at", "decided_at", "reason"])
         for p in rows:
             writer.writerow([p.id, p.worker_id, p.currency, _decimal(p.amount, MICROS),
-                             p.status, p.requested_at])
+                             p.status, p.requested_at, p.decided_at or "", p.reason or ""])
         if args.output:
             def write() -> None:
                 with written_atomically(Path(args.output)) as out:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigError
+from bot.limits import Invalid, Money, Number, Rule, Whole, shown
 
 TOKEN_ENV = "TAPWORK_TOKEN"
 
@@ -96,6 +97,21 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "broadcast": ("broadcast_rate", "allow_paid_broadcast", "paid_rate",
                   "notify_every_hours"),
 }
+#: the numbers and amounts of config.toml and what each may be (``bot.limits``); the
+#: README's configuration table shows the same ranges (tests/test_project_keys.py)
+TELEGRAM_ID = Whole(1, 2**53 - 1)  # Telegram: user ids have at most 52 significant bits
+RULES: dict[str, Rule] = {
+    "telegram.max_rate": Number(0, 1000),
+    "telegram.max_retries": Whole(0, 100),
+    "operators.ids": TELEGRAM_ID,  # each of them
+    "work.lease_check_seconds": Number(0.01, 3600, "seconds"),
+    "work.settle_check_seconds": Number(0.01, 3600, "seconds"),
+    "payouts.min_payout": Money(),
+    "payouts.default_min_payout": Money(),
+    "broadcast.broadcast_rate": Number(0.01, 1000),
+    "broadcast.paid_rate": Number(0.01, 1000),
+    "broadcast.notify_every_hours": Number(0, 8760, "hours"),
+}
 _KIND_NAMES: dict[type, str] = {str: "text", int: "a whole number", float: "a number",
                                 bool: "true or false", list: "a list", dict: "a table"}
 
@@ -171,12 +187,19 @@ def _known(table: dict[str, Any], section: str, where: str) -> None:
                           hint=_suggest(unknown[0], SECTIONS[section]))
 
 
-def _positive(value: float, key: str, where: str, zero_ok: bool = False) -> float:
-    if value < 0 or (value == 0 and not zero_ok):
-        raise ConfigError("{where}: {key} must be {what}, not {value:g}", where=where,
-                          key=key, what="0 or more" if zero_ok else "more than 0",
-                          value=value)
-    return value
+def _ruled(table: dict[str, Any], section: str, key: str, default: Any, where: str,
+           *, value: Any = None, name: str = "") -> Any:
+    """A key read through its rule in ``RULES``; one line naming the key if refused."""
+    rule = RULES[f"{section}.{key}"]
+    if value is None:
+        if key not in table:
+            return default
+        value = table[key]
+    try:
+        return rule.check(value)
+    except Invalid as exc:
+        raise ConfigError("{where}: {key} {why}", where=where,
+                          key=name or f"{section}.{key}", why=str(exc)) from None
 
 
 def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
@@ -187,10 +210,8 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
         _known(table, name, where)
     tg, st, ops, work, pay, bc = (tables[name] for name in SECTIONS)
 
-    def number(table: dict[str, Any], section: str, key: str, default: float, *,
-               zero_ok: bool = False) -> float:
-        value = float(_get(table, section, key, (int, float), default, where))
-        return _positive(value, f"{section}.{key}", where, zero_ok)
+    def number(table: dict[str, Any], section: str, key: str, default: float) -> float:
+        return float(_ruled(table, section, key, default, where))
 
     d_bc = BroadcastConfig()
     broadcast = BroadcastConfig(
@@ -199,7 +220,7 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
                                   d_bc.allow_paid_broadcast, where),
         paid_rate=number(bc, "broadcast", "paid_rate", d_bc.paid_rate),
         notify_every_hours=number(bc, "broadcast", "notify_every_hours",
-                                  d_bc.notify_every_hours, zero_ok=True))
+                                  d_bc.notify_every_hours))
 
     d = TelegramConfig()
     token = os.environ.get(TOKEN_ENV) or _get(tg, "telegram", "token", str, "", where)
@@ -207,17 +228,20 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
         token=token.strip(),
         api_base_url=_get(tg, "telegram", "api_base_url", str, d.api_base_url, where),
         file_base_url=_get(tg, "telegram", "file_base_url", str, d.file_base_url, where),
-        max_rate=number(tg, "telegram", "max_rate", d.max_rate, zero_ok=True),
-        max_retries=int(_positive(_get(tg, "telegram", "max_retries", int, d.max_retries,
-                                       where), "telegram.max_retries", where, zero_ok=True)),
+        max_rate=number(tg, "telegram", "max_rate", d.max_rate),
+        max_retries=_ruled(tg, "telegram", "max_retries", d.max_retries, where),
     )
     path = _get(st, "storage", "path", str, StorageConfig.path, where)
     if not path.strip():
         raise ConfigError("{where}: storage.path is empty", where=where)
     ids = _get(ops, "operators", "ids", list, [], where)
-    if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-        raise ConfigError("{where}: operators.ids must be a list of Telegram user ids "
-                          "(whole numbers)", where=where)
+    for user in ids:
+        try:
+            TELEGRAM_ID.check(user)
+        except Invalid:
+            raise ConfigError("{where}: operators.ids must be a list of Telegram user ids, "
+                              "whole numbers from 1 to {high}, not {got}", where=where,
+                              high=TELEGRAM_ID.high, got=shown(user)) from None
     lease_check = number(work, "work", "lease_check_seconds", WorkConfig.lease_check_seconds)
     settle_check = number(work, "work", "settle_check_seconds",
                           WorkConfig.settle_check_seconds)
@@ -231,30 +255,18 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
 
 def _payouts(table: dict[str, Any], where: str) -> PayoutsConfig:
     """Minimum payouts as exact decimal strings per currency: ``USD = "5.00"``."""
-    from bot.money import is_currency, parse_amount
+    from bot.money import is_currency
 
     minimums = _get(table, "payouts", "min_payout", dict, {}, where)
     parsed: dict[str, int] = {}
     for currency, text in minimums.items():
-        key = f"payouts.min_payout.{currency}"
         if not is_currency(currency):
             raise ConfigError("{where}: payouts.min_payout: {code} is not an ISO 4217 "
                               "currency code such as USD", where=where, code=currency)
-        if not isinstance(text, str):
-            raise ConfigError('{where}: {key} must be a decimal string such as "5.00", not '
-                              "{got}", where=where, key=key, got=value_name(text))
-        try:
-            parsed[currency] = parse_amount(text, key)
-        except ValueError as exc:
-            raise ConfigError("{where}: {why}", where=where, why=str(exc)) from None
-    default_text = table.get("default_min_payout", "1.00")
-    if not isinstance(default_text, str):
-        raise ConfigError('{where}: payouts.default_min_payout must be a decimal string such '
-                          'as "1.00", not {got}', where=where, got=value_name(default_text))
-    try:
-        default = parse_amount(default_text, "payouts.default_min_payout")
-    except ValueError as exc:
-        raise ConfigError("{where}: {why}", where=where, why=str(exc)) from None
+        parsed[currency] = _ruled(minimums, "payouts", "min_payout", None, where, value=text,
+                                  name=f"payouts.min_payout.{currency}")
+    default = _ruled(table, "payouts", "default_min_payout", None, where, value=table.get(
+        "default_min_payout", "1.00"))
     return PayoutsConfig(min_payout=parsed, default_min_payout=default)
 
 

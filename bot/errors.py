@@ -34,3 +34,12 @@ class BotApiError(TapworkError):
 
 class MissingDatabase(NotFound):
     """A command that only uses what exists was pointed at a database file that does not."""
+
+
+class TextTooLong(TapworkError):
+    """Words that will not fit the message they are meant for; refused when written."""
+
+    def __init__(self, message: str, *, length: int, limit: int, **params: object) -> None:
+        super().__init__(message, length=length, limit=limit, **params)
+        self.length = length
+        self.limit = limit

@@ -16,6 +16,7 @@ what the accepted answer was. A unit idle for ``auto_approve_hours`` is paid in 
 
 from __future__ import annotations
 
+import logging
 import statistics
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,6 +28,8 @@ from bot.assign import Project, WorkLoop
 from bot.clock import from_iso, to_iso
 from bot.config import PayoutsConfig
 from bot.errors import TapworkError
+from bot.limits import MAX_AMOUNT, MAX_BALANCE
+from bot.money import MICROS
 from storage import Database, outbox
 from storage import ledger as ledger_store
 from storage import payouts as payout_store
@@ -37,6 +40,8 @@ from storage.items import DONE
 from storage.ledger import Entry
 from storage.payouts import Payout
 from storage.units import Unit, UnitAnswer
+
+log = logging.getLogger(__name__)
 
 #: reasons on entries and notices; the phone turns each into a sentence
 FULL, DISCOUNTED, AUTO = "full", "discounted", "auto"
@@ -175,7 +180,13 @@ class Payroll:
             async with self.db.read() as conn:  # marked checked), so pages move on
                 due = await unit_store.due(conn, to_iso(now))
             for unit in due:
-                settled += await self._settle(unit, now)
+                try:
+                    settled += await self._settle(unit, now)
+                except OverflowError:
+                    # only a database from before the money bounds holds a unit worth more
+                    # than one entry can: it waits, and the others are still paid
+                    log.error("unit %d is worth more than one ledger entry can hold "
+                              "(2**63 - 1 micros); it stays pending", unit.id)
             if len(due) < unit_store.PAGE:
                 break
         return settled
@@ -256,8 +267,17 @@ class Payroll:
         worker with the next message the bot sends them."""
         if amount <= 0:
             raise TapworkError("a bonus must be more than zero")
+        if amount > MAX_AMOUNT:
+            raise TapworkError("a bonus must be at most {most} {currency}", most=MAX_AMOUNT
+                               // MICROS, currency=currency)
         now = to_iso(self.clock.now())
         async with self.db.transaction() as conn:
+            held = await ledger_store.worker_total(conn, worker_id, currency)
+            if held + amount > MAX_BALANCE:
+                raise TapworkError(
+                    "worker {id} would then hold more than {most} {currency}, the most one "
+                    "worker may hold in a currency; nothing was recorded", id=worker_id,
+                    most=MAX_BALANCE // MICROS, currency=currency)
             created = await ledger_store.append(conn, [Entry(
                 worker_id, currency, "bonus", "available", amount, f"bonus:{key}",
                 reason="operator", detail={"text": reason})], now)
@@ -294,6 +314,9 @@ class Payroll:
                     results.append(PayoutRequest(None, False, "below_minimum", minimum,
                                                  available, currency))
                     continue
+                # only a database from before the money bounds holds more than a worker
+                # may: one request reserves at most that, the rest waits for the next
+                available = min(available, MAX_BALANCE)
                 payout, created = await payout_store.create(conn, worker_id, currency,
                                                             available, request_key, now)
                 await ledger_store.append(conn, [

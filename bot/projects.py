@@ -7,30 +7,39 @@ get their defaults.
 
 from __future__ import annotations
 
+import json
+import logging
 import math
 import re
 import tomllib
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from bot.errors import ProjectError
 from bot.item_language import parse_code
-from bot.money import is_currency, parse_amount
+from bot.limits import (
+    SHARE,
+    Choice,
+    ExactShare,
+    Flag,
+    Invalid,
+    Money,
+    Number,
+    Rule,
+    Text,
+    Whole,
+)
+from bot.money import is_currency
+
+log = logging.getLogger(__name__)
 
 KINDS = ("sentiment", "classification", "transcription")
 LANGUAGES = ("en", "ko", "zh")
 SENTIMENT_LABELS = ("positive", "neutral", "negative")
 #: deep-link ``start`` parameters allow A-Z, a-z, 0-9, _ and - up to 64 characters
 _SLUG = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_KEYS = {"name", "kind", "title", "instructions", "labels", "reward", "currency", "overlap",
-         "lease_minutes", "quiz", "gold_rate", "feedback", "min_accuracy", "min_gold",
-         "min_seconds", "max_overlap", "confidence", "aggregation", "settle_unit",
-         "unit_accuracy", "discount", "auto_approve_hours", "skill_bonus", "min_hourly",
-         "language"}
-_QUIZ_KEYS = {"questions", "pass", "attempts", "cooldown_hours", "training"}
 CATEGORICAL_METHODS = ("auto", "mv", "wawa", "ds", "gold-ds")
 TEXT_METHODS = ("auto", "rover")
 
@@ -153,26 +162,240 @@ def parse_texts(text: str, language: str) -> dict[str, str]:
     return {lang: body for lang, body in texts.items() if body}
 
 
-def _localized(value: Any, key: str) -> Localized:
-    if isinstance(value, str):
-        if not value.strip():
-            raise ProjectError("{key} is empty", key=key)
-        return Localized({"en": value.strip()})
-    if isinstance(value, dict) and value:
+class Slug(Rule):
+    """A project's name: it goes in a ``t.me/<bot>?start=NAME`` link."""
+
+    kind = "text"
+
+    def allowed(self) -> str:
+        return "1 to 64 letters, digits, _ or - (it goes in a t.me/<bot>?start=NAME link)"
+
+    def range(self) -> str:
+        return "1 to 64 of `A-Z a-z 0-9 _ -`"
+
+    def check(self, value: Any) -> str:
+        if not isinstance(value, str) or not _SLUG.match(value):
+            raise self.refuse(value)
+        return value
+
+
+class Currency(Rule):
+    kind = "text"
+
+    def allowed(self) -> str:
+        return "an ISO 4217 code such as CNY, KRW or USD"
+
+    def range(self) -> str:
+        return "ISO 4217 code"
+
+    def check(self, value: Any) -> str:
+        if not isinstance(value, str) or not is_currency(value):
+            raise self.refuse(value)
+        return value
+
+
+class Language(Rule):
+    """The language of items that give none, checked by ``bot.item_language``."""
+
+    kind = "text"
+
+    def allowed(self) -> str:
+        return 'a language code in quotes, such as "ko"'
+
+    def range(self) -> str:
+        return "BCP 47 code, e.g. `ko`, `zh-Hans`"
+
+    def check(self, value: Any) -> str:
+        if not isinstance(value, str):
+            raise self.refuse(value)
+        try:
+            return parse_code(value)
+        except ValueError as exc:
+            raise Invalid(f"must be {self.allowed()}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Texts(Rule):
+    """Text given once (English) or per language: ``{ en = "…", ko = "…" }``."""
+
+    text: Text
+    kind = "text or table per language"
+
+    def allowed(self) -> str:
+        return (f"{self.text.allowed()}, or a table of such texts per language "
+                f"({', '.join(LANGUAGES)})")
+
+    def range(self) -> str:
+        return f"{self.text.range()} (each language)"
+
+    def check(self, value: Any) -> Localized:
+        return self._read(value, self.text.check)
+
+    def repair(self, value: Any) -> Localized | None:
+        try:
+            return self._read(value, lambda text: self.text.repair(text) or self.text.check(text))
+        except Invalid:
+            return None
+
+    def _read(self, value: Any, read: Any) -> Localized:
+        if isinstance(value, str):
+            return Localized({"en": read(value)})
+        if not isinstance(value, dict) or not value:
+            raise self.refuse(value)
         texts: dict[str, str] = {}
         for lang, text in value.items():
             if lang not in LANGUAGES:
-                raise ProjectError("{key}.{lang}: language must be one of en, ko, zh",
-                                   key=key, lang=lang)
-            if not isinstance(text, str) or not text.strip():
-                raise ProjectError("{key}.{lang} must be non-empty text", key=key, lang=lang)
-            texts[lang] = text.strip()
+                raise Invalid(f"is not a language here: it must be one of "
+                              f"{', '.join(LANGUAGES)}", where=f".{lang}")
+            try:
+                texts[lang] = read(text)
+            except Invalid as exc:
+                raise Invalid(str(exc), where=f".{lang}") from None
         return Localized(texts)
-    raise ProjectError("{key} must be text or a table of texts per language (en, ko, zh)",
-                       key=key)
 
 
-def _labels(kind: str, value: Any) -> tuple[Label, ...]:
+@dataclass(frozen=True)
+class Labels(Rule):
+    """The answer choices of a categorical project (the values in the README table)."""
+
+    fewest: int = 2
+    most: int = 12
+    kind = "list"
+
+    def allowed(self) -> str:
+        return f"a list of {self.fewest} to {self.most} labels"
+
+    def range(self) -> str:
+        return f"{self.fewest} to {self.most} labels"
+
+    def check(self, value: Any) -> list[Any]:
+        if not isinstance(value, list):
+            raise self.refuse(value)
+        if not self.fewest <= len(value) <= self.most:
+            raise Invalid(f"must be {self.allowed()}, not {len(value)}")
+        return value
+
+
+LABEL_VALUE = Text(100)
+LABEL_NAMES = Texts(Text(64))
+TITLE = Texts(Text(120))
+INSTRUCTIONS = Texts(Text(1000))
+HOURS_IN_A_YEAR = 8760
+
+
+@dataclass(frozen=True)
+class Key:
+    """One key of a project file. ``default`` is as the README shows it."""
+
+    name: str
+    rule: Rule
+    default: str
+    meaning: str
+    #: the README's "allowed" column where the rule's own range is not the whole story
+    allowed: str = ""
+
+
+#: every key of a project file: the one source for parsing, the README table and the
+#: sample project's comments (tests/test_project_keys.py checks both against it)
+KEYS: dict[str, Key] = {key.name: key for key in (
+    Key("name", Slug(), "required", "the project's name and deep link"),
+    Key("kind", Choice(KINDS), "required", "what workers do"),
+    Key("title", TITLE, "required",
+        "shown above each task and on its button in /tasks: one line on a phone"),
+    Key("instructions", INSTRUCTIONS, "the title",
+        "shown above each task; a photo's caption holds at most 1024 characters"),
+    Key("labels", Labels(), "sentiment: positive, neutral, negative",
+        "answer choices; a transcription project has none"),
+    Key("labels[].value", LABEL_VALUE, "required", "what exports contain"),
+    Key("labels[].names", LABEL_NAMES, "the value", "what a button shows"),
+    Key("reward", Money(), '"0"', "pay per accepted answer"),
+    Key("currency", Currency(), "required", "the currency of every amount"),
+    Key("overlap", Whole(1, 50), "3", "distinct workers per item"),
+    Key("max_overlap", Whole(1, 50), "overlap",
+        "more workers for an uncertain item, up to this", "overlap to 50"),
+    Key("lease_minutes", Whole(1, 24 * 60, "minutes"), "10",
+        "an unanswered task goes back to the pool after this"),
+    Key("gold_rate", SHARE, "0.1", "share of tasks that are gold checks"),
+    Key("feedback", Flag(), "true", "explain a missed gold check at once"),
+    Key("min_accuracy", SHARE, "0.7", "gold accuracy below which a worker is paused"),
+    Key("min_gold", Whole(1, 10_000), "5", "gold answers before min_accuracy applies"),
+    Key("min_seconds", Number(0, 3600, "seconds"), "unset (half the median)",
+        "an answer faster than this is too fast"),
+    Key("confidence", SHARE, "0.9", "an item is done at overlap answers once this sure"),
+    Key("aggregation", Choice((*CATEGORICAL_METHODS, *TEXT_METHODS[1:])), '"auto"',
+        "how answers become a label (rover only for transcription)"),
+    Key("settle_unit", Whole(1, 1000), "10", "answers per settlement unit"),
+    Key("unit_accuracy", SHARE, "1.0", "share right for full pay"),
+    Key("discount", ExactShare(), "0.5", "share of a unit's value paid below unit_accuracy"),
+    Key("auto_approve_hours", Number(0.1, HOURS_IN_A_YEAR, "hours"), "72",
+        "a unit idle this long is paid in full"),
+    Key("min_hourly", Money(), "unset",
+        "operators are warned when the median hourly rate is lower"),
+    Key("language", Language(), "unset (detected)",
+        "the language of items that give no `lang`"),
+    Key("quiz.questions", Whole(1, 100), "10", "questions per exam attempt"),
+    Key("quiz.pass", SHARE, "0.8", "share right to pass (rounded up)"),
+    Key("quiz.attempts", Whole(1, 100), "3", "exam attempts in all"),
+    Key("quiz.cooldown_hours", Number(0, HOURS_IN_A_YEAR, "hours"), "24",
+        "wait between failed attempts"),
+    Key("quiz.training", Flag(), "true", "a practice round first"),
+    Key("skill_bonus.min_accuracy", SHARE, "0.95", "gold accuracy that earns the bonus"),
+    Key("skill_bonus.percent", Whole(0, 100), "20",
+        "extra pay, as a percent of a unit's pay: at most doubling it"),
+)}
+#: keys of a file's top level and of its tables
+_KEYS = {name.split(".")[0].split("[")[0] for name in KEYS}
+_TABLE_KEYS = {table: {name.split(".", 1)[1] for name in KEYS if name.startswith(f"{table}.")}
+               for table in ("quiz", "skill_bonus")}
+
+
+def text_limit(key: str) -> int:
+    """The most characters ``key`` takes (``title``, ``instructions``, ``labels[].value``,
+    ``labels[].names``): /newproject checks each text as it is typed."""
+    rule = KEYS[key].rule
+    text = rule.text if isinstance(rule, Texts) else rule
+    assert isinstance(text, Text)
+    return text.longest
+
+
+def keys_table() -> list[str]:
+    """The README's table of project keys, one Markdown row per key."""
+    rows = ["| key | type | default | allowed | meaning |", "|---|---|---|---|---|"]
+    rows += [f"| `{k.name}` | {k.rule.kind} | {k.default} | {k.allowed or k.rule.range()} "
+             f"| {k.meaning} |" for k in KEYS.values()]
+    return rows
+
+
+class _Reader:
+    """Reads keys through their rules. A document stored by an older version (``stored``)
+    may hold values its rules now refuse (a 10,000-character title, ``1e300`` hours); it
+    is repaired into range rather than refused, so an old database keeps working, and
+    ``repaired`` names what was changed."""
+
+    def __init__(self, stored: bool) -> None:
+        self.stored = stored
+        self.repaired: list[str] = []
+
+    def value(self, table: dict[str, Any], name: str, default: Any = None,
+              rule: Rule | None = None) -> Any:
+        short = name.rsplit(".", 1)[-1]
+        if short not in table:
+            return default
+        return self.read(name, table[short], rule or KEYS[name].rule, default)
+
+    def read(self, name: str, value: Any, rule: Rule, default: Any = None) -> Any:
+        try:
+            return rule.check(value)
+        except Invalid as exc:
+            if not self.stored:
+                raise ProjectError("{key}{where} {why}", key=name, where=exc.where,
+                                   why=str(exc)) from None
+            fixed = rule.repair(value)
+            self.repaired.append(name)
+            return fixed if fixed is not None else default
+
+
+def _labels(kind: str, value: Any, read: _Reader) -> tuple[Label, ...]:
     if kind == "transcription":
         if value is not None:
             raise ProjectError("a transcription project has no labels: workers type the text")
@@ -181,183 +404,123 @@ def _labels(kind: str, value: Any) -> tuple[Label, ...]:
         if kind == "sentiment":
             return tuple(Label(v) for v in SENTIMENT_LABELS)
         raise ProjectError("a classification project needs labels (2 to 12)")
-    if not isinstance(value, list) or not 2 <= len(value) <= 12:
-        raise ProjectError("labels must be a list of 2 to 12 labels")
+    read.read("labels", value, KEYS["labels"].rule)
     labels: list[Label] = []
     for position, entry in enumerate(value, start=1):
+        at = f"labels[{position}]"
         if isinstance(entry, str):
             label_value, names = entry, None
         elif isinstance(entry, dict):
             stray = sorted(set(entry) - {"value", "names"})
             if stray:
-                raise ProjectError("label {n}: unknown key {key!r} (use value and names)",
-                                   n=position, key=stray[0])
+                raise ProjectError("{at}: unknown key {key!r} (use value and names)",
+                                   at=at, key=stray[0])
             label_value, names = entry.get("value"), entry.get("names")
         else:
-            raise ProjectError("label {n} must be text or a table with value and names",
-                               n=position)
-        if not isinstance(label_value, str) or not label_value.strip():
-            raise ProjectError("label {n} has no value", n=position)
-        label_value = label_value.strip()
-        if len(label_value) > 100:
-            raise ProjectError("label {n} is longer than 100 characters", n=position)
+            raise ProjectError("{at} must be text or a table with value and names", at=at)
+        if label_value is None:
+            raise ProjectError("{at} has no value", at=at)
+        # a label's value is what answers store: never repaired, always checked
+        label_value = _Reader(stored=False).read(f"{at}.value", label_value, LABEL_VALUE)
         if label_value in {label.value for label in labels}:
             raise ProjectError("label {value!r} appears twice", value=label_value)
-        localized = _localized(names, f"labels[{position}]") if names else Localized()
+        localized = read.read(f"{at}.names", names, LABEL_NAMES, Localized()) \
+            if names is not None else Localized()
         labels.append(Label(label_value, localized))
     return tuple(labels)
 
 
-def _int(data: dict[str, Any], key: str, default: int, low: int, high: int) -> int:
-    value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ProjectError("{key} must be a whole number from {low} to {high}",
-                           key=key, low=low, high=high)
-    return value
-
-
-def _share(data: dict[str, Any], key: str, default: float) -> float:
-    value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise ProjectError("{key} must be a number from 0 to 1", key=key)
-    return float(value)
-
-
-def _bool(data: dict[str, Any], key: str, default: bool) -> bool:
-    value = data.get(key, default)
-    if not isinstance(value, bool):
-        raise ProjectError("{key} must be true or false", key=key)
-    return value
-
-
-def _quiz(value: Any) -> QuizSpec | None:
+def _table(data: dict[str, Any], name: str) -> dict[str, Any] | None:
+    value = data.get(name)
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise ProjectError("[quiz] must be a table")
-    unknown = sorted(set(value) - _QUIZ_KEYS)
+        raise ProjectError("[{name}] must be a table", name=name)
+    unknown = sorted(set(value) - _TABLE_KEYS[name])
     if unknown:
-        raise ProjectError("unknown key quiz.{key}", key=unknown[0])
-    cooldown = value.get("cooldown_hours", 24)
-    if isinstance(cooldown, bool) or not isinstance(cooldown, int | float) or cooldown < 0:
-        raise ProjectError("quiz.cooldown_hours must be a number of hours, 0 or more")
+        raise ProjectError("unknown key {name}.{key} (it takes {keys})", name=name,
+                           key=unknown[0], keys=", ".join(sorted(_TABLE_KEYS[name])))
+    return value
+
+
+def _quiz(value: dict[str, Any] | None, read: _Reader) -> QuizSpec | None:
+    if value is None:
+        return None
+    d = QuizSpec()
     return QuizSpec(
-        questions=_int(value, "questions", 10, 1, 100),
-        pass_share=_share(value, "pass", 0.8),
-        attempts=_int(value, "attempts", 3, 1, 100),
-        cooldown_hours=float(cooldown),
-        training=_bool(value, "training", True),
+        questions=read.value(value, "quiz.questions", d.questions),
+        pass_share=read.value(value, "quiz.pass", d.pass_share),
+        attempts=read.value(value, "quiz.attempts", d.attempts),
+        cooldown_hours=read.value(value, "quiz.cooldown_hours", d.cooldown_hours),
+        training=read.value(value, "quiz.training", d.training),
     )
 
 
-def _skill_bonus(value: Any) -> SkillBonus | None:
+def _skill_bonus(value: dict[str, Any] | None, read: _Reader) -> SkillBonus | None:
     if value is None:
         return None
-    if not isinstance(value, dict) or set(value) - {"min_accuracy", "percent"}:
-        raise ProjectError("skill_bonus must be a table with min_accuracy and percent")
-    return SkillBonus(_share(value, "min_accuracy", 0.95),
-                      _int(value, "percent", 20, 0, 1000))
+    return SkillBonus(read.value(value, "skill_bonus.min_accuracy", 0.95),
+                      read.value(value, "skill_bonus.percent", 20))
 
 
-def _exact_share(data: dict[str, Any], key: str, default: str) -> Fraction:
-    """A share used on money: read from its decimal text so 0.1 is exactly 1/10."""
-    value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ProjectError("{key} must be a number from 0 to 1", key=key)
-    try:
-        share = Fraction(Decimal(str(value)))
-    except (InvalidOperation, ValueError):
-        raise ProjectError("{key} must be a number from 0 to 1", key=key) from None
-    if not 0 <= share <= 1:
-        raise ProjectError("{key} must be a number from 0 to 1", key=key)
-    return share
+def parse_project(data: dict[str, Any], *, stored: bool = False) -> ProjectSpec:
+    """Validate a project document; raises ``ProjectError`` naming the first bad key.
 
-
-def _language(value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ProjectError('language must be a language code in quotes, such as "ko"')
-    try:
-        return parse_code(value)
-    except ValueError as exc:
-        raise ProjectError("language: {why}", why=str(exc)) from None
-
-
-def parse_project(data: dict[str, Any]) -> ProjectSpec:
-    """Validate a project document; raises ``ProjectError`` naming the first bad key."""
+    ``stored``: the document comes from the database, written by a version with looser
+    rules; values now out of range are brought into range (and logged), not refused.
+    """
+    read = _Reader(stored)
     unknown = sorted(set(data) - _KEYS)
     if unknown:
         raise ProjectError("unknown key {key!r}", key=unknown[0])
-    name = data.get("name")
-    if not isinstance(name, str) or not _SLUG.match(name):
-        raise ProjectError("name must be 1-64 letters, digits, _ or - (it goes in a "
-                           "t.me/<bot>?start=NAME link)")
-    kind = data.get("kind")
-    if kind not in KINDS:
-        raise ProjectError("kind must be one of sentiment, classification, transcription")
-    if "title" not in data:
-        raise ProjectError("title is missing")
-    title = _localized(data["title"], "title")
-    instructions = _localized(data.get("instructions", data["title"]), "instructions")
-    labels = _labels(kind, data.get("labels"))
-    reward = data.get("reward", "0")
-    if not isinstance(reward, str):
-        raise ProjectError('reward must be a decimal string such as "0.02", not a number, '
-                           "so it converts exactly")
-    try:
-        reward_micros = parse_amount(reward, "reward")
-    except ValueError as exc:
-        raise ProjectError(str(exc)) from None
-    currency = data.get("currency")
-    if not isinstance(currency, str) or not is_currency(currency):
-        raise ProjectError("currency must be an ISO 4217 code such as CNY, KRW or USD")
-    overlap = _int(data, "overlap", 3, 1, 50)
-    max_overlap = _int(data, "max_overlap", overlap, overlap, 50) if "max_overlap" in data \
-        else overlap
-    min_seconds = data.get("min_seconds")
-    if min_seconds is not None and (isinstance(min_seconds, bool)
-                                    or not isinstance(min_seconds, int | float)
-                                    or min_seconds < 0):
-        raise ProjectError("min_seconds must be a number of seconds, 0 or more")
-    auto_hours = data.get("auto_approve_hours", 72)
-    if isinstance(auto_hours, bool) or not isinstance(auto_hours, int | float) \
-            or auto_hours <= 0:
-        raise ProjectError("auto_approve_hours must be a positive number of hours")
-    min_hourly = None
-    if "min_hourly" in data:
-        if not isinstance(data["min_hourly"], str):
-            raise ProjectError('min_hourly must be a decimal string such as "12.00"')
-        try:
-            min_hourly = parse_amount(data["min_hourly"], "min_hourly")
-        except ValueError as exc:
-            raise ProjectError(str(exc)) from None
+    for required in ("name", "kind", "title", "currency"):
+        if required not in data:
+            raise ProjectError("{key} is missing: it must be {what}", key=required,
+                               what=KEYS[required].rule.allowed())
+    name = read.value(data, "name")
+    kind = read.value(data, "kind")
+    title = read.value(data, "title")
+    instructions = read.value(data, "instructions", title)
+    labels = _labels(kind, data.get("labels"), read)
+    reward_micros = read.value(data, "reward", 0)
+    currency = read.value(data, "currency")
+    overlap = read.value(data, "overlap", 3)
+    max_overlap = read.value(data, "max_overlap", overlap, Whole(overlap, 50))
     methods = CATEGORICAL_METHODS if kind != "transcription" else TEXT_METHODS
-    aggregation = data.get("aggregation", "auto")
-    if aggregation not in methods:
-        raise ProjectError("aggregation must be one of {methods}", methods=", ".join(methods))
-    return ProjectSpec(
+    aggregation = read.value(data, "aggregation", "auto", Choice(methods))
+    spec = ProjectSpec(
         name=name, kind=kind, title=title, instructions=instructions, labels=labels,
         reward_micros=reward_micros, currency=currency, overlap=overlap,
-        lease_minutes=_int(data, "lease_minutes", 10, 1, 24 * 60),
-        quiz=_quiz(data.get("quiz")),
-        gold_rate=_share(data, "gold_rate", 0.1),
-        feedback=_bool(data, "feedback", True),
-        min_accuracy=_share(data, "min_accuracy", 0.7),
-        min_gold=_int(data, "min_gold", 5, 1, 10_000),
-        min_seconds=float(min_seconds) if min_seconds is not None else None,
+        lease_minutes=read.value(data, "lease_minutes", 10),
+        quiz=_quiz(_table(data, "quiz"), read),
+        gold_rate=read.value(data, "gold_rate", 0.1),
+        feedback=read.value(data, "feedback", True),
+        min_accuracy=read.value(data, "min_accuracy", 0.7),
+        min_gold=read.value(data, "min_gold", 5),
+        min_seconds=read.value(data, "min_seconds"),
         max_overlap=max_overlap,
-        confidence=_share(data, "confidence", 0.9),
+        confidence=read.value(data, "confidence", 0.9),
         aggregation=aggregation,
-        settle_unit=_int(data, "settle_unit", 10, 1, 1000),
-        unit_accuracy=_share(data, "unit_accuracy", 1.0),
-        discount=_exact_share(data, "discount", "0.5"),
-        auto_approve_hours=float(auto_hours),
-        skill_bonus=_skill_bonus(data.get("skill_bonus")),
-        min_hourly_micros=min_hourly,
-        language=_language(data.get("language")),
+        settle_unit=read.value(data, "settle_unit", 10),
+        unit_accuracy=read.value(data, "unit_accuracy", 1.0),
+        discount=read.value(data, "discount", Fraction(1, 2)),
+        auto_approve_hours=read.value(data, "auto_approve_hours", 72.0),
+        skill_bonus=_skill_bonus(_table(data, "skill_bonus"), read),
+        min_hourly_micros=read.value(data, "min_hourly"),
+        language=read.value(data, "language"),
         raw=dict(data),
     )
+    if read.repaired:
+        log.warning("project %s was saved before today's limits; out of range and brought "
+                    "into range: %s (save its file again to choose)", name,
+                    ", ".join(read.repaired))
+    return spec
+
+
+def parse_stored(document: str) -> ProjectSpec:
+    """A project as the database holds it (JSON), repaired into range where an older
+    version let a value through that the rules now refuse."""
+    return parse_project(json.loads(document), stored=True)
 
 
 def load_project_file(path: str | Path) -> ProjectSpec:

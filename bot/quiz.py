@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
-from bot.assign import Project, WorkLoop, answer_value
+from bot.assign import Project, WorkLoop, answer_value, typed_too_long
 from bot.clock import to_iso
 from bot.projects import Localized
 from bot.qualify import Gate
@@ -39,6 +39,7 @@ class QuizOutcome(enum.Enum):
     STALE = "stale"              # an old question's button, or a closed attempt
     FORGED = "forged"
     INVALID = "invalid"
+    TOO_LONG = "too_long"        # a typed answer over ``MAX_TYPED_ANSWER``
     NO_QUIZ = "no_quiz"
     #: nothing in the project is left for this worker: no practice or exam is started
     NOTHING_LEFT = "nothing_left"
@@ -144,6 +145,8 @@ class Quizzes:
                                for q in questions)
                 return QuizStep(QuizOutcome.ALREADY_ANSWERED if answered
                                 else QuizOutcome.STALE, project=project)
+            if typed_too_long(project.spec, text):
+                return QuizStep(QuizOutcome.TOO_LONG, project=project)
             value = answer_value(project.spec, choice, text)
             if value is None:
                 return QuizStep(QuizOutcome.INVALID, project=project)

@@ -11,7 +11,6 @@ the page, not the project.
 from __future__ import annotations
 
 import asyncio
-import csv
 import functools
 import gzip
 import json
@@ -27,6 +26,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO, TypeVar
 
+from bot import csvsafe
 from bot.aggregation.stream import (
     ItemVotes,
     PageLabeler,
@@ -179,7 +179,9 @@ class Reports:
 
     def _write_csv(self, conn: sqlite3.Connection, cancel: threading.Event,
                    project: Project, out: TextIO) -> int:
-        writer = csv.writer(out, lineterminator="\n")
+        # typed answers and operators' ids reach spreadsheets: cells that could run as
+        # formulas are quoted (bot.csvsafe)
+        writer = csvsafe.writer(out)
         writer.writerow(["item", "worker", "label", "answered_at", "seconds"])
         written = 0
         for page in _pages(conn, project.id, cancel):

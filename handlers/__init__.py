@@ -57,6 +57,7 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("payouts", operator.payouts, filters=private))
     application.add_handler(CommandHandler("reject", operator.reject, filters=private))
     application.add_handler(CallbackQueryHandler(operator.approve, pattern=r"^pa:"))
+    application.add_handler(CallbackQueryHandler(operator.payouts_page, pattern=r"^pp:"))
     for name, handler in (("projects", operator.projects), ("project", operator.project),
                           ("pause", operator.pause), ("resume", operator.resume),
                           ("export", operator.export), ("worker", operator.worker),

@@ -15,6 +15,7 @@ from bot.assign import Project
 from bot.broadcast import Recipient
 from bot.i18n import Gettext, gettext_for
 from bot.services import Services
+from handlers import say
 from storage.broadcasts import Broadcast, Progress
 
 log = logging.getLogger(__name__)
@@ -32,10 +33,15 @@ def invitation(project: Project, text: str | None, _: Gettext
 
     The title stands on a line of its own, followed only by " · ": a title may end with
     its own "?" or "。", and a sentence around it would double the punctuation.
+
+    The operator's words are sent as written and were checked to fit one message when
+    they were written (``bot.broadcast.check_text``); one queued before that check is
+    cut with "…" rather than split, since a broadcast sends each worker one message.
+    Plain text: the outbox delivers deferred invitations as they are.
     """
-    body = text or _("New tasks are waiting:\n{title} · {amount} per task",
-                     title=project.spec.title.get(_.language),
-                     amount=_reward(project, _))
+    body = say.shorten(text, say.TEXT_LIMIT) if text else _(
+        "New tasks are waiting:\n{title} · {amount} per task",
+        title=project.spec.title.get(_.language), amount=_reward(project, _))
     markup = InlineKeyboardMarkup([[InlineKeyboardButton(_("▶️ Start"),
                                                          callback_data=f"p:{project.id}")]])
     return body, markup
@@ -158,9 +164,8 @@ class BroadcastRunner:
         text, markup = invitation(project, broadcast.text, _)
         for _attempt in range(3):
             try:
-                await self.application.bot.send_message(
-                    worker.id, text, reply_markup=markup,
-                    allow_paid_broadcast=True if broadcast.paid else None)
+                await say.send(self.application.bot, worker.id, text, reply_markup=markup,
+                               allow_paid_broadcast=True if broadcast.paid else None)
             except RetryAfter as exc:  # the rate limiter's retries ran out: all wait
                 delay = exc.retry_after
                 seconds = float(delay.total_seconds() if hasattr(delay, "total_seconds")
@@ -198,10 +203,10 @@ class BroadcastRunner:
         message_id = self.progress_messages.get(broadcast.id, broadcast.progress_message)
         try:
             if message_id is None:
-                sent = await bot.send_message(broadcast.operator_chat, text)
+                sent = await say.send(bot, broadcast.operator_chat, text)
                 await services.broadcasts.set_progress_message(broadcast, sent.message_id)
                 self.progress_messages[broadcast.id] = sent.message_id
             else:
-                await bot.edit_message_text(text, broadcast.operator_chat, message_id)
+                await say.edit_by_id(bot, broadcast.operator_chat, message_id, text)
         except (BadRequest, NetworkError) as exc:  # "not modified", a hiccup: next time
             log.debug("progress of broadcast %s not shown: %s", broadcast.id, exc)

@@ -10,6 +10,7 @@ from telegram.error import BadRequest, Forbidden
 from bot.bursts import DEFAULT_MINUTES, MAX_MINUTES, BurstSummary
 from bot.i18n import Gettext, gettext_for
 from bot.money import format_money
+from handlers import say
 from handlers.common import Context, gettext_of, services_of
 from handlers.inputs import whole_number
 from handlers.render import show_text
@@ -46,8 +47,8 @@ async def quick(update: Update, context: Context) -> None:
     if context.args:
         chosen = whole_number(context.args[0], 1, MAX_MINUTES)
         if chosen is None:
-            await message.reply_text(_("Use: /quick MINUTES, from 1 to {most}.",
-                                       most=MAX_MINUTES))
+            await say.reply(message, _("Use: /quick MINUTES, from 1 to {most}.",
+                                         most=MAX_MINUTES))
             return
         minutes = chosen
     await _begin(update, context, minutes, None)
@@ -103,7 +104,7 @@ async def end_due(context: Context) -> None:
                 with contextlib.suppress(BadRequest):
                     await context.bot.edit_message_reply_markup(worker_id, task.message_id,
                                                                 reply_markup=None)
-            await context.bot.send_message(worker_id, summary_text(summary, _),
-                                           reply_markup=summary_markup(_))
+            await say.send(context.bot, worker_id, summary_text(summary, _),
+                           reply_markup=summary_markup(_))
         except Forbidden:
             await services.workers.blocked(worker_id)

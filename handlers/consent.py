@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.i18n import Gettext
+from handlers import say
 
 
 def consent_text(_: Gettext) -> str:
@@ -26,7 +27,7 @@ async def ask_consent(update: Update, _: Gettext, project_id: int | None,
     data = f"ok:{project_id}" if project_id else "ok"
     text = f"{greeting}\n\n{consent_text(_)}" if greeting else consent_text(_)
     # one tap agrees; the second button also turns on bigger text (senior mode)
-    await message.reply_text(text, reply_markup=InlineKeyboardMarkup([
+    await say.reply(message, text, reply_markup=InlineKeyboardMarkup([
         [InlineKeyboardButton(_("✅ I agree"), callback_data=data)],
         [InlineKeyboardButton(_("✅ I agree, with bigger text"), callback_data=f"{data}:big")],
     ]))

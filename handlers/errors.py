@@ -7,6 +7,7 @@ import logging
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 
+from handlers import say
 from handlers.common import Context, gettext_of, services_of
 
 log = logging.getLogger(__name__)
@@ -32,8 +33,8 @@ async def on_error(update: object, context: Context) -> None:
     if isinstance(update, Update) and update.effective_chat is not None:
         _ = await gettext_of(update, context)
         try:
-            await context.bot.send_message(
-                update.effective_chat.id,
+            await say.send(
+                context.bot, update.effective_chat.id,
                 _("Sorry, something went wrong on our side. Your answers are safe; tap /tasks "
                   "to carry on."))
         except Exception:

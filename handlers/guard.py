@@ -14,6 +14,7 @@ import re
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
+from handlers import say
 from handlers.common import Context, gettext_of, services_of
 from handlers.consent import ask_consent
 
@@ -46,7 +47,8 @@ async def check(update: object, context: Context) -> None:
     if update.edited_message is not None:
         if update.edited_message.chat.type == "private" and update.effective_user:
             _ = await gettext_of(update, context)
-            await update.edited_message.reply_text(
+            await say.reply(
+                update.edited_message,
                 _("Edited messages are not read. Please send a new message instead."))
         raise ApplicationHandlerStop
     user = update.effective_user

@@ -15,6 +15,7 @@ from telegram.error import TelegramError
 
 from bot.i18n import LANGUAGES, N_, Gettext, gettext_for
 from bot.services import Services
+from handlers import say
 from handlers.common import Context, gettext_of, services_of
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,7 @@ async def help_command(update: Update, context: Context) -> None:
     if is_operator(update, context):
         parts.append(_("Operator commands:") + "\n" + command_lines(_, OPERATOR_COMMANDS))
         await refresh_operator_menu(update, context, _)
-    await message.reply_text("\n\n".join(parts))
+    await say.reply(message, "\n\n".join(parts))
 
 
 async def whoami(update: Update, context: Context) -> None:
@@ -128,4 +129,4 @@ async def whoami(update: Update, context: Context) -> None:
     lines = [_("Your Telegram id: {id}", id=user.id)]
     if is_operator(update, context):
         lines.append(_("You are an operator of this bot."))
-    await message.reply_text("\n".join(lines))
+    await say.reply(message, "\n".join(lines))

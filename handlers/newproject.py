@@ -16,6 +16,7 @@ import warnings
 from typing import Any
 
 from babel import Locale
+from babel.numbers import format_decimal
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     CallbackQueryHandler,
@@ -28,7 +29,10 @@ from telegram.warnings import PTBUserWarning
 
 from bot.errors import TapworkError
 from bot.i18n import LANGUAGES, Gettext
-from bot.projects import parse_project, parse_texts
+from bot.limits import MAX_AMOUNT
+from bot.money import MICROS
+from bot.projects import parse_project, parse_texts, text_limit
+from handlers import say
 from handlers.common import Context, gettext_of, services_of
 from handlers.operator import operators_only
 
@@ -57,7 +61,8 @@ async def begin(update: Update, context: Context) -> int:
     _ = await gettext_of(update, context)
     _draft(context).clear()
     assert update.effective_message is not None
-    await update.effective_message.reply_text(
+    await say.reply(
+        update.effective_message,
         _("A new project. What kind of task is it? (/cancel to stop)"), reply_markup=_kinds(_))
     return KIND
 
@@ -68,14 +73,14 @@ async def kind(update: Update, context: Context) -> int:
     _ = await gettext_of(update, context)
     _draft(context)["kind"] = query.data.split(":", 1)[1]
     await query.answer()
-    await query.edit_message_text(_("Its name? Letters, digits, _ or -; it becomes the link "
-                                    "t.me/<bot>?start=NAME."))
+    await say.edit_query(query, _("Its name? Letters, digits, _ or -; it becomes the link "
+                                  "t.me/<bot>?start=NAME."))
     return NAME
 
 
 async def _ask(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     assert update.effective_message is not None
-    await update.effective_message.reply_text(text, reply_markup=markup)
+    await say.reply(update.effective_message, text, reply_markup=markup)
 
 
 async def name(update: Update, context: Context) -> int:
@@ -140,6 +145,11 @@ async def _typed_text(update: Update, context: Context, field: str, state: int) 
     if not given:
         await _ask(update, _ask_text(field, _))
         return state
+    longest, typed_most = text_limit(field), max(len(text) for text in given.values())
+    if typed_most > longest:  # asked again now, rather than refused with the whole draft
+        await _ask(update, _("Please keep it to {count} characters; this one has {length}.",
+                             count=longest, length=typed_most))
+        return state
     texts = draft.setdefault(field, {})
     texts.update(given)
     if all(code in texts for code in LANGUAGES):
@@ -202,8 +212,11 @@ async def labels(update: Update, context: Context) -> int:
     _ = await gettext_of(update, context)
     text = update.effective_message.text if update.effective_message else ""
     values = [v.strip() for v in (text or "").split(",") if v.strip()]
-    if not 2 <= len(values) <= 12 or len(set(values)) != len(values):
-        await _ask(update, _("Please give 2 to 12 different labels, separated by commas."))
+    longest = text_limit("labels[].value")
+    if not 2 <= len(values) <= 12 or len(set(values)) != len(values) \
+            or any(len(value) > longest for value in values):
+        await _ask(update, _("Please give 2 to 12 different labels, separated by commas, "
+                             "each of at most {count} characters.", count=longest))
         return LABELS
     _draft(context)["labels"] = values
     await _ask(update, _("The pay per accepted answer, with its currency, e.g. 0.02 USD?"))
@@ -219,7 +232,9 @@ async def reward(update: Update, context: Context) -> int:
         parse_project({"name": "x", "kind": "transcription", "title": "x",
                        "reward": amount, "currency": currency.upper()})
     except (ValueError, TapworkError):
-        await _ask(update, _("Please write an amount and a currency code, e.g. 0.02 USD."))
+        most = format_decimal(MAX_AMOUNT // MICROS, locale=_.language)
+        await _ask(update, _("Please write an amount of at most {most} and a currency code, "
+                             "e.g. 0.02 USD.", most=most))
         return REWARD
     draft.update(reward=amount, currency=currency.upper())
     await _ask(update, _("How many different workers should answer each item?"),
@@ -239,9 +254,10 @@ async def overlap(update: Update, context: Context) -> int:
         spec = parse_project({k: v for k, v in draft.items() if k != "adding"})
         _saved, created = await services_of(context).catalog.save(spec)
     except TapworkError as exc:
-        await query.edit_message_text(_("The project was not saved: {why}", why=str(exc)))
+        await say.edit_query(query, _("The project was not saved: {why}", why=str(exc)))
         return ConversationHandler.END
-    await query.edit_message_text(
+    await say.edit_query(
+        query,
         (_("Project {name} created.", name=spec.name) if created
          else _("Project {name} updated.", name=spec.name)) + "\n"
         + _("Add items: send a JSONL, CSV or ZIP file with the caption /import {name}.",

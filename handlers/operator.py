@@ -16,13 +16,14 @@ from telegram.error import BadRequest
 
 from bot.assign import Project
 from bot.charts import bar_chart
-from bot.errors import TapworkError
+from bot.errors import TapworkError, TextTooLong
 from bot.i18n import N_, Gettext, language_name
 from bot.importer import format_report
 from bot.inventory import describe, languages_text
 from bot.money import format_money, format_rate
 from bot.projects import parse_project
 from bot.qualify import GOLD, OPERATOR, TOO_FAST
+from handlers import say
 from handlers.common import Context, gettext_of, services_of
 from handlers.inputs import whole_number
 
@@ -31,6 +32,11 @@ MAX_DOWNLOAD = 20 * 1024 * 1024
 
 Handler = Callable[[Update, Context], Awaitable[Any]]
 _APPROVE = re.compile(r"^pa:([0-9]{1,12})$")
+#: ``pp:<page>``: a page of /payouts, counted from 0
+_PAGE = "pp:"
+#: payout requests on one page of /payouts: ten lines and ten buttons stay readable, and
+#: far inside Telegram's 4096 characters and 100 buttons
+PAYOUTS_PAGE = 10
 #: stored codes an operator reads in their own language, not as the code
 STATUS_NAMES = {"open": N_("open"), "paused": N_("paused")}
 SUSPENSION_REASONS = {GOLD: N_("too few check questions right"),
@@ -58,7 +64,7 @@ def operators_only(handler: Handler) -> Handler:
         if update.callback_query is not None:
             await update.callback_query.answer(text)
         elif update.effective_message is not None:
-            await update.effective_message.reply_text(text)
+            await say.reply(update.effective_message, text)
         return None
 
     return guarded
@@ -66,23 +72,62 @@ def operators_only(handler: Handler) -> Handler:
 
 @operators_only
 async def payouts(update: Update, context: Context) -> None:
-    """/payouts: the open requests, each with an approve button; /reject ID REASON."""
+    """/payouts: the open requests, ten at a time, each with an approve button; /reject
+    ID REASON refuses one."""
     message = update.effective_message
     if message is None:
         return
     _ = await gettext_of(update, context)
-    open_requests = await services_of(context).payroll.payouts("requested")
-    if not open_requests:
-        await message.reply_text(_("No payout requests are waiting."))
+    text, markup = await _payouts_page(context, _, 0)
+    await say.reply(message, text, reply_markup=markup)
+
+
+@operators_only
+async def payouts_page(update: Update, context: Context) -> None:
+    """The ◀️ and ▶️ buttons under /payouts: another page, in the same message."""
+    query = update.callback_query
+    if query is None:
         return
+    _ = await gettext_of(update, context)
+    data = query.data or ""
+    page = whole_number(data.removeprefix(_PAGE)) if data.startswith(_PAGE) else None
+    if page is None:
+        await query.answer(_("Sorry, this button does not work any more."))
+        return
+    await query.answer()
+    text, markup = await _payouts_page(context, _, page)
+    await say.edit_query(query, text, reply_markup=markup)
+
+
+async def _payouts_page(context: Context, _: Gettext, page: int
+                        ) -> tuple[str, InlineKeyboardMarkup | None]:
+    """One page of the waiting requests; a page past the end (requests were decided
+    since the button was made) shows the last one."""
+    waiting = await services_of(context).payroll.payouts("requested")
+    if not waiting:
+        return _("No payout requests are waiting."), None
+    pages = -(-len(waiting) // PAYOUTS_PAGE)
+    page = min(page, pages - 1)
     lines = [_("Payout requests waiting (reject with /reject ID reason):")]
+    if pages > 1:
+        lines.append(_("Page {page} of {pages}, {count} requests in all.", page=page + 1,
+                       pages=pages, count=len(waiting)))
     rows = []
-    for p in open_requests:
+    for p in waiting[page * PAYOUTS_PAGE:(page + 1) * PAYOUTS_PAGE]:
         amount = format_money(p.amount, p.currency, _.language)
         lines.append(f"#{p.id} · {p.worker_id} · {amount} · {p.requested_at[:16]}")
         rows.append([InlineKeyboardButton(_("✅ Approve #{id} ({amount})", id=p.id,
                                             amount=amount), callback_data=f"pa:{p.id}")])
-    await message.reply_text("\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
+    turn = []
+    if page > 0:
+        turn.append(InlineKeyboardButton(_("◀️ Previous {count}", count=PAYOUTS_PAGE),
+                                         callback_data=f"{_PAGE}{page - 1}"))
+    if page < pages - 1:
+        turn.append(InlineKeyboardButton(_("Next {count} ▶️", count=PAYOUTS_PAGE),
+                                         callback_data=f"{_PAGE}{page + 1}"))
+    if turn:
+        rows.append(turn)
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
 @operators_only
@@ -112,16 +157,16 @@ async def reject(update: Update, context: Context) -> None:
     args = context.args or []
     payout_id = whole_number(args[0]) if args else None
     if len(args) < 2 or payout_id is None:
-        await message.reply_text(_("Use: /reject ID reason"))
+        await say.reply(message, _("Use: /reject ID reason"))
         return
     try:
         payout = await services_of(context).payroll.decide_payout(
             payout_id, False, " ".join(args[1:]))
     except TapworkError:
-        await message.reply_text(_("No open payout request #{id}.", id=args[0]))
+        await say.reply(message, _("No open payout request #{id}.", id=args[0]))
         return
-    await message.reply_text(_("Payout #{id} rejected; the money went back to the worker "
-                               "with your reason.", id=payout.id))
+    await say.reply(message, _("Payout #{id} rejected; the money went back to the worker "
+                                 "with your reason.", id=payout.id))
 
 
 async def _project_arg(update: Update, context: Context, usage: str
@@ -132,12 +177,12 @@ async def _project_arg(update: Update, context: Context, usage: str
         return None
     _ = await gettext_of(update, context)
     if not context.args:
-        await message.reply_text(usage)
+        await say.reply(message, usage)
         return None
     try:
         return message, _, await services_of(context).catalog.get(context.args[0])
     except LookupError:
-        await message.reply_text(_("No project named {name}.", name=context.args[0]))
+        await say.reply(message, _("No project named {name}.", name=context.args[0]))
         return None
 
 
@@ -150,7 +195,7 @@ async def projects(update: Update, context: Context) -> None:
     _ = await gettext_of(update, context)
     stats = await services_of(context).reports.stats()
     if not stats:
-        await message.reply_text(_("No projects yet. Send a project TOML file, or /newproject."))
+        await say.reply(message, _("No projects yet. Send a project TOML file, or /newproject."))
         return
     blocks = []
     for s in stats:
@@ -163,19 +208,8 @@ async def projects(update: Update, context: Context) -> None:
                        "workers", done=s.done, tasks=s.contents.tasks, answers=s.answers,
                        workers=s.active_workers))
         blocks.append("\n".join(lines))
-    for chunk in _chunks(blocks):
-        await message.reply_text(chunk)
-
-
-def _chunks(blocks: list[str], limit: int = 4000) -> list[str]:
-    """Blocks joined by blank lines into messages that fit Telegram's 4096 characters."""
-    chunks: list[str] = []
-    for block in blocks:
-        if chunks and len(chunks[-1]) + 2 + len(block) <= limit:
-            chunks[-1] += "\n\n" + block
-        else:
-            chunks.append(block[:limit])
-    return chunks
+    # many projects make several messages, split between projects (handlers.say)
+    await say.reply(message, "\n\n".join(blocks))
 
 
 @operators_only
@@ -211,11 +245,11 @@ async def project(update: Update, context: Context) -> None:
                        rate=format_rate(stats.median_hourly, c, _.language)))
     if stats.below_min_hourly:
         lines.append(_("⚠️ That is below this project's minimum hourly rate."))
-    await message.reply_text("\n".join(lines))
+    await say.reply(message, "\n".join(lines))
     png = bar_chart(values, [h if i % 3 == 0 else "" for i, h in enumerate(hours)],
                     str(max(values)) if any(values) else "")
-    await message.reply_photo(InputFile(png, filename="progress.png"),
-                              caption=_("Answers per hour, last 24 hours (UTC)"))
+    await say.reply_media(message, "photo", InputFile(png, filename="progress.png"),
+                          caption=_("Answers per hour, last 24 hours (UTC)"))
 
 
 async def _set_status(update: Update, context: Context, status: str) -> None:
@@ -232,7 +266,7 @@ async def _set_status(update: Update, context: Context, status: str) -> None:
     else:
         text = _("{name} is open; workers who can take it will hear about it.", name=name) \
             if changed else _("{name} was already open.", name=name)
-    await message.reply_text(text)
+    await say.reply(message, text)
 
 
 @operators_only
@@ -256,15 +290,15 @@ async def export(update: Update, context: Context) -> None:
     name = chosen.spec.name
     result = await services_of(context).reports.export_for_chat(name)
     if result.data is None:
-        await message.reply_text(_("The export of {name} is over Telegram's 50 MB limit "
+        await say.reply(message, _("The export of {name} is over Telegram's 50 MB limit "
                                    "even compressed: run tapwork export --project {name} "
                                    "on the server instead.", name=name))
         return
     caption = (_("{count} items, compressed with gzip to fit Telegram's 50 MB limit",
                  count=result.items) if result.compressed
                else _("{count} items", count=result.items))
-    await message.reply_document(InputFile(result.data, filename=result.filename),
-                                 caption=caption)
+    await say.reply_media(message, "document",
+                          InputFile(result.data, filename=result.filename), caption=caption)
 
 
 @operators_only
@@ -277,7 +311,7 @@ async def worker(update: Update, context: Context) -> None:
     args = context.args or []
     worker_id = whole_number(args[0]) if args else None
     if worker_id is None:
-        await message.reply_text(_("Use: /worker ID"))
+        await say.reply(message, _("Use: /worker ID"))
         return
     await _show_worker(update, context, worker_id)
 
@@ -290,7 +324,7 @@ async def _show_worker(update: Update, context: Context, worker_id: int,
     chat = update.effective_chat
     if person is None or chat is None:
         if update.effective_message is not None:
-            await update.effective_message.reply_text(_("No worker with id {id}.", id=worker_id))
+            await say.reply(update.effective_message, _("No worker with id {id}.", id=worker_id))
         return
     standing = await services.workers.standing(worker_id)
     lines = [_("Worker {id} ({name}), {state}.", id=worker_id, name=person.first_name,
@@ -310,9 +344,9 @@ async def _show_worker(update: Update, context: Context, worker_id: int,
                                               callback_data=f"ws:{worker_id}:{item.project_id}")])
     markup = InlineKeyboardMarkup(rows) if rows else None
     if edit and update.callback_query is not None:
-        await update.callback_query.edit_message_text("\n".join(lines), reply_markup=markup)
+        await say.edit_query(update.callback_query, "\n".join(lines), reply_markup=markup)
     else:
-        await context.bot.send_message(chat.id, "\n".join(lines), reply_markup=markup)
+        await say.send(context.bot, chat.id, "\n".join(lines), reply_markup=markup)
 
 
 @operators_only
@@ -342,7 +376,7 @@ async def broadcast(update: Update, context: Context) -> None:
     _ = await gettext_of(update, context)
     args = context.args or []
     if not args:
-        await message.reply_text(_("Use: /broadcast NAME [text]"))
+        await say.reply(message, _("Use: /broadcast NAME [text]"))
         return
     text = message.text.split(maxsplit=2)[2] if message.text and len(args) > 1 else None
     services = services_of(context)
@@ -350,13 +384,19 @@ async def broadcast(update: Update, context: Context) -> None:
         started, audience = await services.broadcasts.start(args[0], text,
                                                             operator_chat=chat.id)
     except LookupError:
-        await message.reply_text(_("No project named {name}.", name=args[0]))
+        await say.reply(message, _("No project named {name}.", name=args[0]))
+        return
+    except TextTooLong as exc:
+        await say.reply(message, _("That text is {length} characters long, and a message "
+                                     "holds at most {limit}. Nothing was sent: please "
+                                     "shorten it and send the broadcast again.",
+                                     length=exc.length, limit=exc.limit))
         return
     lines = [_("Broadcast #{id} to {count} workers started.", id=started.id,
                count=audience.total)]
     lines += [_("Reading {language}: {count}", language=language_name(lang, _.language),
                 count=n) for lang, n in audience.by_language.items()]
-    await message.reply_text("\n".join(lines))
+    await say.reply(message, "\n".join(lines))
     context.bot_data["broadcasts"].launch(started)
 
 
@@ -369,8 +409,8 @@ async def document(update: Update, context: Context) -> None:
     _ = await gettext_of(update, context)
     doc = message.document
     if doc.file_size and doc.file_size > MAX_DOWNLOAD:
-        await message.reply_text(_("That file is larger than 20 MB, the most a bot can "
-                                   "download. Split it, or use tapwork import."))
+        await say.reply(message, _("That file is larger than 20 MB, the most a bot can "
+                                     "download. Split it, or use tapwork import."))
         return
     caption = (message.caption or "").split()
     name = (doc.file_name or "").lower()
@@ -379,8 +419,8 @@ async def document(update: Update, context: Context) -> None:
     elif name.endswith(".toml") or caption[:1] == ["/newproject"]:
         await _project_file(update, context)
     else:
-        await message.reply_text(_("Send items with the caption /import NAME, or a project "
-                                   "file ending in .toml."))
+        await say.reply(message, _("Send items with the caption /import NAME, or a project "
+                                     "file ending in .toml."))
 
 
 async def _download(update: Update, context: Context) -> bytes:
@@ -398,9 +438,9 @@ async def _import(update: Update, context: Context, project_name: str) -> None:
     try:
         await services.catalog.get(project_name)
     except LookupError:
-        await message.reply_text(_("No project named {name}.", name=project_name))
+        await say.reply(message, _("No project named {name}.", name=project_name))
         return
-    status = await message.reply_text(_("Checking {file}…", file=message.document.file_name))
+    status = await say.reply(message, _("Checking {file}…", file=message.document.file_name))
     data = await _download(update, context)
     done = {"lines": 0}
     loop = asyncio.get_running_loop()
@@ -416,13 +456,11 @@ async def _import(update: Update, context: Context, project_name: str) -> None:
         if not task.done() and done["lines"] != shown:
             shown = done["lines"]
             with contextlib.suppress(BadRequest):
-                await status.edit_text(_("Checking {file}… {lines} lines so far",
-                                         file=message.document.file_name, lines=shown))
+                await say.edit(status, _("Checking {file}… {lines} lines so far",
+                                        file=message.document.file_name, lines=shown))
     result = task.result()
-    report = format_report(result, reader=_)
-    if len(report) > 4000:
-        report = report[:3990] + "\n…"
-    await status.edit_text(report)
+    # a report of many problems lists the first ones: one message, cut with "…"
+    await say.edit(status, say.clip(format_report(result, reader=_), say.TEXT_LIMIT))
 
 
 async def _project_file(update: Update, context: Context) -> None:
@@ -434,12 +472,13 @@ async def _project_file(update: Update, context: Context) -> None:
         spec = parse_project(tomllib.loads(data.decode("utf-8")))
         saved, created = await services_of(context).catalog.save(spec)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        await message.reply_text(_("That is not a valid TOML file: {why}", why=str(exc)))
+        await say.reply(message, _("That is not a valid TOML file: {why}", why=str(exc)))
         return
     except TapworkError as exc:
-        await message.reply_text(_("The project was not saved: {why}", why=str(exc)))
+        await say.reply(message, _("The project was not saved: {why}", why=str(exc)))
         return
-    await message.reply_text(
+    await say.reply(
+        message,
         (_("Project {name} created.", name=spec.name) if created
          else _("Project {name} updated.", name=spec.name)) + "\n"
         + _("Add items: send a JSONL, CSV or ZIP file with the caption /import {name}.",

@@ -7,10 +7,11 @@ import re
 from babel.dates import format_datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot.assign import Project
+from bot.assign import MAX_TYPED_ANSWER, Project
 from bot.i18n import Gettext
 from bot.qualify import GOLD, OPERATOR, TOO_FAST, Access, Gate
 from bot.quiz import ExamResult, Feedback, Question, QuizOutcome, QuizStep
+from handlers import say
 from handlers.common import Context, gettext_of, services_of
 from handlers.render import answer_rows, show_item, show_text, value_name
 
@@ -78,6 +79,10 @@ def feedback_note(project: Project, feedback: Feedback, _: Gettext) -> str:
 
 
 def result_text(project: Project, result: ExamResult, _: Gettext) -> str:
+    """The score, what happens now, and each missed question with its right answer and
+    why. The questions were on screen during the exam, so each is recalled by its first
+    words (``say.RECALL`` characters); the explanations are whole, and a long result
+    arrives as several messages (``handlers.say``)."""
     lines = [_("Exam finished: {correct} of {total} right ({needed} needed).",
                correct=result.correct, total=result.total, needed=result.needed)]
     if result.passed:
@@ -94,7 +99,8 @@ def result_text(project: Project, result: ExamResult, _: Gettext) -> str:
         lines.append("")
         lines.append(_("What you missed:"))
         for missed in result.missed:
-            line = f"• {missed.text or '…'} → {value_name(project, missed.answer, _)}"
+            recalled = say.shorten(missed.text, say.RECALL) if missed.text else "…"
+            line = f"• {recalled} → {value_name(project, missed.answer, _)}"
             if missed.explain is not None:
                 line += f" ({missed.explain.get(_.language)})"
             lines.append(line)
@@ -191,9 +197,22 @@ async def typed_answer(update: Update, context: Context) -> bool:
     attempt, position = current
     step = await services.quizzes.answer(user.id, attempt, position, text=message.text,
                                          message_id=message.message_id)
+    _ = await gettext_of(update, context)
     if step.outcome in (QuizOutcome.NEXT, QuizOutcome.TRAINING_DONE, QuizOutcome.FINISHED):
-        await present_step(update, context, step, await gettext_of(update, context))
+        await present_step(update, context, step, _)
+    elif step.outcome is QuizOutcome.TOO_LONG:
+        await say.reply(message, too_long(_))
+    elif step.outcome is QuizOutcome.INVALID:
+        await say.reply(message, _("Please answer with the buttons under the task."))
     return True
+
+
+def too_long(_: Gettext) -> str:
+    """A typed answer over the limit, in a quiz or at work: nothing was saved, and this
+    says how long an answer may be (not "use the buttons": there are none to use)."""
+    return _("That answer is too long: an answer can have at most {limit} characters. "
+             "Nothing was saved; please shorten it and send it again.",
+             limit=MAX_TYPED_ANSWER)
 
 
 def _step_alert(step: QuizStep, _: Gettext) -> str:

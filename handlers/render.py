@@ -3,17 +3,26 @@
 A text task replaces the previous text task in place (``editMessageText``), a photo the
 previous photo (``editMessageMedia``); anything else arrives as a new message. Media is
 uploaded once; afterwards Telegram's ``file_id`` is reused for every worker.
+
+Words go out through ``handlers.say`` (escaped once, within Telegram's limits). A caption
+holds 1024 characters and a message 4096. The item's own text is never cut: it was
+checked at import to fit a message, and a photo or recording carries no text of its
+own. What gives way is, first, the instructions (shortened with "…"); then a note that
+will not fit beside the item (a long explanation of a missed check) moves out whole
+into a message of its own, in place of the task it is about; and a large-print card
+whose words do not fit a caption is not drawn: the task comes as text, which holds them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import html
+import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
+from markupsafe import Markup
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -22,7 +31,6 @@ from telegram import (
     InputMediaPhoto,
     Message,
 )
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 
 from bot.assign import Project, Task
@@ -30,7 +38,9 @@ from bot.cards import render_card
 from bot.i18n import N_, Gettext
 from bot.money import format_money
 from bot.projects import Label
+from handlers import say
 from handlers.common import Context, services_of
+from handlers.say import CAPTION_LIMIT, TEXT_LIMIT, Text
 from storage.media import MediaRow
 
 log = logging.getLogger(__name__)
@@ -40,8 +50,6 @@ SENTIMENT_NAMES = {
     "neutral": N_("😐 Neutral"),
     "negative": N_("🙁 Negative"),
 }
-CAPTION_LIMIT = 1024
-TEXT_LIMIT = 4096
 
 
 def value_name(project: Project, value: str, _: Gettext) -> str:
@@ -66,24 +74,35 @@ def reward_line(project: Project, _: Gettext) -> str:
                                                       _.language))
 
 
-def item_text(project: Project, text: str | None, _: Gettext, limit: int, note: str = "",
-              header: str = "") -> str:
-    """Note, title, instructions and the item, in HTML, cut to fit Telegram's limit.
+def item_text(project: Project, text: str | None, _: Gettext, limit: int | None,
+              note: Text = "", header: str = "") -> Markup:
+    """Note, title, instructions and the item, in HTML, within ``limit`` when it can be
+    (``None``: all of it, however long).
 
-    Only the instructions are shortened: the item itself was checked to fit at import.
+    The instructions are shortened first, then the note (callers move a note that does
+    not fit out first, see ``_note_apart``); the item itself is never cut.
     """
     spec = project.spec
     head = header or f"{spec.title.get(_.language)} · {reward_line(project, _)}"
     body = text or ""
     prompt = "" if spec.categorical else _("Type what you hear or see, then send it.")
     instructions = spec.instructions.get(_.language)
-    room = limit - len(note) - len(head) - len(body) - len(prompt) - 40
-    if len(instructions) > room:
-        instructions = instructions[: room - 1] + "…" if room > 20 else ""
-    parts = [html.escape(note) if note else "",
-             f"<b>{html.escape(head)}</b>\n{html.escape(instructions)}".rstrip(),
-             html.escape(body), f"<i>{html.escape(prompt)}</i>" if prompt else ""]
-    return "\n\n".join(part for part in parts if part)
+    fixed = say.length(head) + say.length(body) + say.length(prompt) + 8
+    room = (limit or 0) - fixed - say.length(note)
+    if limit is not None and say.length(instructions) > room:
+        instructions = say.shorten(instructions, room) if room > 20 else ""
+        room = limit - fixed - say.length(instructions)
+        if say.length(note) > room:
+            note = say.clip(note, room) if room > 20 else ""
+    parts = [note,
+             say.html("<b>{head}</b>\n{instructions}", head=head,
+                      instructions=instructions).rstrip(),
+             body, say.html("<i>{prompt}</i>", prompt=prompt) if prompt else ""]
+    return say.join([part for part in parts if part], "\n\n")
+
+
+def fits(text: Text, limit: int) -> bool:
+    return say.length(text) <= limit
 
 
 def answer_rows(project: Project, _: Gettext, data: Callable[[str], str]
@@ -110,14 +129,15 @@ def task_markup(task: Task, _: Gettext, senior: bool = False) -> InlineKeyboardM
 
 
 async def show_task(context: Context, chat_id: int, task: Task, _: Gettext,
-                    replace: Message | None = None, note: str = "",
+                    replace: Message | None = None, note: Text = "",
                     senior: bool | None = None) -> Message:
     """Deliver a task and record where it is shown (its clock starts then, or, for a task
     edited into the message of the one just answered, at that answer).
 
     In senior mode a text task arrives as a large-print card (a photo) with the same
-    words in its caption and the same buttons, one per row. ``senior`` saves a read when
-    the caller has the worker's row.
+    words in its caption and the same buttons, one per row; when the words do not fit a
+    caption it arrives as text. ``senior`` saves a read when the caller has the
+    worker's row.
 
     A task leased after an answer is already recorded as shown in the message it is
     edited into (``bot.assign.Shown``); the delivery is written here only when it landed
@@ -127,10 +147,17 @@ async def show_task(context: Context, chat_id: int, task: Task, _: Gettext,
     if senior is None:
         worker = await services.workers.get(chat_id)
         senior = worker is not None and worker.senior
-    card = await task_card(task, _) if senior and task.media is None and task.text \
-        else None
+    card = None
+    if senior and task.media is None and task.text:
+        if note and not fits(item_text(task.project, task.text, _, None, note),
+                             CAPTION_LIMIT):
+            await _note_apart(context, chat_id, note, replace)
+            replace, note = None, ""
+        if fits(item_text(task.project, task.text, _, None), CAPTION_LIMIT):
+            card = await task_card(task, _)
     if card is not None:
-        sent = await _show_card(context, chat_id, task, _, replace, note, card)
+        caption = item_text(task.project, task.text, _, CAPTION_LIMIT, note)
+        sent = await _show_card(context, chat_id, task, _, replace, caption, card)
         file_id = None
     else:
         sent, file_id = await show_item(context, chat_id, task.project, task.text,
@@ -161,95 +188,74 @@ def _card_thread() -> ThreadPoolExecutor:
 
 
 async def _show_card(context: Context, chat_id: int, task: Task, _: Gettext,
-                     replace: Message | None, note: str, png: bytes) -> Message:
-    caption = item_text(task.project, task.text, _, CAPTION_LIMIT, note)
+                     replace: Message | None, caption: Markup, png: bytes) -> Message:
     markup = task_markup(task, _, senior=True)
     if replace is not None and replace.photo:
-        edited = await _edit_media(replace, InputMediaPhoto(
-            InputFile(png, filename="task.png", attach=True), caption=caption,
-            parse_mode=ParseMode.HTML), markup)
+        edited = await _edit_media(replace, say.input_media(
+            "photo", InputFile(png, filename="task.png", attach=True), caption), markup)
         if isinstance(edited, Message):
             return edited
-    return await context.bot.send_photo(chat_id, InputFile(png, filename="task.png"),
-                                        caption=caption, parse_mode=ParseMode.HTML,
-                                        reply_markup=markup)
+    return await say.send_media(context.bot, chat_id, "photo",
+                                InputFile(png, filename="task.png"), caption, markup)
 
 
 async def show_item(context: Context, chat_id: int, project: Project, text: str | None,
                     media: MediaRow | None, markup: InlineKeyboardMarkup, _: Gettext,
-                    replace: Message | None = None, note: str = "", header: str = ""
+                    replace: Message | None = None, note: Text = "", header: str = ""
                     ) -> tuple[Message, str | None]:
     """Show an item in place when the previous message has the same kind of content.
 
     Returns the message and, when the media was uploaded now, Telegram's new ``file_id``.
     """
     limit = CAPTION_LIMIT if media else TEXT_LIMIT
-    body = item_text(project, text, _, limit, note, header)
-    bot = context.bot
-    uploaded = False
-    sent: Message | bool | None = None
+    if note and not fits(item_text(project, text, _, None, note, header), limit):
+        await _note_apart(context, chat_id, note, replace)
+        replace, note = None, ""
     if media is None:
-        if replace is not None and replace.text is not None:
-            sent = await _edit_text(context, replace, body, markup)
-        if not isinstance(sent, Message):
-            sent = await bot.send_message(chat_id, body, parse_mode=ParseMode.HTML,
-                                          reply_markup=markup)
+        body = item_text(project, text, _, TEXT_LIMIT, note, header)
+        return await say.show(context.bot, chat_id, body, markup, replace), None
+    caption = item_text(project, text, _, CAPTION_LIMIT, note, header)
+    # an upload inside InputMedia must be "attached" as its own multipart part
+    source: str | InputFile
+    attached: str | InputFile
+    uploaded = False
+    if media.file_id:
+        source = attached = media.file_id
     else:
-        # an upload inside InputMedia must be "attached" as its own multipart part
-        source: str | InputFile
-        attached: str | InputFile
-        if media.file_id:
-            source = attached = media.file_id
-        else:
-            data = await services_of(context).loop.media_bytes(media.id)
-            source = InputFile(data, filename=media.filename)
-            attached = InputFile(data, filename=media.filename, attach=True)
-            uploaded = True
-        if media.kind == "photo":
-            if replace is not None and replace.photo:
-                sent = await _edit_media(replace, InputMediaPhoto(
-                    attached, caption=body, parse_mode=ParseMode.HTML), markup)
-            if not isinstance(sent, Message):
-                sent = await bot.send_photo(chat_id, source, caption=body,
-                                            parse_mode=ParseMode.HTML, reply_markup=markup)
-        elif media.kind == "audio":
-            if replace is not None and replace.audio:
-                sent = await _edit_media(replace, InputMediaAudio(
-                    attached, caption=body, parse_mode=ParseMode.HTML), markup)
-            if not isinstance(sent, Message):
-                sent = await bot.send_audio(chat_id, source, caption=body,
-                                            parse_mode=ParseMode.HTML, reply_markup=markup)
-        else:
-            sent = await bot.send_voice(chat_id, source, caption=body,
-                                        parse_mode=ParseMode.HTML, reply_markup=markup)
-    assert isinstance(sent, Message)
+        data = await services_of(context).loop.media_bytes(media.id)
+        source = InputFile(data, filename=media.filename)
+        attached = InputFile(data, filename=media.filename, attach=True)
+        uploaded = True
+    sent: Message | bool | None = None
+    if media.kind in ("photo", "audio") and replace is not None \
+            and (replace.photo if media.kind == "photo" else replace.audio):
+        sent = await _edit_media(replace, say.input_media(media.kind, attached, caption),
+                                 markup)
+    if not isinstance(sent, Message):
+        kind = media.kind if media.kind in ("photo", "audio") else "voice"
+        sent = await say.send_media(context.bot, chat_id, kind, source, caption, markup)
     return sent, _file_id(sent) if uploaded else None
 
 
-async def show_text(context: Context, chat_id: int, text: str,
+async def _note_apart(context: Context, chat_id: int, note: Text,
+                      replace: Message | None) -> None:
+    """A note too long to stand beside the next item (a long explanation of a missed
+    check) takes the place of the task it is about, whole; the next task comes as a new
+    message under it (nothing is left for it to replace)."""
+    if replace is not None and replace.text is None:
+        # a photo or recording cannot turn into text: its buttons go, the note follows
+        with contextlib.suppress(BadRequest):
+            await replace.edit_reply_markup(None)
+        replace = None
+    await say.show(context.bot, chat_id, note, None, replace)
+
+
+async def show_text(context: Context, chat_id: int, text: Text,
                     markup: InlineKeyboardMarkup | None = None,
                     replace: Message | None = None) -> Message:
-    """A plain message, in place of ``replace`` when that is a text message."""
-    if replace is not None and replace.text is not None:
-        edited = await _edit_text(context, replace, text, markup)
-        if isinstance(edited, Message):
-            return edited
-    return await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
-                                          reply_markup=markup)
-
-
-async def _edit_text(context: Context, message: Message, text: str,
-                     markup: InlineKeyboardMarkup | None) -> Message | bool | None:
-    try:
-        return await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
-    except Forbidden:
-        raise
-    except BadRequest as exc:
-        if "not modified" in str(exc).lower():
-            return message
-        log.info("could not edit message %s in place (%s); sending a new one",
-                 message.message_id, exc)
-        return None
+    """A message, in place of ``replace`` when that is a text message; long text is
+    split (``handlers.say``) with the buttons under the last part."""
+    return await say.show(context.bot, chat_id, text, markup, replace)
 
 
 async def _edit_media(message: Message, media: InputMediaPhoto | InputMediaAudio,

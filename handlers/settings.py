@@ -10,6 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot.i18n import LANGUAGES, Gettext, autonym, gettext_for
 from bot.languages import pack
 from bot.timezones import label as zone_label
+from handlers import say
 from handlers.common import Context, services_of
 from storage.workers import WorkerRow
 
@@ -105,7 +106,7 @@ async def reads(update: Update, context: Context) -> None:
         else:
             await query.answer()
         text, markup = reads_screen(worker, _)
-    await query.edit_message_text(text, reply_markup=markup)
+    await say.edit_query(query, text, reply_markup=markup)
 
 
 async def settings(update: Update, context: Context) -> None:
@@ -116,7 +117,7 @@ async def settings(update: Update, context: Context) -> None:
     worker = await services.workers.seen(user.id, user.first_name or "", user.language_code)
     text, markup = settings_screen(worker, gettext_for(worker.language),
                                    now=services.clock.now())
-    await message.reply_text(text, reply_markup=markup)
+    await say.reply(message, text, reply_markup=markup)
 
 
 async def change(update: Update, context: Context) -> None:
@@ -140,7 +141,7 @@ async def change(update: Update, context: Context) -> None:
     _ = gettext_for(worker.language)
     await query.answer(_("Saved."))
     text, markup = settings_screen(worker, _, now=services.clock.now())
-    await query.edit_message_text(text, reply_markup=markup)
+    await say.edit_query(query, text, reply_markup=markup)
 
 
 def _changes(worker: WorkerRow, key: str, value: str | None, first_name: str

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from handlers import work
+from handlers import say, work
 from handlers.common import Context, gettext_of, services_of
 from handlers.consent import ask_consent
 from handlers.inputs import whole_number
@@ -30,7 +30,7 @@ async def start(update: Update, context: Context) -> None:
     if project_name:
         await work.begin(update, context, project_name)
         return
-    await message.reply_text(_("Welcome back, {name}!", name=user.first_name or ""))
+    await say.reply(message, _("Welcome back, {name}!", name=user.first_name or ""))
     await work.tasks(update, context)
 
 

@@ -11,6 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import timezones
 from bot.i18n import Gettext, gettext_for
+from handlers import say
 from handlers.common import Context, services_of
 from handlers.settings import settings_screen
 
@@ -46,8 +47,8 @@ async def callback(update: Update, context: Context) -> None:
     now = services.clock.now()
     if chosen is None:
         await query.answer()
-        await query.edit_message_text(_("Pick a place that has the same time as you."),
-                                      reply_markup=zone_screen(worker.timezone, now, _))
+        await say.edit_query(query, _("Pick a place that has the same time as you."),
+                             reply_markup=zone_screen(worker.timezone, now, _))
         return
     if chosen == BACK:
         await query.answer()
@@ -55,4 +56,4 @@ async def callback(update: Update, context: Context) -> None:
         worker = await services.workers.update(user.id, timezone=chosen)
         await query.answer(_("Saved."))
     text, markup = settings_screen(worker, _, now=now)
-    await query.edit_message_text(text, reply_markup=markup)
+    await say.edit_query(query, text, reply_markup=markup)

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import html
 import logging
 import re
 from collections.abc import Callable
 from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.constants import ParseMode
 
 from bot.charts import bar_chart
 from bot.i18n import Gettext, gettext_for
 from bot.ledger import AUTO, DISCOUNTED
 from bot.money import currency_name, format_money, format_rate
+from handlers import say
 from handlers.common import Context, gettext_of, services_of
 from storage.ledger import Entry
 from storage.outbox import Notice
@@ -35,10 +34,9 @@ async def wallet(update: Update, context: Context) -> None:
     _ = await gettext_of(update, context)
     w = await services_of(context).payroll.wallet(user.id)
     if not w.balances:
-        await message.reply_text(_("Nothing earned yet. Tap /tasks to start."))
+        await say.reply(message, _("Nothing earned yet. Tap /tasks to start."))
         return
-    heading = _("Your wallet")
-    lines = [f"<b>{html.escape(heading)}</b>"]
+    lines: list[say.Text] = [say.html("<b>{}</b>", _("Your wallet"))]
     for b in w.balances:
         c = b.currency
         minimum = w.minimum.get(c, 0)
@@ -46,7 +44,7 @@ async def wallet(update: Update, context: Context) -> None:
                  if b.available >= minimum else
                  _("Ready to pay out: {amount} of the {minimum} minimum",
                    amount=money(b.available, c, _), minimum=money(minimum, c, _)))
-        lines += ["", f"<b>{html.escape(currency_name(c, _.language))}</b>",
+        lines += ["", say.html("<b>{}</b>", currency_name(c, _.language)),
                   _("Waiting for checks: {amount}", amount=money(b.pending, c, _)),
                   ready,
                   _("Payout requested: {amount}", amount=money(b.reserved, c, _)),
@@ -65,15 +63,15 @@ async def wallet(update: Update, context: Context) -> None:
     markup = InlineKeyboardMarkup([[InlineKeyboardButton(
         _("💸 Request a payout"), callback_data=f"po:{message.message_id}")]]
         ) if w.payable() else None
-    await message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML, reply_markup=markup)
+    await say.reply(message, say.join(lines), reply_markup=markup)
     if w.chart_currency is not None:
         top = max(v for _day, v in w.chart)
         png = bar_chart([v for _day, v in w.chart], [d[8:] for d, _v in w.chart],
                         money(top, w.chart_currency, gettext_for("en")) if top else "")
-        await message.reply_photo(InputFile(png, filename="earnings.png"),
-                                  caption=_("Earned in the last 14 days ({currency})",
-                                            currency=currency_name(w.chart_currency,
-                                                                   _.language)))
+        await say.reply_media(message, "photo", InputFile(png, filename="earnings.png"),
+                              caption=_("Earned in the last 14 days ({currency})",
+                                        currency=currency_name(w.chart_currency,
+                                                               _.language)))
 
 
 def entry_text(entry: Entry, _: Gettext) -> str:
@@ -110,11 +108,11 @@ async def history(update: Update, context: Context) -> None:
     _ = await gettext_of(update, context)
     entries = await services_of(context).payroll.history(user.id)
     if not entries:
-        await message.reply_text(_("Nothing earned yet. Tap /tasks to start."))
+        await say.reply(message, _("Nothing earned yet. Tap /tasks to start."))
         return
     lines = [_("Latest changes to your money:")]
     lines += [f"{e.created_at[:10]} · {entry_text(e, _)}" for e in entries]
-    await message.reply_text("\n".join(lines))
+    await say.reply(message, "\n".join(lines))
 
 
 async def payout(update: Update, context: Context) -> None:
@@ -134,11 +132,12 @@ async def payout(update: Update, context: Context) -> None:
              for b in w.balances if b.available > 0 and b not in payable]
     if not payable:
         # below the minimum there is nothing to confirm: say how far, offer no button
-        await message.reply_text("\n".join(short)
+        await say.reply(message, "\n".join(short)
                                  or _("There is nothing ready to pay out yet."))
         return
     amounts = ", ".join(money(b.available, b.currency, _) for b in payable)
-    await message.reply_text(
+    await say.reply(
+        message,
         "\n".join([_("Request a payout of {amounts}?", amounts=amounts), *short]),
         reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(
             _("✅ Yes, pay me out"), callback_data=f"po:{message.message_id}")]]))
@@ -168,7 +167,7 @@ async def confirm_payout(update: Update, context: Context) -> None:
         else:
             lines.append(_("There is nothing ready to pay out yet."))
     await query.answer()
-    await query.edit_message_text("\n".join(lines))
+    await say.edit_query(query, "\n".join(lines))
 
 
 async def top(update: Update, context: Context) -> None:
@@ -184,26 +183,24 @@ async def top(update: Update, context: Context) -> None:
     now = services.clock.now()
     week = now - timedelta(days=7)
     month = now - timedelta(days=30)
-    lines: list[str] = []
+    lines: list[say.Text] = []
     for project, _waiting in await services.catalog.open_projects():
         for title, since in ((_("This week"), week), (_("This month"), month)):
             rows = await services.payroll.top(project, since, 5)
             if not rows:
                 continue
-            lines.append(f"<b>{html.escape(project.spec.title.get(_.language))}</b> · "
-                         f"{html.escape(title)}")
+            lines.append(say.html("<b>{project}</b> · {title}",
+                                  project=project.spec.title.get(_.language), title=title))
             for rank, (worker, name, earned) in enumerate(rows, start=1):
                 shown = name or _("Worker #{number}", number=worker % 10000)
-                lines.append(f"{rank}. {html.escape(shown)} · "
-                             f"{money(earned, project.spec.currency, _)}")
+                lines.append(f"{rank}. {shown} · {money(earned, project.spec.currency, _)}")
             lines.append("")
     worker = await services.workers.get(user.id)
     shown = worker is not None and worker.display_name is not None
     button = (InlineKeyboardButton(_("🙈 Hide my name"), callback_data="top:hide") if shown
               else InlineKeyboardButton(_("🙋 Show my name"), callback_data="top:show"))
-    await message.reply_text("\n".join(lines).strip() or _("No earnings yet this month."),
-                             parse_mode=ParseMode.HTML,
-                             reply_markup=InlineKeyboardMarkup([[button]]))
+    await say.reply(message, say.join(lines).strip() or _("No earnings yet this month."),
+                    reply_markup=InlineKeyboardMarkup([[button]]))
 
 
 async def top_choice(update: Update, context: Context) -> None:
@@ -220,7 +217,14 @@ async def top_choice(update: Update, context: Context) -> None:
 
 def notice_text(notice: Notice, _: Gettext,
                 name: Callable[[str], str] = lambda value: value) -> str:
-    """The message for one outbox notice; ``name`` shows a stored answer as its label."""
+    """The message for one outbox notice; ``name`` shows a stored answer as its label.
+
+    Plain text (``handlers.notices`` delivers it as it is), within one message: an item is
+    recalled by its first words, and a reason too long to fit ends in "…"."""
+    return say.shorten(_notice_text(notice, _, name), say.TEXT_LIMIT)
+
+
+def _notice_text(notice: Notice, _: Gettext, name: Callable[[str], str]) -> str:
     p = notice.payload
     c = p.get("currency", "")
     if notice.kind == "settled":
@@ -235,7 +239,8 @@ def notice_text(notice: Notice, _: Gettext,
                      _("Judged wrong:")]
             for w in p["wrong"]:
                 lines.append(_("• {text} — you said {answer}; accepted: {accepted}",
-                               text=w.get("text") or w["item"], answer=name(w["answer"]),
+                               text=say.shorten(w.get("text") or w["item"], say.RECALL),
+                               answer=name(w["answer"]),
                                accepted=name(w["accepted"])))
             return "\n".join(lines)
         if p["outcome"] == AUTO:

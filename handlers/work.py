@@ -10,7 +10,7 @@ from bot.assign import AnswerResult, Empty, Outcome, Project, Served, Shown
 from bot.catalog import MANY
 from bot.i18n import Gettext, language_name, language_names
 from bot.money import format_money
-from handlers import bursts, quiz
+from handlers import bursts, quiz, say
 from handlers.common import Context, gettext_in, gettext_of, many, services_of
 from handlers.consent import ask_consent
 from handlers.render import show_task, show_text
@@ -128,10 +128,13 @@ async def typed_answer(update: Update, context: Context) -> None:
     if result.outcome is Outcome.ALREADY_ANSWERED:
         return  # the same message delivered twice: it was answered the first time
     if result.outcome is Outcome.NO_TASK:
-        await message.reply_text(_("To get a task, tap /tasks."))
+        await say.reply(message, _("To get a task, tap /tasks."))
+        return
+    if result.outcome is Outcome.TOO_LONG:
+        await say.reply(message, quiz.too_long(_))
         return
     if result.outcome is Outcome.INVALID:
-        await message.reply_text(_("Please answer with the buttons under the task."))
+        await say.reply(message, _("Please answer with the buttons under the task."))
         return
     note = "\n".join(n for n in (_saved_line(result, _) or _outcome_text(result, _),
                                  _feedback(result, _)) if n)
@@ -146,7 +149,7 @@ async def not_text(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is not None:
         _ = await gettext_of(update, context)
-        await message.reply_text(_("Please type your answer as text, or tap a button."))
+        await say.reply(message, _("Please type your answer as text, or tap a button."))
 
 
 async def unknown_button(update: Update, context: Context) -> None:
@@ -328,6 +331,7 @@ def _outcome_text(result: AnswerResult, _: Gettext) -> str:
                            "was not counted."),
         Outcome.FORGED: _("Sorry, this button does not work any more."),
         Outcome.INVALID: _("Sorry, that answer does not fit this task."),
+        Outcome.TOO_LONG: quiz.too_long(_),
         Outcome.NO_TASK: _("To get a task, tap /tasks."),
     }
     return texts[result.outcome]

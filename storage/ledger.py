@@ -3,6 +3,14 @@
 Balances are always sums of entries, never stored, so they cannot drift from history.
 Every entry carries an idempotency key; a group of entries written for one event shares
 a key prefix and is written only when its first key is new.
+
+Sums never overflow. SQLite's ``sum()`` of integers fails ("integer overflow") once a
+total passes 2**63 - 1, and one such total made ``/wallet``, ``tapwork ledger`` and
+``stats`` fail for everyone. Amounts are bounded when they are entered (``bot.limits``),
+but a database written before those bounds may hold larger ones, so every sum here is
+taken in two halves (``_EXACT``): the high and low 32 bits of each amount, summed by
+SQLite and joined in Python, where integers have no limit. Neither half can overflow
+before 2**31 entries share one total; the result is exact and may exceed 64 bits.
 """
 
 from __future__ import annotations
@@ -15,6 +23,25 @@ from typing import Any
 import aiosqlite
 
 BUCKETS = ("pending", "available", "reserved", "paid")
+
+
+def _exact(expr: str) -> str:
+    """Two SQL sums, of the high and of the low 32 bits of ``expr``; ``_joined`` adds them
+    up. ``>>`` keeps the sign, ``&`` gives the low bits as a positive number."""
+    return f"sum(({expr}) >> 32), sum(({expr}) & 4294967295)"
+
+
+def _joined(high: int | None, low: int | None) -> int:
+    """The exact total of the halves summed by ``_exact`` (NULL when no row counted)."""
+    return ((high or 0) << 32) + (low or 0)
+
+
+_EXACT = _exact("amount")
+_TASKS = _exact("CASE WHEN kind IN ('earning', 'discount') THEN amount END")
+_BONUSES = _exact("CASE WHEN kind = 'bonus' THEN amount END")
+_SPENT = _exact("CASE WHEN bucket = 'available' AND kind IN ('release', 'bonus', 'discount')"
+                " THEN amount END")
+_COMMITTED = _exact("CASE WHEN bucket = 'pending' THEN amount END")
 
 
 @dataclass(frozen=True)
@@ -73,9 +100,19 @@ async def balances(conn: aiosqlite.Connection, worker_id: int | None = None
     """(worker, currency, bucket) -> micros."""
     where, args = ("WHERE worker_id = ?", (worker_id,)) if worker_id is not None else ("", ())
     async with conn.execute(
-        f"SELECT worker_id, currency, bucket, sum(amount) FROM ledger {where}"
+        f"SELECT worker_id, currency, bucket, {_EXACT} FROM ledger {where}"
         " GROUP BY worker_id, currency, bucket", args) as cur:
-        return {(int(r[0]), str(r[1]), str(r[2])): int(r[3]) for r in await cur.fetchall()}
+        return {(int(r[0]), str(r[1]), str(r[2])): _joined(r[3], r[4])
+                for r in await cur.fetchall()}
+
+
+async def worker_total(conn: aiosqlite.Connection, worker_id: int, currency: str) -> int:
+    """Everything a worker holds in a currency, all buckets together: what they earned,
+    net of discounts, plus bonuses (moves between buckets cancel out)."""
+    async with conn.execute(f"SELECT {_EXACT} FROM ledger WHERE worker_id = ? AND currency = ?",
+                            (worker_id, currency)) as cur:
+        row = await cur.fetchone()
+    return _joined(row[0], row[1]) if row else 0
 
 
 def _entry(r: aiosqlite.Row) -> Entry:
@@ -106,42 +143,40 @@ async def earned_by_day(conn: aiosqlite.Connection, worker_id: int, since: str
                         ) -> list[tuple[str, str, int]]:
     """(UTC day, currency, micros earned) since a moment."""
     async with conn.execute(
-        "SELECT substr(created_at, 1, 10), currency, sum(amount) FROM ledger"
+        f"SELECT substr(created_at, 1, 10), currency, {_EXACT} FROM ledger"
         " WHERE worker_id = ? AND created_at >= ? AND kind IN ('earning', 'bonus', 'discount')"
         " AND bucket IN ('pending', 'available')"
         " GROUP BY 1, 2 ORDER BY 1", (worker_id, since)) as cur:
-        return [(str(r[0]), str(r[1]), int(r[2])) for r in await cur.fetchall()]
+        return [(str(r[0]), str(r[1]), _joined(r[2], r[3])) for r in await cur.fetchall()]
 
 
 async def earned_total(conn: aiosqlite.Connection, worker_id: int, since: str = ""
                        ) -> dict[str, int]:
     async with conn.execute(
-        "SELECT currency, sum(amount) FROM ledger WHERE worker_id = ? AND created_at >= ?"
+        f"SELECT currency, {_EXACT} FROM ledger WHERE worker_id = ? AND created_at >= ?"
         " AND kind IN ('earning', 'bonus', 'discount') AND bucket IN ('pending', 'available')"
         " GROUP BY currency", (worker_id, since)) as cur:
-        return {str(r[0]): int(r[1]) for r in await cur.fetchall()}
+        return {str(r[0]): _joined(r[1], r[2]) for r in await cur.fetchall()}
 
 
 async def earned_by_source(conn: aiosqlite.Connection, worker_id: int
                            ) -> dict[str, tuple[int, int]]:
     """Per currency: (micros earned by tasks, discounts taken off; micros of bonuses)."""
     async with conn.execute(
-        "SELECT currency, coalesce(sum(CASE WHEN kind IN ('earning', 'discount')"
-        " THEN amount END), 0), coalesce(sum(CASE WHEN kind = 'bonus' THEN amount END), 0)"
+        f"SELECT currency, {_TASKS}, {_BONUSES}"
         " FROM ledger WHERE worker_id = ? AND kind IN ('earning', 'bonus', 'discount')"
         " AND bucket IN ('pending', 'available') GROUP BY currency", (worker_id,)) as cur:
-        return {str(r[0]): (int(r[1]), int(r[2])) for r in await cur.fetchall()}
+        return {str(r[0]): (_joined(r[1], r[2]), _joined(r[3], r[4]))
+                for r in await cur.fetchall()}
 
 
 async def project_money(conn: aiosqlite.Connection, project_id: int) -> tuple[int, int]:
     """(spent: released to workers, bonuses and discounts included; committed: pending)."""
     async with conn.execute(
-        "SELECT coalesce(sum(CASE WHEN bucket = 'available' AND kind IN"
-        " ('release', 'bonus', 'discount') THEN amount END), 0),"
-        " coalesce(sum(CASE WHEN bucket = 'pending' THEN amount END), 0)"
+        f"SELECT {_SPENT}, {_COMMITTED}"
         " FROM ledger WHERE project_id = ?", (project_id,)) as cur:
         row = await cur.fetchone()
-    return (int(row[0]), int(row[1])) if row else (0, 0)
+    return (_joined(row[0], row[1]), _joined(row[2], row[3])) if row else (0, 0)
 
 
 async def project_worker_rates(conn: aiosqlite.Connection, project_id: int
@@ -150,28 +185,32 @@ async def project_worker_rates(conn: aiosqlite.Connection, project_id: int
     seconds spent on them). Bonuses are left out: they are not pay for the time."""
     async with conn.execute(
         """
-        SELECT w.worker_id, w.earned, coalesce(t.seconds, 0) FROM
-          (SELECT worker_id, sum(amount) AS earned FROM ledger WHERE project_id = ?
+        SELECT w.worker_id, w.high, w.low, coalesce(t.seconds, 0) FROM
+          (SELECT worker_id, sum(amount >> 32) AS high, sum(amount & 4294967295) AS low
+           FROM ledger WHERE project_id = ?
              AND kind IN ('earning', 'discount') AND bucket IN ('pending', 'available')
            GROUP BY worker_id) w
         LEFT JOIN (SELECT worker_id, sum(seconds) AS seconds FROM assignments
                    WHERE project_id = ? AND status = 'answered' GROUP BY worker_id) t
           ON t.worker_id = w.worker_id
         """, (project_id, project_id)) as cur:
-        return [(int(r[0]), int(r[1]), float(r[2])) for r in await cur.fetchall()]
+        return [(int(r[0]), _joined(r[1], r[2]), float(r[3])) for r in await cur.fetchall()]
 
 
 async def top_earners(conn: aiosqlite.Connection, project_id: int, since: str, limit: int
                       ) -> list[tuple[int, str | None, int]]:
-    """(worker, display name if they opted in, micros earned) since a moment."""
+    """(worker, display name if they opted in, micros earned) since a moment.
+
+    Ranked by ``total()``, SQLite's floating-point sum, which cannot overflow and orders
+    exactly while totals stay below 2**53 micros (9 billion major units)."""
     async with conn.execute(
-        "SELECT l.worker_id, w.display_name, sum(l.amount) AS earned FROM ledger l"
+        f"SELECT l.worker_id, w.display_name, {_exact('l.amount')} FROM ledger l"
         " JOIN workers w ON w.id = l.worker_id"
         " WHERE l.project_id = ? AND l.created_at >= ?"
         " AND l.kind IN ('earning', 'bonus', 'discount') AND l.bucket IN ('pending', 'available')"
-        " GROUP BY l.worker_id ORDER BY earned DESC, l.worker_id LIMIT ?",
+        " GROUP BY l.worker_id ORDER BY total(l.amount) DESC, l.worker_id LIMIT ?",
         (project_id, since, limit)) as cur:
-        return [(int(r[0]), r[1], int(r[2])) for r in await cur.fetchall()]
+        return [(int(r[0]), r[1], _joined(r[2], r[3])) for r in await cur.fetchall()]
 
 
 async def earning_count(conn: aiosqlite.Connection, project_id: int) -> int:

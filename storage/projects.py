@@ -34,7 +34,9 @@ async def upsert(conn: aiosqlite.Connection, name: str, kind: str,
                  document: dict[str, Any], now: str) -> tuple[ProjectRow, bool]:
     """Create or update by name; returns the row and whether it was created."""
     existing = await get_by_name(conn, name)
-    spec = json.dumps(document, ensure_ascii=False, sort_keys=True)
+    # NaN and Infinity are not JSON to SQLite: the domain never passes them, and if it did
+    # this refuses rather than store a document json_extract cannot read (migration 9)
+    spec = json.dumps(document, ensure_ascii=False, sort_keys=True, allow_nan=False)
     if existing is None:
         async with conn.execute(
             "INSERT INTO projects (name, kind, spec, created_at, updated_at) "

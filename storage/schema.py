@@ -292,10 +292,20 @@ MIGRATIONS: list[str] = [
     WHEN EXISTS (SELECT 1 FROM ledger WHERE key = NEW.key OR id = NEW.id)
     BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: that entry exists'); END
     """,
-    # 9: exports page through a project's items in id order; with only (project_id, state)
+    # 9: numbers must be finite (issue 11). A project stored before with nan or inf in a
+    # number holds NaN or Infinity, which is not JSON to SQLite: json_extract then failed
+    # every query reading it (/wallet). Written as JSON: null (the key's default) and
+    # 1e999 (beyond any range: loading brings it into range). Only documents SQLite cannot
+    # read are touched; JSON writes these words only as values, after ": "
+    """
+    UPDATE projects SET spec = replace(replace(replace(spec,
+        ': -Infinity', ': -1e999'), ': Infinity', ': 1e999'), ': NaN', ': null')
+    WHERE NOT json_valid(spec)
+    """,
+    # 10: exports page through a project's items in id order; with only (project_id, state)
     # to go on, every 2,000-item page sorted the whole project (0.6 s a page at a million
     # items). Equality on project_id, then a range on id: a page is a walk of 2,000 entries
     """
-    CREATE INDEX items_in_order ON items (project_id, id) WHERE quiz = 0
+    CREATE INDEX IF NOT EXISTS items_in_order ON items (project_id, id) WHERE quiz = 0
     """,
 ]

@@ -81,7 +81,8 @@ def test_payouts_list_export_approve_reject(config: Path, tmp_path: Path,
     rows = list(csv.DictReader(out.open()))
     assert rows == [{"payout_id": str(first), "worker_id": "1", "currency": "USD",
                      "amount": "0.100000", "status": "requested",
-                     "requested_at": rows[0]["requested_at"]}]
+                     "requested_at": rows[0]["requested_at"], "decided_at": "",
+                     "reason": ""}]
     assert main(["payouts", "-c", str(config), "reject", str(first)]) == 2
     assert "needs a reason" in capsys.readouterr().err
     assert main(["payouts", "-c", str(config), "reject", str(first), "--reason",

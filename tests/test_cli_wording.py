@@ -41,25 +41,32 @@ def no_token(monkeypatch: pytest.MonkeyPatch) -> None:
     ("colour = 'red'\n", "unknown key colour outside any section"),
     ("telegram = 3\n", "telegram must be a section ([telegram] with its keys below it), "
                        "not 3"),
-    ("[telegram]\nmax_rate = 'fast'\n", "telegram.max_rate must be a number, not text"),
-    ("[telegram]\nmax_rate = true\n", "telegram.max_rate must be a number, not true"),
-    ("[telegram]\nmax_retries = 2.5\n", "telegram.max_retries must be a whole number, "
-                                        "not 2.5"),
-    ("[telegram]\nmax_retries = -1\n", "telegram.max_retries must be 0 or more, not -1"),
+    ("[telegram]\nmax_rate = 'fast'\n", "telegram.max_rate must be a number from 0 to 1000, "
+                                        "not 'fast'"),
+    ("[telegram]\nmax_rate = true\n", "telegram.max_rate must be a number from 0 to 1000, "
+                                      "not true"),
+    ("[telegram]\nmax_retries = 2.5\n", "telegram.max_retries must be a whole number from 0 "
+                                        "to 100, not 2.5"),
+    ("[telegram]\nmax_retries = -1\n", "telegram.max_retries must be a whole number from 0 "
+                                       "to 100, not -1"),
     ("[storage]\npath = 3\n", "storage.path must be text, not 3"),
     ("[storage]\nthreaded = 'yes'\n", "storage.threaded must be true or false, not text"),
     ("[operators]\nids = 5\n", "operators.ids must be a list, not 5"),
     ("[operators]\nids = ['me']\n", "operators.ids must be a list of Telegram user ids"),
-    ("[broadcast]\npaid_rate = -1\n", "broadcast.paid_rate must be more than 0, not -1"),
-    ("[work]\nlease_check_seconds = 0\n", "work.lease_check_seconds must be more than 0, "
-                                          "not 0"),
+    ("[broadcast]\npaid_rate = -1\n", "broadcast.paid_rate must be a number from 0.01 to "
+                                      "1000, not -1"),
+    ("[work]\nlease_check_seconds = 0\n", "work.lease_check_seconds must be a number of "
+                                          "seconds from 0.01 to 3600, not 0"),
     ("[payouts]\nmin_payout = { USD = 'abc' }\n",
-     "payouts.min_payout.USD 'abc' is not a decimal number"),
+     'payouts.min_payout.USD must be a decimal string from "0" to "1000000" with at most 6 '
+     "decimals, not 'abc' (not a decimal number)"),
     ("[payouts]\nmin_payout = { USD = 5 }\n",
-     'payouts.min_payout.USD must be a decimal string such as "5.00", not 5'),
+     'payouts.min_payout.USD must be a decimal string from "0" to "1000000" with at most 6 '
+     "decimals, not 5 (write it in quotes, so it converts exactly)"),
     ("[payouts]\nmin_payout = { usd = '5' }\n",
      "payouts.min_payout: usd is not an ISO 4217 currency code such as USD"),
-    ("[payouts]\ndefault_min_payout = '-1'\n", "payouts.default_min_payout '-1' is negative"),
+    ("[payouts]\ndefault_min_payout = '-1'\n", "payouts.default_min_payout must be a decimal "
+     "string from \"0\" to \"1000000\" with at most 6 decimals, not '-1' (negative)"),
     ("[telegram\n", "is not valid TOML"),
 ])
 def test_config_mistakes(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str,
@@ -81,11 +88,14 @@ def test_amounts_are_named_once(tmp_path: Path, capsys: pytest.CaptureFixture[st
     project.write_text((SAMPLE / "reviews.toml").read_text().replace(
         'reward = "0.02"', 'reward = "-1"'))
     err = one_error(capsys, ["project", "-c", str(config), str(project)])
-    assert err == f"tapwork: {project}: reward '-1' is negative"
+    assert err == (f'tapwork: {project}: reward must be a decimal string from "0" to '
+                   f"\"1000000\" with at most 6 decimals, not '-1' (negative)")
     project.write_text((SAMPLE / "reviews.toml").read_text().replace(
         'reward = "0.02"', 'reward = "0.02"\nmin_hourly = "1.0000001"'))
     err = one_error(capsys, ["project", "-c", str(config), str(project)])
-    assert err == f"tapwork: {project}: min_hourly '1.0000001' has more than 6 decimals"
+    assert err == (f'tapwork: {project}: min_hourly must be a decimal string from "0" to '
+                   f"\"1000000\" with at most 6 decimals, not '1.0000001' (more than 6 "
+                   "decimals)")
     err = one_error(capsys, ["project", "-c", str(config), str(tmp_path)])
     assert err.startswith(f"tapwork: cannot read project file {tmp_path}: ")
 

@@ -32,7 +32,8 @@ def test_token_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     ("[storage]\npath = 3\n", "storage.path must be text, not 3"),
     ("[operators]\nids = ['x']\n", "operators.ids must be a list"),
     ("[telegram]\ntokn = 'x'\n", r"unknown key tokn in \[telegram\] \(did you mean token\?\)"),
-    ("[telegram]\nmax_rate = true\n", "telegram.max_rate must be a number, not true"),
+    ("[telegram]\nmax_rate = true\n", "telegram.max_rate must be a number from 0 to 1000, "
+                                      "not true"),
 ])
 def test_bad_config_names_the_problem(tmp_path: Path, text: str, expected: str) -> None:
     file = tmp_path / "c.toml"

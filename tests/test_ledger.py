@@ -23,6 +23,7 @@ from bot.clock import FakeClock
 from bot.config import PayoutsConfig
 from bot.errors import ProjectError, TapworkError
 from bot.ledger import AUTO, DISCOUNTED, FULL, ProjectMoney, discounted, judge
+from bot.limits import MAX_AMOUNT
 from bot.projects import parse_project
 from bot.services import Services
 from storage import items as item_store
@@ -183,7 +184,7 @@ def test_reward_that_would_not_convert_exactly_is_refused(reward: object, why: s
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.decimals(min_value=0, max_value=10**9, places=6, allow_nan=False,
+@given(st.decimals(min_value=0, max_value=MAX_AMOUNT // 1_000_000, places=6, allow_nan=False,
                    allow_infinity=False))
 def test_any_reward_of_at_most_six_decimals_is_exact(amount: Decimal) -> None:
     text = f"{amount.copy_abs():f}"  # never "-0.000000"

@@ -252,6 +252,43 @@ async def test_unknown_chat_and_limits_are_rejected(server: BotApiStandIn) -> No
     assert phone.messages == []
 
 
+REFUSED_HTML = [
+    ("1 < 2", "unsupported start tag"),             # a bare "<" opens no tag
+    ("<script>x</script>", "unsupported start tag"),  # a tag Telegram does not know
+    ("<b>bold", "can't find end tag"),               # left open
+    ("<b>x</i>", "unmatched end tag"),
+    ("</b>", "unexpected end tag"),
+    ("R&D", 'character "&" must be escaped'),        # stricter than Telegram: see the parser
+    ("a &nbsp; b", 'character "&" must be escaped'),  # not an entity Telegram decodes
+    ("&#0;", 'character "&" must be escaped'),
+]
+
+
+@pytest.mark.parametrize(("source", "error"), REFUSED_HTML, ids=[s for s, _ in REFUSED_HTML])
+async def test_html_that_telegram_cannot_parse_is_refused(server: BotApiStandIn, source: str,
+                                                          error: str) -> None:
+    phone = server.phone(1010)
+    async with running_bot(server) as app:
+        with pytest.raises(BadRequest, match=r"(?i)can't parse entities") as raised:
+            await app.bot.send_message(phone.id, source, parse_mode=ParseMode.HTML)
+        with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
+            await app.bot.send_photo(phone.id, png(2, 2), caption=source,
+                                     parse_mode=ParseMode.HTML)
+    assert error in str(raised.value).lower()
+    assert phone.messages == []
+    assert [c.status for c in server.calls if c.method.startswith("send")] == [400, 400]
+
+
+async def test_escaped_html_shows_the_text_as_written(server: BotApiStandIn) -> None:
+    phone = server.phone(1010)
+    async with running_bot(server) as app:
+        await app.bot.send_message(
+            phone.id, "<b>&lt;b&gt;&amp;amp; 1 &lt; 2 &gt; 0 &amp; &#39;&#x41;&quot;</b> > ok",
+            parse_mode=ParseMode.HTML)
+    assert phone.text() == "<b>&amp; 1 < 2 > 0 & 'A\" > ok"
+    assert phone.messages[-1]["entities"] == [{"type": "bold", "offset": 0, "length": 24}]
+
+
 async def test_command_menus_are_kept_per_scope_and_language(server: BotApiStandIn) -> None:
     phone = server.phone(1011)
     async with running_bot(server) as app:

@@ -11,6 +11,10 @@ Two layouts are understood, the ones public crowd datasets use:
 
 A malformed record raises ``ValueError`` naming the file and the line it starts on, so an
 operator can open the file at that line.
+
+A CSV field that tapwork's writers quoted for spreadsheets (``'=…``, ``'-…``: see
+``bot.csvsafe``) is read without the quote, so an export aggregates to what was answered;
+written aggregates are quoted the same way.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Literal, TextIO
 
+from .. import csvsafe
 from .categorical import Aggregate
 
 __all__ = [
@@ -66,7 +71,9 @@ def _records(path: str | Path, layout: Layout) -> Iterator[tuple[int, list[str]]
             try:
                 for record in reader:
                     if any(field.strip() for field in record):
-                        yield start, record
+                        # what tapwork's CSV writers quoted for spreadsheets, unquoted
+                        yield start, ([csvsafe.unprotect(f) for f in record]
+                                      if layout == "csv" else record)
                     start = reader.line_num + 1
             except csv.Error as exc:
                 raise ValueError(f"{path}:{start}: {exc}") from None
@@ -180,7 +187,7 @@ def write_aggregates(results: Mapping[str, Aggregate], out: TextIO | str | Path)
         with open(out, "w", encoding="utf-8", newline="") as fh:
             write_aggregates(results, fh)
         return
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csvsafe.writer(out)
     writer.writerow(("item", "label", "confidence"))
     for item, agg in results.items():
         writer.writerow((item, agg.label, f"{agg.confidence:.4f}"))

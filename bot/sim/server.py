@@ -113,6 +113,8 @@ class Call(NamedTuple):
     chat_id: int | None
     at: float
     status: int
+    #: Telegram's description of a refusal ("Bad Request: can't parse entities: ..")
+    error: str = ""
 
 
 @dataclass(slots=True)
@@ -439,6 +441,7 @@ class BotApiStandIn:
         files: dict[str, _Upload] = {}
         chat_id: int | None = None
         delay: _Delay | None = None
+        refusal = ""
         try:
             params, files = await _read_params(request)
             raw_chat = params.get("chat_id")
@@ -452,6 +455,7 @@ class BotApiStandIn:
             result = await handler(params, files)
             response = _ok_response(result)
         except ApiError as error:
+            refusal = error.description
             response = _error_response(error)
         except Exception as error:  # a stand-in bug: report it loudly, answer like a 500
             log.exception("stand-in failed on %s", name)
@@ -460,17 +464,25 @@ class BotApiStandIn:
         if self.record_calls:
             for part, upload in files.items():
                 params[part] = f"<upload {upload.filename} {len(upload.data)} bytes>"
-        self._record(name, params, chat_id, started, response.status)
+        self._record(name, params, chat_id, started, response.status, refusal)
         if delay is not None and not delay.before:
             await asyncio.sleep(delay.seconds)
         return response
 
     def _record(
-        self, method: str, params: JSON, chat_id: int | None, started: float, status: int
+        self, method: str, params: JSON, chat_id: int | None, started: float, status: int,
+        error: str = "",
     ) -> None:
         self._counts[method] += 1
         if self.record_calls:
-            self.calls.append(Call(method, params, chat_id, started, status))
+            self.calls.append(Call(method, params, chat_id, started, status, error))
+
+    def refusals(self) -> list[Call]:
+        """Calls Telegram would have refused for what they sent: text it cannot parse or
+        that is too long (not "message is not modified", which a bot may meet in passing,
+        nor injected faults)."""
+        return [c for c in self.calls if c.status == 400 and (
+            "can't parse" in c.error or "too long" in c.error)]
 
     def _take(self, queue: list[_T], method: str, chat_id: int | None) -> _T | None:
         """Consume one matching fault or delay, if any."""
@@ -1274,11 +1286,54 @@ _HTML_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)([^<>]*)>")
 _HTML_ATTR = re.compile(r"""([A-Za-z-]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
 
 
+#: the only named entities the Bot API decodes; numeric ones are decoded too
+_NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+_HTML_ENTITY = re.compile(r"&(?:#([0-9]{1,7})|#[xX]([0-9A-Fa-f]{1,6})|([A-Za-z]+));")
+
+
+def _html_text(source: str, start: int, chunk: str) -> str:
+    """Text between tags with its entities decoded; a "&" that starts none is refused.
+
+    Telegram itself shows a stray "&" (and "&nbsp;") as written, but its documentation
+    says every "&" that is not part of an entity must be escaped. The stand-in holds the
+    bot to the documented rule: a bare "&" in HTML is the mark of text that was never
+    escaped, and the same text with a "<" in it is refused by Telegram too, so a test
+    with an "&" catches the missed escape before a "<" finds it in production.
+    """
+    if "&" not in chunk:
+        return chunk
+    out: list[str] = []
+    i = 0
+    while True:
+        amp = chunk.find("&", i)
+        if amp == -1:
+            out.append(chunk[i:])
+            return "".join(out)
+        out.append(chunk[i:amp])
+        match = _HTML_ENTITY.match(chunk, amp)
+        decoded: str | None = None
+        if match is not None:
+            decimal, hexadecimal, name = match.groups()
+            if name is not None:
+                decoded = _NAMED_ENTITIES.get(name)
+            else:
+                code = int(decimal) if decimal is not None else int(hexadecimal, 16)
+                decoded = chr(code) if 0 < code <= 0x10FFFF else None
+        if decoded is None:
+            raise _parse_error(source, start + amp, 'Character "&" must be escaped as '
+                                                    '"&amp;" unless it starts an entity '
+                                                    "(&lt; &gt; &amp; &quot; &#NN;)")
+        assert match is not None
+        out.append(decoded)
+        i = match.end()
+
+
 def _parse_html(source: str) -> tuple[str, list[JSON]]:
     """Telegram's HTML subset: strips the tags, keeps entities, refuses anything else.
 
     A raw "<" that does not open a supported tag is an error, as on Telegram, which is
-    how a bot that forgets to escape user text fails in production.
+    how a bot that forgets to escape user text fails in production; so is a tag left
+    open, an unknown tag, and (stricter than Telegram, see ``_html_text``) a bare "&".
     """
     parts: list[str] = []
     entities: list[JSON] = []
@@ -1290,7 +1345,7 @@ def _parse_html(source: str) -> tuple[str, list[JSON]]:
         lt = source.find("<", i)
         chunk = source[i : n if lt == -1 else lt]
         if chunk:
-            chunk = html.unescape(chunk)
+            chunk = _html_text(source, i, chunk)
             parts.append(chunk)
             position += utf16_len(chunk)
         if lt == -1:
