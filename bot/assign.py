@@ -347,6 +347,19 @@ class WorkLoop:
         await self._progress(conn, item, project, answers=0, leases=1)
         return Served(await self._task(conn, assignment, project, item), project=project)
 
+    async def _current_or_next(self, conn: aiosqlite.Connection, worker_id: int,
+                               project: Project, worker: WorkerRow | None) -> Served:
+        """After a late answer to an expired task: the task the worker has open by now (an
+        old message's button, tapped after a newer task arrived), else the next one. A
+        worker holds one open task at a time."""
+        current = await assignment_store.open_for_worker(conn, worker_id)
+        if current is None:
+            return await self._lease_next(conn, worker_id, project, worker)
+        row = await project_store.get(conn, current.project_id)
+        assert row is not None
+        held = Project.from_row(row)
+        return Served(await self._task(conn, current, held), project=held)
+
     async def _task(self, conn: aiosqlite.Connection, assignment: AssignmentRow,
                     project: Project, item: ItemRow | None = None) -> Task:
         item = item or await item_store.get(conn, assignment.item_id)
@@ -420,7 +433,7 @@ class WorkLoop:
         project = Project.from_row(row)
         if assignment.status == "expired":  # the lease job got there first
             return AnswerResult(Outcome.EXPIRED,
-                                await self._lease_next(conn, worker_id, project, worker))
+                                await self._current_or_next(conn, worker_id, project, worker))
         if assignment.status != "open":
             outcome = (Outcome.ALREADY_ANSWERED if assignment.status == "answered"
                        else Outcome.NOT_OPEN)

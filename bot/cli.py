@@ -223,18 +223,12 @@ def _export(args: argparse.Namespace) -> int:
     async def work(services: Any) -> int:
         if args.output:
             target = Path(args.output)
-            partial = target.with_name(target.name + ".partial")
             await services.catalog.get(args.project)  # an unknown name makes no file
-            try:
-                with partial.open("w", encoding="utf-8", newline="") as out:
-                    count = await services.reports.export(args.project, out, args.format)
+            try:  # by way of FILE.partial: a failure never leaves half an export
+                count = await services.reports.export_file(args.project, target,
+                                                           args.format)
             except OSError as exc:
-                partial.unlink(missing_ok=True)
                 raise _cannot_write(target, exc) from None
-            except BaseException:
-                partial.unlink(missing_ok=True)
-                raise
-            partial.replace(target)  # a crash never leaves half an export under the name
             print(f"wrote {count} {'answers' if args.format == 'csv' else 'items'} to "
                   f"{target}", file=sys.stderr)
         else:
@@ -305,6 +299,7 @@ def _bonus(args: argparse.Namespace) -> int:
 
 def _payouts(args: argparse.Namespace) -> int:
     from bot import csvsafe
+    from bot.files import written_atomically
     from bot.money import MICROS
 
     if args.action in ("approve", "reject") and args.id is None:
@@ -335,9 +330,12 @@ def _payouts(args: argparse.Namespace) -> int:
             writer.writerow([p.id, p.worker_id, p.currency, _decimal(p.amount, MICROS),
                              p.status, p.requested_at, p.decided_at or "", p.reason or ""])
         if args.output:
-            try:
-                await asyncio.to_thread(Path(args.output).write_text, buffer.getvalue(),
-                                        "utf-8")
+            def write() -> None:
+                with written_atomically(Path(args.output)) as out:
+                    out.write(buffer.getvalue())
+
+            try:  # by way of FILE.partial, like exports
+                await asyncio.to_thread(write)
             except OSError as exc:
                 raise _cannot_write(Path(args.output), exc) from None
             print(f"wrote {len(rows)} payout requests to {args.output}", file=sys.stderr)

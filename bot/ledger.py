@@ -411,11 +411,15 @@ class Payroll:
                                               and e.bucket in ("pending", "reserved"))]
         return visible[:limit]
 
-    async def project_money(self, project: Project) -> ProjectMoney:
-        async with self.db.read() as conn:
-            spent, committed = await ledger_store.project_money(conn, project.id)
-            rates = await ledger_store.project_worker_rates(conn, project.id)
-            accepted = await ledger_store.earning_count(conn, project.id)
+    async def project_money(self, project: Project,
+                            conn: aiosqlite.Connection | None = None) -> ProjectMoney:
+        """``conn``: a report's own read connection (on its thread); else the shared one."""
+        if conn is None:
+            async with self.db.read() as shared:
+                return await self.project_money(project, shared)
+        spent, committed = await ledger_store.project_money(conn, project.id)
+        rates = await ledger_store.project_worker_rates(conn, project.id)
+        accepted = await ledger_store.earning_count(conn, project.id)
         hourly = [rate for _, earned, seconds in rates
                   if (rate := per_hour(earned, seconds)) is not None]
         median = int(statistics.median(hourly)) if hourly else None

@@ -66,4 +66,5 @@ class Services:
                    bursts=Bursts(db, clock))
 
     async def close(self) -> None:
+        await self.reports.close()  # its threads read the database: stop them first
         await self.db.close()

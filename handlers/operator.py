@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import re
 import tomllib
 from collections.abc import Awaitable, Callable
@@ -283,18 +282,24 @@ async def resume(update: Update, context: Context) -> None:
 
 @operators_only
 async def export(update: Update, context: Context) -> None:
-    """/export NAME: the JSONL export as a document."""
+    """/export NAME: the JSONL export as a document (gzipped when only that fits)."""
     _ = await gettext_of(update, context)
     found = await _project_arg(update, context, _("Use: /export NAME"))
     if found is None:
         return
     message, _, chosen = found
     name = chosen.spec.name
-    out = io.StringIO()
-    count = await services_of(context).reports.export(name, out)
+    result = await services_of(context).reports.export_for_chat(name)
+    if result.data is None:
+        await say.reply(message, _("The export of {name} is over Telegram's 50 MB limit "
+                                   "even compressed: run tapwork export --project {name} "
+                                   "on the server instead.", name=name))
+        return
+    caption = (_("{count} items, compressed with gzip to fit Telegram's 50 MB limit",
+                 count=result.items) if result.compressed
+               else _("{count} items", count=result.items))
     await say.reply_media(message, "document",
-                          InputFile(out.getvalue().encode("utf-8"), filename=f"{name}.jsonl"),
-                          caption=_("{count} items", count=count))
+                          InputFile(result.data, filename=result.filename), caption=caption)
 
 
 @operators_only

@@ -245,6 +245,22 @@ class Database:
             raise
         return conn
 
+    def open_reader(self) -> sqlite3.Connection:
+        """A read-only connection of its own, for one long job on one worker thread.
+
+        Why: exports and reports read a whole project; on the shared connection they would
+        hold the event loop (and every worker's answer) for as long as they read. In WAL
+        mode a reader sees one consistent snapshot while the bot keeps writing. Blocking:
+        call it on the thread that will use the connection.
+        """
+        if self.path == ":memory:":
+            raise sqlite3.OperationalError("an in-memory database has no second connection")
+        uri = f"{Path(self.path).resolve().as_uri()}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, timeout=5.0, check_same_thread=False,
+                               isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        return conn
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:
         """Reads under the same lock, so they never see another coroutine's open write.

@@ -1,8 +1,15 @@
-"""Read-only queries behind export and stats."""
+"""Read-only queries behind export and stats.
+
+Exports read through their own read-only ``sqlite3`` connection on a worker thread (see
+``Database.open_reader``), so their queries are plain blocking functions; the counts
+behind stats take the usual async connection.
+"""
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import aiosqlite
 
@@ -10,32 +17,41 @@ from storage.items import DONE
 from storage.quality import median_seconds
 
 
-@dataclass(frozen=True)
-class AnswerRow:
+class AnswerRow(NamedTuple):
     item_pk: int
     ext_id: str
+    gold: str | None
+    #: the assignment's id: the order aggregation reads an item's answers in
+    assignment_id: int | None
     worker_id: int | None
     answer: str | None
     answered_at: str | None
     seconds: float | None
 
 
-async def export_page(conn: aiosqlite.Connection, project_id: int, after_item: int,
-                      items: int) -> list[AnswerRow]:
-    """Answers of the next ``items`` items after ``after_item`` (keyset paging).
+#: one page of items in id order, straight off ``items_in_order`` (no sort); only the
+#: page's own answers are sorted
+EXPORT_PAGE = """
+    WITH page AS (SELECT id, ext_id, gold FROM items
+                  WHERE project_id = ? AND quiz = 0 AND id > ? ORDER BY id LIMIT ?)
+    SELECT page.id, page.ext_id, page.gold, a.id, a.worker_id, a.answer, a.answered_at,
+           a.seconds
+    FROM page LEFT JOIN assignments a
+         ON a.item_id = page.id AND a.status = 'answered'
+    ORDER BY page.id, a.answered_at, a.id
+"""
+
+
+def export_page(conn: sqlite3.Connection, project_id: int, after_item: int,
+                items: int) -> list[AnswerRow]:
+    """Answers of the next ``items`` items after ``after_item`` (keyset paging: each page
+    costs the same however far into the project it is).
 
     Items with no answers appear once with ``worker_id`` None, so an export lists them.
+    Blocking: for an export's own thread and connection.
     """
-    async with conn.execute(
-        """
-        WITH page AS (SELECT id, ext_id FROM items
-                      WHERE project_id = ? AND quiz = 0 AND id > ? ORDER BY id LIMIT ?)
-        SELECT page.id, page.ext_id, a.worker_id, a.answer, a.answered_at, a.seconds
-        FROM page LEFT JOIN assignments a
-             ON a.item_id = page.id AND a.status = 'answered'
-        ORDER BY page.id, a.answered_at, a.id
-        """, (project_id, after_item, items)) as cur:
-        return [AnswerRow(*r) for r in await cur.fetchall()]
+    return [AnswerRow(*r) for r in
+            conn.execute(EXPORT_PAGE, (project_id, after_item, items)).fetchall()]
 
 
 @dataclass(frozen=True)
@@ -93,24 +109,6 @@ async def left_by_language(conn: aiosqlite.Connection, project_id: int) -> dict[
         " AND gold IS NULL AND state < ? GROUP BY lang ORDER BY count(*) DESC, lang = '', lang",
         (project_id, DONE)) as cur:
         return {str(r[0]): int(r[1]) for r in await cur.fetchall()}
-
-
-async def all_answers(conn: aiosqlite.Connection, project_id: int
-                      ) -> list[tuple[str, str, str]]:
-    """(item, worker, answer) of every answered task: the input of aggregation."""
-    async with conn.execute(
-        "SELECT i.ext_id, a.worker_id, a.answer FROM assignments a"
-        " JOIN items i ON i.id = a.item_id"
-        " WHERE a.project_id = ? AND a.status = 'answered' ORDER BY a.id", (project_id,)
-    ) as cur:
-        return [(str(r[0]), str(r[1]), str(r[2])) for r in await cur.fetchall()]
-
-
-async def gold_answers(conn: aiosqlite.Connection, project_id: int) -> dict[str, str]:
-    async with conn.execute(
-        "SELECT ext_id, gold FROM items WHERE project_id = ? AND quiz = 0"
-        " AND gold IS NOT NULL", (project_id,)) as cur:
-        return {str(r[0]): str(r[1]) for r in await cur.fetchall()}
 
 
 @dataclass(frozen=True)

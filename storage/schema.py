@@ -352,4 +352,10 @@ MIGRATIONS: list[str] = [
     -- notices finished before this migration)
     ALTER TABLE outbox ADD COLUMN outcome TEXT
     """,
+    # 12: exports page through a project's items in id order; with only (project_id, state)
+    # to go on, every 2,000-item page sorted the whole project (0.6 s a page at a million
+    # items). Equality on project_id, then a range on id: a page is a walk of 2,000 entries
+    """
+    CREATE INDEX IF NOT EXISTS items_in_order ON items (project_id, id) WHERE quiz = 0
+    """,
 ]

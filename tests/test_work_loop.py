@@ -277,3 +277,22 @@ async def test_items_waiting_are_counted_only_up_to_a_cap(services: Services) ->
     [(_project, waiting)] = await services.catalog.open_projects()
     assert waiting == 7
     assert many(7) == 7 and many(MANY) == MANY and many(MANY + 1) == f"{MANY}+"
+
+
+async def test_a_late_tap_on_an_expired_task_shows_the_task_now_open(
+        services: Services, clock: FakeClock) -> None:
+    """Found by the dispatcher fuzz suite: the lease job expired task A, the worker got task
+    B, then tapped A's old button; leasing a third task broke the one-open-task rule and
+    the worker saw "something went wrong"."""
+    await add_project(services, items=4, overlap=1, gold_rate=0.0)
+    await add_worker(services, 1)
+    first = (await services.loop.start(1, "reviews")).task
+    assert first is not None
+    clock.advance(minutes=11)
+    assert await services.loop.expire_leases() == 1
+    second = (await services.loop.start(1, "reviews")).task
+    assert second is not None and second.assignment_id != first.assignment_id
+    late = await services.loop.answer_choice(1, first.assignment_id, 0)
+    assert late.outcome is Outcome.EXPIRED
+    assert late.served is not None and late.served.task is not None
+    assert late.served.task.assignment_id == second.assignment_id

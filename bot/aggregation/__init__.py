@@ -20,7 +20,9 @@ Transcriptions (:mod:`.text`)::
     aggregate_texts(rows, method="rover") -> dict[str, Aggregate]
 
 ROVER (Fiscus 1997) with a medoid fallback, plus :func:`normalize` and
-:func:`word_error_rate`. Files: :mod:`.io`; the command: :mod:`.cli`.
+:func:`word_error_rate`. Files: :mod:`.io`; the command: :mod:`.cli`. Exports, which must
+not hold a project's answers in memory, fit and label page by page with :mod:`.stream`
+(the same labels).
 """
 
 from .categorical import (

@@ -37,7 +37,7 @@ Every method yields per-item posteriors (rows summing to one); the label is the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -200,14 +200,7 @@ def encode(
         seen_labels[lab] = None
     for lab in extra_labels:
         seen_labels[lab] = None
-    if label_order is None:
-        labels = _default_label_key(set(seen_labels))
-    else:
-        labels = list(dict.fromkeys(label_order))
-        if len(labels) != len(label_order):
-            raise ValueError("label_order names a label twice")
-        listed = set(labels)
-        labels += _default_label_key({lab for lab in seen_labels if lab not in listed})
+    labels = label_list(seen_labels, label_order)
     label_ix = {lab: n for n, lab in enumerate(labels)}
     lb = [label_ix[lab] for _, _, lab in answers]
     return EncodedAnswers(
@@ -218,6 +211,18 @@ def encode(
         tuple(worker_ix),
         tuple(labels),
     )
+
+
+def label_list(seen: Iterable[str], label_order: Sequence[str] | None) -> list[str]:
+    """The labels in tie-break order: ``label_order``, then any other label seen, sorted
+    (numerically if all are integers); without ``label_order``, everything sorted."""
+    if label_order is None:
+        return _default_label_key(set(seen))
+    labels = list(dict.fromkeys(label_order))
+    if len(labels) != len(label_order):
+        raise ValueError("label_order names a label twice")
+    listed = set(labels)
+    return labels + _default_label_key({lab for lab in seen if lab not in listed})
 
 
 def encode_gold(enc: EncodedAnswers, gold: Mapping[str, str]) -> NDArray[np.intp]:
@@ -243,10 +248,20 @@ def encode_gold(enc: EncodedAnswers, gold: Mapping[str, str]) -> NDArray[np.intp
 
 def _shares(enc: EncodedAnswers, weights: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
     """(Weighted) vote counts per item and label, normalised per item."""
-    k = enc.n_labels
+    return vote_shares(enc.item, enc.label, enc.n_items, enc.n_labels, weights)
+
+
+def vote_shares(
+    item: NDArray[np.intp],
+    label: NDArray[np.intp],
+    n_items: int,
+    k: int,
+    weights: NDArray[np.float64] | None = None,
+) -> NDArray[np.float64]:
+    """:func:`_shares` on bare arrays, for callers that hold one page of answers."""
     counts = np.bincount(
-        enc.item * k + enc.label, weights=weights, minlength=enc.n_items * k
-    ).reshape(enc.n_items, k).astype(np.float64, copy=False)
+        item * k + label, weights=weights, minlength=n_items * k
+    ).reshape(n_items, k).astype(np.float64, copy=False)
     totals = counts.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         shares = counts / totals
@@ -521,11 +536,17 @@ def resolve_method(method: str, enc: EncodedAnswers, gold: NDArray[np.intp] | No
                 f"unknown method {method!r}; choose from auto, {', '.join(CATEGORICAL_METHODS)}"
             )
         return method
-    if gold is not None and (np.asarray(gold) >= 0).any():
+    has_gold = gold is not None and bool((np.asarray(gold) >= 0).any())
+    return auto_method(enc.n_items, enc.n_workers, enc.n_answers, enc.n_labels, has_gold)
+
+
+def auto_method(n_items: int, n_workers: int, n_answers: int, n_labels: int,
+                has_gold: bool) -> str:
+    """The ``auto`` rule of :func:`resolve_method` on the counts alone."""
+    if has_gold:
         return "gold-ds"
-    k = enc.n_labels
-    per_worker = enc.n_answers / max(enc.n_workers, 1)
-    if enc.n_items < AUTO_MIN_ITEMS or per_worker < k * k:
+    per_worker = n_answers / max(n_workers, 1)
+    if n_items < AUTO_MIN_ITEMS or per_worker < n_labels * n_labels:
         return "mv"
     return "ds"
 

@@ -53,6 +53,8 @@ MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
 MAX_DOWNLOAD = 20 * 1024 * 1024
+#: the largest file a bot may upload (Telegram answers 413 above it)
+MAX_UPLOAD = 50 * 1000 * 1000
 
 # PTB sends every parameter as a form field: strings as they are, everything else JSON
 # encoded ("123", "true", '{"inline_keyboard": ...}'). These tables say how to read back
@@ -200,6 +202,8 @@ class BotApiStandIn:
         self.calls: list[Call] = []
         self.uploads = 0
         self.reuses = 0
+        #: uploads above this many bytes are refused as Telegram refuses them (tests lower it)
+        self.max_upload = MAX_UPLOAD
         self.internal_errors: list[BaseException] = []
         self._counts: Counter[str] = Counter()
         self._phones: dict[int, Phone] = {}
@@ -648,6 +652,8 @@ class BotApiStandIn:
                 )
             self.reuses += 1
             return stored
+        if len(upload.data) > self.max_upload:
+            raise ApiError(413, "Request Entity Too Large")
         self.uploads += 1
         duration = params.get("duration")
         return self._store_file(
