@@ -65,6 +65,7 @@ from .text import (
     rover,
     tokenize,
     word_error_rate,
+    words,
 )
 
 __all__ = [
@@ -107,5 +108,6 @@ __all__ = [
     "tokenize",
     "wawa",
     "word_error_rate",
+    "words",
     "write_aggregates",
 ]
