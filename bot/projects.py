@@ -17,6 +17,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from bot import aggregation
 from bot.errors import ProjectError
 from bot.item_language import parse_code
 from bot.limits import (
@@ -40,7 +41,8 @@ LANGUAGES = ("en", "ko", "zh")
 SENTIMENT_LABELS = ("positive", "neutral", "negative")
 #: deep-link ``start`` parameters allow A-Z, a-z, 0-9, _ and - up to 64 characters
 _SLUG = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-CATEGORICAL_METHODS = ("auto", "mv", "wawa", "ds", "gold-ds")
+#: the aggregation package owns its list of methods; a project may name any of them
+CATEGORICAL_METHODS = ("auto", *aggregation.CATEGORICAL_METHODS)
 TEXT_METHODS = ("auto", "rover")
 
 

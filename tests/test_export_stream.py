@@ -26,7 +26,7 @@ from bot.services import Services
 from tests.conftest import add_project, add_worker
 
 LABELS = ["positive", "neutral", "negative"]
-METHODS = ["auto", "mv", "wawa", "ds", "one-coin-ds", "gold-ds"]
+METHODS = ["auto", "mv", "wawa", "ds", "one-coin-ds", "gold-ds", "ibcc"]
 
 
 def crowd(seed: int) -> list[tuple[str, str | None, list[tuple[str, str]]]]:
@@ -153,7 +153,7 @@ async def test_an_export_in_small_pages_labels_as_aggregation_over_all_answers(
         assert (row["label"], row["method"]) == (want.label, want.method)
         assert row["confidence"] == round(want.confidence, 4)
     if aggregation == "auto":
-        assert {row["method"] for row in paged} == {"ds"}  # 45 answers a worker: enough
+        assert {row["method"] for row in paged} == {"ibcc"}  # auto is the Bayesian model
 
 
 async def test_gold_anchors_the_exported_labels(services: Services,
@@ -164,7 +164,7 @@ async def test_gold_anchors_the_exported_labels(services: Services,
     await services.reports.export("reviews", out)
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
     answered = [row for row in rows if row["answers"]]
-    assert {row["method"] for row in answered} == {"gold-ds"}
+    assert {row["method"] for row in answered} == {"ibcc"}  # auto, anchored by the gold
     project = await services.catalog.get("reviews")
     raw = services.db._conn._connection  # type: ignore[attr-defined]
     gold_ids = {r[0] for r in raw.execute(

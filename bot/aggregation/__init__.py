@@ -3,7 +3,7 @@
 Pure domain code on NumPy (it never imports ``telegram``), usable from the bot, the
 ``tapwork aggregate`` command and the benchmarks alike.
 
-Categorical answers (:mod:`.categorical`)::
+Categorical answers (:mod:`.models`)::
 
     aggregate(answers, method="auto", *, gold=None, label_order=None) -> dict[str, Aggregate]
     posteriors(answers, method="auto", *, gold=None, label_order=None)
@@ -11,9 +11,11 @@ Categorical answers (:mod:`.categorical`)::
 
 with methods ``mv`` (majority vote), ``wawa`` (Worker Agreement With Aggregate, from
 crowd-kit), ``ds`` (Dawid & Skene 1979), ``one-coin-ds``, ``gold-ds`` (Dawid-Skene anchored
-on known answers) and ``auto`` (see :func:`resolve_method`). The array-level functions
-(:func:`majority_vote`, :func:`wawa`, :func:`dawid_skene`, ...) work on
-:class:`EncodedAnswers`.
+on known answers), ``ibcc`` (Bayesian Dawid-Skene, :mod:`.bayes`) and ``auto`` (see
+:func:`resolve_method`). Each method is also a class in crowd-kit's style
+(``IBCC().fit(enc).predict()``, registered in :data:`MODELS`), and the array-level
+functions (:func:`majority_vote`, :func:`wawa`, :func:`dawid_skene`, :func:`ibcc`, ...)
+work on :class:`EncodedAnswers`.
 
 Transcriptions (:mod:`.text`)::
 
@@ -25,24 +27,36 @@ not hold a project's answers in memory, fit and label page by page with :mod:`.s
 (the same labels).
 """
 
+from .bayes import IBCCResult, digamma, ibcc
 from .categorical import (
-    CATEGORICAL_METHODS,
     Aggregate,
     DawidSkeneResult,
     EncodedAnswers,
-    aggregate,
     dawid_skene,
     encode,
     encode_gold,
     gold_dawid_skene,
-    gold_holdout_predictions,
     majority_vote,
     one_coin_dawid_skene,
-    posteriors,
-    resolve_method,
     wawa,
 )
 from .io import detect_layout, read_answers, read_gold, write_aggregates
+from .models import (
+    CATEGORICAL_METHODS,
+    IBCC,
+    MODELS,
+    Aggregator,
+    DawidSkene,
+    GoldDawidSkene,
+    MajorityVote,
+    OneCoinDawidSkene,
+    Wawa,
+    aggregate,
+    gold_holdout_predictions,
+    make_model,
+    posteriors,
+    resolve_method,
+)
 from .text import (
     TEXT_METHODS,
     aggregate_texts,
@@ -53,25 +67,38 @@ from .text import (
     rover,
     tokenize,
     word_error_rate,
+    words,
 )
 
 __all__ = [
     "CATEGORICAL_METHODS",
+    "IBCC",
+    "MODELS",
     "TEXT_METHODS",
     "Aggregate",
+    "Aggregator",
+    "DawidSkene",
     "DawidSkeneResult",
     "EncodedAnswers",
+    "GoldDawidSkene",
+    "IBCCResult",
+    "MajorityVote",
+    "OneCoinDawidSkene",
+    "Wawa",
     "aggregate",
     "aggregate_texts",
     "dawid_skene",
     "detect_layout",
     "detokenize",
+    "digamma",
     "edit_distance",
     "encode",
     "encode_gold",
     "gold_dawid_skene",
     "gold_holdout_predictions",
+    "ibcc",
     "majority_vote",
+    "make_model",
     "medoid",
     "normalize",
     "one_coin_dawid_skene",
@@ -83,5 +110,6 @@ __all__ = [
     "tokenize",
     "wawa",
     "word_error_rate",
+    "words",
     "write_aggregates",
 ]

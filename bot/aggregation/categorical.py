@@ -28,8 +28,9 @@ Methods:
     Dawid-Skene where items with a known (gold) answer have their posterior clamped to the
     gold label in every E-step, so the confusion matrices are learnt from the truth
     wherever it is known, and the rest follows.
-``auto``
-    See :func:`resolve_method`.
+
+The Bayesian model (``ibcc``) is in :mod:`.bayes`; the crowd-kit style classes, the
+method names and :func:`~.models.aggregate` (with ``auto``) in :mod:`.models`.
 
 Every method yields per-item posteriors (rows summing to one); the label is the arg-max
 (first maximum, i.e. label order breaks ties) and the confidence is that posterior.
@@ -44,31 +45,20 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = [
-    "CATEGORICAL_METHODS",
     "Aggregate",
     "DawidSkeneResult",
     "EncodedAnswers",
-    "aggregate",
     "dawid_skene",
     "encode",
     "encode_gold",
     "gold_dawid_skene",
-    "gold_holdout_predictions",
     "majority_vote",
     "one_coin_dawid_skene",
-    "posteriors",
-    "resolve_method",
     "wawa",
 ]
 
-#: Method names :func:`aggregate` accepts besides ``"auto"``.
-CATEGORICAL_METHODS: tuple[str, ...] = ("mv", "wawa", "ds", "one-coin-ds", "gold-ds")
-
 #: crowd-kit's floor for confusion-matrix cells, so a log never sees zero.
 _EPS = 1e-10
-
-#: ``auto`` picks plain majority vote below this many items.
-AUTO_MIN_ITEMS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -477,156 +467,3 @@ def gold_dawid_skene(
     if not (gold >= 0).any():
         raise ValueError("gold-ds needs a gold answer for at least one item")
     return _em(enc, gold, n_iter, tol, one_coin=False)
-
-
-def gold_holdout_predictions(
-    enc: EncodedAnswers,
-    gold: NDArray[np.intp],
-    *,
-    folds: int = 5,
-    seed: int = 0,
-    n_iter: int = 100,
-    tol: float = 1e-5,
-) -> NDArray[np.intp]:
-    """Honest gold-ds labels for the gold items themselves, by k-fold cross-validation.
-
-    gold-ds returns the gold label for every gold item, so measuring it on those items
-    would always report 100 %. Here the gold items are split into ``folds`` random parts;
-    each part is predicted by a model that was given the other parts' gold only. Returns a
-    label index per item (-1 for items without gold).
-    """
-    gold = _check_gold(enc, gold)
-    assert gold is not None
-    known = np.flatnonzero(gold >= 0)
-    out = np.full(enc.n_items, -1, dtype=np.intp)
-    if known.size == 0:
-        return out
-    rng = np.random.default_rng(seed)
-    parts = np.array_split(rng.permutation(known), min(folds, known.size))
-    for part in parts:
-        if part.size == 0:
-            continue
-        visible = gold.copy()
-        visible[part] = -1
-        fit = _em(enc, visible, n_iter, tol, one_coin=False)
-        out[part] = fit.probas[part].argmax(axis=1)
-    return out
-
-
-# ------------------------------------------------------------------------- public API
-
-
-def resolve_method(method: str, enc: EncodedAnswers, gold: NDArray[np.intp] | None) -> str:
-    """Turn ``"auto"`` into a concrete method; other names pass through (validated).
-
-    The ``auto`` rule:
-
-    1. ``gold-ds`` when gold answers are given for at least one answered item, because
-       known truth is the strongest evidence of who is reliable;
-    2. otherwise ``mv`` when the data is small: fewer than ``AUTO_MIN_ITEMS`` items, or
-       fewer answers per worker on average than the K x K cells of a confusion matrix.
-       Dawid-Skene then has too little per worker to estimate and overfits (on the
-       weather_cf set, 3.7 answers per worker and 5 labels, DS scores 0.83 against
-       majority vote's 0.88);
-    3. otherwise ``ds``.
-    """
-    if method != "auto":
-        if method not in CATEGORICAL_METHODS:
-            raise ValueError(
-                f"unknown method {method!r}; choose from auto, {', '.join(CATEGORICAL_METHODS)}"
-            )
-        return method
-    has_gold = gold is not None and bool((np.asarray(gold) >= 0).any())
-    return auto_method(enc.n_items, enc.n_workers, enc.n_answers, enc.n_labels, has_gold)
-
-
-def auto_method(n_items: int, n_workers: int, n_answers: int, n_labels: int,
-                has_gold: bool) -> str:
-    """The ``auto`` rule of :func:`resolve_method` on the counts alone."""
-    if has_gold:
-        return "gold-ds"
-    per_worker = n_answers / max(n_workers, 1)
-    if n_items < AUTO_MIN_ITEMS or per_worker < n_labels * n_labels:
-        return "mv"
-    return "ds"
-
-
-def _fit(
-    answers: Sequence[tuple[str, str, str]],
-    method: str,
-    gold: Mapping[str, str] | None,
-    label_order: Sequence[str] | None,
-    n_iter: int,
-    tol: float,
-) -> tuple[str, EncodedAnswers, NDArray[np.float64]]:
-    if method != "auto" and method not in CATEGORICAL_METHODS:
-        raise ValueError(
-            f"unknown method {method!r}; choose from auto, {', '.join(CATEGORICAL_METHODS)}"
-        )
-    extra: list[str] = []
-    if gold:
-        answered = {row[0] for row in answers}
-        extra = [lab for item, lab in gold.items() if item in answered]
-    enc = encode(answers, label_order, extra_labels=extra)
-    gold_codes = encode_gold(enc, gold) if gold else None
-    chosen = resolve_method(method, enc, gold_codes)
-    if chosen == "mv":
-        probas = majority_vote(enc)
-    elif chosen == "wawa":
-        probas = wawa(enc)[0]
-    elif chosen == "ds":
-        probas = dawid_skene(enc, n_iter=n_iter, tol=tol).probas
-    elif chosen == "one-coin-ds":
-        probas = one_coin_dawid_skene(enc, n_iter=n_iter, tol=tol).probas
-    else:  # gold-ds
-        if gold_codes is None or not (gold_codes >= 0).any():
-            raise ValueError("gold-ds needs gold answers for at least one answered item")
-        probas = gold_dawid_skene(enc, gold_codes, n_iter=n_iter, tol=tol).probas
-    return chosen, enc, probas
-
-
-def aggregate(
-    answers: Sequence[tuple[str, str, str]],
-    method: str = "auto",
-    *,
-    gold: Mapping[str, str] | None = None,
-    label_order: Sequence[str] | None = None,
-    n_iter: int = 100,
-    tol: float = 1e-5,
-) -> dict[str, Aggregate]:
-    """One :class:`Aggregate` per item of ``(item, worker, label)`` answers.
-
-    ``method`` is one of ``auto``, ``mv``, ``wawa``, ``ds``, ``one-coin-ds``, ``gold-ds``
-    (``auto`` is explained in :func:`resolve_method`; the result records the method that
-    actually ran). ``label_order`` decides ties: the earliest label wins. Items appear in
-    order of their first answer. Raises ``ValueError`` for an unknown method or gold-ds
-    without usable gold.
-    """
-    chosen, enc, probas = _fit(answers, method, gold, label_order, n_iter, tol)
-    if enc.n_items == 0:
-        return {}
-    best = probas.argmax(axis=1)  # first maximum: label order breaks ties
-    conf = np.clip(probas[np.arange(enc.n_items), best], 0.0, 1.0)
-    labels = enc.labels
-    return {
-        name: Aggregate(labels[int(b)], float(c), chosen)
-        for name, b, c in zip(enc.items, best.tolist(), conf.tolist(), strict=True)
-    }
-
-
-def posteriors(
-    answers: Sequence[tuple[str, str, str]],
-    method: str = "auto",
-    *,
-    gold: Mapping[str, str] | None = None,
-    label_order: Sequence[str] | None = None,
-    n_iter: int = 100,
-    tol: float = 1e-5,
-) -> dict[str, dict[str, float]]:
-    """Per item, the probability of every label (in label order) under ``method``."""
-    _, enc, probas = _fit(answers, method, gold, label_order, n_iter, tol)
-    labels = enc.labels
-    return {
-        name: dict(zip(labels, row, strict=True))
-        for name, row in zip(enc.items, probas.tolist(), strict=True)
-    }

@@ -1,6 +1,6 @@
 """``tapwork aggregate``: turn a file of crowd answers into one label per item.
 
-    tapwork aggregate ANSWERS [--method mv|wawa|ds|one-coin-ds|gold-ds|rover|auto]
+    tapwork aggregate ANSWERS [--method mv|wawa|ds|one-coin-ds|gold-ds|ibcc|rover|auto]
                               [--gold GOLD] [-o OUT]
 
 Writes ``item,label,confidence`` CSV (to stdout unless ``-o``). With ``--gold`` the last
@@ -11,9 +11,10 @@ Text or labels? Transcriptions are aggregated (ROVER) when the method is ``rover
 when it is ``auto`` and the answers are a TSV file (the transcription layout); an explicit
 categorical method on a TSV file aggregates its third column as labels.
 
-gold-ds is given the gold answers, so it reproduces them on the gold items; the accuracy it
-reports is therefore measured by 5-fold cross-validation (each gold item is predicted by a
-model that did not see its gold answer), while the written labels use all the gold.
+gold-ds and ibcc (so also ``auto``) are given the gold answers, so they reproduce them on the
+gold items; the accuracy they report is therefore measured by 5-fold cross-validation over
+the gold items (each predicted by a model that did not see its gold answer), while the
+written labels use all the gold.
 """
 
 from __future__ import annotations
@@ -24,15 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from .categorical import (
-    CATEGORICAL_METHODS,
-    Aggregate,
-    aggregate,
-    encode,
-    encode_gold,
-    gold_holdout_predictions,
-)
+from .categorical import Aggregate, encode, encode_gold
 from .io import read_answers, read_gold, write_aggregates
+from .models import CATEGORICAL_METHODS, MODELS, aggregate, gold_holdout_predictions
 from .text import aggregate_texts, tokenize, word_error_rate
 
 __all__ = ["METHODS", "add_parser", "run"]
@@ -64,10 +59,10 @@ def _categorical(
     if usable is None:
         return results, None
     chosen = next(iter(results.values())).method if results else method
-    if chosen == "gold-ds":
+    if MODELS[chosen].uses_gold:
         enc = encode(rows, extra_labels=list(usable.values()))
         codes = encode_gold(enc, usable)
-        predicted = gold_holdout_predictions(enc, codes)
+        predicted = gold_holdout_predictions(enc, codes, method=chosen)
         known = codes >= 0
         correct = int(np.sum(predicted[known] == codes[known]))
     else:
@@ -143,7 +138,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         choices=METHODS,
         default="auto",
         help=(
-            "auto: gold-ds with --gold, majority vote for small data, else Dawid-Skene "
+            "auto: ibcc, Bayesian Dawid-Skene, learning from --gold when given "
             "(rover for a .tsv file)"
         ),
     )

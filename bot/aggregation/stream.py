@@ -36,14 +36,9 @@ from typing import BinaryIO, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from .categorical import (
-    _EPS,
-    CATEGORICAL_METHODS,
-    Aggregate,
-    auto_method,
-    label_list,
-    vote_shares,
-)
+from . import bayes
+from .categorical import _EPS, Aggregate, label_list, vote_shares
+from .models import CATEGORICAL_METHODS, resolve_method
 from .text import aggregate_texts
 
 #: one item's answers: its gold label (or None) and (worker, answer) in assignment order
@@ -241,9 +236,7 @@ class StreamingCategorical:
         self._labels = tuple(label_list(self._seen, self.label_order))
         index = {lab: n for n, lab in enumerate(self._labels)}
         self._final = np.asarray([index[lab] for lab in self._seen], dtype=np.intp)
-        self.chosen = self.method if self.method != "auto" else auto_method(
-            self._n_items, len(self._workers), self._n_answers, len(self._labels),
-            self._has_gold)
+        self.chosen = resolve_method(self.method, None, None)  # type: ignore[arg-type]
         if self._n_items == 0 or not self._labels:
             return
         if self.chosen == "gold-ds" and not self._has_gold:
@@ -252,6 +245,55 @@ class StreamingCategorical:
             self._fit_wawa()
         elif self.chosen in ("ds", "one-coin-ds", "gold-ds"):
             self._fit_em(one_coin=self.chosen == "one-coin-ds")
+        elif self.chosen == "ibcc":
+            self._fit_ibcc()
+
+    def _fit_ibcc(self) -> None:
+        """``bayes.ibcc`` with each update summed over chunks. Its stopping rule (no item
+        posterior moved by more than ``tol``) needs the previous round's posteriors, which
+        are per item: each pass recomputes them from the previous parameters beside the
+        new ones, chunk by chunk, instead of keeping them."""
+        k, n_w = len(self._labels), len(self._workers)
+        prior = bayes.prior_matrix(max(k, 1), bayes.STRENGTH, bayes.ACCURACY)
+        clamp = self._has_gold
+        tol, n_iter = 1e-4, 500
+
+        def parameters(sums: _Sums) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+            alpha = sums.counts.reshape(k, n_w, k) + prior[:, None, :]
+            log_err = (bayes.digamma(alpha)
+                       - bayes.digamma(alpha.sum(axis=2, keepdims=True))).reshape(k, -1)
+            rho = sums.prior + 1.0
+            return log_err, bayes.digamma(rho) - bayes.digamma(rho.sum())
+
+        def run(new: tuple[NDArray[np.float64], NDArray[np.float64]] | None,
+                old: tuple[NDArray[np.float64], NDArray[np.float64]] | None
+                ) -> tuple[_Sums, float]:
+            """One pass: posteriors from ``new`` (majority vote when None) summed into the
+            next parameters, and how far they moved from those of ``old``."""
+            sums = _Sums(np.zeros(k), np.zeros((k, n_w * k)), np.zeros(n_w), np.zeros(k), 0.0)
+            change = 0.0
+            for ch in self._chunks():
+                probas = self._posteriors(ch, *(new or (None, None)), clamp)
+                before = self._posteriors(ch, *(old or (None, None)), clamp)
+                change = max(change, float(np.abs(probas - before).max(initial=0.0)))
+                wl = ch.worker * k + ch.label
+                sums.prior += probas.sum(axis=1)
+                for c in range(k):
+                    sums.counts[c] += np.bincount(wl, weights=probas[c].take(ch.item),
+                                                  minlength=n_w * k)
+            return sums, change
+
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sums, _ = run(None, None)
+            old: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+            for _round in range(n_iter):
+                new = parameters(sums)
+                sums, change = run(new, old)
+                old = new
+                if change < tol:
+                    break
+            # the labels come from the posteriors of the last round, as in bayes.ibcc
+            self._log_err, self._log_priors = old
 
     def _fit_wawa(self) -> None:
         """A worker's skill: the share of their answers that agree with majority vote."""
@@ -386,8 +428,8 @@ class StreamingCategorical:
                 probas[dead] = mv[dead]
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
-                probas = self._posteriors(ch, self._log_err, self._log_priors,
-                                          self.chosen == "gold-ds").T
+                clamp = self.chosen == "gold-ds" or (self.chosen == "ibcc" and self._has_gold)
+                probas = self._posteriors(ch, self._log_err, self._log_priors, clamp).T
         best = probas.argmax(axis=1)
         conf = np.clip(probas[np.arange(ch.n_items), best], 0.0, 1.0)
         chosen = self.chosen
