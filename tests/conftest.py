@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
+import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,3 +129,14 @@ async def bot(server: BotApiStandIn, tmp_path: Path, clock: FakeClock
     async with running(e2e_config(server, tmp_path / "tapwork.db"), clock,
                        poll_timeout=1) as (app, services):
         yield Running(server, app, services, clock)
+
+
+async def stop_bot(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM a bot started in its own process, then SIGKILL if it has not gone in 15 s."""
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), 15)
+        except TimeoutError:
+            process.kill()
+            await process.wait()

@@ -12,7 +12,7 @@ from pathlib import Path
 from bot.cli import main
 from bot.sim.crowd import join, open_task, task_id
 from bot.sim.server import BotApiStandIn
-from tests.conftest import ROOT
+from tests.conftest import ROOT, stop_bot
 
 SAMPLE = ROOT / "bot" / "sample"
 
@@ -78,13 +78,7 @@ async def test_sigkill_mid_run_loses_no_acknowledged_answer(tmp_path: Path) -> N
             assert len({item for item, _ in answers}) == len(answers)
             assert task is not None
         finally:
-            if process.returncode is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    await asyncio.wait_for(process.wait(), 15)
-                except TimeoutError:
-                    process.kill()
-                    await process.wait()
+            await stop_bot(process)
     assert process.returncode == 0, (await process.stderr.read()).decode()[-2000:] \
         if process.stderr else ""
     assert json.dumps(answers)  # plain values, nothing half-written

@@ -23,7 +23,7 @@ from bot.services import Services
 from bot.sim.server import BotApiStandIn
 from handlers.common import never_left
 from handlers.notices import deliver_notices
-from tests.conftest import Running, e2e_config
+from tests.conftest import Running, e2e_config, stop_bot
 
 WORKERS = list(range(5000, 5020))
 BONUS = "You got a bonus of"
@@ -129,13 +129,7 @@ async def test_a_bot_killed_while_sending_pay_notices_sends_none_twice(tmp_path:
             process = await _start_bot(config)
             await _until(lambda: "open" not in _outcomes(db), 30, "the outbox emptied")
         finally:
-            if process.returncode is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    await asyncio.wait_for(process.wait(), 15)
-                except TimeoutError:
-                    process.kill()
-                    await process.wait()
+            await stop_bot(process)
         log = (await process.stderr.read()).decode() if process.stderr else ""
 
     counts = [_bonuses(server, w) for w in workers]

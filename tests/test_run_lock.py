@@ -14,7 +14,7 @@ from bot.app import running
 from bot.errors import AlreadyRunning
 from bot.runlock import RunLock
 from bot.sim.server import BotApiStandIn
-from tests.conftest import e2e_config
+from tests.conftest import e2e_config, stop_bot
 
 START_TIMEOUT = 30.0
 
@@ -48,16 +48,6 @@ async def _polling(server: BotApiStandIn, process: asyncio.subprocess.Process,
     pytest.fail(f"the bot did not start polling in {START_TIMEOUT} s")
 
 
-async def _stop(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), 15)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-
-
 async def test_a_second_run_refuses_and_a_killed_one_frees_the_database(tmp_path: Path
                                                                         ) -> None:
     async with BotApiStandIn() as server:
@@ -86,12 +76,12 @@ async def test_a_second_run_refuses_and_a_killed_one_frees_the_database(tmp_path
             third = await _start(config)
             await _polling(server, third, webhooks)  # the kernel dropped the dead one's lock
             assert (tmp_path / "tapwork.db.lock").read_text() == f"{third.pid}\n"
-            await _stop(third)
+            await stop_bot(third)
             assert third.returncode == 0
         finally:
             for process in (first, second, third):
                 if process is not None:
-                    await _stop(process)
+                    await stop_bot(process)
 
 
 def test_the_lock_is_one_per_database_path(tmp_path: Path) -> None:
