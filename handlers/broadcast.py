@@ -97,7 +97,8 @@ class BroadcastRunner:
 
     @property
     def services(self) -> Services:
-        return self.application.bot_data["services"]  # type: ignore[no-any-return]
+        services: Services = self.application.bot_data["services"]
+        return services
 
     def launch(self, broadcast: Broadcast) -> None:
         if broadcast.id in self.tasks and not self.tasks[broadcast.id].done():

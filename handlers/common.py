@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
+from typing import Any
+
 import httpx
 from telegram import Update, User
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
@@ -13,6 +16,9 @@ from bot.services import Services
 from storage.workers import WorkerRow
 
 Context = ContextTypes.DEFAULT_TYPE
+#: what PTB's handler classes accept as a callback: an ``async def`` (a coroutine
+#: function, not any awaitable-returning callable, since PTB schedules it as a task)
+Handler = Callable[[Update, Context], Coroutine[Any, Any, Any]]
 
 
 def many(count: int) -> int | str:
@@ -21,7 +27,8 @@ def many(count: int) -> int | str:
 
 
 def services_of(context: Context) -> Services:
-    return context.bot_data["services"]  # type: ignore[no-any-return]
+    services: Services = context.bot_data["services"]
+    return services
 
 
 async def gettext_of(update: Update, context: Context) -> Gettext:

@@ -43,7 +43,8 @@ _TEXT_BUTTON = r"^np:[ti]:(?:add:[a-z]{2}|next)$"
 
 def _draft(context: Context) -> dict[str, Any]:
     assert context.user_data is not None
-    return context.user_data.setdefault("new_project", {})  # type: ignore[no-any-return]
+    draft: dict[str, Any] = context.user_data.setdefault("new_project", {})
+    return draft
 
 
 def _kinds(_: Gettext) -> InlineKeyboardMarkup:
