@@ -100,7 +100,11 @@ async def answer_tasks(phone: Phone, choose: Chooser,
             await phone.send(type_answer(text))
         else:
             await phone.tap(label, message)
-        await phone.wait_for(lambda p, c=current: task_id(p.last) != c, timeout)
+
+        def moved_on(p: Phone, shown: int | None = current) -> bool:
+            return task_id(p.last) != shown
+
+        await phone.wait_for(moved_on, timeout)
         answered += 1
         if on_answer is not None:
             on_answer(phone, current)
