@@ -254,7 +254,7 @@ def vote_shares(
     ).reshape(n_items, k).astype(np.float64, copy=False)
     totals = counts.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        shares = counts / totals
+        shares: NDArray[np.float64] = counts / totals
     empty = totals[:, 0] <= 0
     if empty.any():  # an item without (weighted) votes: uniform, never NaN
         shares[empty] = 1.0 / max(k, 1)
