@@ -28,6 +28,7 @@ from bot.errors import BotApiError
 from bot.runlock import RunLock
 from bot.services import Services
 from handlers.broadcast import BroadcastRunner
+from handlers.common import App
 
 log = logging.getLogger(__name__)
 #: opt in to PTB 22's durations as ``timedelta`` (it warns on every ``RetryAfter`` otherwise)
@@ -41,7 +42,7 @@ CONNECTIONS = 8
 POOL_TIMEOUT = 30.0
 
 
-def build_application(services: Services) -> Application:
+def build_application(services: Services) -> App:
     tg = services.config.telegram
     application = (
         Application.builder()
@@ -98,7 +99,7 @@ async def _expire_leases(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 @contextlib.asynccontextmanager
 async def running(config: Config, clock: Clock | None = None, *,
-                  poll_timeout: int = 10) -> AsyncIterator[tuple[Application, Services]]:
+                  poll_timeout: int = 10) -> AsyncIterator[tuple[App, Services]]:
     """Open the services, start the bot polling, and shut everything down in order.
 
     Used by ``tapwork run``, the demo, the benchmarks and the end-to-end tests, so they

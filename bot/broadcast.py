@@ -95,8 +95,9 @@ class Broadcasts:
         self.config = config
 
     async def start(self, project_name: str, text: str | None = None, *, paid: bool = False,
-                    operator_chat: int | None = None) -> tuple[Broadcast, int]:
-        """Queue a broadcast to everyone who can take the project; returns it and the count."""
+                    operator_chat: int | None = None) -> tuple[Broadcast, Audience]:
+        """Queue a broadcast to everyone who can take the project; returns it and whom it
+        reaches, by language."""
         text = check_text(text)
         project = await self.catalog.get(project_name)
         if paid and not self.config.allow_paid_broadcast:

@@ -7,11 +7,11 @@ import errno
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import TextIO
 
 
 @contextlib.contextmanager
-def written_atomically(target: Path, binary: bool = False) -> Iterator[IO[Any]]:
+def written_atomically(target: Path) -> Iterator[TextIO]:
     """Write ``target.partial``, then rename it onto ``target`` once every byte is on disk.
 
     Why: an export or payout file is read by people and scripts that trust its name. A
@@ -24,9 +24,8 @@ def written_atomically(target: Path, binary: bool = False) -> Iterator[IO[Any]]:
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
     partial = target.with_name(target.name + ".partial")
     try:
-        out: IO[Any]
-        with (partial.open("wb") if binary
-              else partial.open("w", encoding="utf-8", newline="")) as out:
+        # text only: every file written this way is an export or a payout list
+        with partial.open("w", encoding="utf-8", newline="") as out:
             yield out
             out.flush()
             os.fsync(out.fileno())

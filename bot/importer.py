@@ -921,7 +921,8 @@ class _Checker:
         except _RefError as exc:
             raise _Invalid(f"{kind} '{ref}' {exc}") from None
         cache = self.cache
-        result = cache.by_file.find((kind, where))
+        # a prepared file, or (separator, why) when it cannot be one
+        result: PreparedMedia | tuple[str, str] | None = cache.by_file.find((kind, where))
         if result is None:
             try:
                 data = self.media.read(where)

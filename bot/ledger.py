@@ -20,6 +20,7 @@ import logging
 import statistics
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import aiosqlite
 
@@ -221,28 +222,31 @@ class Payroll:
         # released in the currency it was earned in (a project's currency is fixed once
         # money moved, but an entry is the truth)
         currency = earned[0].currency if earned else spec.currency
-        base = dict(worker_id=unit.worker_id, currency=currency, project_id=project.id,
-                    unit_id=unit.id)
+
+        def entry(kind: str, bucket: str, amount: int, key: str, reason: str,
+                  detail: dict[str, Any] | None = None) -> Entry:
+            """One of this unit's entries: same worker, currency, project and unit."""
+            return Entry(worker_id=unit.worker_id, currency=currency, kind=kind,
+                         bucket=bucket, amount=amount, key=f"unit:{unit.id}:{key}",
+                         project_id=project.id, unit_id=unit.id, reason=reason,
+                         detail=detail if detail is not None else {})
+
         detail = {"answers": len(earned), "accuracy": verdict.accuracy,
                   "needed": spec.unit_accuracy, "value": value, "paid": paid,
                   "wrong": [w.__dict__ for w in verdict.wrong]}
         entries = [
-            Entry(kind="release", bucket="pending", amount=-value,
-                  key=f"unit:{unit.id}:release:pending", reason=verdict.outcome, **base),
-            Entry(kind="release", bucket="available", amount=value,
-                  key=f"unit:{unit.id}:release:available", reason=verdict.outcome,
-                  detail=detail, **base),
+            entry("release", "pending", -value, "release:pending", verdict.outcome),
+            entry("release", "available", value, "release:available", verdict.outcome,
+                  detail),
         ]
         if paid < value:
-            entries.append(Entry(kind="discount", bucket="available", amount=paid - value,
-                                 key=f"unit:{unit.id}:discount", reason=DISCOUNTED,
-                                 detail=detail, **base))
+            entries.append(entry("discount", "available", paid - value, "discount",
+                                 DISCOUNTED, detail))
         bonus = await self._skill_bonus(conn, unit, project, paid)
         if bonus:
-            entries.append(Entry(kind="bonus", bucket="available", amount=bonus,
-                                 key=f"unit:{unit.id}:skill", reason="skill",
-                                 detail={"percent": spec.skill_bonus.percent
-                                         if spec.skill_bonus else 0}, **base))
+            entries.append(entry("bonus", "available", bonus, "skill", "skill",
+                                 {"percent": spec.skill_bonus.percent
+                                  if spec.skill_bonus else 0}))
         if await ledger_store.append(conn, entries, now):
             # the id, not the slug, names the project: the phone shows its title in the
             # reader's language when the notice goes out

@@ -67,6 +67,7 @@ from storage import projects as project_store
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: one process at a time is assumed
+    # the module or None: mypy checks as on Linux, where the import never fails
     fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
@@ -247,7 +248,7 @@ class Loader:
         """One short transaction on the import's connection, in this process's turn."""
         async with self.db.exclusive():
             started = time.monotonic()
-            result = await _in_thread(_in_write, conn, func, *args)
+            result: T = await _in_thread(_in_write, conn, func, *args)
             held = time.monotonic() - started
         # the queued answers go first; a pause lets another process's writer in too
         await asyncio.sleep(min(held, MAX_PAUSE) if pause else 0)

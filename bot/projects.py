@@ -410,6 +410,9 @@ def _labels(kind: str, value: Any, read: _Reader) -> tuple[Label, ...]:
     labels: list[Label] = []
     for position, entry in enumerate(value, start=1):
         at = f"labels[{position}]"
+        # as written in the file: checked by the rules below
+        label_value: object
+        names: object
         if isinstance(entry, str):
             label_value, names = entry, None
         elif isinstance(entry, dict):
@@ -423,12 +426,12 @@ def _labels(kind: str, value: Any, read: _Reader) -> tuple[Label, ...]:
         if label_value is None:
             raise ProjectError("{at} has no value", at=at)
         # a label's value is what answers store: never repaired, always checked
-        label_value = _Reader(stored=False).read(f"{at}.value", label_value, LABEL_VALUE)
-        if label_value in {label.value for label in labels}:
-            raise ProjectError("label {value!r} appears twice", value=label_value)
+        checked: str = _Reader(stored=False).read(f"{at}.value", label_value, LABEL_VALUE)
+        if checked in {label.value for label in labels}:
+            raise ProjectError("label {value!r} appears twice", value=checked)
         localized = read.read(f"{at}.names", names, LABEL_NAMES, Localized()) \
             if names is not None else Localized()
-        labels.append(Label(label_value, localized))
+        labels.append(Label(checked, localized))
     return tuple(labels)
 
 

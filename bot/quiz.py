@@ -210,15 +210,14 @@ class Quizzes:
         """Update the quiz standing only; a suspension stays as it is."""
         current = await quality_store.qualification(conn, worker_id, project.id)
         current = current or Qualification(worker_id, project.id, "new", 0, False, None, None)
-        changes: dict[str, object] = {}
-        if trained is not None:
-            changes["trained"] = trained
-        if attempts is not None:
-            changes["attempts"] = attempts
-        if status is not None:
-            changes.update(status=status, retry_at=retry_at)
-        await quality_store.save_qualification(conn, replace(current, **changes),
-                                               self._now())
+        # a new status always comes with its retry time (None clears it)
+        updated = replace(
+            current,
+            trained=current.trained if trained is None else trained,
+            attempts=current.attempts if attempts is None else attempts,
+            status=current.status if status is None else status,
+            retry_at=current.retry_at if status is None else retry_at)
+        await quality_store.save_qualification(conn, updated, self._now())
 
     async def _next_question(self, conn: aiosqlite.Connection, attempt_id: int,
                              project: Project) -> Question:

@@ -28,6 +28,7 @@ from bot.errors import AlreadyRunning
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
+    # the module or None: mypy checks as on Linux, where the import never fails
     fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from telegram import Update
 from telegram.ext import (
-    Application,
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
@@ -26,9 +25,10 @@ from handlers import (
     wallet,
     work,
 )
+from handlers.common import App
 
 
-def register(application: Application) -> None:
+def register(application: App) -> None:
     # first, for every update: no edited message runs anything; no work before consent
     application.add_handler(TypeHandler(Update, guard.check), group=-1)
     private = filters.ChatType.PRIVATE

@@ -9,14 +9,13 @@ import time
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
-from telegram.ext import Application
 
 from bot.assign import Project
 from bot.broadcast import Recipient
 from bot.i18n import Gettext, gettext_for
 from bot.services import Services
 from handlers import say
-from handlers.common import never_left
+from handlers.common import App, never_left
 from storage.broadcasts import Broadcast, Progress
 
 log = logging.getLogger(__name__)
@@ -87,7 +86,7 @@ def progress_text(broadcast: Broadcast, progress: Progress, _: Gettext, done: bo
 class BroadcastRunner:
     """One asyncio task per broadcast being sent; all state lives in the database."""
 
-    def __init__(self, application: Application) -> None:
+    def __init__(self, application: App) -> None:
         self.application = application
         self.tasks: dict[int, asyncio.Task[None]] = {}
         #: broadcast id -> the operator's progress message
@@ -97,7 +96,8 @@ class BroadcastRunner:
 
     @property
     def services(self) -> Services:
-        return self.application.bot_data["services"]  # type: ignore[no-any-return]
+        services: Services = self.application.bot_data["services"]
+        return services
 
     def launch(self, broadcast: Broadcast) -> None:
         if broadcast.id in self.tasks and not self.tasks[broadcast.id].done():

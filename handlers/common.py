@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
+from typing import Any
+
 import httpx
 from telegram import Update, User
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
-from telegram.ext import ContextTypes
+from telegram.ext import Application, ContextTypes, ExtBot, JobQueue
 
 from bot.catalog import MANY
 from bot.i18n import Gettext, gettext_for, language_for
@@ -13,6 +16,13 @@ from bot.services import Services
 from storage.workers import WorkerRow
 
 Context = ContextTypes.DEFAULT_TYPE
+#: what PTB's handler classes accept as a callback: an ``async def`` (a coroutine
+#: function, not any awaitable-returning callable, since PTB schedules it as a task)
+Handler = Callable[[Update, Context], Coroutine[Any, Any, Any]]
+#: the Application bot/app.py builds: PTB's default context, plain dicts for data, and a
+#: bot typed by its rate limiter's per-call argument (``Any``: it is not passed per call)
+App = Application[ExtBot[Any], Context, dict[Any, Any], dict[Any, Any], dict[Any, Any],
+                  JobQueue[Context]]
 
 
 def many(count: int) -> int | str:
@@ -21,7 +31,8 @@ def many(count: int) -> int | str:
 
 
 def services_of(context: Context) -> Services:
-    return context.bot_data["services"]  # type: ignore[no-any-return]
+    services: Services = context.bot_data["services"]
+    return services
 
 
 async def gettext_of(update: Update, context: Context) -> Gettext:

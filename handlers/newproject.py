@@ -43,7 +43,8 @@ _TEXT_BUTTON = r"^np:[ti]:(?:add:[a-z]{2}|next)$"
 
 def _draft(context: Context) -> dict[str, Any]:
     assert context.user_data is not None
-    return context.user_data.setdefault("new_project", {})  # type: ignore[no-any-return]
+    draft: dict[str, Any] = context.user_data.setdefault("new_project", {})
+    return draft
 
 
 def _kinds(_: Gettext) -> InlineKeyboardMarkup:
@@ -273,7 +274,7 @@ async def cancel(update: Update, context: Context) -> int:
     return ConversationHandler.END
 
 
-def conversation() -> ConversationHandler:
+def conversation() -> ConversationHandler[Context]:
     text = filters.TEXT & ~filters.COMMAND
     with warnings.catch_warnings():
         # PTB warns that button taps are tracked per chat, not per message: that is
@@ -282,7 +283,7 @@ def conversation() -> ConversationHandler:
         return _conversation(text)
 
 
-def _conversation(text: filters.BaseFilter) -> ConversationHandler:
+def _conversation(text: filters.BaseFilter) -> ConversationHandler[Context]:
     return ConversationHandler(
         entry_points=[CommandHandler("newproject", begin, filters=filters.ChatType.PRIVATE)],
         states={

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import replace
+from typing import Any
 
 from telegram import InlineKeyboardMarkup
 from telegram.error import Forbidden
@@ -38,12 +39,12 @@ async def render(context: Context, notice: Notice, _: Gettext
     """Text and buttons for a notice; None when it no longer makes sense to send."""
     services = services_of(context)
     if notice.kind in PROJECT_KINDS:
-        project = await services.catalog.get_by_id(int(notice.payload["project_id"]))
-        if project is None or project.status != "open":
+        invited = await services.catalog.get_by_id(int(notice.payload["project_id"]))
+        if invited is None or invited.status != "open":
             return None
-        if not await services.loop.has_work(notice.worker_id, project):
+        if not await services.loop.has_work(notice.worker_id, invited):
             return None  # taken by others, or done, while the notice waited
-        return invitation(project, notice.payload.get("text"), _)
+        return invitation(invited, notice.payload.get("text"), _)
     if notice.kind == "summary":
         return summary_text(notice.payload, _), None
     project: Project | None = None
@@ -63,7 +64,8 @@ async def render(context: Context, notice: Notice, _: Gettext
     return notice_text(notice, _, name), None
 
 
-def summary_text(payload: dict[str, object], _: Gettext) -> str:
+def summary_text(payload: dict[str, Any], _: Gettext) -> str:
+    """The day's summary, read from the notice's stored JSON payload."""
     earned = payload.get("earned") or {}
     assert isinstance(earned, dict)
     money = ", ".join(format_money(int(v), str(c), _.language) for c, v in earned.items())

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import re
 import tomllib
-from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
 
@@ -25,13 +24,12 @@ from bot.money import format_money, format_rate
 from bot.projects import parse_project
 from bot.qualify import GOLD, OPERATOR, TOO_FAST
 from handlers import say
-from handlers.common import Context, gettext_of, services_of
+from handlers.common import Context, Handler, gettext_of, services_of
 from handlers.inputs import whole_number
 
 #: the Bot API's getFile limit
 MAX_DOWNLOAD = 20 * 1024 * 1024
 
-Handler = Callable[[Update, Context], Awaitable[Any]]
 _APPROVE = re.compile(r"^pa:([0-9]{1,12})$")
 #: ``pp:<page>``: a page of /payouts, counted from 0
 _PAGE = "pp:"

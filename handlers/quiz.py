@@ -7,7 +7,7 @@ import re
 from babel.dates import format_datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot.assign import MAX_TYPED_ANSWER, Project
+from bot.assign import MAX_TYPED_ANSWER, GoldFeedback, Project
 from bot.i18n import Gettext
 from bot.qualify import GOLD, OPERATOR, TOO_FAST, Access, Gate
 from bot.quiz import ExamResult, Feedback, Question, QuizOutcome, QuizStep
@@ -66,7 +66,7 @@ def suspension_text(project: Project, reason: str | None, _: Gettext) -> str:
     return _("An operator has paused you from this project.")
 
 
-def feedback_note(project: Project, feedback: Feedback, _: Gettext) -> str:
+def feedback_note(project: Project, feedback: Feedback | GoldFeedback, _: Gettext) -> str:
     """Right or wrong, the right answer, and why: shown at once, kept on screen."""
     if feedback.correct:
         text = _("✓ Right!")

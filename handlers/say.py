@@ -37,7 +37,7 @@ from __future__ import annotations
 import html as html_module
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -221,11 +221,13 @@ async def send_media(bot: Bot, chat_id: int, kind: str, media: str | InputFile,
     if caption_html is not None and length(caption_html) > CAPTION_LIMIT:
         await send(bot, chat_id, caption_html)
         caption_html = None
-    method = {"photo": bot.send_photo, "voice": bot.send_voice, "audio": bot.send_audio,
-              "document": bot.send_document}[kind]
-    return await method(chat_id, media, caption=caption_html,  # type: ignore[operator]
-                        parse_mode=ParseMode.HTML if caption_html else None,
-                        reply_markup=reply_markup, **options)
+    # one signature for the four senders: they differ only in their own keyword options
+    senders: dict[str, Callable[..., Coroutine[Any, Any, Message]]] = {
+        "photo": bot.send_photo, "voice": bot.send_voice, "audio": bot.send_audio,
+        "document": bot.send_document}
+    return await senders[kind](chat_id, media, caption=caption_html,
+                               parse_mode=ParseMode.HTML if caption_html else None,
+                               reply_markup=reply_markup, **options)
 
 
 async def reply_media(message: Message, kind: str, media: str | InputFile,
@@ -307,6 +309,13 @@ def _segments(markup: Markup) -> list[Segment]:
     return segments
 
 
+def _end_tag(tag: str) -> str:
+    """The end tag for an opening tag that ``_segments`` kept (it matched ``_TAG`` there)."""
+    match = _TAG.match(tag)
+    assert match is not None
+    return f"</{match.group(2)}>"
+
+
 def _render(segments: Sequence[Segment], start: int, stop: int) -> Markup:
     """The shown characters ``start:stop`` as HTML, each run inside its own tags."""
     out: list[str] = []
@@ -314,8 +323,7 @@ def _render(segments: Sequence[Segment], start: int, stop: int) -> Markup:
     for text, tags in segments:
         low, high = max(start, offset), min(stop, offset + len(text))
         if low < high:
-            closing = "".join(f"</{_TAG.match(tag).group(2)}>"  # type: ignore[union-attr]
-                              for tag in reversed(tags))
+            closing = "".join(_end_tag(tag) for tag in reversed(tags))
             out.append("".join(tags) + str(escape(text[low - offset:high - offset]))
                        + closing)
         offset += len(text)

@@ -191,9 +191,9 @@ async def top(update: Update, context: Context) -> None:
                 continue
             lines.append(say.html("<b>{project}</b> · {title}",
                                   project=project.spec.title.get(_.language), title=title))
-            for rank, (worker, name, earned) in enumerate(rows, start=1):
-                shown = name or _("Worker #{number}", number=worker % 10000)
-                lines.append(f"{rank}. {shown} · {money(earned, project.spec.currency, _)}")
+            for rank, (worker_id, name, earned) in enumerate(rows, start=1):
+                label = name or _("Worker #{number}", number=worker_id % 10000)
+                lines.append(f"{rank}. {label} · {money(earned, project.spec.currency, _)}")
             lines.append("")
     worker = await services.workers.get(user.id)
     shown = worker is not None and worker.display_name is not None

@@ -22,7 +22,8 @@ class ProjectRow:
 
     @property
     def document(self) -> dict[str, Any]:
-        return json.loads(self.spec)  # type: ignore[no-any-return]
+        document: dict[str, Any] = json.loads(self.spec)
+        return document
 
 
 def _row(row: aiosqlite.Row) -> ProjectRow:

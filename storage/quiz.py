@@ -44,7 +44,7 @@ async def pool_size(conn: aiosqlite.Connection, project_id: int, langs: Sequence
     return int(row[0]) if row else 0
 
 
-def _attempt(row: aiosqlite.Row | tuple[object, ...]) -> Attempt:
+def _attempt(row: aiosqlite.Row) -> Attempt:
     return Attempt(int(row[0]), int(row[1]), int(row[2]), str(row[3]), str(row[4]))
 
 

@@ -24,7 +24,7 @@ from . import bayes
 from .categorical import (
     Aggregate,
     EncodedAnswers,
-    _check_gold,
+    _checked_gold,
     dawid_skene,
     encode,
     encode_gold,
@@ -225,7 +225,8 @@ def make_model(method: str, *, n_iter: int | None = None, tol: float | None = No
     return cls(**settings)
 
 
-def resolve_method(method: str, enc: EncodedAnswers, gold: NDArray[np.intp] | None) -> str:
+def resolve_method(method: str, enc: EncodedAnswers | None,
+                   gold: NDArray[np.intp] | None) -> str:
     """Turn ``"auto"`` into a concrete method; other names pass through (validated).
 
     ``auto`` is ``ibcc``, with the gold answers when there are any. The Bayesian model
@@ -235,7 +236,7 @@ def resolve_method(method: str, enc: EncodedAnswers, gold: NDArray[np.intp] | No
     below 20 items or K x K answers per worker, else ds) lost 0.059 against Dawid-Skene on
     one public set and let gold-ds over-fit pre-filtered crowds with few answers each
     (README, "Aggregation"). ``enc`` and ``gold`` are kept in the signature so a future
-    rule may look at the data.
+    rule may look at the data (None where the caller has none: the streaming model).
     """
     del enc, gold
     if method == "auto":
@@ -266,8 +267,7 @@ def gold_holdout_predictions(
     operator gets with all of their gold; to measure a realistic gold share on a set
     whose every item has gold, hide most of it instead (``bench/aggregate.py``).
     """
-    gold = _check_gold(enc, gold)
-    assert gold is not None
+    gold = _checked_gold(enc, gold)
     known = np.flatnonzero(gold >= 0)
     out = np.full(enc.n_items, -1, dtype=np.intp)
     if known.size == 0:

@@ -236,7 +236,7 @@ class StreamingCategorical:
         self._labels = tuple(label_list(self._seen, self.label_order))
         index = {lab: n for n, lab in enumerate(self._labels)}
         self._final = np.asarray([index[lab] for lab in self._seen], dtype=np.intp)
-        self.chosen = resolve_method(self.method, None, None)  # type: ignore[arg-type]
+        self.chosen = resolve_method(self.method, None, None)
         if self._n_items == 0 or not self._labels:
             return
         if self.chosen == "gold-ds" and not self._has_gold:
@@ -272,9 +272,11 @@ class StreamingCategorical:
             next parameters, and how far they moved from those of ``old``."""
             sums = _Sums(np.zeros(k), np.zeros((k, n_w * k)), np.zeros(n_w), np.zeros(k), 0.0)
             change = 0.0
+            new_err, new_priors = new if new is not None else (None, None)
+            old_err, old_priors = old if old is not None else (None, None)
             for ch in self._chunks():
-                probas = self._posteriors(ch, *(new or (None, None)), clamp)
-                before = self._posteriors(ch, *(old or (None, None)), clamp)
+                probas = self._posteriors(ch, new_err, new_priors, clamp)
+                before = self._posteriors(ch, old_err, old_priors, clamp)
                 change = max(change, float(np.abs(probas - before).max(initial=0.0)))
                 wl = ch.worker * k + ch.label
                 sums.prior += probas.sum(axis=1)
@@ -293,6 +295,7 @@ class StreamingCategorical:
                 if change < tol:
                     break
             # the labels come from the posteriors of the last round, as in bayes.ibcc
+            assert old is not None  # n_iter > 0: at least one round ran
             self._log_err, self._log_priors = old
 
     def _fit_wawa(self) -> None:

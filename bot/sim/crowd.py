@@ -48,7 +48,8 @@ async def join(phone: Phone, project: str, timeout: float = 10.0, *,
     (the first language offered); otherwise that question is returned.
     """
     await phone.send(f"/start {project}")
-    notice = await phone.wait_for(lambda p: p.last, timeout)
+    # wait_for returns whatever its predicate does: here always a message
+    notice: JSON = await phone.wait_for(lambda p: p.last, timeout)
     if task_id(notice) is not None:
         return notice  # consent was given before
     if not _asks_language(notice):
@@ -61,8 +62,9 @@ async def join(phone: Phone, project: str, timeout: float = 10.0, *,
     version = phone.version
     await phone.tap(phone.buttons(notice)[0][0], notice)
     await phone.wait_change(version, timeout)
-    return await phone.wait_for(lambda p: p.last if not _asks_language(p.last) else None,
-                                timeout)
+    first: JSON = await phone.wait_for(
+        lambda p: p.last if not _asks_language(p.last) else None, timeout)
+    return first
 
 
 def _asks_language(message: JSON | None) -> bool:
@@ -100,7 +102,11 @@ async def answer_tasks(phone: Phone, choose: Chooser,
             await phone.send(type_answer(text))
         else:
             await phone.tap(label, message)
-        await phone.wait_for(lambda p, c=current: task_id(p.last) != c, timeout)
+
+        def moved_on(p: Phone, shown: int | None = current) -> bool:
+            return task_id(p.last) != shown
+
+        await phone.wait_for(moved_on, timeout)
         answered += 1
         if on_answer is not None:
             on_answer(phone, current)

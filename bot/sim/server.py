@@ -1358,12 +1358,12 @@ def _parse_html(source: str) -> tuple[str, list[JSON]]:
         if closing:
             if not stack:
                 raise _parse_error(source, lt, f'Unexpected end tag "{tag}"')
-            top, start, kind, extra, _ = stack.pop()
+            top, start, kind, opened_extra, _ = stack.pop()
             if top != tag:
                 raise _parse_error(source, lt, f'Unmatched end tag "{tag}", expected "</{top}>"')
             if kind and position > start:
                 entities.append(
-                    {"type": kind, "offset": start, "length": position - start, **extra}
+                    {"type": kind, "offset": start, "length": position - start, **opened_extra}
                 )
             continue
         kind = _HTML_KINDS.get(tag)
