@@ -10,7 +10,7 @@ from telegram.ext import ContextTypes
 from bot.catalog import MANY
 from bot.i18n import Gettext, gettext_for, language_for
 from bot.services import Services
-from storage.workers import WorkerRow
+from bot.workers import WorkerRow
 
 Context = ContextTypes.DEFAULT_TYPE
 

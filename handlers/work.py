@@ -10,11 +10,11 @@ from bot.assign import AnswerResult, Empty, Outcome, Project, Served, Shown
 from bot.catalog import MANY
 from bot.i18n import Gettext, language_name, language_names
 from bot.money import format_money
+from bot.workers import WorkerRow
 from handlers import bursts, quiz, say
 from handlers.common import Context, gettext_in, gettext_of, many, services_of
 from handlers.consent import ask_consent
 from handlers.render import show_task, show_text
-from storage.workers import WorkerRow
 
 #: ``a:<assignment>:<label>``, ``u|s|x:<assignment>``, ``p:<project>``, ``t``
 _CALLBACK = re.compile(
