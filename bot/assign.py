@@ -40,7 +40,7 @@ from storage import quiz as quiz_store
 from storage import workers as worker_store
 from storage.assignments import AssignmentRow
 from storage.items import DONE, FRESH, FULL, STARTED, ItemRow
-from storage.media import MediaRow
+from storage.media import MediaRow as MediaRow  # re-exported: a task's media
 from storage.projects import ProjectRow
 from storage.quality import Qualification
 from storage.workers import WorkerRow

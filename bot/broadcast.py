@@ -32,7 +32,8 @@ from storage import projects as project_store
 from storage import quality as quality_store
 from storage import quiz as quiz_store
 from storage import workers as worker_store
-from storage.broadcasts import Broadcast, Progress
+from storage.broadcasts import Broadcast as Broadcast  # re-exported for the handlers
+from storage.broadcasts import Progress as Progress
 from storage.workers import WorkerRow
 
 #: recipients claimed per database round trip

@@ -38,7 +38,7 @@ from storage import projects as project_store
 from storage import quality as quality_store
 from storage import units as unit_store
 from storage.items import DONE
-from storage.ledger import Entry
+from storage.ledger import Entry as Entry  # re-exported: the handlers show entries
 from storage.payouts import Payout
 from storage.units import Unit, UnitAnswer
 

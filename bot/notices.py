@@ -19,7 +19,7 @@ from datetime import timedelta
 from bot.clock import Clock, to_iso
 from bot.quiet import quiet_until
 from storage import Database, outbox
-from storage.outbox import Notice
+from storage.outbox import Notice as Notice  # re-exported: the handlers render notices
 from storage.workers import WorkerRow
 
 log = logging.getLogger(__name__)

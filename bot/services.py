@@ -19,6 +19,7 @@ from bot.quiz import Quizzes
 from bot.reports import Reports
 from bot.workers import Workers
 from storage import Database
+from storage import DatabaseBusy as DatabaseBusy  # re-exported: handlers catch it via bot/
 
 
 @dataclass

@@ -9,7 +9,8 @@ from bot.languages import normalize, pack, phone_reads
 from bot.timezones import default_zone
 from storage import Database
 from storage import workers as worker_store
-from storage.workers import Standing, WorkerRow
+from storage.workers import Standing
+from storage.workers import WorkerRow as WorkerRow  # the handlers' view of a worker
 
 
 class Workers:

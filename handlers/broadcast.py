@@ -11,12 +11,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.assign import Project
-from bot.broadcast import Recipient
+from bot.broadcast import Broadcast, Progress, Recipient
 from bot.i18n import Gettext, gettext_for
 from bot.services import Services
 from handlers import say
 from handlers.common import App, never_left
-from storage.broadcasts import Broadcast, Progress
 
 log = logging.getLogger(__name__)
 #: how often the operator's progress message is edited

@@ -10,7 +10,7 @@ from telegram.error import BadRequest, Forbidden
 from bot.bursts import DEFAULT_MINUTES, MAX_MINUTES, BurstSummary
 from bot.i18n import Gettext, gettext_for
 from bot.money import format_money
-from handlers import say
+from handlers import say, serve
 from handlers.common import Context, gettext_of, services_of
 from handlers.inputs import whole_number
 from handlers.render import show_text
@@ -66,8 +66,6 @@ async def more(update: Update, context: Context) -> None:
 
 async def _begin(update: Update, context: Context, minutes: int,
                  replace: Message | None) -> None:
-    from handlers import work
-
     user = update.effective_user
     assert user is not None
     services = services_of(context)
@@ -84,7 +82,7 @@ async def _begin(update: Update, context: Context, minutes: int,
         return
     await services.bursts.start(user.id, minutes)
     note = _("⏱ {minutes} min: go!", minutes=minutes)
-    await work.begin_by_id(update, context, project_id, replace, note)
+    await serve.begin_by_id(update, context, project_id, replace, note)
 
 
 async def end_due(context: Context) -> None:

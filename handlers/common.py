@@ -13,7 +13,7 @@ from telegram.ext import Application, ContextTypes, ExtBot, JobQueue
 from bot.catalog import MANY
 from bot.i18n import Gettext, gettext_for, language_for
 from bot.services import Services
-from storage.workers import WorkerRow
+from bot.workers import WorkerRow
 
 Context = ContextTypes.DEFAULT_TYPE
 #: what PTB's handler classes accept as a callback: an ``async def`` (a coroutine

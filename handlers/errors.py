@@ -9,9 +9,9 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 from telegram.ext import ApplicationHandlerStop
 
+from bot.services import DatabaseBusy
 from handlers import say
 from handlers.common import Context, gettext_of, services_of
-from storage import DatabaseBusy
 
 log = logging.getLogger(__name__)
 

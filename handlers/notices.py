@@ -18,13 +18,13 @@ from telegram.error import Forbidden
 from bot.assign import Project
 from bot.i18n import Gettext, gettext_for
 from bot.money import format_money
+from bot.notices import Notice
 from bot.quiet import quiet_until
 from handlers import say
 from handlers.broadcast import invitation
 from handlers.common import Context, many, never_left, services_of
 from handlers.render import value_name
 from handlers.wallet import notice_text
-from storage.outbox import Notice
 
 log = logging.getLogger(__name__)
 #: a notice that keeps failing is dropped after this many tries

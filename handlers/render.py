@@ -33,7 +33,7 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden
 
-from bot.assign import Project, Task
+from bot.assign import MediaRow, Project, Task
 from bot.cards import render_card
 from bot.i18n import N_, Gettext
 from bot.money import format_money
@@ -41,7 +41,6 @@ from bot.projects import Label
 from handlers import say
 from handlers.common import Context, services_of
 from handlers.say import CAPTION_LIMIT, TEXT_LIMIT, Text
-from storage.media import MediaRow
 
 log = logging.getLogger(__name__)
 

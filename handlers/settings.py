@@ -10,9 +10,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot.i18n import LANGUAGES, Gettext, autonym, gettext_for
 from bot.languages import pack
 from bot.timezones import label as zone_label
+from bot.workers import WorkerRow
 from handlers import say
 from handlers.common import Context, services_of
-from storage.workers import WorkerRow
 
 #: quiet-hour choices, minutes after local midnight (start, end); None = no quiet hours
 QUIET_PRESETS: tuple[tuple[int, int] | None, ...] = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from handlers import say, work
+from handlers import say, serve, work
 from handlers.common import Context, gettext_of, services_of
 from handlers.consent import ask_consent
 from handlers.inputs import whole_number
@@ -28,7 +28,7 @@ async def start(update: Update, context: Context) -> None:
         await ask_consent(update, _, project_id, greeting)
         return
     if project_name:
-        await work.begin(update, context, project_name)
+        await serve.begin(update, context, project_name)
         return
     await say.reply(message, _("Welcome back, {name}!", name=user.first_name or ""))
     await work.tasks(update, context)
@@ -53,7 +53,7 @@ async def consent(update: Update, context: Context) -> None:
         await query.edit_message_reply_markup(None)
     project_id = whole_number(tail)
     if project_id is not None:
-        await work.begin_by_id(update, context, project_id)
+        await serve.begin_by_id(update, context, project_id)
     else:
         await work.tasks(update, context)
 

@@ -11,12 +11,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Upda
 
 from bot.charts import bar_chart
 from bot.i18n import Gettext, gettext_for
-from bot.ledger import AUTO, DISCOUNTED
+from bot.ledger import AUTO, DISCOUNTED, Entry
 from bot.money import currency_name, format_money, format_rate
+from bot.notices import Notice
 from handlers import say
 from handlers.common import Context, gettext_of, services_of
-from storage.ledger import Entry
-from storage.outbox import Notice
 
 log = logging.getLogger(__name__)
 _CONFIRM = re.compile(r"^po:([0-9]{1,12})$")

@@ -6,15 +6,15 @@ import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot.assign import AnswerResult, Empty, Outcome, Project, Served, Shown
+from bot.assign import AnswerResult, Outcome, Project, Shown
 from bot.catalog import MANY
-from bot.i18n import Gettext, language_name, language_names
+from bot.i18n import Gettext
 from bot.money import format_money
-from handlers import bursts, quiz, say
+from bot.workers import WorkerRow
+from handlers import bursts, quiz, say, serve
 from handlers.common import Context, gettext_in, gettext_of, many, services_of
-from handlers.consent import ask_consent
-from handlers.render import show_task, show_text
-from storage.workers import WorkerRow
+from handlers.quiz_text import feedback_note, too_long
+from handlers.render import show_text
 
 #: ``a:<assignment>:<label>``, ``u|s|x:<assignment>``, ``p:<project>``, ``t``
 _CALLBACK = re.compile(
@@ -46,25 +46,6 @@ async def tasks(update: Update, context: Context, replace: Message | None = None
                     InlineKeyboardMarkup(rows), replace=replace)
 
 
-async def begin(update: Update, context: Context, project_name: str) -> None:
-    """Deep link ``/start NAME``: straight into the project."""
-    user = update.effective_user
-    if user is None or not await _consented(update, context, None):
-        return
-    served = await services_of(context).loop.start(user.id, project_name)
-    await _present(update, context, served, await gettext_of(update, context))
-
-
-async def begin_by_id(update: Update, context: Context, project_id: int,
-                      replace: Message | None = None, note: str = "") -> None:
-    user = update.effective_user
-    if user is None or not await _consented(update, context, project_id):
-        return
-    served = await services_of(context).loop.start_by_id(user.id, project_id)
-    await _present(update, context, served, await gettext_of(update, context), replace,
-                   note)
-
-
 async def callback(update: Update, context: Context) -> None:
     """Every task button. The data is parsed strictly and checked against the database."""
     query, user = update.callback_query, update.effective_user
@@ -80,7 +61,7 @@ async def callback(update: Update, context: Context) -> None:
     loop = services_of(context).loop
     if project_id is not None:
         await query.answer()
-        await begin_by_id(update, context, int(project_id), replace)
+        await serve.begin_by_id(update, context, int(project_id), replace)
         return
     if label_aid is None and action is None:  # "t": back to the list
         await query.answer()
@@ -111,8 +92,8 @@ async def callback(update: Update, context: Context) -> None:
             return
         senior = worker is not None and worker.senior
         note = "\n".join(n for n in (saved if senior else "", _feedback(result, _)) if n)
-        await _present(update, context, result.served, _, replace, note, senior,
-                       answered=True)
+        await serve.present(update, context, result.served, _, replace, note, senior,
+                            answered=True)
 
 
 async def typed_answer(update: Update, context: Context) -> None:
@@ -131,7 +112,7 @@ async def typed_answer(update: Update, context: Context) -> None:
         await say.reply(message, _("To get a task, tap /tasks."))
         return
     if result.outcome is Outcome.TOO_LONG:
-        await say.reply(message, quiz.too_long(_))
+        await say.reply(message, too_long(_))
         return
     if result.outcome is Outcome.INVALID:
         await say.reply(message, _("Please answer with the buttons under the task."))
@@ -141,8 +122,8 @@ async def typed_answer(update: Update, context: Context) -> None:
     if result.served is not None:
         if await _burst_over(update, context, worker, result, None):
             return
-        await _present(update, context, result.served, _, note=note,
-                       senior=worker is not None and worker.senior, answered=True)
+        await serve.present(update, context, result.served, _, note=note,
+                            senior=worker is not None and worker.senior, answered=True)
 
 
 async def not_text(update: Update, context: Context) -> None:
@@ -160,70 +141,6 @@ async def unknown_button(update: Update, context: Context) -> None:
         await query.answer(_("Sorry, this button does not work any more."))
 
 
-async def _consented(update: Update, context: Context, project_id: int | None) -> bool:
-    user = update.effective_user
-    assert user is not None
-    services = services_of(context)
-    worker = await services.workers.get(user.id)
-    if worker is not None and worker.consent_at is not None:
-        return True
-    if worker is None:
-        await services.workers.seen(user.id, user.first_name or "", user.language_code)
-    await ask_consent(update, await gettext_of(update, context), project_id)
-    return False
-
-
-async def _present(update: Update, context: Context, served: Served, _: Gettext,
-                   replace: Message | None = None, note: str = "",
-                   senior: bool | None = None, answered: bool = False) -> None:
-    """The next task, or a plain sentence saying why there is none. ``answered``: this
-    follows an answer (else the worker is starting)."""
-    chat = update.effective_chat
-    assert chat is not None
-    if served.task is not None:
-        await show_task(context, chat.id, served.task, _, replace, note, senior)
-        return
-    if served.empty is Empty.GATED and served.project and served.access:
-        text, gate_markup = quiz.gate_text(served.project, served.access, _)
-        await show_text(context, chat.id, f"{note}\n\n{text}" if note else text, gate_markup,
-                        replace)
-        return
-    if served.empty is Empty.LANGUAGE and served.project:
-        await _ask_language(context, chat.id, served, _, replace)
-        return
-    rows = []
-    if served.empty is Empty.NO_PROJECT:
-        text = _("Sorry, there is no such project.")
-    elif served.empty is Empty.PAUSED:
-        text = _("This project is paused right now. Please look again later.")
-    elif answered or served.project is None:
-        # right after an answer: the worker has done what was there for them
-        text = _("You have done every task in this project for now. Thank you!")
-    else:
-        # nobody is sent into practice or an exam for a project with nothing for them
-        text = _("There are no tasks for you in this project right now.")
-        rows.append([InlineKeyboardButton(_("🔔 Tell me when there are"),
-                                          callback_data=f"nt:{served.project.id}")])
-    if note:
-        text = f"{note}\n\n{text}"
-    rows.append([InlineKeyboardButton(_("📋 Other projects"), callback_data="t")])
-    await show_text(context, chat.id, text, InlineKeyboardMarkup(rows), replace)
-
-
-async def _ask_language(context: Context, chat_id: int, served: Served, _: Gettext,
-                        replace: Message | None) -> None:
-    """Asked once, when every item left is in a language the worker has not declared."""
-    assert served.project is not None
-    text = _("This project's texts are in {languages}. Can you read them?",
-             languages=language_names(served.languages, _.language))
-    rows = [[InlineKeyboardButton(_("✅ Yes, I read {language}",
-                                    language=language_name(lang, _.language)),
-                                  callback_data=f"rl:{served.project.id}:{lang}")]
-            for lang in served.languages]
-    rows.append([InlineKeyboardButton(_("✗ No"), callback_data="t")])
-    await show_text(context, chat_id, text, InlineKeyboardMarkup(rows), replace)
-
-
 async def reads_button(update: Update, context: Context) -> None:
     """ "Yes, I read Korean": the language joins the worker's, then the project starts."""
     query, user = update.callback_query, update.effective_user
@@ -239,7 +156,7 @@ async def reads_button(update: Update, context: Context) -> None:
     await query.answer()
     await services.workers.add_language(user.id, match.group(2))
     replace = query.message if isinstance(query.message, Message) else None
-    await begin_by_id(update, context, project.id, replace)
+    await serve.begin_by_id(update, context, project.id, replace)
 
 
 async def notify_button(update: Update, context: Context) -> None:
@@ -319,7 +236,7 @@ def _feedback(result: AnswerResult, _: Gettext) -> str:
     served = result.served
     if result.feedback is None or served is None or served.project is None:
         return ""
-    return quiz.feedback_note(served.project, result.feedback, _)
+    return feedback_note(served.project, result.feedback, _)
 
 
 def _outcome_text(result: AnswerResult, _: Gettext) -> str:
@@ -331,7 +248,7 @@ def _outcome_text(result: AnswerResult, _: Gettext) -> str:
                            "was not counted."),
         Outcome.FORGED: _("Sorry, this button does not work any more."),
         Outcome.INVALID: _("Sorry, that answer does not fit this task."),
-        Outcome.TOO_LONG: quiz.too_long(_),
+        Outcome.TOO_LONG: too_long(_),
         Outcome.NO_TASK: _("To get a task, tap /tasks."),
     }
     return texts[result.outcome]

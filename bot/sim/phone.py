@@ -17,12 +17,25 @@ import asyncio
 import json
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from bot.sim.server import BotApiStandIn
+from typing import Any, Protocol
 
 JSON = dict[str, Any]
+
+
+class StandInSide(Protocol):
+    """What a phone needs of the stand-in server (``BotApiStandIn`` satisfies it).
+
+    Naming the server class here would make ``phone`` and ``server`` import each other;
+    the protocol keeps the dependency one way (server imports phone)."""
+
+    def unblock(self, user_id: int, *, notify: bool = True) -> None: ...
+    def _now(self) -> int: ...
+    def _enqueue(self, payload: JSON, kind: str) -> JSON: ...
+    def _new_callback_id(self, user_id: int) -> str: ...
+    def _store_file(self, kind: str, data: bytes, *, filename: str | None,
+                    mime_type: str | None = None, duration: int | None = None,
+                    title: str | None = None, performer: str | None = None) -> Any: ...
+    def _file_json(self, stored: Any) -> Any: ...
 
 # A command at the start of a text, as Telegram marks it: "/name" or "/name@botname".
 _COMMAND_RE = re.compile(r"/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,64})?")
@@ -107,7 +120,7 @@ class Phone:
 
     def __init__(
         self,
-        server: BotApiStandIn,
+        server: StandInSide,
         user_id: int,
         first_name: str = "Ann",
         *,
