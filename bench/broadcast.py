@@ -94,7 +94,7 @@ from bot.config import Config, StorageConfig  # noqa: E402
 from bot.projects import parse_project  # noqa: E402
 from bot.services import Services  # noqa: E402
 from bot.sim.phone import JSON  # noqa: E402
-from bot.sim.server import ApiError, BotApiStandIn  # noqa: E402
+from bot.sim.standin import ApiError, BotApiStandIn  # noqa: E402
 from handlers.broadcast import senders  # noqa: E402
 from storage import broadcasts as broadcast_store  # noqa: E402
 from storage import items as item_store  # noqa: E402

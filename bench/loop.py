@@ -6,7 +6,7 @@
 
 What runs where, and why:
 
-- This process holds the Bot API stand-in (``bot.sim.server.BotApiStandIn``) and the
+- This process holds the Bot API stand-in (``bot.sim.standin.BotApiStandIn``) and the
   simulated phones; the bot runs as a separate process, exactly as an operator starts it
   (``python -m bot run -c CONFIG``), so its CPU time and peak RSS (``/proc/<pid>``) are its
   own and not mixed with the simulation's.
@@ -87,7 +87,7 @@ from bot.projects import parse_project  # noqa: E402
 from bot.services import Services  # noqa: E402
 from bot.sim.crowd import task_id  # noqa: E402
 from bot.sim.phone import JSON, Phone  # noqa: E402
-from bot.sim.server import BotApiStandIn  # noqa: E402
+from bot.sim.standin import BotApiStandIn  # noqa: E402
 from storage import items as item_store  # noqa: E402
 
 #: the sample project's definition (bot/sample/reviews.toml), so tasks look like real ones.

@@ -26,7 +26,7 @@ from bot.config import (
 )
 from bot.projects import parse_project
 from bot.services import Services
-from bot.sim.server import BotApiStandIn
+from bot.sim.standin import BotApiStandIn
 from storage import items as item_store
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB 22's opt-in; silences its warning

@@ -20,7 +20,7 @@ from telegram.error import InvalidToken, NetworkError, TimedOut
 from bot.app import bot_api_error
 from bot.config import Config, TelegramConfig
 from bot.redact import Redactor
-from bot.sim.server import BotApiStandIn
+from bot.sim.standin import BotApiStandIn
 from tests.conftest import ROOT
 
 WRONG = "654321:WRONG-secret-token-value_0123456789"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.cli import main
 from bot.sim.crowd import join, open_task, task_id
-from bot.sim.server import BotApiStandIn
+from bot.sim.standin import BotApiStandIn
 from tests.conftest import ROOT, stop_bot
 
 SAMPLE = ROOT / "bot" / "sample"

@@ -13,7 +13,7 @@ from bot.projects import parse_project
 from bot.services import Services
 from bot.sim.crowd import join, open_task, task_id
 from bot.sim.phone import Phone
-from bot.sim.server import BotApiStandIn
+from bot.sim.standin import BotApiStandIn
 from tests.conftest import OPERATOR_ID, Running, e2e_config, sentiment_doc
 
 

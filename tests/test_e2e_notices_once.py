@@ -20,7 +20,7 @@ from telegram.ext import Application, CallbackContext
 from bot.app import build_application
 from bot.config import Config, StorageConfig
 from bot.services import Services
-from bot.sim.server import BotApiStandIn
+from bot.sim.standin import BotApiStandIn
 from handlers.common import never_left
 from handlers.notices import deliver_notices
 from tests.conftest import Running, e2e_config, stop_bot

@@ -12,7 +12,7 @@ import pytest
 from bot.app import running
 from bot.projects import parse_project
 from bot.sim.crowd import join
-from bot.sim.server import BotApiStandIn
+from bot.sim.standin import BotApiStandIn
 from tests.conftest import OPERATOR_ID, Running, e2e_config, sentiment_doc
 
 OPERATOR_COMMANDS = ["/payouts", "/reject 1 no", "/projects", "/project reviews",

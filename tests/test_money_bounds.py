@@ -20,7 +20,7 @@ from bot.limits import INT64_MAX, MAX_AMOUNT, MAX_BALANCE
 from bot.money import MICROS
 from bot.services import Services
 from bot.sim.crowd import answer_tasks, join
-from bot.sim.server import BotApiStandIn
+from bot.sim.standin import BotApiStandIn
 from storage import ledger as ledger_store
 from storage.ledger import Entry
 from storage.schema import MIGRATIONS

@@ -13,7 +13,7 @@ import pytest
 from bot.app import running
 from bot.errors import AlreadyRunning
 from bot.runlock import RunLock
-from bot.sim.server import BotApiStandIn
+from bot.sim.standin import BotApiStandIn
 from tests.conftest import e2e_config, stop_bot
 
 START_TIMEOUT = 30.0

@@ -6,6 +6,6 @@ benchmarks exercise the same code paths as production without any network access
 """
 
 from bot.sim.phone import Phone
-from bot.sim.server import ApiError, BotApiStandIn, Call
+from bot.sim.standin import ApiError, BotApiStandIn, Call
 
 __all__ = ["ApiError", "BotApiStandIn", "Call", "Phone"]

@@ -20,7 +20,7 @@ from bot.app import running
 from bot.config import Config, StorageConfig, TelegramConfig
 from bot.projects import load_project_file
 from bot.sim.crowd import answer_tasks, join
-from bot.sim.server import BotApiStandIn
+from bot.sim.standin import BotApiStandIn
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample"
 LANGUAGES = ("en", "ko", "zh")
