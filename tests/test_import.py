@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from bot import importer, media
+from bot import import_media, importer, media
 from bot.importer import (
     ImportResult,
     LineError,
@@ -476,7 +476,7 @@ def test_zip_bomb_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     data = make_zip({"items.jsonl": jsonl({"id": "1", "text": "x"}),
                      "zeros.bin": b"\x00" * 5_000_000})
     assert len(data) < 50_000
-    monkeypatch.setattr(importer, "MAX_ZIP_BYTES", 1_000_000)
+    monkeypatch.setattr(import_media, "MAX_ZIP_BYTES", 1_000_000)
     _, message = one_problem(read_items_bytes(SENTIMENT, data, "bomb.zip"))
     assert "unpacks to 4.8 MB; the limit is 977 KB" in message
 
@@ -508,7 +508,7 @@ def test_zip_errors_name_the_items_file(tmp_path: Path) -> None:
 def test_zip_media_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     data = make_zip({"items.jsonl": jsonl({"id": "1", "audio": "big.wav"}),
                      "big.wav": wav(seconds=3)})
-    monkeypatch.setattr(importer, "MAX_MEDIA_BYTES", 1024)
+    monkeypatch.setattr(import_media, "MAX_MEDIA_BYTES", 1024)
     _, message = one_problem(read_items_bytes(TRANSCRIBE, data, "a.zip"))
     assert message == "audio 'big.wav' is larger than 1 KB"
 

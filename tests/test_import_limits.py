@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from bot import importer
+from bot import import_media, importer
 from bot.importer import (
     BATCH_LINES,
     MAX_ID,
@@ -62,7 +62,7 @@ def test_a_member_named_on_every_line_is_inflated_and_prepared_once(
     20 MB member); now the member is read once, whatever the lines call it."""
     reads: list[str] = []
     prepared: list[str] = []
-    real_read, real_prepare = importer._read_member, importer.prepare_image
+    real_read, real_prepare = import_media._read_member, importer.prepare_image
 
     def counting_read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
         reads.append(info.filename)
@@ -72,7 +72,7 @@ def test_a_member_named_on_every_line_is_inflated_and_prepared_once(
         prepared.append(name)
         return real_prepare(data, name)
 
-    monkeypatch.setattr(importer, "_read_member", counting_read)
+    monkeypatch.setattr(import_media, "_read_member", counting_read)
     monkeypatch.setattr(importer, "prepare_image", counting_prepare)
     lines = [{"id": str(n), "image": "img/cat.png" if n % 2 else "./img/../img/cat.png"}
              for n in range(150)]
@@ -88,13 +88,13 @@ def test_a_member_named_on_every_line_is_inflated_and_prepared_once(
 def test_a_bad_member_is_read_once_and_reported_on_every_line(
         monkeypatch: pytest.MonkeyPatch) -> None:
     reads: list[str] = []
-    real_read = importer._read_member
+    real_read = import_media._read_member
 
     def counting_read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
         reads.append(info.filename)
         return real_read(archive, info, limit)
 
-    monkeypatch.setattr(importer, "_read_member", counting_read)
+    monkeypatch.setattr(import_media, "_read_member", counting_read)
     data = make_zip({"items.csv": "id,image\n1,junk.png\n2,junk.png\n3,junk.png\n",
                      "junk.png": b"not a picture at all"})
     result = read_items_bytes(ANIMALS, data, "junk.zip")
@@ -109,8 +109,8 @@ def test_inflated_bytes_are_counted_against_the_zip_limit() -> None:
     inflated, so no member is ever read past the archive's limit."""
     data = make_zip({"items.jsonl": "{}", "a.png": png()})
     archive = zipfile.ZipFile(io.BytesIO(data))
-    media = importer._ZipMedia(archive, "", inflated=importer.MAX_ZIP_BYTES - 10)
-    with pytest.raises(importer._RefError, match="would unpack to more than 200 MB"):
+    media = import_media._ZipMedia(archive, "", inflated=import_media.MAX_ZIP_BYTES - 10)
+    with pytest.raises(import_media._RefError, match="would unpack to more than 200 MB"):
         media.read(media.locate("a.png"))
 
 
