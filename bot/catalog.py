@@ -8,7 +8,8 @@ from pathlib import Path
 from bot.assign import Project
 from bot.clock import Clock, to_iso
 from bot.errors import NotFound, ProjectError
-from bot.importer import ImportResult, open_bytes, open_file
+from bot.import_records import ImportResult
+from bot.importer import open_bytes, open_file
 from bot.loader import Loader
 from bot.projects import ProjectSpec
 from storage import Database

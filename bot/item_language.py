@@ -1,6 +1,6 @@
 """An item's language: the code an operator gives, checked, or the one found in its text.
 
-Precedence, decided once at import (``bot.importer``): the item's own ``lang``, else the
+Precedence, decided once at import (``bot.import_checks``): the item's own ``lang``, else the
 project's ``language``, else, for a text, detection here. Detection chooses among English,
 Korean and Chinese (``CANDIDATES``, the languages tapwork speaks); the project's
 ``language`` is no extra candidate, because a project that has one never detects. A project

@@ -57,7 +57,8 @@ from typing import Any, TypeVar
 
 from bot.clock import Clock, to_iso
 from bot.errors import TapworkError
-from bot.importer import Checking, ImportResult, ItemRecord, UnreadableFile
+from bot.import_records import ImportResult, ItemRecord, UnreadableFile
+from bot.importer import Checking
 from bot.media import format_size
 from storage import Database
 from storage import broadcasts as broadcast_store

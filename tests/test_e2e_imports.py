@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from bot import loader
-from bot.importer import BATCH_LINES, MAX_ID
+from bot.import_records import BATCH_LINES, MAX_ID
 from bot.loader import PUBLISHED, STAGED
 from bot.projects import parse_project
 from bot.sim.crowd import answer_tasks, join, task_id

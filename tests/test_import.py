@@ -18,14 +18,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from bot import import_media, importer, media
-from bot.importer import (
-    ImportResult,
-    LineError,
-    format_report,
-    read_items,
-    read_items_bytes,
-)
+from bot import import_media, import_records, media
+from bot.import_records import ImportResult, LineError
+from bot.importer import format_report, read_items, read_items_bytes
 from bot.media import MediaError, prepare_audio, prepare_image
 from bot.projects import ProjectSpec, parse_project
 
@@ -368,7 +363,7 @@ def test_error_list_is_capped(tmp_path: Path) -> None:
     path = write(tmp_path / "items.jsonl",
                  jsonl(*({"id": str(n), "text": "x", "gold": "no"} for n in range(250))))
     result = read_items(SENTIMENT, path)
-    assert len(result.errors) == importer.MAX_ERRORS + 1
+    assert len(result.errors) == import_records.MAX_ERRORS + 1
     assert str(result.errors[-1]) == "… and 50 more problems"
     assert result.problem_count == 250
     report = format_report(result, limit=10).splitlines()
@@ -482,7 +477,7 @@ def test_zip_bomb_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_zip_member_count_limited(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(importer, "MAX_ZIP_MEMBERS", 3)
+    monkeypatch.setattr(import_records, "MAX_ZIP_MEMBERS", 3)
     data = make_zip({f"f{n}.txt": "x" for n in range(4)})
     _, message = one_problem(read_items_bytes(SENTIMENT, data, "many.zip"))
     assert "holds 4 files; the limit is 3" in message

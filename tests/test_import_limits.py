@@ -16,17 +16,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from bot import import_media, importer
-from bot.importer import (
-    BATCH_LINES,
-    MAX_ID,
-    MAX_LINE,
-    MemoryIds,
-    format_report,
-    open_file,
-    read_items,
-    read_items_bytes,
-)
+from bot import import_checks, import_media, import_records
+from bot.import_records import BATCH_LINES, MAX_ID, MAX_LINE, MemoryIds
+from bot.importer import format_report, open_file, read_items, read_items_bytes
 from bot.projects import parse_project
 
 SENTIMENT = parse_project({"name": "p", "kind": "sentiment", "title": "T", "currency": "CNY",
@@ -49,7 +41,7 @@ def make_zip(files: dict[str, bytes | str]) -> bytes:
     return out.getvalue()
 
 
-def problems(result: importer.ImportResult) -> list[tuple[int | None, str]]:
+def problems(result: import_records.ImportResult) -> list[tuple[int | None, str]]:
     return [(error.line, error.message) for error in result.errors]
 
 
@@ -62,7 +54,7 @@ def test_a_member_named_on_every_line_is_inflated_and_prepared_once(
     20 MB member); now the member is read once, whatever the lines call it."""
     reads: list[str] = []
     prepared: list[str] = []
-    real_read, real_prepare = import_media._read_member, importer.prepare_image
+    real_read, real_prepare = import_media._read_member, import_checks.prepare_image
 
     def counting_read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
         reads.append(info.filename)
@@ -73,7 +65,7 @@ def test_a_member_named_on_every_line_is_inflated_and_prepared_once(
         return real_prepare(data, name)
 
     monkeypatch.setattr(import_media, "_read_member", counting_read)
-    monkeypatch.setattr(importer, "prepare_image", counting_prepare)
+    monkeypatch.setattr(import_checks, "prepare_image", counting_prepare)
     lines = [{"id": str(n), "image": "img/cat.png" if n % 2 else "./img/../img/cat.png"}
              for n in range(150)]
     data = make_zip({"items.jsonl": "".join(json.dumps(line) + "\n" for line in lines),
@@ -130,7 +122,7 @@ def test_a_huge_csv_line_in_a_zip_is_refused_in_bounded_memory() -> None:
     finally:
         tracemalloc.stop()
     assert problems(result) == [
-        (2, importer._TOO_LONG_CSV),
+        (2, import_records._TOO_LONG_CSV),
         (4, "this line has 3 values but the header names 2 columns (a value containing a "
             "comma must be in double quotes)")]
     assert f"longer than {MAX_LINE} characters" in result.errors[0].message
@@ -166,7 +158,7 @@ def test_a_csv_record_spanning_lines_is_capped_too() -> None:
     data = f'id,text\n1,"{many_lines}"\n'.encode()
     result = read_items_bytes(SENTIMENT, data, "long.csv")
     assert result.errors[0].line == 2
-    assert result.errors[0].message == importer._TOO_LONG_CSV
+    assert result.errors[0].message == import_records._TOO_LONG_CSV
 
 
 # --------------------------------------------------------------------------- ids
@@ -214,7 +206,7 @@ class ForgetfulIds:
         return {}
 
 
-def check_in_batches(path: Path) -> tuple[importer.ImportResult, list[int], int]:
+def check_in_batches(path: Path) -> tuple[import_records.ImportResult, list[int], int]:
     """The result, the batch sizes, and the most memory allocated meanwhile."""
     batches: list[int] = []
     tracemalloc.start()

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from bench.languages import load_labelled, load_sample, score
-from bot import importer
+from bot import import_checks, import_records
 from bot.cli import main
 from bot.errors import ProjectError
 from bot.i18n import gettext_for
@@ -46,12 +46,12 @@ def jsonl(*rows: dict[str, Any]) -> bytes:
     return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode()
 
 
-def langs(result: importer.ImportResult) -> list[tuple[str, str, bool]]:
+def langs(result: import_records.ImportResult) -> list[tuple[str, str, bool]]:
     assert result.ok, [(e.line, e.message) for e in result.errors]
     return [(item.ext_id, item.lang, item.detected) for item in result.items]
 
 
-def problems(result: importer.ImportResult) -> list[tuple[int | None, str]]:
+def problems(result: import_records.ImportResult) -> list[tuple[int | None, str]]:
     return [(error.line, error.message) for error in result.errors]
 
 
@@ -222,7 +222,7 @@ async def test_detection_runs_in_the_import_thread_not_on_the_event_loop(
         threads.append(threading.current_thread())
         return "en"
 
-    monkeypatch.setattr(importer, "detect", spy)
+    monkeypatch.setattr(import_checks, "detect", spy)
     await services.catalog.save(parse_project(sentiment_doc()))
     result = await services.catalog.import_bytes(
         "reviews", jsonl({"id": "1", "text": "one"}, {"id": "2", "text": "two"}), "i.jsonl")

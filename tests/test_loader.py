@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from bot import loader
-from bot.importer import BATCH_LINES
+from bot.import_records import BATCH_LINES
 from bot.loader import PUBLISHED, STAGED, ImportFailed
 from bot.projects import parse_project
 from bot.services import Services
