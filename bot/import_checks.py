@@ -13,11 +13,7 @@ from pathlib import PurePath
 from typing import Any
 
 from bot.import_formats import _LongNumber, _unknown
-from bot.import_media import (
-    _Lru,
-    _Media,
-    _RefError,
-)
+from bot.import_media import _Lru, _Media, _RefError
 from bot.import_records import (
     _FALSE,
     _TRUE,
@@ -29,12 +25,7 @@ from bot.import_records import (
     ItemRecord,
 )
 from bot.item_language import detect, parse_code
-from bot.media import (
-    MediaError,
-    PreparedMedia,
-    prepare_audio,
-    prepare_image,
-)
+from bot.media import MediaError, PreparedMedia, prepare_audio, prepare_image
 from bot.projects import LANGUAGES, Localized, ProjectSpec
 
 # --------------------------------------------------------------------------- checking

@@ -73,9 +73,7 @@ from bot.import_records import (
     _quoted,
 )
 from bot.inventory import describe, languages_text
-from bot.media import (
-    format_size,
-)
+from bot.media import format_size
 from bot.projects import ProjectSpec
 
 # --------------------------------------------------------------------------- one file
