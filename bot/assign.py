@@ -20,14 +20,13 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from functools import lru_cache
 
 import aiosqlite
 
 from bot import quality
 from bot.clock import Clock, from_iso, to_iso
 from bot.languages import serving
-from bot.projects import Localized, ProjectSpec, parse_stored
+from bot.projects import Localized, Project, ProjectSpec
 from bot.qualify import GOLD, TOO_FAST, Access, Gate, access
 from bot.quiet import local_time
 from storage import Database
@@ -41,7 +40,6 @@ from storage import workers as worker_store
 from storage.assignments import AssignmentRow
 from storage.items import DONE, FRESH, FULL, STARTED, ItemRow
 from storage.media import MediaRow as MediaRow  # re-exported: a task's media
-from storage.projects import ProjectRow
 from storage.quality import Qualification
 from storage.workers import WorkerRow
 
@@ -53,26 +51,6 @@ QUIZ_BUSY = timedelta(hours=1)
 
 #: (connection, worker, project, assignment, now) inside the answer's transaction
 AcceptedHook = Callable[[aiosqlite.Connection, int, "Project", int, str], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class Project:
-    id: int
-    spec: ProjectSpec
-    status: str
-    #: the languages its items are in (kept at import); items with none are not listed
-    languages: tuple[str, ...] = ()
-
-    @classmethod
-    def from_row(cls, row: ProjectRow) -> Project:
-        return cls(row.id, _spec(row.spec), row.status, row.languages)
-
-
-@lru_cache(maxsize=256)
-def _spec(document: str) -> ProjectSpec:
-    """Validating a project takes ~50 µs and every answer loads its project, so a spec is
-    parsed once per stored text (an update stores a new text, so it is never stale)."""
-    return parse_stored(document)
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,14 @@ from datetime import timedelta
 
 import aiosqlite
 
-from bot.assign import QUIZ_BUSY, Project, WorkLoop
+from bot.assign import QUIZ_BUSY, WorkLoop
 from bot.catalog import MANY, Catalog
 from bot.clock import Clock, from_iso, to_iso
 from bot.config import BroadcastConfig
 from bot.errors import TapworkError, TextTooLong
 from bot.languages import unpack
 from bot.ledger import Payroll
+from bot.projects import Project
 from bot.quiet import local_time, quiet_until
 from storage import Database, outbox
 from storage import broadcasts as store

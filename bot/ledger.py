@@ -25,12 +25,13 @@ from typing import Any
 import aiosqlite
 
 from bot import quality
-from bot.assign import Project, WorkLoop
+from bot.assign import WorkLoop
 from bot.clock import from_iso, to_iso
 from bot.config import PayoutsConfig
 from bot.errors import TapworkError
 from bot.limits import MAX_AMOUNT, MAX_BALANCE
 from bot.money import MICROS
+from bot.projects import Project
 from storage import Database, outbox
 from storage import ledger as ledger_store
 from storage import payouts as payout_store

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
-from bot.assign import Project, WorkLoop, answer_value, typed_too_long
+from bot.assign import WorkLoop, answer_value, typed_too_long
 from bot.clock import to_iso
-from bot.projects import Localized
+from bot.projects import Localized, Project
 from bot.qualify import Gate
 from bot.quality import is_correct
 from storage import items as item_store

@@ -15,10 +15,10 @@ from typing import Any
 from telegram import InlineKeyboardMarkup
 from telegram.error import Forbidden
 
-from bot.assign import Project
 from bot.i18n import Gettext, gettext_for
 from bot.money import format_money
 from bot.notices import Notice
+from bot.projects import Project
 from bot.quiet import quiet_until
 from handlers import say
 from handlers.broadcast import invitation

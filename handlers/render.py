@@ -33,11 +33,11 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden
 
-from bot.assign import MediaRow, Project, Task
+from bot.assign import MediaRow, Task
 from bot.cards import render_card
 from bot.i18n import N_, Gettext
 from bot.money import format_money
-from bot.projects import Label
+from bot.projects import Label, Project
 from handlers import say
 from handlers.common import Context, services_of
 from handlers.say import CAPTION_LIMIT, TEXT_LIMIT, Text

@@ -6,10 +6,11 @@ import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot.assign import AnswerResult, Outcome, Project, Shown
+from bot.assign import AnswerResult, Outcome, Shown
 from bot.catalog import MANY
 from bot.i18n import Gettext
 from bot.money import format_money
+from bot.projects import Project
 from bot.workers import WorkerRow
 from handlers import bursts, quiz, say, serve
 from handlers.common import Context, gettext_in, gettext_of, many, services_of

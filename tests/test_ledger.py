@@ -18,13 +18,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.assign import Outcome, Project
+from bot.assign import Outcome
 from bot.clock import FakeClock
 from bot.config import PayoutsConfig
 from bot.errors import ProjectError, TapworkError
 from bot.ledger import AUTO, DISCOUNTED, FULL, ProjectMoney, discounted, judge
 from bot.limits import MAX_AMOUNT
-from bot.projects import parse_project
+from bot.projects import Project, parse_project
 from bot.services import Services
 from storage import items as item_store
 from storage import ledger as ledger_store

@@ -9,9 +9,9 @@ from datetime import timedelta
 
 import pytest
 
-from bot.assign import AnswerResult, Empty, GoldFeedback, Outcome, Project, Served, Task
+from bot.assign import AnswerResult, Empty, GoldFeedback, Outcome, Served, Task
 from bot.clock import FakeClock
-from bot.projects import Localized
+from bot.projects import Localized, Project
 from bot.qualify import Gate
 from bot.quiz import QuizOutcome, QuizStep
 from bot.services import Services
