@@ -360,7 +360,7 @@ async def worker_button(update: Update, context: Context) -> None:
         await query.answer(_("Sorry, this button does not work any more."))
         return
     suspend = match.group(1) == "s"
-    changed = await services.loop.set_suspended(int(match.group(2)), chosen, suspend, OPERATOR)
+    changed = await services.work.set_suspended(int(match.group(2)), chosen, suspend, OPERATOR)
     await query.answer(_("Done.") if changed else _("Nothing to change."))
     await _show_worker(update, context, int(match.group(2)), edit=True)
 

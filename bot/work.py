@@ -58,7 +58,7 @@ class Shown:
     """The message that showed the task just answered. The next task is recorded as shown
     there in the same transaction, because the handler edits that message in place; only
     when it has to send a new message does it record the delivery again
-    (``WorkLoop.delivered``). That saves a second transaction on every answer."""
+    (``Work.delivered``). That saves a second transaction on every answer."""
 
     chat_id: int
     message_id: int
@@ -144,7 +144,7 @@ def item_state(spec: ProjectSpec, answers: int, leases: int,
     return STARTED if answers + leases else FRESH
 
 
-class WorkLoop:
+class Work:
     def __init__(self, db: Database, clock: Clock, rng: random.Random | None = None) -> None:
         self.db = db
         self.clock = clock
