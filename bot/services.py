@@ -54,10 +54,8 @@ class Services:
                                   "project`)", path=path, where=config.source)
         clock = clock or Clock()
         db = await Database.open(config.storage.path, config.storage.threaded)
-        work = Work(db, clock)
-        payroll = Payroll(db, work, config.payouts)
-        work.on_accepted.append(payroll.earn)
-        work.on_done.append(payroll.item_resolved)
+        payroll = Payroll(db, clock, config.payouts)
+        work = Work(db, clock, earnings=payroll)
         catalog = Catalog(db, clock)
         return cls(config=config, db=db, clock=clock, work=work,
                    workers=Workers(db, clock, work), catalog=catalog,

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import enum
 import random
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Protocol
 
 import aiosqlite
 
@@ -49,8 +49,17 @@ SENIOR_LEASE = 3
 #: a quiz attempt opened this recently is being answered: no notice pushes it away
 QUIZ_BUSY = timedelta(hours=1)
 
-#: (connection, worker, project, assignment, now) inside the answer's transaction
-AcceptedHook = Callable[[aiosqlite.Connection, int, "Project", int, str], Awaitable[None]]
+
+class Earnings(Protocol):
+    """Where an answer's money goes (the payroll). Both calls run inside the answer's own
+    transaction, so an answer and its earning are written together or not at all."""
+
+    async def earn(self, conn: aiosqlite.Connection, worker_id: int, project: Project,
+                   assignment_id: int, now: str) -> None:
+        """An answer was accepted on ``assignment_id`` at ``now``."""
+
+    async def item_resolved(self, conn: aiosqlite.Connection, item_id: int) -> None:
+        """The item's label became final: units waiting on it may be judged."""
 
 
 @dataclass(frozen=True)
@@ -145,14 +154,13 @@ def item_state(spec: ProjectSpec, answers: int, leases: int,
 
 
 class Work:
-    def __init__(self, db: Database, clock: Clock, rng: random.Random | None = None) -> None:
+    def __init__(self, db: Database, clock: Clock, earnings: Earnings,
+                 rng: random.Random | None = None) -> None:
         self.db = db
         self.clock = clock
+        #: books each accepted answer and each final label, inside the answer's transaction
+        self.earnings = earnings
         self.rng = rng or random.Random()
-        #: called inside an accepted answer's transaction (the payroll records earnings)
-        self.on_accepted: list[AcceptedHook] = []
-        #: called inside the transaction in which an item's label became final
-        self.on_done: list[Callable[[aiosqlite.Connection, int], Awaitable[None]]] = []
         #: project id -> (median seconds, answers it rests on, answers since computed)
         self._medians: dict[int, tuple[float | None, int, int]] = {}
 
@@ -355,8 +363,7 @@ class Work:
         await item_store.set_progress(conn, item.id, new_answers, new_leases, state, label,
                                       confidence)
         if state == DONE and item.state != DONE:
-            for hook in self.on_done:
-                await hook(conn, item.id)
+            await self.earnings.item_resolved(conn, item.id)
 
     async def _close(self, conn: aiosqlite.Connection, assignment: AssignmentRow,
                      status: str) -> bool:
@@ -443,8 +450,7 @@ class Work:
         await self._progress(conn, item, project, answers=1, leases=-1, estimate=estimate)
         suspended = await self._suspension(conn, worker_id, project, gold_correct,
                                            too_fast)
-        for hook in self.on_accepted:
-            await hook(conn, worker_id, project, assignment.id, now)
+        await self.earnings.earn(conn, worker_id, project, assignment.id, now)
         today = await assignment_store.answered_since(
             conn, worker_id, self._local_midnight(worker))
         feedback = None

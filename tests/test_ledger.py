@@ -1,7 +1,7 @@
 """Money against a real SQLite file: earnings, settlement units, bonuses, payouts, wallet.
 
-Earnings come from real answers driven through ``services.work`` (the payroll is one of its
-``on_accepted`` hooks); gold is forced or avoided by stubbing ``services.work.rng`` and
+Earnings come from real answers driven through ``services.work`` (the payroll is its
+``earnings``); gold is forced or avoided by stubbing ``services.work.rng`` and
 time moves only through the ``FakeClock``.
 """
 
