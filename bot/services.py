@@ -16,6 +16,7 @@ from bot.ledger import Payroll
 from bot.notices import Notices
 from bot.quiz import Quizzes
 from bot.reports import Reports
+from bot.standing import QualityStanding
 from bot.work import Work
 from bot.workers import Workers
 from storage import Database
@@ -55,7 +56,7 @@ class Services:
         clock = clock or Clock()
         db = await Database.open(config.storage.path, config.storage.threaded)
         payroll = Payroll(db, clock, config.payouts)
-        work = Work(db, clock, earnings=payroll)
+        work = Work(db, clock, earnings=payroll, standing=QualityStanding(clock))
         catalog = Catalog(db, clock)
         return cls(config=config, db=db, clock=clock, work=work,
                    workers=Workers(db, clock, work), catalog=catalog,
