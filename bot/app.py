@@ -92,7 +92,7 @@ async def _settle(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _expire_leases(context: ContextTypes.DEFAULT_TYPE) -> None:
     services: Services = context.bot_data["services"]
-    returned = await services.loop.expire_leases()
+    returned = await services.work.expire_leases()
     if returned:
         log.info("returned %d items whose lease expired", returned)
 

@@ -17,14 +17,15 @@ from datetime import timedelta
 
 import aiosqlite
 
-from bot.assign import QUIZ_BUSY, Project, WorkLoop
 from bot.catalog import MANY, Catalog
 from bot.clock import Clock, from_iso, to_iso
 from bot.config import BroadcastConfig
 from bot.errors import TapworkError, TextTooLong
 from bot.languages import unpack
 from bot.ledger import Payroll
+from bot.projects import Project
 from bot.quiet import local_time, quiet_until
+from bot.work import QUIZ_BUSY, Work
 from storage import Database, outbox
 from storage import broadcasts as store
 from storage import items as item_store
@@ -87,12 +88,12 @@ def check_text(text: str | None) -> str | None:
 
 
 class Broadcasts:
-    def __init__(self, db: Database, clock: Clock, catalog: Catalog, loop: WorkLoop,
+    def __init__(self, db: Database, clock: Clock, catalog: Catalog, work: Work,
                  config: BroadcastConfig) -> None:
         self.db = db
         self.clock = clock
         self.catalog = catalog
-        self.loop = loop
+        self.work = work
         self.config = config
 
     async def start(self, project_name: str, text: str | None = None, *, paid: bool = False,
@@ -226,7 +227,7 @@ class Broadcasts:
         queued = 0
         for worker in subscribers:
             # what this worker could take, not what waits for anyone
-            waiting = min(MANY + 1, sum(n for _p, n in await self.loop.offers(worker.id,
+            waiting = min(MANY + 1, sum(n for _p, n in await self.work.offers(worker.id,
                                                                                MANY + 1)))
             local = local_time(now, worker.timezone)
             wallet = await payroll.wallet(worker.id)

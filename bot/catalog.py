@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.assign import Project
 from bot.clock import Clock, to_iso
 from bot.errors import NotFound, ProjectError
 from bot.import_records import ImportResult
 from bot.importer import open_bytes, open_file
 from bot.loader import Loader
-from bot.projects import ProjectSpec
+from bot.projects import Project, ProjectSpec
 from storage import Database
 from storage import broadcasts as broadcast_store
 from storage import ledger as ledger_store

@@ -251,7 +251,7 @@ def _worker(args: argparse.Namespace) -> int:
             raise TapworkError("no worker with id {id}", id=args.worker)
         name = args.suspend or args.reinstate
         project = await services.catalog.get(name)
-        changed = await services.loop.set_suspended(args.worker, project, bool(args.suspend),
+        changed = await services.work.set_suspended(args.worker, project, bool(args.suspend),
                                                     OPERATOR)
         state = "suspended from" if args.suspend else "reinstated in"
         print(f"worker {args.worker} {state} {name}" if changed

@@ -25,12 +25,12 @@ from typing import Any
 import aiosqlite
 
 from bot import quality
-from bot.assign import Project, WorkLoop
-from bot.clock import from_iso, to_iso
+from bot.clock import Clock, from_iso, to_iso
 from bot.config import PayoutsConfig
 from bot.errors import TapworkError
 from bot.limits import MAX_AMOUNT, MAX_BALANCE
 from bot.money import MICROS
+from bot.projects import Project
 from storage import Database, outbox
 from storage import ledger as ledger_store
 from storage import payouts as payout_store
@@ -150,10 +150,11 @@ class ProjectMoney:
 
 
 class Payroll:
-    def __init__(self, db: Database, loop: WorkLoop, payouts: PayoutsConfig) -> None:
+    """The work service's ``Earnings``: it books what answers earn, then settles and pays."""
+
+    def __init__(self, db: Database, clock: Clock, payouts: PayoutsConfig) -> None:
         self.db = db
-        self.loop = loop
-        self.clock = loop.clock
+        self.clock = clock
         self.config = payouts
 
     # -- earning (inside the answer's transaction) --------------------------------

@@ -14,6 +14,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from bot.limits import (
     Whole,
 )
 from bot.money import is_currency
+from storage.projects import ProjectRow
 
 log = logging.getLogger(__name__)
 
@@ -544,3 +546,25 @@ def load_project_file(path: str | Path) -> ProjectSpec:
         return parse_project(data)
     except ProjectError as exc:
         raise ProjectError("{path}: {why}", path=str(file), why=str(exc)) from None
+
+
+@dataclass(frozen=True)
+class Project:
+    """A stored project as every service uses it: its row with the spec already parsed."""
+
+    id: int
+    spec: ProjectSpec
+    status: str
+    #: the languages its items are in (kept at import); items with none are not listed
+    languages: tuple[str, ...] = ()
+
+    @classmethod
+    def from_row(cls, row: ProjectRow) -> Project:
+        return cls(row.id, _spec(row.spec), row.status, row.languages)
+
+
+@lru_cache(maxsize=256)
+def _spec(document: str) -> ProjectSpec:
+    """Validating a project takes ~50 µs and every answer loads its project, so a spec is
+    parsed once per stored text (an update stores a new text, so it is never stale)."""
+    return parse_stored(document)

@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
-from bot.assign import Project, WorkLoop, answer_value, typed_too_long
 from bot.clock import to_iso
-from bot.projects import Localized
+from bot.projects import Localized, Project
 from bot.qualify import Gate
 from bot.quality import is_correct
+from bot.work import Work, answer_value, typed_too_long
 from storage import items as item_store
 from storage import media as media_store
 from storage import projects as project_store
@@ -91,10 +91,10 @@ class QuizStep:
 
 
 class Quizzes:
-    def __init__(self, loop: WorkLoop) -> None:
-        self.loop = loop
-        self.db = loop.db
-        self.clock = loop.clock
+    def __init__(self, work: Work) -> None:
+        self.work = work
+        self.db = work.db
+        self.clock = work.clock
 
     async def begin(self, worker_id: int, project: Project) -> QuizStep:
         """Start (or resume) the practice round or the exam, as the worker is due."""
@@ -102,19 +102,19 @@ class Quizzes:
             attempt = await quiz_store.open_attempt(conn, worker_id, project.id)
             if attempt is None:
                 worker = await worker_store.get(conn, worker_id)
-                gate = await self.loop.access_in(conn, worker_id, project, worker)
+                gate = await self.work.access_in(conn, worker_id, project, worker)
                 if gate.gate is not Gate.QUIZ or project.spec.quiz is None or worker is None:
                     return QuizStep(QuizOutcome.NO_QUIZ, project=project)
-                if not await self.loop.waiting_for(conn, worker, project, 1):
+                if not await self.work.waiting_for(conn, worker, project, 1):
                     return QuizStep(QuizOutcome.NOTHING_LEFT, project=project)
                 # questions in the languages the worker reads (the gate counted the same)
                 pool = await quiz_store.pool(conn, project.id,
-                                             self.loop.languages_for(worker, project))
+                                             self.work.languages_for(worker, project))
                 phase = "training" if gate.training else "exam"
                 size = project.spec.quiz.questions
                 if phase == "training":
                     size = min(size, TRAINING_QUESTIONS)
-                drawn = self.loop.rng.sample(pool, size)
+                drawn = self.work.rng.sample(pool, size)
                 attempt_id = await quiz_store.create_attempt(
                     conn, worker_id, project.id, phase, drawn, self._now())
             else:

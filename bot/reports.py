@@ -33,12 +33,12 @@ from bot.aggregation.stream import (
     StreamingCategorical,
     StreamingTexts,
 )
-from bot.assign import Project
 from bot.catalog import Catalog
 from bot.clock import Clock, to_iso
 from bot.files import written_atomically
 from bot.inventory import ItemCounts, tally
 from bot.ledger import Payroll
+from bot.projects import Project
 from storage import Database
 from storage import reports as report_store
 from storage.inline import InlineConnection

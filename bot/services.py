@@ -6,7 +6,6 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.assign import WorkLoop
 from bot.broadcast import Broadcasts
 from bot.bursts import Bursts
 from bot.catalog import Catalog
@@ -17,6 +16,8 @@ from bot.ledger import Payroll
 from bot.notices import Notices
 from bot.quiz import Quizzes
 from bot.reports import Reports
+from bot.standing import QualityStanding
+from bot.work import Work
 from bot.workers import Workers
 from storage import Database
 from storage import DatabaseBusy as DatabaseBusy  # re-exported: handlers catch it via bot/
@@ -27,7 +28,7 @@ class Services:
     config: Config
     db: Database
     clock: Clock
-    loop: WorkLoop
+    work: Work
     workers: Workers
     catalog: Catalog
     reports: Reports
@@ -54,16 +55,14 @@ class Services:
                                   "project`)", path=path, where=config.source)
         clock = clock or Clock()
         db = await Database.open(config.storage.path, config.storage.threaded)
-        loop = WorkLoop(db, clock)
-        payroll = Payroll(db, loop, config.payouts)
-        loop.on_accepted.append(payroll.earn)
-        loop.on_done.append(payroll.item_resolved)
+        payroll = Payroll(db, clock, config.payouts)
+        work = Work(db, clock, earnings=payroll, standing=QualityStanding(clock))
         catalog = Catalog(db, clock)
-        return cls(config=config, db=db, clock=clock, loop=loop,
-                   workers=Workers(db, clock, loop), catalog=catalog,
-                   reports=Reports(db, clock, catalog, payroll), quizzes=Quizzes(loop),
+        return cls(config=config, db=db, clock=clock, work=work,
+                   workers=Workers(db, clock, work), catalog=catalog,
+                   reports=Reports(db, clock, catalog, payroll), quizzes=Quizzes(work),
                    payroll=payroll, notices=Notices(db, clock),
-                   broadcasts=Broadcasts(db, clock, catalog, loop, config.broadcast),
+                   broadcasts=Broadcasts(db, clock, catalog, work, config.broadcast),
                    bursts=Bursts(db, clock))
 
     async def close(self) -> None:

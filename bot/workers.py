@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.assign import WorkLoop
 from bot.clock import Clock, to_iso
 from bot.i18n import language_for
 from bot.languages import normalize, pack, phone_reads
 from bot.timezones import default_zone
+from bot.work import Work
 from storage import Database
 from storage import workers as worker_store
 from storage.workers import Standing
@@ -14,10 +14,10 @@ from storage.workers import WorkerRow as WorkerRow  # the handlers' view of a wo
 
 
 class Workers:
-    def __init__(self, db: Database, clock: Clock, loop: WorkLoop) -> None:
+    def __init__(self, db: Database, clock: Clock, work: Work) -> None:
         self.db = db
         self.clock = clock
-        self.loop = loop
+        self.work = work
 
     async def seen(self, user_id: int, first_name: str, language_code: str | None
                    ) -> WorkerRow:
@@ -73,4 +73,4 @@ class Workers:
         """Telegram said Forbidden: send nothing more, and free their open item now."""
         async with self.db.transaction() as conn:
             await worker_store.set_active(conn, user_id, False)
-        await self.loop.release_worker(user_id)
+        await self.work.release_worker(user_id)

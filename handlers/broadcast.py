@@ -10,9 +10,9 @@ import time
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
-from bot.assign import Project
 from bot.broadcast import Broadcast, Progress, Recipient
 from bot.i18n import Gettext, gettext_for
+from bot.projects import Project
 from bot.services import Services
 from handlers import say
 from handlers.common import App, never_left

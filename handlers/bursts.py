@@ -70,8 +70,8 @@ async def _begin(update: Update, context: Context, minutes: int,
     assert user is not None
     services = services_of(context)
     _ = await gettext_of(update, context)
-    project_id = await services.loop.last_project(user.id)
-    candidates = [p for p, _count in await services.loop.offers(user.id, 1)]
+    project_id = await services.work.last_project(user.id)
+    candidates = [p for p, _count in await services.work.offers(user.id, 1)]
     if project_id is None or all(p.id != project_id for p in candidates):
         project_id = candidates[0].id if candidates else None
     if project_id is None:
@@ -89,9 +89,9 @@ async def end_due(context: Context) -> None:
     """A job: bursts whose time ran out while the worker was mid-task end on time."""
     services = services_of(context)
     for worker_id in await services.bursts.due():
-        task = await services.loop.current(worker_id)
+        task = await services.work.current(worker_id)
         if task is not None:
-            await services.loop.stop(worker_id, task.assignment_id)
+            await services.work.stop(worker_id, task.assignment_id)
         summary = await services.bursts.finish(worker_id)
         worker = await services.workers.get(worker_id)
         if summary is None or worker is None:

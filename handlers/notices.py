@@ -15,10 +15,10 @@ from typing import Any
 from telegram import InlineKeyboardMarkup
 from telegram.error import Forbidden
 
-from bot.assign import Project
 from bot.i18n import Gettext, gettext_for
 from bot.money import format_money
 from bot.notices import Notice
+from bot.projects import Project
 from bot.quiet import quiet_until
 from handlers import say
 from handlers.broadcast import invitation
@@ -42,7 +42,7 @@ async def render(context: Context, notice: Notice, _: Gettext
         invited = await services.catalog.get_by_id(int(notice.payload["project_id"]))
         if invited is None or invited.status != "open":
             return None
-        if not await services.loop.has_work(notice.worker_id, invited):
+        if not await services.work.has_work(notice.worker_id, invited):
             return None  # taken by others, or done, while the notice waited
         return invitation(invited, notice.payload.get("text"), _)
     if notice.kind == "summary":
@@ -92,7 +92,7 @@ async def deliver_notices(context: Context) -> None:
         if quiet_until(now, worker.timezone, worker.quiet_start, worker.quiet_end):
             await notices.after_quiet_hours(notice, worker)
             continue
-        if await services.loop.busy([worker.id]):
+        if await services.work.busy([worker.id]):
             # mid-task or mid-quiz: a message now would push the question up the chat
             await notices.postpone(notice, BUSY_DELAY)
             continue

@@ -13,7 +13,6 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, Update
 from telegram.error import BadRequest
 
-from bot.assign import Project
 from bot.charts import bar_chart
 from bot.errors import TapworkError, TextTooLong
 from bot.i18n import N_, Gettext, language_name
@@ -21,7 +20,7 @@ from bot.importer import format_report
 from bot.inventory import describe, languages_text
 from bot.loader import ImportFailed
 from bot.money import format_money, format_rate
-from bot.projects import parse_project
+from bot.projects import Project, parse_project
 from bot.qualify import GOLD, OPERATOR, TOO_FAST
 from handlers import say
 from handlers.common import Context, Handler, gettext_of, services_of
@@ -361,7 +360,7 @@ async def worker_button(update: Update, context: Context) -> None:
         await query.answer(_("Sorry, this button does not work any more."))
         return
     suspend = match.group(1) == "s"
-    changed = await services.loop.set_suspended(int(match.group(2)), chosen, suspend, OPERATOR)
+    changed = await services.work.set_suspended(int(match.group(2)), chosen, suspend, OPERATOR)
     await query.answer(_("Done.") if changed else _("Nothing to change."))
     await _show_worker(update, context, int(match.group(2)), edit=True)
 

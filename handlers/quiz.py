@@ -29,7 +29,7 @@ async def show_question(context: Context, chat_id: int, question: Question, _: G
     sent, file_id = await show_item(context, chat_id, question.project, question.text,
                                     question.media, markup, _, replace, note, header)
     if file_id and question.media is not None:
-        await services_of(context).loop.remember_file_id(question.media.id, file_id)
+        await services_of(context).work.remember_file_id(question.media.id, file_id)
     assert sent
 
 
@@ -45,7 +45,7 @@ async def present_step(update: Update, context: Context, step: QuizStep, _: Gett
     if project is None:
         return
     if step.outcome is QuizOutcome.TRAINING_DONE and update.effective_user is not None:
-        gate = await services_of(context).loop.access(update.effective_user.id, project)
+        gate = await services_of(context).work.access(update.effective_user.id, project)
         text, markup = gate_text(project, gate, _)
         done = _("Practice finished. Well done!")
         await show_text(context, chat.id, "\n\n".join(p for p in (note, done, text) if p),

@@ -9,10 +9,11 @@ from __future__ import annotations
 from babel.dates import format_datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.assign import MAX_TYPED_ANSWER, GoldFeedback, Project
 from bot.i18n import Gettext
+from bot.projects import Project
 from bot.qualify import GOLD, OPERATOR, TOO_FAST, Access, Gate
 from bot.quiz import ExamResult, Feedback
+from bot.work import MAX_TYPED_ANSWER, GoldFeedback
 from handlers import say
 from handlers.render import value_name
 

@@ -33,11 +33,11 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden
 
-from bot.assign import MediaRow, Project, Task
 from bot.cards import render_card
 from bot.i18n import N_, Gettext
 from bot.money import format_money
-from bot.projects import Label
+from bot.projects import Label, Project
+from bot.work import MediaRow, Task
 from handlers import say
 from handlers.common import Context, services_of
 from handlers.say import CAPTION_LIMIT, TEXT_LIMIT, Text
@@ -139,7 +139,7 @@ async def show_task(context: Context, chat_id: int, task: Task, _: Gettext,
     worker's row.
 
     A task leased after an answer is already recorded as shown in the message it is
-    edited into (``bot.assign.Shown``); the delivery is written here only when it landed
+    edited into (``bot.work.Shown``); the delivery is written here only when it landed
     somewhere else, or brought a new Telegram ``file_id``.
     """
     services = services_of(context)
@@ -163,7 +163,7 @@ async def show_task(context: Context, chat_id: int, task: Task, _: Gettext,
                                         task.media, task_markup(task, _, senior), _,
                                         replace, note)
     if sent.message_id != task.message_id or file_id:
-        await services.loop.delivered(task, chat_id, sent.message_id, file_id)
+        await services.work.delivered(task, chat_id, sent.message_id, file_id)
     return sent
 
 
@@ -221,7 +221,7 @@ async def show_item(context: Context, chat_id: int, project: Project, text: str 
     if media.file_id:
         source = attached = media.file_id
     else:
-        data = await services_of(context).loop.media_bytes(media.id)
+        data = await services_of(context).work.media_bytes(media.id)
         source = InputFile(data, filename=media.filename)
         attached = InputFile(data, filename=media.filename, attach=True)
         uploaded = True

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot.assign import Empty, Served
 from bot.i18n import Gettext, language_name, language_names
+from bot.work import Empty, Served
 from handlers.common import Context, gettext_of, services_of
 from handlers.consent import ask_consent
 from handlers.quiz_text import gate_text
@@ -21,7 +21,7 @@ async def begin(update: Update, context: Context, project_name: str) -> None:
     user = update.effective_user
     if user is None or not await consented(update, context, None):
         return
-    served = await services_of(context).loop.start(user.id, project_name)
+    served = await services_of(context).work.start(user.id, project_name)
     await present(update, context, served, await gettext_of(update, context))
 
 
@@ -31,7 +31,7 @@ async def begin_by_id(update: Update, context: Context, project_id: int,
     user = update.effective_user
     if user is None or not await consented(update, context, project_id):
         return
-    served = await services_of(context).loop.start_by_id(user.id, project_id)
+    served = await services_of(context).work.start_by_id(user.id, project_id)
     await present(update, context, served, await gettext_of(update, context), replace,
                   note)
 

@@ -6,10 +6,11 @@ import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot.assign import AnswerResult, Outcome, Project, Shown
 from bot.catalog import MANY
 from bot.i18n import Gettext
 from bot.money import format_money
+from bot.projects import Project
+from bot.work import AnswerResult, Outcome, Shown
 from bot.workers import WorkerRow
 from handlers import bursts, quiz, say, serve
 from handlers.common import Context, gettext_in, gettext_of, many, services_of
@@ -31,7 +32,7 @@ async def tasks(update: Update, context: Context, replace: Message | None = None
         return
     user = update.effective_user
     _ = await gettext_of(update, context)
-    projects = (await services_of(context).loop.offers(user.id, MANY + 1)
+    projects = (await services_of(context).work.offers(user.id, MANY + 1)
                 if user is not None else [])
     if not projects:
         await show_text(context, chat.id, _("There are no tasks right now. Please look again "
@@ -58,7 +59,7 @@ async def callback(update: Update, context: Context) -> None:
         await query.answer(_("Sorry, this button does not work any more."))
         return
     label_aid, label, action, action_aid, project_id = match.groups()
-    loop = services_of(context).loop
+    work = services_of(context).work
     if project_id is not None:
         await query.answer()
         await serve.begin_by_id(update, context, int(project_id), replace)
@@ -70,14 +71,14 @@ async def callback(update: Update, context: Context) -> None:
     # the next task will be edited into this message: the domain records it there
     shown = Shown(replace.chat_id, replace.message_id) if replace is not None else None
     if label_aid is not None:
-        result = await loop.answer_choice(user.id, int(label_aid), int(label), shown)
+        result = await work.answer_choice(user.id, int(label_aid), int(label), shown)
     elif action == "u":
-        result = await loop.answer_text(user.id, "", message_id=None,
+        result = await work.answer_text(user.id, "", message_id=None,
                                         assignment_id=int(action_aid), shown=shown)
     elif action == "s":
-        result = await loop.skip(user.id, int(action_aid), shown)
+        result = await work.skip(user.id, int(action_aid), shown)
     else:
-        result = await loop.stop(user.id, int(action_aid))
+        result = await work.stop(user.id, int(action_aid))
     # the worker's row came back from the answer's transaction: no second read
     worker, _ = result.worker, gettext_in(result.worker, user)
     if action == "x":
@@ -103,7 +104,7 @@ async def typed_answer(update: Update, context: Context) -> None:
         return
     if await quiz.typed_answer(update, context):
         return
-    result = await services_of(context).loop.answer_text(user.id, message.text,
+    result = await services_of(context).work.answer_text(user.id, message.text,
                                                          message.message_id)
     worker, _ = result.worker, gettext_in(result.worker, user)
     if result.outcome is Outcome.ALREADY_ANSWERED:
@@ -224,7 +225,7 @@ async def _burst_over(update: Update, context: Context, worker: WorkerRow | None
     if not services.bursts.over(worker):
         return False
     if result.served is not None and result.served.task is not None:
-        await services.loop.stop(user.id, result.served.task.assignment_id)
+        await services.work.stop(user.id, result.served.task.assignment_id)
     summary = await services.bursts.finish(user.id)
     if summary is not None:
         await bursts.show_summary(context, user.id, summary,

@@ -33,10 +33,10 @@ async def _earn(config: Path, answers: int, min_hourly: str | None = None) -> No
         await add_project(services, items=answers, overlap=1, settle_unit=answers,
                           gold_rate=0.0, **extra)
         await add_worker(services, 1)
-        task = (await services.loop.start(1, "reviews")).task
+        task = (await services.work.start(1, "reviews")).task
         while task is not None:
             clock.advance(seconds=10)
-            result = await services.loop.answer_choice(1, task.assignment_id, 0)
+            result = await services.work.answer_choice(1, task.assignment_id, 0)
             task = result.served.task if result.served else None
         assert await services.payroll.settle_due() == 1
     finally:

@@ -66,13 +66,13 @@ async def _answered(config: Path, kind: str, ids: list[str], answers: list[str],
                 item_store.NewItem(ext_id, "text", None, None, False, None, None)
                 for ext_id in ids], "2026-01-01T00:00:00.000000Z")
         await add_worker(services, 1)
-        task = (await services.loop.start(1, "reviews")).task
+        task = (await services.work.start(1, "reviews")).task
         while task is not None:
             answer = answers[ids.index(await _ext_id(services, task.item_id))]
             if labels is None:
-                result = await services.loop.answer_text(1, answer, None, task.assignment_id)
+                result = await services.work.answer_text(1, answer, None, task.assignment_id)
             else:
-                result = await services.loop.answer_choice(1, task.assignment_id,
+                result = await services.work.answer_choice(1, task.assignment_id,
                                                            labels.index(answer))
             task = result.served.task if result.served else None
     finally:

@@ -175,4 +175,4 @@ async def test_blocked_user_is_marked_inactive(bot: Running, tmp_path: Path) -> 
             break
         await asyncio.sleep(0.05)
     assert worker is not None and not worker.active
-    assert await bot.services.loop.current(51) is None  # the next item went back
+    assert await bot.services.work.current(51) is None  # the next item went back

@@ -124,7 +124,7 @@ async def test_a_task_that_cannot_replace_the_last_one_is_recorded_where_it_land
     text_message = first["message_id"]
 
     async def shown_in() -> tuple[int | None, int | None, str | None]:
-        task = await bot.services.loop.current(71)
+        task = await bot.services.work.current(71)
         assert task is not None
         async with bot.services.db.read() as conn, conn.execute(
                 "SELECT chat_id, message_id, delivered_at FROM assignments WHERE id = ?",

@@ -115,7 +115,7 @@ async def test_senior_mode_sends_a_large_print_card(bot: Running, tmp_path: Path
                                else None)
     assert nxt.get("photo")  # the next card replaced the first one in place
     assert "✓ 저장됨" in (phone.text(nxt) or "")  # the confirmation stays on screen
-    lease = await bot.services.loop.current(802)
+    lease = await bot.services.work.current(802)
     assert lease is not None
 
 
@@ -131,7 +131,7 @@ async def test_quick_burst_ends_on_time_with_a_summary(bot: Running, tmp_path: P
     summary = await phone.wait_text("Time's up!", timeout=5)
     assert "did 3 tasks" in (phone.text(summary) or "") and "$0.06" in (phone.text(summary)
                                                                        or "")
-    assert await bot.services.loop.current(803) is None  # the open task went back
+    assert await bot.services.work.current(803) is None  # the open task went back
     await phone.tap("⏱ 1 more minute?", summary)
     await phone.wait_text("1 min: go!")
     assert open_task(phone) is not None

@@ -119,7 +119,7 @@ async def test_quiz_cooldown_gold_feedback_and_suspension(bot: Running,
     await phone.tap(WRONG[truth_of(phone.text(explained) or "")], explained)
     paused = await phone.wait_text("You are paused from this project")
     assert "70%" in (phone.text(paused) or "") and task_id(paused) is None
-    access = await bot.services.loop.access(300, await bot.services.catalog.get("qualified"))
+    access = await bot.services.work.access(300, await bot.services.catalog.get("qualified"))
     assert access.reason == "gold"
     async with bot.services.db.read() as conn, conn.execute(
             "SELECT count(*) FROM assignments WHERE worker_id = 300 AND item_id IN"

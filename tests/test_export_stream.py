@@ -118,10 +118,10 @@ async def answered_project(services: Services, items: int, aggregation: str,
     rng = random.Random(7)
     for worker in (1, 2, 3):
         await add_worker(services, worker)
-        served = await services.loop.start(worker, "reviews")
+        served = await services.work.start(worker, "reviews")
         while served.task is not None:
             choice = 0 if rng.random() < 0.6 else rng.randrange(3)
-            result = await services.loop.answer_choice(worker, served.task.assignment_id,
+            result = await services.work.answer_choice(worker, served.task.assignment_id,
                                                        choice)
             assert result.served is not None
             served = result.served

@@ -1,7 +1,7 @@
 """Money against a real SQLite file: earnings, settlement units, bonuses, payouts, wallet.
 
-Earnings come from real answers driven through ``services.loop`` (the payroll is one of its
-``on_accepted`` hooks); gold is forced or avoided by stubbing ``services.loop.rng`` and
+Earnings come from real answers driven through ``services.work`` (the payroll is its
+``earnings``); gold is forced or avoided by stubbing ``services.work.rng`` and
 time moves only through the ``FakeClock``.
 """
 
@@ -18,14 +18,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.assign import Outcome, Project
 from bot.clock import FakeClock
 from bot.config import PayoutsConfig
 from bot.errors import ProjectError, TapworkError
 from bot.ledger import AUTO, DISCOUNTED, FULL, ProjectMoney, discounted, judge
 from bot.limits import MAX_AMOUNT
-from bot.projects import parse_project
+from bot.projects import Project, parse_project
 from bot.services import Services
+from bot.work import Outcome
 from storage import items as item_store
 from storage import ledger as ledger_store
 from storage.items import DONE
@@ -111,8 +111,8 @@ async def work(services: Services, clock: FakeClock, worker: int, plan: list[Pla
     def rng_for(i: int) -> FixedRandom:
         return GOLD if i < len(plan) and isinstance(plan[i], bool) else PLAIN
 
-    services.loop.rng = rng_for(0)
-    served = await services.loop.start(worker, project)
+    services.work.rng = rng_for(0)
+    served = await services.work.start(worker, project)
     task = served.task
     done: list[int] = []
     for i, entry in enumerate(plan):
@@ -126,17 +126,17 @@ async def work(services: Services, clock: FakeClock, worker: int, plan: list[Pla
         else:
             assert item.gold is None, f"entry {i} wanted a plain item"
             value = entry
-        services.loop.rng = rng_for(i + 1)
-        await services.loop.delivered(task, worker, 1000 + task.assignment_id)
+        services.work.rng = rng_for(i + 1)
+        await services.work.delivered(task, worker, 1000 + task.assignment_id)
         clock.advance(seconds=seconds)
-        result = await services.loop.answer_choice(worker, task.assignment_id,
+        result = await services.work.answer_choice(worker, task.assignment_id,
                                                    LABELS.index(value))
         assert result.outcome is Outcome.ACCEPTED
         done.append(task.assignment_id)
         assert result.served is not None
         served, task = result.served, result.served.task
     if task is not None:
-        await services.loop.stop(worker, task.assignment_id)
+        await services.work.stop(worker, task.assignment_id)
     return done
 
 
@@ -220,7 +220,7 @@ async def test_each_accepted_answer_earns_pending_once(services: Services,
 
     # a double tap or a replayed update of an earlier answer earns nothing more
     for assignment in done:
-        again = await services.loop.answer_choice(1, assignment, 0)
+        again = await services.work.answer_choice(1, assignment, 0)
         assert again.outcome is Outcome.ALREADY_ANSWERED
     assert await scalar(services, "SELECT count(*) FROM ledger") == 3
     assert await bucket(services, 1, "pending") == 3 * REWARD
@@ -230,13 +230,13 @@ async def test_skipped_and_expired_tasks_earn_nothing(services: Services,
                                                       clock: FakeClock) -> None:
     await gold_project(services)
     await worker_in(services, 1)
-    services.loop.rng = PLAIN
-    task = (await services.loop.start(1, "reviews")).task
+    services.work.rng = PLAIN
+    task = (await services.work.start(1, "reviews")).task
     assert task is not None
-    skipped = await services.loop.skip(1, task.assignment_id)
+    skipped = await services.work.skip(1, task.assignment_id)
     assert skipped.served is not None and skipped.served.task is not None
     clock.advance(minutes=11)  # the lease ran out
-    late = await services.loop.answer_choice(1, skipped.served.task.assignment_id, 0)
+    late = await services.work.answer_choice(1, skipped.served.task.assignment_id, 0)
     assert late.outcome is Outcome.EXPIRED
     assert await scalar(services, "SELECT count(*) FROM ledger") == 0
 

@@ -22,13 +22,13 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from bot.assign import Outcome
 from bot.clock import FakeClock, from_iso, to_iso
 from bot.config import Config, PayoutsConfig, StorageConfig
 from bot.errors import TapworkError
 from bot.ledger import AUTO, DISCOUNTED, FULL
 from bot.projects import parse_project
 from bot.services import Services
+from bot.work import Outcome
 from storage import assignments as assignment_store
 from storage import items as item_store
 from storage.items import DONE
@@ -172,10 +172,10 @@ class Run:
         await self.check()
 
     async def answer(self, op: Answer, before: int) -> None:
-        loop = self.services.loop
+        work = self.services.work
         # decides this task if a new one is leased now, else the one leased after it
-        loop.rng = FixedRandom(0.0 if op.gold else 0.99)
-        served = await loop.start(op.worker, op.project)  # the open task, if any
+        work.rng = FixedRandom(0.0 if op.gold else 0.99)
+        served = await work.start(op.worker, op.project)  # the open task, if any
         task = served.task
         if task is None:  # nothing left for this worker
             return
@@ -188,11 +188,11 @@ class Run:
         else:
             value = LABELS[op.label]
         choice = LABELS.index(value)
-        await loop.delivered(task, op.worker, 1000 + task.assignment_id)
+        await work.delivered(task, op.worker, 1000 + task.assignment_id)
         # think inside the lease: an answer after it ran out is the expiry tests' business
         left = (from_iso(lease.expires_at) - self.clock.now()).total_seconds()
         self.clock.advance(seconds=min(op.seconds, max(0.0, left - 1)))
-        result = await loop.answer_choice(op.worker, task.assignment_id, choice)
+        result = await work.answer_choice(op.worker, task.assignment_id, choice)
         assert result.outcome is Outcome.ACCEPTED
         self.last = {"assignment": task.assignment_id, "choice": choice}
         new = await self.rows("SELECT kind, bucket, amount, currency, key FROM ledger"
@@ -340,13 +340,13 @@ class Run:
         if isinstance(original, Answer):
             if not facts:
                 return
-            result = await self.services.loop.answer_choice(
+            result = await self.services.work.answer_choice(
                 original.worker, facts["assignment"], facts["choice"])
             assert result.outcome is Outcome.ALREADY_ANSWERED
             event("answer replayed")
             # the same button pressed by someone else (forged callback data)
             other = next(w for w in WORKERS if w != original.worker)
-            forged = await self.services.loop.answer_choice(other, facts["assignment"], 0)
+            forged = await self.services.work.answer_choice(other, facts["assignment"], 0)
             assert forged.outcome is Outcome.FORGED
             assert await self.count() == before
         elif isinstance(original, Decide):

@@ -178,10 +178,10 @@ async def test_a_unit_too_big_to_release_waits_and_the_others_are_paid(
             await ledger_store.append(conn, [Entry(1, "USD", "earning", "pending", HUGE,
                                                    f"earn:old-{n}", project_id, 1)], NOW)
     # worker 2 works at today's reward
-    task = (await services.loop.start(2, "reviews")).task
+    task = (await services.work.start(2, "reviews")).task
     for _ in range(2):
         assert task is not None
-        result = await services.loop.answer_choice(2, task.assignment_id, 0)
+        result = await services.work.answer_choice(2, task.assignment_id, 0)
         task = result.served.task if result.served else None
     services.clock.advance(hours=2)
     assert await services.payroll.settle_due() == 1

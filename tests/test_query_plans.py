@@ -37,17 +37,17 @@ async def test_the_work_loop_and_its_jobs_never_scan_a_growing_table(
     raw.set_trace_callback(statements.add)
     try:
         for worker in (1, 2, 3):
-            served = await services.loop.start(worker, "reviews")
+            served = await services.work.start(worker, "reviews")
             while served.task is not None:
-                result = await services.loop.answer_choice(worker,
+                result = await services.work.answer_choice(worker,
                                                            served.task.assignment_id, 0)
                 assert result.served is not None
                 served = result.served
-        task = (await services.loop.start(1, "reviews")).task
+        task = (await services.work.start(1, "reviews")).task
         if task is not None:
-            await services.loop.skip(1, task.assignment_id)
+            await services.work.skip(1, task.assignment_id)
         clock.advance(hours=2)
-        await services.loop.expire_leases()
+        await services.work.expire_leases()
         assert await services.payroll.settle_due() > 0
         for notice in await services.notices.due():
             claim = await services.notices.claim(notice)
@@ -57,7 +57,7 @@ async def test_the_work_loop_and_its_jobs_never_scan_a_growing_table(
         await services.workers.get(1)
         await services.payroll.wallet(1)
         # what decides who is offered what: /tasks, notices, broadcasts
-        await services.loop.offers(1, 10_001)
+        await services.work.offers(1, 10_001)
         await services.broadcasts.notify_events()
         await services.broadcasts.start("reviews")
     finally:
@@ -88,9 +88,9 @@ async def test_export_pages_walk_an_index_in_id_order_without_sorting_the_projec
     """
     await add_project(services, items=12, overlap=1)
     await add_worker(services, 1)
-    served = await services.loop.start(1, "reviews")
+    served = await services.work.start(1, "reviews")
     assert served.task is not None
-    await services.loop.answer_choice(1, served.task.assignment_id, 0)
+    await services.work.answer_choice(1, served.task.assignment_id, 0)
     statements: set[str] = set()
     raw: sqlite3.Connection = services.db._conn._connection  # type: ignore[attr-defined]
     open_reader = services.db.open_reader

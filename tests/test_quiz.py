@@ -9,12 +9,12 @@ from datetime import timedelta
 
 import pytest
 
-from bot.assign import AnswerResult, Empty, GoldFeedback, Outcome, Project, Served, Task
 from bot.clock import FakeClock
-from bot.projects import Localized
+from bot.projects import Localized, Project
 from bot.qualify import Gate
 from bot.quiz import QuizOutcome, QuizStep
 from bot.services import Services
+from bot.work import AnswerResult, Empty, GoldFeedback, Outcome, Served, Task
 from storage import items as item_store
 from storage.items import DONE, FULL, STARTED
 from tests.conftest import FixedRandom, add_project, add_worker
@@ -75,7 +75,7 @@ async def run_quiz(services: Services, worker: int, project: Project, answers: d
 
 async def pass_quiz(services: Services, worker: int, project: Project,
                     answers: dict[str, str]) -> None:
-    gate = await services.loop.access(worker, project)
+    gate = await services.work.access(worker, project)
     if gate.training:
         assert (await run_quiz(services, worker, project, answers))[-1].outcome \
             is QuizOutcome.TRAINING_DONE
@@ -86,9 +86,9 @@ async def pass_quiz(services: Services, worker: int, project: Project,
 async def answer(services: Services, clock: FakeClock, worker: int, task: Task,
                  seconds: float, choice: int = 0) -> AnswerResult:
     """Deliver the task, let ``seconds`` pass on the phone, then tap ``choice``."""
-    await services.loop.delivered(task, worker, 1000 + task.assignment_id)
+    await services.work.delivered(task, worker, 1000 + task.assignment_id)
     clock.advance(seconds=seconds)
-    return await services.loop.answer_choice(worker, task.assignment_id, choice)
+    return await services.work.answer_choice(worker, task.assignment_id, choice)
 
 
 def next_task(result: AnswerResult) -> Task | None:
@@ -107,7 +107,7 @@ async def test_project_with_a_quiz_is_not_ready_until_the_pool_holds_one_exam(
     # neither gold checks nor quiz items without an answer make up the pool
     await add_items(services, project_id, 3, prefix="g")
     await add_items(services, project_id, 2, prefix="nogold", quiz=True, gold=False)
-    served = await services.loop.start(1, "reviews")
+    served = await services.work.start(1, "reviews")
     assert served.task is None and served.empty is Empty.GATED
     assert served.access is not None and served.access.gate is Gate.NOT_READY
     assert "reviews" not in [p.spec.name for p, _ in await services.catalog.open_projects()]
@@ -115,7 +115,7 @@ async def test_project_with_a_quiz_is_not_ready_until_the_pool_holds_one_exam(
     assert (await services.quizzes.begin(1, project)).outcome is QuizOutcome.NO_QUIZ
 
     await add_items(services, project_id, 1, prefix="q4", quiz=True)
-    served = await services.loop.start(1, "reviews")
+    served = await services.work.start(1, "reviews")
     assert served.empty is Empty.GATED
     assert served.access is not None and served.access.gate is Gate.QUIZ
     assert served.access.training and served.access.tries_left == 3
@@ -126,7 +126,7 @@ async def test_project_with_a_quiz_is_not_ready_until_the_pool_holds_one_exam(
 async def test_project_without_a_quiz_is_open_at_once(services: Services) -> None:
     await add_project(services, items=1)
     await add_worker(services, 1)
-    served = await services.loop.start(1, "reviews")
+    served = await services.work.start(1, "reviews")
     assert served.task is not None
     assert [p.spec.name for p, _ in await services.catalog.open_projects()] == ["reviews"]
 
@@ -154,9 +154,9 @@ async def test_training_with_feedback_then_exam_then_work(services: Services) ->
     assert [s.question.position for s in steps[1:-1] if s.question] == [1, 2, 3, 4]
     assert len({s.question.text for s in steps[:-1] if s.question}) == 5
 
-    gate = await services.loop.access(1, project)
+    gate = await services.work.access(1, project)
     assert gate.gate is Gate.QUIZ and not gate.training and gate.tries_left == 3
-    assert (await services.loop.start(1, "reviews")).empty is Empty.GATED
+    assert (await services.work.start(1, "reviews")).empty is Empty.GATED
 
     # exam: ten questions, no feedback on the way, result at the end
     steps = await run_quiz(services, 1, project, answers, wrong={0, 7})
@@ -178,10 +178,10 @@ async def test_training_with_feedback_then_exam_then_work(services: Services) ->
                                                  for t in missed_texts]
 
     # passing unlocks the project; the quiz is not offered again
-    assert (await services.loop.access(1, project)).gate is Gate.OPEN
+    assert (await services.work.access(1, project)).gate is Gate.OPEN
     assert (await services.quizzes.begin(1, project)).outcome is QuizOutcome.NO_QUIZ
     assert await scalar(services, "SELECT count(*) FROM assignments") == 0
-    served = await services.loop.start(1, "reviews")
+    served = await services.work.start(1, "reviews")
     assert served.task is not None and served.task.text is not None
     assert served.task.text.startswith("text ")
 
@@ -214,7 +214,7 @@ async def test_failing_gives_a_cooldown_and_the_last_try_closes(services: Servic
     assert result.tries_left == 1
     assert len(result.missed) == 3
 
-    served = await services.loop.start(1, "reviews")
+    served = await services.work.start(1, "reviews")
     assert served.empty is Empty.GATED and served.access is not None
     assert served.access.gate is Gate.COOLDOWN
     assert served.access.retry_at == failed_at + timedelta(hours=24)
@@ -222,9 +222,9 @@ async def test_failing_gives_a_cooldown_and_the_last_try_closes(services: Servic
     assert (await services.quizzes.begin(1, project)).outcome is QuizOutcome.NO_QUIZ
 
     clock.advance(hours=23, minutes=59)
-    assert (await services.loop.access(1, project)).gate is Gate.COOLDOWN
+    assert (await services.work.access(1, project)).gate is Gate.COOLDOWN
     clock.advance(minutes=1)
-    again = await services.loop.access(1, project)
+    again = await services.work.access(1, project)
     assert again.gate is Gate.QUIZ and again.tries_left == 1
 
     steps = await run_quiz(services, 1, project, answers, wrong=set(range(10)))
@@ -236,7 +236,7 @@ async def test_failing_gives_a_cooldown_and_the_last_try_closes(services: Servic
 
     for days in (0, 2, 400):
         clock.advance(days=days)
-        served = await services.loop.start(1, "reviews")
+        served = await services.work.start(1, "reviews")
         assert served.task is None and served.empty is Empty.GATED
         assert served.access is not None and served.access.gate is Gate.CLOSED
     assert (await services.quizzes.begin(1, project)).outcome is QuizOutcome.NO_QUIZ
@@ -316,13 +316,13 @@ async def test_quiz_items_are_never_tasks_paid_or_labelled(services: Services) -
     for w in (1, 2, 3):
         await add_worker(services, w)
         await pass_quiz(services, w, project, answers)
-    services.loop.rng = FixedRandom(0.0)  # gold whenever possible: still never a quiz item
+    services.work.rng = FixedRandom(0.0)  # gold whenever possible: still never a quiz item
     served_items: list[int] = []
     for w in (1, 2, 3):
-        task = (await services.loop.start(w, "reviews")).task
+        task = (await services.work.start(w, "reviews")).task
         while task is not None:
             served_items.append(task.item_id)
-            task = next_task(await services.loop.answer_choice(w, task.assignment_id, 0))
+            task = next_task(await services.work.answer_choice(w, task.assignment_id, 0))
     quiz_ids = {r[0] for r in await rows(services, "SELECT id FROM items WHERE quiz = 1")}
     assert len(served_items) == 12
     assert not quiz_ids & set(served_items)
@@ -338,15 +338,15 @@ async def test_a_worker_who_has_not_passed_gets_no_task_anywhere(services: Servi
     for w in (1, 2):
         await add_worker(services, w)
     await pass_quiz(services, 1, project, answers)
-    task = (await services.loop.start(1, "reviews")).task
+    task = (await services.work.start(1, "reviews")).task
     assert task is not None
     # worker 2 never passed: nothing through start, skip or another's assignment
-    served = await services.loop.start(2, "reviews")
+    served = await services.work.start(2, "reviews")
     assert served == Served(None, Empty.GATED, project, served.access)
     assert served.access is not None and served.access.gate is Gate.QUIZ
-    assert (await services.loop.answer_choice(2, task.assignment_id, 0)).outcome \
+    assert (await services.work.answer_choice(2, task.assignment_id, 0)).outcome \
         is Outcome.FORGED
-    assert (await services.loop.skip(2, task.assignment_id)).outcome is Outcome.FORGED
+    assert (await services.work.skip(2, task.assignment_id)).outcome is Outcome.FORGED
     assert await scalar(services, "SELECT count(*) FROM assignments WHERE worker_id = 2") == 0
 
 
@@ -376,7 +376,7 @@ async def test_transcription_quiz_grades_typed_answers_by_word_error_rate(
     assert done.outcome is QuizOutcome.FINISHED
     assert done.result is not None and done.result.passed and done.result.correct == 2
     assert await services.quizzes.open_attempt(1) is None
-    assert (await services.loop.start(1, "speech")).task is not None
+    assert (await services.work.start(1, "speech")).task is not None
 
 
 async def test_reinstating_does_not_skip_the_quiz(services: Services) -> None:
@@ -384,12 +384,12 @@ async def test_reinstating_does_not_skip_the_quiz(services: Services) -> None:
     for w in (1, 2):
         await add_worker(services, w)
     await run_quiz(services, 1, project, answers, wrong=set(range(10)))
-    assert (await services.loop.access(1, project)).gate is Gate.CLOSED
+    assert (await services.work.access(1, project)).gate is Gate.CLOSED
     for w in (1, 2):  # 1 used their only try; 2 never took the quiz
-        assert await services.loop.set_suspended(w, project, True, "operator")
-        assert await services.loop.set_suspended(w, project, False, "operator")
-    one = await services.loop.start(1, "reviews")
-    two = await services.loop.start(2, "reviews")
+        assert await services.work.set_suspended(w, project, True, "operator")
+        assert await services.work.set_suspended(w, project, False, "operator")
+    one = await services.work.start(1, "reviews")
+    two = await services.work.start(2, "reviews")
     assert one.task is None and one.access is not None and one.access.gate is Gate.CLOSED
     assert two.task is None and two.access is not None and two.access.gate is Gate.QUIZ
 
@@ -399,13 +399,13 @@ async def test_finishing_an_exam_does_not_lift_a_suspension(services: Services) 
     await add_worker(services, 1)
     step = await services.quizzes.begin(1, project)
     assert step.question is not None
-    assert await services.loop.set_suspended(1, project, True, "operator")
+    assert await services.work.set_suspended(1, project, True, "operator")
     while step.outcome is QuizOutcome.NEXT:
         q = step.question
         assert q is not None and q.text is not None
         step = await services.quizzes.answer(1, q.attempt_id, q.position,
                                              choice=choice_for(answers[q.text], True))
-    served = await services.loop.start(1, "reviews")
+    served = await services.work.start(1, "reviews")
     assert served.task is None
     assert served.access is not None and served.access.gate is Gate.SUSPENDED
 
@@ -417,19 +417,19 @@ async def test_gold_is_never_mixed_in_when_the_draw_misses(services: Services) -
     project_id = await add_project(services, items=3, overlap=1, gold_rate=0.5)
     await add_items(services, project_id, 3, prefix="gold")
     await add_worker(services, 1)
-    services.loop.rng = FixedRandom(0.5)  # not below gold_rate
+    services.work.rng = FixedRandom(0.5)  # not below gold_rate
     texts = []
-    task = (await services.loop.start(1, "reviews")).task
+    task = (await services.work.start(1, "reviews")).task
     while task is not None:
         texts.append(task.text)
-        task = next_task(await services.loop.answer_choice(1, task.assignment_id, 0))
+        task = next_task(await services.work.answer_choice(1, task.assignment_id, 0))
     assert texts == ["text 0", "text 1", "text 2"]
     # normal work is gone: gold is never served on its own
-    services.loop.rng = FixedRandom(0.0)
-    served = await services.loop.start(1, "reviews")
+    services.work.rng = FixedRandom(0.0)
+    served = await services.work.start(1, "reviews")
     assert served.task is None and served.empty is Empty.NOTHING_LEFT
     await add_worker(services, 2)
-    assert (await services.loop.start(2, "reviews")).empty is Empty.NOTHING_LEFT
+    assert (await services.work.start(2, "reviews")).empty is Empty.NOTHING_LEFT
     assert await scalar(services, "SELECT count(*) FROM assignments a JOIN items i"
                         " ON i.id = a.item_id WHERE i.gold IS NOT NULL") == 0
 
@@ -437,15 +437,15 @@ async def test_gold_is_never_mixed_in_when_the_draw_misses(services: Services) -
 async def test_gold_is_served_once_per_worker_while_work_remains(services: Services) -> None:
     project_id = await add_project(services, items=2, overlap=3)
     answers = await add_items(services, project_id, 2, prefix="gold")
-    services.loop.rng = FixedRandom(0.0)
+    services.work.rng = FixedRandom(0.0)
     per_worker: dict[int, list[str | None]] = {}
     for w in (1, 2, 3, 4):
         await add_worker(services, w)
         per_worker[w] = []
-        task = (await services.loop.start(w, "reviews")).task
+        task = (await services.work.start(w, "reviews")).task
         while task is not None:
             per_worker[w].append(task.text)
-            task = next_task(await services.loop.answer_choice(w, task.assignment_id, 0))
+            task = next_task(await services.work.answer_choice(w, task.assignment_id, 0))
     for w in (1, 2, 3):
         assert per_worker[w] == ["gold 0", "gold 1", "text 0", "text 1"]
     assert per_worker[4] == []  # overlap 3: no normal work left, so no gold either
@@ -460,7 +460,7 @@ async def test_gold_rate_follows_the_random_draws(services: Services) -> None:
                                    min_gold=10_000)  # answers are not judged here
     await add_items(services, project_id, 30, prefix="gold")
     await add_worker(services, 1)
-    services.loop.rng = random.Random(7)
+    services.work.rng = random.Random(7)
     draws = random.Random(7)
     expected: list[bool] = []
     normal_left, gold_left = 30, 30
@@ -472,11 +472,11 @@ async def test_gold_rate_follows_the_random_draws(services: Services) -> None:
         else:
             normal_left -= 1
     served: list[bool] = []
-    task = (await services.loop.start(1, "reviews")).task
+    task = (await services.work.start(1, "reviews")).task
     while task is not None:
         assert task.text is not None
         served.append(task.text.startswith("gold"))
-        task = next_task(await services.loop.answer_choice(1, task.assignment_id, 0))
+        task = next_task(await services.work.answer_choice(1, task.assignment_id, 0))
     assert served == expected
     assert 3 <= sum(served) <= 20  # gold is mixed in, not everything and not nothing
 
@@ -489,31 +489,31 @@ async def test_gold_feedback_right_wrong_and_switched_off(services: Services) ->
     assert isinstance(quiet_id, int)
     await add_items(services, quiet_id, 1, prefix="qgold")
     await add_worker(services, 1)
-    services.loop.rng = FixedRandom(0.0)
+    services.work.rng = FixedRandom(0.0)
 
-    task = (await services.loop.start(1, "reviews")).task
+    task = (await services.work.start(1, "reviews")).task
     assert task is not None and task.text == "gold 0"
-    right = await services.loop.answer_choice(1, task.assignment_id,
+    right = await services.work.answer_choice(1, task.assignment_id,
                                               choice_for(answers["gold 0"], True))
     assert right.feedback == GoldFeedback(True, answers["gold 0"],
                                           Localized({"en": "why gold 0"}))
     task = next_task(right)
     assert task is not None and task.text == "gold 1"
-    wrong = await services.loop.answer_choice(1, task.assignment_id,
+    wrong = await services.work.answer_choice(1, task.assignment_id,
                                               choice_for(answers["gold 1"], False))
     assert wrong.feedback == GoldFeedback(False, answers["gold 1"],
                                           Localized({"en": "why gold 1"}))
     task = next_task(wrong)
     assert task is not None and task.text == "text 0"
-    normal = await services.loop.answer_choice(1, task.assignment_id, 0)
+    normal = await services.work.answer_choice(1, task.assignment_id, 0)
     assert normal.feedback is None and normal.suspended is None
     checks = await rows(services, "SELECT i.text, a.gold_correct FROM assignments a JOIN items"
                         " i ON i.id = a.item_id WHERE a.status = 'answered' ORDER BY a.id")
     assert checks == [("gold 0", 1), ("gold 1", 0), ("text 0", None)]
 
-    task = (await services.loop.start(1, "quiet")).task
+    task = (await services.work.start(1, "quiet")).task
     assert task is not None and task.text == "qgold 0"
-    silent = await services.loop.answer_choice(1, task.assignment_id, 2)
+    silent = await services.work.answer_choice(1, task.assignment_id, 2)
     assert silent.outcome is Outcome.ACCEPTED and silent.feedback is None
     assert await scalar(services, "SELECT a.gold_correct FROM assignments a JOIN items i"
                         " ON i.id = a.item_id WHERE i.text = 'qgold 0'") == 0
@@ -526,18 +526,18 @@ async def test_low_gold_accuracy_suspends_and_an_operator_reinstates(
     other_id = await add_project(services, items=2, name="other")
     await add_items(services, other_id, 2, prefix="ogold")
     await add_worker(services, 1)
-    services.loop.rng = FixedRandom(0.0)
+    services.work.rng = FixedRandom(0.0)
 
     # wrong, wrong, right, right: 2 of 4 right, but fewer than min_gold checks so far
-    task = (await services.loop.start(1, "reviews")).task
+    task = (await services.work.start(1, "reviews")).task
     for right in (False, False, True, True):
         assert task is not None and task.text is not None
-        result = await services.loop.answer_choice(
+        result = await services.work.answer_choice(
             1, task.assignment_id, choice_for(answers[task.text], right))
         assert result.suspended is None
         task = next_task(result)
     assert task is not None and task.text == "gold 4"
-    result = await services.loop.answer_choice(1, task.assignment_id,
+    result = await services.work.answer_choice(1, task.assignment_id,
                                                choice_for(answers["gold 4"], False))
     assert result.outcome is Outcome.ACCEPTED
     assert result.suspended == "gold"
@@ -548,17 +548,17 @@ async def test_low_gold_accuracy_suspends_and_an_operator_reinstates(
     assert result.served.access.gate is Gate.SUSPENDED
     assert result.served.access.reason == "gold"
 
-    served = await services.loop.start(1, "reviews")
+    served = await services.work.start(1, "reviews")
     assert served.task is None and served.empty is Empty.GATED
     assert served.access is not None and served.access.gate is Gate.SUSPENDED
     assert served.access.reason == "gold"
     # gold accuracy is per project: the other project is not affected
-    assert (await services.loop.start(1, "other")).task is not None
+    assert (await services.work.start(1, "other")).task is not None
 
     project = await services.catalog.get("reviews")
-    assert await services.loop.set_suspended(1, project, False, "operator")
-    assert not await services.loop.set_suspended(1, project, False, "operator")
-    served = await services.loop.start(1, "reviews")
+    assert await services.work.set_suspended(1, project, False, "operator")
+    assert not await services.work.set_suspended(1, project, False, "operator")
+    served = await services.work.start(1, "reviews")
     assert served.task is not None and served.task.text == "gold 5"
     # no quiz in this project: reinstating lifts the suspension and nothing else
     assert await rows(services, "SELECT status, reason FROM qualifications"
@@ -569,11 +569,11 @@ async def test_right_gold_answers_keep_a_worker_working(services: Services) -> N
     project_id = await add_project(services, items=3, min_gold=3, min_accuracy=0.6)
     answers = await add_items(services, project_id, 5, prefix="gold")
     await add_worker(services, 1)
-    services.loop.rng = FixedRandom(0.0)
-    task = (await services.loop.start(1, "reviews")).task
+    services.work.rng = FixedRandom(0.0)
+    task = (await services.work.start(1, "reviews")).task
     for right in (True, False, True, True, False):  # 3/5 = 0.6 is enough
         assert task is not None and task.text is not None
-        result = await services.loop.answer_choice(
+        result = await services.work.answer_choice(
             1, task.assignment_id, choice_for(answers[task.text], right))
         assert result.suspended is None
         task = next_task(result)
@@ -584,18 +584,18 @@ async def test_operator_suspension_releases_the_open_task(services: Services) ->
     await add_project(services, items=1, overlap=1)
     for w in (1, 2):
         await add_worker(services, w)
-    task = (await services.loop.start(1, "reviews")).task
+    task = (await services.work.start(1, "reviews")).task
     assert task is not None
     project = await services.catalog.get("reviews")
-    assert await services.loop.set_suspended(1, project, True, "operator")
-    assert not await services.loop.set_suspended(1, project, True, "operator")
-    assert await services.loop.current(1) is None
-    late = await services.loop.answer_choice(1, task.assignment_id, 0)
+    assert await services.work.set_suspended(1, project, True, "operator")
+    assert not await services.work.set_suspended(1, project, True, "operator")
+    assert await services.work.current(1) is None
+    late = await services.work.answer_choice(1, task.assignment_id, 0)
     assert late.outcome is Outcome.NOT_OPEN
-    served = await services.loop.start(1, "reviews")
+    served = await services.work.start(1, "reviews")
     assert served.access is not None and served.access.gate is Gate.SUSPENDED
     assert served.access.reason == "operator"
-    other = (await services.loop.start(2, "reviews")).task
+    other = (await services.work.start(2, "reviews")).task
     assert other is not None and other.item_id == task.item_id
 
 
@@ -604,10 +604,10 @@ async def test_open_projects_does_not_count_gold_checks_as_waiting(services: Ser
     project_id = await add_project(services, items=1, overlap=1)
     await add_items(services, project_id, 3, prefix="gold")
     await add_worker(services, 1)
-    services.loop.rng = FixedRandom(0.99)
-    task = (await services.loop.start(1, "reviews")).task
+    services.work.rng = FixedRandom(0.99)
+    task = (await services.work.start(1, "reviews")).task
     assert task is not None
-    assert next_task(await services.loop.answer_choice(1, task.assignment_id, 0)) is None
+    assert next_task(await services.work.answer_choice(1, task.assignment_id, 0)) is None
     assert [(p.spec.name, waiting) for p, waiting in await services.catalog.open_projects()] \
         == [("reviews", 0)]
 
@@ -619,8 +619,8 @@ async def test_time_runs_from_delivery_and_fast_answers_are_flagged(
         services: Services, clock: FakeClock) -> None:
     await add_project(services, items=4, overlap=1, min_seconds=3)
     await add_worker(services, 1)
-    services.loop.rng = FixedRandom(0.99)
-    task = (await services.loop.start(1, "reviews")).task
+    services.work.rng = FixedRandom(0.99)
+    task = (await services.work.start(1, "reviews")).task
     assert task is not None
     clock.advance(seconds=30)  # the lease is old, but the phone only just showed it
     result = await answer(services, clock, 1, task, 1)
@@ -630,15 +630,15 @@ async def test_time_runs_from_delivery_and_fast_answers_are_flagged(
     result = await answer(services, clock, 1, task, 5)
     task = next_task(result)
     assert task is not None
-    await services.loop.delivered(task, 1, 77)
+    await services.work.delivered(task, 1, 77)
     clock.advance(seconds=1)
-    await services.loop.delivered(task, 1, 78)  # shown again: the clock does not restart
+    await services.work.delivered(task, 1, 78)  # shown again: the clock does not restart
     clock.advance(seconds=3)
-    result = await services.loop.answer_choice(1, task.assignment_id, 0)
+    result = await services.work.answer_choice(1, task.assignment_id, 0)
     task = next_task(result)
     assert task is not None
     clock.advance(seconds=2)  # never delivered: time runs from the lease
-    await services.loop.answer_choice(1, task.assignment_id, 0)
+    await services.work.answer_choice(1, task.assignment_id, 0)
     flags = await rows(services, "SELECT too_fast, round(seconds) FROM assignments"
                        " ORDER BY id")
     assert flags == [(1, 1.0), (0, 5.0), (0, 4.0), (1, 2.0)]
@@ -648,7 +648,7 @@ async def test_an_answer_taking_exactly_min_seconds_is_not_too_fast(
         services: Services, clock: FakeClock) -> None:
     await add_project(services, items=1, overlap=1, min_seconds=3)
     await add_worker(services, 1)
-    task = (await services.loop.start(1, "reviews")).task
+    task = (await services.work.start(1, "reviews")).task
     assert task is not None
     await answer(services, clock, 1, task, 3)
     [(too_fast, seconds)] = await rows(services, "SELECT too_fast, seconds FROM assignments")
@@ -660,8 +660,8 @@ async def test_seven_fast_of_the_last_twenty_suspend(services: Services,
                                                      clock: FakeClock) -> None:
     await add_project(services, items=30, overlap=1, min_seconds=3)
     await add_worker(services, 1)
-    services.loop.rng = FixedRandom(0.99)
-    task = (await services.loop.start(1, "reviews")).task
+    services.work.rng = FixedRandom(0.99)
+    task = (await services.work.start(1, "reviews")).task
     # 1 fast, 13 slow, 5 fast, 1 slow, 1 fast: 7 fast in all, but the first has rolled
     # out of the last 20, which hold 6 -> still working
     plan = [1.0] + [10.0] * 13 + [1.0] * 5 + [10.0] + [1.0]
@@ -675,22 +675,22 @@ async def test_seven_fast_of_the_last_twenty_suspend(services: Services,
     result = await answer(services, clock, 1, task, 0.5)
     assert result.suspended == "too_fast"
     assert result.served is not None and result.served.empty is Empty.GATED
-    served = await services.loop.start(1, "reviews")
+    served = await services.work.start(1, "reviews")
     assert served.task is None
     assert served.access is not None and served.access.gate is Gate.SUSPENDED
     assert served.access.reason == "too_fast"
     assert await scalar(services, "SELECT count(*) FROM assignments WHERE too_fast = 1") == 8
     project = await services.catalog.get("reviews")
-    assert await services.loop.set_suspended(1, project, False, "operator")
-    assert (await services.loop.start(1, "reviews")).task is not None
+    assert await services.work.set_suspended(1, project, False, "operator")
+    assert (await services.work.start(1, "reviews")).task is not None
 
 
 async def test_no_automatic_speed_rule_before_fifty_answers(services: Services,
                                                             clock: FakeClock) -> None:
     await add_project(services, items=12, overlap=1)
     await add_worker(services, 1)
-    services.loop.rng = FixedRandom(0.99)
-    task = (await services.loop.start(1, "reviews")).task
+    services.work.rng = FixedRandom(0.99)
+    task = (await services.work.start(1, "reviews")).task
     for seconds in [10.0] * 10 + [0.5]:
         assert task is not None
         task = next_task(await answer(services, clock, 1, task, seconds))
@@ -701,8 +701,8 @@ async def test_half_the_median_applies_once_fifty_answers_exist(services: Servic
                                                                 clock: FakeClock) -> None:
     await add_project(services, items=60, overlap=1)
     await add_worker(services, 1)
-    services.loop.rng = FixedRandom(0.99)
-    task = (await services.loop.start(1, "reviews")).task
+    services.work.rng = FixedRandom(0.99)
+    task = (await services.work.start(1, "reviews")).task
     for seconds in [10.0] * 55 + [1.0]:
         assert task is not None
         task = next_task(await answer(services, clock, 1, task, seconds))
@@ -721,10 +721,10 @@ async def overlap_item(services: Services, choices: list[int]) -> list[Task | No
     served: list[Task | None] = []
     for w, choice in enumerate(choices, start=1):
         await add_worker(services, w)
-        task = (await services.loop.start(w, "reviews")).task
+        task = (await services.work.start(w, "reviews")).task
         served.append(task)
         if task is not None:
-            await services.loop.answer_choice(w, task.assignment_id, choice)
+            await services.work.answer_choice(w, task.assignment_id, choice)
     return served
 
 
@@ -741,7 +741,7 @@ async def test_three_agreeing_answers_finish_the_item(services: Services) -> Non
     assert (state, answers, label) == (DONE, 3, "neutral")
     assert isinstance(confidence, float) and confidence == pytest.approx(0.512 / 0.514)
     await add_worker(services, 4)
-    assert (await services.loop.start(4, "reviews")).empty is Empty.NOTHING_LEFT
+    assert (await services.work.start(4, "reviews")).empty is Empty.NOTHING_LEFT
 
 
 async def test_a_split_asks_one_more_worker(services: Services) -> None:
@@ -753,12 +753,12 @@ async def test_a_split_asks_one_more_worker(services: Services) -> None:
     assert confidence == pytest.approx(0.064 / 0.073)
     for w in (4, 5):
         await add_worker(services, w)
-    fourth = (await services.loop.start(4, "reviews")).task
+    fourth = (await services.work.start(4, "reviews")).task
     first = served[0]
     assert fourth is not None and first is not None and fourth.item_id == first.item_id
     assert (await item_row(services))[0] == FULL  # just one more, not two
-    assert (await services.loop.start(5, "reviews")).empty is Empty.NOTHING_LEFT
-    await services.loop.answer_choice(4, fourth.assignment_id, 0)
+    assert (await services.work.start(5, "reviews")).empty is Empty.NOTHING_LEFT
+    await services.work.answer_choice(4, fourth.assignment_id, 0)
     state, answers, label, confidence = await item_row(services)
     assert (state, answers, label) == (DONE, 4, "positive")
     assert isinstance(confidence, float) and confidence > 0.9
@@ -768,11 +768,11 @@ async def test_a_returned_lease_reopens_the_extra_slot(services: Services) -> No
     await overlap_item(services, [0, 0, 2])
     await add_worker(services, 4)
     await add_worker(services, 5)
-    fourth = (await services.loop.start(4, "reviews")).task
+    fourth = (await services.work.start(4, "reviews")).task
     assert fourth is not None
-    await services.loop.stop(4, fourth.assignment_id)
+    await services.work.stop(4, fourth.assignment_id)
     assert (await item_row(services))[0] == STARTED
-    assert (await services.loop.start(5, "reviews")).task is not None
+    assert (await services.work.start(5, "reviews")).task is not None
 
 
 async def test_five_answers_always_finish_the_item(services: Services) -> None:
@@ -790,10 +790,10 @@ async def test_fixed_overlap_finishes_at_overlap_even_when_split(services: Servi
     await add_project(services, items=1, overlap=3)
     for w, choice in enumerate([0, 1, 2, 0], start=1):
         await add_worker(services, w)
-        task = (await services.loop.start(w, "reviews")).task
+        task = (await services.work.start(w, "reviews")).task
         if w <= 3:
             assert task is not None
-            await services.loop.answer_choice(w, task.assignment_id, choice)
+            await services.work.answer_choice(w, task.assignment_id, choice)
         else:
             assert task is None
     state, answers, _label, _confidence = await item_row(services)
@@ -804,17 +804,17 @@ async def test_gold_accuracy_weighs_the_live_estimate(services: Services) -> Non
     project_id = await add_project(services, items=1, overlap=3, max_overlap=5,
                                    confidence=0.9, min_gold=100)
     answers = await add_items(services, project_id, 6, prefix="gold")
-    services.loop.rng = FixedRandom(0.0)
+    services.work.rng = FixedRandom(0.0)
     # worker 1 gets every gold check right, workers 2 and 3 every one wrong
     for w, right in ((1, True), (2, False), (3, False)):
         await add_worker(services, w)
-        task = (await services.loop.start(w, "reviews")).task
+        task = (await services.work.start(w, "reviews")).task
         while task is not None and task.text in answers:
-            result = await services.loop.answer_choice(
+            result = await services.work.answer_choice(
                 w, task.assignment_id, choice_for(answers[task.text], right))
             task = next_task(result)
         assert task is not None and task.text == "text 0"
-        await services.loop.answer_choice(w, task.assignment_id, 2 if w == 1 else 0)
+        await services.work.answer_choice(w, task.assignment_id, 2 if w == 1 else 0)
     state, count, label, _confidence = await item_row(services)
     assert (count, label) == (3, "negative")  # the reliable worker outweighs two others
     assert state == DONE
@@ -830,7 +830,7 @@ async def test_training_is_never_longer_than_the_exam(services: Services) -> Non
     assert (steps[0].question.phase, steps[0].question.total) == ("training", 3)
     training = await run_quiz(services, 1, project, answers, wrong={0, 1, 2})
     assert training[-1].outcome is QuizOutcome.TRAINING_DONE
-    gate = await services.loop.access(1, project)  # practice costs no try
+    gate = await services.work.access(1, project)  # practice costs no try
     assert gate.gate is Gate.QUIZ and gate.tries_left == 3 and not gate.training
     exam = await run_quiz(services, 1, project, answers)
     assert exam[0].question is not None and exam[0].question.phase == "exam"

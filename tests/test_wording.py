@@ -242,7 +242,7 @@ async def test_a_korean_operator_reads_states_in_korean(bot: Running) -> None:
     await bot.services.workers.consent(5)
     project = await bot.services.catalog.get_by_id(project_id)
     assert project is not None
-    await bot.services.loop.set_suspended(5, project, True, OPERATOR)
+    await bot.services.work.set_suspended(5, project, True, OPERATOR)
     op = bot.server.phone(OPERATOR_ID, "운영자", language_code="ko")
     await op.send("/projects")
     listing = op.text(await op.wait_text(SLUG)) or ""

@@ -48,7 +48,7 @@ async def run_demo(workers: int = 5, db_path: str | None = None, seed: int = 7) 
                 storage=StorageConfig(path=str(db)), source="<demo>")
             started = time.perf_counter()
             async with running(config, poll_timeout=1) as (_app, services):
-                services.loop.rng = random.Random(seed)  # the same gold checks every run
+                services.work.rng = random.Random(seed)  # the same gold checks every run
                 await services.catalog.save(spec)
                 imported = await services.catalog.import_file(spec.name,
                                                               SAMPLE / "reviews.jsonl")

@@ -8,12 +8,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.assign import Empty, Outcome, Shown, item_state
 from bot.catalog import MANY
 from bot.clock import FakeClock
 from bot.config import Config, StorageConfig
 from bot.projects import parse_project
 from bot.services import Services
+from bot.work import Empty, Outcome, Shown, item_state
 from handlers.common import many
 from storage import assignments as assignment_store
 from storage import projects as project_store
@@ -35,10 +35,10 @@ async def test_overlap_distinct_workers_and_never_twice(services: Services) -> N
         await add_worker(services, w)
     seen: dict[int, list[int]] = {1: [], 2: [], 3: []}
     for w in (1, 2, 3):
-        served = await services.loop.start(w, "reviews")
+        served = await services.work.start(w, "reviews")
         while served.task is not None:
             seen[w].append(served.task.item_id)
-            result = await services.loop.answer_choice(w, served.task.assignment_id, 0)
+            result = await services.work.answer_choice(w, served.task.assignment_id, 0)
             assert result.outcome is Outcome.ACCEPTED
             assert result.served is not None
             served = result.served
@@ -56,19 +56,19 @@ async def test_started_items_are_finished_before_fresh_ones(services: Services) 
     await add_project(services, items=3, overlap=2)
     for w in (1, 2):
         await add_worker(services, w)
-    first = (await services.loop.start(1, "reviews")).task
+    first = (await services.work.start(1, "reviews")).task
     assert first is not None
-    second = (await services.loop.start(2, "reviews")).task
+    second = (await services.work.start(2, "reviews")).task
     assert second is not None and second.item_id == first.item_id
 
 
 async def test_double_tap_and_replay_record_one_answer(services: Services) -> None:
     await add_project(services, items=3)
     await add_worker(services, 1)
-    task = (await services.loop.start(1, "reviews")).task
+    task = (await services.work.start(1, "reviews")).task
     assert task is not None
     results = await asyncio.gather(*[
-        services.loop.answer_choice(1, task.assignment_id, 0) for _ in range(5)])
+        services.work.answer_choice(1, task.assignment_id, 0) for _ in range(5)])
     outcomes = sorted(r.outcome.value for r in results)
     assert outcomes.count("accepted") == 1
     assert outcomes.count("already_answered") == 4
@@ -81,15 +81,15 @@ async def test_forged_and_invalid_answers_change_nothing(services: Services) -> 
     await add_project(services, items=3)
     for w in (1, 2):
         await add_worker(services, w)
-    task = (await services.loop.start(1, "reviews")).task
+    task = (await services.work.start(1, "reviews")).task
     assert task is not None
-    assert (await services.loop.answer_choice(2, task.assignment_id, 0)).outcome \
+    assert (await services.work.answer_choice(2, task.assignment_id, 0)).outcome \
         is Outcome.FORGED
-    assert (await services.loop.answer_choice(1, 999_999, 0)).outcome is Outcome.FORGED
-    assert (await services.loop.answer_choice(1, task.assignment_id, 7)).outcome \
+    assert (await services.work.answer_choice(1, 999_999, 0)).outcome is Outcome.FORGED
+    assert (await services.work.answer_choice(1, task.assignment_id, 7)).outcome \
         is Outcome.INVALID
-    assert (await services.loop.skip(2, task.assignment_id)).outcome is Outcome.FORGED
-    current = await services.loop.current(1)
+    assert (await services.work.skip(2, task.assignment_id)).outcome is Outcome.FORGED
+    current = await services.work.current(1)
     assert current is not None and current.assignment_id == task.assignment_id
 
 
@@ -98,14 +98,14 @@ async def test_expired_lease_returns_item_to_someone_else(services: Services,
     await add_project(services, items=1, overlap=1, lease_minutes=10)
     for w in (1, 2):
         await add_worker(services, w)
-    task = (await services.loop.start(1, "reviews")).task
+    task = (await services.work.start(1, "reviews")).task
     assert task is not None
-    assert (await services.loop.start(2, "reviews")).empty is Empty.NOTHING_LEFT
+    assert (await services.work.start(2, "reviews")).empty is Empty.NOTHING_LEFT
     clock.advance(minutes=11)
-    assert await services.loop.expire_leases() == 1
-    other = (await services.loop.start(2, "reviews")).task
+    assert await services.work.expire_leases() == 1
+    other = (await services.work.start(2, "reviews")).task
     assert other is not None and other.item_id == task.item_id
-    late = await services.loop.answer_choice(1, task.assignment_id, 0)
+    late = await services.work.answer_choice(1, task.assignment_id, 0)
     assert late.outcome is Outcome.EXPIRED
     assert late.served is not None and late.served.empty is Empty.NOTHING_LEFT
 
@@ -114,10 +114,10 @@ async def test_answer_after_lease_ran_out_is_not_counted(services: Services,
                                                          clock: FakeClock) -> None:
     await add_project(services, items=2, overlap=1, lease_minutes=1)
     await add_worker(services, 1)
-    task = (await services.loop.start(1, "reviews")).task
+    task = (await services.work.start(1, "reviews")).task
     assert task is not None
     clock.advance(minutes=2)  # the expiry job has not run yet
-    result = await services.loop.answer_choice(1, task.assignment_id, 0)
+    result = await services.work.answer_choice(1, task.assignment_id, 0)
     assert result.outcome is Outcome.EXPIRED
     assert result.served is not None and result.served.task is not None
     assert result.served.task.item_id != task.item_id  # never the same item twice
@@ -127,10 +127,10 @@ async def test_typed_answer_counts_once_per_message(services: Services) -> None:
     spec_id = await add_project(services, items=2, name="speech", kind="transcription")
     assert spec_id
     await add_worker(services, 1)
-    task = (await services.loop.start(1, "speech")).task
+    task = (await services.work.start(1, "speech")).task
     assert task is not None
-    first = await services.loop.answer_text(1, "  hello   world ", message_id=10)
-    again = await services.loop.answer_text(1, "hello world", message_id=10)
+    first = await services.work.answer_text(1, "  hello   world ", message_id=10)
+    again = await services.work.answer_text(1, "hello world", message_id=10)
     assert first.outcome is Outcome.ACCEPTED
     assert again.outcome is Outcome.ALREADY_ANSWERED
     async with services.db.read() as conn, conn.execute(
@@ -141,24 +141,24 @@ async def test_typed_answer_counts_once_per_message(services: Services) -> None:
 async def test_skip_and_stop(services: Services) -> None:
     await add_project(services, items=3, overlap=1)
     await add_worker(services, 1)
-    task = (await services.loop.start(1, "reviews")).task
+    task = (await services.work.start(1, "reviews")).task
     assert task is not None
-    skipped = await services.loop.skip(1, task.assignment_id)
+    skipped = await services.work.skip(1, task.assignment_id)
     assert skipped.served is not None and skipped.served.task is not None
     nxt = skipped.served.task
     assert nxt.item_id != task.item_id
-    stopped = await services.loop.stop(1, nxt.assignment_id)
-    assert stopped.outcome is Outcome.ACCEPTED and await services.loop.current(1) is None
-    assert (await services.loop.stop(1, nxt.assignment_id)).outcome is Outcome.NOT_OPEN
+    stopped = await services.work.stop(1, nxt.assignment_id)
+    assert stopped.outcome is Outcome.ACCEPTED and await services.work.current(1) is None
+    assert (await services.work.stop(1, nxt.assignment_id)).outcome is Outcome.NOT_OPEN
 
 
 async def test_paused_and_unknown_projects(services: Services) -> None:
     await add_project(services, items=1)
     await add_worker(services, 1)
-    assert (await services.loop.start(1, "nope")).empty is Empty.NO_PROJECT
+    assert (await services.work.start(1, "nope")).empty is Empty.NO_PROJECT
     async with services.db.transaction() as conn:
         await conn.execute("UPDATE projects SET status = 'paused'")
-    assert (await services.loop.start(1, "reviews")).empty is Empty.PAUSED
+    assert (await services.work.start(1, "reviews")).empty is Empty.PAUSED
 
 
 @pytest.mark.parametrize("blocked_first", [True, False])
@@ -166,14 +166,14 @@ async def test_blocked_worker_releases_item(services: Services, blocked_first: b
     await add_project(services, items=1, overlap=1)
     for w in (1, 2):
         await add_worker(services, w)
-    assert (await services.loop.start(1, "reviews")).task is not None
+    assert (await services.work.start(1, "reviews")).task is not None
     if blocked_first:
         await services.workers.blocked(1)
         worker = await services.workers.get(1)
         assert worker is not None and not worker.active
-        assert (await services.loop.start(2, "reviews")).task is not None
+        assert (await services.work.start(2, "reviews")).task is not None
     else:
-        assert (await services.loop.start(2, "reviews")).task is None
+        assert (await services.work.start(2, "reviews")).task is None
 
 
 async def test_next_task_is_recorded_in_the_message_it_replaces(services: Services,
@@ -182,11 +182,11 @@ async def test_next_task_is_recorded_in_the_message_it_replaces(services: Servic
     handler is about to edit, so its clock starts without a second write."""
     await add_project(services, items=3)
     await add_worker(services, 1)
-    first = (await services.loop.start(1, "reviews")).task
+    first = (await services.work.start(1, "reviews")).task
     assert first is not None and first.message_id is None  # not shown yet
-    await services.loop.delivered(first, 1, 500)
+    await services.work.delivered(first, 1, 500)
     clock.advance(seconds=4)
-    result = await services.loop.answer_choice(1, first.assignment_id, 0, Shown(1, 500))
+    result = await services.work.answer_choice(1, first.assignment_id, 0, Shown(1, 500))
     assert result.served is not None and result.served.task is not None
     task = result.served.task
     assert task.message_id == 500
@@ -199,7 +199,7 @@ async def test_next_task_is_recorded_in_the_message_it_replaces(services: Servic
     assert (row.chat_id, row.message_id, row.delivered_at) == (1, 500, row.created_at)
     assert answered.delivered_at is not None  # the first task's clock started at delivery
     clock.advance(seconds=7)
-    await services.loop.answer_choice(1, task.assignment_id, 1, Shown(1, 500))
+    await services.work.answer_choice(1, task.assignment_id, 1, Shown(1, 500))
     async with services.db.read() as conn, conn.execute(
             "SELECT seconds FROM assignments WHERE id IN (?, ?) ORDER BY id",
             (first.assignment_id, task.assignment_id)) as cur:
@@ -225,19 +225,19 @@ async def test_item_counters_always_match_the_assignments(
         for w in range(1, 5):
             await add_worker(svc, w)
         for worker, action, choice in steps:
-            served = await svc.loop.start(worker, "reviews")
+            served = await svc.work.start(worker, "reviews")
             if served.task is None:
                 continue
             aid = served.task.assignment_id
             if action == "answer":
-                await svc.loop.answer_choice(worker, aid, choice)
+                await svc.work.answer_choice(worker, aid, choice)
             elif action == "skip":
-                await svc.loop.skip(worker, aid)
+                await svc.work.skip(worker, aid)
             elif action == "stop":
-                await svc.loop.stop(worker, aid)
+                await svc.work.stop(worker, aid)
             else:
                 clock.advance(minutes=11)
-                await svc.loop.expire_leases()
+                await svc.work.expire_leases()
         project = await svc.catalog.get("reviews")
         assert project is not None
         async with svc.db.read() as conn, conn.execute(
@@ -258,10 +258,10 @@ async def test_a_changed_project_is_seen_at_once(services: Services) -> None:
     """Specs are parsed once per stored text: an update stores a new text, never stale."""
     await add_project(services, items=2)
     await add_worker(services, 1)
-    task = (await services.loop.start(1, "reviews")).task
+    task = (await services.work.start(1, "reviews")).task
     assert task is not None and task.project.spec.reward_micros == 20_000
     await services.catalog.save(parse_project(sentiment_doc(reward="0.05")))
-    result = await services.loop.answer_choice(1, task.assignment_id, 0)
+    result = await services.work.answer_choice(1, task.assignment_id, 0)
     assert result.served is not None and result.served.project is not None
     assert result.served.project.spec.reward_micros == 50_000
 
@@ -286,13 +286,13 @@ async def test_a_late_tap_on_an_expired_task_shows_the_task_now_open(
     the worker saw "something went wrong"."""
     await add_project(services, items=4, overlap=1, gold_rate=0.0)
     await add_worker(services, 1)
-    first = (await services.loop.start(1, "reviews")).task
+    first = (await services.work.start(1, "reviews")).task
     assert first is not None
     clock.advance(minutes=11)
-    assert await services.loop.expire_leases() == 1
-    second = (await services.loop.start(1, "reviews")).task
+    assert await services.work.expire_leases() == 1
+    second = (await services.work.start(1, "reviews")).task
     assert second is not None and second.assignment_id != first.assignment_id
-    late = await services.loop.answer_choice(1, first.assignment_id, 0)
+    late = await services.work.answer_choice(1, first.assignment_id, 0)
     assert late.outcome is Outcome.EXPIRED
     assert late.served is not None and late.served.task is not None
     assert late.served.task.assignment_id == second.assignment_id

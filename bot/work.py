@@ -10,26 +10,27 @@ Rules (issue #2):
 
 And (issue #3): only qualified, unsuspended workers are given tasks; gold items are mixed
 in at ``gold_rate``; each answer is checked (gold, too fast) and the item's live
-confidence decides whether it needs more workers, up to ``max_overlap``.
+confidence decides whether it needs more workers, up to ``max_overlap``. Those quality
+rules live in ``bot/standing.py``; what an answer earns is booked by ``Earnings``.
 """
 
 from __future__ import annotations
 
 import enum
 import random
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from functools import lru_cache
+from typing import Protocol
 
 import aiosqlite
 
 from bot import quality
 from bot.clock import Clock, from_iso, to_iso
 from bot.languages import serving
-from bot.projects import Localized, ProjectSpec, parse_stored
-from bot.qualify import GOLD, TOO_FAST, Access, Gate, access
+from bot.projects import Localized, Project, ProjectSpec
+from bot.qualify import Access, Gate, access
 from bot.quiet import local_time
+from bot.standing import QualityStanding
 from storage import Database
 from storage import assignments as assignment_store
 from storage import items as item_store
@@ -41,8 +42,6 @@ from storage import workers as worker_store
 from storage.assignments import AssignmentRow
 from storage.items import DONE, FRESH, FULL, STARTED, ItemRow
 from storage.media import MediaRow as MediaRow  # re-exported: a task's media
-from storage.projects import ProjectRow
-from storage.quality import Qualification
 from storage.workers import WorkerRow
 
 #: the longest typed answer (a transcription), in characters, spaces collapsed
@@ -51,28 +50,17 @@ SENIOR_LEASE = 3
 #: a quiz attempt opened this recently is being answered: no notice pushes it away
 QUIZ_BUSY = timedelta(hours=1)
 
-#: (connection, worker, project, assignment, now) inside the answer's transaction
-AcceptedHook = Callable[[aiosqlite.Connection, int, "Project", int, str], Awaitable[None]]
 
+class Earnings(Protocol):
+    """Where an answer's money goes (the payroll). Both calls run inside the answer's own
+    transaction, so an answer and its earning are written together or not at all."""
 
-@dataclass(frozen=True)
-class Project:
-    id: int
-    spec: ProjectSpec
-    status: str
-    #: the languages its items are in (kept at import); items with none are not listed
-    languages: tuple[str, ...] = ()
+    async def earn(self, conn: aiosqlite.Connection, worker_id: int, project: Project,
+                   assignment_id: int, now: str) -> None:
+        """An answer was accepted on ``assignment_id`` at ``now``."""
 
-    @classmethod
-    def from_row(cls, row: ProjectRow) -> Project:
-        return cls(row.id, _spec(row.spec), row.status, row.languages)
-
-
-@lru_cache(maxsize=256)
-def _spec(document: str) -> ProjectSpec:
-    """Validating a project takes ~50 µs and every answer loads its project, so a spec is
-    parsed once per stored text (an update stores a new text, so it is never stale)."""
-    return parse_stored(document)
+    async def item_resolved(self, conn: aiosqlite.Connection, item_id: int) -> None:
+        """The item's label became final: units waiting on it may be judged."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +68,7 @@ class Shown:
     """The message that showed the task just answered. The next task is recorded as shown
     there in the same transaction, because the handler edits that message in place; only
     when it has to send a new message does it record the delivery again
-    (``WorkLoop.delivered``). That saves a second transaction on every answer."""
+    (``Work.delivered``). That saves a second transaction on every answer."""
 
     chat_id: int
     message_id: int
@@ -166,17 +154,16 @@ def item_state(spec: ProjectSpec, answers: int, leases: int,
     return STARTED if answers + leases else FRESH
 
 
-class WorkLoop:
-    def __init__(self, db: Database, clock: Clock, rng: random.Random | None = None) -> None:
+class Work:
+    def __init__(self, db: Database, clock: Clock, earnings: Earnings,
+                 standing: QualityStanding, rng: random.Random | None = None) -> None:
         self.db = db
         self.clock = clock
+        #: books each accepted answer and each final label, inside the answer's transaction
+        self.earnings = earnings
+        #: the too-fast threshold, the live estimate and suspension, per answer
+        self.standing = standing
         self.rng = rng or random.Random()
-        #: called inside an accepted answer's transaction (the payroll records earnings)
-        self.on_accepted: list[AcceptedHook] = []
-        #: called inside the transaction in which an item's label became final
-        self.on_done: list[Callable[[aiosqlite.Connection, int], Awaitable[None]]] = []
-        #: project id -> (median seconds, answers it rests on, answers since computed)
-        self._medians: dict[int, tuple[float | None, int, int]] = {}
 
     # -- serving -------------------------------------------------------------------
     async def start(self, worker_id: int, project_name: str) -> Served:
@@ -377,8 +364,7 @@ class WorkLoop:
         await item_store.set_progress(conn, item.id, new_answers, new_leases, state, label,
                                       confidence)
         if state == DONE and item.state != DONE:
-            for hook in self.on_done:
-                await hook(conn, item.id)
+            await self.earnings.item_resolved(conn, item.id)
 
     async def _close(self, conn: aiosqlite.Connection, assignment: AssignmentRow,
                      status: str) -> bool:
@@ -453,7 +439,7 @@ class WorkLoop:
         seconds = max(0.0, (moment - started).total_seconds())
         item = await item_store.get(conn, assignment.item_id)
         assert item is not None
-        threshold = await self._fast_threshold(conn, project)
+        threshold = await self.standing.fast_threshold(conn, project)
         too_fast = threshold is not None and seconds < threshold
         gold_correct = (None if item.gold is None
                         else quality.is_correct(project.spec, value, item.gold))
@@ -461,12 +447,11 @@ class WorkLoop:
                 conn, assignment.id, worker_id, value, now, message_id, seconds,
                 gold_correct, too_fast):
             return AnswerResult(Outcome.ALREADY_ANSWERED)  # unreachable under the lock
-        estimate = await self._estimate(conn, item, project)
+        estimate = await self.standing.estimate(conn, item, project)
         await self._progress(conn, item, project, answers=1, leases=-1, estimate=estimate)
-        suspended = await self._suspension(conn, worker_id, project, gold_correct,
-                                           too_fast)
-        for hook in self.on_accepted:
-            await hook(conn, worker_id, project, assignment.id, now)
+        suspended = await self.standing.after_answer(conn, worker_id, project, gold_correct,
+                                                      too_fast)
+        await self.earnings.earn(conn, worker_id, project, assignment.id, now)
         today = await assignment_store.answered_since(
             conn, worker_id, self._local_midnight(worker))
         feedback = None
@@ -485,64 +470,6 @@ class WorkLoop:
         async with self.db.read() as conn:
             return await assignment_store.last_project(conn, worker_id)
 
-    async def _estimate(self, conn: aiosqlite.Connection, item: ItemRow, project: Project
-                        ) -> tuple[str | None, float | None]:
-        """The item's live label and confidence, its latest answer included: a gold item
-        is known; otherwise a one-coin Dawid-Skene posterior weighted by gold accuracy."""
-        if item.gold is not None:
-            return item.gold, 1.0
-        rows = await quality_store.answers_with_gold_stats(conn, item.id, project.id)
-        accuracy = {w: quality.worker_accuracy(total, correct)
-                    for w, _answer, total, correct in rows if total}
-        estimate = quality.live_estimate(project.spec, [(w, a) for w, a, _t, _c in rows],
-                                         accuracy)
-        if estimate is None:
-            return item.label, item.confidence
-        return estimate.label, estimate.confidence
-
-    async def _suspension(self, conn: aiosqlite.Connection, worker: int, project: Project,
-                          gold_correct: bool | None, too_fast: bool) -> str | None:
-        """Suspend a worker whom this answer took over the gold or too-fast rule; returns
-        the reason. Only answers since the last reinstatement count."""
-        if gold_correct is None and not too_fast:
-            return None
-        reason = None
-        standing = await quality_store.qualification(conn, worker, project.id)
-        since = standing.checks_from or "" if standing else ""
-        if gold_correct is not None:
-            total, correct = await quality_store.gold_stats(conn, worker, project.id, since)
-            if quality.gold_suspension(project.spec, total, correct):
-                reason = GOLD
-        if reason is None and too_fast:
-            flags = await quality_store.recent_fast_flags(conn, worker, project.id,
-                                                          quality.RECENT, since)
-            if quality.too_fast_suspension(flags):
-                reason = TOO_FAST
-        if reason is not None:
-            await self._suspend(conn, worker, project.id, reason)
-        return reason
-
-    async def _fast_threshold(self, conn: aiosqlite.Connection, project: Project
-                              ) -> float | None:
-        """``min_seconds``, or half the median. Until the project has enough answers for
-        the rule the median is read on every answer (cheap while small); after that every
-        100 answers, because sorting a big project's answers each time would not scale."""
-        if project.spec.min_seconds is not None:
-            return project.spec.min_seconds
-        median, count, since = self._medians.get(project.id, (None, 0, 10**9))
-        if since >= 100 or count < quality.MEDIAN_AFTER:
-            median, count = await quality_store.median_seconds(conn, project.id)
-            since = 0
-        self._medians[project.id] = (median, count, since + 1)
-        return quality.fast_threshold(project.spec, median, count)
-
-    async def _suspend(self, conn: aiosqlite.Connection, worker_id: int, project_id: int,
-                       reason: str) -> None:
-        current = await quality_store.qualification(conn, worker_id, project_id)
-        current = current or Qualification(worker_id, project_id, "new", 0, False, None, None)
-        await quality_store.save_qualification(conn, replace(current, reason=reason),
-                                               self._now())
-
     async def set_suspended(self, worker_id: int, project: Project, suspended: bool,
                             reason: str) -> bool:
         """An operator's decision; True when something changed.
@@ -555,15 +482,14 @@ class WorkLoop:
             if suspended:
                 if current is not None and current.suspended:
                     return False
-                await self._suspend(conn, worker_id, project.id, reason)
+                await self.standing.suspend(conn, worker_id, project.id, reason)
                 open_task = await assignment_store.open_for_worker(conn, worker_id)
                 if open_task is not None and open_task.project_id == project.id:
                     await self._close(conn, open_task, "released")
                 return True
             if current is None or not current.suspended:
                 return False
-            await quality_store.save_qualification(
-                conn, replace(current, reason=None, checks_from=self._now()), self._now())
+            await self.standing.reinstate(conn, current)
             return True
 
     async def skip(self, worker_id: int, assignment_id: int, shown: Shown | None = None
