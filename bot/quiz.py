@@ -17,7 +17,7 @@ from bot.clock import to_iso
 from bot.projects import Localized, Project
 from bot.qualify import Gate
 from bot.quality import is_correct
-from bot.work import Work, answer_value, typed_too_long
+from bot.work import Feedback, Work, answer_value, typed_too_long
 from storage import items as item_store
 from storage import media as media_store
 from storage import projects as project_store
@@ -54,13 +54,6 @@ class Question:
     project: Project
     text: str | None
     media: MediaRow | None
-
-
-@dataclass(frozen=True)
-class Feedback:
-    correct: bool
-    answer: str
-    explain: Localized | None
 
 
 @dataclass(frozen=True)

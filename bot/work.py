@@ -122,8 +122,9 @@ class Served:
 
 
 @dataclass(frozen=True)
-class GoldFeedback:
-    """Said at once after a gold item, so a worker learns while working."""
+class Feedback:
+    """Right or wrong, the right answer and why: said at once after a gold check at work
+    and after each practice question of a quiz, so a worker learns while working."""
 
     correct: bool
     answer: str
@@ -134,7 +135,7 @@ class GoldFeedback:
 class AnswerResult:
     outcome: Outcome
     served: Served | None = None
-    feedback: GoldFeedback | None = None
+    feedback: Feedback | None = None
     #: set when this answer got the worker suspended (gold or too-fast rule)
     suspended: str | None = None
     #: answers the worker has given today (their time zone), this one included
@@ -457,7 +458,7 @@ class Work:
         feedback = None
         if gold_correct is not None and project.spec.feedback:
             explain = Localized(item.explain) if item.explain else None
-            feedback = GoldFeedback(gold_correct, item.gold or "", explain)
+            feedback = Feedback(gold_correct, item.gold or "", explain)
         return AnswerResult(Outcome.ACCEPTED,
                             await self._lease_next(conn, worker_id, project, worker, shown),
                             feedback, suspended, today)

@@ -12,8 +12,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.i18n import Gettext
 from bot.projects import Project
 from bot.qualify import GOLD, OPERATOR, TOO_FAST, Access, Gate
-from bot.quiz import ExamResult, Feedback
-from bot.work import MAX_TYPED_ANSWER, GoldFeedback
+from bot.quiz import ExamResult
+from bot.work import MAX_TYPED_ANSWER, Feedback
 from handlers import say
 from handlers.render import value_name
 
@@ -64,7 +64,7 @@ def suspension_text(project: Project, reason: str | None, _: Gettext) -> str:
     return _("An operator has paused you from this project.")
 
 
-def feedback_note(project: Project, feedback: Feedback | GoldFeedback, _: Gettext) -> str:
+def feedback_note(project: Project, feedback: Feedback, _: Gettext) -> str:
     """Right or wrong, the right answer, and why: shown at once, kept on screen."""
     if feedback.correct:
         text = _("✓ Right!")

@@ -697,6 +697,12 @@ async def test_deciding_an_unknown_payout_is_refused(services: Services) -> None
     "INSERT INTO ledger (worker_id, currency, kind, bucket, amount, key, created_at)"
     " VALUES (1, 'USD', 'bonus', 'available', 5, 'bonus:b', 'now')"
     " ON CONFLICT (key) DO UPDATE SET amount = excluded.amount",
+    # REPLACE deletes without the DELETE trigger on a connection whose recursive_triggers
+    # is off (a plain sqlite3 shell): the insert trigger of migration 8 refuses it first
+    "INSERT OR REPLACE INTO ledger (worker_id, currency, kind, bucket, amount, key,"
+    " created_at) VALUES (1, 'USD', 'bonus', 'available', 999, 'bonus:b', 'now')",
+    "REPLACE INTO ledger (id, worker_id, currency, kind, bucket, amount, key, created_at)"
+    " VALUES (1, 1, 'USD', 'bonus', 'available', 999, 'other', 'now')",
 ])
 async def test_the_database_refuses_to_change_an_entry(services: Services, sql: str) -> None:
     await worker_in(services, 1)
@@ -726,31 +732,6 @@ async def test_a_key_never_makes_two_entries(services: Services) -> None:
                 "INSERT INTO ledger (worker_id, currency, kind, bucket, amount, key,"
                 " created_at) VALUES (1, 'USD', 'bonus', 'available', 5, 'bonus:b', 'now')")
     assert await scalar(services, "SELECT count(*) FROM ledger") == 1
-
-
-@pytest.mark.parametrize("sql", [
-    "INSERT OR REPLACE INTO ledger (worker_id, currency, kind, bucket, amount, key,"
-    " created_at) VALUES (1, 'USD', 'bonus', 'available', 999, 'bonus:b', 'now')",
-    "REPLACE INTO ledger (id, worker_id, currency, kind, bucket, amount, key, created_at)"
-    " VALUES (1, 1, 'USD', 'bonus', 'available', 999, 'other', 'now')",
-])
-async def test_the_database_refuses_to_replace_an_entry(services: Services, sql: str) -> None:
-    await worker_in(services, 1)
-    await services.payroll.bonus(1, 1_000, "USD", "x", "b")
-    before = await ledger(services)
-    with pytest.raises(sqlite3.IntegrityError):
-        async with services.db.transaction() as conn:
-            await conn.execute(sql)
-    assert await ledger(services) == before
-    # a plain sqlite3 connection, where recursive_triggers is off, is refused too
-    plain = sqlite3.connect(services.db.path)
-    try:
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            plain.execute(sql)
-        plain.rollback()
-    finally:
-        plain.close()
-    assert await ledger(services) == before
 
 
 async def test_balances_are_sums_of_entries(services: Services, clock: FakeClock) -> None:

@@ -14,7 +14,7 @@ from bot.projects import Localized, Project
 from bot.qualify import Gate
 from bot.quiz import QuizOutcome, QuizStep
 from bot.services import Services
-from bot.work import AnswerResult, Empty, GoldFeedback, Outcome, Served, Task
+from bot.work import AnswerResult, Empty, Feedback, Outcome, Served, Task
 from storage import items as item_store
 from storage.items import DONE, FULL, STARTED
 from tests.conftest import FixedRandom, add_project, add_worker
@@ -495,13 +495,13 @@ async def test_gold_feedback_right_wrong_and_switched_off(services: Services) ->
     assert task is not None and task.text == "gold 0"
     right = await services.work.answer_choice(1, task.assignment_id,
                                               choice_for(answers["gold 0"], True))
-    assert right.feedback == GoldFeedback(True, answers["gold 0"],
+    assert right.feedback == Feedback(True, answers["gold 0"],
                                           Localized({"en": "why gold 0"}))
     task = next_task(right)
     assert task is not None and task.text == "gold 1"
     wrong = await services.work.answer_choice(1, task.assignment_id,
                                               choice_for(answers["gold 1"], False))
-    assert wrong.feedback == GoldFeedback(False, answers["gold 1"],
+    assert wrong.feedback == Feedback(False, answers["gold 1"],
                                           Localized({"en": "why gold 1"}))
     task = next_task(wrong)
     assert task is not None and task.text == "text 0"
