@@ -15,8 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-import aiosqlite
-
 from bot.catalog import MANY, Catalog
 from bot.clock import Clock, from_iso, to_iso
 from bot.config import BroadcastConfig
@@ -35,6 +33,7 @@ from storage import quiz as quiz_store
 from storage import workers as worker_store
 from storage.broadcasts import Broadcast as Broadcast  # re-exported for the handlers
 from storage.broadcasts import Progress as Progress
+from storage.connection import Connection
 from storage.workers import WorkerRow
 
 #: recipients claimed per database round trip
@@ -116,7 +115,7 @@ class Broadcasts:
         assert broadcast is not None
         return broadcast, Audience.count(count, reads, project.languages)
 
-    async def _reach(self, conn: aiosqlite.Connection, project: Project) -> store.Reach:
+    async def _reach(self, conn: Connection, project: Project) -> store.Reach:
         """The languages in which the project has work left, each with whether a newcomer
         could qualify in it: the audience follows from these."""
         quiz = project.spec.quiz

@@ -22,10 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import TOKEN_ENV, Config, load_config
-from bot.errors import MissingDatabase, NotFound, TapworkError
+from bot.errors import DatabaseBusy, MissingDatabase, NotFound, TapworkError
 from bot.projects import load_project_file
 from bot.redact import Redactor, install
-from storage import DatabaseBusy
 
 DEFAULT_CONFIG = "config.toml"
 

@@ -47,3 +47,22 @@ class TextTooLong(TapworkError):
 
 class AlreadyRunning(TapworkError):
     """Another ``tapwork run`` (or demo, or test bot) holds the database's run lock."""
+
+
+class DatabaseBusy(Exception):
+    """Another program kept the database locked too long; the change wrote nothing and
+    may simply be tried again.
+
+    Why here and not in ``storage/``: the handlers answer it ("the bot is busy") and the
+    CLI prints it, and neither may know which backend is underneath; each backend
+    translates its own lock timeout into this one error.
+    """
+
+    def __init__(self, tries: int = 0, waited: float = 0.0) -> None:
+        """``tries``: how often the backend tried to take the write lock, over ``waited``
+        seconds; 0 when it answered busy later, inside the transaction or a read."""
+        held = (f"held its write lock for over {waited:g} s ({tries} tries)" if tries
+                else "holds a lock on it")
+        super().__init__(f"the database is busy: another program {held}; nothing was "
+                         f"changed, try again in a moment")
+        self.tries = tries

@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
 from bot import quality
 from bot.clock import Clock, from_iso, to_iso
 from bot.config import PayoutsConfig
@@ -37,6 +35,7 @@ from storage import payouts as payout_store
 from storage import projects as project_store
 from storage import quality as quality_store
 from storage import units as unit_store
+from storage.connection import Connection
 from storage.items import DONE
 from storage.ledger import Entry as Entry  # re-exported: the handlers show entries
 from storage.payouts import Payout
@@ -158,7 +157,7 @@ class Payroll:
         self.config = payouts
 
     # -- earning (inside the answer's transaction) --------------------------------
-    async def earn(self, conn: aiosqlite.Connection, worker_id: int, project: Project,
+    async def earn(self, conn: Connection, worker_id: int, project: Project,
                    assignment_id: int, now: str) -> None:
         """An accepted answer earns its reward as pending money, in its unit."""
         auto_at = to_iso(from_iso(now) + timedelta(hours=project.spec.auto_approve_hours))
@@ -169,7 +168,7 @@ class Payroll:
             project.spec.reward_micros, f"earn:{assignment_id}", project.id, unit.id,
             assignment_id=assignment_id)], now)
 
-    async def item_resolved(self, conn: aiosqlite.Connection, item_id: int) -> None:
+    async def item_resolved(self, conn: Connection, item_id: int) -> None:
         """An item's label is final: units waiting on it may be judged now."""
         await unit_store.item_resolved(conn, item_id)
 
@@ -213,7 +212,7 @@ class Payroll:
             await self._pay_unit(conn, unit, project, verdict, stamp)
             return True
 
-    async def _pay_unit(self, conn: aiosqlite.Connection, unit: Unit, project: Project,
+    async def _pay_unit(self, conn: Connection, unit: Unit, project: Project,
                         verdict: Verdict, now: str) -> None:
         spec = project.spec
         earned = [e for e in await ledger_store.unit_entries(conn, unit.id)
@@ -255,7 +254,7 @@ class Payroll:
                 "project_id": project.id, "outcome": verdict.outcome, "bonus": bonus,
                 "currency": currency, **detail}, f"unit:{unit.id}", now)
 
-    async def _skill_bonus(self, conn: aiosqlite.Connection, unit: Unit, project: Project,
+    async def _skill_bonus(self, conn: Connection, unit: Unit, project: Project,
                            paid: int) -> int:
         rule = project.spec.skill_bonus
         if rule is None or paid <= 0:
@@ -417,7 +416,7 @@ class Payroll:
         return visible[:limit]
 
     async def project_money(self, project: Project,
-                            conn: aiosqlite.Connection | None = None) -> ProjectMoney:
+                            conn: Connection | None = None) -> ProjectMoney:
         """``conn``: a report's own read connection (on its thread); else the shared one."""
         if conn is None:
             async with self.db.read() as shared:

@@ -56,7 +56,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.clock import Clock, to_iso
-from bot.errors import TapworkError
+from bot.errors import DatabaseBusy, TapworkError
 from bot.import_records import ImportResult, ItemRecord, UnreadableFile
 from bot.importer import Checking
 from bot.media import format_size
@@ -124,7 +124,7 @@ class _ImportLock:
         os.close(self.fd)  # closing the last descriptor releases the flock
 
 
-def _why(exc: sqlite3.Error) -> str:
+def _why(exc: sqlite3.Error | DatabaseBusy) -> str:
     if getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL" or "is full" in str(exc):
         return f"the database or the disk is full ({exc})"
     return f"the database refused it ({exc})"
@@ -346,7 +346,7 @@ class Loader:
                     await broadcast_store.add_event(main, job.project_id, "new_items",
                                                     to_iso(self.clock.now()))
                 await import_store.forget(main, job.id)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, DatabaseBusy) as exc:
             done = f"{published} of {total}" if total is not None else f"{published}"
             raise ImportFailed(
                 "the import stopped while adding the items: {why}. {done} items were "

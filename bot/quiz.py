@@ -11,8 +11,6 @@ import enum
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from bot.clock import to_iso
 from bot.projects import Localized, Project
 from bot.qualify import Gate
@@ -24,6 +22,7 @@ from storage import projects as project_store
 from storage import quality as quality_store
 from storage import quiz as quiz_store
 from storage import workers as worker_store
+from storage.connection import Connection
 from storage.media import MediaRow
 from storage.quality import Qualification
 
@@ -170,7 +169,7 @@ class Quizzes:
         async with self.db.read() as conn:
             return await quiz_store.open_typed_question(conn, worker_id)
 
-    async def _grade(self, conn: aiosqlite.Connection, worker_id: int, project: Project,
+    async def _grade(self, conn: Connection, worker_id: int, project: Project,
                      attempt_id: int) -> ExamResult:
         quiz = project.spec.quiz
         assert quiz is not None
@@ -197,7 +196,7 @@ class Quizzes:
         return ExamResult(correct, len(questions), quiz.pass_count, passed, retry_at,
                           tries_left, tuple(missed))
 
-    async def _save(self, conn: aiosqlite.Connection, worker_id: int, project: Project, *,
+    async def _save(self, conn: Connection, worker_id: int, project: Project, *,
                     trained: bool | None = None, attempts: int | None = None,
                     status: str | None = None, retry_at: str | None = None) -> None:
         """Update the quiz standing only; a suspension stays as it is."""
@@ -212,7 +211,7 @@ class Quizzes:
             retry_at=current.retry_at if status is None else retry_at)
         await quality_store.save_qualification(conn, updated, self._now())
 
-    async def _next_question(self, conn: aiosqlite.Connection, attempt_id: int,
+    async def _next_question(self, conn: Connection, attempt_id: int,
                              project: Project) -> Question:
         attempt = await quiz_store.get_attempt(conn, attempt_id)
         assert attempt is not None

@@ -41,6 +41,7 @@ from bot.ledger import Payroll
 from bot.projects import Project
 from storage import Database
 from storage import reports as report_store
+from storage.connection import Connection
 from storage.inline import InlineConnection
 from storage.reports import Activity, AnswerRow
 
@@ -249,7 +250,8 @@ class Reports:
         finally:
             self._running.discard(cancel)
 
-    async def _read_off_loop(self, read: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
+    async def _read_off_loop(self, read: Callable[[Connection], Coroutine[Any, Any, T]]
+                             ) -> T:
         """The async storage functions, run on a report thread against its own connection
         (wrapped as the inline connection the bot uses, in the thread's own event loop)."""
         return await self._off_loop(

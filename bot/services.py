@@ -20,7 +20,6 @@ from bot.standing import QualityStanding
 from bot.work import Work
 from bot.workers import Workers
 from storage import Database
-from storage import DatabaseBusy as DatabaseBusy  # re-exported: handlers catch it via bot/
 
 
 @dataclass

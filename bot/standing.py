@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import aiosqlite
-
 from bot import quality
 from bot.clock import Clock, to_iso
 from bot.projects import Project
 from bot.qualify import GOLD, TOO_FAST
 from storage import quality as quality_store
+from storage.connection import Connection
 from storage.items import ItemRow
 from storage.quality import Qualification
 
@@ -27,7 +26,7 @@ class QualityStanding:
         #: project id -> (median seconds, answers it rests on, answers since computed)
         self._medians: dict[int, tuple[float | None, int, int]] = {}
 
-    async def fast_threshold(self, conn: aiosqlite.Connection, project: Project
+    async def fast_threshold(self, conn: Connection, project: Project
                              ) -> float | None:
         """``min_seconds``, or half the median. Until the project has enough answers for
         the rule the median is read on every answer (cheap while small); after that every
@@ -41,7 +40,7 @@ class QualityStanding:
         self._medians[project.id] = (median, count, since + 1)
         return quality.fast_threshold(project.spec, median, count)
 
-    async def estimate(self, conn: aiosqlite.Connection, item: ItemRow, project: Project
+    async def estimate(self, conn: Connection, item: ItemRow, project: Project
                        ) -> tuple[str | None, float | None]:
         """The item's live label and confidence, its latest answer included: a gold item
         is known; otherwise a one-coin Dawid-Skene posterior weighted by gold accuracy."""
@@ -56,7 +55,7 @@ class QualityStanding:
             return item.label, item.confidence
         return estimate.label, estimate.confidence
 
-    async def after_answer(self, conn: aiosqlite.Connection, worker: int, project: Project,
+    async def after_answer(self, conn: Connection, worker: int, project: Project,
                            gold_correct: bool | None, too_fast: bool) -> str | None:
         """Suspend a worker whom this answer took over the gold or too-fast rule; returns
         the reason. Only answers since the last reinstatement count."""
@@ -78,14 +77,14 @@ class QualityStanding:
             await self.suspend(conn, worker, project.id, reason)
         return reason
 
-    async def suspend(self, conn: aiosqlite.Connection, worker_id: int, project_id: int,
+    async def suspend(self, conn: Connection, worker_id: int, project_id: int,
                       reason: str) -> None:
         current = await quality_store.qualification(conn, worker_id, project_id)
         current = current or Qualification(worker_id, project_id, "new", 0, False, None, None)
         await quality_store.save_qualification(conn, replace(current, reason=reason),
                                                self._now())
 
-    async def reinstate(self, conn: aiosqlite.Connection, current: Qualification) -> None:
+    async def reinstate(self, conn: Connection, current: Qualification) -> None:
         """Lift only the suspension; the gold and speed rules count afresh from now."""
         await quality_store.save_qualification(
             conn, replace(current, reason=None, checks_from=self._now()), self._now())

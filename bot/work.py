@@ -22,8 +22,6 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Protocol
 
-import aiosqlite
-
 from bot import quality
 from bot.clock import Clock, from_iso, to_iso
 from bot.languages import serving
@@ -40,6 +38,7 @@ from storage import quality as quality_store
 from storage import quiz as quiz_store
 from storage import workers as worker_store
 from storage.assignments import AssignmentRow
+from storage.connection import Connection
 from storage.items import DONE, FRESH, FULL, STARTED, ItemRow
 from storage.media import MediaRow as MediaRow  # re-exported: a task's media
 from storage.workers import WorkerRow
@@ -55,11 +54,11 @@ class Earnings(Protocol):
     """Where an answer's money goes (the payroll). Both calls run inside the answer's own
     transaction, so an answer and its earning are written together or not at all."""
 
-    async def earn(self, conn: aiosqlite.Connection, worker_id: int, project: Project,
+    async def earn(self, conn: Connection, worker_id: int, project: Project,
                    assignment_id: int, now: str) -> None:
         """An answer was accepted on ``assignment_id`` at ``now``."""
 
-    async def item_resolved(self, conn: aiosqlite.Connection, item_id: int) -> None:
+    async def item_resolved(self, conn: Connection, item_id: int) -> None:
         """The item's label became final: units waiting on it may be judged."""
 
 
@@ -185,7 +184,7 @@ class Work:
                 return Served(None, Empty.LANGUAGE, project, languages=unread)
             return await self._lease_next(conn, worker_id, project, worker)
 
-    async def _unread_languages(self, conn: aiosqlite.Connection, worker: WorkerRow | None,
+    async def _unread_languages(self, conn: Connection, worker: WorkerRow | None,
                                 project: Project) -> tuple[str, ...]:
         """The languages to ask a worker about: only when every item left for them is in a
         language they have not said they read (a project with some of their languages, or
@@ -203,7 +202,7 @@ class Work:
         async with self.db.read() as conn:
             return await self.access_in(conn, worker_id, project)
 
-    async def access_in(self, conn: aiosqlite.Connection, worker_id: int,
+    async def access_in(self, conn: Connection, worker_id: int,
                         project: Project, worker: WorkerRow | None = None) -> Access:
         """The quiz and suspension gate. The quiz pool counts only questions in languages
         the worker reads, so a project opens for a language once its pool is big enough."""
@@ -221,7 +220,7 @@ class Work:
         """The item languages this worker is served in this project ('' included)."""
         return serving(worker.reads if worker else (), project.languages)
 
-    async def waiting_for(self, conn: aiosqlite.Connection, worker: WorkerRow,
+    async def waiting_for(self, conn: Connection, worker: WorkerRow,
                           project: Project, cap: int) -> int:
         """Items this worker could be given in this project now, counted up to ``cap``:
         in a language they read, never given to them, not yet answered often enough."""
@@ -286,7 +285,7 @@ class Work:
             assert row is not None
             return await self._task(conn, current, Project.from_row(row))
 
-    async def _lease_next(self, conn: aiosqlite.Connection, worker_id: int,
+    async def _lease_next(self, conn: Connection, worker_id: int,
                           project: Project, worker: WorkerRow | None = None,
                           shown: Shown | None = None) -> Served:
         """The next item for this worker: a gold check now and then, else started items
@@ -335,7 +334,7 @@ class Work:
         await self._progress(conn, item, project, answers=0, leases=1)
         return Served(await self._task(conn, assignment, project, item), project=project)
 
-    async def _current_or_next(self, conn: aiosqlite.Connection, worker_id: int,
+    async def _current_or_next(self, conn: Connection, worker_id: int,
                                project: Project, worker: WorkerRow | None) -> Served:
         """After a late answer to an expired task: the task the worker has open by now (an
         old message's button, tapped after a newer task arrived), else the next one. A
@@ -348,14 +347,14 @@ class Work:
         held = Project.from_row(row)
         return Served(await self._task(conn, current, held), project=held)
 
-    async def _task(self, conn: aiosqlite.Connection, assignment: AssignmentRow,
+    async def _task(self, conn: Connection, assignment: AssignmentRow,
                     project: Project, item: ItemRow | None = None) -> Task:
         item = item or await item_store.get(conn, assignment.item_id)
         assert item is not None
         media = await media_store.get(conn, item.media_id) if item.media_id else None
         return Task(assignment.id, project, item.id, item.text, media, assignment.message_id)
 
-    async def _progress(self, conn: aiosqlite.Connection, item: ItemRow, project: Project,
+    async def _progress(self, conn: Connection, item: ItemRow, project: Project,
                         *, answers: int, leases: int,
                         estimate: tuple[str | None, float | None] | None = None) -> None:
         """Move the item's counters (and estimate) on; its state follows from them."""
@@ -367,7 +366,7 @@ class Work:
         if state == DONE and item.state != DONE:
             await self.earnings.item_resolved(conn, item.id)
 
-    async def _close(self, conn: aiosqlite.Connection, assignment: AssignmentRow,
+    async def _close(self, conn: Connection, assignment: AssignmentRow,
                      status: str) -> bool:
         if not await assignment_store.close(conn, assignment.id, assignment.worker_id, status):
             return False
@@ -400,7 +399,7 @@ class Work:
                                            text, message_id, shown)
         return replace(result, worker=worker)
 
-    async def _answer_in(self, conn: aiosqlite.Connection, worker_id: int,
+    async def _answer_in(self, conn: Connection, worker_id: int,
                          worker: WorkerRow | None, assignment_id: int | None,
                          choice: int | None, text: str | None, message_id: int | None,
                          shown: Shown | None) -> AnswerResult:

@@ -1,5 +1,5 @@
 """Everything that speaks SQL. Functions take a connection and plain values."""
 
-from storage.db import Database, DatabaseBusy
+from storage.db import Database
 
-__all__ = ["Database", "DatabaseBusy"]
+__all__ = ["Database"]

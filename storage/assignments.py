@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
+from storage.connection import Connection, Row
 
 
 @dataclass(frozen=True)
@@ -27,26 +27,26 @@ class AssignmentRow:
     answer: str | None
 
 
-def _row(r: aiosqlite.Row) -> AssignmentRow:
+def _row(r: Row) -> AssignmentRow:
     return AssignmentRow(r["id"], r["item_id"], r["worker_id"], r["project_id"], r["status"],
                          r["created_at"], r["expires_at"], r["delivered_at"], r["chat_id"],
                          r["message_id"], r["answer"])
 
 
-async def get(conn: aiosqlite.Connection, assignment_id: int) -> AssignmentRow | None:
+async def get(conn: Connection, assignment_id: int) -> AssignmentRow | None:
     async with conn.execute("SELECT * FROM assignments WHERE id = ?", (assignment_id,)) as cur:
         row = await cur.fetchone()
     return _row(row) if row else None
 
 
-async def open_for_worker(conn: aiosqlite.Connection, worker_id: int) -> AssignmentRow | None:
+async def open_for_worker(conn: Connection, worker_id: int) -> AssignmentRow | None:
     async with conn.execute("SELECT * FROM assignments WHERE worker_id = ? AND status = 'open'",
                             (worker_id,)) as cur:
         row = await cur.fetchone()
     return _row(row) if row else None
 
 
-async def create(conn: aiosqlite.Connection, item_id: int, worker_id: int, project_id: int,
+async def create(conn: Connection, item_id: int, worker_id: int, project_id: int,
                  now: str, expires_at: str, shown_in: tuple[int, int] | None = None
                  ) -> AssignmentRow:
     """A new open lease. ``shown_in`` (chat, message) records it as delivered at once: the
@@ -63,7 +63,7 @@ async def create(conn: aiosqlite.Connection, item_id: int, worker_id: int, proje
     return _row(row)
 
 
-async def record_answer(conn: aiosqlite.Connection, assignment_id: int, worker_id: int,
+async def record_answer(conn: Connection, assignment_id: int, worker_id: int,
                         answer: str, now: str, answer_message_id: int | None,
                         seconds: float, gold_correct: bool | None, too_fast: bool) -> bool:
     """Close an open, unexpired assignment of this worker with its answer and the checks
@@ -82,7 +82,7 @@ async def record_answer(conn: aiosqlite.Connection, assignment_id: int, worker_i
     return cur.rowcount == 1
 
 
-async def close(conn: aiosqlite.Connection, assignment_id: int, worker_id: int,
+async def close(conn: Connection, assignment_id: int, worker_id: int,
                 status: str) -> bool:
     """Skip, release or expire an open assignment; False when it was not open."""
     cur = await conn.execute(
@@ -91,7 +91,7 @@ async def close(conn: aiosqlite.Connection, assignment_id: int, worker_id: int,
     return cur.rowcount == 1
 
 
-async def mark_delivered(conn: aiosqlite.Connection, assignment_id: int, chat_id: int,
+async def mark_delivered(conn: Connection, assignment_id: int, chat_id: int,
                          message_id: int, now: str) -> None:
     """Remember where the task was shown; the clock for answer time starts here."""
     await conn.execute(
@@ -100,7 +100,7 @@ async def mark_delivered(conn: aiosqlite.Connection, assignment_id: int, chat_id
         (chat_id, message_id, now, assignment_id))
 
 
-async def expired(conn: aiosqlite.Connection, now: str, limit: int = 500
+async def expired(conn: Connection, now: str, limit: int = 500
                   ) -> list[AssignmentRow]:
     async with conn.execute(
         "SELECT * FROM assignments WHERE status = 'open' AND expires_at <= ?"
@@ -108,7 +108,7 @@ async def expired(conn: aiosqlite.Connection, now: str, limit: int = 500
         return [_row(r) for r in await cur.fetchall()]
 
 
-async def typed_answer_seen(conn: aiosqlite.Connection, worker_id: int,
+async def typed_answer_seen(conn: Connection, worker_id: int,
                             message_id: int) -> bool:
     async with conn.execute(
         "SELECT 1 FROM assignments WHERE worker_id = ? AND answer_message_id = ?",
@@ -116,7 +116,7 @@ async def typed_answer_seen(conn: aiosqlite.Connection, worker_id: int,
         return await cur.fetchone() is not None
 
 
-async def answered_since(conn: aiosqlite.Connection, worker_id: int, since: str) -> int:
+async def answered_since(conn: Connection, worker_id: int, since: str) -> int:
     async with conn.execute(
         "SELECT count(*) FROM assignments WHERE worker_id = ? AND status = 'answered'"
         " AND answered_at >= ?", (worker_id, since)) as cur:
@@ -124,7 +124,7 @@ async def answered_since(conn: aiosqlite.Connection, worker_id: int, since: str)
     return int(row[0]) if row else 0
 
 
-async def last_project(conn: aiosqlite.Connection, worker_id: int) -> int | None:
+async def last_project(conn: Connection, worker_id: int) -> int | None:
     async with conn.execute(
         "SELECT project_id FROM assignments WHERE worker_id = ? ORDER BY id DESC LIMIT 1",
         (worker_id,)) as cur:

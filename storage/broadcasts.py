@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import aiosqlite
+from storage.connection import Connection, Row
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Progress:
     unconfirmed: int = 0
 
 
-def _broadcast(r: aiosqlite.Row) -> Broadcast:
+def _broadcast(r: Row) -> Broadcast:
     return Broadcast(r["id"], r["project_id"], r["text"], r["status"], bool(r["paid"]),
                      float(r["rate"]), r["operator_chat"], r["progress_message"])
 
@@ -85,13 +85,13 @@ def _audience(reach: Reach) -> tuple[str, dict[str, object]]:
     """, params
 
 
-async def audience(conn: aiosqlite.Connection, reach: Reach) -> list[int]:
+async def audience(conn: Connection, reach: Reach) -> list[int]:
     sql, params = _audience(reach)
     async with conn.execute(sql + " ORDER BY w.id", params) as cur:
         return [int(r[0]) for r in await cur.fetchall()]
 
 
-async def create(conn: aiosqlite.Connection, reach: Reach, text: str | None, paid: bool,
+async def create(conn: Connection, reach: Reach, text: str | None, paid: bool,
                  rate: float, operator_chat: int | None, now: str) -> tuple[int, int]:
     """Queue a broadcast and its whole audience at once; returns (id, recipients)."""
     async with conn.execute(
@@ -108,7 +108,7 @@ async def create(conn: aiosqlite.Connection, reach: Reach, text: str | None, pai
     return broadcast_id, cur2.rowcount
 
 
-async def target_languages(conn: aiosqlite.Connection, broadcast_id: int) -> list[str]:
+async def target_languages(conn: Connection, broadcast_id: int) -> list[str]:
     """The languages each recipient reads (packed), for the audience's count per language."""
     async with conn.execute(
         "SELECT w.reads FROM broadcast_targets t JOIN workers w ON w.id = t.worker_id"
@@ -116,31 +116,31 @@ async def target_languages(conn: aiosqlite.Connection, broadcast_id: int) -> lis
         return [str(r[0]) for r in await cur.fetchall()]
 
 
-async def forget_notified(conn: aiosqlite.Connection, project_id: int, worker_id: int) -> None:
+async def forget_notified(conn: Connection, project_id: int, worker_id: int) -> None:
     """The worker asked to hear about this project: the next notice is not held back."""
     await conn.execute("DELETE FROM project_notices WHERE project_id = ? AND worker_id = ?",
                        (project_id, worker_id))
 
 
-async def get(conn: aiosqlite.Connection, broadcast_id: int) -> Broadcast | None:
+async def get(conn: Connection, broadcast_id: int) -> Broadcast | None:
     async with conn.execute("SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,)) as cur:
         row = await cur.fetchone()
     return _broadcast(row) if row else None
 
 
-async def unfinished(conn: aiosqlite.Connection) -> list[Broadcast]:
+async def unfinished(conn: Connection) -> list[Broadcast]:
     async with conn.execute("SELECT * FROM broadcasts WHERE status = 'sending' ORDER BY id"
                             ) as cur:
         return [_broadcast(r) for r in await cur.fetchall()]
 
 
-async def set_progress_message(conn: aiosqlite.Connection, broadcast_id: int,
+async def set_progress_message(conn: Connection, broadcast_id: int,
                                message_id: int) -> None:
     await conn.execute("UPDATE broadcasts SET progress_message = ? WHERE id = ?",
                        (message_id, broadcast_id))
 
 
-async def claim(conn: aiosqlite.Connection, broadcast_id: int, limit: int) -> list[int]:
+async def claim(conn: Connection, broadcast_id: int, limit: int) -> list[int]:
     """Mark the next pending recipients as being sent to, and return them.
 
     A recipient is claimed before its message goes out and marked after, so after a crash
@@ -154,7 +154,7 @@ async def claim(conn: aiosqlite.Connection, broadcast_id: int, limit: int) -> li
         return sorted(int(r[0]) for r in await cur.fetchall())
 
 
-async def mark(conn: aiosqlite.Connection, broadcast_id: int, worker_ids: Sequence[int],
+async def mark(conn: Connection, broadcast_id: int, worker_ids: Sequence[int],
                status: str, now: str) -> None:
     await conn.executemany(
         "UPDATE broadcast_targets SET status = ?, sent_at = ? WHERE broadcast_id = ?"
@@ -162,7 +162,7 @@ async def mark(conn: aiosqlite.Connection, broadcast_id: int, worker_ids: Sequen
         [(status, now, broadcast_id, w) for w in worker_ids])
 
 
-async def abandon_claims(conn: aiosqlite.Connection, broadcast_id: int) -> int:
+async def abandon_claims(conn: Connection, broadcast_id: int) -> int:
     """After a crash: recipients that were claimed but never confirmed. They may have got
     the message; they are not sent it again ("unconfirmed")."""
     cur = await conn.execute(
@@ -171,7 +171,7 @@ async def abandon_claims(conn: aiosqlite.Connection, broadcast_id: int) -> int:
     return cur.rowcount
 
 
-async def progress(conn: aiosqlite.Connection, broadcast_id: int) -> Progress:
+async def progress(conn: Connection, broadcast_id: int) -> Progress:
     async with conn.execute(
         "SELECT count(*), coalesce(sum(status IN ('sent', 'deferred')), 0),"
         " coalesce(sum(status IN ('failed', 'blocked')), 0),"
@@ -183,13 +183,13 @@ async def progress(conn: aiosqlite.Connection, broadcast_id: int) -> Progress:
     return Progress(int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4]))
 
 
-async def finish(conn: aiosqlite.Connection, broadcast_id: int, now: str) -> None:
+async def finish(conn: Connection, broadcast_id: int, now: str) -> None:
     await conn.execute(
         "UPDATE broadcasts SET status = 'done', finished_at = ? WHERE id = ?",
         (now, broadcast_id))
 
 
-async def last_notified(conn: aiosqlite.Connection, project_id: int,
+async def last_notified(conn: Connection, project_id: int,
                         worker_ids: Sequence[int]) -> dict[int, str]:
     found: dict[int, str] = {}
     for start in range(0, len(worker_ids), 500):  # within any SQLite's parameter limit
@@ -202,7 +202,7 @@ async def last_notified(conn: aiosqlite.Connection, project_id: int,
     return found
 
 
-async def set_notified(conn: aiosqlite.Connection, project_id: int,
+async def set_notified(conn: Connection, project_id: int,
                        worker_ids: Sequence[int], now: str) -> None:
     await conn.executemany(
         "INSERT INTO project_notices (worker_id, project_id, last_sent_at) VALUES (?, ?, ?)"
@@ -210,18 +210,18 @@ async def set_notified(conn: aiosqlite.Connection, project_id: int,
         [(w, project_id, now) for w in worker_ids])
 
 
-async def add_event(conn: aiosqlite.Connection, project_id: int, kind: str, now: str) -> None:
+async def add_event(conn: Connection, project_id: int, kind: str, now: str) -> None:
     await conn.execute(
         "INSERT INTO project_events (project_id, kind, created_at) VALUES (?, ?, ?)",
         (project_id, kind, now))
 
 
-async def open_events(conn: aiosqlite.Connection) -> list[tuple[int, int, str]]:
+async def open_events(conn: Connection) -> list[tuple[int, int, str]]:
     async with conn.execute(
         "SELECT id, project_id, kind FROM project_events WHERE done_at IS NULL ORDER BY id"
     ) as cur:
         return [(int(r[0]), int(r[1]), str(r[2])) for r in await cur.fetchall()]
 
 
-async def close_event(conn: aiosqlite.Connection, event_id: int, now: str) -> None:
+async def close_event(conn: Connection, event_id: int, now: str) -> None:
     await conn.execute("UPDATE project_events SET done_at = ? WHERE id = ?", (now, event_id))

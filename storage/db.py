@@ -23,10 +23,12 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 import aiosqlite
 
+from bot.errors import DatabaseBusy
+from storage.connection import Connection
 from storage.inline import InlineConnection
 from storage.schema import MIGRATIONS
 
@@ -49,29 +51,42 @@ FIRST_PAUSE = 0.01
 MAX_PAUSE = 0.25
 
 
-class DatabaseBusy(sqlite3.OperationalError):
-    """Another process held the database's write lock for longer than ``LOCK_WAIT``
-    seconds; the transaction wrote nothing and may simply be tried again."""
-
-    def __init__(self, tries: int = 0) -> None:
-        """``tries``: how often ``BEGIN IMMEDIATE`` was tried; 0 when SQLite answered busy
-        later, inside the transaction or a read."""
-        held = (f"held its write lock for over {LOCK_WAIT:g} s ({tries} tries)" if tries
-                else "holds a lock on it")
-        super().__init__(f"the database is busy: another program {held}; nothing was "
-                         f"changed, try again in a moment")
-        self.tries = tries
-
-
 def is_busy(error: BaseException) -> bool:
     """SQLITE_BUSY and its extended codes: another connection has the lock we need."""
-    return isinstance(error, sqlite3.OperationalError) and (
-        isinstance(error, DatabaseBusy)
-        or (getattr(error, "sqlite_errorcode", 0) & 0xFF) == sqlite3.SQLITE_BUSY)
+    return isinstance(error, DatabaseBusy) or (
+        isinstance(error, sqlite3.OperationalError)
+        and (getattr(error, "sqlite_errorcode", 0) & 0xFF) == sqlite3.SQLITE_BUSY)
+
+
+def _busy(tries: int = 0) -> DatabaseBusy:
+    """``tries``: how often ``BEGIN IMMEDIATE`` was tried; 0 when SQLite answered busy
+    later, inside the transaction or a read."""
+    return DatabaseBusy(tries, LOCK_WAIT)
+
+
+class _Owned(Connection, Protocol):
+    """The connection as its owner sees it: the statements' protocol, and closing."""
+
+    async def close(self) -> None: ...
+
+
+async def _connect(path: str, threaded: bool) -> _Owned:
+    """The inline connection, or aiosqlite's threaded one; rows read by name in both.
+
+    The two returns are also where mypy checks that both connections satisfy
+    ``storage.connection.Connection``: a method missing from either fails ``mypy``.
+    """
+    if threaded:
+        threaded_conn = await aiosqlite.connect(path, isolation_level=None)
+        threaded_conn.row_factory = aiosqlite.Row
+        return threaded_conn
+    inline_conn = await InlineConnection.connect(path)
+    inline_conn.row_factory = sqlite3.Row
+    return inline_conn
 
 
 class Database:
-    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+    def __init__(self, conn: _Owned, path: str) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
         self.path = path
@@ -88,10 +103,8 @@ class Database:
         path = str(path)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn: Any = (await aiosqlite.connect(path, isolation_level=None) if threaded
-                     else await InlineConnection.connect(path))
+        conn = await _connect(path, threaded)
         try:
-            conn.row_factory = aiosqlite.Row
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute("PRAGMA synchronous=NORMAL")
             await conn.execute("PRAGMA foreign_keys=ON")
@@ -169,7 +182,7 @@ class Database:
         return len(MIGRATIONS)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Connection]:
         """A write transaction: everything inside commits together or not at all.
 
         Raises ``DatabaseBusy`` when another process keeps the write lock past
@@ -184,7 +197,7 @@ class Database:
             except BaseException as exc:
                 await self._rollback()
                 if is_busy(exc) and not isinstance(exc, DatabaseBusy):
-                    raise DatabaseBusy() from exc
+                    raise _busy() from exc
                 raise
         finally:
             self._lock.release()
@@ -207,7 +220,7 @@ class Database:
                 tries += 1
                 if time.monotonic() + pause > deadline:
                     log.warning("gave up on the database's write lock after %d tries", tries)
-                    raise DatabaseBusy(tries) from exc
+                    raise _busy(tries) from exc
             await asyncio.sleep(pause)
             pause = min(pause * 2, MAX_PAUSE)
 
@@ -262,7 +275,7 @@ class Database:
         return conn
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def read(self) -> AsyncIterator[Connection]:
         """Reads under the same lock, so they never see another coroutine's open write.
 
         In WAL mode another process's writer never blocks a reader; should SQLite still
@@ -273,7 +286,7 @@ class Database:
                 yield self._conn
             except sqlite3.OperationalError as exc:
                 if is_busy(exc) and not isinstance(exc, DatabaseBusy):
-                    raise DatabaseBusy() from exc
+                    raise _busy() from exc
                 raise
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import aiosqlite
+from storage.connection import Connection
 
 STAGING, PUBLISHING = "staging", "publishing"
 #: staged media files deleted per transaction (each up to 20 MB of pages to free)
@@ -227,7 +227,7 @@ def publish_items(conn: sqlite3.Connection, import_id: int, project_id: int, now
     return moved
 
 
-async def forget(conn: aiosqlite.Connection, import_id: int) -> None:
+async def forget(conn: Connection, import_id: int) -> None:
     """The import is over: in the transaction that ends publishing (on the main
     connection: that step also uses the project's and the broadcasts' statements)."""
     await conn.execute("DELETE FROM imports WHERE id = ?", (import_id,))

@@ -9,15 +9,18 @@ SQLite's own C code releases the GIL during I/O either way; what we give up is o
 ability to run Python while a long query runs, and our long queries (exports, stats) are
 paged or indexed.
 
-Only the subset of aiosqlite's API that ``storage/`` uses is provided: ``execute`` (await
-it, or ``async with`` it), ``executemany``, ``row_factory`` and ``close``.
+Only what ``storage/`` uses is provided: the protocol of ``storage/connection.py``
+(``execute``, awaited or ``async with``, ``executemany``, the cursor's ``fetchone``,
+``fetchall`` and ``rowcount``), and ``row_factory`` and ``close`` for ``Database``.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from typing import Any
+
+from storage.connection import Parameters, Row
 
 
 class Cursor:
@@ -30,11 +33,13 @@ class Cursor:
     def rowcount(self) -> int:
         return self._cursor.rowcount
 
-    async def fetchone(self) -> Any:
-        return self._cursor.fetchone()
+    async def fetchone(self) -> Row | None:
+        row: Row | None = self._cursor.fetchone()
+        return row
 
-    async def fetchall(self) -> list[Any]:
-        return self._cursor.fetchall()
+    async def fetchall(self) -> list[Row]:
+        rows: list[Row] = self._cursor.fetchall()
+        return rows
 
     async def close(self) -> None:
         self._cursor.close()
@@ -54,7 +59,7 @@ class _Pending:
         self._cursor = Cursor(self._connection.execute(*self._args))
         return self._cursor
 
-    def __await__(self) -> Any:
+    def __await__(self) -> Generator[Any, None, Cursor]:
         async def run() -> Cursor:
             return self._run()
 
@@ -84,7 +89,7 @@ class InlineConnection:
     def row_factory(self, factory: Any) -> None:
         self._connection.row_factory = factory
 
-    def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> _Pending:
+    def execute(self, sql: str, parameters: Parameters = ()) -> _Pending:
         return _Pending(self._connection, (sql, parameters))
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:

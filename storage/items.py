@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import aiosqlite
+from storage.connection import Connection, Row
 
 #: item states: fresh (no answers, no lease), started, full (every slot answered or leased),
 #: done (enough answers). Kept in a column so the next item comes straight from an index.
@@ -46,14 +46,14 @@ class NewItem:
     lang: str = ""
 
 
-def _row(r: aiosqlite.Row) -> ItemRow:
+def _row(r: Row) -> ItemRow:
     return ItemRow(r["id"], r["project_id"], r["ext_id"], r["text"], r["media_id"], r["gold"],
                    bool(r["quiz"]), json.loads(r["explain"]) if r["explain"] else None,
                    r["prelabel"], r["answers"], r["leases"], r["state"], r["label"],
                    r["confidence"], r["lang"])
 
 
-async def insert_many(conn: aiosqlite.Connection, project_id: int, items: Iterable[NewItem],
+async def insert_many(conn: Connection, project_id: int, items: Iterable[NewItem],
                       now: str) -> int:
     rows = [(project_id, it.ext_id, it.text, it.media_id, it.gold, int(it.quiz),
              json.dumps(it.explain, ensure_ascii=False) if it.explain else None,
@@ -64,13 +64,13 @@ async def insert_many(conn: aiosqlite.Connection, project_id: int, items: Iterab
     return len(rows)
 
 
-async def get(conn: aiosqlite.Connection, item_id: int) -> ItemRow | None:
+async def get(conn: Connection, item_id: int) -> ItemRow | None:
     async with conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)) as cur:
         row = await cur.fetchone()
     return _row(row) if row else None
 
 
-async def next_for_worker(conn: aiosqlite.Connection, project_id: int, worker_id: int,
+async def next_for_worker(conn: Connection, project_id: int, worker_id: int,
                           state: int, lang: str) -> ItemRow | None:
     """The oldest item in ``state`` and ``lang`` this worker has never been given (served
     by index: one equality prefix, then id order), the whole row: the lease needs it next."""
@@ -86,7 +86,7 @@ async def next_for_worker(conn: aiosqlite.Connection, project_id: int, worker_id
     return _row(row) if row else None
 
 
-async def open_count(conn: aiosqlite.Connection, project_id: int, lang: str,
+async def open_count(conn: Connection, project_id: int, lang: str,
                      worker_id: int | None, cap: int) -> int:
     """Items in ``lang`` that still want answers (and that ``worker_id`` has never been
     given, when set), counted up to ``cap``: every index entry counted is a step, and a
@@ -103,7 +103,7 @@ async def open_count(conn: aiosqlite.Connection, project_id: int, lang: str,
     return int(row[0]) if row else 0
 
 
-async def set_progress(conn: aiosqlite.Connection, item_id: int, answers: int, leases: int,
+async def set_progress(conn: Connection, item_id: int, answers: int, leases: int,
                        state: int, label: str | None, confidence: float | None) -> None:
     """Counters, state and live estimate in one write.
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiosqlite
+from storage.connection import Connection, Row
 
 BUCKETS = ("pending", "available", "reserved", "paid")
 
@@ -75,7 +75,7 @@ def _values(e: Entry, now: str) -> tuple[Any, ...]:
             json.dumps(e.detail, ensure_ascii=False) if e.detail else None, e.key, now)
 
 
-async def append(conn: aiosqlite.Connection, entries: Sequence[Entry], now: str) -> bool:
+async def append(conn: Connection, entries: Sequence[Entry], now: str) -> bool:
     """Write a group of entries, or nothing if its first key was written before.
 
     Call inside a transaction: the group lands together or not at all. A lone entry (an
@@ -95,7 +95,7 @@ async def append(conn: aiosqlite.Connection, entries: Sequence[Entry], now: str)
     return True
 
 
-async def balances(conn: aiosqlite.Connection, worker_id: int | None = None
+async def balances(conn: Connection, worker_id: int | None = None
                    ) -> dict[tuple[int, str, str], int]:
     """(worker, currency, bucket) -> micros."""
     where, args = ("WHERE worker_id = ?", (worker_id,)) if worker_id is not None else ("", ())
@@ -106,7 +106,7 @@ async def balances(conn: aiosqlite.Connection, worker_id: int | None = None
                 for r in await cur.fetchall()}
 
 
-async def worker_total(conn: aiosqlite.Connection, worker_id: int, currency: str) -> int:
+async def worker_total(conn: Connection, worker_id: int, currency: str) -> int:
     """Everything a worker holds in a currency, all buckets together: what they earned,
     net of discounts, plus bonuses (moves between buckets cancel out)."""
     async with conn.execute(f"SELECT {_EXACT} FROM ledger WHERE worker_id = ? AND currency = ?",
@@ -115,21 +115,21 @@ async def worker_total(conn: aiosqlite.Connection, worker_id: int, currency: str
     return _joined(row[0], row[1]) if row else 0
 
 
-def _entry(r: aiosqlite.Row) -> Entry:
+def _entry(r: Row) -> Entry:
     return Entry(r["worker_id"], r["currency"], r["kind"], r["bucket"], r["amount"], r["key"],
                  r["project_id"], r["unit_id"], r["payout_id"], r["assignment_id"],
                  r["reason"], json.loads(r["detail"]) if r["detail"] else {},
                  r["created_at"], r["id"])
 
 
-async def history(conn: aiosqlite.Connection, worker_id: int, limit: int) -> list[Entry]:
+async def history(conn: Connection, worker_id: int, limit: int) -> list[Entry]:
     async with conn.execute(
         "SELECT * FROM ledger WHERE worker_id = ? ORDER BY id DESC LIMIT ?",
         (worker_id, limit)) as cur:
         return [_entry(r) for r in await cur.fetchall()]
 
 
-async def unit_entries(conn: aiosqlite.Connection, unit_id: int) -> list[Entry]:
+async def unit_entries(conn: Connection, unit_id: int) -> list[Entry]:
     async with conn.execute("SELECT * FROM ledger WHERE unit_id = ? ORDER BY id",
                             (unit_id,)) as cur:
         return [_entry(r) for r in await cur.fetchall()]
@@ -139,7 +139,7 @@ async def unit_entries(conn: aiosqlite.Connection, unit_id: int) -> list[Entry]:
 EARNED_KINDS = ("earning", "bonus", "discount")
 
 
-async def earned_by_day(conn: aiosqlite.Connection, worker_id: int, since: str
+async def earned_by_day(conn: Connection, worker_id: int, since: str
                         ) -> list[tuple[str, str, int]]:
     """(UTC day, currency, micros earned) since a moment."""
     async with conn.execute(
@@ -150,7 +150,7 @@ async def earned_by_day(conn: aiosqlite.Connection, worker_id: int, since: str
         return [(str(r[0]), str(r[1]), _joined(r[2], r[3])) for r in await cur.fetchall()]
 
 
-async def earned_total(conn: aiosqlite.Connection, worker_id: int, since: str = ""
+async def earned_total(conn: Connection, worker_id: int, since: str = ""
                        ) -> dict[str, int]:
     async with conn.execute(
         f"SELECT currency, {_EXACT} FROM ledger WHERE worker_id = ? AND created_at >= ?"
@@ -159,7 +159,7 @@ async def earned_total(conn: aiosqlite.Connection, worker_id: int, since: str = 
         return {str(r[0]): _joined(r[1], r[2]) for r in await cur.fetchall()}
 
 
-async def earned_by_source(conn: aiosqlite.Connection, worker_id: int
+async def earned_by_source(conn: Connection, worker_id: int
                            ) -> dict[str, tuple[int, int]]:
     """Per currency: (micros earned by tasks, discounts taken off; micros of bonuses)."""
     async with conn.execute(
@@ -170,7 +170,7 @@ async def earned_by_source(conn: aiosqlite.Connection, worker_id: int
                 for r in await cur.fetchall()}
 
 
-async def project_money(conn: aiosqlite.Connection, project_id: int) -> tuple[int, int]:
+async def project_money(conn: Connection, project_id: int) -> tuple[int, int]:
     """(spent: released to workers, bonuses and discounts included; committed: pending)."""
     async with conn.execute(
         f"SELECT {_SPENT}, {_COMMITTED}"
@@ -179,7 +179,7 @@ async def project_money(conn: aiosqlite.Connection, project_id: int) -> tuple[in
     return (_joined(row[0], row[1]), _joined(row[2], row[3])) if row else (0, 0)
 
 
-async def project_worker_rates(conn: aiosqlite.Connection, project_id: int
+async def project_worker_rates(conn: Connection, project_id: int
                                ) -> list[tuple[int, int, float]]:
     """Per worker of a project: (worker, micros earned by its tasks after discounts,
     seconds spent on them). Bonuses are left out: they are not pay for the time."""
@@ -197,7 +197,7 @@ async def project_worker_rates(conn: aiosqlite.Connection, project_id: int
         return [(int(r[0]), _joined(r[1], r[2]), float(r[3])) for r in await cur.fetchall()]
 
 
-async def top_earners(conn: aiosqlite.Connection, project_id: int, since: str, limit: int
+async def top_earners(conn: Connection, project_id: int, since: str, limit: int
                       ) -> list[tuple[int, str | None, int]]:
     """(worker, display name if they opted in, micros earned) since a moment.
 
@@ -213,7 +213,7 @@ async def top_earners(conn: aiosqlite.Connection, project_id: int, since: str, l
         return [(int(r[0]), r[1], _joined(r[2], r[3])) for r in await cur.fetchall()]
 
 
-async def earning_count(conn: aiosqlite.Connection, project_id: int) -> int:
+async def earning_count(conn: Connection, project_id: int) -> int:
     """Answers that earned money in a project."""
     async with conn.execute(
         "SELECT count(*) FROM ledger WHERE project_id = ? AND kind = 'earning'",
@@ -222,13 +222,13 @@ async def earning_count(conn: aiosqlite.Connection, project_id: int) -> int:
     return int(row[0]) if row else 0
 
 
-async def project_has_money(conn: aiosqlite.Connection, project_id: int) -> bool:
+async def project_has_money(conn: Connection, project_id: int) -> bool:
     async with conn.execute("SELECT 1 FROM ledger WHERE project_id = ? LIMIT 1",
                             (project_id,)) as cur:
         return await cur.fetchone() is not None
 
 
-async def seconds_by_currency(conn: aiosqlite.Connection, worker_id: int) -> dict[str, float]:
+async def seconds_by_currency(conn: Connection, worker_id: int) -> dict[str, float]:
     """Time spent on tasks, split by the currency each project pays in."""
     async with conn.execute(
         "SELECT json_extract(p.spec, '$.currency'), coalesce(sum(a.seconds), 0)"

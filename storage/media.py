@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
+from storage.connection import Connection
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class MediaRow:
     file_id: str | None
 
 
-async def get(conn: aiosqlite.Connection, media_id: int) -> MediaRow | None:
+async def get(conn: Connection, media_id: int) -> MediaRow | None:
     async with conn.execute(
         "SELECT id, kind, mime, filename, file_id FROM media WHERE id = ?", (media_id,)
     ) as cur:
@@ -27,12 +27,12 @@ async def get(conn: aiosqlite.Connection, media_id: int) -> MediaRow | None:
     return MediaRow(row[0], row[1], row[2], row[3], row[4]) if row else None
 
 
-async def data(conn: aiosqlite.Connection, media_id: int) -> bytes | None:
+async def data(conn: Connection, media_id: int) -> bytes | None:
     async with conn.execute("SELECT data FROM media WHERE id = ?", (media_id,)) as cur:
         row = await cur.fetchone()
     return bytes(row[0]) if row else None
 
 
-async def set_file_id(conn: aiosqlite.Connection, media_id: int, file_id: str) -> None:
+async def set_file_id(conn: Connection, media_id: int, file_id: str) -> None:
     await conn.execute("UPDATE media SET file_id = ? WHERE id = ? AND file_id IS NULL",
                        (file_id, media_id))

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
+from storage.connection import Connection
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class Notice:
     payload: dict[str, Any]
 
 
-async def put(conn: aiosqlite.Connection, worker_id: int, kind: str, payload: dict[str, Any],
+async def put(conn: Connection, worker_id: int, kind: str, payload: dict[str, Any],
               key: str, now: str, not_before: str | None = None) -> bool:
     """Queue once per key; ``not_before`` holds it (quiet hours)."""
     cur = await conn.execute(
@@ -33,7 +33,7 @@ async def put(conn: aiosqlite.Connection, worker_id: int, kind: str, payload: di
     return cur.rowcount == 1
 
 
-async def due(conn: aiosqlite.Connection, now: str, limit: int = 50) -> list[Notice]:
+async def due(conn: Connection, now: str, limit: int = 50) -> list[Notice]:
     """Notices waiting to go out; one another delivery has claimed is not among them."""
     async with conn.execute(
         # in outbox_due's order: ORDER BY id alone made SQLite walk every notice ever sent
@@ -44,7 +44,7 @@ async def due(conn: aiosqlite.Connection, now: str, limit: int = 50) -> list[Not
                 for r in await cur.fetchall()]
 
 
-async def claim(conn: aiosqlite.Connection, notice_id: int, token: str, now: str) -> bool:
+async def claim(conn: Connection, notice_id: int, token: str, now: str) -> bool:
     """Mark a waiting notice as being sent by ``token``; False when another delivery has
     it, or it was finished meanwhile. Committed before the send, so a crash leaves it
     in flight (in doubt) rather than waiting (sent again)."""
@@ -54,7 +54,7 @@ async def claim(conn: aiosqlite.Connection, notice_id: int, token: str, now: str
     return cur.rowcount == 1
 
 
-async def finish(conn: aiosqlite.Connection, notice_id: int, claim: str | None,
+async def finish(conn: Connection, notice_id: int, claim: str | None,
                  outcome: str, now: str) -> bool:
     """The end of a notice: ``claim`` is the token that sent it, or None for one that
     was never claimed (nobody to tell, nothing to say any more); either way only while
@@ -72,7 +72,7 @@ async def finish(conn: aiosqlite.Connection, notice_id: int, claim: str | None,
     return cur.rowcount == 1
 
 
-async def retry_later(conn: aiosqlite.Connection, notice_id: int, claim: str,
+async def retry_later(conn: Connection, notice_id: int, claim: str,
                       not_before: str) -> int | None:
     """Give back a claim whose send certainly failed, count the try and hold the notice;
     returns the tries so far (None when the claim was not this one's)."""
@@ -84,13 +84,13 @@ async def retry_later(conn: aiosqlite.Connection, notice_id: int, claim: str,
     return int(row[0]) if row else None
 
 
-async def postpone(conn: aiosqlite.Connection, notice_id: int, not_before: str) -> None:
+async def postpone(conn: Connection, notice_id: int, not_before: str) -> None:
     """Hold a waiting notice (quiet hours, a worker mid-task); one in flight is left be."""
     await conn.execute("UPDATE outbox SET not_before = ? WHERE id = ? AND sent_at IS NULL"
                        " AND claim IS NULL", (not_before, notice_id))
 
 
-async def settle_in_flight(conn: aiosqlite.Connection, now: str) -> list[Notice]:
+async def settle_in_flight(conn: Connection, now: str) -> list[Notice]:
     """At start-up, with the run lock held: every notice still claimed was on the wire
     when a process died. It may have arrived, so it is finished as ``in_doubt`` and
     never sent again; returns them for the log."""
@@ -102,7 +102,7 @@ async def settle_in_flight(conn: aiosqlite.Connection, now: str) -> list[Notice]
                        for r in await cur.fetchall()), key=lambda n: n.id)
 
 
-async def outcomes(conn: aiosqlite.Connection) -> dict[str, int]:
+async def outcomes(conn: Connection) -> dict[str, int]:
     """How the notices ended, by outcome ("waiting" and "in_flight" for the rest)."""
     async with conn.execute(
         "SELECT CASE WHEN sent_at IS NOT NULL THEN coalesce(outcome, 'sent')"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
+from storage.connection import Connection, Row
 
 
 @dataclass(frozen=True)
@@ -19,12 +19,12 @@ class Payout:
     decided_at: str | None
 
 
-def _payout(r: aiosqlite.Row) -> Payout:
+def _payout(r: Row) -> Payout:
     return Payout(r["id"], r["worker_id"], r["currency"], r["amount"], r["status"],
                   r["reason"], r["requested_at"], r["decided_at"])
 
 
-async def create(conn: aiosqlite.Connection, worker_id: int, currency: str, amount: int,
+async def create(conn: Connection, worker_id: int, currency: str, amount: int,
                  key: str, now: str) -> tuple[Payout, bool]:
     """The request for this key: a new one, or the one a repeated tap already made."""
     async with conn.execute("SELECT * FROM payouts WHERE request_key = ?", (key,)) as cur:
@@ -40,7 +40,7 @@ async def create(conn: aiosqlite.Connection, worker_id: int, currency: str, amou
     return _payout(row), True
 
 
-async def by_key_prefix(conn: aiosqlite.Connection, prefix: str) -> list[Payout]:
+async def by_key_prefix(conn: Connection, prefix: str) -> list[Payout]:
     """Requests made by one tap (one key, one request per currency)."""
     async with conn.execute(
         "SELECT * FROM payouts WHERE substr(request_key, 1, ?) = ? ORDER BY id",
@@ -48,19 +48,19 @@ async def by_key_prefix(conn: aiosqlite.Connection, prefix: str) -> list[Payout]
         return [_payout(r) for r in await cur.fetchall()]
 
 
-async def get(conn: aiosqlite.Connection, payout_id: int) -> Payout | None:
+async def get(conn: Connection, payout_id: int) -> Payout | None:
     async with conn.execute("SELECT * FROM payouts WHERE id = ?", (payout_id,)) as cur:
         row = await cur.fetchone()
     return _payout(row) if row else None
 
 
-async def listing(conn: aiosqlite.Connection, status: str | None = None) -> list[Payout]:
+async def listing(conn: Connection, status: str | None = None) -> list[Payout]:
     where, args = ("WHERE status = ?", (status,)) if status else ("", ())
     async with conn.execute(f"SELECT * FROM payouts {where} ORDER BY id", args) as cur:
         return [_payout(r) for r in await cur.fetchall()]
 
 
-async def decide(conn: aiosqlite.Connection, payout_id: int, status: str,
+async def decide(conn: Connection, payout_id: int, status: str,
                  reason: str | None, now: str) -> bool:
     cur = await conn.execute(
         "UPDATE payouts SET status = ?, reason = ?, decided_at = ?"

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
+from storage.connection import Connection, Row
 
 
 @dataclass(frozen=True)
@@ -26,12 +26,12 @@ class ProjectRow:
         return document
 
 
-def _row(row: aiosqlite.Row) -> ProjectRow:
+def _row(row: Row) -> ProjectRow:
     return ProjectRow(row["id"], row["name"], row["kind"], row["spec"], row["status"],
                       tuple(filter(None, row["languages"].split(","))))
 
 
-async def upsert(conn: aiosqlite.Connection, name: str, kind: str,
+async def upsert(conn: Connection, name: str, kind: str,
                  document: dict[str, Any], now: str) -> tuple[ProjectRow, bool]:
     """Create or update by name; returns the row and whether it was created."""
     existing = await get_by_name(conn, name)
@@ -53,31 +53,31 @@ async def upsert(conn: aiosqlite.Connection, name: str, kind: str,
     return _row(row), False
 
 
-async def get_by_name(conn: aiosqlite.Connection, name: str) -> ProjectRow | None:
+async def get_by_name(conn: Connection, name: str) -> ProjectRow | None:
     async with conn.execute("SELECT * FROM projects WHERE name = ?", (name,)) as cur:
         row = await cur.fetchone()
     return _row(row) if row else None
 
 
-async def get(conn: aiosqlite.Connection, project_id: int) -> ProjectRow | None:
+async def get(conn: Connection, project_id: int) -> ProjectRow | None:
     async with conn.execute("SELECT * FROM projects WHERE id = ?", (project_id,)) as cur:
         row = await cur.fetchone()
     return _row(row) if row else None
 
 
-async def all_projects(conn: aiosqlite.Connection) -> list[ProjectRow]:
+async def all_projects(conn: Connection) -> list[ProjectRow]:
     async with conn.execute("SELECT * FROM projects ORDER BY id") as cur:
         return [_row(r) for r in await cur.fetchall()]
 
 
-async def item_count(conn: aiosqlite.Connection, project_id: int) -> int:
+async def item_count(conn: Connection, project_id: int) -> int:
     async with conn.execute("SELECT count(*) FROM items WHERE project_id = ?",
                             (project_id,)) as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else 0
 
 
-async def refresh_languages(conn: aiosqlite.Connection, project_id: int
+async def refresh_languages(conn: Connection, project_id: int
                             ) -> tuple[str, ...]:
     """Recompute ``projects.languages`` from the project's items and store it.
 
@@ -116,7 +116,7 @@ async def refresh_languages(conn: aiosqlite.Connection, project_id: int
     return languages
 
 
-async def open_projects(conn: aiosqlite.Connection, cap: int
+async def open_projects(conn: Connection, cap: int
                         ) -> list[tuple[ProjectRow, int]]:
     """Open projects with how many items still want answers, counted up to ``cap``.
 
@@ -133,7 +133,7 @@ async def open_projects(conn: aiosqlite.Connection, cap: int
         return [(_row(r), int(r["waiting"])) for r in await cur.fetchall()]
 
 
-async def set_status(conn: aiosqlite.Connection, project_id: int, status: str, now: str
+async def set_status(conn: Connection, project_id: int, status: str, now: str
                      ) -> None:
     await conn.execute("UPDATE projects SET status = ?, updated_at = ? WHERE id = ?",
                        (status, now, project_id))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import aiosqlite
+from storage.connection import Connection
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Qualification:
         return self.reason is not None
 
 
-async def qualification(conn: aiosqlite.Connection, worker_id: int, project_id: int
+async def qualification(conn: Connection, worker_id: int, project_id: int
                         ) -> Qualification | None:
     async with conn.execute(
         "SELECT worker_id, project_id, status, attempts, trained, retry_at, reason,"
@@ -39,7 +39,7 @@ async def qualification(conn: aiosqlite.Connection, worker_id: int, project_id: 
     return Qualification(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], row[7])
 
 
-async def save_qualification(conn: aiosqlite.Connection, q: Qualification, now: str) -> None:
+async def save_qualification(conn: Connection, q: Qualification, now: str) -> None:
     await conn.execute(
         """
         INSERT INTO qualifications (worker_id, project_id, status, attempts, trained,
@@ -53,7 +53,7 @@ async def save_qualification(conn: aiosqlite.Connection, q: Qualification, now: 
               q.reason, q.checks_from, now))
 
 
-async def gold_stats(conn: aiosqlite.Connection, worker_id: int, project_id: int,
+async def gold_stats(conn: Connection, worker_id: int, project_id: int,
                      since: str = "") -> tuple[int, int]:
     """(gold answers, right ones) of a worker in a project, answered since a moment."""
     async with conn.execute(
@@ -64,7 +64,7 @@ async def gold_stats(conn: aiosqlite.Connection, worker_id: int, project_id: int
     return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
-async def answers_with_gold_stats(conn: aiosqlite.Connection, item_id: int,
+async def answers_with_gold_stats(conn: Connection, item_id: int,
                                   project_id: int) -> list[tuple[int, str, int, int]]:
     """An item's answers, each with its worker's gold record in the project
     (worker, answer, gold answers, correct ones): what the live estimate weighs, in one
@@ -82,7 +82,7 @@ async def answers_with_gold_stats(conn: aiosqlite.Connection, item_id: int,
         return [(int(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in await cur.fetchall()]
 
 
-async def recent_fast_flags(conn: aiosqlite.Connection, worker_id: int, project_id: int,
+async def recent_fast_flags(conn: Connection, worker_id: int, project_id: int,
                             limit: int, since: str = "") -> list[bool]:
     async with conn.execute(
         "SELECT too_fast FROM assignments WHERE worker_id = ? AND project_id = ?"
@@ -91,7 +91,7 @@ async def recent_fast_flags(conn: aiosqlite.Connection, worker_id: int, project_
         return [bool(r[0]) for r in await cur.fetchall()]
 
 
-async def median_seconds(conn: aiosqlite.Connection, project_id: int) -> tuple[float | None, int]:
+async def median_seconds(conn: Connection, project_id: int) -> tuple[float | None, int]:
     """The median answer time of a project and how many answers it rests on."""
     async with conn.execute(
         "SELECT count(*) FROM assignments WHERE project_id = ? AND status = 'answered'"
@@ -108,7 +108,7 @@ async def median_seconds(conn: aiosqlite.Connection, project_id: int) -> tuple[f
     return (float(row[0]) if row else None), count
 
 
-async def next_gold_for_worker(conn: aiosqlite.Connection, project_id: int, worker_id: int,
+async def next_gold_for_worker(conn: Connection, project_id: int, worker_id: int,
                                langs: Sequence[str]) -> int | None:
     """A gold item in one of ``langs`` this worker has never been shown."""
     marks = ",".join("?" * len(langs))
@@ -124,7 +124,7 @@ async def next_gold_for_worker(conn: aiosqlite.Connection, project_id: int, work
     return int(row[0]) if row else None
 
 
-async def gold_totals(conn: aiosqlite.Connection, worker_id: int, since: str = ""
+async def gold_totals(conn: Connection, worker_id: int, since: str = ""
                       ) -> tuple[int, int]:
     """(gold answers, right ones) of a worker across all projects, since a moment."""
     async with conn.execute(

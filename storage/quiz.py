@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import aiosqlite
+from storage.connection import Connection, Row
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Question:
     correct: bool | None
 
 
-async def pool(conn: aiosqlite.Connection, project_id: int, langs: Sequence[str]
+async def pool(conn: Connection, project_id: int, langs: Sequence[str]
                ) -> list[int]:
     """The quiz questions a reader of ``langs`` can answer ('' among them: no reading)."""
     marks = ",".join("?" * len(langs))
@@ -35,7 +35,7 @@ async def pool(conn: aiosqlite.Connection, project_id: int, langs: Sequence[str]
         return [int(r[0]) for r in await cur.fetchall()]
 
 
-async def pool_size(conn: aiosqlite.Connection, project_id: int, langs: Sequence[str]) -> int:
+async def pool_size(conn: Connection, project_id: int, langs: Sequence[str]) -> int:
     marks = ",".join("?" * len(langs))
     async with conn.execute(
         f"SELECT count(*) FROM items WHERE project_id = ? AND quiz = 1 AND gold IS NOT NULL"
@@ -44,11 +44,11 @@ async def pool_size(conn: aiosqlite.Connection, project_id: int, langs: Sequence
     return int(row[0]) if row else 0
 
 
-def _attempt(row: aiosqlite.Row) -> Attempt:
+def _attempt(row: Row) -> Attempt:
     return Attempt(int(row[0]), int(row[1]), int(row[2]), str(row[3]), str(row[4]))
 
 
-async def open_attempt(conn: aiosqlite.Connection, worker_id: int, project_id: int
+async def open_attempt(conn: Connection, worker_id: int, project_id: int
                        ) -> Attempt | None:
     async with conn.execute(
         "SELECT id, worker_id, project_id, phase, status FROM quiz_attempts"
@@ -58,7 +58,7 @@ async def open_attempt(conn: aiosqlite.Connection, worker_id: int, project_id: i
     return _attempt(row) if row else None
 
 
-async def get_attempt(conn: aiosqlite.Connection, attempt_id: int) -> Attempt | None:
+async def get_attempt(conn: Connection, attempt_id: int) -> Attempt | None:
     async with conn.execute(
         "SELECT id, worker_id, project_id, phase, status FROM quiz_attempts WHERE id = ?",
         (attempt_id,)) as cur:
@@ -66,7 +66,7 @@ async def get_attempt(conn: aiosqlite.Connection, attempt_id: int) -> Attempt | 
     return _attempt(row) if row else None
 
 
-async def create_attempt(conn: aiosqlite.Connection, worker_id: int, project_id: int,
+async def create_attempt(conn: Connection, worker_id: int, project_id: int,
                          phase: str, item_ids: Sequence[int], now: str) -> int:
     async with conn.execute(
         "INSERT INTO quiz_attempts (worker_id, project_id, phase, status, started_at)"
@@ -81,7 +81,7 @@ async def create_attempt(conn: aiosqlite.Connection, worker_id: int, project_id:
     return attempt_id
 
 
-async def questions(conn: aiosqlite.Connection, attempt_id: int) -> list[Question]:
+async def questions(conn: Connection, attempt_id: int) -> list[Question]:
     async with conn.execute(
         "SELECT position, item_id, answer, correct FROM quiz_questions WHERE attempt_id = ?"
         " ORDER BY position", (attempt_id,)) as cur:
@@ -89,7 +89,7 @@ async def questions(conn: aiosqlite.Connection, attempt_id: int) -> list[Questio
                 for r in await cur.fetchall()]
 
 
-async def answer(conn: aiosqlite.Connection, attempt_id: int, position: int, value: str,
+async def answer(conn: Connection, attempt_id: int, position: int, value: str,
                  correct: bool, now: str, message_id: int | None = None) -> bool:
     """Record once; a second tap on the same question changes nothing."""
     cur = await conn.execute(
@@ -99,7 +99,7 @@ async def answer(conn: aiosqlite.Connection, attempt_id: int, position: int, val
     return cur.rowcount == 1
 
 
-async def typed_answer_seen(conn: aiosqlite.Connection, attempt_id: int,
+async def typed_answer_seen(conn: Connection, attempt_id: int,
                             message_id: int) -> bool:
     async with conn.execute(
         "SELECT 1 FROM quiz_questions WHERE attempt_id = ? AND message_id = ?",
@@ -107,13 +107,13 @@ async def typed_answer_seen(conn: aiosqlite.Connection, attempt_id: int,
         return await cur.fetchone() is not None
 
 
-async def finish(conn: aiosqlite.Connection, attempt_id: int, status: str, now: str) -> None:
+async def finish(conn: Connection, attempt_id: int, status: str, now: str) -> None:
     await conn.execute(
         "UPDATE quiz_attempts SET status = ?, finished_at = ? WHERE id = ? AND status = 'open'",
         (status, now, attempt_id))
 
 
-async def open_typed_question(conn: aiosqlite.Connection, worker_id: int
+async def open_typed_question(conn: Connection, worker_id: int
                               ) -> tuple[int, int] | None:
     """(attempt, next position) of the worker's open quiz on a transcription project."""
     async with conn.execute(

@@ -11,8 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import aiosqlite
-
+from storage.connection import Connection
 from storage.items import DONE
 from storage.quality import median_seconds
 
@@ -66,7 +65,7 @@ class ProjectCounts:
     active_workers: int
 
 
-async def project_counts(conn: aiosqlite.Connection, project_id: int, active_since: str
+async def project_counts(conn: Connection, project_id: int, active_since: str
                          ) -> ProjectCounts:
     async with conn.execute(
         """
@@ -84,7 +83,7 @@ async def project_counts(conn: aiosqlite.Connection, project_id: int, active_sin
     return ProjectCounts(items, done, in_progress, answers, workers, active)
 
 
-async def item_kinds(conn: aiosqlite.Connection, project_id: int
+async def item_kinds(conn: Connection, project_id: int
                      ) -> list[tuple[str, str, int]]:
     """(kind, language, count) of a project's items, kind being task, gold or quiz (as
     ``bot.inventory.kind_of`` defines them); each part is read from its own index."""
@@ -102,7 +101,7 @@ async def item_kinds(conn: aiosqlite.Connection, project_id: int
         return [(str(r[0]), str(r[1]), int(r[2])) for r in await cur.fetchall()]
 
 
-async def left_by_language(conn: aiosqlite.Connection, project_id: int) -> dict[str, int]:
+async def left_by_language(conn: Connection, project_id: int) -> dict[str, int]:
     """Work items not done yet, per language ('' for none), from the serving index."""
     async with conn.execute(
         "SELECT lang, count(*) FROM items WHERE project_id = ? AND quiz = 0"
@@ -121,7 +120,7 @@ class Activity:
     per_hour: list[tuple[str, int]]
 
 
-async def activity(conn: aiosqlite.Connection, project_id: int, hour_ago: str,
+async def activity(conn: Connection, project_id: int, hour_ago: str,
                    since: str) -> Activity:
     async with conn.execute(
         "SELECT count(*) FROM assignments WHERE project_id = ? AND status = 'answered'"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
+from storage.connection import Connection, Row
 
 
 @dataclass(frozen=True)
@@ -31,12 +31,12 @@ class UnitAnswer:
     state: int            # the item's state (3 = done)
 
 
-def _unit(r: aiosqlite.Row) -> Unit:
+def _unit(r: Row) -> Unit:
     return Unit(r["id"], r["worker_id"], r["project_id"], r["size"], r["answers"], r["status"],
                 r["last_answer_at"], r["auto_at"])
 
 
-async def add_answer(conn: aiosqlite.Connection, worker_id: int, project_id: int,
+async def add_answer(conn: Connection, worker_id: int, project_id: int,
                      assignment_id: int, size: int, now: str, auto_at: str) -> Unit:
     """Put an answer in the worker's filling unit (opening one if needed); the unit is
     paid in full at ``auto_at`` unless it is judged before.
@@ -66,7 +66,7 @@ async def add_answer(conn: aiosqlite.Connection, worker_id: int, project_id: int
 PAGE = 200
 
 
-async def due(conn: aiosqlite.Connection, now: str, limit: int = PAGE) -> list[Unit]:
+async def due(conn: Connection, now: str, limit: int = PAGE) -> list[Unit]:
     """Units past their auto-approval time, then full units not judged since one of their
     items changed; a unit found unresolved waits until an item of it is resolved, so a
     crowd of unresolved units never starves the others."""
@@ -82,11 +82,11 @@ async def due(conn: aiosqlite.Connection, now: str, limit: int = PAGE) -> list[U
     return overdue + [u for u in waiting if u.id not in seen]
 
 
-async def checked(conn: aiosqlite.Connection, unit_id: int, now: str) -> None:
+async def checked(conn: Connection, unit_id: int, now: str) -> None:
     await conn.execute("UPDATE units SET checked_at = ? WHERE id = ?", (now, unit_id))
 
 
-async def item_resolved(conn: aiosqlite.Connection, item_id: int) -> None:
+async def item_resolved(conn: Connection, item_id: int) -> None:
     """An item's label became final: units holding an answer to it are worth a look."""
     await conn.execute(
         "UPDATE units SET checked_at = NULL WHERE status = 'waiting' AND checked_at IS NOT"
@@ -94,7 +94,7 @@ async def item_resolved(conn: aiosqlite.Connection, item_id: int) -> None:
         " AND unit_id IS NOT NULL)", (item_id,))
 
 
-async def answers(conn: aiosqlite.Connection, unit_id: int) -> list[UnitAnswer]:
+async def answers(conn: Connection, unit_id: int) -> list[UnitAnswer]:
     async with conn.execute(
         """
         SELECT a.id, i.id, i.ext_id, i.text, a.answer, i.gold, i.label, i.state
@@ -105,7 +105,7 @@ async def answers(conn: aiosqlite.Connection, unit_id: int) -> list[UnitAnswer]:
                            int(r[7])) for r in await cur.fetchall()]
 
 
-async def settle(conn: aiosqlite.Connection, unit_id: int, accuracy: float | None,
+async def settle(conn: Connection, unit_id: int, accuracy: float | None,
                  outcome: str, now: str) -> bool:
     """Mark settled once; False if another run settled it first."""
     cur = await conn.execute(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
+from storage.connection import Connection, Row
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class WorkerRow:
     reads: tuple[str, ...] = ()
 
 
-def _row(row: aiosqlite.Row) -> WorkerRow:
+def _row(row: Row) -> WorkerRow:
     return WorkerRow(row["id"], row["first_name"], row["language"], row["consent_at"],
                      bool(row["active"]), row["created_at"], row["display_name"],
                      bool(row["notify"]), row["timezone"], row["quiet_start"],
@@ -44,7 +44,7 @@ SETTINGS = ("notify", "timezone", "quiet_start", "quiet_end", "daily_summary", "
             "language", "language_chosen", "display_name", "reads")
 
 
-async def update_settings(conn: aiosqlite.Connection, worker_id: int,
+async def update_settings(conn: Connection, worker_id: int,
                           **values: object) -> None:
     """Change some of the worker's settings (names checked against ``SETTINGS``)."""
     unknown = set(values) - set(SETTINGS)
@@ -61,7 +61,7 @@ async def update_settings(conn: aiosqlite.Connection, worker_id: int,
 CHUNK = 500
 
 
-async def many(conn: aiosqlite.Connection, worker_ids: list[int]) -> dict[int, WorkerRow]:
+async def many(conn: Connection, worker_ids: list[int]) -> dict[int, WorkerRow]:
     found: dict[int, WorkerRow] = {}
     for start in range(0, len(worker_ids), CHUNK):
         chunk = worker_ids[start:start + CHUNK]
@@ -72,7 +72,7 @@ async def many(conn: aiosqlite.Connection, worker_ids: list[int]) -> dict[int, W
     return found
 
 
-async def upsert_seen(conn: aiosqlite.Connection, worker_id: int, first_name: str,
+async def upsert_seen(conn: Connection, worker_id: int, first_name: str,
                       language: str, reads: str, now: str, timezone: str = "UTC"
                       ) -> WorkerRow:
     """Record a visit. Writing to the bot again makes a blocked worker active again.
@@ -95,13 +95,13 @@ async def upsert_seen(conn: aiosqlite.Connection, worker_id: int, first_name: st
     return _row(row)
 
 
-async def get(conn: aiosqlite.Connection, worker_id: int) -> WorkerRow | None:
+async def get(conn: Connection, worker_id: int) -> WorkerRow | None:
     async with conn.execute("SELECT * FROM workers WHERE id = ?", (worker_id,)) as cur:
         row = await cur.fetchone()
     return _row(row) if row else None
 
 
-async def set_consent(conn: aiosqlite.Connection, worker_id: int, now: str) -> bool:
+async def set_consent(conn: Connection, worker_id: int, now: str) -> bool:
     """True when this call gave consent (False when it had been given already)."""
     cur = await conn.execute(
         "UPDATE workers SET consent_at = ? WHERE id = ? AND consent_at IS NULL",
@@ -109,13 +109,13 @@ async def set_consent(conn: aiosqlite.Connection, worker_id: int, now: str) -> b
     return cur.rowcount == 1
 
 
-async def set_active(conn: aiosqlite.Connection, worker_id: int, active: bool) -> bool:
+async def set_active(conn: Connection, worker_id: int, active: bool) -> bool:
     cur = await conn.execute("UPDATE workers SET active = ? WHERE id = ? AND active != ?",
                              (int(active), worker_id, int(active)))
     return cur.rowcount == 1
 
 
-async def set_display_name(conn: aiosqlite.Connection, worker_id: int,
+async def set_display_name(conn: Connection, worker_id: int,
                            name: str | None) -> None:
     await conn.execute("UPDATE workers SET display_name = ? WHERE id = ?", (name, worker_id))
 
@@ -130,7 +130,7 @@ class Standing:
     suspended: str | None
 
 
-async def standing(conn: aiosqlite.Connection, worker_id: int) -> list[Standing]:
+async def standing(conn: Connection, worker_id: int) -> list[Standing]:
     """Per project the worker has touched: answers, gold record and any suspension."""
     async with conn.execute(
         """
@@ -152,26 +152,26 @@ async def standing(conn: aiosqlite.Connection, worker_id: int) -> list[Standing]
                 for r in await cur.fetchall()]
 
 
-async def with_daily_summary(conn: aiosqlite.Connection) -> list[WorkerRow]:
+async def with_daily_summary(conn: Connection) -> list[WorkerRow]:
     async with conn.execute(
         "SELECT * FROM workers WHERE daily_summary = 1 AND active = 1") as cur:
         return [_row(r) for r in await cur.fetchall()]
 
 
-async def start_burst(conn: aiosqlite.Connection, worker_id: int, start: str, until: str
+async def start_burst(conn: Connection, worker_id: int, start: str, until: str
                       ) -> None:
     await conn.execute("UPDATE workers SET burst_from = ?, burst_until = ? WHERE id = ?",
                        (start, until, worker_id))
 
 
-async def burst(conn: aiosqlite.Connection, worker_id: int) -> tuple[str, str] | None:
+async def burst(conn: Connection, worker_id: int) -> tuple[str, str] | None:
     async with conn.execute("SELECT burst_from, burst_until FROM workers WHERE id = ?"
                             " AND burst_until IS NOT NULL", (worker_id,)) as cur:
         row = await cur.fetchone()
     return (str(row[0]), str(row[1])) if row else None
 
 
-async def end_burst(conn: aiosqlite.Connection, worker_id: int) -> tuple[str, str] | None:
+async def end_burst(conn: Connection, worker_id: int) -> tuple[str, str] | None:
     """Clear a burst once (call inside a transaction); returns its (from, until) to the one
     caller that ended it, None to anyone after."""
     current = await burst(conn, worker_id)
@@ -182,13 +182,13 @@ async def end_burst(conn: aiosqlite.Connection, worker_id: int) -> tuple[str, st
     return current
 
 
-async def bursts_over(conn: aiosqlite.Connection, now: str) -> list[int]:
+async def bursts_over(conn: Connection, now: str) -> list[int]:
     async with conn.execute("SELECT id FROM workers WHERE burst_until IS NOT NULL"
                             " AND burst_until <= ?", (now,)) as cur:
         return [int(r[0]) for r in await cur.fetchall()]
 
 
-async def busy(conn: aiosqlite.Connection, worker_ids: list[int], quiz_since: str) -> set[int]:
+async def busy(conn: Connection, worker_ids: list[int], quiz_since: str) -> set[int]:
     """Those in the middle of a task, or of a quiz opened after ``quiz_since``: a message
     now would push the question up out of sight."""
     found: set[int] = set()

@@ -14,9 +14,10 @@ import pytest
 import storage.db
 from bot.cli import main
 from bot.config import load_config
+from bot.errors import DatabaseBusy
 from bot.services import Services
 from bot.sim.crowd import join, task_id
-from storage import Database, DatabaseBusy
+from storage import Database
 from tests.conftest import Running, add_worker
 from tests.test_e2e_loop import load, sentiment_items
 

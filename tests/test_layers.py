@@ -83,6 +83,15 @@ def test_only_the_edge_imports_telegram() -> None:
     assert not bad, "telegram imported outside the edge:\n" + "\n".join(bad)
 
 
+def test_only_storage_imports_aiosqlite() -> None:
+    """The services and handlers take ``storage.connection.Connection``, the seam a second
+    backend (PostgreSQL) plugs into; naming aiosqlite outside storage/ would tie them to
+    SQLite again."""
+    outside = [n for n in MODULES if not _under(n, "storage")]
+    bad = _offending(outside, "aiosqlite")
+    assert not bad, "aiosqlite imported outside storage/:\n" + "\n".join(bad)
+
+
 def _sql_constants(name: str) -> list[tuple[int, str]]:
     found = []
     for node in ast.walk(TREES[name]):
