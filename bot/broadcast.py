@@ -23,6 +23,7 @@ from bot.languages import unpack
 from bot.ledger import Payroll
 from bot.projects import Project
 from bot.quiet import local_time, quiet_until
+from bot.records import Broadcast, BroadcastProgress, Worker
 from bot.work import QUIZ_BUSY, Work
 from storage import Database, outbox
 from storage import broadcasts as store
@@ -31,10 +32,7 @@ from storage import projects as project_store
 from storage import quality as quality_store
 from storage import quiz as quiz_store
 from storage import workers as worker_store
-from storage.broadcasts import Broadcast as Broadcast  # re-exported for the handlers
-from storage.broadcasts import Progress as Progress
 from storage.connection import Connection
-from storage.workers import WorkerRow
 
 #: recipients claimed per database round trip
 CLAIM = 50
@@ -66,7 +64,7 @@ class Audience:
 
 @dataclass(frozen=True)
 class Recipient:
-    worker: WorkerRow
+    worker: Worker
     #: set when the worker is in quiet hours: the message waits until then instead
     quiet_until: str | None
 
@@ -184,7 +182,7 @@ class Broadcasts:
                 await store.mark(conn, broadcast.id,
                                  [w for w, s in results if s == status], status, now)
 
-    async def progress(self, broadcast: Broadcast) -> Progress:
+    async def progress(self, broadcast: Broadcast) -> BroadcastProgress:
         async with self.db.read() as conn:
             return await store.progress(conn, broadcast.id)
 

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.clock import Clock, from_iso, to_iso
+from bot.records import Worker
 from storage import Database
 from storage import assignments as assignment_store
 from storage import ledger as ledger_store
 from storage import quality as quality_store
 from storage import workers as worker_store
-from storage.workers import WorkerRow
 
 DEFAULT_MINUTES = 3
 MAX_MINUTES = 30
@@ -42,7 +42,7 @@ class Bursts:
             await worker_store.start_burst(conn, worker_id, start,
                                            to_iso(now + timedelta(minutes=minutes)))
 
-    def over(self, worker: WorkerRow | None) -> bool:
+    def over(self, worker: Worker | None) -> bool:
         """A burst is running and its time is up (from the worker's row, which the answer's
         transaction has just read)."""
         return (worker is not None and worker.burst_until is not None

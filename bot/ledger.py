@@ -29,6 +29,7 @@ from bot.errors import TapworkError
 from bot.limits import MAX_AMOUNT, MAX_BALANCE
 from bot.money import MICROS
 from bot.projects import Project
+from bot.records import LedgerEntry
 from storage import Database, outbox
 from storage import ledger as ledger_store
 from storage import payouts as payout_store
@@ -37,7 +38,6 @@ from storage import quality as quality_store
 from storage import units as unit_store
 from storage.connection import Connection
 from storage.items import DONE
-from storage.ledger import Entry as Entry  # re-exported: the handlers show entries
 from storage.payouts import Payout
 from storage.units import Unit, UnitAnswer
 
@@ -163,7 +163,7 @@ class Payroll:
         auto_at = to_iso(from_iso(now) + timedelta(hours=project.spec.auto_approve_hours))
         unit = await unit_store.add_answer(conn, worker_id, project.id, assignment_id,
                                            project.spec.settle_unit, now, auto_at)
-        await ledger_store.append(conn, [Entry(
+        await ledger_store.append(conn, [LedgerEntry(
             worker_id, project.spec.currency, "earning", "pending",
             project.spec.reward_micros, f"earn:{assignment_id}", project.id, unit.id,
             assignment_id=assignment_id)], now)
@@ -224,12 +224,12 @@ class Payroll:
         currency = earned[0].currency if earned else spec.currency
 
         def entry(kind: str, bucket: str, amount: int, key: str, reason: str,
-                  detail: dict[str, Any] | None = None) -> Entry:
+                  detail: dict[str, Any] | None = None) -> LedgerEntry:
             """One of this unit's entries: same worker, currency, project and unit."""
-            return Entry(worker_id=unit.worker_id, currency=currency, kind=kind,
-                         bucket=bucket, amount=amount, key=f"unit:{unit.id}:{key}",
-                         project_id=project.id, unit_id=unit.id, reason=reason,
-                         detail=detail if detail is not None else {})
+            return LedgerEntry(worker_id=unit.worker_id, currency=currency, kind=kind,
+                               bucket=bucket, amount=amount, key=f"unit:{unit.id}:{key}",
+                               project_id=project.id, unit_id=unit.id, reason=reason,
+                               detail=detail if detail is not None else {})
 
         detail = {"answers": len(earned), "accuracy": verdict.accuracy,
                   "needed": spec.unit_accuracy, "value": value, "paid": paid,
@@ -282,7 +282,7 @@ class Payroll:
                     "worker {id} would then hold more than {most} {currency}, the most one "
                     "worker may hold in a currency; nothing was recorded", id=worker_id,
                     most=MAX_BALANCE // MICROS, currency=currency)
-            created = await ledger_store.append(conn, [Entry(
+            created = await ledger_store.append(conn, [LedgerEntry(
                 worker_id, currency, "bonus", "available", amount, f"bonus:{key}",
                 reason="operator", detail={"text": reason})], now)
             if created:
@@ -324,12 +324,12 @@ class Payroll:
                 payout, created = await payout_store.create(conn, worker_id, currency,
                                                             available, request_key, now)
                 await ledger_store.append(conn, [
-                    Entry(worker_id, currency, "payout", "available", -available,
-                          f"payout:{payout.id}:reserve:available", payout_id=payout.id,
-                          reason="requested"),
-                    Entry(worker_id, currency, "payout", "reserved", available,
-                          f"payout:{payout.id}:reserve:reserved", payout_id=payout.id,
-                          reason="requested"),
+                    LedgerEntry(worker_id, currency, "payout", "available", -available,
+                                f"payout:{payout.id}:reserve:available", payout_id=payout.id,
+                                reason="requested"),
+                    LedgerEntry(worker_id, currency, "payout", "reserved", available,
+                                f"payout:{payout.id}:reserve:reserved", payout_id=payout.id,
+                                reason="requested"),
                 ], now)
                 results.append(PayoutRequest(payout, created, currency=currency))
         if not results:
@@ -353,12 +353,12 @@ class Payroll:
             await payout_store.decide(conn, payout_id, status, reason or None, now)
             target, kind = ("paid", "payout") if approve else ("available", "reversal")
             await ledger_store.append(conn, [
-                Entry(payout.worker_id, payout.currency, kind, "reserved", -payout.amount,
-                      f"payout:{payout.id}:{status}:reserved", payout_id=payout.id,
-                      reason=status, detail={"text": reason} if reason else {}),
-                Entry(payout.worker_id, payout.currency, kind, target, payout.amount,
-                      f"payout:{payout.id}:{status}:{target}", payout_id=payout.id,
-                      reason=status, detail={"text": reason} if reason else {}),
+                LedgerEntry(payout.worker_id, payout.currency, kind, "reserved", -payout.amount,
+                            f"payout:{payout.id}:{status}:reserved", payout_id=payout.id,
+                            reason=status, detail={"text": reason} if reason else {}),
+                LedgerEntry(payout.worker_id, payout.currency, kind, target, payout.amount,
+                            f"payout:{payout.id}:{status}:{target}", payout_id=payout.id,
+                            reason=status, detail={"text": reason} if reason else {}),
             ], now)
             await outbox.put(conn, payout.worker_id, f"payout_{status}", {
                 "amount": payout.amount, "currency": payout.currency, "text": reason},
@@ -407,7 +407,7 @@ class Payroll:
         return Wallet(tuple(balances), earned_today, earned_week, hourly, chart, main,
                       bonuses, {b.currency: self.minimum(b.currency) for b in balances})
 
-    async def history(self, worker_id: int, limit: int = 10) -> list[Entry]:
+    async def history(self, worker_id: int, limit: int = 10) -> list[LedgerEntry]:
         """The worker's latest entries, leaving out the internal moves between buckets."""
         async with self.db.read() as conn:
             entries = await ledger_store.history(conn, worker_id, limit * 3)

@@ -15,6 +15,7 @@ from bot.clock import to_iso
 from bot.projects import Localized, Project
 from bot.qualify import Gate
 from bot.quality import is_correct
+from bot.records import Media
 from bot.work import Feedback, Work, answer_value, typed_too_long
 from storage import items as item_store
 from storage import media as media_store
@@ -23,7 +24,6 @@ from storage import quality as quality_store
 from storage import quiz as quiz_store
 from storage import workers as worker_store
 from storage.connection import Connection
-from storage.media import MediaRow
 from storage.quality import Qualification
 
 #: questions in the practice round (at most the exam's size)
@@ -52,7 +52,7 @@ class Question:
     phase: str
     project: Project
     text: str | None
-    media: MediaRow | None
+    media: Media | None
 
 
 @dataclass(frozen=True)

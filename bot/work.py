@@ -28,6 +28,7 @@ from bot.languages import serving
 from bot.projects import Localized, Project, ProjectSpec
 from bot.qualify import Access, Gate, access
 from bot.quiet import local_time
+from bot.records import Media, Worker
 from bot.standing import QualityStanding
 from storage import Database
 from storage import assignments as assignment_store
@@ -40,8 +41,6 @@ from storage import workers as worker_store
 from storage.assignments import AssignmentRow
 from storage.connection import Connection
 from storage.items import DONE, FRESH, FULL, STARTED, ItemRow
-from storage.media import MediaRow as MediaRow  # re-exported: a task's media
-from storage.workers import WorkerRow
 
 #: the longest typed answer (a transcription), in characters, spaces collapsed
 MAX_TYPED_ANSWER = 2000
@@ -81,7 +80,7 @@ class Task:
     project: Project
     item_id: int
     text: str | None
-    media: MediaRow | None
+    media: Media | None
     #: where this task was last shown, so a re-shown task can replace its old message
     message_id: int | None = None
 
@@ -141,7 +140,7 @@ class AnswerResult:
     today: int = 0
     #: the worker's row as read in this transaction (language, senior mode, /quick
     #: burst), so the handler does not read it again; None for a stranger
-    worker: WorkerRow | None = None
+    worker: Worker | None = None
 
 
 def item_state(spec: ProjectSpec, answers: int, leases: int,
@@ -184,7 +183,7 @@ class Work:
                 return Served(None, Empty.LANGUAGE, project, languages=unread)
             return await self._lease_next(conn, worker_id, project, worker)
 
-    async def _unread_languages(self, conn: Connection, worker: WorkerRow | None,
+    async def _unread_languages(self, conn: Connection, worker: Worker | None,
                                 project: Project) -> tuple[str, ...]:
         """The languages to ask a worker about: only when every item left for them is in a
         language they have not said they read (a project with some of their languages, or
@@ -203,7 +202,7 @@ class Work:
             return await self.access_in(conn, worker_id, project)
 
     async def access_in(self, conn: Connection, worker_id: int,
-                        project: Project, worker: WorkerRow | None = None) -> Access:
+                        project: Project, worker: Worker | None = None) -> Access:
         """The quiz and suspension gate. The quiz pool counts only questions in languages
         the worker reads, so a project opens for a language once its pool is big enough."""
         qualification = await quality_store.qualification(conn, worker_id, project.id)
@@ -216,11 +215,11 @@ class Work:
         return access(project.spec, qualification, pool, self.clock.now())
 
     @staticmethod
-    def languages_for(worker: WorkerRow | None, project: Project) -> tuple[str, ...]:
+    def languages_for(worker: Worker | None, project: Project) -> tuple[str, ...]:
         """The item languages this worker is served in this project ('' included)."""
         return serving(worker.reads if worker else (), project.languages)
 
-    async def waiting_for(self, conn: Connection, worker: WorkerRow,
+    async def waiting_for(self, conn: Connection, worker: Worker,
                           project: Project, cap: int) -> int:
         """Items this worker could be given in this project now, counted up to ``cap``:
         in a language they read, never given to them, not yet answered often enough."""
@@ -286,7 +285,7 @@ class Work:
             return await self._task(conn, current, Project.from_row(row))
 
     async def _lease_next(self, conn: Connection, worker_id: int,
-                          project: Project, worker: WorkerRow | None = None,
+                          project: Project, worker: Worker | None = None,
                           shown: Shown | None = None) -> Served:
         """The next item for this worker: a gold check now and then, else started items
         before fresh ones. Nothing at all for a worker who may not work here.
@@ -335,7 +334,7 @@ class Work:
         return Served(await self._task(conn, assignment, project, item), project=project)
 
     async def _current_or_next(self, conn: Connection, worker_id: int,
-                               project: Project, worker: WorkerRow | None) -> Served:
+                               project: Project, worker: Worker | None) -> Served:
         """After a late answer to an expired task: the task the worker has open by now (an
         old message's button, tapped after a newer task arrived), else the next one. A
         worker holds one open task at a time."""
@@ -400,7 +399,7 @@ class Work:
         return replace(result, worker=worker)
 
     async def _answer_in(self, conn: Connection, worker_id: int,
-                         worker: WorkerRow | None, assignment_id: int | None,
+                         worker: Worker | None, assignment_id: int | None,
                          choice: int | None, text: str | None, message_id: int | None,
                          shown: Shown | None) -> AnswerResult:
         if message_id is not None and await assignment_store.typed_answer_seen(
@@ -462,7 +461,7 @@ class Work:
                             await self._lease_next(conn, worker_id, project, worker, shown),
                             feedback, suspended, today)
 
-    def _local_midnight(self, worker: WorkerRow | None) -> str:
+    def _local_midnight(self, worker: Worker | None) -> str:
         local = local_time(self.clock.now(), worker.timezone if worker else "UTC")
         return to_iso(local.replace(hour=0, minute=0, second=0, microsecond=0))
 

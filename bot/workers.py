@@ -5,12 +5,12 @@ from __future__ import annotations
 from bot.clock import Clock, to_iso
 from bot.i18n import language_for
 from bot.languages import normalize, pack, phone_reads
+from bot.records import Worker
 from bot.timezones import default_zone
 from bot.work import Work
 from storage import Database
 from storage import workers as worker_store
 from storage.workers import Standing
-from storage.workers import WorkerRow as WorkerRow  # the handlers' view of a worker
 
 
 class Workers:
@@ -20,7 +20,7 @@ class Workers:
         self.work = work
 
     async def seen(self, user_id: int, first_name: str, language_code: str | None
-                   ) -> WorkerRow:
+                   ) -> Worker:
         """Record a visit. The first one fixes the interface language from Telegram's
         setting, with it a first time zone (Seoul for Korean, Shanghai for Chinese, else
         UTC), and takes the phone's language as the one language the worker reads (they
@@ -31,7 +31,7 @@ class Workers:
                 conn, user_id, first_name, language, phone_reads(language_code),
                 to_iso(self.clock.now()), default_zone(language))
 
-    async def add_language(self, user_id: int, language: str) -> WorkerRow:
+    async def add_language(self, user_id: int, language: str) -> Worker:
         """The worker said they read ``language`` too."""
         async with self.db.transaction() as conn:
             row = await worker_store.get(conn, user_id)
@@ -43,7 +43,7 @@ class Workers:
         assert updated is not None
         return updated
 
-    async def get(self, user_id: int) -> WorkerRow | None:
+    async def get(self, user_id: int) -> Worker | None:
         async with self.db.read() as conn:
             return await worker_store.get(conn, user_id)
 
@@ -52,7 +52,7 @@ class Workers:
         async with self.db.transaction() as conn:
             return await worker_store.set_consent(conn, user_id, to_iso(self.clock.now()))
 
-    async def update(self, user_id: int, **values: object) -> WorkerRow:
+    async def update(self, user_id: int, **values: object) -> Worker:
         """Change settings (``notify``, ``timezone``, ``quiet_start`` …); returns the row."""
         async with self.db.transaction() as conn:
             await worker_store.update_settings(conn, user_id, **values)

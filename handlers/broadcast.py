@@ -10,9 +10,10 @@ import time
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
-from bot.broadcast import Broadcast, Progress, Recipient
+from bot.broadcast import Recipient
 from bot.i18n import Gettext, gettext_for
 from bot.projects import Project
+from bot.records import Broadcast, BroadcastProgress
 from bot.services import Services
 from handlers import say
 from handlers.common import App, never_left
@@ -62,7 +63,7 @@ def senders(rate: float) -> int:
     return max(1, min(MAX_IN_FLIGHT, int(rate // RATE_PER_SENDER)))
 
 
-def progress_text(broadcast: Broadcast, progress: Progress, _: Gettext, done: bool) -> str:
+def progress_text(broadcast: Broadcast, progress: BroadcastProgress, _: Gettext, done: bool) -> str:
     """Sent, failed, left; and, when there are any, the recipients in doubt (a send
     without Telegram's answer, or on the wire when a process died): the operator is
     told, since they may not have got the message and are not sent it again."""

@@ -12,8 +12,8 @@ from telegram.ext import Application, ContextTypes, ExtBot, JobQueue
 
 from bot.catalog import MANY
 from bot.i18n import Gettext, gettext_for, language_for
+from bot.records import Worker
 from bot.services import Services
-from bot.workers import WorkerRow
 
 Context = ContextTypes.DEFAULT_TYPE
 #: what PTB's handler classes accept as a callback: an ``async def`` (a coroutine
@@ -43,7 +43,7 @@ async def gettext_of(update: Update, context: Context) -> Gettext:
     return gettext_in(await services_of(context).workers.get(user.id), user)
 
 
-def gettext_in(worker: WorkerRow | None, user: User) -> Gettext:
+def gettext_in(worker: Worker | None, user: User) -> Gettext:
     """The language of a worker whose row the caller has (the task loop gets it back from
     the answer's own transaction), else Telegram's setting."""
     return gettext_for(worker.language if worker else language_for(user.language_code))

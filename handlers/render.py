@@ -37,7 +37,8 @@ from bot.cards import render_card
 from bot.i18n import N_, Gettext
 from bot.money import format_money
 from bot.projects import Label, Project
-from bot.work import MediaRow, Task
+from bot.records import Media
+from bot.work import Task
 from handlers import say
 from handlers.common import Context, services_of
 from handlers.say import CAPTION_LIMIT, TEXT_LIMIT, Text
@@ -199,7 +200,7 @@ async def _show_card(context: Context, chat_id: int, task: Task, _: Gettext,
 
 
 async def show_item(context: Context, chat_id: int, project: Project, text: str | None,
-                    media: MediaRow | None, markup: InlineKeyboardMarkup, _: Gettext,
+                    media: Media | None, markup: InlineKeyboardMarkup, _: Gettext,
                     replace: Message | None = None, note: Text = "", header: str = ""
                     ) -> tuple[Message, str | None]:
     """Show an item in place when the previous message has the same kind of content.

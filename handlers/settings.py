@@ -9,8 +9,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.i18n import LANGUAGES, Gettext, autonym, gettext_for
 from bot.languages import pack
+from bot.records import Worker
 from bot.timezones import label as zone_label
-from bot.workers import WorkerRow
 from handlers import say
 from handlers.common import Context, services_of
 
@@ -28,7 +28,7 @@ def _clock(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def settings_screen(worker: WorkerRow, _: Gettext, *, now: datetime
+def settings_screen(worker: Worker, _: Gettext, *, now: datetime
                     ) -> tuple[str, InlineKeyboardMarkup]:
     on, off = _("on"), _("off")
     quiet = (_("{start} to {end}", start=_clock(worker.quiet_start),
@@ -66,7 +66,7 @@ def language_screen(_: Gettext) -> InlineKeyboardMarkup:
                                  for code in LANGUAGES])
 
 
-def reads_screen(worker: WorkerRow, _: Gettext) -> tuple[str, InlineKeyboardMarkup]:
+def reads_screen(worker: Worker, _: Gettext) -> tuple[str, InlineKeyboardMarkup]:
     """One toggle per language (each in its own words), ✓ on those the worker reads."""
     codes = [*LANGUAGES, *(c for c in worker.reads if c not in LANGUAGES)]
     rows = [[InlineKeyboardButton(f"{'✓ ' if code in worker.reads else ''}{autonym(code)}",
@@ -144,7 +144,7 @@ async def change(update: Update, context: Context) -> None:
     await say.edit_query(query, text, reply_markup=markup)
 
 
-def _changes(worker: WorkerRow, key: str, value: str | None, first_name: str
+def _changes(worker: Worker, key: str, value: str | None, first_name: str
              ) -> dict[str, object]:
     """What one tap changes; cycling choices move to the next preset."""
     if key == "lang":

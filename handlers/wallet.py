@@ -11,9 +11,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Upda
 
 from bot.charts import bar_chart
 from bot.i18n import Gettext, gettext_for
-from bot.ledger import AUTO, DISCOUNTED, Entry
+from bot.ledger import AUTO, DISCOUNTED
 from bot.money import currency_name, format_money, format_rate
 from bot.notices import Notice
+from bot.records import LedgerEntry
 from handlers import say
 from handlers.common import Context, gettext_of, services_of
 
@@ -73,7 +74,7 @@ async def wallet(update: Update, context: Context) -> None:
                                                                _.language)))
 
 
-def entry_text(entry: Entry, _: Gettext) -> str:
+def entry_text(entry: LedgerEntry, _: Gettext) -> str:
     """One line of /history: what happened and why."""
     amount = money(entry.amount, entry.currency, _)
     detail = entry.detail

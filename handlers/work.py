@@ -10,8 +10,8 @@ from bot.catalog import MANY
 from bot.i18n import Gettext
 from bot.money import format_money
 from bot.projects import Project
+from bot.records import Worker
 from bot.work import AnswerResult, Outcome, Shown
-from bot.workers import WorkerRow
 from handlers import bursts, quiz, say, serve
 from handlers.common import Context, gettext_in, gettext_of, many, services_of
 from handlers.quiz_text import feedback_note, too_long
@@ -215,7 +215,7 @@ def _skipped_line(result: AnswerResult, _: Gettext) -> str:
     return _("⏭ Skipped") if result.outcome is Outcome.ACCEPTED else ""
 
 
-async def _burst_over(update: Update, context: Context, worker: WorkerRow | None,
+async def _burst_over(update: Update, context: Context, worker: Worker | None,
                       result: AnswerResult, replace: Message | None) -> bool:
     """After an answer: if a /quick burst's time is up, hand back the next task and show
     the summary instead. True when it did."""

@@ -5,29 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.records import Broadcast, BroadcastProgress
 from storage.connection import Connection, Row
-
-
-@dataclass(frozen=True)
-class Broadcast:
-    id: int
-    project_id: int
-    text: str | None
-    status: str
-    paid: bool
-    rate: float
-    operator_chat: int | None
-    progress_message: int | None
-
-
-@dataclass(frozen=True)
-class Progress:
-    total: int
-    sent: int
-    failed: int
-    left: int
-    #: in flight when a process died: maybe delivered, never sent again
-    unconfirmed: int = 0
 
 
 def _broadcast(r: Row) -> Broadcast:
@@ -171,7 +150,7 @@ async def abandon_claims(conn: Connection, broadcast_id: int) -> int:
     return cur.rowcount
 
 
-async def progress(conn: Connection, broadcast_id: int) -> Progress:
+async def progress(conn: Connection, broadcast_id: int) -> BroadcastProgress:
     async with conn.execute(
         "SELECT count(*), coalesce(sum(status IN ('sent', 'deferred')), 0),"
         " coalesce(sum(status IN ('failed', 'blocked')), 0),"
@@ -180,7 +159,7 @@ async def progress(conn: Connection, broadcast_id: int) -> Progress:
         " FROM broadcast_targets WHERE broadcast_id = ?", (broadcast_id,)) as cur:
         row = await cur.fetchone()
     assert row is not None
-    return Progress(int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4]))
+    return BroadcastProgress(int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4]))
 
 
 async def finish(conn: Connection, broadcast_id: int, now: str) -> None:

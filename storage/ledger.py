@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
+from bot.records import LedgerEntry
 from storage.connection import Connection, Row
 
 BUCKETS = ("pending", "available", "reserved", "paid")
@@ -44,24 +44,6 @@ _SPENT = _exact("CASE WHEN bucket = 'available' AND kind IN ('release', 'bonus',
 _COMMITTED = _exact("CASE WHEN bucket = 'pending' THEN amount END")
 
 
-@dataclass(frozen=True)
-class Entry:
-    worker_id: int
-    currency: str
-    kind: str
-    bucket: str
-    amount: int
-    key: str
-    project_id: int | None = None
-    unit_id: int | None = None
-    payout_id: int | None = None
-    assignment_id: int | None = None
-    reason: str | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
-    created_at: str = ""
-    id: int = 0
-
-
 _INSERT = ("INSERT INTO ledger (worker_id, currency, kind, bucket, amount, project_id,"
            " unit_id, payout_id, assignment_id, reason, detail, key, created_at)"
            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
@@ -69,13 +51,13 @@ _INSERT_NEW = _INSERT.replace(" VALUES (", " SELECT ").removesuffix(")") + \
     " WHERE NOT EXISTS (SELECT 1 FROM ledger WHERE key = ?)"
 
 
-def _values(e: Entry, now: str) -> tuple[Any, ...]:
+def _values(e: LedgerEntry, now: str) -> tuple[Any, ...]:
     return (e.worker_id, e.currency, e.kind, e.bucket, e.amount, e.project_id, e.unit_id,
             e.payout_id, e.assignment_id, e.reason,
             json.dumps(e.detail, ensure_ascii=False) if e.detail else None, e.key, now)
 
 
-async def append(conn: Connection, entries: Sequence[Entry], now: str) -> bool:
+async def append(conn: Connection, entries: Sequence[LedgerEntry], now: str) -> bool:
     """Write a group of entries, or nothing if its first key was written before.
 
     Call inside a transaction: the group lands together or not at all. A lone entry (an
@@ -115,21 +97,21 @@ async def worker_total(conn: Connection, worker_id: int, currency: str) -> int:
     return _joined(row[0], row[1]) if row else 0
 
 
-def _entry(r: Row) -> Entry:
-    return Entry(r["worker_id"], r["currency"], r["kind"], r["bucket"], r["amount"], r["key"],
+def _entry(r: Row) -> LedgerEntry:
+    return LedgerEntry(r["worker_id"], r["currency"], r["kind"], r["bucket"], r["amount"], r["key"],
                  r["project_id"], r["unit_id"], r["payout_id"], r["assignment_id"],
                  r["reason"], json.loads(r["detail"]) if r["detail"] else {},
                  r["created_at"], r["id"])
 
 
-async def history(conn: Connection, worker_id: int, limit: int) -> list[Entry]:
+async def history(conn: Connection, worker_id: int, limit: int) -> list[LedgerEntry]:
     async with conn.execute(
         "SELECT * FROM ledger WHERE worker_id = ? ORDER BY id DESC LIMIT ?",
         (worker_id, limit)) as cur:
         return [_entry(r) for r in await cur.fetchall()]
 
 
-async def unit_entries(conn: Connection, unit_id: int) -> list[Entry]:
+async def unit_entries(conn: Connection, unit_id: int) -> list[LedgerEntry]:
     async with conn.execute("SELECT * FROM ledger WHERE unit_id = ? ORDER BY id",
                             (unit_id,)) as cur:
         return [_entry(r) for r in await cur.fetchall()]

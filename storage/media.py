@@ -5,26 +5,16 @@ Rows are added by an import's publishing (``storage/imports.py``), once per cont
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from bot.records import Media
 from storage.connection import Connection
 
 
-@dataclass(frozen=True)
-class MediaRow:
-    id: int
-    kind: str
-    mime: str
-    filename: str
-    file_id: str | None
-
-
-async def get(conn: Connection, media_id: int) -> MediaRow | None:
+async def get(conn: Connection, media_id: int) -> Media | None:
     async with conn.execute(
         "SELECT id, kind, mime, filename, file_id FROM media WHERE id = ?", (media_id,)
     ) as cur:
         row = await cur.fetchone()
-    return MediaRow(row[0], row[1], row[2], row[3], row[4]) if row else None
+    return Media(row[0], row[1], row[2], row[3], row[4]) if row else None
 
 
 async def data(conn: Connection, media_id: int) -> bytes | None:

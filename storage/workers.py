@@ -4,35 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.records import Worker
 from storage.connection import Connection, Row
 
-
-@dataclass(frozen=True)
-class WorkerRow:
-    id: int
-    first_name: str
-    language: str
-    consent_at: str | None
-    active: bool
-    created_at: str
-    display_name: str | None = None
-    notify: bool = True
-    timezone: str = "UTC"
-    #: quiet hours as minutes after local midnight; both None when there are none
-    quiet_start: int | None = None
-    quiet_end: int | None = None
-    daily_summary: bool = False
-    senior: bool = False
-    #: the worker picked a language in /settings (else it follows Telegram's)
-    language_chosen: bool = False
-    #: when a running /quick burst ends (UTC ISO), else None
-    burst_until: str | None = None
-    #: the languages the worker reads (primary subtags), seeded from Telegram's setting
-    reads: tuple[str, ...] = ()
+#: the old name of ``bot.records.Worker``, kept only while ``bot/notices.py`` (rewritten
+#: elsewhere at the same time) still imports it; use ``Worker``
+WorkerRow = Worker
 
 
-def _row(row: Row) -> WorkerRow:
-    return WorkerRow(row["id"], row["first_name"], row["language"], row["consent_at"],
+def _row(row: Row) -> Worker:
+    return Worker(row["id"], row["first_name"], row["language"], row["consent_at"],
                      bool(row["active"]), row["created_at"], row["display_name"],
                      bool(row["notify"]), row["timezone"], row["quiet_start"],
                      row["quiet_end"], bool(row["daily_summary"]), bool(row["senior"]),
@@ -61,8 +42,8 @@ async def update_settings(conn: Connection, worker_id: int,
 CHUNK = 500
 
 
-async def many(conn: Connection, worker_ids: list[int]) -> dict[int, WorkerRow]:
-    found: dict[int, WorkerRow] = {}
+async def many(conn: Connection, worker_ids: list[int]) -> dict[int, Worker]:
+    found: dict[int, Worker] = {}
     for start in range(0, len(worker_ids), CHUNK):
         chunk = worker_ids[start:start + CHUNK]
         marks = ",".join("?" * len(chunk))
@@ -74,7 +55,7 @@ async def many(conn: Connection, worker_ids: list[int]) -> dict[int, WorkerRow]:
 
 async def upsert_seen(conn: Connection, worker_id: int, first_name: str,
                       language: str, reads: str, now: str, timezone: str = "UTC"
-                      ) -> WorkerRow:
+                      ) -> Worker:
     """Record a visit. Writing to the bot again makes a blocked worker active again.
     ``reads`` (the languages a new worker reads) and ``timezone`` are a first visit's
     defaults; a known worker's stay as they are."""
@@ -95,7 +76,7 @@ async def upsert_seen(conn: Connection, worker_id: int, first_name: str,
     return _row(row)
 
 
-async def get(conn: Connection, worker_id: int) -> WorkerRow | None:
+async def get(conn: Connection, worker_id: int) -> Worker | None:
     async with conn.execute("SELECT * FROM workers WHERE id = ?", (worker_id,)) as cur:
         row = await cur.fetchone()
     return _row(row) if row else None
@@ -152,7 +133,7 @@ async def standing(conn: Connection, worker_id: int) -> list[Standing]:
                 for r in await cur.fetchall()]
 
 
-async def with_daily_summary(conn: Connection) -> list[WorkerRow]:
+async def with_daily_summary(conn: Connection) -> list[Worker]:
     async with conn.execute(
         "SELECT * FROM workers WHERE daily_summary = 1 AND active = 1") as cur:
         return [_row(r) for r in await cur.fetchall()]

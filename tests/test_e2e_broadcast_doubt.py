@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.i18n import gettext_for
+from bot.records import Broadcast, BroadcastProgress
 from handlers.broadcast import MAX_IN_FLIGHT, progress_text, senders
-from storage.broadcasts import Broadcast, Progress
 from tests.conftest import OPERATOR_ID, Running
 from tests.test_e2e_loop import load, sentiment_items
 
@@ -39,14 +39,14 @@ async def test_a_send_without_an_answer_is_in_doubt_and_never_repeated(
 def test_progress_shows_the_recipients_in_doubt_only_when_there_are_any() -> None:
     _ = gettext_for("en")
     broadcast = Broadcast(7, 1, None, "sending", False, 25.0, OPERATOR_ID, None)
-    assert progress_text(broadcast, Progress(10, 6, 1, 3), _, done=False) == \
+    assert progress_text(broadcast, BroadcastProgress(10, 6, 1, 3), _, done=False) == \
         "Broadcast #7: sent 6, failed 1, left 3."
-    assert progress_text(broadcast, Progress(10, 6, 1, 2, 1), _, done=False) == \
+    assert progress_text(broadcast, BroadcastProgress(10, 6, 1, 2, 1), _, done=False) == \
         "Broadcast #7: sent 6, failed 1, in doubt 1, left 2."
-    assert progress_text(broadcast, Progress(10, 8, 1, 0, 1), _, done=True) == (
+    assert progress_text(broadcast, BroadcastProgress(10, 8, 1, 0, 1), _, done=True) == (
         "Broadcast #7 finished: sent 8, failed 1, in doubt 1 (they may not have it; not "
         "sent again).")
-    ko = progress_text(broadcast, Progress(10, 8, 1, 0, 1), gettext_for("ko"), done=True)
+    ko = progress_text(broadcast, BroadcastProgress(10, 8, 1, 0, 1), gettext_for("ko"), done=True)
     assert "확인 안 됨 1" in ko
 
 

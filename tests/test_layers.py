@@ -20,6 +20,12 @@ TELEGRAM_ALLOWED = ("bot.app", "handlers", "bot.sim")
 # SQL text outside storage/, each with the reason it stays where it is.
 SQL_ALLOWED: dict[str, str] = {}
 
+# `from storage… import X as X` in bot/ (a storage type handed on as the service's own),
+# each with the reason it stays.
+REEXPORT_ALLOWED: dict[str, str] = {
+    "bot.notices": "storage.outbox.Notice: the typed-notices rewrite replaces it (issue 12)",
+}
+
 
 def _modules() -> dict[str, Path]:
     """Every module of the three packages by dotted name (packages by their __init__)."""
@@ -90,6 +96,99 @@ def test_only_storage_imports_aiosqlite() -> None:
     outside = [n for n in MODULES if not _under(n, "storage")]
     bad = _offending(outside, "aiosqlite")
     assert not bad, "aiosqlite imported outside storage/:\n" + "\n".join(bad)
+
+
+def _storage_reexports(name: str) -> list[str]:
+    """``from storage… import X as X`` lines of a module: the marker of a re-export."""
+    return [
+        f"{MODULES[name].relative_to(ROOT)}:{node.lineno}: {node.module}.{alias.name}"
+        for node in ast.walk(TREES[name])
+        if isinstance(node, ast.ImportFrom) and _under(node.module or "", "storage")
+        for alias in node.names if alias.asname == alias.name
+    ]
+
+
+def test_services_reexport_no_storage_type() -> None:
+    """The services hand out the domain types of bot/records.py, never a backend's row
+    type under their own name: a second backend must not change what a handler sees."""
+    bad = [line for name in MODULES if _under(name, "bot") and name not in REEXPORT_ALLOWED
+           for line in _storage_reexports(name)]
+    assert not bad, "bot/ re-exports storage types:\n" + "\n".join(bad)
+
+
+def test_reexport_allow_list_is_not_stale() -> None:
+    stale = [name for name in REEXPORT_ALLOWED if not _storage_reexports(name)]
+    assert not stale, f"REEXPORT_ALLOWED lists modules without re-exports: {stale}"
+
+
+def _origin(module: str, name: str, seen: frozenset[str] = frozenset()) -> str | None:
+    """The module that defines ``name`` as seen from ``module``, following ``from … import``
+    through the three packages (None for a name from elsewhere, or a builtin)."""
+    if module not in MODULES or module in seen:
+        return None
+    tree = TREES[module]
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef | ast.FunctionDef) and node.name == name:
+            return module
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            return module
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                if (alias.asname or alias.name) == name:
+                    inner = _origin(f"{node.module}.{alias.name}", "", seen)
+                    if f"{node.module}.{alias.name}" in MODULES:  # a module, not a name
+                        return inner or f"{node.module}.{alias.name}"
+                    return _origin(node.module, alias.name, seen | {module})
+    return None
+
+
+def _annotation_names(tree: ast.Module) -> list[tuple[int, str]]:
+    """Every bare name used in an annotation (arguments, returns, annotated names)."""
+    annotations: list[ast.expr] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            args = node.args
+            for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs,
+                        *filter(None, (args.vararg, args.kwarg))):
+                if arg.annotation is not None:
+                    annotations.append(arg.annotation)
+            if node.returns is not None:
+                annotations.append(node.returns)
+        elif isinstance(node, ast.AnnAssign):
+            annotations.append(node.annotation)
+    found = []
+    for annotation in annotations:
+        for part in ast.walk(annotation):
+            if isinstance(part, ast.Constant) and isinstance(part.value, str):
+                found.extend((part.lineno, n.id) for n in ast.walk(ast.parse(part.value))
+                             if isinstance(n, ast.Name))
+            elif isinstance(part, ast.Name):
+                found.append((part.lineno, part.id))
+    return found
+
+
+def test_handlers_never_name_a_storage_type() -> None:
+    """What a handler holds comes from bot/ (records, services), even when it arrives
+    through a service module: a name is followed to the module that defines it. A type
+    whose re-export ``REEXPORT_ALLOWED`` tolerates is tolerated here too."""
+    allowed = {line.rpartition(" ")[2] for name in REEXPORT_ALLOWED
+               for line in _storage_reexports(name)}
+    bad = sorted({
+        f"{MODULES[name].relative_to(ROOT)}:{line}: {word} (from {origin})"
+        for name in MODULES if _under(name, "handlers")
+        for line, word in _annotation_names(TREES[name])
+        if (origin := _origin(name, word)) and _under(origin, "storage")
+        and f"{origin}.{word}" not in allowed
+    })
+    assert not bad, "handlers/ annotations name storage types:\n" + "\n".join(bad)
+
+
+def test_origin_follows_a_reexport() -> None:
+    """The check itself sees through a service module: a handler's ``Worker`` is bot's."""
+    assert _origin("handlers.common", "Worker") == "bot.records"
+    assert _origin("bot.notices", "Notice") == "storage.outbox"
 
 
 def _sql_constants(name: str) -> list[tuple[int, str]]:

@@ -24,12 +24,12 @@ from bot.errors import ProjectError, TapworkError
 from bot.ledger import AUTO, DISCOUNTED, FULL, ProjectMoney, discounted, judge
 from bot.limits import MAX_AMOUNT
 from bot.projects import Project, parse_project
+from bot.records import LedgerEntry
 from bot.services import Services
 from bot.work import Outcome
 from storage import items as item_store
 from storage import ledger as ledger_store
 from storage.items import DONE
-from storage.ledger import Entry
 from storage.units import UnitAnswer
 from tests.conftest import FixedRandom, add_project, add_worker, sentiment_doc
 
@@ -865,7 +865,7 @@ async def test_project_median_hourly_leaves_bonuses_out(services: Services,
     before = await services.payroll.project_money(project)
     assert before.median_hourly == 2 * REWARD * 3600 // 60
     async with services.db.transaction() as conn:  # a bonus on the project's own tasks
-        await ledger_store.append(conn, [Entry(1, "USD", "bonus", "available", 500_000,
+        await ledger_store.append(conn, [LedgerEntry(1, "USD", "bonus", "available", 500_000,
                                                "skill:x", project.id, reason="skill")],
                                   "2026-01-01T00:00:00.000000Z")
     after = await services.payroll.project_money(project)

@@ -18,11 +18,11 @@ from bot.config import load_config
 from bot.errors import TapworkError
 from bot.limits import INT64_MAX, MAX_AMOUNT, MAX_BALANCE
 from bot.money import MICROS
+from bot.records import LedgerEntry
 from bot.services import Services
 from bot.sim.crowd import answer_tasks, join
 from bot.sim.standin import BotApiStandIn
 from storage import ledger as ledger_store
-from storage.ledger import Entry
 from storage.schema import MIGRATIONS
 from tests.conftest import add_project, add_worker, e2e_config, sentiment_doc
 
@@ -31,15 +31,15 @@ NOW = "2026-01-05T09:00:00.000000Z"  # FakeClock's start
 HUGE = 2**62 + 2**61
 
 
-async def seed(services: Services, *entries: Entry) -> None:
+async def seed(services: Services, *entries: LedgerEntry) -> None:
     """Entries as a database written before the bounds may hold them."""
     async with services.db.transaction() as conn:
         for entry in entries:
             assert await ledger_store.append(conn, [entry], NOW)
 
 
-def bonus(worker: int, amount: int, key: str) -> Entry:
-    return Entry(worker, "USD", "bonus", "available", amount, f"bonus:{key}",
+def bonus(worker: int, amount: int, key: str) -> LedgerEntry:
+    return LedgerEntry(worker, "USD", "bonus", "available", amount, f"bonus:{key}",
                  reason="operator")
 
 
@@ -116,8 +116,8 @@ async def legacy(config: Path) -> None:
         for worker in (1, 2):
             await add_worker(services, worker)
         await seed(services, bonus(1, HUGE, "old-1"), bonus(1, HUGE, "old-2"),
-                   Entry(1, "USD", "earning", "pending", HUGE, "earn:old", project_id),
-                   Entry(1, "USD", "earning", "pending", HUGE, "earn:old-2", project_id),
+                   LedgerEntry(1, "USD", "earning", "pending", HUGE, "earn:old", project_id),
+                   LedgerEntry(1, "USD", "earning", "pending", HUGE, "earn:old-2", project_id),
                    bonus(2, 5 * MICROS, "fine"))
     finally:
         await services.close()
@@ -145,8 +145,8 @@ async def test_wallet_top_and_payout_survive_sums_past_64_bits(services: Service
     project_id = await add_project(services, items=2)
     await add_worker(services, 1)
     await seed(services, bonus(1, HUGE, "old-1"), bonus(1, HUGE, "old-2"),
-               Entry(1, "USD", "earning", "pending", HUGE, "earn:1", project_id),
-               Entry(1, "USD", "earning", "pending", HUGE, "earn:2", project_id))
+               LedgerEntry(1, "USD", "earning", "pending", HUGE, "earn:1", project_id),
+               LedgerEntry(1, "USD", "earning", "pending", HUGE, "earn:2", project_id))
     wallet = await services.payroll.wallet(1)
     assert wallet.balances[0].available == 2 * HUGE
     assert wallet.earned_today["USD"] == 4 * HUGE
@@ -175,7 +175,7 @@ async def test_a_unit_too_big_to_release_waits_and_the_others_are_paid(
             " last_answer_at, auto_at) VALUES (1, 1, ?, 2, 2, 'waiting', ?, ?, ?)",
             (project_id, NOW, NOW, NOW))
         for n in (1, 2):
-            await ledger_store.append(conn, [Entry(1, "USD", "earning", "pending", HUGE,
+            await ledger_store.append(conn, [LedgerEntry(1, "USD", "earning", "pending", HUGE,
                                                    f"earn:old-{n}", project_id, 1)], NOW)
     # worker 2 works at today's reward
     task = (await services.work.start(2, "reviews")).task
