@@ -1,4 +1,5 @@
-"""Everything that speaks SQL. Functions take a connection and plain values."""
+"""Everything that speaks SQL. Functions take a connection (``storage.connection.Connection``,
+the backend seam) and plain values, and return plain values or ``bot.records`` types."""
 
 from storage.db import Database
 
