@@ -203,6 +203,8 @@ class Outcome:
     currency: str
     #: seconds the workers spent on every answer they gave, quiz answers included
     seconds: float
+    #: work taps (gold checks included) that were the worker's own recorded answer
+    recorded: int
     #: the exported (item, worker, label) answers of the work items, for offline baselines
     answers: list[tuple[str, str, str]] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
@@ -226,6 +228,8 @@ class _Tally:
     qualified: int = 0
     #: workers who answered at least one task
     working: int = 0
+    #: work taps that were the worker's own recorded answer (the rest were drawn)
+    recorded: int = 0
     seconds: float = 0.0
 
 
@@ -297,6 +301,7 @@ async def _work(phone: Phone, person: Person, crowd: Crowd, project: str, clock:
                             message)
             if is_task:
                 tally.working += done == 0
+                tally.recorded += item in person.recorded
                 done += 1
                 tally.work += 1
             else:
@@ -374,4 +379,4 @@ def _outcome(setting: Setting, crowd: Crowd, parts: Split, export: str, tally: _
         qualified=(tally.qualified if setting.quiz_questions is not None
                    else tally.working),
         paid=paid, reward=spec.reward_micros, currency=spec.currency,
-        seconds=tally.seconds, answers=answers, labels=labels)
+        seconds=tally.seconds, recorded=tally.recorded, answers=answers, labels=labels)
