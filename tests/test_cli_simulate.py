@@ -62,7 +62,7 @@ def test_simulate_prints_accuracy_answers_cost_and_hourly_rate_per_setting(
     money = re.compile(r"\$\d+\.\d{2}\b")
     for name, line in rows.items():
         cells = [c for c in re.split(r"\s{2,}", line) if c]
-        accuracy, labelled, per_label, cost, hourly = cells[2:]
+        labelled, per_label, cost, hourly = cells[3:]
         assert labelled == "19/19", line
         assert money.fullmatch(cost) and money.fullmatch(hourly), line
         spent = float(per_label)

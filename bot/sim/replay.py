@@ -313,8 +313,11 @@ async def _work(phone: Phone, person: Person, crowd: Crowd, project: str, clock:
             await phone.tap_data(message, begin)
         else:
             return  # nothing for them: no work left, suspended, or the exam failed
-        message = await phone.wait_for(
-            lambda p: p.last if _signature(p.last) != before else None, TIMEOUT)
+
+        def moved_on(p: Phone, shown: tuple[Any, ...] = before) -> JSON | None:
+            return p.last if _signature(p.last) != shown else None
+
+        message = await phone.wait_for(moved_on, TIMEOUT)
 
 
 async def replay(crowd: Crowd, parts: Split, setting: Setting, base: dict[str, Any], *,

@@ -110,7 +110,7 @@ async def simulate(project: str | Path, answers: str, gold: str, *,
     # replayed phones read them; every other key is the project's own
     base: dict[str, Any] = {**spec.raw, "kind": "classification",
                             "labels": list(spec.label_values), "language": "en"}
-    rows = [HEADER]
+    rows: list[tuple[str, ...]] = [HEADER]
     for setting in settings:
         outcome = await replay(crowd, parts, setting, base, seed=seed, seconds=seconds)
         rows.append(_line(setting, outcome))
