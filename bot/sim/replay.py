@@ -1,0 +1,385 @@
+"""Replaying a recorded crowd through the real bot, to measure what its quality rules buy.
+
+A public crowd file holds who answered what; a replay turns each of its workers into a
+simulated phone and lets the running bot decide everything a real run would decide:
+who is quizzed, which tasks are gold checks, who is paused, how many answers an item
+gets (dynamic overlap), and the final labels (the operator's export). The phones only
+answer. When the bot serves a worker an item they answered in the file, they tap that
+recorded answer; otherwise they draw from their own confusion matrix, estimated on the
+gold items of the file. That is what lets a replay show the same crowd under different
+settings: the answers the bot did not buy are simply never seen.
+
+Shared by ``bench/replay.py`` (the figures in the README), ``tapwork simulate`` (an
+operator's forecast before launch) and ``tests/test_replay.py`` (the CI slice).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import re
+import tempfile
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.app import running
+from bot.clock import FakeClock
+from bot.config import Config, StorageConfig, TelegramConfig, WorkConfig
+from bot.projects import ProjectSpec, parse_project
+from bot.sim.crowd import join, task_id
+from bot.sim.phone import JSON, Phone
+from bot.sim.standin import BotApiStandIn
+
+#: how many answers of the crowd's pooled confusion matrix each worker's own matrix starts
+#: from: a worker seen on two gold items is mostly the crowd, one seen on two hundred is
+#: themselves
+SMOOTHING = 2.0
+#: what each item says on the phone; the phone finds the item again by it
+ITEM_TEXT = "replay item {id}"
+_ITEM = re.compile(r"replay item (\S+)")
+#: Telegram user ids of the replayed workers start here
+FIRST_USER = 500_000
+#: a phone waits this long for the bot's reply to one tap
+TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class Crowd:
+    """A recorded crowd: every answer as recorded, the gold, and the labels in use."""
+
+    rows: tuple[tuple[str, str, str], ...]
+    gold: dict[str, str]
+    labels: tuple[str, ...]
+    #: items in the order of their first answer
+    items: tuple[str, ...]
+
+    @classmethod
+    def of(cls, rows: Sequence[tuple[str, str, str]], gold: dict[str, str]) -> Crowd:
+        items = tuple(dict.fromkeys(item for item, _, _ in rows))
+        answered = set(items)
+        labels = sorted({label for _, _, label in rows}
+                        | {g for i, g in gold.items() if i in answered})
+        return cls(tuple(rows), {i: g for i, g in gold.items() if i in answered},
+                   tuple(labels), items)
+
+
+@dataclass(frozen=True)
+class Split:
+    """Which items are work, which are gold checks and which the quiz pool.
+
+    Quiz questions and gold checks are items with gold taken from the end of the file
+    (the quiz pool last), the same for every setting, so each setting labels the same
+    work items.
+    """
+
+    work: tuple[str, ...]
+    checks: tuple[str, ...]
+    quiz: tuple[str, ...]
+
+
+def split(crowd: Crowd, *, quiz: int, checks: int, items: int | None = None,
+          gold_only: bool = True) -> Split:
+    """Carve ``quiz`` and ``checks`` gold items off the end; the first ``items`` of the rest
+    are the work (only items with gold when ``gold_only``: nothing else can be scored)."""
+    golden = [i for i in crowd.items if i in crowd.gold]
+    if quiz + checks > len(golden):
+        raise ValueError(f"{len(golden)} items with gold: too few for {quiz} quiz "
+                         f"questions and {checks} gold checks")
+    quiz_pool = golden[len(golden) - quiz:] if quiz else []
+    check_pool = golden[len(golden) - quiz - checks:len(golden) - quiz] if checks else []
+    carved = set(quiz_pool) | set(check_pool)
+    work = [i for i in crowd.items
+            if i not in carved and (i in crowd.gold or not gold_only)]
+    if items is not None:
+        work = work[:items]
+    return Split(tuple(work), tuple(check_pool), tuple(quiz_pool))
+
+
+@dataclass(frozen=True)
+class Person:
+    """One recorded worker: what they answered, how often they err, how much they work."""
+
+    name: str
+    recorded: dict[str, str]
+    #: how many work items of the replay they answered in the file: they stop there
+    cap: int
+    #: per true label, the chance of each answer (labels in ``Crowd.labels`` order)
+    confusion: dict[str, list[float]]
+    #: the chance of each answer when the truth is unknown (an item without gold)
+    marginal: list[float]
+
+    def answer(self, item: str, truth: str | None, labels: Sequence[str],
+               rng: random.Random) -> str:
+        if item in self.recorded:
+            return self.recorded[item]
+        weights = self.marginal if truth is None else self.confusion[truth]
+        return rng.choices(labels, weights)[0]
+
+
+def people(crowd: Crowd, work: Sequence[str]) -> list[Person]:
+    """Every worker who answered at least one work item, in file order."""
+    labels = crowd.labels
+    index = {label: k for k, label in enumerate(labels)}
+    recorded: dict[str, dict[str, str]] = {}
+    for item, worker, label in crowd.rows:
+        recorded.setdefault(worker, {}).setdefault(item, label)  # a repeat: the first
+    pooled = {t: [1e-3] * len(labels) for t in labels}
+    for answers in recorded.values():
+        for item, label in answers.items():
+            if item in crowd.gold:
+                pooled[crowd.gold[item]][index[label]] += 1
+    for t in labels:
+        total = sum(pooled[t])
+        pooled[t] = [c / total for c in pooled[t]]
+    work_set = set(work)
+    result = []
+    for worker, answers in recorded.items():
+        cap = sum(1 for item in answers if item in work_set)
+        if cap == 0:
+            continue
+        own = {t: [SMOOTHING * p for p in pooled[t]] for t in labels}
+        marginal = [1e-3] * len(labels)
+        for item, label in answers.items():
+            marginal[index[label]] += 1
+            if item in crowd.gold:
+                own[crowd.gold[item]][index[label]] += 1
+        result.append(Person(worker, answers, cap, own, marginal))
+    return result
+
+
+@dataclass(frozen=True)
+class Setting:
+    """The quality keys a replay runs the project with (``None``: no quiz)."""
+
+    name: str
+    overlap: int = 3
+    max_overlap: int = 3
+    confidence: float = 0.9
+    gold_rate: float = 0.0
+    quiz_questions: int | None = None
+    training: bool = True
+
+    def document(self, base: dict[str, Any]) -> dict[str, Any]:
+        """A project file's keys: ``base`` (name, kind, labels, reward…) with these."""
+        doc = {k: v for k, v in base.items() if k != "quiz"}
+        doc.update(overlap=self.overlap, max_overlap=self.max_overlap,
+                   confidence=self.confidence, gold_rate=self.gold_rate)
+        if self.quiz_questions is not None:
+            quiz = dict(base.get("quiz") or {})
+            quiz.update(questions=self.quiz_questions, training=self.training)
+            doc["quiz"] = quiz
+        return doc
+
+
+#: the project's recommended quality settings (README, "Quality while working")
+QUALITY = Setting("quality", overlap=3, max_overlap=5, confidence=0.9, gold_rate=0.1,
+                  quiz_questions=6, training=True)
+#: the plain baseline: three answers per item, nothing else
+PLAIN = Setting("plain overlap 3")
+
+
+@dataclass
+class Outcome:
+    """What one replay bought and what it got, from the bot's own export and ledger."""
+
+    setting: str
+    work_items: int
+    labelled: int
+    #: items of the work with gold, and how many of them the export labels right
+    scored: int
+    correct: int
+    work_answers: int
+    gold_answers: int
+    quiz_answers: int
+    workers: int
+    qualified: int
+    #: every amount the ledger holds for the replay's workers, in micros
+    paid: int
+    reward: int
+    currency: str
+    #: seconds the workers spent on every answer they gave, quiz answers included
+    seconds: float
+    #: work taps (gold checks included) that were the worker's own recorded answer
+    recorded: int
+    #: the exported (item, worker, label) answers of the work items, for offline baselines
+    answers: list[tuple[str, str, str]] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.scored if self.scored else 0.0
+
+    @property
+    def hourly(self) -> int | None:
+        """Micros an hour for all the time spent, quiz included (unpaid time counts)."""
+        if self.seconds <= 0:
+            return None
+        return round(self.paid * 3600 / self.seconds)
+
+
+@dataclass
+class _Tally:
+    work: int = 0
+    quiz: int = 0
+    qualified: int = 0
+    #: workers who answered at least one task
+    working: int = 0
+    #: work taps that were the worker's own recorded answer (the rest were drawn)
+    recorded: int = 0
+    seconds: float = 0.0
+
+
+def _config(server: BotApiStandIn, db: Path) -> Config:
+    """Built as the end-to-end tests build theirs; settlement is left for after the replay
+    (it would discount units while answers still arrive, and the ledger then says less
+    than what was earned)."""
+    return Config(
+        telegram=TelegramConfig(token=server.token, api_base_url=server.api_base_url,
+                                file_base_url=server.file_base_url, max_rate=0,
+                                max_retries=3),
+        storage=StorageConfig(path=str(db)),
+        work=WorkConfig(lease_check_seconds=0.1, settle_check_seconds=3600),
+        source="<replay>")
+
+
+def _items_file(path: Path, crowd: Crowd, parts: Split) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for item in parts.work:
+            out.write(json.dumps({"id": item, "text": ITEM_TEXT.format(id=item)}) + "\n")
+        for item in parts.checks:
+            out.write(json.dumps({"id": item, "text": ITEM_TEXT.format(id=item),
+                                  "gold": crowd.gold[item]}) + "\n")
+        for item in parts.quiz:
+            out.write(json.dumps({"id": item, "text": ITEM_TEXT.format(id=item),
+                                  "gold": crowd.gold[item], "quiz": True}) + "\n")
+
+
+def _signature(message: JSON | None) -> tuple[Any, ...]:
+    if not message:
+        return ()
+    data = tuple(b.get("callback_data") for row in
+                 (message.get("reply_markup") or {}).get("inline_keyboard", []) for b in row)
+    return message["message_id"], message.get("text") or message.get("caption"), data
+
+
+def _data(message: JSON | None, prefix: str) -> str | None:
+    """The first button whose callback data starts with ``prefix``."""
+    for row in ((message or {}).get("reply_markup") or {}).get("inline_keyboard", []):
+        for button in row:
+            if str(button.get("callback_data", "")).startswith(prefix):
+                return str(button["callback_data"])
+    return None
+
+
+async def _work(phone: Phone, person: Person, crowd: Crowd, project: str, clock: FakeClock,
+                seconds: float, rng: random.Random, tally: _Tally) -> None:
+    """One worker's visit: join, quiz if asked, answer until capped or nothing is left."""
+    message: JSON | None = await join(phone, project, TIMEOUT)
+    done = 0
+    while message is not None:
+        is_task = task_id(message) is not None
+        question = _data(message, "q:")
+        if is_task and done >= person.cap:
+            stop = _data(message, "x:")
+            assert stop is not None
+            await phone.tap_data(message, stop)
+            await phone.wait_for(lambda p: task_id(p.last) is None, TIMEOUT)
+            return
+        before = _signature(message)
+        if is_task or question is not None:
+            found = _ITEM.findall(phone.text(message) or "")
+            assert found, f"no item in {phone.text(message)!r}"
+            item = found[-1]
+            took = seconds * rng.uniform(0.75, 1.25)
+            clock.advance(seconds=took)
+            tally.seconds += took
+            await phone.tap(person.answer(item, crowd.gold.get(item), crowd.labels, rng),
+                            message)
+            if is_task:
+                tally.working += done == 0
+                tally.recorded += item in person.recorded
+                done += 1
+                tally.work += 1
+            else:
+                tally.quiz += 1
+        elif (start := _data(message, "qs:")) is not None:
+            await phone.tap_data(message, start)
+        elif (begin := _data(message, "p:")) is not None:
+            tally.qualified += 1
+            await phone.tap_data(message, begin)
+        else:
+            return  # nothing for them: no work left, suspended, or the exam failed
+
+        def moved_on(p: Phone, shown: tuple[Any, ...] = before) -> JSON | None:
+            return p.last if _signature(p.last) != shown else None
+
+        message = await phone.wait_for(moved_on, TIMEOUT)
+
+
+async def replay(crowd: Crowd, parts: Split, setting: Setting, base: dict[str, Any], *,
+                 seed: int = 0, seconds: float = 10.0) -> Outcome:
+    """Run the real bot on ``parts`` with ``setting`` and the crowd as its workers.
+
+    ``base`` holds the project file's other keys (name, kind, labels, reward, currency);
+    ``seconds`` is the mean time a worker takes per answer (the fake clock moves by it).
+    """
+    rng = random.Random(seed)
+    spec: ProjectSpec = parse_project(setting.document(base))
+    if setting.quiz_questions is None:
+        parts = Split(parts.work, () if setting.gold_rate == 0 else parts.checks, ())
+    elif setting.gold_rate == 0:
+        parts = Split(parts.work, (), parts.quiz)
+    crowd_people = people(crowd, parts.work)
+    rng.shuffle(crowd_people)  # workers arrive in random order
+    clock = FakeClock()
+    tally = _Tally()
+    with tempfile.TemporaryDirectory(prefix="tapwork-replay-") as tmp:
+        items_path = Path(tmp) / "items.jsonl"
+        _items_file(items_path, crowd, parts)
+        async with BotApiStandIn() as server, \
+                running(_config(server, Path(tmp) / "replay.db"), clock,
+                        poll_timeout=1) as (_app, services):
+            services.work.rng = random.Random(seed)  # the same gold checks for a seed
+            await services.catalog.save(spec)
+            imported = await services.catalog.import_file(spec.name, items_path)
+            assert imported.ok, imported.errors
+            for n, person in enumerate(crowd_people):
+                phone = server.phone(FIRST_USER + n, f"W{n}", language_code="en")
+                await _work(phone, person, crowd, spec.name, clock, seconds, rng, tally)
+            out = io.StringIO()
+            await services.reports.export(spec.name, out)
+            balances = await services.payroll.balances()
+    paid = sum(b.pending + b.available + b.reserved + b.paid
+               for bs in balances.values() for b in bs if b.currency == spec.currency)
+    return _outcome(setting, crowd, parts, out.getvalue(), tally, len(crowd_people), paid,
+                    spec)
+
+
+def _outcome(setting: Setting, crowd: Crowd, parts: Split, export: str, tally: _Tally,
+             workers: int, paid: int, spec: ProjectSpec) -> Outcome:
+    rows = {row["id"]: row for row in map(json.loads, export.splitlines())}
+    work_answers = Counter[str]()
+    answers: list[tuple[str, str, str]] = []
+    labels: dict[str, str] = {}
+    for item in parts.work:
+        row = rows[item]
+        for answer in row["answers"]:
+            answers.append((item, str(answer["worker"]), str(answer["value"])))
+            work_answers[item] += 1
+        if row["label"]:
+            labels[item] = str(row["label"])
+    scored = [i for i in parts.work if i in crowd.gold]
+    return Outcome(
+        setting=setting.name, work_items=len(parts.work), labelled=len(labels),
+        scored=len(scored), correct=sum(labels.get(i) == crowd.gold[i] for i in scored),
+        work_answers=sum(work_answers.values()),
+        gold_answers=sum(len(rows[i]["answers"]) for i in parts.checks),
+        quiz_answers=tally.quiz, workers=workers,
+        qualified=(tally.qualified if setting.quiz_questions is not None
+                   else tally.working),
+        paid=paid, reward=spec.reward_micros, currency=spec.currency,
+        seconds=tally.seconds, recorded=tally.recorded, answers=answers, labels=labels)

@@ -1,0 +1,95 @@
+"""``tapwork simulate``: a tiny hand-made crowd replayed against a project's settings."""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+PROJECT = """\
+name = "pets"
+kind = "classification"
+title = "Cat or dog?"
+labels = ["cat", "dog"]
+reward = "0.05"
+currency = "USD"
+overlap = 3
+max_overlap = 5
+gold_rate = 0.1
+[quiz]
+questions = 3
+pass = 0.6
+"""
+
+
+def crowd(tmp_path: Path, items: int = 30) -> tuple[Path, Path, Path]:
+    """Six careful workers (right 9 times in 10) and two who always say "cat"."""
+    rng = random.Random(5)
+    truth = {f"i{n}": rng.choice(["cat", "dog"]) for n in range(items)}
+    lines = ["item,worker,label"]
+    for worker in range(8):
+        for item, label in truth.items():
+            if worker >= 6:
+                answer = "cat"
+            else:
+                answer = label if rng.random() < 0.9 else ("dog" if label == "cat" else "cat")
+            lines.append(f"{item},w{worker},{answer}")
+    project, answers, gold = (tmp_path / "pets.toml", tmp_path / "answers.csv",
+                              tmp_path / "gold.csv")
+    project.write_text(PROJECT, encoding="utf-8")
+    answers.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    gold.write_text("item,label\n" + "".join(f"{i},{g}\n" for i, g in truth.items()),
+                    encoding="utf-8")
+    return project, answers, gold
+
+
+def test_simulate_prints_accuracy_answers_cost_and_hourly_rate_per_setting(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project, answers, gold = crowd(tmp_path)
+    assert main(["simulate", str(project), str(answers), "--gold", str(gold),
+                 "--seconds-per-answer", "12"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("replayed 19 items of ")  # 30 less 6 quiz questions, 5 checks
+    assert "reward $0.05 an answer, 12 s an answer" in out[0]
+    assert out[1].split()[:2] == ["setting", "keys"]
+    rows = {line.split("  ")[0]: line for line in out[2:]}
+    assert list(rows) == ["this project", "overlap 3, no quiz, no gold",
+                          "overlap 5, no quiz, no gold"]
+    money = re.compile(r"\$\d+\.\d{2}\b")
+    for name, line in rows.items():
+        cells = [c for c in re.split(r"\s{2,}", line) if c]
+        labelled, per_label, cost, hourly = cells[3:]
+        assert labelled == "19/19", line
+        assert money.fullmatch(cost) and money.fullmatch(hourly), line
+        spent = float(per_label)
+        # cost per label is the paid answers at $0.05: never below overlap x reward
+        assert float(cost[1:]) >= 0.05 * (5 if "overlap 5" in name else 3) - 0.005, line
+        assert spent >= (5 if "overlap 5" in name else 3), line
+    own = re.split(r"\s{2,}", rows["this project"])
+    assert own[1] == "overlap 3-5 at 0.9, gold 0.1, quiz 3"
+    assert float(own[2]) >= 0.9  # the quiz keeps the two who always say "cat" out
+    # quiz answers are unpaid time: the project's hourly rate is below the plain one's
+    # about $0.05 x 300 answers an hour = $15.00 (each answer takes 12 s +-25 %)
+    plain = re.split(r"\s{2,}", rows["overlap 3, no quiz, no gold"])
+    assert 13.5 <= float(plain[6][1:]) <= 16.5
+    assert float(own[6][1:]) < float(plain[6][1:])
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("i1,w9", "answers.csv:3: expected 3 comma-separated fields"),
+    ("i1,w9,", "answers.csv:3: empty label"),
+    ("i1,w9,horse", "answers.csv: label 'horse' is not one of the project's labels (cat, dog)"),
+])
+def test_a_bad_crowd_file_is_one_line_with_its_line_number(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str, expected: str) -> None:
+    project, answers, gold = crowd(tmp_path, items=12)
+    lines = answers.read_text("utf-8").splitlines()
+    lines.insert(2, line)
+    answers.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["simulate", str(project), str(answers), "--gold", str(gold)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tapwork: ") and expected in err and err.count("\n") == 1, err

@@ -1,0 +1,42 @@
+"""The replay in CI: 60 items of a public crowd through the running bot, quality settings on.
+
+Bounded by answers, not time: each replayed worker stops at their own recorded answer
+count, so the run is a few hundred taps (about 10 s on two busy cores).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from bot.aggregation.io import read_answers, read_gold
+from bot.sim.replay import QUALITY, Crowd, replay, split
+from tests.test_aggregation_models import shared
+
+ITEMS = 60
+BASE = {"name": "replay", "kind": "classification", "title": "Replay",
+        "reward": "0.02", "currency": "USD", "language": "en"}
+
+
+async def test_a_public_crowd_replayed_through_the_bot_is_labelled_well_and_paid_exactly(
+) -> None:
+    folder = shared("d_sentiment")
+    _, rows = read_answers(folder / "answers.csv")
+    crowd = Crowd.of(rows, read_gold(folder / "gold.csv"))
+    parts = split(crowd, quiz=20, checks=50, items=ITEMS)
+    assert len(parts.work) == ITEMS and not set(parts.work) & set(parts.quiz + parts.checks)
+
+    outcome = await replay(crowd, parts, QUALITY, {**BASE, "labels": list(crowd.labels)},
+                           seed=3)
+
+    assert outcome.labelled == ITEMS  # every item labelled, through the operator's export
+    assert outcome.accuracy >= 0.85, outcome  # two labels: chance is 0.5
+    per_item = Counter(item for item, _, _ in outcome.answers)
+    assert set(per_item) == set(parts.work)
+    assert all(QUALITY.overlap <= n <= QUALITY.max_overlap for n in per_item.values()), \
+        per_item
+    assert sum(per_item.values()) == outcome.work_answers
+    # the quiz ran, someone passed, and gold checks were mixed in
+    assert outcome.quiz_answers >= QUALITY.quiz_questions and outcome.qualified >= 3
+    assert outcome.gold_answers > 0
+    # every accepted answer (gold checks are paid too) is in the ledger once, nothing else
+    assert outcome.paid == (outcome.work_answers + outcome.gold_answers) * 20_000
