@@ -846,3 +846,36 @@ async def test_training_is_never_longer_than_the_exam(services: Services) -> Non
     exam = await run_quiz(services, 1, project, answers)
     assert exam[0].question is not None and exam[0].question.phase == "exam"
     assert exam[-1].result is not None and exam[-1].result.passed
+
+
+async def test_nobody_is_sent_into_a_quiz_when_no_work_is_left(services: Services) -> None:
+    """/tasks, notices and the quiz's own start all ask whether work is left first; and
+    work running out during practice means no exam is started after it."""
+    for w in (1, 2, 3):
+        await add_worker(services, w)
+    await services.broadcasts.notify_events()  # nothing of the projects below yet
+    # a project with a full quiz pool but no work at all
+    project, _answers = await quiz_project(services, items=0, name="empty")
+    assert await services.work.offers(1, 10) == []
+    assert await services.broadcasts.notify_events() == 0
+    assert (await services.quizzes.begin(1, project)).outcome is QuizOutcome.NOTHING_LEFT
+    assert (await services.work.start(1, "empty")).empty is Empty.NOTHING_LEFT
+
+    # one task for one answer: worker 2 takes it while worker 1 is practising
+    one = await add_project(services, items=1, name="one", overlap=1, quiz={})
+    answers = await add_items(services, one, 10, prefix="one-quiz", quiz=True)
+    project = await services.catalog.get("one")
+    assert [p.spec.name for p, _n in await services.work.offers(1, 10)] == ["one"]
+    assert (await run_quiz(services, 1, project, answers))[-1].outcome \
+        is QuizOutcome.TRAINING_DONE
+    await pass_quiz(services, 2, project, answers)
+    task = (await services.work.start(2, "one")).task
+    assert task is not None
+    await services.work.answer_choice(2, task.assignment_id, 0)
+    assert await services.work.offers(1, 10) == []
+    assert await services.work.offers(3, 10) == []
+    assert (await services.quizzes.begin(1, project)).outcome is QuizOutcome.NOTHING_LEFT
+    assert (await services.quizzes.begin(3, project)).outcome is QuizOutcome.NOTHING_LEFT
+    assert await rows(services, "SELECT worker_id, phase FROM quiz_attempts a JOIN projects"
+                      " p ON p.id = a.project_id WHERE p.name = 'one' ORDER BY a.id") \
+        == [(1, "training"), (2, "training"), (2, "exam")]
