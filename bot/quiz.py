@@ -30,6 +30,7 @@ from storage import workers as worker_store
 from storage.media import MediaRow
 from storage.quality import Qualification
 
+
 class QuizOutcome(enum.Enum):
     NEXT = "next"                # here is the next question (maybe with feedback)
     TRAINING_DONE = "training_done"

@@ -160,7 +160,10 @@ async def test_every_message_kind_shows_hostile_text_as_written(bot: Running,
     await operator.send("/worker 900")
     await wait_new(operator, f"Worker 900 (Ann {H})", 0)
     await operator.send("/project hostile")
-    await wait_new(operator, f"T {H} (hostile", 0)
+    shown = await wait_new(operator, f"T {H} (hostile", 0)
+    # Ann's two practice questions and two exam questions qualified one worker
+    assert "Quiz: 4 answers, 1 workers passed; 4 answers per qualified worker." in (
+        operator.text(shown) or "")
     await operator.send("/projects")
     await wait_new(operator, "hostile · open", 0)
 

@@ -879,3 +879,22 @@ async def test_nobody_is_sent_into_a_quiz_when_no_work_is_left(services: Service
     assert await rows(services, "SELECT worker_id, phase FROM quiz_attempts a JOIN projects"
                       " p ON p.id = a.project_id WHERE p.name = 'one' ORDER BY a.id") \
         == [(1, "training"), (2, "training"), (2, "exam")]
+
+
+async def test_stats_report_quiz_answers_per_qualified_worker(services: Services) -> None:
+    """The number issue 13 cut, where the operator sees it: every quiz answer (practice,
+    failed and passed exams) per worker who passed."""
+    project, answers = await quiz_project(services, training=True)
+    for w in (1, 2, 3):
+        await add_worker(services, w)
+    [before] = await services.reports.stats()
+    assert (before.quiz_answers, before.qualified, before.quiz_per_qualified) == (0, 0, None)
+    await pass_quiz(services, 1, project, answers)          # practice 2 + exam 6
+    await run_quiz(services, 2, project, answers)            # practice 2
+    await run_quiz(services, 2, project, answers, wrong={0, 1, 2})  # failed after 3
+    [stats] = await services.reports.stats()
+    assert (stats.quiz_answers, stats.qualified) == (13, 1)
+    assert stats.quiz_per_qualified == 13.0
+    await pass_quiz(services, 3, project, answers)
+    [stats] = await services.reports.stats()
+    assert (stats.quiz_answers, stats.qualified, stats.quiz_per_qualified) == (21, 2, 10.5)
