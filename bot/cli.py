@@ -425,14 +425,20 @@ def _stats(args: argparse.Namespace) -> int:
             """A computed figure (per answer, per hour) in the currency's minor unit."""
             return "-" if micros is None else format_rate(micros, currency)
 
+        def quiz_cost(s: Any) -> str:
+            """Quiz answers per worker who passed, with the counts it comes from."""
+            if s.quiz_per_qualified is None:
+                return f"- ({s.quiz_answers}/0)" if s.quiz_answers else "-"
+            return f"{s.quiz_per_qualified:g} ({s.quiz_answers}/{s.qualified})"
+
         header = ("project", "kind", "status", "items", "done", "in progress", "answers",
                   "active workers", "spent", "committed", "per answer", "median hourly",
-                  "left by language")
+                  "quiz per qualified", "left by language")
         rows = [header] + [(s.name, s.kind, s.status, str(s.items), str(s.done),
                             str(s.in_progress), str(s.answers), str(s.active_workers),
                             cash(s.spent, s.currency), cash(s.committed, s.currency),
                             rate(s.per_answer, s.currency),
-                            rate(s.median_hourly, s.currency),
+                            rate(s.median_hourly, s.currency), quiz_cost(s),
                             languages_text(s.left_by_language) or "-")
                            for s in stats]
         widths = [max(len(r[i]) for r in rows) for i in range(len(header))]

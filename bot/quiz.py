@@ -3,6 +3,8 @@
 People fail entry exams when nobody trained them, so the practice round comes first and
 explains every answer; the exam then gives no hints until the end, where every missed
 question is shown with its right answer. Quiz answers are never paid and never labels.
+Both rounds stop as soon as more questions would change nothing (``bot.quiz_rules``); an
+attempt keeps only the questions it asked, so its record reads "4 of 4 right".
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from bot.clock import to_iso
 from bot.projects import Localized, Project
 from bot.qualify import Gate
 from bot.quality import is_correct
+from bot.quiz_rules import PRACTICE_MOST, exam_verdict, practice_over
 from bot.records import Media
 from bot.work import Feedback, Work, answer_value, typed_too_long
 from storage import items as item_store
@@ -25,9 +28,6 @@ from storage import quiz as quiz_store
 from storage import workers as worker_store
 from storage.connection import Connection
 from storage.quality import Qualification
-
-#: questions in the practice round (at most the exam's size)
-TRAINING_QUESTIONS = 5
 
 
 class QuizOutcome(enum.Enum):
@@ -65,12 +65,21 @@ class Missed:
 @dataclass(frozen=True)
 class ExamResult:
     correct: int
+    #: questions asked: fewer than ``questions`` when the verdict came early
     total: int
+    #: right answers the whole exam asks for, of ``questions``
     needed: int
     passed: bool
     retry_at: datetime | None
     tries_left: int
     missed: tuple[Missed, ...]
+    #: the exam's full length
+    questions: int = 0
+
+    @property
+    def early(self) -> bool:
+        """The verdict came before the last question."""
+        return self.total < self.questions
 
 
 @dataclass(frozen=True)
@@ -105,7 +114,7 @@ class Quizzes:
                 phase = "training" if gate.training else "exam"
                 size = project.spec.quiz.questions
                 if phase == "training":
-                    size = min(size, TRAINING_QUESTIONS)
+                    size = min(size, PRACTICE_MOST)
                 drawn = self.work.rng.sample(pool, size)
                 attempt_id = await quiz_store.create_attempt(
                     conn, worker_id, project.id, phase, drawn, self._now())
@@ -151,17 +160,32 @@ class Quizzes:
             if attempt.phase == "training":
                 explain = Localized(item.explain) if item.explain else None
                 feedback = Feedback(correct, item.gold, explain)
-            if position + 1 < len(questions):
+            so_far = [bool(q.correct) for q in questions[:position]] + [correct]
+            quiz = project.spec.quiz
+            if attempt.phase == "exam" and quiz is None:  # the quiz was removed meanwhile
+                await quiz_store.drop_unasked(conn, attempt_id)
+                await quiz_store.finish(conn, attempt_id, "done", self._now())
+                return QuizStep(QuizOutcome.NO_QUIZ, project=project)
+            verdict = None
+            if attempt.phase == "exam":
+                assert quiz is not None
+                verdict = exam_verdict(so_far, len(questions), quiz.pass_count)
+                over = verdict is not None
+            else:
+                over = practice_over(so_far, len(questions))
+            if not over:
                 return QuizStep(QuizOutcome.NEXT, await self._next_question(
                     conn, attempt_id, project), feedback, project=project)
+            # the questions drawn but never asked are no part of the attempt
+            await quiz_store.drop_unasked(conn, attempt_id)
             await quiz_store.finish(conn, attempt_id, "done", self._now())
-            if attempt.phase == "exam" and project.spec.quiz is None:
-                return QuizStep(QuizOutcome.NO_QUIZ, project=project)  # quiz removed meanwhile
             if attempt.phase == "training":
                 await self._save(conn, worker_id, project, trained=True)
                 return QuizStep(QuizOutcome.TRAINING_DONE, feedback=feedback,
                                 project=project)
-            result = await self._grade(conn, worker_id, project, attempt_id)
+            assert verdict is not None
+            result = await self._grade(conn, worker_id, project, attempt_id, verdict,
+                                       len(questions))
             return QuizStep(QuizOutcome.FINISHED, result=result, project=project)
 
     async def open_attempt(self, worker_id: int) -> tuple[int, int] | None:
@@ -170,12 +194,12 @@ class Quizzes:
             return await quiz_store.open_typed_question(conn, worker_id)
 
     async def _grade(self, conn: Connection, worker_id: int, project: Project,
-                     attempt_id: int) -> ExamResult:
+                     attempt_id: int, passed: bool, drawn: int) -> ExamResult:
+        """Record the verdict ``bot.quiz_rules`` reached after the questions asked."""
         quiz = project.spec.quiz
         assert quiz is not None
         questions = await quiz_store.questions(conn, attempt_id)
         correct = sum(1 for q in questions if q.correct)
-        passed = correct >= quiz.pass_count
         current = await quality_store.qualification(conn, worker_id, project.id)
         attempts = (current.attempts if current else 0) + 1
         tries_left = max(quiz.attempts - attempts, 0)
@@ -194,7 +218,7 @@ class Quizzes:
             missed.append(Missed(item.text, item.gold or "",
                                  Localized(item.explain) if item.explain else None))
         return ExamResult(correct, len(questions), quiz.pass_count, passed, retry_at,
-                          tries_left, tuple(missed))
+                          tries_left, tuple(missed), drawn)
 
     async def _save(self, conn: Connection, worker_id: int, project: Project, *,
                     trained: bool | None = None, attempts: int | None = None,

@@ -283,10 +283,13 @@ class Reports:
                 contents = tally(await report_store.item_kinds(conn, project.id))
                 left = await report_store.left_by_language(conn, project.id)
                 money = await self.payroll.project_money(project, conn)
+                quiz = await report_store.quiz_counts(conn, project.id)
                 result.append(ProjectStats(project.spec.name, project.spec.kind,
                                            project.status, project.spec.currency,
                                            **asdict(counts), **asdict(money),
-                                           contents=contents, left_by_language=left))
+                                           contents=contents, left_by_language=left,
+                                           quiz_answers=quiz.answers,
+                                           qualified=quiz.qualified))
             return result
 
         return await self._read_off_loop(read)
@@ -318,6 +321,15 @@ class ProjectStats:
     contents: ItemCounts = field(default_factory=ItemCounts)
     #: work items not done yet, per language ('' for items that need no reading)
     left_by_language: dict[str, int] = field(default_factory=dict)
+    #: unpaid quiz answers (practice and exams, every attempt) and the workers who passed
+    quiz_answers: int = 0
+    qualified: int = 0
+
+    @property
+    def quiz_per_qualified(self) -> float | None:
+        """What one qualified worker cost in quiz answers, the number issue 13 cut:
+        everyone's quiz answers, those who failed included, per worker who passed."""
+        return round(self.quiz_answers / self.qualified, 1) if self.qualified else None
 
 
 def _labeler(project: Project) -> StreamingCategorical | StreamingTexts:

@@ -10,6 +10,7 @@ import tomllib
 from functools import wraps
 from typing import Any
 
+from babel.numbers import format_decimal
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, Update
 from telegram.error import BadRequest
 
@@ -238,6 +239,12 @@ async def project(update: Update, context: Context) -> None:
           spent=format_money(stats.spent, c, _.language),
           committed=format_money(stats.committed, c, _.language)),
     ]
+    if chosen.spec.quiz is not None:
+        lines.append(_("Quiz: {answers} answers, {qualified} workers passed; {each} "
+                       "answers per qualified worker.", answers=stats.quiz_answers,
+                       qualified=stats.qualified,
+                       each=format_decimal(stats.quiz_per_qualified, locale=_.language)
+                       if stats.quiz_per_qualified is not None else "-"))
     if stats.median_hourly is not None:
         lines.append(_("Median real hourly rate of its workers: {rate}.",
                        rate=format_rate(stats.median_hourly, c, _.language)))

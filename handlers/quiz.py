@@ -21,9 +21,10 @@ _START = re.compile(r"^qs:([0-9]{1,12})$")
 async def show_question(context: Context, chat_id: int, question: Question, _: Gettext,
                         replace: Message | None = None, note: str = "") -> None:
     a, p = question.attempt_id, question.position
-    header = (_("Practice {n} of {total}", n=p + 1, total=question.total)
+    # both rounds may end early (bot.quiz_rules): the total is an upper bound
+    header = (_("Practice {n} of at most {total}", n=p + 1, total=question.total)
               if question.phase == "training"
-              else _("Exam question {n} of {total}", n=p + 1, total=question.total))
+              else _("Exam question {n} of at most {total}", n=p + 1, total=question.total))
     markup = InlineKeyboardMarkup(answer_rows(question.project, _,
                                               lambda choice: f"q:{a}:{p}:{choice}"))
     sent, file_id = await show_item(context, chat_id, question.project, question.text,

@@ -13,6 +13,7 @@ from bot.i18n import Gettext
 from bot.projects import Project
 from bot.qualify import GOLD, OPERATOR, TOO_FAST, Access, Gate
 from bot.quiz import ExamResult
+from bot.quiz_rules import PRACTICE_MOST, PRACTICE_STREAK
 from bot.work import MAX_TYPED_ANSWER, Feedback
 from handlers import say
 from handlers.render import value_name
@@ -31,12 +32,16 @@ def gate_text(project: Project, gate: Access, _: Gettext) -> tuple[str, InlineKe
     if gate.gate is Gate.QUIZ and quiz is not None:
         if gate.training:
             text = _("Before you work on this project, a short practice round shows you how. "
-                     "After each answer you see the right one and why. Practice is not scored.")
+                     "After each answer you see the right one and why. Practice is not "
+                     "scored; it ends once you get {streak} right in a row, after at most "
+                     "{most} questions.", streak=PRACTICE_STREAK,
+                     most=min(PRACTICE_MOST, quiz.questions))
         else:
-            text = _("The exam has {count} questions; you need {needed} right to unlock the "
-                     "tasks. You will see your score and the right answers at the end. "
-                     "Tries left: {tries}.", count=quiz.questions, needed=quiz.pass_count,
-                     tries=gate.tries_left)
+            text = _("The exam has up to {count} questions; you need {needed} of them right "
+                     "to unlock the tasks. It ends as soon as your result is clear, so a "
+                     "strong start passes sooner. You will see your score and the right "
+                     "answers at the end. Tries left: {tries}.", count=quiz.questions,
+                     needed=quiz.pass_count, tries=gate.tries_left)
         return text, InlineKeyboardMarkup([start, other_projects(_)])
     if gate.gate is Gate.COOLDOWN and gate.retry_at is not None:
         text = _("You can take the exam again from {when}. Tries left: {tries}.",
@@ -81,8 +86,12 @@ def result_text(project: Project, result: ExamResult, _: Gettext) -> str:
     why. The questions were on screen during the exam, so each is recalled by its first
     words (``say.RECALL`` characters); the explanations are whole, and a long result
     arrives as several messages (``handlers.say``)."""
-    lines = [_("Exam finished: {correct} of {total} right ({needed} needed).",
-               correct=result.correct, total=result.total, needed=result.needed)]
+    if result.early:  # "4 of 4 right (8 needed)" would read as a contradiction
+        lines = [_("Exam finished early, as your result was already clear: {correct} of "
+                   "{total} right.", correct=result.correct, total=result.total)]
+    else:
+        lines = [_("Exam finished: {correct} of {total} right ({needed} needed).",
+                   correct=result.correct, total=result.total, needed=result.needed)]
     if result.passed:
         lines.append(_("You passed! The tasks of this project are open to you now."))
     elif result.retry_at is not None:

@@ -107,6 +107,12 @@ async def typed_answer_seen(conn: Connection, attempt_id: int,
         return await cur.fetchone() is not None
 
 
+async def drop_unasked(conn: Connection, attempt_id: int) -> None:
+    """Forget the questions drawn for an attempt that ended before they were asked."""
+    await conn.execute("DELETE FROM quiz_questions WHERE attempt_id = ? AND answer IS NULL",
+                       (attempt_id,))
+
+
 async def finish(conn: Connection, attempt_id: int, status: str, now: str) -> None:
     await conn.execute(
         "UPDATE quiz_attempts SET status = ?, finished_at = ? WHERE id = ? AND status = 'open'",

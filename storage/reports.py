@@ -111,6 +111,27 @@ async def left_by_language(conn: Connection, project_id: int) -> dict[str, int]:
 
 
 @dataclass(frozen=True)
+class QuizCounts:
+    """What qualifying cost: every quiz answer (practice and exams, passed or not) and
+    the workers it qualified."""
+
+    answers: int
+    qualified: int
+
+
+async def quiz_counts(conn: Connection, project_id: int) -> QuizCounts:
+    async with conn.execute(
+        "SELECT count(q.answer) FROM quiz_attempts a JOIN quiz_questions q"
+        " ON q.attempt_id = a.id WHERE a.project_id = ?", (project_id,)) as cur:
+        answers = int((await cur.fetchone() or (0,))[0])
+    async with conn.execute(
+        "SELECT count(*) FROM qualifications WHERE project_id = ? AND status = 'passed'",
+        (project_id,)) as cur:
+        qualified = int((await cur.fetchone() or (0,))[0])
+    return QuizCounts(answers, qualified)
+
+
+@dataclass(frozen=True)
 class Activity:
     answers_last_hour: int
     gold_answers: int

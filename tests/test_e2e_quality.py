@@ -72,24 +72,25 @@ async def test_quiz_cooldown_gold_feedback_and_suspension(bot: Running,
         assert (await cur.fetchone())[0] == 0
 
     await phone.tap("▶️ Start practice")
-    await phone.wait_text("Practice 1 of 3")
+    await phone.wait_text("Practice 1 of at most 3")
     await answer_question(phone, right=False)
-    note = await phone.wait_text("Practice 2 of 3")
+    note = await phone.wait_text("Practice 2 of at most 3")
     assert "✗ Not quite. The right answer is:" in (phone.text(note) or "")
     assert "because" in (phone.text(note) or "")
     await answer_question(phone, right=True)
-    await phone.wait_text("Practice 3 of 3")
+    await phone.wait_text("Practice 3 of at most 3")
     await answer_question(phone, right=True)
     done = await phone.wait_text("Practice finished")
-    assert "you need 3 right" in (phone.text(done) or "")
+    assert "you need 3 of them right" in (phone.text(done) or "")
 
     await phone.tap("▶️ Start the exam")
-    await phone.wait_text("Exam question 1 of 3")
-    for right in (True, False, True):
+    await phone.wait_text("Exam question 1 of at most 3")
+    # every answer must be right: the first miss fails at once, no pointless third
+    for right in (True, False):
         await answer_question(phone, right=right)
-    result = await phone.wait_text("Exam finished")
+    result = await phone.wait_text("Exam finished early")
     text = phone.text(result) or ""
-    assert "2 of 3 right (3 needed)" in text and "What you missed" in text
+    assert "1 of 2 right." in text and "What you missed" in text
     assert "Tries left: 2" in text
 
     # still in the cooldown: the exam cannot be started again
@@ -102,9 +103,9 @@ async def test_quiz_cooldown_gold_feedback_and_suspension(bot: Running,
     await phone.tap("📋 Other projects")
     await phone.wait_text("Pick a project")
     await phone.tap(next(b for row in phone.buttons() for b in row if "Reviews" in b))
-    await phone.wait_text("The exam has 3 questions")
+    await phone.wait_text("The exam has up to 3 questions")
     await phone.tap("▶️ Start the exam")
-    await phone.wait_text("Exam question 1 of 3")
+    await phone.wait_text("Exam question 1 of at most 3")
     for _ in range(3):
         await answer_question(phone, right=True)
     await phone.wait_text("You passed!")
@@ -125,6 +126,48 @@ async def test_quiz_cooldown_gold_feedback_and_suspension(bot: Running,
             "SELECT count(*) FROM assignments WHERE worker_id = 300 AND item_id IN"
             " (SELECT id FROM items WHERE quiz = 1)") as cur:
         assert (await cur.fetchone())[0] == 0  # quiz answers are never work
+
+
+async def test_a_strong_worker_practises_twice_and_passes_after_six(bot: Running,
+                                                                    tmp_path: Path) -> None:
+    """Issue 13: two right in a row end the practice round, and 8 of 10 is settled after
+    6 right answers, so a strong worker reaches paid work after 8 quiz answers, not 15."""
+    items: list[dict[str, object]] = [
+        {"id": f"q{i}", "text": f"quiz: a lovely day {i}", "gold": "positive", "quiz": True}
+        for i in range(12)]
+    items += [{"id": f"w{i}", "text": f"work item {i}"} for i in range(3)]
+    await load(bot, tmp_path, "strong", items,
+               quiz={"questions": 10, "pass": 0.8, "training": True})
+    phone = bot.server.phone(310, "Ha")
+    gate = await join(phone, "strong")
+    assert "2 right in a row, after at most 5 questions" in (phone.text(gate) or "")
+    await phone.tap("▶️ Start practice", gate)
+    for n in (1, 2):
+        await phone.wait_text(f"Practice {n} of at most 5")
+        await phone.tap(LABEL["positive"])
+    done = await phone.wait_text("Practice finished")
+    assert "The exam has up to 10 questions; you need 8 of them right" in (
+        phone.text(done) or "")
+
+    await phone.tap("▶️ Start the exam", done)
+    for n in range(1, 7):
+        await phone.wait_text(f"Exam question {n} of at most 10")
+        await phone.tap(LABEL["positive"])
+    result = await phone.wait_text("Exam finished early")
+    text = phone.text(result) or ""
+    assert "6 of 6 right." in text and "You passed!" in text
+    assert "What you missed" not in text
+    assert not any("Exam question 7" in (phone.text(m) or "") or "Practice 3" in (
+        phone.text(m) or "") for m in phone.messages)
+    async with bot.services.db.read() as conn, conn.execute(
+            "SELECT a.phase, count(q.position), count(q.answer) FROM quiz_attempts a"
+            " JOIN quiz_questions q ON q.attempt_id = a.id WHERE a.worker_id = 310"
+            " GROUP BY a.id ORDER BY a.id") as cur:
+        assert [tuple(r) for r in await cur.fetchall()] == [("training", 2, 2),
+                                                           ("exam", 6, 6)]
+    await phone.tap("▶️ Start working", result)
+    task = await phone.wait_for(open_task)
+    assert "work item" in (phone.text(task) or "")
 
 
 async def test_dynamic_overlap_stops_on_agreement_and_asks_more_on_disagreement(

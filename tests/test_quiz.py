@@ -138,7 +138,8 @@ async def test_training_with_feedback_then_exam_then_work(services: Services) ->
     project, answers = await quiz_project(services, pool=12)
     await add_worker(services, 1)
 
-    # training: five questions, each answered with right/wrong, the right answer, why
+    # training: never two right in a row, so all five questions (the most), each
+    # answered with right/wrong, the right answer, why
     steps = await run_quiz(services, 1, project, answers, wrong={1, 3})
     first = steps[0].question
     assert first is not None
@@ -158,7 +159,8 @@ async def test_training_with_feedback_then_exam_then_work(services: Services) ->
     assert gate.gate is Gate.QUIZ and not gate.training and gate.tries_left == 3
     assert (await services.work.start(1, "reviews")).empty is Empty.GATED
 
-    # exam: ten questions, no feedback on the way, result at the end
+    # exam: a miss at the start and one late keep the verdict open to the last of the
+    # ten questions, which decides by the share; no feedback on the way
     steps = await run_quiz(services, 1, project, answers, wrong={0, 7})
     assert steps[0].question is not None
     assert (steps[0].question.phase, steps[0].question.total) == ("exam", 10)
@@ -167,6 +169,7 @@ async def test_training_with_feedback_then_exam_then_work(services: Services) ->
     result = steps[-1].result
     assert result is not None
     assert (result.correct, result.total, result.needed, result.passed) == (8, 10, 8, True)
+    assert not result.early
     missed_texts = []
     for position in (0, 7):
         question = steps[position].question
@@ -206,10 +209,12 @@ async def test_failing_gives_a_cooldown_and_the_last_try_closes(services: Servic
                                           cooldown_hours=24)
     await add_worker(services, 1)
     failed_at = clock.now()
+    # three misses of ten when 8 are needed: passing is impossible, the exam stops there
     steps = await run_quiz(services, 1, project, answers, wrong={0, 1, 2})
     result = steps[-1].result
     assert result is not None
-    assert (result.correct, result.needed, result.passed) == (7, 8, False)
+    assert (result.correct, result.total, result.needed, result.passed) == (0, 3, 8, False)
+    assert result.early and result.questions == 10
     assert result.retry_at == failed_at + timedelta(hours=24)
     assert result.tries_left == 1
     assert len(result.missed) == 3
@@ -230,9 +235,9 @@ async def test_failing_gives_a_cooldown_and_the_last_try_closes(services: Servic
     steps = await run_quiz(services, 1, project, answers, wrong=set(range(10)))
     result = steps[-1].result
     assert result is not None
-    assert (result.correct, result.passed, result.tries_left) == (0, False, 0)
+    assert (result.correct, result.total, result.passed, result.tries_left) == (0, 3, False, 0)
     assert result.retry_at is None
-    assert len(result.missed) == 10
+    assert len(result.missed) == 3
 
     for days in (0, 2, 400):
         clock.advance(days=days)
@@ -243,6 +248,9 @@ async def test_failing_gives_a_cooldown_and_the_last_try_closes(services: Servic
     assert await scalar(services, "SELECT count(*) FROM assignments") == 0
     assert await scalar(services, "SELECT count(*) FROM quiz_attempts WHERE worker_id = 1") \
         == 2
+    # each attempt keeps the questions it asked, every one answered
+    assert await rows(services, "SELECT count(*), count(answer) FROM quiz_questions") \
+        == [(6, 6)]
 
 
 async def test_begin_resumes_the_open_attempt(services: Services) -> None:
@@ -300,12 +308,15 @@ async def test_double_forged_and_stale_quiz_answers_change_nothing(services: Ser
         assert q is not None and q.text is not None and q.attempt_id == attempt
         step = await services.quizzes.answer(1, attempt, q.position,
                                              choice=choice_for(answers[q.text], True))
+    # all right: passed once 8 of 10 is 95% sure, after 6 (bot.quiz_rules)
     assert step.outcome is QuizOutcome.FINISHED
-    assert step.result is not None and step.result.correct == 10
-    late = await services.quizzes.answer(1, attempt, 9, choice=0)
-    assert late.outcome in (QuizOutcome.STALE, QuizOutcome.ALREADY_ANSWERED)
-    assert await scalar(services, "SELECT count(*) FROM quiz_questions"
-                        " WHERE answer IS NOT NULL") == 10
+    assert step.result is not None
+    assert (step.result.correct, step.result.total, step.result.passed) == (6, 6, True)
+    for position in (5, 6, 9):  # the last question asked, and ones never asked
+        late = await services.quizzes.answer(1, attempt, position, choice=0)
+        assert late.outcome in (QuizOutcome.STALE, QuizOutcome.ALREADY_ANSWERED)
+    assert await rows(services, "SELECT count(*), count(answer) FROM quiz_questions") \
+        == [(6, 6)]
     qual = await rows(services, "SELECT status, attempts FROM qualifications")
     assert qual == [("passed", 1)]
     assert await scalar(services, "SELECT count(*) FROM assignments") == 0
@@ -835,3 +846,55 @@ async def test_training_is_never_longer_than_the_exam(services: Services) -> Non
     exam = await run_quiz(services, 1, project, answers)
     assert exam[0].question is not None and exam[0].question.phase == "exam"
     assert exam[-1].result is not None and exam[-1].result.passed
+
+
+async def test_nobody_is_sent_into_a_quiz_when_no_work_is_left(services: Services) -> None:
+    """/tasks, notices and the quiz's own start all ask whether work is left first; and
+    work running out during practice means no exam is started after it."""
+    for w in (1, 2, 3):
+        await add_worker(services, w)
+    await services.broadcasts.notify_events()  # nothing of the projects below yet
+    # a project with a full quiz pool but no work at all
+    project, _answers = await quiz_project(services, items=0, name="empty")
+    assert await services.work.offers(1, 10) == []
+    assert await services.broadcasts.notify_events() == 0
+    assert (await services.quizzes.begin(1, project)).outcome is QuizOutcome.NOTHING_LEFT
+    assert (await services.work.start(1, "empty")).empty is Empty.NOTHING_LEFT
+
+    # one task for one answer: worker 2 takes it while worker 1 is practising
+    one = await add_project(services, items=1, name="one", overlap=1, quiz={})
+    answers = await add_items(services, one, 10, prefix="one-quiz", quiz=True)
+    project = await services.catalog.get("one")
+    assert [p.spec.name for p, _n in await services.work.offers(1, 10)] == ["one"]
+    assert (await run_quiz(services, 1, project, answers))[-1].outcome \
+        is QuizOutcome.TRAINING_DONE
+    await pass_quiz(services, 2, project, answers)
+    task = (await services.work.start(2, "one")).task
+    assert task is not None
+    await services.work.answer_choice(2, task.assignment_id, 0)
+    assert await services.work.offers(1, 10) == []
+    assert await services.work.offers(3, 10) == []
+    assert (await services.quizzes.begin(1, project)).outcome is QuizOutcome.NOTHING_LEFT
+    assert (await services.quizzes.begin(3, project)).outcome is QuizOutcome.NOTHING_LEFT
+    assert await rows(services, "SELECT worker_id, phase FROM quiz_attempts a JOIN projects"
+                      " p ON p.id = a.project_id WHERE p.name = 'one' ORDER BY a.id") \
+        == [(1, "training"), (2, "training"), (2, "exam")]
+
+
+async def test_stats_report_quiz_answers_per_qualified_worker(services: Services) -> None:
+    """The number issue 13 cut, where the operator sees it: every quiz answer (practice,
+    failed and passed exams) per worker who passed."""
+    project, answers = await quiz_project(services, training=True)
+    for w in (1, 2, 3):
+        await add_worker(services, w)
+    [before] = await services.reports.stats()
+    assert (before.quiz_answers, before.qualified, before.quiz_per_qualified) == (0, 0, None)
+    await pass_quiz(services, 1, project, answers)          # practice 2 + exam 6
+    await run_quiz(services, 2, project, answers)            # practice 2
+    await run_quiz(services, 2, project, answers, wrong={0, 1, 2})  # failed after 3
+    [stats] = await services.reports.stats()
+    assert (stats.quiz_answers, stats.qualified) == (13, 1)
+    assert stats.quiz_per_qualified == 13.0
+    await pass_quiz(services, 3, project, answers)
+    [stats] = await services.reports.stats()
+    assert (stats.quiz_answers, stats.qualified, stats.quiz_per_qualified) == (21, 2, 10.5)
