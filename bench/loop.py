@@ -47,7 +47,6 @@ import json
 import math
 import os
 import platform
-import re
 import secrets
 import shutil
 import signal
@@ -88,6 +87,7 @@ from bot.services import Services  # noqa: E402
 from bot.sim.crowd import task_id  # noqa: E402
 from bot.sim.phone import JSON, Phone  # noqa: E402
 from bot.sim.standin import BotApiStandIn  # noqa: E402
+from handlers.callbacks import Consent  # noqa: E402
 from storage import items as item_store  # noqa: E402
 
 #: the sample project's definition (bot/sample/reviews.toml), so tasks look like real ones.
@@ -109,8 +109,6 @@ REVIEWS = (
     "Battery life is fine, but the screen scratches far too easily.",
     "Fast delivery, exactly as described, would buy again.",
 )
-#: the plain "I agree" button of the consent notice (``ok`` or ``ok:<project>``)
-_CONSENT = re.compile(r"^ok(?::\d+)?$")
 #: rows per seeding transaction: large enough to be fast, small enough to bound memory
 SEED_BATCH = 50_000
 #: simulated user ids start here (any ids work; these are easy to spot in a database)
@@ -431,7 +429,8 @@ def consent_button(phone: Phone) -> tuple[JSON, str] | None:
         for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
             for button in row:
                 data = button.get("callback_data", "")
-                if _CONSENT.match(data):
+                consent = Consent.parse(data)
+                if consent is not None and not consent.big:  # the plain "I agree"
                     return message, data
     return None
 

@@ -15,8 +15,9 @@ from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 from telegram import Bot, Update
+from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
-from telegram.ext import AIORateLimiter, Application, ContextTypes
+from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults, JobQueue
 
 import handlers
 import handlers.bursts
@@ -28,7 +29,8 @@ from bot.errors import BotApiError
 from bot.runlock import RunLock
 from bot.services import Services
 from handlers.broadcast import BroadcastRunner
-from handlers.common import App
+from handlers.common import App, Context
+from handlers.context import TapworkContext
 
 log = logging.getLogger(__name__)
 #: opt in to PTB 22's durations as ``timedelta`` (it warns on every ``RetryAfter`` otherwise)
@@ -56,7 +58,11 @@ def build_application(services: Services) -> App:
         # the square of open connections, which cost more than queueing for one
         .connection_pool_size(CONNECTIONS)
         .pool_timeout(POOL_TIMEOUT)
-        .context_types(ContextTypes(bot_data=dict))
+        # every handler and job gets our context: services typed, the worker read once
+        .context_types(ContextTypes(context=TapworkContext, bot_data=dict))
+        # every text is HTML, escaped once by handlers/say.py
+        .defaults(Defaults(parse_mode=ParseMode.HTML))
+        .job_queue(JobQueue[Context]())
         .build()
     )
     application.bot_data["services"] = services
@@ -73,9 +79,9 @@ def build_application(services: Services) -> App:
     return application
 
 
-async def _notify(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _notify(context: Context) -> None:
     """Project events become notices; notices go out; queued broadcasts start."""
-    services: Services = context.bot_data["services"]
+    services = context.services
     await services.broadcasts.notify_events()
     await services.broadcasts.daily_summaries(services.payroll)
     await handlers.notices.deliver_notices(context)
@@ -83,16 +89,14 @@ async def _notify(context: ContextTypes.DEFAULT_TYPE) -> None:
     await handlers.bursts.end_due(context)
 
 
-async def _settle(context: ContextTypes.DEFAULT_TYPE) -> None:
-    services: Services = context.bot_data["services"]
-    settled = await services.payroll.settle_due()
+async def _settle(context: Context) -> None:
+    settled = await context.services.payroll.settle_due()
     if settled:
         log.info("settled %d units", settled)
 
 
-async def _expire_leases(context: ContextTypes.DEFAULT_TYPE) -> None:
-    services: Services = context.bot_data["services"]
-    returned = await services.work.expire_leases()
+async def _expire_leases(context: Context) -> None:
+    returned = await context.services.work.expire_leases()
     if returned:
         log.info("returned %d items whose lease expired", returned)
 

@@ -13,6 +13,7 @@ from telegram.ext import (
 
 from handlers import (
     bursts,
+    callbacks,
     errors,
     guard,
     menu,
@@ -32,9 +33,10 @@ def register(application: App) -> None:
     # first, for every update: no edited message runs anything; no work before consent
     application.add_handler(TypeHandler(Update, guard.check), group=-1)
     private = filters.ChatType.PRIVATE
-    # task buttons are nearly every update, so they are matched first (no other pattern,
-    # the /newproject conversation's "np:" included, overlaps theirs)
-    application.add_handler(CallbackQueryHandler(work.callback, pattern=r"^[apusxt](:|$)"))
+    # task buttons are nearly every update, so they are matched first; every pattern
+    # comes from its kind in handlers/callbacks.py, and none overlaps another
+    # (tests/test_callbacks.py), so the order below is for speed, never for meaning
+    application.add_handler(CallbackQueryHandler(work.callback, pattern=work.TASK_PATTERN))
     # then: while an operator is in /newproject, their texts belong to it
     application.add_handler(newproject.conversation())
     application.add_handler(CommandHandler("start", start.start, filters=private))
@@ -47,29 +49,39 @@ def register(application: App) -> None:
     application.add_handler(CommandHandler("top", wallet.top, filters=private))
     application.add_handler(CommandHandler("settings", settings.settings, filters=private))
     application.add_handler(CommandHandler("quick", bursts.quick, filters=private))
-    application.add_handler(CallbackQueryHandler(bursts.more, pattern=r"^qk:1$"))
+    application.add_handler(CallbackQueryHandler(bursts.more,
+                                                 pattern=callbacks.MoreMinute.pattern))
     application.add_handler(CallbackQueryHandler(settings.reads,
-                                                 pattern=r"^set:(reads|back|read:)"))
-    application.add_handler(CallbackQueryHandler(timezone.callback, pattern=r"^set:tz(:|$)"))
-    application.add_handler(CallbackQueryHandler(settings.change, pattern=r"^set:"))
-    application.add_handler(CallbackQueryHandler(wallet.confirm_payout, pattern=r"^po:"))
-    application.add_handler(CallbackQueryHandler(wallet.top_choice, pattern=r"^top:"))
+                                                 pattern=settings.READS_PATTERN))
+    application.add_handler(CallbackQueryHandler(timezone.callback,
+                                                 pattern=callbacks.TimeZone.pattern))
+    application.add_handler(CallbackQueryHandler(settings.change,
+                                                 pattern=settings.CHANGE_PATTERN))
+    application.add_handler(CallbackQueryHandler(wallet.confirm_payout,
+                                                 pattern=callbacks.Payout.pattern))
+    application.add_handler(CallbackQueryHandler(wallet.top_choice,
+                                                 pattern=callbacks.TopName.pattern))
     application.add_handler(CommandHandler("payouts", operator.payouts, filters=private))
     application.add_handler(CommandHandler("reject", operator.reject, filters=private))
-    application.add_handler(CallbackQueryHandler(operator.approve, pattern=r"^pa:"))
-    application.add_handler(CallbackQueryHandler(operator.payouts_page, pattern=r"^pp:"))
+    application.add_handler(CallbackQueryHandler(operator.approve,
+                                                 pattern=callbacks.Approve.pattern))
+    application.add_handler(CallbackQueryHandler(operator.payouts_page,
+                                                 pattern=callbacks.PayoutsPage.pattern))
     for name, handler in (("projects", operator.projects), ("project", operator.project),
                           ("pause", operator.pause), ("resume", operator.resume),
                           ("export", operator.export), ("worker", operator.worker),
                           ("broadcast", operator.broadcast)):
         application.add_handler(CommandHandler(name, handler, filters=private))
-    application.add_handler(CallbackQueryHandler(operator.worker_button, pattern=r"^w[sr]:"))
+    application.add_handler(CallbackQueryHandler(operator.worker_button,
+                                                 pattern=operator.WORKER_PATTERN))
     application.add_handler(MessageHandler(private & filters.Document.ALL, operator.document))
     application.add_handler(CallbackQueryHandler(start.consent,
-                                                 pattern=r"^ok(:[0-9]{1,12})?(:big)?$"))
-    application.add_handler(CallbackQueryHandler(quiz.callback, pattern=r"^qs?:"))
-    application.add_handler(CallbackQueryHandler(work.reads_button, pattern=r"^rl:"))
-    application.add_handler(CallbackQueryHandler(work.notify_button, pattern=r"^nt:"))
+                                                 pattern=callbacks.Consent.pattern))
+    application.add_handler(CallbackQueryHandler(quiz.callback, pattern=quiz.QUIZ_PATTERN))
+    application.add_handler(CallbackQueryHandler(work.reads_button,
+                                                 pattern=callbacks.ReadsLanguage.pattern))
+    application.add_handler(CallbackQueryHandler(work.notify_button,
+                                                 pattern=callbacks.Notify.pattern))
     application.add_handler(CallbackQueryHandler(work.unknown_button))
     application.add_handler(MessageHandler(
         private & filters.TEXT & ~filters.COMMAND, work.typed_answer))

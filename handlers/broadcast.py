@@ -7,7 +7,7 @@ import contextlib
 import logging
 import time
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.broadcast import Recipient
@@ -17,6 +17,7 @@ from bot.records import Broadcast, BroadcastProgress
 from bot.services import Services
 from handlers import say
 from handlers.common import App, never_left
+from handlers.keyboards import start_project
 
 log = logging.getLogger(__name__)
 #: how often the operator's progress message is edited
@@ -44,8 +45,7 @@ def invitation(project: Project, text: str | None, _: Gettext
     body = say.shorten(text, say.TEXT_LIMIT) if text else _(
         "New tasks are waiting:\n{title} · {amount} per task",
         title=project.spec.title.get(_.language), amount=_reward(project, _))
-    markup = InlineKeyboardMarkup([[InlineKeyboardButton(_("▶️ Start"),
-                                                         callback_data=f"p:{project.id}")]])
+    markup = InlineKeyboardMarkup([[start_project(_("▶️ Start"), project.id)]])
     return body, markup
 
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import contextlib
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden
 
 from bot.bursts import DEFAULT_MINUTES, MAX_MINUTES, BurstSummary
 from bot.i18n import Gettext, gettext_for
 from bot.money import format_money
 from handlers import say, serve
-from handlers.common import Context, gettext_of, services_of
+from handlers.callbacks import MoreMinute
+from handlers.common import Context, services_of
 from handlers.inputs import whole_number
+from handlers.keyboards import button, column, other_projects
 from handlers.render import show_text
 
 
@@ -27,9 +29,8 @@ def summary_text(summary: BurstSummary, _: Gettext) -> str:
 
 
 def summary_markup(_: Gettext) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([
-        [InlineKeyboardButton(_("⏱ 1 more minute?"), callback_data="qk:1")],
-        [InlineKeyboardButton(_("📋 Other projects"), callback_data="t")]])
+    return InlineKeyboardMarkup(column([button(_("⏱ 1 more minute?"), MoreMinute()),
+                                        other_projects(_)]))
 
 
 async def show_summary(context: Context, chat_id: int, summary: BurstSummary, _: Gettext,
@@ -42,7 +43,7 @@ async def quick(update: Update, context: Context) -> None:
     user, message = update.effective_user, update.effective_message
     if user is None or message is None:
         return
-    _ = await gettext_of(update, context)
+    _ = await context.gettext()
     minutes = DEFAULT_MINUTES
     if context.args:
         chosen = whole_number(context.args[0], 1, MAX_MINUTES)
@@ -69,7 +70,7 @@ async def _begin(update: Update, context: Context, minutes: int,
     user = update.effective_user
     assert user is not None
     services = services_of(context)
-    _ = await gettext_of(update, context)
+    _ = await context.gettext()
     project_id = await services.work.last_project(user.id)
     candidates = [p for p, _count in await services.work.offers(user.id, 1)]
     if project_id is None or all(p.id != project_id for p in candidates):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 
 from bot.i18n import Gettext
 from handlers import say
+from handlers.callbacks import Consent
+from handlers.keyboards import button, column
 
 
 def consent_text(_: Gettext) -> str:
@@ -24,10 +26,9 @@ async def ask_consent(update: Update, _: Gettext, project_id: int | None,
     message = update.effective_message
     if message is None:
         return
-    data = f"ok:{project_id}" if project_id else "ok"
+    project = project_id or None
     text = f"{greeting}\n\n{consent_text(_)}" if greeting else consent_text(_)
     # one tap agrees; the second button also turns on bigger text (senior mode)
-    await say.reply(message, text, reply_markup=InlineKeyboardMarkup([
-        [InlineKeyboardButton(_("✅ I agree"), callback_data=data)],
-        [InlineKeyboardButton(_("✅ I agree, with bigger text"), callback_data=f"{data}:big")],
-    ]))
+    await say.reply(message, text, reply_markup=InlineKeyboardMarkup(column([
+        button(_("✅ I agree"), Consent(project)),
+        button(_("✅ I agree, with bigger text"), Consent(project, big=True))])))

@@ -11,7 +11,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.errors import DatabaseBusy
 from handlers import say
-from handlers.common import Context, gettext_of, services_of
+from handlers.common import Context
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ async def on_error(update: object, context: Context) -> None:
     if isinstance(error, Forbidden):
         if user is not None:
             log.info("user %s blocked the bot; marking them inactive", user.id)
-            await services_of(context).workers.blocked(user.id)
+            await context.services.workers.blocked(user.id)
         return
     if isinstance(error, BadRequest):
         # e.g. a callback answered too late; the user's data is unaffected
@@ -37,7 +37,7 @@ async def on_error(update: object, context: Context) -> None:
         # nothing, so the same tap again works; say so once and stop this update here
         log.warning("database busy%s: %s", f" for user {user.id}" if user else "", error)
         if isinstance(update, Update) and update.effective_chat is not None:
-            _ = await gettext_of(update, context)
+            _ = await context.gettext()
             try:
                 if update.callback_query is not None:
                     with contextlib.suppress(BadRequest):  # answered before it failed
@@ -49,7 +49,7 @@ async def on_error(update: object, context: Context) -> None:
         raise ApplicationHandlerStop
     log.error("unhandled error for update %r", update, exc_info=error)
     if isinstance(update, Update) and update.effective_chat is not None:
-        _ = await gettext_of(update, context)
+        _ = await context.gettext()
         try:
             await say.send(
                 context.bot, update.effective_chat.id,

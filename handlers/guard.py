@@ -9,20 +9,33 @@ the consent notice, whatever callback data a custom client sends.
 
 from __future__ import annotations
 
-import re
-
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
 from handlers import say
-from handlers.common import Context, gettext_of, services_of
+from handlers.callbacks import (
+    Answer,
+    MoreMinute,
+    Notify,
+    Payout,
+    Pick,
+    QuizAnswer,
+    QuizStart,
+    ReadsLanguage,
+    Skip,
+    Stop,
+    Tasks,
+    Unreadable,
+    parse_any,
+)
+from handlers.common import Context
 from handlers.consent import ask_consent
 
-#: callback data that leads to a task or a quiz: task buttons, project picks, the list,
-#: quiz starts and answers, "I read it", "tell me", "1 more minute", payouts
-_WORK_DATA = re.compile(r"^(?:[apusxt]|qs?|rl|nt|qk|po)(?::|$)")
-#: a project picked from a list or a quiz start: agreeing goes straight on to it
-_PROJECT = re.compile(r"^(?:p|qs):([0-9]{1,12})$")
+#: buttons that lead to a task or a quiz: task buttons, project picks, the list, quiz
+#: starts and answers, "I read it", "tell me", "1 more minute", payouts (anything
+#: malformed reaches no handler but the "does not work any more" answer)
+_WORK_BUTTONS = (Answer, Unreadable, Skip, Stop, Pick, Tasks, QuizStart, QuizAnswer,
+                 ReadsLanguage, Notify, MoreMinute, Payout)
 #: commands that lead to work or money; /start, /help, /settings and the operators' own
 #: commands are open to anyone (the operators' check their own rights)
 _WORK_COMMANDS = ("/tasks", "/quick", "/wallet", "/history", "/payout", "/top")
@@ -30,7 +43,7 @@ _WORK_COMMANDS = ("/tasks", "/quick", "/wallet", "/history", "/payout", "/top")
 
 def _leads_to_work(update: Update) -> bool:
     if update.callback_query is not None:
-        return bool(_WORK_DATA.match(update.callback_query.data or ""))
+        return parse_any(update.callback_query.data, _WORK_BUTTONS) is not None
     message = update.message
     if message is None or message.chat.type != "private":
         return False
@@ -46,7 +59,7 @@ async def check(update: object, context: Context) -> None:
         return
     if update.edited_message is not None:
         if update.edited_message.chat.type == "private" and update.effective_user:
-            _ = await gettext_of(update, context)
+            _ = await context.gettext()
             await say.reply(
                 update.edited_message,
                 _("Edited messages are not read. Please send a new message instead."))
@@ -57,18 +70,21 @@ async def check(update: object, context: Context) -> None:
     consented: set[int] = context.bot_data.setdefault("consented", set())
     if user.id in consented:  # consent is never withdrawn: no read on every tap
         return
-    services = services_of(context)
+    services = context.services
     if user.id in services.config.operators.ids:
         return  # an operator's typing (/newproject) is not work
-    worker = await services.workers.get(user.id)
+    worker = await context.worker()  # kept on the context: the handler reads it no more
     if worker is not None and worker.consent_at is not None:
         consented.add(user.id)
         return
     if worker is None:
-        await services.workers.seen(user.id, user.first_name or "", user.language_code)
-    _ = await gettext_of(update, context)
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-    picked = _PROJECT.match(update.callback_query.data or "") if update.callback_query else None
-    await ask_consent(update, _, int(picked.group(1)) if picked else None)
+        context.remember(await services.workers.seen(user.id, user.first_name or "",
+                                                     user.language_code))
+    _ = await context.gettext()
+    query = update.callback_query
+    if query is not None:
+        await query.answer()
+    picked = parse_any(query.data, (Pick, QuizStart)) if query is not None else None
+    await ask_consent(update, _, picked.project if isinstance(picked, Pick | QuizStart)
+                      else None)
     raise ApplicationHandlerStop

@@ -16,7 +16,7 @@ from telegram.error import TelegramError
 from bot.i18n import LANGUAGES, N_, Gettext, gettext_for
 from bot.services import Services
 from handlers import say
-from handlers.common import Context, gettext_of, services_of
+from handlers.common import Context
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ async def set_operator_menu(bot: Bot, operator_id: int, _: Gettext) -> bool:
 
 def is_operator(update: Update, context: Context) -> bool:
     user = update.effective_user
-    return user is not None and user.id in services_of(context).config.operators.ids
+    return user is not None and user.id in context.services.config.operators.ids
 
 
 async def refresh_operator_menu(update: Update, context: Context, _: Gettext) -> None:
@@ -101,7 +101,7 @@ async def help_command(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None:
         return
-    _ = await gettext_of(update, context)
+    _ = await context.gettext()
     parts = [
         _("tapwork gives you small tasks: read a sentence, look at a picture or listen to a "
           "short recording, then tap the answer that fits."),
@@ -125,7 +125,7 @@ async def whoami(update: Update, context: Context) -> None:
     user, message = update.effective_user, update.effective_message
     if user is None or message is None:
         return
-    _ = await gettext_of(update, context)
+    _ = await context.gettext()
     lines = [_("Your Telegram id: {id}", id=user.id)]
     if is_operator(update, context):
         lines.append(_("You are an operator of this bot."))

@@ -12,12 +12,13 @@ once, for an operator who has the translations at hand.
 
 from __future__ import annotations
 
+import re
 import warnings
 from typing import Any
 
 from babel import Locale
 from babel.numbers import format_decimal
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -33,12 +34,27 @@ from bot.limits import MAX_AMOUNT
 from bot.money import MICROS
 from bot.projects import parse_project, parse_texts, text_limit
 from handlers import say
-from handlers.common import Context, gettext_of, services_of
+from handlers.callbacks import (
+    CallbackData,
+    InstructionsDone,
+    InstructionsLanguage,
+    NewKind,
+    NewOverlap,
+    TitleDone,
+    TitleLanguage,
+    any_of,
+    parse_any,
+)
+from handlers.common import Context
+from handlers.keyboards import button, column, stale
 from handlers.operator import operators_only
 
 KIND, NAME, TITLE, INSTRUCTIONS, LABELS, REWARD, OVERLAP = range(7)
-#: ➕ a language for the title (t) or the instructions (i), or go on
-_TEXT_BUTTON = r"^np:[ti]:(?:add:[a-z]{2}|next)$"
+#: ➕ a language for the title or the instructions, or go on: per field
+_TEXT_BUTTONS: dict[str, tuple[type[TitleLanguage | InstructionsLanguage],
+                               type[TitleDone | InstructionsDone]]] = {
+    "title": (TitleLanguage, TitleDone),
+    "instructions": (InstructionsLanguage, InstructionsDone)}
 
 
 def _draft(context: Context) -> dict[str, Any]:
@@ -48,18 +64,15 @@ def _draft(context: Context) -> dict[str, Any]:
 
 
 def _kinds(_: Gettext) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([
-        [InlineKeyboardButton(_("Sentiment (positive / neutral / negative)"),
-                              callback_data="np:sentiment")],
-        [InlineKeyboardButton(_("Classification (your own labels)"),
-                              callback_data="np:classification")],
-        [InlineKeyboardButton(_("Transcription (type what you hear)"),
-                              callback_data="np:transcription")]])
+    return InlineKeyboardMarkup(column([
+        button(_("Sentiment (positive / neutral / negative)"), NewKind("sentiment")),
+        button(_("Classification (your own labels)"), NewKind("classification")),
+        button(_("Transcription (type what you hear)"), NewKind("transcription"))]))
 
 
 @operators_only
 async def begin(update: Update, context: Context) -> int:
-    _ = await gettext_of(update, context)
+    _ = await context.gettext()
     _draft(context).clear()
     assert update.effective_message is not None
     await say.reply(
@@ -70,9 +83,13 @@ async def begin(update: Update, context: Context) -> int:
 
 async def kind(update: Update, context: Context) -> int:
     query = update.callback_query
-    assert query is not None and query.data is not None
-    _ = await gettext_of(update, context)
-    _draft(context)["kind"] = query.data.split(":", 1)[1]
+    assert query is not None
+    _ = await context.gettext()
+    tapped = NewKind.parse(query.data)
+    if tapped is None:
+        await stale(query, _)
+        return KIND
+    _draft(context)["kind"] = tapped.kind
     await query.answer()
     await say.edit_query(query, _("Its name? Letters, digits, _ or -; it becomes the link "
                                   "t.me/<bot>?start=NAME."))
@@ -85,7 +102,7 @@ async def _ask(update: Update, text: str, markup: InlineKeyboardMarkup | None = 
 
 
 async def name(update: Update, context: Context) -> int:
-    _ = await gettext_of(update, context)
+    _ = await context.gettext()
     text = (update.effective_message.text or "").strip() if update.effective_message else ""
     try:
         parse_project({"name": text, "kind": "transcription", "title": "x", "currency": "USD"})
@@ -129,17 +146,17 @@ def _texts_so_far(field: str, texts: dict[str, str], _: Gettext
     lines += [_("✓ {language}: {text}", language=language_name(code, _), text=texts[code])
               for code in LANGUAGES if code in texts]
     lines.append(_("Add another language, or continue?"))
-    rows = [[InlineKeyboardButton(f"➕ {language_name(code, _)}",
-                                  callback_data=f"np:{field[0]}:add:{code}")]
-            for code in LANGUAGES if code not in texts]
-    rows.append([InlineKeyboardButton(_("▶️ Continue"), callback_data=f"np:{field[0]}:next")])
+    add, done = _TEXT_BUTTONS[field]
+    rows = column([*(button(f"➕ {language_name(code, _)}", add(code))
+                     for code in LANGUAGES if code not in texts),
+                   button(_("▶️ Continue"), done())])
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
 async def _typed_text(update: Update, context: Context, field: str, state: int) -> int:
     """A title or instructions typed in: in the language asked for, else the operator's
     own, or per language by line prefixes. Typing again corrects a language."""
-    _ = await gettext_of(update, context)
+    _ = await context.gettext()
     draft = _draft(context)
     typed = (update.effective_message.text or "") if update.effective_message else ""
     given = parse_texts(typed, draft.pop("adding", None) or _.language)
@@ -163,22 +180,22 @@ async def _typed_text(update: Update, context: Context, field: str, state: int) 
 async def _text_button(update: Update, context: Context, field: str, state: int) -> int:
     """➕ a language (the next message is in it), or Continue to the next question."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    _ = await gettext_of(update, context)
+    assert query is not None
+    _ = await context.gettext()
     draft = _draft(context)
-    _np, which, choice = query.data.split(":", 2)
-    code = choice.removeprefix("add:")
-    if which != field[0] or not draft.get(field) or (choice != "next"
-                                                     and code not in LANGUAGES):
+    tapped = parse_any(query.data, _TEXT_BUTTONS[field])
+    if tapped is None or not draft.get(field) or (
+            isinstance(tapped, TitleLanguage | InstructionsLanguage)
+            and tapped.code not in LANGUAGES):
         # a button left on an earlier question
-        await query.answer(_("Sorry, this button does not work any more."))
+        await stale(query, _)
         return state
     await query.answer()
     await query.edit_message_reply_markup(None)
-    if choice == "next":
+    if not isinstance(tapped, TitleLanguage | InstructionsLanguage):
         return await _after_texts(update, context, field, _)
-    draft["adding"] = code
-    await _ask(update, _ask_language(field, code, _))
+    draft["adding"] = tapped.code
+    await _ask(update, _ask_language(field, tapped.code, _))
     return state
 
 
@@ -210,7 +227,7 @@ async def instructions_button(update: Update, context: Context) -> int:
 
 
 async def labels(update: Update, context: Context) -> int:
-    _ = await gettext_of(update, context)
+    _ = await context.gettext()
     text = update.effective_message.text if update.effective_message else ""
     values = [v.strip() for v in (text or "").split(",") if v.strip()]
     longest = text_limit("labels[].value")
@@ -225,7 +242,7 @@ async def labels(update: Update, context: Context) -> int:
 
 
 async def reward(update: Update, context: Context) -> int:
-    _ = await gettext_of(update, context)
+    _ = await context.gettext()
     parts = (update.effective_message.text or "").split() if update.effective_message else []
     draft = _draft(context)
     try:
@@ -239,21 +256,24 @@ async def reward(update: Update, context: Context) -> int:
         return REWARD
     draft.update(reward=amount, currency=currency.upper())
     await _ask(update, _("How many different workers should answer each item?"),
-               InlineKeyboardMarkup([[InlineKeyboardButton(str(n), callback_data=f"np:{n}")
-                                      for n in (1, 2, 3, 5)]]))
+               InlineKeyboardMarkup([[button(str(n), NewOverlap(n)) for n in (1, 2, 3, 5)]]))
     return OVERLAP
 
 
 async def overlap(update: Update, context: Context) -> int:
     query = update.callback_query
-    assert query is not None and query.data is not None
-    _ = await gettext_of(update, context)
+    assert query is not None
+    _ = await context.gettext()
+    tapped = NewOverlap.parse(query.data)
+    if tapped is None:
+        await stale(query, _)
+        return OVERLAP
     draft = _draft(context)
-    draft["overlap"] = int(query.data.split(":", 1)[1])
+    draft["overlap"] = tapped.count
     await query.answer()
     try:
         spec = parse_project({k: v for k, v in draft.items() if k != "adding"})
-        _saved, created = await services_of(context).catalog.save(spec)
+        _saved, created = await context.services.catalog.save(spec)
     except TapworkError as exc:
         await say.edit_query(query, _("The project was not saved: {why}", why=str(exc)))
         return ConversationHandler.END
@@ -268,7 +288,7 @@ async def overlap(update: Update, context: Context) -> int:
 
 
 async def cancel(update: Update, context: Context) -> int:
-    _ = await gettext_of(update, context)
+    _ = await context.gettext()
     _draft(context).clear()
     await _ask(update, _("Stopped; nothing was saved."))
     return ConversationHandler.END
@@ -283,19 +303,26 @@ def conversation() -> ConversationHandler[Context]:
         return _conversation(text)
 
 
+def _text_pattern(field: str) -> re.Pattern[str]:
+    kinds: tuple[type[CallbackData], ...] = _TEXT_BUTTONS[field]
+    return any_of(*kinds)
+
+
 def _conversation(text: filters.BaseFilter) -> ConversationHandler[Context]:
     return ConversationHandler(
         entry_points=[CommandHandler("newproject", begin, filters=filters.ChatType.PRIVATE)],
         states={
-            KIND: [CallbackQueryHandler(kind, pattern=r"^np:[a-z]+$")],
+            KIND: [CallbackQueryHandler(kind, pattern=NewKind.pattern)],
             NAME: [MessageHandler(text, name)],
             TITLE: [MessageHandler(text, title),
-                    CallbackQueryHandler(title_button, pattern=_TEXT_BUTTON)],
+                    CallbackQueryHandler(title_button,
+                                         pattern=_text_pattern("title"))],
             INSTRUCTIONS: [MessageHandler(text, instructions),
-                           CallbackQueryHandler(instructions_button, pattern=_TEXT_BUTTON)],
+                           CallbackQueryHandler(instructions_button,
+                                                pattern=_text_pattern("instructions"))],
             LABELS: [MessageHandler(text, labels)],
             REWARD: [MessageHandler(text, reward)],
-            OVERLAP: [CallbackQueryHandler(overlap, pattern=r"^np:[0-9]+$")],
+            OVERLAP: [CallbackQueryHandler(overlap, pattern=NewOverlap.pattern)],
         },
         fallbacks=[CommandHandler("cancel", cancel)],
         name="newproject",

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import tomllib
 from functools import wraps
 from typing import Any
 
 from babel.numbers import format_decimal
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, Update
+from telegram import InlineKeyboardMarkup, InputFile, Message, Update
 from telegram.error import BadRequest
 
 from bot.charts import bar_chart
@@ -24,15 +23,16 @@ from bot.money import format_money, format_rate
 from bot.projects import Project, parse_project
 from bot.qualify import GOLD, OPERATOR, TOO_FAST
 from handlers import say
-from handlers.common import Context, Handler, gettext_of, services_of
+from handlers.callbacks import Approve, PayoutsPage, Reinstate, Suspend, any_of, parse_any
+from handlers.common import Context, Handler
 from handlers.inputs import whole_number
+from handlers.keyboards import button, stale
 
 #: the Bot API's getFile limit
 MAX_DOWNLOAD = 20 * 1024 * 1024
-
-_APPROVE = re.compile(r"^pa:([0-9]{1,12})$")
-#: ``pp:<page>``: a page of /payouts, counted from 0
-_PAGE = "pp:"
+#: the buttons under /worker ID: one handler
+WORKER_BUTTONS = (Suspend, Reinstate)
+WORKER_PATTERN = any_of(*WORKER_BUTTONS)
 #: payout requests on one page of /payouts: ten lines and ten buttons stay readable, and
 #: far inside Telegram's 4096 characters and 100 buttons
 PAYOUTS_PAGE = 10
@@ -56,9 +56,9 @@ def operators_only(handler: Handler) -> Handler:
     @wraps(handler)
     async def guarded(update: Update, context: Context) -> Any:
         user = update.effective_user
-        if user is not None and user.id in services_of(context).config.operators.ids:
+        if user is not None and user.id in context.services.config.operators.ids:
             return await handler(update, context)
-        _ = await gettext_of(update, context)
+        _ = await context.gettext()
         text = _("Sorry, only operators may do that.")
         if update.callback_query is not None:
             await update.callback_query.answer(text)
@@ -76,7 +76,7 @@ async def payouts(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None:
         return
-    _ = await gettext_of(update, context)
+    _ = await context.gettext()
     text, markup = await _payouts_page(context, _, 0)
     await say.reply(message, text, reply_markup=markup)
 
@@ -87,14 +87,13 @@ async def payouts_page(update: Update, context: Context) -> None:
     query = update.callback_query
     if query is None:
         return
-    _ = await gettext_of(update, context)
-    data = query.data or ""
-    page = whole_number(data.removeprefix(_PAGE)) if data.startswith(_PAGE) else None
-    if page is None:
-        await query.answer(_("Sorry, this button does not work any more."))
+    _ = await context.gettext()
+    tapped = PayoutsPage.parse(query.data)
+    if tapped is None:
+        await stale(query, _)
         return
     await query.answer()
-    text, markup = await _payouts_page(context, _, page)
+    text, markup = await _payouts_page(context, _, tapped.page)
     await say.edit_query(query, text, reply_markup=markup)
 
 
@@ -102,7 +101,7 @@ async def _payouts_page(context: Context, _: Gettext, page: int
                         ) -> tuple[str, InlineKeyboardMarkup | None]:
     """One page of the waiting requests; a page past the end (requests were decided
     since the button was made) shows the last one."""
-    waiting = await services_of(context).payroll.payouts("requested")
+    waiting = await context.services.payroll.payouts("requested")
     if not waiting:
         return _("No payout requests are waiting."), None
     pages = -(-len(waiting) // PAYOUTS_PAGE)
@@ -115,15 +114,14 @@ async def _payouts_page(context: Context, _: Gettext, page: int
     for p in waiting[page * PAYOUTS_PAGE:(page + 1) * PAYOUTS_PAGE]:
         amount = format_money(p.amount, p.currency, _.language)
         lines.append(f"#{p.id} · {p.worker_id} · {amount} · {p.requested_at[:16]}")
-        rows.append([InlineKeyboardButton(_("✅ Approve #{id} ({amount})", id=p.id,
-                                            amount=amount), callback_data=f"pa:{p.id}")])
+        rows.append([button(_("✅ Approve #{id} ({amount})", id=p.id, amount=amount),
+                             Approve(p.id))])
     turn = []
     if page > 0:
-        turn.append(InlineKeyboardButton(_("◀️ Previous {count}", count=PAYOUTS_PAGE),
-                                         callback_data=f"{_PAGE}{page - 1}"))
+        turn.append(button(_("◀️ Previous {count}", count=PAYOUTS_PAGE),
+                           PayoutsPage(page - 1)))
     if page < pages - 1:
-        turn.append(InlineKeyboardButton(_("Next {count} ▶️", count=PAYOUTS_PAGE),
-                                         callback_data=f"{_PAGE}{page + 1}"))
+        turn.append(button(_("Next {count} ▶️", count=PAYOUTS_PAGE), PayoutsPage(page + 1)))
     if turn:
         rows.append(turn)
     return "\n".join(lines), InlineKeyboardMarkup(rows)
@@ -134,13 +132,13 @@ async def approve(update: Update, context: Context) -> None:
     query = update.callback_query
     if query is None:
         return
-    _ = await gettext_of(update, context)
-    match = _APPROVE.match(query.data or "")
-    if match is None:
-        await query.answer(_("Sorry, this button does not work any more."))
+    _ = await context.gettext()
+    tapped = Approve.parse(query.data)
+    if tapped is None:
+        await stale(query, _)
         return
     try:
-        payout = await services_of(context).payroll.decide_payout(int(match.group(1)), True)
+        payout = await context.services.payroll.decide_payout(tapped.payout, True)
     except TapworkError:
         await query.answer(_("This payout was already decided."))
         return
@@ -152,14 +150,14 @@ async def reject(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None:
         return
-    _ = await gettext_of(update, context)
+    _ = await context.gettext()
     args = context.args or []
     payout_id = whole_number(args[0]) if args else None
     if len(args) < 2 or payout_id is None:
         await say.reply(message, _("Use: /reject ID reason"))
         return
     try:
-        payout = await services_of(context).payroll.decide_payout(
+        payout = await context.services.payroll.decide_payout(
             payout_id, False, " ".join(args[1:]))
     except TapworkError:
         await say.reply(message, _("No open payout request #{id}.", id=args[0]))
@@ -174,12 +172,12 @@ async def _project_arg(update: Update, context: Context, usage: str
     message = update.effective_message
     if message is None:
         return None
-    _ = await gettext_of(update, context)
+    _ = await context.gettext()
     if not context.args:
         await say.reply(message, usage)
         return None
     try:
-        return message, _, await services_of(context).catalog.get(context.args[0])
+        return message, _, await context.services.catalog.get(context.args[0])
     except LookupError:
         await say.reply(message, _("No project named {name}.", name=context.args[0]))
         return None
@@ -191,8 +189,8 @@ async def projects(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None:
         return
-    _ = await gettext_of(update, context)
-    stats = await services_of(context).reports.stats()
+    _ = await context.gettext()
+    stats = await context.services.reports.stats()
     if not stats:
         await say.reply(message, _("No projects yet. Send a project TOML file, or /newproject."))
         return
@@ -214,13 +212,13 @@ async def projects(update: Update, context: Context) -> None:
 @operators_only
 async def project(update: Update, context: Context) -> None:
     """/project NAME: progress, pace, quality, money, with a chart of answers per hour."""
-    _ = await gettext_of(update, context)
+    _ = await context.gettext()
     found = await _project_arg(update, context, _("Use: /project NAME"))
     if found is None:
         return
     message, _, chosen = found
     name = chosen.spec.name
-    services = services_of(context)
+    services = context.services
     stats = next(s for s in await services.reports.stats() if s.name == name)
     activity, values, hours = await services.reports.activity(chosen)
     c = chosen.spec.currency
@@ -258,13 +256,13 @@ async def project(update: Update, context: Context) -> None:
 
 
 async def _set_status(update: Update, context: Context, status: str) -> None:
-    _ = await gettext_of(update, context)
+    _ = await context.gettext()
     found = await _project_arg(update, context, _("Use: /pause NAME or /resume NAME"))
     if found is None:
         return
     message, _, chosen = found
     name = chosen.spec.name
-    changed = await services_of(context).catalog.set_status(name, status)
+    changed = await context.services.catalog.set_status(name, status)
     if status == "paused":
         text = _("{name} is paused.", name=name) if changed else \
             _("{name} was already paused.", name=name)
@@ -287,13 +285,13 @@ async def resume(update: Update, context: Context) -> None:
 @operators_only
 async def export(update: Update, context: Context) -> None:
     """/export NAME: the JSONL export as a document (gzipped when only that fits)."""
-    _ = await gettext_of(update, context)
+    _ = await context.gettext()
     found = await _project_arg(update, context, _("Use: /export NAME"))
     if found is None:
         return
     message, _, chosen = found
     name = chosen.spec.name
-    result = await services_of(context).reports.export_for_chat(name)
+    result = await context.services.reports.export_for_chat(name)
     if result.data is None:
         await say.reply(message, _("The export of {name} is over Telegram's 50 MB limit "
                                    "even compressed: run tapwork export --project {name} "
@@ -312,7 +310,7 @@ async def worker(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None:
         return
-    _ = await gettext_of(update, context)
+    _ = await context.gettext()
     args = context.args or []
     worker_id = whole_number(args[0]) if args else None
     if worker_id is None:
@@ -323,8 +321,8 @@ async def worker(update: Update, context: Context) -> None:
 
 async def _show_worker(update: Update, context: Context, worker_id: int,
                        edit: bool = False) -> None:
-    services = services_of(context)
-    _ = await gettext_of(update, context)
+    services = context.services
+    _ = await context.gettext()
     person = await services.workers.get(worker_id)
     chat = update.effective_chat
     if person is None or chat is None:
@@ -342,11 +340,11 @@ async def _show_worker(update: Update, context: Context, worker_id: int,
         lines.append(_("{project}: {answers} answers, gold {gold}, {state}",
                        project=item.project, answers=item.answers, gold=gold, state=state))
         if item.suspended:
-            rows.append([InlineKeyboardButton(_("▶️ Reinstate in {project}", project=item.project),
-                                              callback_data=f"wr:{worker_id}:{item.project_id}")])
+            rows.append([button(_("▶️ Reinstate in {project}", project=item.project),
+                                Reinstate(worker_id, item.project_id))])
         else:
-            rows.append([InlineKeyboardButton(_("⏸ Suspend in {project}", project=item.project),
-                                              callback_data=f"ws:{worker_id}:{item.project_id}")])
+            rows.append([button(_("⏸ Suspend in {project}", project=item.project),
+                                Suspend(worker_id, item.project_id))])
     markup = InlineKeyboardMarkup(rows) if rows else None
     if edit and update.callback_query is not None:
         await say.edit_query(update.callback_query, "\n".join(lines), reply_markup=markup)
@@ -359,17 +357,18 @@ async def worker_button(update: Update, context: Context) -> None:
     query = update.callback_query
     if query is None:
         return
-    _ = await gettext_of(update, context)
-    match = re.match(r"^w([sr]):([0-9]{1,15}):([0-9]{1,12})$", query.data or "")
-    services = services_of(context)
-    chosen = await services.catalog.get_by_id(int(match.group(3))) if match else None
-    if match is None or chosen is None:
-        await query.answer(_("Sorry, this button does not work any more."))
+    _ = await context.gettext()
+    tapped = parse_any(query.data, WORKER_BUTTONS)
+    services = context.services
+    assert tapped is None or isinstance(tapped, Suspend | Reinstate)
+    chosen = await services.catalog.get_by_id(tapped.project) if tapped else None
+    if tapped is None or chosen is None:
+        await stale(query, _)
         return
-    suspend = match.group(1) == "s"
-    changed = await services.work.set_suspended(int(match.group(2)), chosen, suspend, OPERATOR)
+    changed = await services.work.set_suspended(tapped.worker, chosen,
+                                                isinstance(tapped, Suspend), OPERATOR)
     await query.answer(_("Done.") if changed else _("Nothing to change."))
-    await _show_worker(update, context, int(match.group(2)), edit=True)
+    await _show_worker(update, context, tapped.worker, edit=True)
 
 
 @operators_only
@@ -378,13 +377,13 @@ async def broadcast(update: Update, context: Context) -> None:
     message, chat = update.effective_message, update.effective_chat
     if message is None or chat is None:
         return
-    _ = await gettext_of(update, context)
+    _ = await context.gettext()
     args = context.args or []
     if not args:
         await say.reply(message, _("Use: /broadcast NAME [text]"))
         return
     text = message.text.split(maxsplit=2)[2] if message.text and len(args) > 1 else None
-    services = services_of(context)
+    services = context.services
     try:
         started, audience = await services.broadcasts.start(args[0], text,
                                                             operator_chat=chat.id)
@@ -411,7 +410,7 @@ async def document(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None or message.document is None:
         return
-    _ = await gettext_of(update, context)
+    _ = await context.gettext()
     doc = message.document
     if doc.file_size and doc.file_size > MAX_DOWNLOAD:
         await say.reply(message, _("That file is larger than 20 MB, the most a bot can "
@@ -438,8 +437,8 @@ async def _import(update: Update, context: Context, project_name: str) -> None:
     """Import in chat: a progress message edited as lines are checked, then the report."""
     message = update.effective_message
     assert message is not None and message.document is not None
-    _ = await gettext_of(update, context)
-    services = services_of(context)
+    _ = await context.gettext()
+    services = context.services
     try:
         await services.catalog.get(project_name)
     except LookupError:
@@ -476,11 +475,11 @@ async def _import(update: Update, context: Context, project_name: str) -> None:
 async def _project_file(update: Update, context: Context) -> None:
     message = update.effective_message
     assert message is not None
-    _ = await gettext_of(update, context)
+    _ = await context.gettext()
     data = await _download(update, context)
     try:
         spec = parse_project(tomllib.loads(data.decode("utf-8")))
-        saved, created = await services_of(context).catalog.save(spec)
+        saved, created = await context.services.catalog.save(spec)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         await say.reply(message, _("That is not a valid TOML file: {why}", why=str(exc)))
         return

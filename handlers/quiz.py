@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import re
-
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 
 from bot.i18n import Gettext
 from bot.quiz import Question, QuizOutcome, QuizStep
 from handlers import say, serve
-from handlers.common import Context, gettext_of, services_of
-from handlers.quiz_text import feedback_note, gate_text, other_projects, result_text, too_long
+from handlers.callbacks import QuizAnswer, QuizStart, any_of, parse_any
+from handlers.common import Context
+from handlers.keyboards import other_projects, stale, start_project
+from handlers.quiz_text import feedback_note, gate_text, result_text, too_long
 from handlers.render import answer_rows, show_item, show_text
 
-#: ``q:<attempt>:<position>:<choice or u>`` answers; ``qs:<project>`` starts a round
-_ANSWER = re.compile(r"^q:([0-9]{1,12}):([0-9]{1,3}):([0-9]{1,2}|u)$")
-_START = re.compile(r"^qs:([0-9]{1,12})$")
+#: starting a round and answering its questions: one handler
+QUIZ_BUTTONS = (QuizStart, QuizAnswer)
+QUIZ_PATTERN = any_of(*QUIZ_BUTTONS)
 
 
 async def show_question(context: Context, chat_id: int, question: Question, _: Gettext,
@@ -26,11 +26,11 @@ async def show_question(context: Context, chat_id: int, question: Question, _: G
               if question.phase == "training"
               else _("Exam question {n} of at most {total}", n=p + 1, total=question.total))
     markup = InlineKeyboardMarkup(answer_rows(question.project, _,
-                                              lambda choice: f"q:{a}:{p}:{choice}"))
+                                              lambda choice: QuizAnswer(a, p, choice)))
     sent, file_id = await show_item(context, chat_id, question.project, question.text,
                                     question.media, markup, _, replace, note, header)
     if file_id and question.media is not None:
-        await services_of(context).work.remember_file_id(question.media.id, file_id)
+        await context.services.work.remember_file_id(question.media.id, file_id)
     assert sent
 
 
@@ -46,16 +46,16 @@ async def present_step(update: Update, context: Context, step: QuizStep, _: Gett
     if project is None:
         return
     if step.outcome is QuizOutcome.TRAINING_DONE and update.effective_user is not None:
-        gate = await services_of(context).work.access(update.effective_user.id, project)
+        gate = await context.services.work.access(update.effective_user.id, project)
         text, markup = gate_text(project, gate, _)
         done = _("Practice finished. Well done!")
         await show_text(context, chat.id, "\n\n".join(p for p in (note, done, text) if p),
                         markup, replace)
         return
     if step.outcome is QuizOutcome.FINISHED and step.result is not None:
-        rows = [[InlineKeyboardButton(_("▶️ Start working"), callback_data=f"p:{project.id}")]]\
+        rows = [[start_project(_("▶️ Start working"), project.id)]] \
             if step.result.passed else []
-        rows.append(other_projects(_))
+        rows.append([other_projects(_)])
         await show_text(context, chat.id, result_text(project, step.result, _),
                         InlineKeyboardMarkup(rows), replace)
         return
@@ -67,29 +67,27 @@ async def callback(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return
-    _ = await gettext_of(update, context)
-    services = services_of(context)
+    _ = await context.gettext()
+    services = context.services
     replace = query.message if isinstance(query.message, Message) else None
-    data = query.data or ""
-    started = _START.match(data)
-    if started:
+    tapped = parse_any(query.data, QUIZ_BUTTONS)
+    if isinstance(tapped, QuizStart):
         await query.answer()
-        project = await services.catalog.get_by_id(int(started.group(1)))
+        project = await services.catalog.get_by_id(tapped.project)
         if project is None:
             return
         step = await services.quizzes.begin(user.id, project)
         await present_step(update, context, step, _, replace)
         return
-    answered = _ANSWER.match(data)
-    if answered is None:
-        await query.answer(_("Sorry, this button does not work any more."))
+    if not isinstance(tapped, QuizAnswer):
+        await stale(query, _)
         return
-    attempt, position, choice = answered.groups()
-    if choice == "u":
-        step = await services.quizzes.answer(user.id, int(attempt), int(position), text="")
+    if tapped.choice is None:  # "I can't make it out"
+        step = await services.quizzes.answer(user.id, tapped.attempt, tapped.position,
+                                             text="")
     else:
-        step = await services.quizzes.answer(user.id, int(attempt), int(position),
-                                             choice=int(choice))
+        step = await services.quizzes.answer(user.id, tapped.attempt, tapped.position,
+                                             choice=tapped.choice)
     await query.answer(_step_alert(step, _))
     if step.outcome in (QuizOutcome.NEXT, QuizOutcome.TRAINING_DONE, QuizOutcome.FINISHED):
         await present_step(update, context, step, _, replace)
@@ -100,14 +98,14 @@ async def typed_answer(update: Update, context: Context) -> bool:
     user, message = update.effective_user, update.effective_message
     if user is None or message is None or message.text is None:
         return False
-    services = services_of(context)
+    services = context.services
     current = await services.quizzes.open_attempt(user.id)
     if current is None:
         return False
     attempt, position = current
     step = await services.quizzes.answer(user.id, attempt, position, text=message.text,
                                          message_id=message.message_id)
-    _ = await gettext_of(update, context)
+    _ = await context.gettext()
     if step.outcome in (QuizOutcome.NEXT, QuizOutcome.TRAINING_DONE, QuizOutcome.FINISHED):
         await present_step(update, context, step, _)
     elif step.outcome is QuizOutcome.TOO_LONG:

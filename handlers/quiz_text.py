@@ -7,7 +7,7 @@ without importing the quiz handlers (which start work when a quiz is done).
 from __future__ import annotations
 
 from babel.dates import format_datetime
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup
 
 from bot.i18n import Gettext
 from bot.projects import Project
@@ -16,18 +16,15 @@ from bot.quiz import ExamResult
 from bot.quiz_rules import PRACTICE_MOST, PRACTICE_STREAK
 from bot.work import MAX_TYPED_ANSWER, Feedback
 from handlers import say
+from handlers.callbacks import QuizStart
+from handlers.keyboards import button, column, other_projects
 from handlers.render import value_name
-
-
-def other_projects(_: Gettext) -> list[InlineKeyboardButton]:
-    return [InlineKeyboardButton(_("📋 Other projects"), callback_data="t")]
 
 
 def gate_text(project: Project, gate: Access, _: Gettext) -> tuple[str, InlineKeyboardMarkup]:
     """Why this worker cannot work here yet, in plain words, and what they can do."""
-    start = [InlineKeyboardButton(_("▶️ Start practice") if gate.training
-                                  else _("▶️ Start the exam"),
-                                  callback_data=f"qs:{project.id}")]
+    start = button(_("▶️ Start practice") if gate.training else _("▶️ Start the exam"),
+                   QuizStart(project.id))
     quiz = project.spec.quiz
     if gate.gate is Gate.QUIZ and quiz is not None:
         if gate.training:
@@ -42,7 +39,7 @@ def gate_text(project: Project, gate: Access, _: Gettext) -> tuple[str, InlineKe
                      "strong start passes sooner. You will see your score and the right "
                      "answers at the end. Tries left: {tries}.", count=quiz.questions,
                      needed=quiz.pass_count, tries=gate.tries_left)
-        return text, InlineKeyboardMarkup([start, other_projects(_)])
+        return text, InlineKeyboardMarkup(column([start, other_projects(_)]))
     if gate.gate is Gate.COOLDOWN and gate.retry_at is not None:
         text = _("You can take the exam again from {when}. Tries left: {tries}.",
                  when=format_datetime(gate.retry_at, "short", locale=_.language),
@@ -54,7 +51,7 @@ def gate_text(project: Project, gate: Access, _: Gettext) -> tuple[str, InlineKe
         text = suspension_text(project, gate.reason, _)
     else:
         text = _("This project is not open yet. Please look again later.")
-    return text, InlineKeyboardMarkup([other_projects(_)])
+    return text, InlineKeyboardMarkup([[other_projects(_)]])
 
 
 def suspension_text(project: Project, reason: str | None, _: Gettext) -> str:

@@ -40,7 +40,9 @@ from bot.projects import Label, Project
 from bot.records import Media
 from bot.work import Task
 from handlers import say
-from handlers.common import Context, services_of
+from handlers.callbacks import Answer, CallbackData, Skip, Stop, Unreadable
+from handlers.common import Context
+from handlers.keyboards import button, column
 from handlers.say import CAPTION_LIMIT, TEXT_LIMIT, Text
 
 log = logging.getLogger(__name__)
@@ -105,25 +107,24 @@ def fits(text: Text, limit: int) -> bool:
     return say.length(text) <= limit
 
 
-def answer_rows(project: Project, _: Gettext, data: Callable[[str], str]
+def answer_rows(project: Project, _: Gettext, data: Callable[[int | None], CallbackData]
                 ) -> list[list[InlineKeyboardButton]]:
-    """One big button per answer, one per row; ``data(choice)`` builds its callback data."""
+    """One big button per answer, one per row; ``data(choice)`` is its callback data
+    (the label's position, or None for "I can't make it out")."""
     spec = project.spec
-    rows = [[InlineKeyboardButton(label_name(label, _), callback_data=data(str(i)))]
-            for i, label in enumerate(spec.labels)]
+    buttons = [button(label_name(label, _), data(i)) for i, label in enumerate(spec.labels)]
     if not spec.categorical:
-        rows.append([InlineKeyboardButton(_("🤷 I can't make it out"),
-                                          callback_data=data("u"))])
-    return rows
+        buttons.append(button(_("🤷 I can't make it out"), data(None)))
+    return column(buttons)
 
 
 def task_markup(task: Task, _: Gettext, senior: bool = False) -> InlineKeyboardMarkup:
     """The answers, then Skip and Stop (on rows of their own in senior mode)."""
     a = task.assignment_id
-    rows = answer_rows(task.project, _, lambda choice: f"u:{a}" if choice == "u"
-                       else f"a:{a}:{choice}")
-    skip = InlineKeyboardButton(_("⏭ Skip"), callback_data=f"s:{a}")
-    stop = InlineKeyboardButton(_("⏹ Stop"), callback_data=f"x:{a}")
+    rows = answer_rows(task.project, _, lambda choice: Unreadable(a) if choice is None
+                       else Answer(a, choice))
+    skip = button(_("⏭ Skip"), Skip(a))
+    stop = button(_("⏹ Stop"), Stop(a))
     rows += [[skip], [stop]] if senior else [[skip, stop]]
     return InlineKeyboardMarkup(rows)
 
@@ -143,9 +144,11 @@ async def show_task(context: Context, chat_id: int, task: Task, _: Gettext,
     edited into (``bot.work.Shown``); the delivery is written here only when it landed
     somewhere else, or brought a new Telegram ``file_id``.
     """
-    services = services_of(context)
+    services = context.services
     if senior is None:
-        worker = await services.workers.get(chat_id)
+        worker = await context.worker()  # the person in this chat, read once per update
+        if worker is None or worker.id != chat_id:
+            worker = await services.workers.get(chat_id)
         senior = worker is not None and worker.senior
     card = None
     if senior and task.media is None and task.text:
@@ -222,7 +225,7 @@ async def show_item(context: Context, chat_id: int, project: Project, text: str 
     if media.file_id:
         source = attached = media.file_id
     else:
-        data = await services_of(context).work.media_bytes(media.id)
+        data = await context.services.work.media_bytes(media.id)
         source = InputFile(data, filename=media.filename)
         attached = InputFile(data, filename=media.filename, attach=True)
         uploaded = True

@@ -2,7 +2,8 @@
 never longer than Telegram takes.
 
 Every message, edit and caption the bot sends goes through the functions here, always
-with ``parse_mode`` HTML. What they are given is either
+as HTML: the Application's ``Defaults(parse_mode=HTML)`` (``bot/app.py``) says so once
+for every call, so no call here names a parse mode. What they are given is either
 
 * a ``str``: plain text, as a person wrote it or ``_()`` translated it; it is escaped
   here, on its way out; or
@@ -50,7 +51,6 @@ from telegram import (
     InputMediaPhoto,
     Message,
 )
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 
 log = logging.getLogger(__name__)
@@ -157,7 +157,7 @@ async def send(bot: Bot, chat_id: int, text: Text,
     parts = split(text) or [escape(ELLIPSIS)]
     sent: Message | None = None
     for number, part in enumerate(parts, start=1):
-        sent = await bot.send_message(chat_id, part, parse_mode=ParseMode.HTML,
+        sent = await bot.send_message(chat_id, part,
                                       reply_markup=reply_markup if number == len(parts) else None,
                                       **options)
     assert sent is not None
@@ -186,7 +186,7 @@ async def edit_by_id(bot: Bot, chat_id: int, message_id: int, text: Text,
                      reply_markup: InlineKeyboardMarkup | None = None) -> None:
     """Edit a message known only by its id (a broadcast's progress line): one part only."""
     await bot.edit_message_text(clip(text, TEXT_LIMIT), chat_id, message_id,
-                                parse_mode=ParseMode.HTML, reply_markup=reply_markup)
+                                reply_markup=reply_markup)
 
 
 async def edit_query(query: CallbackQuery, text: Text,
@@ -226,7 +226,6 @@ async def send_media(bot: Bot, chat_id: int, kind: str, media: str | InputFile,
         "photo": bot.send_photo, "voice": bot.send_voice, "audio": bot.send_audio,
         "document": bot.send_document}
     return await senders[kind](chat_id, media, caption=caption_html,
-                               parse_mode=ParseMode.HTML if caption_html else None,
                                reply_markup=reply_markup, **options)
 
 
@@ -240,14 +239,13 @@ def input_media(kind: str, media: str | InputFile, caption: Text
     """What ``editMessageMedia`` takes; the caller has made the caption fit (it is cut
     with "…" here if it does not, rather than be refused)."""
     cls = InputMediaPhoto if kind == "photo" else InputMediaAudio
-    return cls(media, caption=clip(caption, CAPTION_LIMIT), parse_mode=ParseMode.HTML)
+    return cls(media, caption=clip(caption, CAPTION_LIMIT))
 
 
 async def _edit_part(message: Message, part: Markup,
                      markup: InlineKeyboardMarkup | None) -> Message:
     try:
-        edited = await message.edit_text(part, parse_mode=ParseMode.HTML,
-                                         reply_markup=markup)
+        edited = await message.edit_text(part, reply_markup=markup)
     except BadRequest as exc:
         if "not modified" in str(exc).lower():
             return message

@@ -6,12 +6,14 @@ start work here; in ``handlers.work`` it made those three import each other.
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 
 from bot.i18n import Gettext, language_name, language_names
 from bot.work import Empty, Served
-from handlers.common import Context, gettext_of, services_of
+from handlers.callbacks import Notify, ReadsLanguage, Tasks
+from handlers.common import Context
 from handlers.consent import ask_consent
+from handlers.keyboards import button, column, other_projects
 from handlers.quiz_text import gate_text
 from handlers.render import show_task, show_text
 
@@ -21,8 +23,8 @@ async def begin(update: Update, context: Context, project_name: str) -> None:
     user = update.effective_user
     if user is None or not await consented(update, context, None):
         return
-    served = await services_of(context).work.start(user.id, project_name)
-    await present(update, context, served, await gettext_of(update, context))
+    served = await context.services.work.start(user.id, project_name)
+    await present(update, context, served, await context.gettext())
 
 
 async def begin_by_id(update: Update, context: Context, project_id: int,
@@ -31,8 +33,8 @@ async def begin_by_id(update: Update, context: Context, project_id: int,
     user = update.effective_user
     if user is None or not await consented(update, context, project_id):
         return
-    served = await services_of(context).work.start_by_id(user.id, project_id)
-    await present(update, context, served, await gettext_of(update, context), replace,
+    served = await context.services.work.start_by_id(user.id, project_id)
+    await present(update, context, served, await context.gettext(), replace,
                   note)
 
 
@@ -40,13 +42,13 @@ async def consented(update: Update, context: Context, project_id: int | None) ->
     """No work before consent: asks for it (remembering the project) when missing."""
     user = update.effective_user
     assert user is not None
-    services = services_of(context)
-    worker = await services.workers.get(user.id)
+    worker = await context.worker()
     if worker is not None and worker.consent_at is not None:
         return True
     if worker is None:
-        await services.workers.seen(user.id, user.first_name or "", user.language_code)
-    await ask_consent(update, await gettext_of(update, context), project_id)
+        context.remember(await context.services.workers.seen(
+            user.id, user.first_name or "", user.language_code))
+    await ask_consent(update, await context.gettext(), project_id)
     return False
 
 
@@ -79,11 +81,10 @@ async def present(update: Update, context: Context, served: Served, _: Gettext,
     else:
         # nobody is sent into practice or an exam for a project with nothing for them
         text = _("There are no tasks for you in this project right now.")
-        rows.append([InlineKeyboardButton(_("🔔 Tell me when there are"),
-                                          callback_data=f"nt:{served.project.id}")])
+        rows.append([button(_("🔔 Tell me when there are"), Notify(served.project.id))])
     if note:
         text = f"{note}\n\n{text}"
-    rows.append([InlineKeyboardButton(_("📋 Other projects"), callback_data="t")])
+    rows.append([other_projects(_)])
     await show_text(context, chat.id, text, InlineKeyboardMarkup(rows), replace)
 
 
@@ -93,9 +94,9 @@ async def ask_language(context: Context, chat_id: int, served: Served, _: Gettex
     assert served.project is not None
     text = _("This project's texts are in {languages}. Can you read them?",
              languages=language_names(served.languages, _.language))
-    rows = [[InlineKeyboardButton(_("✅ Yes, I read {language}",
-                                    language=language_name(lang, _.language)),
-                                  callback_data=f"rl:{served.project.id}:{lang}")]
-            for lang in served.languages]
-    rows.append([InlineKeyboardButton(_("✗ No"), callback_data="t")])
+    project_id = served.project.id
+    rows = column([*(button(_("✅ Yes, I read {language}",
+                              language=language_name(lang, _.language)),
+                            ReadsLanguage(project_id, lang)) for lang in served.languages),
+                   button(_("✗ No"), Tasks())])
     await show_text(context, chat_id, text, InlineKeyboardMarkup(rows), replace)

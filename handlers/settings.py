@@ -2,26 +2,40 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 
-from bot.i18n import LANGUAGES, Gettext, autonym, gettext_for
+from bot.i18n import LANGUAGES, Gettext, autonym
 from bot.languages import pack
 from bot.records import Worker
 from bot.timezones import label as zone_label
 from handlers import say
-from handlers.common import Context, services_of
+from handlers.callbacks import (
+    ReadsScreen,
+    SetLanguage,
+    Setting,
+    SettingKey,
+    SettingsBack,
+    TimeZone,
+    ToggleRead,
+    any_of,
+    parse_any,
+)
+from handlers.common import Context
+from handlers.keyboards import button, column, stale
 
 #: quiet-hour choices, minutes after local midnight (start, end); None = no quiet hours
 QUIET_PRESETS: tuple[tuple[int, int] | None, ...] = (
     None, (22 * 60, 7 * 60), (21 * 60, 8 * 60), (23 * 60, 9 * 60))
 LANGUAGE_NAMES = {"en": "English", "ko": "한국어", "zh": "中文"}
-_DATA = re.compile(r"^set:(lang|senior|notify|quiet|tz|name|daily)(?::(\w{2}))?$")
-#: the languages one reads, a multi-select apart from the interface language:
-#: ``set:reads`` opens it, ``set:read:<code>`` toggles one, ``set:back`` returns
-_READS = re.compile(r"^set:(?:reads|back|read:([a-z]{2,3}))$")
+#: a line of /settings, or a language from its list
+CHANGE_BUTTONS = (Setting, SetLanguage)
+CHANGE_PATTERN = any_of(*CHANGE_BUTTONS)
+#: the languages one reads, a multi-select apart from the interface language: open it,
+#: toggle one, go back to /settings
+READS_BUTTONS = (ReadsScreen, ToggleRead, SettingsBack)
+READS_PATTERN = any_of(*READS_BUTTONS)
 
 
 def _clock(minutes: int) -> str:
@@ -34,44 +48,37 @@ def settings_screen(worker: Worker, _: Gettext, *, now: datetime
     quiet = (_("{start} to {end}", start=_clock(worker.quiet_start),
                end=_clock(worker.quiet_end))
              if worker.quiet_start is not None and worker.quiet_end is not None else off)
-    rows = [
-        [InlineKeyboardButton(_("🌐 Language: {name}", name=LANGUAGE_NAMES[_.language]),
-                              callback_data="set:lang")],
-        [InlineKeyboardButton(_("📖 I can read: {languages}",
-                                languages=" · ".join(autonym(c) for c in worker.reads)),
-                              callback_data="set:reads")],
-        [InlineKeyboardButton(_("🔠 Bigger text: {state}", state=on if worker.senior else off),
-                              callback_data="set:senior")],
-        [InlineKeyboardButton(_("🔔 Notifications: {state}",
-                                state=on if worker.notify else off),
-                              callback_data="set:notify")],
-        [InlineKeyboardButton(_("🌙 Quiet hours: {hours}", hours=quiet),
-                              callback_data="set:quiet")],
-        [InlineKeyboardButton(_("🕒 Time zone: {zone}",
-                                zone=zone_label(worker.timezone, now, _.language)),
-                              callback_data="set:tz")],
-        [InlineKeyboardButton(_("📰 Daily summary: {state}",
-                                state=on if worker.daily_summary else off),
-                              callback_data="set:daily")],
-        [InlineKeyboardButton(_("🏷 My name on /top: {state}",
-                                state=_("shown") if worker.display_name else _("hidden")),
-                              callback_data="set:name")],
-    ]
+    rows = column([
+        button(_("🌐 Language: {name}", name=LANGUAGE_NAMES[_.language]), Setting("lang")),
+        button(_("📖 I can read: {languages}",
+                 languages=" · ".join(autonym(c) for c in worker.reads)), ReadsScreen()),
+        button(_("🔠 Bigger text: {state}", state=on if worker.senior else off),
+               Setting("senior")),
+        button(_("🔔 Notifications: {state}", state=on if worker.notify else off),
+               Setting("notify")),
+        button(_("🌙 Quiet hours: {hours}", hours=quiet), Setting("quiet")),
+        button(_("🕒 Time zone: {zone}", zone=zone_label(worker.timezone, now, _.language)),
+               TimeZone()),
+        button(_("📰 Daily summary: {state}", state=on if worker.daily_summary else off),
+               Setting("daily")),
+        button(_("🏷 My name on /top: {state}",
+                 state=_("shown") if worker.display_name else _("hidden")),
+               Setting("name")),
+    ])
     return _("Your settings. Tap a line to change it."), InlineKeyboardMarkup(rows)
 
 
 def language_screen(_: Gettext) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(LANGUAGE_NAMES[code],
-                                                       callback_data=f"set:lang:{code}")]
-                                 for code in LANGUAGES])
+    return InlineKeyboardMarkup(column(button(LANGUAGE_NAMES[code], SetLanguage(code))
+                                       for code in LANGUAGES))
 
 
 def reads_screen(worker: Worker, _: Gettext) -> tuple[str, InlineKeyboardMarkup]:
     """One toggle per language (each in its own words), ✓ on those the worker reads."""
     codes = [*LANGUAGES, *(c for c in worker.reads if c not in LANGUAGES)]
-    rows = [[InlineKeyboardButton(f"{'✓ ' if code in worker.reads else ''}{autonym(code)}",
-                                  callback_data=f"set:read:{code}")] for code in codes]
-    rows.append([InlineKeyboardButton(_("⬅️ Done"), callback_data="set:back")])
+    rows = column([*(button(f"{'✓ ' if code in worker.reads else ''}{autonym(code)}",
+                            ToggleRead(code)) for code in codes),
+                   button(_("⬅️ Done"), SettingsBack())])
     return (_("Which languages can you read? You get tasks in these languages. Tap to "
               "change."), InlineKeyboardMarkup(rows))
 
@@ -81,27 +88,28 @@ async def reads(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return
-    services = services_of(context)
-    worker = await services.workers.get(user.id)
-    match = _READS.match(query.data or "")
-    _ = gettext_for(worker.language if worker else "en")
-    if worker is None or match is None:
-        await query.answer(_("Sorry, this button does not work any more."))
+    services = context.services
+    worker = await context.worker()
+    tapped = parse_any(query.data, READS_BUTTONS)
+    _ = await context.gettext()
+    if worker is None or tapped is None:
+        await stale(query, _)
         return
-    code = match.group(1)
-    if (query.data or "").endswith(":back"):
+    if isinstance(tapped, SettingsBack):
         await query.answer()
         text, markup = settings_screen(worker, _, now=services.clock.now())
     else:
-        if code is not None:
+        if isinstance(tapped, ToggleRead):
+            code = tapped.code
             if code not in LANGUAGES and code not in worker.reads:
-                await query.answer(_("Sorry, this button does not work any more."))
+                await stale(query, _)
                 return
             chosen = set(worker.reads) ^ {code}
             if not chosen:  # nobody reads nothing: the last language stays
                 await query.answer(_("Keep at least one language."))
                 return
             worker = await services.workers.update(user.id, reads=pack(chosen))
+            context.remember(worker)
             await query.answer(_("Saved."))
         else:
             await query.answer()
@@ -113,10 +121,10 @@ async def settings(update: Update, context: Context) -> None:
     user, message = update.effective_user, update.effective_message
     if user is None or message is None:
         return
-    services = services_of(context)
+    services = context.services
     worker = await services.workers.seen(user.id, user.first_name or "", user.language_code)
-    text, markup = settings_screen(worker, gettext_for(worker.language),
-                                   now=services.clock.now())
+    context.remember(worker)
+    text, markup = settings_screen(worker, await context.gettext(), now=services.clock.now())
     await say.reply(message, text, reply_markup=markup)
 
 
@@ -124,31 +132,33 @@ async def change(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return
-    services = services_of(context)
-    worker = await services.workers.get(user.id)
-    match = _DATA.match(query.data or "")
-    if worker is None or match is None:
-        await query.answer(gettext_for(worker.language if worker else "en")(
-            "Sorry, this button does not work any more."))
+    services = context.services
+    worker = await context.worker()
+    tapped = parse_any(query.data, CHANGE_BUTTONS)
+    if worker is None or tapped is None:
+        await stale(query, await context.gettext())
         return
-    key, value = match.groups()
-    if key == "lang" and value is None:
+    if isinstance(tapped, Setting) and tapped.key == "lang":
         await query.answer()
-        await query.edit_message_reply_markup(language_screen(gettext_for(worker.language)))
+        await query.edit_message_reply_markup(language_screen(await context.gettext()))
         return
-    worker = await services.workers.update(user.id, **_changes(worker, key, value,
-                                                               user.first_name or ""))
-    _ = gettext_for(worker.language)
+    if isinstance(tapped, SetLanguage):
+        changes: dict[str, object] = {
+            "language": tapped.code if tapped.code in LANGUAGES else "en",
+            "language_chosen": 1}
+    else:
+        assert isinstance(tapped, Setting)
+        changes = _changes(worker, tapped.key, user.first_name or "")
+    worker = await services.workers.update(user.id, **changes)
+    context.remember(worker)  # a new language speaks from this very answer
+    _ = await context.gettext()
     await query.answer(_("Saved."))
     text, markup = settings_screen(worker, _, now=services.clock.now())
     await say.edit_query(query, text, reply_markup=markup)
 
 
-def _changes(worker: Worker, key: str, value: str | None, first_name: str
-             ) -> dict[str, object]:
+def _changes(worker: Worker, key: SettingKey, first_name: str) -> dict[str, object]:
     """What one tap changes; cycling choices move to the next preset."""
-    if key == "lang":
-        return {"language": value if value in LANGUAGES else "en", "language_chosen": 1}
     if key == "senior":
         return {"senior": int(not worker.senior)}
     if key == "notify":

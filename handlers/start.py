@@ -5,9 +5,10 @@ from __future__ import annotations
 from telegram import Update
 
 from handlers import say, serve, work
-from handlers.common import Context, gettext_of, services_of
+from handlers.callbacks import Consent
+from handlers.common import Context
 from handlers.consent import ask_consent
-from handlers.inputs import whole_number
+from handlers.keyboards import stale
 from handlers.menu import refresh_operator_menu
 
 
@@ -16,9 +17,10 @@ async def start(update: Update, context: Context) -> None:
     user, message = update.effective_user, update.effective_message
     if user is None or message is None:
         return
-    services = services_of(context)
+    services = context.services
     worker = await services.workers.seen(user.id, user.first_name or "", user.language_code)
-    _ = await gettext_of(update, context)
+    context.remember(worker)
+    _ = await context.gettext()
     await refresh_operator_menu(update, context, _)
     project_name = context.args[0] if context.args else None
     if worker.consent_at is None:
@@ -39,27 +41,29 @@ async def consent(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return
-    services = services_of(context)
+    tapped = Consent.parse(query.data)
+    if tapped is None:
+        await stale(query, await context.gettext())
+        return
+    services = context.services
     await services.workers.seen(user.id, user.first_name or "", user.language_code)
     await services.workers.consent(user.id)
-    data = query.data or ""
-    if data.endswith(":big"):
-        await services.workers.update(user.id, senior=1)
-        data = data.removesuffix(":big")
-    _ = await gettext_of(update, context)
+    if tapped.big:
+        context.remember(await services.workers.update(user.id, senior=1))
+    else:
+        context.forget()  # consent changed it: the work that follows reads it once
+    _ = await context.gettext()
     await query.answer(_("Thank you!"))
-    tail = data.partition(":")[2]
     if query.message is not None:
         await query.edit_message_reply_markup(None)
-    project_id = whole_number(tail)
-    if project_id is not None:
-        await serve.begin_by_id(update, context, project_id)
+    if tapped.project is not None:
+        await serve.begin_by_id(update, context, tapped.project)
     else:
         await work.tasks(update, context)
 
 
 async def _project_id(context: Context, name: str) -> int | None:
     try:
-        return (await services_of(context).catalog.get(name)).id
+        return (await context.services.catalog.get(name)).id
     except LookupError:
         return None

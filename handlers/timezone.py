@@ -4,29 +4,28 @@ picker's own list, so a forged one changes nothing."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 
 from bot import timezones
-from bot.i18n import Gettext, gettext_for
+from bot.i18n import Gettext
 from handlers import say
-from handlers.common import Context, services_of
+from handlers.callbacks import TimeZone
+from handlers.common import Context
+from handlers.keyboards import button, stale
 from handlers.settings import settings_screen
 
-#: ``set:tz`` opens the picker, ``set:tz:<zone>`` chooses, ``set:tz:back`` leaves it
-_DATA = re.compile(r"^set:tz(?::([A-Za-z0-9_+\-/]{1,40}))?$")
+#: ``TimeZone()`` opens the picker, ``TimeZone(zone)`` chooses, ``TimeZone(BACK)`` leaves
 BACK = "back"
 
 
 def zone_screen(current: str, now: datetime, _: Gettext) -> InlineKeyboardMarkup:
     """Two places a row, west to east; the worker's own zone is ticked."""
-    buttons = [InlineKeyboardButton(("✓ " if name == current else "") + text,
-                                    callback_data=f"set:tz:{name}")
+    buttons = [button(("✓ " if name == current else "") + text, TimeZone(name))
                for name, text in timezones.picker(now, _.language)]
     rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
-    rows.append([InlineKeyboardButton(_("◀️ Back"), callback_data=f"set:tz:{BACK}")])
+    rows.append([button(_("◀️ Back"), TimeZone(BACK))])
     return InlineKeyboardMarkup(rows)
 
 
@@ -34,16 +33,15 @@ async def callback(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return
-    services = services_of(context)
-    worker = await services.workers.get(user.id)
-    match = _DATA.match(query.data or "")
-    chosen = match.group(1) if match else None
-    if worker is None or match is None or (
+    services = context.services
+    worker = await context.worker()
+    tapped = TimeZone.parse(query.data)
+    chosen = tapped.zone if tapped else None
+    _ = await context.gettext()
+    if worker is None or tapped is None or (
             chosen not in (None, BACK) and not timezones.offered(chosen)):
-        await query.answer(gettext_for(worker.language if worker else "en")(
-            "Sorry, this button does not work any more."))
+        await stale(query, _)
         return
-    _ = gettext_for(worker.language)
     now = services.clock.now()
     if chosen is None:
         await query.answer()

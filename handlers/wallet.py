@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from datetime import timedelta
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram import InlineKeyboardMarkup, InputFile, Update
 
 from bot.charts import bar_chart
 from bot.i18n import Gettext, gettext_for
@@ -16,11 +15,11 @@ from bot.money import currency_name, format_money, format_rate
 from bot.notices import Notice
 from bot.records import LedgerEntry
 from handlers import say
-from handlers.common import Context, gettext_of, services_of
+from handlers.callbacks import Payout, TopName
+from handlers.common import Context
+from handlers.keyboards import button, stale
 
 log = logging.getLogger(__name__)
-_CONFIRM = re.compile(r"^po:([0-9]{1,12})$")
-_TOP = re.compile(r"^top:([0-9]{1,12}|show|hide)$")
 
 
 def money(amount: int, currency: str, _: Gettext) -> str:
@@ -31,8 +30,8 @@ async def wallet(update: Update, context: Context) -> None:
     user, message = update.effective_user, update.effective_message
     if user is None or message is None:
         return
-    _ = await gettext_of(update, context)
-    w = await services_of(context).payroll.wallet(user.id)
+    _ = await context.gettext()
+    w = await context.services.payroll.wallet(user.id)
     if not w.balances:
         await say.reply(message, _("Nothing earned yet. Tap /tasks to start."))
         return
@@ -60,9 +59,9 @@ async def wallet(update: Update, context: Context) -> None:
             lines.append(_("Bonuses so far: {amount} (on top of the hourly rate)",
                            amount=money(w.bonuses[c], c, _)))
     # the button only when a payout can be made: no confirm-then-refuse
-    markup = InlineKeyboardMarkup([[InlineKeyboardButton(
-        _("💸 Request a payout"), callback_data=f"po:{message.message_id}")]]
-        ) if w.payable() else None
+    markup = InlineKeyboardMarkup([[button(_("💸 Request a payout"),
+                                           Payout(message.message_id))]]
+                                  ) if w.payable() else None
     await say.reply(message, say.join(lines), reply_markup=markup)
     if w.chart_currency is not None:
         top = max(v for _day, v in w.chart)
@@ -105,8 +104,8 @@ async def history(update: Update, context: Context) -> None:
     user, message = update.effective_user, update.effective_message
     if user is None or message is None:
         return
-    _ = await gettext_of(update, context)
-    entries = await services_of(context).payroll.history(user.id)
+    _ = await context.gettext()
+    entries = await context.services.payroll.history(user.id)
     if not entries:
         await say.reply(message, _("Nothing earned yet. Tap /tasks to start."))
         return
@@ -122,8 +121,8 @@ async def payout(update: Update, context: Context) -> None:
     user, message = update.effective_user, update.effective_message
     if user is None or message is None:
         return
-    _ = await gettext_of(update, context)
-    w = await services_of(context).payroll.wallet(user.id)
+    _ = await context.gettext()
+    w = await context.services.payroll.wallet(user.id)
     payable = w.payable()
     short = [_("{amount} is ready; payouts start at {minimum}, so {missing} more to go.",
                amount=money(b.available, b.currency, _),
@@ -139,21 +138,21 @@ async def payout(update: Update, context: Context) -> None:
     await say.reply(
         message,
         "\n".join([_("Request a payout of {amounts}?", amounts=amounts), *short]),
-        reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(
-            _("✅ Yes, pay me out"), callback_data=f"po:{message.message_id}")]]))
+        reply_markup=InlineKeyboardMarkup([[button(_("✅ Yes, pay me out"),
+                                                    Payout(message.message_id))]]))
 
 
 async def confirm_payout(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return
-    _ = await gettext_of(update, context)
-    match = _CONFIRM.match(query.data or "")
-    if match is None:
-        await query.answer(_("Sorry, this button does not work any more."))
+    _ = await context.gettext()
+    tapped = Payout.parse(query.data)
+    if tapped is None:
+        await stale(query, _)
         return
-    payroll = services_of(context).payroll
-    results = await payroll.request_payout(user.id, f"req:{user.id}:{match.group(1)}")
+    payroll = context.services.payroll
+    results = await payroll.request_payout(user.id, f"req:{user.id}:{tapped.message}")
     lines = []
     for r in results:
         if r.payout is not None:
@@ -178,8 +177,8 @@ async def top(update: Update, context: Context) -> None:
     user, message = update.effective_user, update.effective_message
     if user is None or message is None:
         return
-    _ = await gettext_of(update, context)
-    services = services_of(context)
+    _ = await context.gettext()
+    services = context.services
     now = services.clock.now()
     week = now - timedelta(days=7)
     month = now - timedelta(days=30)
@@ -195,21 +194,25 @@ async def top(update: Update, context: Context) -> None:
                 label = name or _("Worker #{number}", number=worker_id % 10000)
                 lines.append(f"{rank}. {label} · {money(earned, project.spec.currency, _)}")
             lines.append("")
-    worker = await services.workers.get(user.id)
+    worker = await context.worker()
     shown = worker is not None and worker.display_name is not None
-    button = (InlineKeyboardButton(_("🙈 Hide my name"), callback_data="top:hide") if shown
-              else InlineKeyboardButton(_("🙋 Show my name"), callback_data="top:show"))
+    toggle = (button(_("🙈 Hide my name"), TopName("hide")) if shown
+              else button(_("🙋 Show my name"), TopName("show")))
     await say.reply(message, say.join(lines).strip() or _("No earnings yet this month."),
-                    reply_markup=InlineKeyboardMarkup([[button]]))
+                    reply_markup=InlineKeyboardMarkup([[toggle]]))
 
 
 async def top_choice(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return
-    _ = await gettext_of(update, context)
-    show = query.data == "top:show"
-    await services_of(context).workers.set_display_name(
+    _ = await context.gettext()
+    tapped = TopName.parse(query.data)
+    if tapped is None:
+        await stale(query, _)
+        return
+    show = tapped.choice == "show"
+    await context.services.workers.set_display_name(
         user.id, (user.first_name or "").strip()[:32] if show else None)
     await query.answer(_("Your name is shown on /top now.") if show
                        else _("Your name is hidden on /top now."))

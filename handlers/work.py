@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 
 from bot.catalog import MANY
 from bot.i18n import Gettext
@@ -13,16 +11,26 @@ from bot.projects import Project
 from bot.records import Worker
 from bot.work import AnswerResult, Outcome, Shown
 from handlers import bursts, quiz, say, serve
-from handlers.common import Context, gettext_in, gettext_of, many, services_of
+from handlers.callbacks import (
+    Answer,
+    Notify,
+    Pick,
+    ReadsLanguage,
+    Skip,
+    Stop,
+    Tasks,
+    Unreadable,
+    any_of,
+    parse_any,
+)
+from handlers.common import Context, many
+from handlers.keyboards import button, column, only_other_projects, other_projects, stale
 from handlers.quiz_text import feedback_note, too_long
 from handlers.render import show_text
 
-#: ``a:<assignment>:<label>``, ``u|s|x:<assignment>``, ``p:<project>``, ``t``
-_CALLBACK = re.compile(
-    r"^(?:a:([0-9]{1,12}):([0-9]{1,2})|([usx]):([0-9]{1,12})|p:([0-9]{1,12})|t)$")
-#: ``rl:<project>:<language>``: "yes, I read it"; ``nt:<project>``: tell me when there is work
-_READS = re.compile(r"^rl:([0-9]{1,12}):([a-z]{2,3})$")
-_NOTIFY = re.compile(r"^nt:([0-9]{1,12})$")
+#: the buttons of the task loop: one handler, matched first (they are nearly every tap)
+TASK_BUTTONS = (Answer, Unreadable, Skip, Stop, Pick, Tasks)
+TASK_PATTERN = any_of(*TASK_BUTTONS)
 
 
 async def tasks(update: Update, context: Context, replace: Message | None = None) -> None:
@@ -31,18 +39,17 @@ async def tasks(update: Update, context: Context, replace: Message | None = None
     if chat is None:
         return
     user = update.effective_user
-    _ = await gettext_of(update, context)
-    projects = (await services_of(context).work.offers(user.id, MANY + 1)
+    _ = await context.gettext()
+    projects = (await context.services.work.offers(user.id, MANY + 1)
                 if user is not None else [])
     if not projects:
         await show_text(context, chat.id, _("There are no tasks right now. Please look again "
                                              "later."), replace=replace)
         return
-    rows = [[InlineKeyboardButton(
+    rows = column(button(
         _("{title} · {amount} · {count} left", title=p.spec.title.get(_.language),
           amount=format_money(p.spec.reward_micros, p.spec.currency, _.language),
-          count=many(n)),
-        callback_data=f"p:{p.id}")] for p, n in projects]
+          count=many(n)), Pick(p.id)) for p, n in projects)
     await show_text(context, chat.id, _("Pick a project to start:"),
                     InlineKeyboardMarkup(rows), replace=replace)
 
@@ -52,41 +59,41 @@ async def callback(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return
-    match = _CALLBACK.match(query.data or "")
+    tapped = parse_any(query.data, TASK_BUTTONS)
     replace = query.message if isinstance(query.message, Message) else None
-    if match is None:
-        _ = await gettext_of(update, context)
-        await query.answer(_("Sorry, this button does not work any more."))
+    if tapped is None:
+        await stale(query, await context.gettext())
         return
-    label_aid, label, action, action_aid, project_id = match.groups()
-    work = services_of(context).work
-    if project_id is not None:
+    work = context.services.work
+    if isinstance(tapped, Pick):
         await query.answer()
-        await serve.begin_by_id(update, context, int(project_id), replace)
+        await serve.begin_by_id(update, context, tapped.project, replace)
         return
-    if label_aid is None and action is None:  # "t": back to the list
+    if isinstance(tapped, Tasks):
         await query.answer()
         await tasks(update, context, replace)
         return
     # the next task will be edited into this message: the domain records it there
     shown = Shown(replace.chat_id, replace.message_id) if replace is not None else None
-    if label_aid is not None:
-        result = await work.answer_choice(user.id, int(label_aid), int(label), shown)
-    elif action == "u":
+    if isinstance(tapped, Answer):
+        result = await work.answer_choice(user.id, tapped.assignment, tapped.choice, shown)
+    elif isinstance(tapped, Unreadable):
         result = await work.answer_text(user.id, "", message_id=None,
-                                        assignment_id=int(action_aid), shown=shown)
-    elif action == "s":
-        result = await work.skip(user.id, int(action_aid), shown)
+                                        assignment_id=tapped.assignment, shown=shown)
+    elif isinstance(tapped, Skip):
+        result = await work.skip(user.id, tapped.assignment, shown)
     else:
-        result = await work.stop(user.id, int(action_aid))
+        assert isinstance(tapped, Stop)
+        result = await work.stop(user.id, tapped.assignment)
     # the worker's row came back from the answer's transaction: no second read
-    worker, _ = result.worker, gettext_in(result.worker, user)
-    if action == "x":
+    context.remember(result.worker)
+    worker, _ = result.worker, await context.gettext()
+    if isinstance(tapped, Stop):
         await query.answer(_("Stopped. Your answers are saved."))
         if result.outcome is Outcome.ACCEPTED and result.served and result.served.project:
             await _stopped(update, context, result.served.project, _, replace)
         return
-    saved = _skipped_line(result, _) if action == "s" else _saved_line(result, _)
+    saved = _skipped_line(result, _) if isinstance(tapped, Skip) else _saved_line(result, _)
     await query.answer(saved or _outcome_text(result, _))
     if result.served is not None:
         if await _burst_over(update, context, worker, result, replace):
@@ -104,9 +111,10 @@ async def typed_answer(update: Update, context: Context) -> None:
         return
     if await quiz.typed_answer(update, context):
         return
-    result = await services_of(context).work.answer_text(user.id, message.text,
+    result = await context.services.work.answer_text(user.id, message.text,
                                                          message.message_id)
-    worker, _ = result.worker, gettext_in(result.worker, user)
+    context.remember(result.worker)
+    worker, _ = result.worker, await context.gettext()
     if result.outcome is Outcome.ALREADY_ANSWERED:
         return  # the same message delivered twice: it was answered the first time
     if result.outcome is Outcome.NO_TASK:
@@ -130,7 +138,7 @@ async def typed_answer(update: Update, context: Context) -> None:
 async def not_text(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is not None:
-        _ = await gettext_of(update, context)
+        _ = await context.gettext()
         await say.reply(message, _("Please type your answer as text, or tap a button."))
 
 
@@ -138,8 +146,7 @@ async def unknown_button(update: Update, context: Context) -> None:
     """Anything else a client sends as callback data: forged or from an old version."""
     query = update.callback_query
     if query is not None:
-        _ = await gettext_of(update, context)
-        await query.answer(_("Sorry, this button does not work any more."))
+        await stale(query, await context.gettext())
 
 
 async def reads_button(update: Update, context: Context) -> None:
@@ -147,15 +154,14 @@ async def reads_button(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return
-    match = _READS.match(query.data or "")
-    services = services_of(context)
-    project = await services.catalog.get_by_id(int(match.group(1))) if match else None
-    if match is None or project is None or match.group(2) not in project.languages:
-        _ = await gettext_of(update, context)
-        await query.answer(_("Sorry, this button does not work any more."))
+    tapped = ReadsLanguage.parse(query.data)
+    services = context.services
+    project = await services.catalog.get_by_id(tapped.project) if tapped else None
+    if tapped is None or project is None or tapped.language not in project.languages:
+        await stale(query, await context.gettext())
         return
     await query.answer()
-    await services.workers.add_language(user.id, match.group(2))
+    context.remember(await services.workers.add_language(user.id, tapped.language))
     replace = query.message if isinstance(query.message, Message) else None
     await serve.begin_by_id(update, context, project.id, replace)
 
@@ -166,11 +172,11 @@ async def notify_button(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return
-    match = _NOTIFY.match(query.data or "")
-    services = services_of(context)
-    _ = await gettext_of(update, context)
-    if match is None or not await services.broadcasts.subscribe(user.id, int(match.group(1))):
-        await query.answer(_("Sorry, this button does not work any more."))
+    tapped = Notify.parse(query.data)
+    services = context.services
+    _ = await context.gettext()
+    if tapped is None or not await services.broadcasts.subscribe(user.id, tapped.project):
+        await stale(query, _)
         return
     await query.answer()
     replace = query.message if isinstance(query.message, Message) else None
@@ -178,18 +184,15 @@ async def notify_button(update: Update, context: Context) -> None:
     assert chat is not None
     await show_text(context, chat.id, _("Done: we will send you a message when this project "
                                         "has tasks for you."),
-                    InlineKeyboardMarkup([[InlineKeyboardButton(_("📋 Other projects"),
-                                                                callback_data="t")]]), replace)
+                    only_other_projects(_), replace)
 
 
 async def _stopped(update: Update, context: Context, project: Project, _: Gettext,
                    replace: Message | None) -> None:
     chat = update.effective_chat
     assert chat is not None
-    markup = InlineKeyboardMarkup([
-        [InlineKeyboardButton(_("▶️ Continue"), callback_data=f"p:{project.id}")],
-        [InlineKeyboardButton(_("📋 Other projects"), callback_data="t")],
-    ])
+    markup = InlineKeyboardMarkup(column([button(_("▶️ Continue"), Pick(project.id)),
+                                          other_projects(_)]))
     text = _("Stopped. Your answers are saved. Tap Continue when you have another minute.")
     if replace is not None and replace.text is None:
         # a photo or recording cannot turn into text: take its buttons away instead
@@ -221,15 +224,15 @@ async def _burst_over(update: Update, context: Context, worker: Worker | None,
     the summary instead. True when it did."""
     user = update.effective_user
     assert user is not None
-    services = services_of(context)
+    services = context.services
     if not services.bursts.over(worker):
         return False
     if result.served is not None and result.served.task is not None:
         await services.work.stop(user.id, result.served.task.assignment_id)
     summary = await services.bursts.finish(user.id)
     if summary is not None:
-        await bursts.show_summary(context, user.id, summary,
-                                  await gettext_of(update, context), replace)
+        await bursts.show_summary(context, user.id, summary, await context.gettext(),
+                                  replace)
     return True
 
 

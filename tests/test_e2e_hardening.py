@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.projects import parse_project
+from handlers.callbacks import Answer, Pick, QuizAnswer, QuizStart
 from tests.conftest import OPERATOR_ID, Running, sentiment_doc
 
 WRONG = "something went wrong"
@@ -44,7 +45,8 @@ async def test_no_quiz_or_work_without_consent(bot: Running, tmp_path: Path,
     # a custom client sends the quiz start (and a task pick) with no consent given
     await phone.send("/help")
     help_text = await phone.wait_text("/tasks")
-    for data in (f"qs:{project_id}", f"p:{project_id}", "q:1:0:0", "a:1:0"):
+    for data in (QuizStart(project_id).pack(), Pick(project_id).pack(),
+                 QuizAnswer(1, 0, 0).pack(), Answer(1, 0).pack()):
         await phone.tap_data(help_text, data)
         await phone.wait_for(lambda p: sum("Before you start" in (p.text(m) or "")
                                            for m in p.messages) >= 1)

@@ -11,6 +11,7 @@ from bot.projects import parse_project
 from bot.services import Services
 from bot.sim.crowd import answer_tasks, join, task_id
 from bot.sim.phone import Phone
+from handlers.callbacks import QuizStart
 from storage import outbox
 from tests.conftest import Running, add_project, add_worker, sentiment_doc
 
@@ -143,7 +144,7 @@ async def test_deep_link_with_nothing_left_starts_no_quiz(bot: Running,
             "SELECT count(*) FROM quiz_attempts") as cur:
         assert (await cur.fetchone())[0] == 0
     # a forged quiz start changes nothing either
-    await phone.tap_data(first, "qs:1")
+    await phone.tap_data(first, QuizStart(1).pack())
     await phone.wait_text("There are no tasks for you")
     async with bot.services.db.read() as conn, conn.execute(
             "SELECT count(*) FROM quiz_attempts") as cur:

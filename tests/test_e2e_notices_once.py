@@ -15,13 +15,14 @@ from pathlib import Path
 
 import httpx
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
-from telegram.ext import Application, CallbackContext
+from telegram.ext import Application
 
 from bot.app import build_application
 from bot.config import Config, StorageConfig
 from bot.services import Services
 from bot.sim.standin import BotApiStandIn
 from handlers.common import never_left
+from handlers.context import TapworkContext
 from handlers.notices import deliver_notices
 from tests.conftest import Running, e2e_config, stop_bot
 
@@ -76,10 +77,10 @@ async def test_two_deliveries_racing_on_one_outbox_send_each_notice_once(
     # always in the middle of a send when the other looks at the outbox
     server.delay("sendMessage", 0.02, times=len(WORKERS) * 2)
     async with _delivery(server, db) as first, _delivery(server, db) as second:
-        await asyncio.gather(deliver_notices(CallbackContext(first)),
-                             deliver_notices(CallbackContext(second)))
-        await asyncio.gather(deliver_notices(CallbackContext(first)),
-                             deliver_notices(CallbackContext(second)))
+        await asyncio.gather(deliver_notices(TapworkContext(first)),
+                             deliver_notices(TapworkContext(second)))
+        await asyncio.gather(deliver_notices(TapworkContext(first)),
+                             deliver_notices(TapworkContext(second)))
         outcomes = await first.bot_data["services"].notices.outcomes()
 
     assert [_bonuses(server, w) for w in WORKERS] == [1] * len(WORKERS)

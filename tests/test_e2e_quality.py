@@ -9,6 +9,7 @@ from pathlib import Path
 from bot.projects import parse_project
 from bot.sim.crowd import answer_tasks, join, open_task, task_id
 from bot.sim.phone import Phone
+from handlers.callbacks import Pick
 from tests.conftest import Running, sentiment_doc
 
 LABEL = {"positive": "😊 Positive", "neutral": "😐 Neutral", "negative": "🙁 Negative"}
@@ -65,7 +66,7 @@ async def test_quiz_cooldown_gold_feedback_and_suspension(bot: Running,
     assert task_id(gate) is None
 
     # a forged tap for the project changes nothing: no task for the unqualified
-    await phone.tap_data(gate, f"p:{project_id}")
+    await phone.tap_data(gate, Pick(project_id).pack())
     await phone.wait_for(lambda p: "practice round" in (p.text() or ""))
     async with bot.services.db.read() as conn, conn.execute(
             "SELECT count(*) FROM assignments WHERE worker_id = 300") as cur:

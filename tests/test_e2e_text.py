@@ -16,6 +16,7 @@ from PIL import Image
 from bot.projects import parse_project
 from bot.sim.crowd import answer_tasks, join, task_id
 from bot.sim.phone import JSON, Phone
+from handlers.callbacks import PayoutsPage
 from tests.conftest import OPERATOR_ID, Running
 
 #: HTML-looking text: a tag, an entity, a bare "<", ">" and "&", and a tag Telegram
@@ -268,7 +269,7 @@ async def test_payouts_come_ten_at_a_time_with_buttons_to_turn_pages(
         alerts = len(operator.alerts)
         await operator.tap_data(second, forged)
         assert "does not work any more" in await operator.wait_alert(alerts + 1)
-    await operator.tap_data(second, "pp:500")
+    await operator.tap_data(second, PayoutsPage(500).pack())
     last = await operator.wait_text("Page 13 of 13")
     assert operator.buttons(last)[-1] == ["◀️ Previous 10"]
     assert bot.server.refusals() == []

@@ -31,6 +31,7 @@ from bot.i18n import gettext_for
 from bot.projects import parse_project
 from bot.sim.phone import Phone
 from tests.conftest import OPERATOR_ID, Running, sentiment_doc
+from tests.test_callbacks import SAMPLES
 
 WORKERS = (901, 902, 903)
 USERS = (*WORKERS, OPERATOR_ID)
@@ -49,6 +50,7 @@ FORGED = st.one_of(
                      "ok:1:big", "ok:99999999999999999999999999999", "rl:1:en", "rl:1:xx",
                      "nt:1", "qk:1", "po:1", "pa:1", "top:show", "set:read:ko",
                      "set:tz:Asia/Seoul", "set:tz:Mars/Base", "ws:901:1", "np:3"]),
+    st.sampled_from([sample.pack() for sample in SAMPLES]),  # one of every button kind
     st.text(max_size=64),
     st.builds(lambda p, n: f"{p}:{n}", st.sampled_from(["a", "p", "qs", "po", "pa", "ok"]),
               st.integers(min_value=0, max_value=10**30)),

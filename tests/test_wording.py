@@ -155,8 +155,8 @@ def test_texts_typed_in_chat_are_split_by_language(typed: str, language: str,
 
 
 def _context(services: Services) -> Any:
-    """What ``render`` reads from a PTB context: the services in ``bot_data``."""
-    return SimpleNamespace(bot_data={"services": services})
+    """What ``render`` reads from the context (``handlers.context``): the services."""
+    return SimpleNamespace(bot_data={"services": services}, services=services)
 
 
 async def _project(services: Services) -> int:

@@ -7,14 +7,15 @@ exercise the bot the way a person on a phone does: through buttons and messages 
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable
 from typing import Any
 
 from bot.sim.phone import JSON, Phone
+from handlers.callbacks import Answer, ReadsLanguage, Skip, Stop, Unreadable, parse_any
 
-#: the callback data of a task's buttons carries its assignment id
-_TASK_DATA = re.compile(r"^[asux]:(\d+)")
+#: the buttons of an open task: each carries its assignment id (read with the bot's own
+#: codec, so a simulated worker reads exactly what the bot writes)
+_TASK_BUTTONS = (Answer, Unreadable, Skip, Stop)
 
 #: picks the button to tap (by its text) for a task, given the task's text and buttons;
 #: return None to type an answer instead (transcription), via ``type_answer``
@@ -27,9 +28,9 @@ def task_id(message: JSON | None) -> int | None:
         return None
     for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
         for button in row:
-            match = _TASK_DATA.match(button.get("callback_data", ""))
-            if match:
-                return int(match.group(1))
+            tapped = parse_any(button.get("callback_data"), _TASK_BUTTONS)
+            if isinstance(tapped, Answer | Unreadable | Skip | Stop):
+                return tapped.assignment
     return None
 
 
@@ -71,7 +72,7 @@ def _asks_language(message: JSON | None) -> bool:
     """ "Can you read English?": the bot's question when every item left is in a language
     the worker has not declared."""
     for row in ((message or {}).get("reply_markup") or {}).get("inline_keyboard", []):
-        if any(str(b.get("callback_data", "")).startswith("rl:") for b in row):
+        if any(ReadsLanguage.parse(b.get("callback_data")) for b in row):
             return True
     return False
 
