@@ -35,9 +35,9 @@ from telegram.error import BadRequest, Forbidden
 
 from bot.cards import render_card
 from bot.i18n import N_, Gettext
+from bot.leasing import MediaRow, Task
 from bot.money import format_money
 from bot.projects import Label, Project
-from bot.work import MediaRow, Task
 from handlers import say
 from handlers.common import Context, services_of
 from handlers.say import CAPTION_LIMIT, TEXT_LIMIT, Text
@@ -139,7 +139,7 @@ async def show_task(context: Context, chat_id: int, task: Task, _: Gettext,
     worker's row.
 
     A task leased after an answer is already recorded as shown in the message it is
-    edited into (``bot.work.Shown``); the delivery is written here only when it landed
+    edited into (``bot.leasing.Shown``); the delivery is written here only when it landed
     somewhere else, or brought a new Telegram ``file_id``.
     """
     services = services_of(context)

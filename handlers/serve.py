@@ -9,7 +9,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot.i18n import Gettext, language_name, language_names
-from bot.work import Empty, Served
+from bot.leasing import Empty, Served
 from handlers.common import Context, gettext_of, services_of
 from handlers.consent import ask_consent
 from handlers.quiz_text import gate_text

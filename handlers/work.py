@@ -8,9 +8,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot.catalog import MANY
 from bot.i18n import Gettext
+from bot.leasing import Shown
 from bot.money import format_money
 from bot.projects import Project
-from bot.work import AnswerResult, Outcome, Shown
+from bot.work import AnswerResult, Outcome
 from bot.workers import WorkerRow
 from handlers import bursts, quiz, say, serve
 from handlers.common import Context, gettext_in, gettext_of, many, services_of
