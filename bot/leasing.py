@@ -24,7 +24,8 @@ import aiosqlite
 from bot import quality
 from bot.clock import Clock, to_iso
 from bot.languages import serving
-from bot.projects import Project, ProjectSpec
+from bot.project_spec import ProjectSpec
+from bot.projects import Project
 from bot.qualify import Access, Gate, access
 from bot.standing import QualityStanding
 from storage import Database

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 import aiosqlite
 
 from bot.clock import to_iso
-from bot.projects import Localized, Project
+from bot.project_spec import Localized
+from bot.projects import Project
 from bot.qualify import Gate
 from bot.quality import is_correct
 from bot.work import Feedback, Work, answer_value, typed_too_long

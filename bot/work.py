@@ -19,7 +19,8 @@ import aiosqlite
 from bot import quality
 from bot.clock import from_iso, to_iso
 from bot.leasing import Leasing, Served, Shown
-from bot.projects import Localized, Project, ProjectSpec
+from bot.project_spec import Localized, ProjectSpec
+from bot.projects import Project
 from bot.quiet import local_time
 from storage import assignments as assignment_store
 from storage import items as item_store

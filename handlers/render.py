@@ -37,7 +37,8 @@ from bot.cards import render_card
 from bot.i18n import N_, Gettext
 from bot.leasing import MediaRow, Task
 from bot.money import format_money
-from bot.projects import Label, Project
+from bot.project_spec import Label
+from bot.projects import Project
 from handlers import say
 from handlers.common import Context, services_of
 from handlers.say import CAPTION_LIMIT, TEXT_LIMIT, Text

@@ -11,7 +11,8 @@ from bot import quality
 from bot.clock import to_iso
 from bot.errors import ProjectError
 from bot.leasing import item_state
-from bot.projects import ProjectSpec, QuizSpec, parse_project
+from bot.project_spec import ProjectSpec, QuizSpec
+from bot.projects import parse_project
 from bot.qualify import Gate, access
 from storage.items import DONE, FRESH, FULL, STARTED
 from storage.quality import Qualification

@@ -11,7 +11,8 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.leasing import Empty, Served, Task
-from bot.projects import Localized, Project
+from bot.project_spec import Localized
+from bot.projects import Project
 from bot.qualify import Gate
 from bot.quiz import QuizOutcome, QuizStep
 from bot.services import Services
