@@ -462,7 +462,9 @@ def self_rss_mb() -> float:
     return float("nan")
 
 
-async def run_broadcast(name: str, seed_db: Path, workers: int, rate: float,
+# one measured run is one loop: sending, injected faults, the interrupt and the restart
+# share its clocks and counters (tests/test_bench_broadcast_smoke.py runs it)
+async def run_broadcast(name: str, seed_db: Path, workers: int, rate: float,  # noqa: C901
                         options: Options, work_dir: Path, interrupt: str | None = None,
                         profile: Path | None = None, faults: bool = True,
                         limit_seconds: float | None = None) -> RunResult:
