@@ -1,6 +1,6 @@
 """Benchmark every aggregation method on the public crowd datasets, beside crowd-kit.
 
-    python bench/aggregate.py [--data DIR] [--label-order sorted|first-seen] [--skip-text]
+    python -m bench.aggregate [--data DIR] [--label-order sorted|first-seen] [--skip-text]
                               [--seeds N]
 
 DIR defaults to ``../shared/data/crowd`` relative to the project root (resolved from this
@@ -29,14 +29,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import numpy as np
+from numpy.typing import NDArray
 
-import numpy as np  # noqa: E402
-from numpy.typing import NDArray  # noqa: E402
-
-from bot.aggregation import (  # noqa: E402
+from bot.aggregation import (
     EncodedAnswers,
     aggregate,
     aggregate_texts,
@@ -50,6 +46,8 @@ from bot.aggregation import (  # noqa: E402
     tokenize,
     word_error_rate,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
 
 T = TypeVar("T")
 

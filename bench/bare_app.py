@@ -1,6 +1,6 @@
 """The baseline for ``bench/loop.py``: a bare python-telegram-bot app that does no work.
 
-    python bench/bare_app.py --token T --api-base-url URL --file-base-url URL
+    python -m bench.bare_app --token T --api-base-url URL --file-base-url URL
 
 It answers every callback query and edits the tapped message into the "next task" with a
 fresh inline keyboard, the same two Bot API calls tapwork makes per answer, but with no
@@ -24,18 +24,12 @@ import logging
 import os
 import re
 import signal
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # as bot.app does: PTB 22's opt-in
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update  # noqa: E402
-from telegram.constants import ParseMode  # noqa: E402
-from telegram.ext import (  # noqa: E402
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
     AIORateLimiter,
     Application,
     CallbackQueryHandler,
@@ -44,7 +38,7 @@ from telegram.ext import (  # noqa: E402
     filters,
 )
 
-import bot.app as tapwork_app  # noqa: E402
+import bot.app as tapwork_app
 
 #: the callback data tapwork puts on a label button: ``a:<assignment>:<label>``
 _DATA = re.compile(r"^a:(\d+):(\d+)$")

@@ -1,6 +1,6 @@
 """A broadcast to a large crowd through the Bot API stand-in: pace, duplicates, restarts.
 
-    python bench/broadcast.py [--workers 100000] [--rate 1000] [--crash-workers 10000]
+    python -m bench.broadcast [--workers 100000] [--rate 1000] [--crash-workers 10000]
                               [--term-workers 5000] [--no-probe] [--quick] [--json]
                               [--keep DIR] [--profile FILE]
 
@@ -70,11 +70,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.common import (  # noqa: E402
+from bench.common import (
     BotCrashed,
     cell,
     check_alive,
@@ -89,16 +85,16 @@ from bench.common import (  # noqa: E402
     start_process,
     stop_process,
 )
-from bot.clock import to_iso  # noqa: E402
-from bot.config import Config, StorageConfig  # noqa: E402
-from bot.projects import parse_project  # noqa: E402
-from bot.services import Services  # noqa: E402
-from bot.sim.phone import JSON  # noqa: E402
-from bot.sim.standin import ApiError, BotApiStandIn  # noqa: E402
-from handlers.broadcast import senders  # noqa: E402
-from storage import broadcasts as broadcast_store  # noqa: E402
-from storage import items as item_store  # noqa: E402
-from storage import workers as worker_store  # noqa: E402
+from bot.clock import to_iso
+from bot.config import Config, StorageConfig
+from bot.projects import parse_project
+from bot.services import Services
+from bot.sim.phone import JSON
+from bot.sim.standin import ApiError, BotApiStandIn
+from handlers.broadcast import senders
+from storage import broadcasts as broadcast_store
+from storage import items as item_store
+from storage import workers as worker_store
 
 PROJECT: dict[str, Any] = {
     "name": "reviews", "kind": "sentiment", "reward": "0.02", "currency": "USD",
@@ -462,7 +458,9 @@ def self_rss_mb() -> float:
     return float("nan")
 
 
-async def run_broadcast(name: str, seed_db: Path, workers: int, rate: float,
+# one measured run is one loop: sending, injected faults, the interrupt and the restart
+# share its clocks and counters (tests/test_bench_broadcast_smoke.py runs it)
+async def run_broadcast(name: str, seed_db: Path, workers: int, rate: float,  # noqa: C901
                         options: Options, work_dir: Path, interrupt: str | None = None,
                         profile: Path | None = None, faults: bool = True,
                         limit_seconds: float | None = None) -> RunResult:

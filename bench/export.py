@@ -1,6 +1,6 @@
 """How exports scale: time and peak memory per item, JSONL and CSV, by project size.
 
-    python bench/export.py [--sizes 10000,100000,1000000] [--quick] [--keep DIR] [--json]
+    python -m bench.export [--sizes 10000,100000,1000000] [--quick] [--keep DIR] [--json]
 
 Each size gets a database with the sentiment project, its items, 200 consenting workers
 and three answers per item (workers of different accuracy, so ``auto`` runs Dawid-Skene
@@ -36,16 +36,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from bot.clock import to_iso
+from bot.config import Config, StorageConfig
+from bot.projects import parse_project
+from bot.services import Services
+from storage import items as item_store
+from storage import workers as worker_store
 
-from bot.clock import to_iso  # noqa: E402
-from bot.config import Config, StorageConfig  # noqa: E402
-from bot.projects import parse_project  # noqa: E402
-from bot.services import Services  # noqa: E402
-from storage import items as item_store  # noqa: E402
-from storage import workers as worker_store  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 SIZES = (10_000, 100_000, 1_000_000)
 QUICK_SIZES = (2_000, 20_000)
@@ -154,7 +152,7 @@ async def child(db: Path, fmt: str, out: Path) -> dict[str, Any]:
 
 def measure(db: Path, items: int, fmt: str, work: Path) -> dict[str, Any]:
     out = work / f"export-{items}.{fmt}"
-    done = subprocess.run([sys.executable, __file__, "--child", str(db), fmt, str(out)],
+    done = subprocess.run([sys.executable, "-m", "bench.export", "--child", str(db), fmt, str(out)],
                           cwd=ROOT, capture_output=True, text=True, check=False)
     out.unlink(missing_ok=True)
     if done.returncode != 0:

@@ -1,6 +1,6 @@
 """Big files in and out: time and peak memory per item at 10k, 100k and 1M items.
 
-    python bench/io.py [--quick] [--sizes 10000,100000] [--phase import] [--keep DIR]
+    python -m bench.io [--quick] [--sizes 10000,100000] [--phase import] [--keep DIR]
                        [--json]
 
 Each phase prepares its input once per size (in ``--keep DIR``, reused when it is there)
@@ -43,8 +43,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 T = TypeVar("T")
 SIZES = (10_000, 100_000, 1_000_000)
@@ -166,7 +164,7 @@ def run_child(phase: str, source: Path, scratch: Path) -> dict[str, Any]:
     scratch.mkdir(parents=True)
     out = scratch / "figures.json"
     process = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "--child", phase, str(source),
+        [sys.executable, "-m", "bench.io", "--child", phase, str(source),
          str(scratch), str(out)], cwd=ROOT)
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)

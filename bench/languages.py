@@ -1,6 +1,6 @@
 """Language detection on short texts: lingua-language-detector beside py3langid.
 
-    python bench/languages.py [--repeat N] [--json]
+    python -m bench.languages [--repeat N] [--json]
 
 Two labelled sets: ``bench/data/languages.tsv`` (``lang<TAB>text``: 376 short review- and
 tweet-like texts in English, Korean and Chinese written for this benchmark, mixed-script
@@ -32,11 +32,9 @@ from dataclasses import dataclass
 from importlib import util
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from bot.item_language import CANDIDATES, detect, reading_part
 
-from bot.item_language import CANDIDATES, detect, reading_part  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 LABELLED = ROOT / "bench" / "data" / "languages.tsv"
 SAMPLE = ROOT / "bot" / "sample" / "reviews.jsonl"

@@ -1,6 +1,6 @@
 """How fast the work loop is: simulated workers answering through the Bot API stand-in.
 
-    python bench/loop.py [--workers 200] [--items 1000000] [--small-items 10000]
+    python -m bench.loop [--workers 200] [--items 1000000] [--small-items 10000]
                          [--seconds 10] [--warmup 3] [--rounds 3] [--quick] [--no-bare]
                          [--json] [--keep DIR] [--profile FILE]
 
@@ -59,11 +59,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.common import (  # noqa: E402
+from bench.common import (
     STOP_TIMEOUT,
     BotCrashed,
     cell,
@@ -80,15 +76,17 @@ from bench.common import (  # noqa: E402
     start_process,
     stop_process,
 )
-from bot.clock import to_iso  # noqa: E402
-from bot.config import Config, StorageConfig  # noqa: E402
-from bot.projects import parse_project  # noqa: E402
-from bot.services import Services  # noqa: E402
-from bot.sim.crowd import task_id  # noqa: E402
-from bot.sim.phone import JSON, Phone  # noqa: E402
-from bot.sim.standin import BotApiStandIn  # noqa: E402
-from handlers.callbacks import Consent  # noqa: E402
-from storage import items as item_store  # noqa: E402
+from bot.clock import to_iso
+from bot.config import Config, StorageConfig
+from bot.projects import parse_project
+from bot.services import Services
+from bot.sim.crowd import task_id
+from bot.sim.phone import JSON, Phone
+from bot.sim.standin import BotApiStandIn
+from handlers.callbacks import Consent
+from storage import items as item_store
+
+ROOT = Path(__file__).resolve().parent.parent
 
 #: the sample project's definition (bot/sample/reviews.toml), so tasks look like real ones.
 #: ``min_seconds = 0``: simulated workers tap at machine speed, and the too-fast rule would
@@ -366,7 +364,7 @@ def bot_command(kind: str, server: BotApiStandIn, config: Path, profile: Path | 
     if profile is not None:
         command += ["-m", "cProfile", "-o", str(profile)]
     if kind == "bare":
-        return [*command, str(ROOT / "bench" / "bare_app.py"), "--token", server.token,
+        return [*command, "-m", "bench.bare_app", "--token", server.token,
                 "--api-base-url", server.api_base_url, "--file-base-url", server.file_base_url]
     return [*command, "-m", "bot", "run", "-c", str(config)]
 

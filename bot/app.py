@@ -172,7 +172,7 @@ def bot_api_error(exc: TelegramError, config: Config) -> BotApiError:
                        server=server, why=exc.message)
 
 
-async def run_forever(config: Config) -> None:
+async def run_forever(config: Config, clock: Clock | None = None) -> None:
     """``tapwork run``: poll until SIGINT or SIGTERM."""
     await check_bot_api(config)
     stop = asyncio.Event()
@@ -181,7 +181,7 @@ async def run_forever(config: Config) -> None:
         with contextlib.suppress(NotImplementedError):
             event_loop.add_signal_handler(sig, stop.set)
     try:
-        async with running(config):
+        async with running(config, clock):
             log.info("tapwork is running; press Ctrl+C to stop")
             await stop.wait()
     except (InvalidToken, NetworkError) as exc:  # the token was revoked, or the network

@@ -20,11 +20,12 @@ from bot.clock import Clock, from_iso, to_iso
 from bot.config import BroadcastConfig
 from bot.errors import TapworkError, TextTooLong
 from bot.languages import unpack
+from bot.leasing import QUIZ_BUSY
 from bot.ledger import Payroll
 from bot.projects import Project
 from bot.quiet import local_time, quiet_until
 from bot.records import Broadcast, BroadcastProgress, Worker
-from bot.work import QUIZ_BUSY, Work
+from bot.work import Work
 from storage import Database, outbox
 from storage import broadcasts as store
 from storage import items as item_store

@@ -10,7 +10,8 @@ from bot.errors import NotFound, ProjectError
 from bot.import_records import ImportResult
 from bot.importer import open_bytes, open_file
 from bot.loader import Loader
-from bot.projects import Project, ProjectSpec
+from bot.project_spec import ProjectSpec
+from bot.projects import Project
 from storage import Database
 from storage import broadcasts as broadcast_store
 from storage import ledger as ledger_store

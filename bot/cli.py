@@ -21,6 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from bot.clock import Clock
 from bot.config import TOKEN_ENV, Config, load_config
 from bot.errors import DatabaseBusy, MissingDatabase, NotFound, TapworkError
 from bot.projects import load_project_file
@@ -34,9 +35,11 @@ DEFAULT_CONFIG = "config.toml"
 CHATTY = ("httpx", "apscheduler")
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, clock: Clock | None = None) -> int:
+    """``clock``: what every command reads the time from (tests pass a fixed one)."""
     parser = _parser()
     args = parser.parse_args(argv)
+    args.clock = clock or Clock()
     logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False)
                         else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -163,7 +166,7 @@ def _with_services(args: argparse.Namespace,
 
     async def go() -> int | None:
         try:
-            services = await Services.open(config, create=create)
+            services = await Services.open(config, args.clock, create=create)
         except MissingDatabase as exc:
             project = next((getattr(args, key) for key in ("project", "suspend", "reinstate")
                             if getattr(args, key, None)), None)
@@ -195,7 +198,7 @@ def _run(args: argparse.Namespace) -> int:
     # an answer (measured with bench/loop.py)
     for name in CHATTY:
         logging.getLogger(name).setLevel(logging.NOTSET if args.verbose else logging.WARNING)
-    asyncio.run(run_forever(config))
+    asyncio.run(run_forever(config, args.clock))
     return 0
 
 
@@ -280,7 +283,6 @@ def _worker(args: argparse.Namespace) -> int:
 
 def _bonus(args: argparse.Namespace) -> int:
     import hashlib
-    from datetime import UTC, datetime
 
     from bot.money import format_money, is_currency, parse_amount
 
@@ -303,7 +305,7 @@ def _bonus(args: argparse.Namespace) -> int:
             raise TapworkError("{code} is not an ISO 4217 currency code", code=currency)
         key = args.key or hashlib.sha256(
             f"{args.worker}|{amount}|{currency}|{args.reason}|"
-            f"{datetime.now(UTC).date()}".encode()).hexdigest()[:24]
+            f"{services.clock.now().date()}".encode()).hexdigest()[:24]
         created = await services.payroll.bonus(args.worker, amount, currency, args.reason,
                                                key)
         shown = format_money(amount, currency)

@@ -26,7 +26,7 @@ from bot.import_records import (
 )
 from bot.item_language import detect, parse_code
 from bot.media import MediaError, PreparedMedia, prepare_audio, prepare_image
-from bot.projects import LANGUAGES, Localized, ProjectSpec
+from bot.project_spec import LANGUAGES, Localized, ProjectSpec
 
 # --------------------------------------------------------------------------- checking
 

@@ -15,7 +15,7 @@ from typing import Protocol
 from bot.errors import TapworkError
 from bot.inventory import ItemCounts, kind_of, tally
 from bot.media import PreparedMedia
-from bot.projects import LANGUAGES, Localized
+from bot.project_spec import LANGUAGES, Localized
 
 #: keys an item may have, in the order problems about them are reported
 ITEM_KEYS = ("id", "text", "image", "audio", "gold", "quiz", "explain", "prelabel", "lang")

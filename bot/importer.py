@@ -74,7 +74,7 @@ from bot.import_records import (
 )
 from bot.inventory import describe, languages_text
 from bot.media import format_size
-from bot.projects import ProjectSpec
+from bot.project_spec import ProjectSpec
 
 # --------------------------------------------------------------------------- one file
 

@@ -7,7 +7,7 @@ Korean and Chinese (``CANDIDATES``, the languages tapwork speaks); the project's
 in other languages sets ``language``, or gives ``lang`` per item.
 
 The detector is lingua-language-detector in its default (high accuracy) mode, restricted
-to the candidates and built once per process. ``python bench/languages.py`` measured it
+to the candidates and built once per process. ``python -m bench.languages`` measured it
 beside py3langid (README, "Items"). On 376 short labelled texts lingua alone is right on
 99.2 %, py3langid on 98.9 %, both on all 42 sample items. lingua's misses are Korean
 sentences with as many English brand words as Korean ones, which the second rule below

@@ -1,6 +1,6 @@
 """What an operator may write for each number, amount and text, as rules both files share.
 
-A project file (``bot.projects.KEYS``) and the config file (``bot.config.RULES``) are each
+A project file (``bot.project_keys.KEYS``) and the config file (``bot.config.RULES``) are each
 one table of key -> rule; every value is read through its rule, so there is one place
 where "a number" means "finite and within its range" and one way of saying what was wrong:
 ``<key> must be <what the rule allows>, not <what was written>``, on one line. The README

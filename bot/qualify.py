@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import from_iso
-from bot.projects import ProjectSpec
+from bot.project_spec import ProjectSpec
 from storage.quality import Qualification
 
 #: why a worker was suspended; the phone shows a sentence for each

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.aggregation.text import detokenize, rover, tokenize, word_error_rate
-from bot.projects import ProjectSpec
+from bot.project_spec import ProjectSpec
 
 #: a worker with no gold answers yet is assumed right this often; their own gold answers
 #: outweigh the prior after a handful (``PRIOR_WEIGHT`` pseudo-answers)

@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.clock import to_iso
-from bot.projects import Localized, Project
+from bot.project_spec import Localized
+from bot.projects import Project
 from bot.qualify import Gate
 from bot.quality import is_correct
 from bot.quiz_rules import PRACTICE_MOST, exam_verdict, practice_over

@@ -32,7 +32,8 @@ from bot.errors import TapworkError
 from bot.i18n import LANGUAGES, Gettext
 from bot.limits import MAX_AMOUNT
 from bot.money import MICROS
-from bot.projects import parse_project, parse_texts, text_limit
+from bot.project_keys import text_limit
+from bot.projects import parse_project, parse_texts
 from handlers import say
 from handlers.callbacks import (
     CallbackData,

@@ -35,10 +35,11 @@ from telegram.error import BadRequest, Forbidden
 
 from bot.cards import render_card
 from bot.i18n import N_, Gettext
+from bot.leasing import Task
 from bot.money import format_money
-from bot.projects import Label, Project
+from bot.project_spec import Label
+from bot.projects import Project
 from bot.records import Media
-from bot.work import Task
 from handlers import say
 from handlers.callbacks import Answer, CallbackData, Skip, Stop, Unreadable
 from handlers.common import Context
@@ -141,7 +142,7 @@ async def show_task(context: Context, chat_id: int, task: Task, _: Gettext,
     worker's row.
 
     A task leased after an answer is already recorded as shown in the message it is
-    edited into (``bot.work.Shown``); the delivery is written here only when it landed
+    edited into (``bot.leasing.Shown``); the delivery is written here only when it landed
     somewhere else, or brought a new Telegram ``file_id``.
     """
     services = context.services

@@ -6,10 +6,11 @@ from telegram import InlineKeyboardMarkup, Message, Update
 
 from bot.catalog import MANY
 from bot.i18n import Gettext
+from bot.leasing import Shown
 from bot.money import format_money
 from bot.projects import Project
 from bot.records import Worker
-from bot.work import AnswerResult, Outcome, Shown
+from bot.work import AnswerResult, Outcome
 from handlers import bursts, quiz, say, serve
 from handlers.callbacks import (
     Answer,

@@ -1,15 +1,18 @@
-"""The work-loop benchmark still runs end to end (bot processes, stand-in, figures).
+"""The work-loop benchmark still runs end to end (bot processes, stand-in, figures), as
+``python -m bench.loop``.
 
 Only the shape of the result is checked, never a timing: speed lives in ``bench/``.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 
 import pytest
 
 from bench import loop
+from tests.bench_module import run_bench
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="the benchmark reads /proc")
@@ -22,11 +25,11 @@ KEYS = {
 }
 
 
-async def test_smallest_benchmark_runs_every_phase() -> None:
+def test_smallest_benchmark_runs_every_phase() -> None:
     # two rounds: each phase's rounds are pooled, and round two starts from a fresh copy
-    options = loop.Options(workers=3, items=200, small_items=200, seconds=1.0, warmup=0.5,
-                           rounds=2)
-    result = await loop.run_benchmark(options)
+    result = json.loads(run_bench("loop", "--workers", "3", "--items", "200",
+                                  "--small-items", "200", "--seconds", "1", "--warmup", "0.5",
+                                  "--rounds", "2", "--json"))
     assert set(result) >= KEYS
     assert set(result["phases"]) == {"bare", "tapwork_small", "tapwork"}
     for name, phase in result["phases"].items():

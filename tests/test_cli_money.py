@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,25 @@ async def _earn(config: Path, answers: int, min_hourly: str | None = None) -> No
         assert await services.payroll.settle_due() == 1
     finally:
         await services.close()
+
+
+def test_bonus_day_is_the_clocks_day(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The default key holds the day: the same command pays once a day, by the clock every
+    service reads (a fixed one here, far from today), not the wall clock."""
+    asyncio.run(_earn(config, 1))
+    clock = FakeClock(datetime(2020, 2, 29, 23, 0, tzinfo=UTC))
+    args = ["bonus", "-c", str(config), "1", "0.10", "--reason", "thanks", "--currency", "USD"]
+    assert main(args, clock=clock) == 0
+    assert "recorded" in capsys.readouterr().out
+    assert main(args, clock=clock) == 0
+    assert "already recorded" in capsys.readouterr().out
+    clock.advance(hours=2)  # 1 March on the clock; the wall clock has not moved a day
+    assert main(args, clock=clock) == 0
+    out = capsys.readouterr().out
+    assert "recorded" in out and "already" not in out
+    assert main(["ledger", "-c", str(config), "--json"], clock=clock) == 0
+    balances = json.loads(capsys.readouterr().out)["1"][0]
+    assert balances["available"] == 20_000 + 2 * 100_000
 
 
 def test_bonus_is_idempotent_and_ledger_shows_it(config: Path,

@@ -9,17 +9,17 @@ from pathlib import Path
 import pytest
 
 from bot.i18n import gettext_for
+from bot.records import Worker
 from bot.sim.crowd import join
-from bot.workers import WorkerRow
 from tests.conftest import Running, add_project
 
 
 def _count_reads(bot: Running, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Every ``workers.get`` from now on, by the id read."""
     reads: list[int] = []
-    original: Callable[[int], Awaitable[WorkerRow | None]] = bot.services.workers.get
+    original: Callable[[int], Awaitable[Worker | None]] = bot.services.workers.get
 
-    async def spy(user_id: int) -> WorkerRow | None:
+    async def spy(user_id: int) -> Worker | None:
         reads.append(user_id)
         return await original(user_id)
 

@@ -22,7 +22,8 @@ from bot import import_media, import_records, media
 from bot.import_records import ImportResult, LineError
 from bot.importer import format_report, read_items, read_items_bytes
 from bot.media import MediaError, prepare_audio, prepare_image
-from bot.projects import ProjectSpec, parse_project
+from bot.project_spec import ProjectSpec
+from bot.projects import parse_project
 
 # --------------------------------------------------------------------------- helpers
 

@@ -26,7 +26,8 @@ from bot.i18n import gettext_for
 from bot.importer import format_report, read_items, read_items_bytes
 from bot.inventory import ItemCounts, describe, tally
 from bot.item_language import detect, parse_code, reading_part
-from bot.projects import ProjectSpec, parse_project
+from bot.project_spec import ProjectSpec
+from bot.projects import parse_project
 from bot.services import Services
 from storage import items as item_store
 from storage import projects as project_store

@@ -1,4 +1,5 @@
-"""The import contract that README's "Layout" states, checked on the source itself.
+"""The import contract that README's "Layout" states, checked on the source itself, and
+the size of its rooms.
 
 An AST walk rather than import-linter: no new dependency, import-linter has no rule for
 SQL text (so this file would be needed anyway), and here every import counts as an edge,
@@ -25,6 +26,10 @@ SQL_ALLOWED: dict[str, str] = {}
 REEXPORT_ALLOWED: dict[str, str] = {
     "bot.notices": "storage.outbox.Notice: the typed-notices rewrite replaces it (issue 12)",
 }
+
+# The most lines one module of the three packages may have: a module a person can read
+# in one sitting and hold in their head (issue 12). A bigger one is split along its seams.
+MAX_LINES = 500
 
 
 def _modules() -> dict[str, Path]:
@@ -275,3 +280,17 @@ def test_no_import_cycles() -> None:
 def test_cycle_finder_sees_a_cycle() -> None:
     """The check itself can fail: a two-module loop is reported."""
     assert _cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b"]]
+
+
+def _too_long(modules: dict[str, Path], limit: int) -> list[str]:
+    """``path: N lines`` for each module over ``limit``, longest first."""
+    sizes = [(len(path.read_text().splitlines()), path) for path in modules.values()]
+    return [f"{path.relative_to(ROOT)}: {lines} lines"
+            for lines, path in sorted(sizes, key=lambda size: -size[0]) if lines > limit]
+
+
+def test_modules_stay_small() -> None:
+    """Every module of bot/, handlers/ and storage/ fits in one reading."""
+    long = _too_long(MODULES, MAX_LINES)
+    assert not long, (f"modules over {MAX_LINES} lines (split each along its seams into "
+                      "well-named modules):\n" + "\n".join(long))

@@ -10,9 +10,10 @@ import pytest
 from bot import quality
 from bot.clock import to_iso
 from bot.errors import ProjectError
-from bot.projects import ProjectSpec, QuizSpec, parse_project
+from bot.leasing import item_state
+from bot.project_spec import ProjectSpec, QuizSpec
+from bot.projects import parse_project
 from bot.qualify import Gate, access
-from bot.work import item_state
 from storage.items import DONE, FRESH, FULL, STARTED
 from storage.quality import Qualification
 from tests.conftest import sentiment_doc

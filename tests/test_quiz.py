@@ -10,11 +10,13 @@ from datetime import timedelta
 import pytest
 
 from bot.clock import FakeClock
-from bot.projects import Localized, Project
+from bot.leasing import Empty, Served, Task
+from bot.project_spec import Localized
+from bot.projects import Project
 from bot.qualify import Gate
 from bot.quiz import QuizOutcome, QuizStep
 from bot.services import Services
-from bot.work import AnswerResult, Empty, Feedback, Outcome, Served, Task
+from bot.work import AnswerResult, Feedback, Outcome
 from storage import items as item_store
 from storage.items import DONE, FULL, STARTED
 from tests.conftest import FixedRandom, add_project, add_worker

@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 from bot.catalog import MANY
 from bot.clock import FakeClock
 from bot.config import Config, StorageConfig
+from bot.leasing import Empty, Shown, item_state
 from bot.projects import parse_project
 from bot.services import Services
-from bot.work import Empty, Outcome, Shown, item_state
+from bot.work import Outcome
 from handlers.common import many
 from storage import assignments as assignment_store
 from storage import projects as project_store

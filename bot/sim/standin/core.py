@@ -56,7 +56,8 @@ class _Core:
         self.token = token
         self.host = host
         self.port = port
-        self.clock = clock
+        #: message dates; a test's fake clock, else the wall clock
+        self.clock = clock or Clock()
         self.history_limit = history_limit
         self.bot_user: JSON = {
             "id": bot_id,
@@ -282,10 +283,8 @@ class _Core:
     # ------------------------------------------------------------------------ updates
 
     def _now(self) -> int:
-        """Message dates: integer seconds, from the injected clock if there is one."""
-        if self.clock is not None:
-            return int(self.clock.now().timestamp())
-        return int(time.time())
+        """Message dates: integer seconds, from the clock the stand-in was given."""
+        return int(self.clock.now().timestamp())
 
     def _enqueue(self, payload: JSON, kind: str) -> JSON:
         """Queue an update, serialised now so later edits don't change what the bot gets."""
