@@ -10,6 +10,7 @@ from bot.projects import parse_project
 from bot.sim.crowd import answer_tasks, join, open_task, task_id
 from bot.sim.phone import Phone
 from tests.conftest import Running, sentiment_doc
+from tests.state import assignments, with_items
 
 LABEL = {"positive": "😊 Positive", "neutral": "😐 Neutral", "negative": "🙁 Negative"}
 WRONG = {"positive": "🙁 Negative", "neutral": "😊 Positive", "negative": "😊 Positive"}
@@ -67,9 +68,7 @@ async def test_quiz_cooldown_gold_feedback_and_suspension(bot: Running,
     # a forged tap for the project changes nothing: no task for the unqualified
     await phone.tap_data(gate, f"p:{project_id}")
     await phone.wait_for(lambda p: "practice round" in (p.text() or ""))
-    async with bot.services.db.read() as conn, conn.execute(
-            "SELECT count(*) FROM assignments WHERE worker_id = 300") as cur:
-        assert (await cur.fetchone())[0] == 0
+    assert [a for a in assignments(bot.services.db) if a.worker_id == 300] == []
 
     await phone.tap("▶️ Start practice")
     await phone.wait_text("Practice 1 of 3")
@@ -121,10 +120,8 @@ async def test_quiz_cooldown_gold_feedback_and_suspension(bot: Running,
     assert "70%" in (phone.text(paused) or "") and task_id(paused) is None
     access = await bot.services.work.access(300, await bot.services.catalog.get("qualified"))
     assert access.reason == "gold"
-    async with bot.services.db.read() as conn, conn.execute(
-            "SELECT count(*) FROM assignments WHERE worker_id = 300 AND item_id IN"
-            " (SELECT id FROM items WHERE quiz = 1)") as cur:
-        assert (await cur.fetchone())[0] == 0  # quiz answers are never work
+    # quiz answers are never work
+    assert [a for a, i in with_items(bot.services.db) if a.worker_id == 300 and i.quiz] == []
 
 
 async def test_dynamic_overlap_stops_on_agreement_and_asks_more_on_disagreement(
