@@ -50,6 +50,21 @@ def _connection(where: Where) -> Iterator[sqlite3.Connection]:
         conn.close()
 
 
+@contextlib.contextmanager
+def snapshot(where: Where) -> Iterator[sqlite3.Connection]:
+    """One read transaction: several readers given it see the same moment, even while
+    the bot goes on writing (a caller's own connection is used as it is)."""
+    if isinstance(where, sqlite3.Connection):
+        yield where
+        return
+    with _connection(where) as conn:
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("ROLLBACK")
+
+
 def _fetch(where: Where, sql: str, args: Sequence[object] = ()) -> list[tuple[Any, ...]]:
     with _connection(where) as conn:
         return [tuple(r) for r in conn.execute(sql, tuple(args))]
@@ -250,18 +265,20 @@ def answered_count(where: Where) -> int:
 
 def with_items(where: Where) -> list[tuple[Assignment, Item]]:
     """Each assignment with the item it showed, in assignment order."""
-    by_id = {i.id: i for i in items(where)}
-    return [(a, by_id[a.item_id]) for a in assignments(where)]
+    with snapshot(where) as conn:
+        by_id = {i.id: i for i in items(conn)}
+        return [(a, by_id[a.item_id]) for a in assignments(conn)]
 
 
 def counted_assignments(where: Where) -> list[tuple[Item, tuple[int, int]]]:
     """Each item with how many of its assignments are answered and how many open: the
     item's ``answers`` and ``leases`` counters must equal them."""
     tally: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for a in assignments(where):
-        if a.status in ("answered", "open"):
-            tally[a.item_id][a.status == "open"] += 1
-    return [(i, (tally[i.id][0], tally[i.id][1])) for i in items(where)]
+    with snapshot(where) as conn:
+        for a in assignments(conn):
+            if a.status in ("answered", "open"):
+                tally[a.item_id][a.status == "open"] += 1
+        return [(i, (tally[i.id][0], tally[i.id][1])) for i in items(conn)]
 
 
 def quiz_attempt_count(where: Where, worker_id: int | None = None) -> int:
@@ -270,10 +287,11 @@ def quiz_attempt_count(where: Where, worker_id: int | None = None) -> int:
 
 def languages_shown(where: Where, worker_id: int) -> set[str]:
     """The languages of every item this worker was given: tasks, gold checks, quiz."""
-    by_id = {i.id: i for i in items(where)}
-    attempts = {t.id for t in quiz_attempts(where) if t.worker_id == worker_id}
-    shown = [a.item_id for a in assignments(where) if a.worker_id == worker_id]
-    shown += [q.item_id for q in quiz_questions(where) if q.attempt_id in attempts]
+    with snapshot(where) as conn:
+        by_id = {i.id: i for i in items(conn)}
+        attempts = {t.id for t in quiz_attempts(conn) if t.worker_id == worker_id}
+        shown = [a.item_id for a in assignments(conn) if a.worker_id == worker_id]
+        shown += [q.item_id for q in quiz_questions(conn) if q.attempt_id in attempts]
     return {str(by_id[i].lang) for i in shown}
 
 
@@ -293,8 +311,10 @@ def bucket_sums(where: Where) -> dict[tuple[int, str, str], int]:
 def duplicate_keys(where: Where) -> dict[str, list[str]]:
     """Idempotency keys used more than once, per table (ledger, outbox): always none."""
     found: dict[str, list[str]] = {}
-    for table, keys in (("ledger", [e.key for e in ledger_entries(where)]),
-                        ("outbox", [n.key for n in outbox_rows(where)])):
+    with snapshot(where) as conn:
+        tables = (("ledger", [e.key for e in ledger_entries(conn)]),
+                  ("outbox", [n.key for n in outbox_rows(conn)]))
+    for table, keys in tables:
         found[table] = sorted({k for k in keys if keys.count(k) > 1})
     return found
 
@@ -311,13 +331,15 @@ def notice_outcomes(where: Where) -> dict[str, int]:
 def without_consent(where: Where) -> dict[str, int]:
     """Work, quiz attempts and money (operator bonuses aside) of workers who never agreed
     to the terms: each must be 0."""
-    strangers = {w for w, in _fetch(where, "SELECT id FROM workers WHERE consent_at IS NULL")}
-    return {
-        "assignments": sum(1 for a in assignments(where) if a.worker_id in strangers),
-        "quiz_attempts": sum(1 for t in quiz_attempts(where) if t.worker_id in strangers),
-        "ledger": sum(1 for e in ledger_entries(where)
-                      if e.worker_id in strangers and e.kind != "bonus"),
-    }
+    with snapshot(where) as conn:
+        strangers = {w for w, in _fetch(conn, "SELECT id FROM workers"
+                                              " WHERE consent_at IS NULL")}
+        return {
+            "assignments": sum(1 for a in assignments(conn) if a.worker_id in strangers),
+            "quiz_attempts": sum(1 for t in quiz_attempts(conn) if t.worker_id in strangers),
+            "ledger": sum(1 for e in ledger_entries(conn)
+                          if e.worker_id in strangers and e.kind != "bonus"),
+        }
 
 
 def broadcast_count(where: Where) -> int:
@@ -332,7 +354,7 @@ def project_count(where: Where) -> int:
     return _count(where, "projects")
 
 
-def project_id(where: Where, name: str) -> int:
+def project_id_of(where: Where, name: str) -> int:
     return int(_fetch(where, "SELECT id FROM projects WHERE name = ?", (name,))[0][0])
 
 
@@ -343,7 +365,8 @@ def project_specs_valid(where: Where) -> list[bool]:
 
 def staged_rows(where: Where) -> dict[str, int]:
     """Rows an import keeps while it runs (staging tables): none once it is over."""
-    return {t: _count(where, t) for t in ("imports", "import_items", "import_media")}
+    with snapshot(where) as conn:
+        return {t: _count(conn, t) for t in ("imports", "import_items", "import_media")}
 
 
 def new_items_events(where: Where) -> int:
