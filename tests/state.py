@@ -342,6 +342,21 @@ def without_consent(where: Where) -> dict[str, int]:
         }
 
 
+def gold_standing(where: Where) -> dict[tuple[int, int], tuple[int, int]]:
+    """(worker, project) -> (gold checks answered, answered right)."""
+    standing: dict[tuple[int, int], tuple[int, int]] = {}
+    for a in assignments(where):
+        if a.gold_correct is not None:
+            checked, right = standing.get((a.worker_id, a.project_id), (0, 0))
+            standing[(a.worker_id, a.project_id)] = (checked + 1, right + a.gold_correct)
+    return standing
+
+
+def project_names(where: Where) -> dict[int, str]:
+    """Project id -> name."""
+    return {i: str(n) for i, n in _fetch(where, "SELECT id, name FROM projects")}
+
+
 def broadcast_count(where: Where) -> int:
     return _count(where, "broadcasts")
 
