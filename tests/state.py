@@ -295,6 +295,13 @@ def languages_shown(where: Where, worker_id: int) -> set[str]:
     return {str(by_id[i].lang) for i in shown}
 
 
+def stored_amounts(where: Where) -> list[tuple[str, int]]:
+    """Each entry's amount with the storage class SQLite keeps it in ("integer", "real",
+    …): money must be stored as integer micros, not merely read back as one."""
+    return [(str(t), a) for t, a in _fetch(where, "SELECT typeof(amount), amount FROM ledger"
+                                                  " ORDER BY id")]
+
+
 def ledger_count(where: Where) -> int:
     return _count(where, "ledger")
 
