@@ -11,13 +11,15 @@ another process, a CLI run) or an open ``sqlite3.Connection`` (one that holds a 
 test is about). Reads go through a connection of their own: in WAL mode it sees every
 committed write and never a half-done one, and it works the same for all three.
 
-SQL text in tests/ lives here only, apart from tests whose subject IS the SQL, listed in
-``SQL_ALLOWED`` in tests/test_layers.py (each with its reason): the schema and its
-migrations (test_database.py; test_money_bounds.py building a version-8 file), query
-plans (test_query_plans.py, test_loader.py's scan check), the ledger's refusal triggers
-(test_ledger.py issues the forbidden statements themselves), the write lock and
-transactions of storage/db.py (test_e2e_busy.py), and the detector itself
-(test_layers.py).
+SQL text in tests/ lives here only, apart from tests whose subject IS the SQL, listed
+with their reasons in ``TESTS_SQL_ALLOWED`` in tests/test_layers.py (which checks it):
+storage/db.py itself (test_database.py); a version-8 file built by hand for a migration
+(test_money_bounds.py ``old_database``); the statements the ledger's triggers and unique
+key must refuse (two tests of test_ledger.py); the write lock taken as another program
+takes it, and transactions against it (test_e2e_busy.py, test_loader.py); the disk
+filled under the bot's own connection and the import's query plans (test_loader.py); and
+the detector's own word list (test_layers.py). test_query_plans.py reads storage's
+statements, it writes none.
 """
 
 from __future__ import annotations
