@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
 from tests.conftest import ROOT
+from tests.state import table_count
 
 SAMPLE = ROOT / "bot" / "sample"
 
@@ -19,11 +19,6 @@ def config(tmp_path: Path) -> Path:
     file = tmp_path / "config.toml"
     file.write_text('[storage]\npath = "tapwork.db"\n')
     return file
-
-
-def _count(db: Path, table: str) -> int:
-    with sqlite3.connect(db) as conn:
-        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
 
 def test_project_import_export_stats(config: Path, tmp_path: Path,
@@ -66,7 +61,7 @@ def test_bad_import_lists_every_problem_and_writes_nothing(
     for line in ("line 2", "line 3", "line 4", "line 5", "line 6"):
         assert line in err, err
     assert "line 1:" not in err
-    assert _count(tmp_path / "tapwork.db", "items") == 0
+    assert table_count(tmp_path / "tapwork.db", "items") == 0
 
 
 def test_unknown_project_and_bad_project_file(config: Path, tmp_path: Path,

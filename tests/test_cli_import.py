@@ -14,6 +14,7 @@ from bot.cli import main
 from bot.import_records import BATCH_LINES
 from storage import Database
 from tests.conftest import ROOT
+from tests.state import cap_pages, staged_rows, table_count
 
 SAMPLE = ROOT / "bot" / "sample"
 
@@ -31,11 +32,6 @@ def one_line(err: str) -> str:
     assert err.count("\n") == 1, err
     assert "Traceback" not in err
     return err.strip()
-
-
-def count_rows(db: Path, table: str) -> int:
-    with sqlite3.connect(db) as conn:
-        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
 
 def test_a_missing_file(config: Path, tmp_path: Path,
@@ -87,8 +83,7 @@ def test_a_full_disk_names_the_cause(config: Path, tmp_path: Path,
 
     def full(self: Database) -> sqlite3.Connection:
         conn = opened(self)
-        pages = conn.execute("PRAGMA page_count").fetchone()[0]
-        conn.execute(f"PRAGMA max_page_count = {pages + 30}")
+        cap_pages(conn, 30)
         return conn
 
     monkeypatch.setattr(Database, "open_side", full)
@@ -100,5 +95,5 @@ def test_a_full_disk_names_the_cause(config: Path, tmp_path: Path,
     line = one_line(capsys.readouterr().err)
     assert "the database or the disk is full" in line and "nothing was imported" in line
     db = tmp_path / "tapwork.db"
-    assert count_rows(db, "items") == 0
-    assert count_rows(db, "import_items") == count_rows(db, "imports") == 0
+    assert table_count(db, "items") == 0
+    assert staged_rows(db)["import_items"] == staged_rows(db)["imports"] == 0

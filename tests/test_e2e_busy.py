@@ -19,6 +19,7 @@ from bot.services import Services
 from bot.sim.crowd import join, task_id
 from storage import Database
 from tests.conftest import Running, add_worker
+from tests.state import answered_count, assignments, ledger_count
 from tests.test_e2e_loop import load, sentiment_items
 
 #: the bot's whole wait for the lock in these tests (the default is 5 s)
@@ -28,16 +29,9 @@ BUSY = {"en": "The bot is busy, please try again in a moment.",
         "zh": "机器人正忙，请稍后再试。"}
 
 
-def _answers(conn: sqlite3.Connection) -> int:
-    return int(conn.execute(
-        "SELECT count(*) FROM assignments WHERE status = 'answered'").fetchone()[0])
-
-
 def _shown(bot: Running, assignment: int | None) -> bool:
-    with contextlib.closing(sqlite3.connect(bot.services.config.storage.path)) as conn:
-        row = conn.execute("SELECT message_id FROM assignments WHERE id = ?",
-                           (assignment,)).fetchone()
-    return row is not None and row[0] is not None
+    return any(a.id == assignment and a.message_id is not None
+               for a in assignments(bot.services.config.storage.path))
 
 
 async def _until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -46,10 +40,6 @@ async def _until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"not within {timeout} s")
-
-
-def _ledger(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("SELECT count(*) FROM ledger").fetchone()[0])
 
 
 @pytest.mark.parametrize("language", ["en", "ko"])
@@ -70,10 +60,10 @@ async def test_a_tap_while_another_program_holds_the_lock_is_busy_then_counts_on
     blocker = sqlite3.connect(bot.services.config.storage.path, isolation_level=None)
     try:
         blocker.execute("BEGIN IMMEDIATE")
-        before = (_answers(blocker), _ledger(blocker))
+        before = (answered_count(blocker), ledger_count(blocker))
         tapped = await phone.tap(label, task)
         busy = await phone.wait_text(BUSY[language], timeout=10)
-        assert (_answers(blocker), _ledger(blocker)) == before  # nothing half-written
+        assert (answered_count(blocker), ledger_count(blocker)) == before  # nothing half-written
         assert not [a for a in phone.alerts if "Saved" in a or "저장" in a]
         # one message about it, and the task is still the open one
         assert [m for m in phone.messages if phone.text(m) == BUSY[language]] == [busy]
@@ -87,9 +77,8 @@ async def test_a_tap_while_another_program_holds_the_lock_is_busy_then_counts_on
     bot.server.replay(tapped)  # and once more: it counts nothing more
     await _until(lambda: bot.server.count("answerCallbackQuery") > answered)
     with contextlib.closing(sqlite3.connect(bot.services.config.storage.path)) as conn:
-        assert _answers(conn) == before[0] + 1
-        assert conn.execute("SELECT count(*) FROM assignments WHERE id = ? AND status ="
-                            " 'answered'", (first,)).fetchone()[0] == 1
+        assert answered_count(conn) == before[0] + 1
+        assert [a.id for a in assignments(conn) if a.status == "answered"].count(first) == 1
 
 
 async def test_a_transaction_waits_for_the_lock_within_its_bound(
@@ -145,7 +134,7 @@ def test_a_cli_command_on_a_locked_database_says_so_in_one_line(
         capsys.readouterr()
         assert main(bonus) == 2
         err = capsys.readouterr().err
-        assert _ledger(blocker) == 0
+        assert ledger_count(blocker) == 0
         blocker.execute("ROLLBACK")
     assert err.splitlines() == [
         f"tapwork: the database is busy: another program held its write lock for over "

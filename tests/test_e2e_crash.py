@@ -13,6 +13,7 @@ from bot.cli import main
 from bot.sim.crowd import join, open_task, task_id
 from bot.sim.standin import BotApiStandIn
 from tests.conftest import ROOT, stop_bot
+from tests.state import answered
 
 SAMPLE = ROOT / "bot" / "sample"
 
@@ -24,13 +25,8 @@ async def _start_bot(config: Path) -> asyncio.subprocess.Process:
         env={**os.environ, "TAPWORK_TOKEN": ""})
 
 
-async def _answered(db: Path) -> list[tuple[int, str]]:
-    import aiosqlite
-
-    async with aiosqlite.connect(db) as conn, conn.execute(
-            "SELECT item_id, answer FROM assignments WHERE status = 'answered' ORDER BY id"
-    ) as cur:
-        return [(r[0], r[1]) for r in await cur.fetchall()]
+def _answered(db: Path) -> list[tuple[int, str | None]]:
+    return [(a.item_id, a.answer) for a in answered(db)]
 
 
 async def test_sigkill_mid_run_loses_no_acknowledged_answer(tmp_path: Path) -> None:
@@ -61,7 +57,7 @@ async def test_sigkill_mid_run_loses_no_acknowledged_answer(tmp_path: Path) -> N
             await process.wait()
             assert process.returncode == -signal.SIGKILL
 
-            answers = await _answered(tmp_path / "tapwork.db")
+            answers = _answered(tmp_path / "tapwork.db")
             assert len(answers) == acknowledged
 
             process = await _start_bot(config)
@@ -73,7 +69,7 @@ async def test_sigkill_mid_run_loses_no_acknowledged_answer(tmp_path: Path) -> N
             assert task_id(again) == open_before  # the open item is served again
             await phone.tap("😐 Neutral", again)
             await phone.wait_for(lambda p: task_id(p.last) != open_before, 10)
-            answers = await _answered(tmp_path / "tapwork.db")
+            answers = _answered(tmp_path / "tapwork.db")
             assert len(answers) == acknowledged + 1
             assert len({item for item, _ in answers}) == len(answers)
             assert task is not None

@@ -12,6 +12,7 @@ import pytest
 from bot.projects import parse_project
 from handlers.callbacks import Answer, Pick, QuizAnswer, QuizStart
 from tests.conftest import OPERATOR_ID, Running, sentiment_doc
+from tests.state import broadcast_count, quiz_attempt_count
 
 WRONG = "something went wrong"
 
@@ -26,13 +27,6 @@ async def quiz_project(bot: Running, tmp_path: Path) -> int:
         {"id": "q2", "text": "quiz two", "quiz": True, "gold": "positive"}]))
     assert (await bot.services.catalog.import_file("reviews", file)).ok
     return project.id
-
-
-async def attempts(bot: Running) -> int:
-    async with bot.services.db.read() as conn, conn.execute(
-            "SELECT count(*) FROM quiz_attempts") as cur:
-        row = await cur.fetchone()
-    return int(row[0])
 
 
 @pytest.mark.parametrize("known", [False, True], ids=["no-row", "row-without-consent"])
@@ -53,7 +47,7 @@ async def test_no_quiz_or_work_without_consent(bot: Running, tmp_path: Path,
     await phone.send("/tasks")
     await phone.send("I think it is positive")
     await asyncio.sleep(0.3)
-    assert await attempts(bot) == 0
+    assert quiz_attempt_count(bot.services.db) == 0
     texts = [phone.text(m) or "" for m in phone.messages]
     assert not any(WRONG in t for t in texts)
     assert sum("Before you start" in t for t in texts) >= 3
@@ -105,6 +99,4 @@ async def test_editing_a_broadcast_command_does_not_send_it_again(bot: Running,
     await asyncio.sleep(0.3)
     assert len(worker.messages) == 1
     assert len(await bot.services.broadcasts.unfinished()) == 0
-    async with bot.services.db.read() as conn, conn.execute(
-            "SELECT count(*) FROM broadcasts") as cur:
-        assert (await cur.fetchone())[0] == 1
+    assert broadcast_count(bot.services.db) == 1

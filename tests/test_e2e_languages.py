@@ -14,6 +14,7 @@ from bot.sim.phone import Phone
 from handlers.callbacks import QuizStart
 from storage import outbox
 from tests.conftest import Running, add_project, add_worker, sentiment_doc
+from tests.state import add_quiz_items, assignments, languages_shown, quiz_attempt_count
 
 POSITIVE = "😊 Positive"
 #: per language: the words its texts start with, so a phone can tell what it was shown
@@ -46,16 +47,6 @@ async def load(bot: Running, tmp_path: Path, items: list[dict[str, object]],
     return project.id
 
 
-async def languages_shown(bot: Running, worker_id: int) -> set[str]:
-    """The languages of every item this worker was given: tasks, gold checks, quiz."""
-    async with bot.services.db.read() as conn, conn.execute(
-            "SELECT i.lang FROM assignments a JOIN items i ON i.id = a.item_id"
-            " WHERE a.worker_id = ? UNION ALL SELECT i.lang FROM quiz_questions q"
-            " JOIN quiz_attempts t ON t.id = q.attempt_id JOIN items i ON i.id = q.item_id"
-            " WHERE t.worker_id = ?", (worker_id, worker_id)) as cur:
-        return {str(r[0]) for r in await cur.fetchall()}
-
-
 async def pass_exam(phone: Phone) -> None:
     await phone.tap("▶️ Start the exam")
     for n in (1, 2):
@@ -81,11 +72,9 @@ async def test_each_reader_gets_only_items_in_their_languages(bot: Running,
         await pass_exam(phone)
         done = await answer_tasks(phone, lambda _text, _buttons: POSITIVE)
         assert done == 4  # the three work items in their language and its gold check
-        assert await languages_shown(bot, worker_id) == {lang}
+        assert languages_shown(bot.services.db, worker_id) == {lang}
     # both also answered their language's gold check, mixed in as gold_rate = 1 asks
-    async with bot.services.db.read() as conn, conn.execute(
-            "SELECT count(*) FROM assignments WHERE gold_correct = 1") as cur:
-        assert (await cur.fetchone())[0] == 2
+    assert sum(1 for a in assignments(bot.services.db) if a.gold_correct == 1) == 2
 
 
 async def test_a_worker_who_reads_none_of_its_languages_is_asked(bot: Running,
@@ -140,15 +129,11 @@ async def test_deep_link_with_nothing_left_starts_no_quiz(bot: Running,
     first = await join(phone, "reviews")
     assert "There are no tasks for you in this project right now." in (phone.text(first) or "")
     assert "practice" not in (phone.text(first) or "")
-    async with bot.services.db.read() as conn, conn.execute(
-            "SELECT count(*) FROM quiz_attempts") as cur:
-        assert (await cur.fetchone())[0] == 0
+    assert quiz_attempt_count(bot.services.db) == 0
     # a forged quiz start changes nothing either
     await phone.tap_data(first, QuizStart(1).pack())
     await phone.wait_text("There are no tasks for you")
-    async with bot.services.db.read() as conn, conn.execute(
-            "SELECT count(*) FROM quiz_attempts") as cur:
-        assert (await cur.fetchone())[0] == 0
+    assert quiz_attempt_count(bot.services.db) == 0
     await bot.services.workers.update(530, notify=0)
     await phone.tap("🔔 Tell me when there are")
     await phone.wait_text("we will send you a message")
@@ -180,10 +165,7 @@ async def test_an_empty_project_tells_nobody_and_its_items_tell_the_right_reader
 async def test_nobody_mid_quiz_is_notified(services: Services) -> None:
     first = await add_project(services, items=3, name="first",
                               quiz={"questions": 2, "training": False})
-    async with services.db.transaction() as conn:
-        await conn.execute("INSERT INTO items (project_id, ext_id, text, gold, quiz,"
-                           " created_at) VALUES (?, 'q1', 'q', 'positive', 1, ''),"
-                           " (?, 'q2', 'q', 'positive', 1, '')", (first, first))
+    add_quiz_items(services.db, first, ["q1", "q2"])
     for worker in (1, 2):
         await add_worker(services, worker)
     await services.broadcasts.notify_events()

@@ -10,6 +10,7 @@ from pathlib import Path
 from bot.projects import parse_project
 from bot.sim.crowd import answer_tasks, join, open_task, task_id
 from tests.conftest import Running, sentiment_doc
+from tests.state import answered_count, assignments
 
 GOLD = {"positive": "😊 Positive", "neutral": "😐 Neutral", "negative": "🙁 Negative"}
 
@@ -106,9 +107,7 @@ async def test_double_tap_and_replayed_update_leave_one_answer(bot: Running,
     assert phone.alerts[seen] == "✓ 저장됨 · +US$0.02 · 오늘 1개"
     repeats = phone.alerts[seen + 1:]
     assert repeats and set(repeats) == {"이미 저장된 답이에요."}
-    async with bot.services.db.read() as conn, conn.execute(
-            "SELECT count(*) FROM assignments WHERE status = 'answered'") as cur:
-        assert (await cur.fetchone())[0] == 1
+    assert answered_count(bot.services.db) == 1
 
 
 async def test_forged_callback_data_is_refused(bot: Running, tmp_path: Path) -> None:
@@ -122,9 +121,8 @@ async def test_forged_callback_data_is_refused(bot: Running, tmp_path: Path) -> 
         await mallory.tap_data(mallory.last, data)
     await mallory.wait_alert(seen + 5)
     assert all("does not work" in a for a in mallory.alerts[seen:])
-    async with bot.services.db.read() as conn, conn.execute(
-            "SELECT count(*) FROM assignments WHERE status != 'open'") as cur:
-        assert (await cur.fetchone())[0] == 0  # nothing was answered, skipped or closed
+    # nothing was answered, skipped or closed
+    assert [a for a in assignments(bot.services.db) if a.status != "open"] == []
     assert open_task(alice) is not None
 
 
@@ -138,10 +136,8 @@ async def test_expired_lease_sends_the_item_to_someone_else(bot: Running,
     assert task_id(nothing) is None
     bot.clock.advance(minutes=6)
     for _ in range(100):  # the lease job runs every 0.1 s of real time
-        async with bot.services.db.read() as conn, conn.execute(
-                "SELECT status FROM assignments") as cur:
-            if (await cur.fetchone())[0] == "expired":
-                break
+        if assignments(bot.services.db)[0].status == "expired":
+            break
         await asyncio.sleep(0.05)
     await quick.tap("📋 Other projects")
     await quick.wait_for(lambda p: "Pick a project" in (p.text() or ""))

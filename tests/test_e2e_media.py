@@ -13,6 +13,7 @@ from PIL import Image
 from bot.projects import parse_project
 from bot.sim.crowd import answer_tasks, join, open_task, task_id
 from tests.conftest import Running
+from tests.state import assignments
 
 
 def _png(colour: tuple[int, int, int], size: tuple[int, int] = (1600, 900)) -> bytes:
@@ -126,11 +127,8 @@ async def test_a_task_that_cannot_replace_the_last_one_is_recorded_where_it_land
     async def shown_in() -> tuple[int | None, int | None, str | None]:
         task = await bot.services.work.current(71)
         assert task is not None
-        async with bot.services.db.read() as conn, conn.execute(
-                "SELECT chat_id, message_id, delivered_at FROM assignments WHERE id = ?",
-                (task.assignment_id,)) as cur:
-            row = await cur.fetchone()
-        return row[0], row[1], row[2]
+        [row] = [a for a in assignments(bot.services.db) if a.id == task.assignment_id]
+        return row.chat_id, row.message_id, row.delivered_at
 
     first_task = task_id(first)
     await phone.tap("apple", first)

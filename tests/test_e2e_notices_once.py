@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import sqlite3
 import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -25,6 +24,7 @@ from handlers.common import never_left
 from handlers.context import TapworkContext
 from handlers.notices import deliver_notices
 from tests.conftest import Running, e2e_config, stop_bot
+from tests.state import notice_outcomes
 
 WORKERS = list(range(5000, 5020))
 BONUS = "You got a bonus of"
@@ -45,13 +45,6 @@ async def _queue_bonuses(db: Path, workers: list[int]) -> None:
 def _bonuses(server: BotApiStandIn, worker: int) -> int:
     phone = server.phone(worker)
     return sum(1 for m in phone.messages if BONUS in (phone.text(m) or ""))
-
-
-def _outcomes(db: Path) -> dict[str, int]:
-    with contextlib.closing(sqlite3.connect(db, timeout=10)) as conn:
-        return {str(k): int(n) for k, n in conn.execute(
-            "SELECT CASE WHEN sent_at IS NULL THEN 'open' ELSE coalesce(outcome, 'sent') END,"
-            " count(*) FROM outbox GROUP BY 1")}
 
 
 @contextlib.asynccontextmanager
@@ -125,10 +118,10 @@ async def test_a_bot_killed_while_sending_pay_notices_sends_none_twice(tmp_path:
                          "three notices delivered")
             process.send_signal(signal.SIGKILL)
             await process.wait()
-            assert _outcomes(db).get("sent", 0) == 2  # the third was not yet confirmed
+            assert notice_outcomes(db).get("sent", 0) == 2  # the third was not yet confirmed
 
             process = await _start_bot(config)
-            await _until(lambda: "open" not in _outcomes(db), 30, "the outbox emptied")
+            await _until(lambda: "open" not in notice_outcomes(db), 30, "the outbox emptied")
         finally:
             await stop_bot(process)
         log = (await process.stderr.read()).decode() if process.stderr else ""
@@ -138,7 +131,7 @@ async def test_a_bot_killed_while_sending_pay_notices_sends_none_twice(tmp_path:
     # the one on the wire when the process died arrived, is counted in doubt, and was not
     # sent again; every other notice was sent and confirmed once
     assert counts == [1] * len(workers)
-    assert _outcomes(db) == {"sent": len(workers) - 1, "in_doubt": 1}
+    assert notice_outcomes(db) == {"sent": len(workers) - 1, "in_doubt": 1}
     assert process.returncode == 0, log[-2000:]
     assert "1 notice(s) were being sent when tapwork last stopped" in log
 
@@ -154,10 +147,10 @@ async def test_a_refused_notice_is_sent_later_and_an_unanswered_one_never_again(
         await bot.services.workers.consent(worker)
         assert await bot.services.payroll.bonus(worker, 10_000, "USD", "thanks",
                                                 f"k{worker}")
-    await _until(lambda: _outcomes(db) == {"open": 1, "in_doubt": 1}, 10,
+    await _until(lambda: notice_outcomes(db) == {"open": 1, "in_doubt": 1}, 10,
                  "one refused and one in doubt")
     bot.clock.advance(minutes=2)  # past the retry delay
-    await _until(lambda: _outcomes(db) == {"sent": 1, "in_doubt": 1}, 10,
+    await _until(lambda: notice_outcomes(db) == {"sent": 1, "in_doubt": 1}, 10,
                  "the refused one sent on the next try")
     assert _bonuses(bot.server, refused.id) == 1
     assert _bonuses(bot.server, lost.id) == 0  # in doubt: never sent again

@@ -14,6 +14,7 @@ from bot.projects import parse_project
 from bot.sim.crowd import join
 from bot.sim.standin import BotApiStandIn
 from tests.conftest import OPERATOR_ID, Running, e2e_config, sentiment_doc
+from tests.state import broadcast_count, set_broadcast_rate
 
 OPERATOR_COMMANDS = ["/payouts", "/reject 1 no", "/projects", "/project reviews",
                      "/pause reviews", "/resume reviews", "/export reviews", "/worker 1",
@@ -38,9 +39,7 @@ async def test_every_operator_command_refuses_others(bot: Running, tmp_path: Pat
     await stranger.wait_text("only operators")
     project = await bot.services.catalog.get("reviews")
     assert project.status == "open"  # /pause did nothing
-    async with bot.services.db.read() as conn, conn.execute(
-            "SELECT count(*) FROM broadcasts") as cur:
-        assert (await cur.fetchone())[0] == 0
+    assert broadcast_count(bot.services.db) == 0
     assert not any(m.get("document") for m in stranger.messages)
 
 
@@ -93,8 +92,7 @@ async def test_broadcast_resumes_after_a_restart_without_duplicates(
         broadcast, audience = await services.broadcasts.start("reviews", "Come back!")
         assert audience.total == 40
         # the first run only gets part of the way before it is stopped
-        async with services.db.transaction() as conn:
-            await conn.execute("UPDATE broadcasts SET rate = 20 WHERE id = ?", (broadcast.id,))
+        set_broadcast_rate(services.db, broadcast.id, 20)
         _app.bot_data["broadcasts"].launch(
             (await services.broadcasts.unfinished())[0])
         for _ in range(200):

@@ -11,6 +11,7 @@ from bot.sim.crowd import answer_tasks, join, open_task, task_id
 from bot.sim.phone import Phone
 from handlers.callbacks import Pick
 from tests.conftest import Running, sentiment_doc
+from tests.state import assignments, quiz_attempts, quiz_questions, with_items
 
 LABEL = {"positive": "😊 Positive", "neutral": "😐 Neutral", "negative": "🙁 Negative"}
 WRONG = {"positive": "🙁 Negative", "neutral": "😊 Positive", "negative": "😊 Positive"}
@@ -68,9 +69,7 @@ async def test_quiz_cooldown_gold_feedback_and_suspension(bot: Running,
     # a forged tap for the project changes nothing: no task for the unqualified
     await phone.tap_data(gate, Pick(project_id).pack())
     await phone.wait_for(lambda p: "practice round" in (p.text() or ""))
-    async with bot.services.db.read() as conn, conn.execute(
-            "SELECT count(*) FROM assignments WHERE worker_id = 300") as cur:
-        assert (await cur.fetchone())[0] == 0
+    assert [a for a in assignments(bot.services.db) if a.worker_id == 300] == []
 
     await phone.tap("▶️ Start practice")
     await phone.wait_text("Practice 1 of at most 3")
@@ -123,10 +122,8 @@ async def test_quiz_cooldown_gold_feedback_and_suspension(bot: Running,
     assert "70%" in (phone.text(paused) or "") and task_id(paused) is None
     access = await bot.services.work.access(300, await bot.services.catalog.get("qualified"))
     assert access.reason == "gold"
-    async with bot.services.db.read() as conn, conn.execute(
-            "SELECT count(*) FROM assignments WHERE worker_id = 300 AND item_id IN"
-            " (SELECT id FROM items WHERE quiz = 1)") as cur:
-        assert (await cur.fetchone())[0] == 0  # quiz answers are never work
+    # quiz answers are never work
+    assert [a for a, i in with_items(bot.services.db) if a.worker_id == 300 and i.quiz] == []
 
 
 async def test_a_strong_worker_practises_twice_and_passes_after_six(bot: Running,
@@ -160,12 +157,11 @@ async def test_a_strong_worker_practises_twice_and_passes_after_six(bot: Running
     assert "What you missed" not in text
     assert not any("Exam question 7" in (phone.text(m) or "") or "Practice 3" in (
         phone.text(m) or "") for m in phone.messages)
-    async with bot.services.db.read() as conn, conn.execute(
-            "SELECT a.phase, count(q.position), count(q.answer) FROM quiz_attempts a"
-            " JOIN quiz_questions q ON q.attempt_id = a.id WHERE a.worker_id = 310"
-            " GROUP BY a.id ORDER BY a.id") as cur:
-        assert [tuple(r) for r in await cur.fetchall()] == [("training", 2, 2),
-                                                           ("exam", 6, 6)]
+    questions = quiz_questions(bot.services.db)
+    assert [(a.phase, sum(1 for q in questions if q.attempt_id == a.id),
+             sum(1 for q in questions if q.attempt_id == a.id and q.answer is not None))
+            for a in quiz_attempts(bot.services.db) if a.worker_id == 310] \
+        == [("training", 2, 2), ("exam", 6, 6)]
     await phone.tap("▶️ Start working", result)
     task = await phone.wait_for(open_task)
     assert "work item" in (phone.text(task) or "")

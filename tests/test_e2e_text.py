@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import sqlite3
 import zipfile
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from bot.sim.crowd import answer_tasks, join, task_id
 from bot.sim.phone import JSON, Phone
 from handlers.callbacks import PayoutsPage
 from tests.conftest import OPERATOR_ID, Running
+from tests.state import answered_count, broadcast_count
 
 #: HTML-looking text: a tag, an entity, a bare "<", ">" and "&", and a tag Telegram
 #: refuses. Shown verbatim on the phone it proves one escape: none, and Telegram refuses
@@ -288,9 +288,7 @@ async def test_a_broadcast_text_that_cannot_fit_a_message_is_refused_when_writte
     for text in ("x" * 5000, "😀" * 2049):  # an emoji is two of Telegram's characters
         with pytest.raises(TextTooLong, match=r"one Telegram message holds 4096"):
             await bot.services.broadcasts.start("reviews", text)
-    async with bot.services.db.read() as conn, conn.execute(
-            "SELECT count(*) FROM broadcasts") as cur:
-        assert (await cur.fetchone())[0] == 0  # nothing queued
+    assert broadcast_count(bot.services.db) == 0  # nothing queued
     longest = f"{H} " + "y" * (4096 - len(H) - 1)
     started, audience = await bot.services.broadcasts.start("reviews", longest)
     assert audience.total == 1
@@ -316,8 +314,7 @@ def test_tapwork_broadcast_refuses_a_text_too_long_in_one_line(
     assert out == "" and err.count("\n") == 1
     assert "the broadcast text is 5000 characters long; one Telegram message holds 4096, " \
            "so shorten it by 904" in err
-    with sqlite3.connect(tmp_path / "tapwork.db") as conn:
-        assert conn.execute("SELECT count(*) FROM broadcasts").fetchone()[0] == 0
+    assert broadcast_count(tmp_path / "tapwork.db") == 0
 
 
 async def test_a_broadcast_in_chat_over_the_limit_is_refused(bot: Running,
@@ -337,9 +334,7 @@ async def test_a_broadcast_in_chat_over_the_limit_is_refused(bot: Running,
         broadcast.MAX_TEXT = limit
     assert "101 characters long, and a message holds at most 100" in (operator.text(refused)
                                                                      or "")
-    async with bot.services.db.read() as conn, conn.execute(
-            "SELECT count(*) FROM broadcasts") as cur:
-        assert (await cur.fetchone())[0] == 0
+    assert broadcast_count(bot.services.db) == 0
 
 
 async def test_a_large_print_task_too_long_for_a_caption_comes_as_text(
@@ -426,9 +421,7 @@ async def test_a_typed_answer_over_the_limit_is_told_the_limit(bot: Running,
     told = await phone.wait_text("too long")
     assert "at most 2000 characters" in (phone.text(told) or "")
     assert "buttons" not in (phone.text(told) or "")
-    async with bot.services.db.read() as conn, conn.execute(
-            "SELECT count(*) FROM assignments WHERE status = 'answered'") as cur:
-        assert (await cur.fetchone())[0] == 0  # nothing was saved: the task waits
+    assert answered_count(bot.services.db) == 0  # nothing was saved: the task waits
     await phone.send("hello")
     await phone.wait_for(lambda p: any("✓ Saved" in t for t in texts(p)) or
                          any("every task" in t for t in texts(p)))

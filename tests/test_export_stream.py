@@ -24,6 +24,7 @@ from bot.aggregation import stream as stream_module
 from bot.aggregation.stream import ItemVotes, StreamingCategorical, StreamingTexts
 from bot.services import Services
 from tests.conftest import add_project, add_worker
+from tests.state import items, make_gold_every
 
 LABELS = ["positive", "neutral", "negative"]
 METHODS = ["auto", "mv", "wawa", "ds", "one-coin-ds", "gold-ds", "ibcc"]
@@ -112,9 +113,7 @@ async def answered_project(services: Services, items: int, aggregation: str,
                       aggregation=aggregation)
     if gold_every:  # a few gold checks, answered like any item
         project = await services.catalog.get("reviews")
-        raw = services.db._conn._connection  # type: ignore[attr-defined]
-        raw.execute("UPDATE items SET gold = 'positive' WHERE project_id = ? AND id % ? = 0",
-                    (project.id, gold_every))
+        make_gold_every(services.db, project.id, gold_every)
     rng = random.Random(7)
     for worker in (1, 2, 3):
         await add_worker(services, worker)
@@ -166,9 +165,8 @@ async def test_gold_anchors_the_exported_labels(services: Services,
     answered = [row for row in rows if row["answers"]]
     assert {row["method"] for row in answered} == {"ibcc"}  # auto, anchored by the gold
     project = await services.catalog.get("reviews")
-    raw = services.db._conn._connection  # type: ignore[attr-defined]
-    gold_ids = {r[0] for r in raw.execute(
-        "SELECT ext_id FROM items WHERE project_id = ? AND gold IS NOT NULL", (project.id,))}
+    gold_ids = {i.ext_id for i in items(services.db)
+                if i.project_id == project.id and i.gold is not None}
     checked = [row for row in answered if row["id"] in gold_ids]
     assert checked  # gold checks were served and answered
     for row in checked:

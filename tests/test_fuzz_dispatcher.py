@@ -31,6 +31,7 @@ from bot.i18n import gettext_for
 from bot.projects import parse_project
 from bot.sim.phone import Phone
 from tests.conftest import OPERATOR_ID, Running, sentiment_doc
+from tests.state import bucket_sums, counted_assignments, without_consent
 from tests.test_callbacks import SAMPLES
 
 WORKERS = (901, 902, 903)
@@ -155,26 +156,13 @@ async def check(bot: Running) -> None:
         phone = bot.server.phone(user)
         texts = [phone.text(m) or "" for m in phone.messages]
         assert not any(w in t for t in texts for w in WENT_WRONG), phone.transcript()
-    async with bot.services.db.read() as conn:
-        for sql in (
-            # work, quizzes and money only for those who agreed
-            "SELECT count(*) FROM assignments a JOIN workers w ON w.id = a.worker_id"
-            " WHERE w.consent_at IS NULL",
-            "SELECT count(*) FROM quiz_attempts a JOIN workers w ON w.id = a.worker_id"
-            " WHERE w.consent_at IS NULL",
-            "SELECT count(*) FROM ledger l JOIN workers w ON w.id = l.worker_id"
-            " WHERE w.consent_at IS NULL AND l.kind != 'bonus'",
-            # counters equal the assignments behind them
-            "SELECT count(*) FROM items i WHERE i.answers != (SELECT count(*) FROM assignments"
-            " a WHERE a.item_id = i.id AND a.status = 'answered') OR i.leases != (SELECT"
-            " count(*) FROM assignments a WHERE a.item_id = i.id AND a.status = 'open')",
-        ):
-            async with conn.execute(sql) as cur:
-                row = await cur.fetchone()
-            assert row is not None and row[0] == 0, sql
-        async with conn.execute("SELECT worker_id, currency, bucket, sum(amount) FROM ledger"
-                                " GROUP BY 1, 2, 3") as cur:
-            raw = {(w, c, b): total for w, c, b, total in await cur.fetchall()}
+    db = bot.services.db
+    # work, quizzes and money only for those who agreed
+    assert without_consent(db) == {"assignments": 0, "quiz_attempts": 0, "ledger": 0}
+    # counters equal the assignments behind them
+    assert [i for i, counted in counted_assignments(db)
+            if (i.answers, i.leases) != counted] == []
+    raw = bucket_sums(db)
     for worker, balances in (await bot.services.payroll.balances()).items():
         for balance in balances:
             for bucket in ("pending", "available", "reserved", "paid"):

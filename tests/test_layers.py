@@ -31,6 +31,50 @@ REEXPORT_ALLOWED: dict[str, str] = {
 # in one sitting and hold in their head (issue 12). A bigger one is split along its seams.
 MAX_LINES = 500
 
+# Tests read and arrange state through tests/state.py; SQL text elsewhere in tests/ only
+# where the SQL itself is the subject. Keys: a file, or "file::top-level function".
+TESTS_STATE = "tests/state.py"
+TESTS_SQL_ALLOWED: dict[str, str] = {
+    "tests/test_database.py": "storage/db.py itself: checkpoints, transactions, the file",
+    "tests/test_layers.py": "the detector: its list of statement words",
+    "tests/test_ledger.py::test_the_database_refuses_to_change_an_entry":
+        "issues the statements the ledger's triggers must refuse",
+    "tests/test_ledger.py::test_a_key_never_makes_two_entries":
+        "inserts a second entry under a used key, which the schema must refuse",
+    "tests/test_e2e_busy.py::test_a_tap_while_another_program_holds_the_lock_is_busy_then"
+    "_counts_once": "takes the write lock with BEGIN IMMEDIATE, as another program does",
+    "tests/test_e2e_busy.py::test_a_transaction_waits_for_the_lock_within_its_bound":
+        "Database.transaction against a held lock: any statement, the lock is the subject",
+    "tests/test_e2e_busy.py::test_a_cli_command_on_a_locked_database_says_so_in_one_line":
+        "takes the write lock with BEGIN IMMEDIATE, as another program does",
+    "tests/test_loader.py::test_checking_ids_never_locks_the_database":
+        "a side connection's busy timeout against a writer holding the lock",
+    "tests/test_loader.py::test_a_full_disk_in_any_transaction_is_named_not_hidden":
+        "caps the bot's own connection (page count) to fill the disk mid-transaction",
+    "tests/test_loader.py::test_an_import_never_scans_a_growing_table":
+        "query plans: picks storage's statements by their first word",
+    "tests/test_money_bounds.py::old_database":
+        "builds a version-8 file by hand: the schema of then, not of now",
+}
+
+
+def _test_sql() -> dict[str, list[tuple[int, str]]]:
+    """SQL text in tests/ by "file::top-level name" (outside the helper module)."""
+    found: dict[str, list[tuple[int, str]]] = {}
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        where = str(path.relative_to(ROOT))
+        if where == TESTS_STATE:
+            continue
+        for top in ast.parse(path.read_text(), where).body:
+            hits = _sql_in(top)
+            if hits:
+                found.setdefault(f"{where}::{getattr(top, 'name', '')}", []).extend(hits)
+    return found
+
+
+def _test_sql_allowed(key: str) -> bool:
+    return key in TESTS_SQL_ALLOWED or key.split("::")[0] in TESTS_SQL_ALLOWED
+
 
 def _modules() -> dict[str, Path]:
     """Every module of the three packages by dotted name (packages by their __init__)."""
@@ -192,18 +236,23 @@ def test_handlers_never_name_a_storage_type() -> None:
 
 def test_origin_follows_a_reexport() -> None:
     """The check itself sees through a service module: a handler's ``Worker`` is bot's."""
-    assert _origin("handlers.common", "Worker") == "bot.records"
+    assert _origin("handlers.work", "Worker") == "bot.records"
     assert _origin("bot.notices", "Notice") == "storage.outbox"
 
 
-def _sql_constants(name: str) -> list[tuple[int, str]]:
+def _sql_in(tree: ast.AST) -> list[tuple[int, str]]:
+    """String constants that start like an SQL statement, with their line."""
     found = []
-    for node in ast.walk(TREES[name]):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             words = node.value.lstrip().split(None, 1)
             if words and words[0].upper() in SQL_STARTS and words[0].isupper():
                 found.append((node.lineno, node.value.strip().splitlines()[0][:60]))
     return found
+
+
+def _sql_constants(name: str) -> list[tuple[int, str]]:
+    return _sql_in(TREES[name])
 
 
 def test_sql_text_lives_in_storage() -> None:
@@ -221,6 +270,23 @@ def test_sql_allow_list_is_not_stale() -> None:
     """An allowance for a module that no longer holds SQL must be removed, not kept."""
     stale = [name for name in SQL_ALLOWED if not _sql_constants(name)]
     assert not stale, f"SQL_ALLOWED lists modules without SQL: {stale}"
+
+
+def test_tests_read_state_through_the_helper() -> None:
+    """Tests say what they mean (tests/state.py) instead of spelling the schema inline,
+    so a schema change edits one module, not a hundred assertions."""
+    bad = [f"{key.split('::')[0]}:{line}: {text}"
+           for key, hits in _test_sql().items() if not _test_sql_allowed(key)
+           for line, text in hits]
+    assert not bad, f"SQL text in tests outside {TESTS_STATE}:\n" + "\n".join(bad)
+
+
+def test_tests_sql_allow_list_is_not_stale() -> None:
+    """An allowance for a test that no longer holds SQL must be removed, not kept."""
+    found = _test_sql()
+    stale = [key for key in TESTS_SQL_ALLOWED
+             if not any(k == key or k.split("::")[0] == key for k in found)]
+    assert not stale, f"TESTS_SQL_ALLOWED lists tests without SQL: {stale}"
 
 
 def _graph() -> dict[str, set[str]]:

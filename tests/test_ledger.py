@@ -32,6 +32,20 @@ from storage import ledger as ledger_store
 from storage.items import DONE
 from storage.units import UnitAnswer
 from tests.conftest import FixedRandom, add_project, add_worker, sentiment_doc
+from tests.state import (
+    answered,
+    assignments,
+    items,
+    ledger_count,
+    ledger_entries,
+    outbox_rows,
+    payout_count,
+    stored_amounts,
+    with_items,
+)
+from tests.state import (
+    units as unit_rows,
+)
 
 LABELS = ("positive", "neutral", "negative")
 NOW = "2026-01-01T00:00:00.000000Z"
@@ -44,32 +58,22 @@ GOLD, PLAIN = FixedRandom(0.0), FixedRandom(0.99)
 # -- helpers ---------------------------------------------------------------------------
 
 
-async def rows(services: Services, sql: str, *args: object) -> list[tuple[object, ...]]:
-    async with services.db.read() as conn, conn.execute(sql, args) as cur:
-        return [tuple(r) for r in await cur.fetchall()]
-
-
-async def scalar(services: Services, sql: str, *args: object) -> object:
-    return (await rows(services, sql, *args))[0][0]
-
-
-async def ledger(services: Services) -> list[tuple[object, ...]]:
-    return await rows(services, "SELECT * FROM ledger ORDER BY id")
+async def ledger(services: Services) -> list[LedgerEntry]:
+    return ledger_entries(services.db)
 
 
 async def outbox(services: Services, kind: str | None = None
                  ) -> list[tuple[int, dict[str, object]]]:
-    found = await rows(services, "SELECT worker_id, kind, payload FROM outbox ORDER BY id")
-    return [(int(str(w)), json.loads(str(p))) for w, k, p in found if kind in (None, k)]
+    return [(n.worker_id, json.loads(n.payload)) for n in outbox_rows(services.db)
+            if kind in (None, n.kind)]
 
 
 async def sums(services: Services) -> dict[tuple[int, str, str], int]:
     """(worker, currency, bucket) -> micros, recomputed in Python from the raw rows."""
     total: dict[tuple[int, str, str], int] = defaultdict(int)
-    for worker, currency, bucket, amount in await rows(
-            services, "SELECT worker_id, currency, bucket, amount FROM ledger"):
-        assert isinstance(amount, int)
-        total[(int(str(worker)), str(currency), str(bucket))] += amount
+    for e in ledger_entries(services.db):
+        assert isinstance(e.amount, int)
+        total[(e.worker_id, e.currency, e.bucket)] += e.amount
     return dict(total)
 
 
@@ -146,8 +150,8 @@ async def worker_in(services: Services, worker: int) -> int:
 
 
 async def units(services: Services) -> list[tuple[object, ...]]:
-    return await rows(services, "SELECT id, worker_id, answers, status, outcome, accuracy"
-                                " FROM units ORDER BY id")
+    return [(u.id, u.worker_id, u.answers, u.status, u.outcome, u.accuracy)
+            for u in unit_rows(services.db)]
 
 
 # -- amounts: integer micros, rewards converted exactly or refused ---------------------
@@ -199,7 +203,7 @@ async def test_every_amount_in_the_ledger_is_an_integer(services: Services,
     await work(services, clock, 1, [True, False, False])
     await services.payroll.bonus(1, 3, "USD", "thanks", "b1")
     assert await services.payroll.settle_due() == 1
-    stored = await rows(services, "SELECT typeof(amount), amount FROM ledger")
+    stored = stored_amounts(services.db)
     assert stored and all(kind == "integer" for kind, _ in stored)
     assert all(type(b.available) is int for b in (await services.payroll.balances(1))[1])
 
@@ -212,8 +216,8 @@ async def test_each_accepted_answer_earns_pending_once(services: Services,
     await gold_project(services)
     await worker_in(services, 1)
     done = await work(services, clock, 1, ["positive", "negative", "neutral"])
-    entries = await rows(services, "SELECT kind, bucket, amount, key, assignment_id"
-                                   " FROM ledger ORDER BY id")
+    entries = [(e.kind, e.bucket, e.amount, e.key, e.assignment_id)
+               for e in ledger_entries(services.db)]
     assert entries == [("earning", "pending", REWARD, f"earn:{a}", a) for a in done]
     assert await bucket(services, 1, "pending") == 3 * REWARD
     assert await bucket(services, 1, "available") == 0
@@ -222,7 +226,7 @@ async def test_each_accepted_answer_earns_pending_once(services: Services,
     for assignment in done:
         again = await services.work.answer_choice(1, assignment, 0)
         assert again.outcome is Outcome.ALREADY_ANSWERED
-    assert await scalar(services, "SELECT count(*) FROM ledger") == 3
+    assert ledger_count(services.db) == 3
     assert await bucket(services, 1, "pending") == 3 * REWARD
 
 
@@ -238,7 +242,7 @@ async def test_skipped_and_expired_tasks_earn_nothing(services: Services,
     clock.advance(minutes=11)  # the lease ran out
     late = await services.work.answer_choice(1, skipped.served.task.assignment_id, 0)
     assert late.outcome is Outcome.EXPIRED
-    assert await scalar(services, "SELECT count(*) FROM ledger") == 0
+    assert ledger_count(services.db) == 0
 
 
 # -- settlement units --------------------------------------------------------------------
@@ -261,8 +265,8 @@ async def test_full_unit_of_right_answers_is_paid_in_full(services: Services,
     assert notice["outcome"] == FULL and notice["wrong"] == []
     assert notice["value"] == notice["paid"] == 2 * REWARD
     assert notice["currency"] == "USD" and notice["answers"] == 2
-    kinds = await rows(services, "SELECT kind, bucket, amount, reason FROM ledger"
-                                 " WHERE unit_id = 1 AND kind != 'earning' ORDER BY id")
+    kinds = [(e.kind, e.bucket, e.amount, e.reason) for e in ledger_entries(services.db)
+             if e.unit_id == 1 and e.kind != "earning"]
     assert kinds == [("release", "pending", -2 * REWARD, FULL),
                      ("release", "available", 2 * REWARD, FULL)]
 
@@ -275,21 +279,19 @@ async def test_unit_below_unit_accuracy_is_paid_the_discount_and_told_why(
     assert await services.payroll.settle_due() == 1
     assert await bucket(services, 1, "available") == REWARD  # half of 2 * REWARD
     assert await bucket(services, 1, "pending") == 0
-    discount = await rows(services, "SELECT amount, reason, key FROM ledger"
-                                    " WHERE kind = 'discount'")
+    discount = [(e.amount, e.reason, e.key) for e in ledger_entries(services.db)
+                if e.kind == "discount"]
     assert discount == [(-REWARD, DISCOUNTED, "unit:1:discount")]
     assert await units(services) == [(1, 1, 2, "settled", DISCOUNTED, 0.5)]
     [(worker, notice)] = await outbox(services, "settled")
     assert worker == 1 and notice["outcome"] == DISCOUNTED
     assert notice["value"] == 2 * REWARD and notice["paid"] == REWARD
     assert notice["accuracy"] == 0.5 and notice["needed"] == 1.0
-    [(ext_id, text)] = await rows(services, "SELECT i.ext_id, i.text FROM assignments a"
-                                            " JOIN items i ON i.id = a.item_id"
-                                            " WHERE a.id = ?", second)
+    [(ext_id, text)] = [(i.ext_id, i.text) for a, i in with_items(services.db)
+                        if a.id == second]
     assert notice["wrong"] == [{"item": ext_id, "text": text, "answer": "neutral",
                                 "accepted": "positive"}]
-    assert await scalar(services, "SELECT gold_correct FROM assignments WHERE id = ?",
-                        first) == 1
+    assert next(a.gold_correct for a in assignments(services.db) if a.id == first) == 1
 
 
 @pytest.mark.parametrize(("plan", "outcome", "paid"), [
@@ -316,7 +318,7 @@ async def test_discount_is_exact_integer_arithmetic_rounded_down(services: Servi
     await work(services, clock, 1, [False, True, True])
     assert await services.payroll.settle_due() == 1
     assert await bucket(services, 1, "available") == 6
-    assert await scalar(services, "SELECT amount FROM ledger WHERE kind = 'discount'") == -15
+    assert next(e.amount for e in ledger_entries(services.db) if e.kind == "discount") == -15
     [(_, notice)] = await outbox(services, "settled")
     assert (notice["value"], notice["paid"]) == (21, 6)
 
@@ -347,10 +349,9 @@ async def test_plain_item_is_judged_against_its_final_label(services: Services,
     await work(services, clock, 2, ["positive"])
     assert await services.payroll.settle_due() == 0
     await work(services, clock, 3, ["positive"])
-    item = await scalar(services, "SELECT item_id FROM assignments WHERE id = ?", a1)
-    assert await scalar(services, "SELECT count(DISTINCT item_id) FROM assignments"
-                                  " WHERE status = 'answered'") == 1
-    assert await rows(services, "SELECT state, label FROM items WHERE id = ?", item) \
+    item = next(a.item_id for a in assignments(services.db) if a.id == a1)
+    assert len({a.item_id for a in answered(services.db)}) == 1
+    assert [(i.state, i.label) for i in items(services.db) if i.id == item] \
         == [(DONE, "positive")]
     assert await services.payroll.settle_due() == 3
     assert [(u[1], u[4]) for u in await units(services)] \
@@ -379,7 +380,8 @@ async def test_unresolved_full_unit_is_auto_approved_after_the_idle_hours(
     assert await units(services) == [(1, 1, 1, "settled", AUTO, None)]
     [(_, notice)] = await outbox(services, "settled")
     assert notice["outcome"] == AUTO and notice["paid"] == REWARD
-    assert await rows(services, "SELECT DISTINCT reason FROM ledger WHERE kind = 'release'") \
+    assert [(r,) for r in dict.fromkeys(e.reason for e in ledger_entries(services.db)
+                                        if e.kind == "release")] \
         == [(AUTO,)]
 
 
@@ -419,21 +421,20 @@ async def test_resolved_unit_is_paid_behind_many_waiting_ones(services: Services
     for w in (1, 2, 3):
         await worker_in(services, w)
     await work(services, clock, 1, ["positive"] * 200 + [True], seconds=1)
-    assert await scalar(services, "SELECT count(*) FROM units WHERE status = 'waiting'") \
-        == 201
+    assert sum(1 for u in unit_rows(services.db) if u.status == "waiting") == 201
     # 200 units wait for other workers; the last holds a gold answer and can be judged now
     assert await services.payroll.settle_due() == 1
-    assert await scalar(services, "SELECT count(*) FROM units WHERE status = 'settled'"
-                                  " AND outcome = 'full'") == 1
+    assert sum(1 for u in unit_rows(services.db)
+               if u.status == "settled" and u.outcome == "full") == 1
     assert await services.payroll.settle_due() == 0
     # two more answers make the oldest item final: its unit is judged on the next run
     await work(services, clock, 2, ["negative"])
     assert await services.payroll.settle_due() == 0
     await work(services, clock, 3, ["positive"])
     assert await services.payroll.settle_due() == 3  # workers 1, 2 and 3 on item it-0
-    assert await rows(services, "SELECT worker_id, outcome FROM units"
-                                " WHERE status = 'settled' ORDER BY worker_id, id") \
-        == [(1, FULL), (1, FULL), (2, DISCOUNTED), (3, FULL)]
+    assert [(u.worker_id, u.outcome) for u in sorted(unit_rows(services.db),
+                                                     key=lambda u: (u.worker_id, u.id))
+            if u.status == "settled"] == [(1, FULL), (1, FULL), (2, DISCOUNTED), (3, FULL)]
     clock.advance(hours=72)  # the rest are auto-approved, all of them
     assert await services.payroll.settle_due() == 199
     assert await bucket(services, 1, "pending") == 0
@@ -460,8 +461,8 @@ async def test_skill_bonus_for_accurate_gold_work(services: Services,
     await worker_in(services, 1)
     await work(services, clock, 1, [True, True])
     assert await services.payroll.settle_due() == 1
-    bonus = await rows(services, "SELECT amount, reason, key, bucket FROM ledger"
-                                 " WHERE kind = 'bonus'")
+    bonus = [(e.amount, e.reason, e.key, e.bucket) for e in ledger_entries(services.db)
+             if e.kind == "bonus"]
     assert bonus == [(2 * REWARD * 20 // 100, "skill", "unit:1:skill", "available")]
     assert await bucket(services, 1, "available") == 2 * REWARD + 8_000
     [(_, notice)] = await outbox(services, "settled")
@@ -480,7 +481,7 @@ async def test_no_skill_bonus_below_min_gold_or_min_accuracy(
     await worker_in(services, 1)
     await work(services, clock, 1, plan)
     assert await services.payroll.settle_due() == settled_units
-    assert await scalar(services, "SELECT count(*) FROM ledger WHERE kind = 'bonus'") == 0
+    assert [e for e in ledger_entries(services.db) if e.kind == "bonus"] == []
     assert all(n["bonus"] == 0 for _, n in await outbox(services, "settled"))
 
 
@@ -534,7 +535,7 @@ async def test_bonus_with_the_same_key_pays_once(services: Services) -> None:
     assert await services.payroll.bonus(1, 900_000, "USD", "typo", "week-2") is False
     assert await ledger(services) == before
     assert await bucket(services, 1, "available") == 500_000
-    assert await rows(services, "SELECT kind, bucket, amount, key, reason FROM ledger") \
+    assert [(e.kind, e.bucket, e.amount, e.key, e.reason) for e in ledger_entries(services.db)] \
         == [("bonus", "available", 500_000, "bonus:week-2", "operator")]
     [(worker, notice)] = await outbox(services, "bonus")
     assert worker == 1
@@ -568,8 +569,8 @@ async def test_request_reserves_the_whole_available_balance_at_once(
     assert await bucket(services, 1, "available") == 0
     assert await bucket(services, 1, "reserved") == 3_000_000
     assert await bucket(services, 1, "pending") == REWARD
-    assert await rows(services, "SELECT kind, bucket, amount, payout_id FROM ledger"
-                                " WHERE kind = 'payout'") \
+    assert [(e.kind, e.bucket, e.amount, e.payout_id) for e in ledger_entries(services.db)
+            if e.kind == "payout"] \
         == [("payout", "available", -3_000_000, payout.id),
             ("payout", "reserved", 3_000_000, payout.id)]
 
@@ -578,7 +579,7 @@ async def test_request_reserves_the_whole_available_balance_at_once(
     [again] = await services.payroll.request_payout(1, "req:1:10")
     assert not again.created and again.payout == payout
     assert await ledger(services) == before
-    assert await scalar(services, "SELECT count(*) FROM payouts") == 1
+    assert payout_count(services.db) == 1
     # another tap with a new key finds nothing left: the money is already reserved
     [nothing] = await services.payroll.request_payout(1, "req:1:11")
     assert nothing.payout is None and nothing.refused == "nothing"
@@ -599,7 +600,7 @@ async def test_request_below_the_minimum_is_refused_per_currency(services: Servi
     assert await bucket(services, 1, "available", "USD") == 4_999_999
     assert await bucket(services, 1, "reserved", "USD") == 0
     assert await bucket(services, 1, "reserved", "CNY") == 1_000
-    assert await scalar(services, "SELECT count(*) FROM payouts") == 1
+    assert payout_count(services.db) == 1
 
     await services.payroll.bonus(1, 1, "USD", "c", "usd-2")
     results = {r.currency: r for r in await services.payroll.request_payout(1, "req:1:2")}
@@ -615,7 +616,7 @@ async def test_nothing_to_request(services: Services, clock: FakeClock) -> None:
     await work(services, clock, 1, ["positive"])  # only pending money
     [pending_only] = await services.payroll.request_payout(1, "req:1:2")
     assert pending_only.refused == "nothing"
-    assert await scalar(services, "SELECT count(*) FROM payouts") == 0
+    assert payout_count(services.db) == 0
 
 
 async def test_approval_moves_reserved_to_paid_once(services: Services) -> None:
@@ -665,8 +666,8 @@ async def test_rejection_returns_the_money_with_the_reason(services: Services) -
     assert await bucket(services, 1, "reserved") == 0
     assert await bucket(services, 1, "available") == 2_000_000
     assert await bucket(services, 1, "paid") == 0
-    reversal = await rows(services, "SELECT bucket, amount, detail FROM ledger"
-                                    " WHERE kind = 'reversal' ORDER BY id")
+    reversal = [(e.bucket, e.amount, e.detail) for e in ledger_entries(services.db)
+                if e.kind == "reversal"]
     assert [(b, a) for b, a, _ in reversal] == [("reserved", -2_000_000),
                                                  ("available", 2_000_000)]
     assert all(json.loads(str(d)) == {"text": "bank details missing"} for *_, d in reversal)
@@ -731,7 +732,7 @@ async def test_a_key_never_makes_two_entries(services: Services) -> None:
             await conn.execute(
                 "INSERT INTO ledger (worker_id, currency, kind, bucket, amount, key,"
                 " created_at) VALUES (1, 'USD', 'bonus', 'available', 5, 'bonus:b', 'now')")
-    assert await scalar(services, "SELECT count(*) FROM ledger") == 1
+    assert ledger_count(services.db) == 1
 
 
 async def test_balances_are_sums_of_entries(services: Services, clock: FakeClock) -> None:
@@ -850,8 +851,8 @@ async def test_wallet_hourly_rate_counts_task_pay_after_discounts_not_bonuses(
     wallet = await services.payroll.wallet(1)
     task_pay = 4 * REWARD - REWARD  # half of the first unit's 0.04 was taken off
     skill = (REWARD + 2 * REWARD) * 50 // 100
-    assert await scalar(services, "SELECT sum(amount) FROM ledger WHERE kind = 'bonus'"
-                                  " AND reason = 'skill'") == skill
+    assert sum(e.amount for e in ledger_entries(services.db)
+               if e.kind == "bonus" and e.reason == "skill") == skill
     assert wallet.hourly == {"USD": task_pay * 3600 // 120}  # 1.80 per hour, bonuses aside
     assert wallet.bonuses == {"USD": 1_000_000 + skill}
 
@@ -916,7 +917,7 @@ async def test_history_hides_moves_between_buckets(services: Services,
     ]
     assert [e.id for e in history] == sorted((e.id for e in history), reverse=True)
     assert history[2].detail == {"text": "wrong account"}
-    hidden = await scalar(services, "SELECT count(*) FROM ledger WHERE worker_id = 1")
+    hidden = sum(1 for e in ledger_entries(services.db) if e.worker_id == 1)
     assert hidden == len(history) + 5  # release/pending and four moves through reserved
     assert [e.id for e in await services.payroll.history(1, limit=3)] \
         == [e.id for e in history[:3]]

@@ -33,6 +33,17 @@ from storage import assignments as assignment_store
 from storage import items as item_store
 from storage.items import DONE
 from tests.conftest import FixedRandom, add_worker, sentiment_doc
+from tests.state import (
+    bucket_sums,
+    duplicate_keys,
+    gold_standing,
+    ledger_count,
+    ledger_entries,
+    outbox_rows,
+    project_names,
+    units,
+    with_items,
+)
 
 LABELS = ("positive", "neutral", "negative")
 NOW = "2026-01-01T00:00:00.000000Z"
@@ -142,12 +153,8 @@ class Run:
     #: what the operation being done leaves for a replay of it
     last: dict[str, Any] = field(default_factory=dict)
 
-    async def rows(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
-        async with self.services.db.read() as conn, conn.execute(sql, args) as cur:
-            return [tuple(r) for r in await cur.fetchall()]
-
     async def count(self) -> int:
-        return int((await self.rows("SELECT count(*) FROM ledger"))[0][0])
+        return ledger_count(self.services.db)
 
     # -- doing -------------------------------------------------------------------------
     async def do(self, op: Op, replay: bool = False) -> None:
@@ -195,55 +202,56 @@ class Run:
         result = await work.answer_choice(op.worker, task.assignment_id, choice)
         assert result.outcome is Outcome.ACCEPTED
         self.last = {"assignment": task.assignment_id, "choice": choice}
-        new = await self.rows("SELECT kind, bucket, amount, currency, key FROM ledger"
-                              " ORDER BY id DESC LIMIT 1")
+        new = [(e.kind, e.bucket, e.amount, e.currency, e.key)
+               for e in ledger_entries(self.services.db)[-1:]]
         assert await self.count() == before + 1
         spec = parse_project(project_doc(op.project))
         assert new == [("earning", "pending", spec.reward_micros, spec.currency,
                          f"earn:{task.assignment_id}")]
 
     async def settle(self) -> None:
-        waiting = {r[0] for r in await self.rows(
-            "SELECT id FROM units WHERE status != 'settled'")}
+        db = self.services.db
+        waiting = {u.id for u in units(db) if u.status != "settled"}
         # gold standing now: no answer comes in while the job runs
-        gold = {(w, p): (t, c) for w, p, t, c in await self.rows(
-            "SELECT worker_id, project_id, count(gold_correct), coalesce(sum(gold_correct), 0)"
-            " FROM assignments WHERE gold_correct IS NOT NULL GROUP BY 1, 2")}
+        gold = gold_standing(db)
         settled = await self.services.payroll.settle_due()
-        now_settled = {r[0] for r in await self.rows(
-            "SELECT id FROM units WHERE status = 'settled'")}
+        now_settled = {u.id for u in units(db) if u.status == "settled"}
         assert settled == len(waiting & now_settled)
         # nothing the job could pay is left behind: every unit still open waits for an
         # answer, for another worker's answer, or for its auto-approval time
         now = self.clock.now()
-        for unit_id, status, last, name, resolved in await self.rows(
-                "SELECT u.id, u.status, u.last_answer_at, p.name, min(i.gold IS NOT NULL"
-                " OR (i.state = ? AND i.label IS NOT NULL)) FROM units u"
-                " JOIN projects p ON p.id = u.project_id"
-                " JOIN assignments a ON a.unit_id = u.id JOIN items i ON i.id = a.item_id"
-                " WHERE u.status != 'settled' GROUP BY u.id", DONE):
-            hours = PROJECTS[name]["auto_approve_hours"]
+        names = project_names(db)
+        final: dict[int, list[bool]] = defaultdict(list)  # unit -> its items judged yet
+        for a, i in with_items(db):
+            if a.unit_id is not None:
+                final[a.unit_id].append(i.gold is not None
+                                        or (i.state == DONE and i.label is not None))
+        for unit in units(db):
+            if unit.status == "settled" or unit.id not in final:
+                continue
+            unit_id, status, last = unit.id, unit.status, unit.last_answer_at
+            hours = PROJECTS[names[unit.project_id]]["auto_approve_hours"]
             assert last > to_iso(now - timedelta(hours=hours)), f"unit {unit_id} is overdue"
-            assert not (status == "waiting" and resolved), f"unit {unit_id} can be judged"
-        for unit_id, worker, project, name, outcome in await self.rows(
-                "SELECT u.id, u.worker_id, u.project_id, p.name, u.outcome FROM units u"
-                " JOIN projects p ON p.id = u.project_id WHERE u.status = 'settled'"):
+            assert not (status == "waiting" and min(final[unit_id])), \
+                f"unit {unit_id} can be judged"
+        for unit_id, worker, project, name, outcome in [
+                (u.id, u.worker_id, u.project_id, names[u.project_id], u.outcome)
+                for u in units(db) if u.status == "settled"]:
             if unit_id not in waiting:
                 continue
             event(f"unit settled: {outcome}")
             # the skill bonus: a share of the pay, only for good gold work
             spec = parse_project(project_doc(name))
-            paid = sum(a for a, in await self.rows(
-                "SELECT amount FROM ledger WHERE unit_id = ? AND bucket = 'available'"
-                " AND kind IN ('release', 'discount')", unit_id))
+            paid = sum(e.amount for e in ledger_entries(db) if e.unit_id == unit_id
+                       and e.bucket == "available" and e.kind in ("release", "discount"))
             total, correct = gold.get((worker, project), (0, 0))
             rule = spec.skill_bonus
             expected = 0
             if rule is not None and paid > 0 and total >= spec.min_gold \
                     and Fraction(correct) >= Fraction(str(rule.min_accuracy)) * total:
                 expected = paid * rule.percent // 100
-            bonus = await self.rows("SELECT amount, bucket, key FROM ledger"
-                                    " WHERE unit_id = ? AND kind = 'bonus'", unit_id)
+            bonus = [(e.amount, e.bucket, e.key) for e in ledger_entries(db)
+                     if e.unit_id == unit_id and e.kind == "bonus"]
             assert bonus == ([(expected, "available", f"unit:{unit_id}:skill")]
                              if expected else [])
             if expected:
@@ -308,13 +316,13 @@ class Run:
     async def decide_on(self, payout_id: int, approve: bool, reason: str,
                         before: int) -> None:
         [payout] = [p for p in await self.services.payroll.payouts() if p.id == payout_id]
-        notices = await self.rows("SELECT count(*) FROM outbox")
+        notices = len(outbox_rows(self.services.db))
         refused = payout.status != "requested" or (not approve and not reason.strip())
         if refused:
             with pytest.raises(TapworkError):
                 await self.services.payroll.decide_payout(payout_id, approve, reason)
             assert await self.count() == before
-            assert await self.rows("SELECT count(*) FROM outbox") == notices
+            assert len(outbox_rows(self.services.db)) == notices
             [again] = [p for p in await self.services.payroll.payouts() if p.id == payout_id]
             assert again == payout
             event("decision refused")
@@ -324,11 +332,11 @@ class Run:
         event(f"payout {decided.status}")
         assert await self.count() == before + 2
         kind = "payout_approved" if approve else "payout_rejected"
-        [(payload,)] = await self.rows("SELECT payload FROM outbox WHERE key = ?",
-                                       f"payout:{payout_id}:{decided.status}")
+        told = [n for n in outbox_rows(self.services.db)
+                if n.key == f"payout:{payout_id}:{decided.status}"]
+        [payload] = [n.payload for n in told]
         assert json.loads(payload)["amount"] == payout.amount
-        assert (await self.rows("SELECT kind FROM outbox WHERE key = ?",
-                                f"payout:{payout_id}:{decided.status}")) == [(kind,)]
+        assert [(n.kind,) for n in told] == [(kind,)]
         if not approve:
             assert decided.reason == reason and json.loads(payload)["text"] == reason
 
@@ -358,30 +366,33 @@ class Run:
 
     # -- checking ------------------------------------------------------------------------
     async def sums(self) -> dict[tuple[int, str, str], int]:
-        total: dict[tuple[int, str, str], int] = defaultdict(int)
-        for w, c, b, a in await self.rows(
-                "SELECT worker_id, currency, bucket, amount FROM ledger"):
-            total[(w, c, b)] += a
-        return dict(total)
+        return bucket_sums(self.services.db)
 
-    # every invariant of the ledger after every step, one block each, in one sweep over
-    # the same rows (issue 12: split when its inline SQL moves)
-    async def check(self) -> None:  # noqa: C901
-        rows = {r[0]: r for r in await self.rows("SELECT * FROM ledger ORDER BY id")}
+    async def check(self) -> None:
+        """Every invariant of the ledger after a step, one method each, on the same rows."""
+        db = self.services.db
+        rows: dict[int, tuple[Any, ...]] = {e.id: e for e in ledger_entries(db)}
+        self._check_append_only(rows)
+        raw = await self.sums()
+        await self._check_balances(raw)
+        self._check_money_flow(rows, raw)
+        await self._check_payouts(raw)
+        self._check_pending(raw)
+        self._check_settled_units(rows)
+
+    def _check_append_only(self, rows: dict[int, tuple[Any, ...]]) -> None:
+        db = self.services.db
         # entries are never modified or removed; new ones only come after the old ones
         for entry_id, row in self.seen.items():
             assert rows.get(entry_id) == row, f"entry {entry_id} changed"
         assert all(i > max(self.seen, default=0) for i in set(rows) - set(self.seen))
         self.seen = rows
         # one key never makes two entries
-        assert await self.rows("SELECT key, count(*) FROM ledger GROUP BY key"
-                               " HAVING count(*) > 1") == []
-        assert await self.rows("SELECT key, count(*) FROM outbox GROUP BY key"
-                               " HAVING count(*) > 1") == []
+        assert duplicate_keys(db) == {"ledger": [], "outbox": []}
         assert all(type(r[5]) is int for r in rows.values())  # amounts are integer micros
 
+    async def _check_balances(self, raw: dict[tuple[int, str, str], int]) -> None:
         # balances are sums of entries, never negative
-        raw = await self.sums()
         assert all(v >= 0 for v in raw.values()), raw
         shown = await self.services.payroll.balances()
         for worker, balances in shown.items():
@@ -391,6 +402,9 @@ class Run:
         assert {(w, b.currency) for w, bs in shown.items() for b in bs} \
             == {(w, c) for w, c, _ in raw}
 
+    @staticmethod
+    def _check_money_flow(rows: dict[int, tuple[Any, ...]],
+                          raw: dict[tuple[int, str, str], int]) -> None:
         # money only enters as earnings, bonuses and discounts; moves net to zero;
         # nobody is paid more than they earned
         earned: dict[tuple[int, str], int] = defaultdict(int)
@@ -404,6 +418,7 @@ class Run:
             assert 0 <= raw.get((w, c, "paid"), 0) <= value
         assert sum(v for (_, _, b), v in raw.items() if b == "paid") <= sum(earned.values())
 
+    async def _check_payouts(self, raw: dict[tuple[int, str, str], int]) -> None:
         # reserved and paid match the payout requests
         requested: dict[tuple[int, str], int] = defaultdict(int)
         approved: dict[tuple[int, str], int] = defaultdict(int)
@@ -419,25 +434,28 @@ class Run:
                 assert v == approved.get((w, c), 0)
         assert all(raw.get((w, c, "reserved"), 0) == v for (w, c), v in requested.items())
 
+    def _check_pending(self, raw: dict[tuple[int, str, str], int]) -> None:
         # pending is exactly the earnings of units not settled yet
+        db = self.services.db
         pending: dict[tuple[int, str], int] = defaultdict(int)
-        for w, c, a in await self.rows(
-                "SELECT l.worker_id, l.currency, l.amount FROM ledger l"
-                " JOIN units u ON u.id = l.unit_id"
-                " WHERE l.kind = 'earning' AND u.status != 'settled'"):
-            pending[(w, c)] += a
+        open_units = {u.id for u in units(db) if u.status != "settled"}
+        for e in ledger_entries(db):
+            if e.kind == "earning" and e.unit_id in open_units:
+                pending[(e.worker_id, e.currency)] += e.amount
         for (w, c, b), v in raw.items():
             if b == "pending":
                 assert v == pending.get((w, c), 0)
 
+    def _check_settled_units(self, rows: dict[int, tuple[Any, ...]]) -> None:
         # a settled unit is paid as its verdict says, and its worker is told once
-        for unit_id, outcome, name, settled in await self.rows(
-                "SELECT u.id, u.outcome, p.name, u.status = 'settled' FROM units u"
-                " JOIN projects p ON p.id = u.project_id"):
+        db = self.services.db
+        names = project_names(db)
+        for unit_id, outcome, name, settled in [
+                (u.id, u.outcome, names[u.project_id], u.status == "settled")
+                for u in units(db)]:
             entries = [r for r in rows.values() if r[7] == unit_id]
             value = sum(r[5] for r in entries if r[3] == "earning")
-            notices = await self.rows("SELECT kind FROM outbox WHERE key = ?",
-                                      f"unit:{unit_id}")
+            notices = [(n.kind,) for n in outbox_rows(db) if n.key == f"unit:{unit_id}"]
             if not settled:
                 assert all(r[3] == "earning" for r in entries) and notices == []
                 continue
@@ -453,7 +471,6 @@ class Run:
                 assert outcome == DISCOUNTED
                 assert paid == value * spec.discount.numerator // spec.discount.denominator
                 assert Fraction(paid) <= spec.discount * value < paid + 1
-
 
 def project_doc(name: str) -> dict[str, object]:
     return sentiment_doc(name=name, min_accuracy=0.0, **PROJECTS[name])

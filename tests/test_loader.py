@@ -23,6 +23,7 @@ from storage import Database
 from storage import imports as import_store
 from storage import items as item_store
 from tests.conftest import sentiment_doc
+from tests.state import cap_pages, items, new_items_events, staged_rows, table_count
 
 
 async def project(services: Services, name: str = "reviews", **doc: Any) -> int:
@@ -41,16 +42,8 @@ def write_items(path: Path, count: int, *, start: int = 0,
     return path
 
 
-async def count(services: Services, table: str, where: str = "") -> int:
-    async with services.db.read() as conn, conn.execute(
-            f"SELECT count(*) FROM {table} {where}") as cur:
-        row = await cur.fetchone()
-    return int(row[0])
-
-
 async def leftovers(services: Services) -> int:
-    return sum([await count(services, table) for table in
-                ("imports", "import_items", "import_media")])
+    return sum(staged_rows(services.db).values())
 
 
 def events_of(services: Services) -> list[tuple[str, int]]:
@@ -68,14 +61,12 @@ async def test_a_big_file_is_staged_then_published_in_batches(
         "reviews", write_items(tmp_path / "items.jsonl", total))
     assert result.ok and result.items == []  # nothing kept in memory
     assert result.summary.counts.tasks == total
-    assert await count(services, "items") == total
+    assert len(items(services.db)) == total
     assert await leftovers(services) == 0
     assert [kind for kind, _ in events] == [STAGED] * 3 + [PUBLISHED] * 3
     assert events[-1] == (PUBLISHED, total)
-    async with services.db.read() as conn, conn.execute(
-            "SELECT ext_id FROM items ORDER BY id LIMIT 2") as cur:
-        assert [row[0] for row in await cur.fetchall()] == ["i0", "i1"]  # file order
-    assert await count(services, "project_events", "WHERE kind = 'new_items'") == 1
+    assert [i.ext_id for i in items(services.db)[:2]] == ["i0", "i1"]  # file order
+    assert new_items_events(services.db) == 1
     project_row = await services.catalog.get("reviews")
     assert project_row.languages == ("en",)
 
@@ -90,9 +81,9 @@ async def test_a_bad_line_after_batches_were_staged_leaves_nothing(
     assert [(e.line, e.message) for e in result.errors] == [
         (total - 4, "unknown label 'happy' in gold (allowed: positive, neutral, negative)")]
     assert [kind for kind, _ in events] == [STAGED, STAGED]  # the third batch had the line
-    assert await count(services, "items") == 0
+    assert len(items(services.db)) == 0
     assert await leftovers(services) == 0
-    assert await count(services, "project_events", "WHERE kind = 'new_items'") == 0
+    assert new_items_events(services.db) == 0
 
 
 async def test_ids_already_in_the_project_are_refused_with_their_line(
@@ -104,7 +95,7 @@ async def test_ids_already_in_the_project_are_refused_with_their_line(
         "reviews", write_items(tmp_path / "b.jsonl", BATCH_LINES + 5, start=8))
     assert [(e.line, e.message) for e in result.errors] == [
         (1, "id 'i8' is already in this project"), (2, "id 'i9' is already in this project")]
-    assert await count(services, "items") == 10
+    assert len(items(services.db)) == 10
 
 
 async def test_media_are_published_once_per_content(services: Services,
@@ -128,15 +119,15 @@ async def test_media_are_published_once_per_content(services: Services,
     zipped.write_bytes(buffer.getvalue())
     result = await services.catalog.import_file("pets", zipped)
     assert result.ok and result.summary.media == {"photo": BATCH_LINES + 2}
-    assert await count(services, "media") == 2
-    assert await count(services, "items", "WHERE media_id IS NULL") == 0
+    assert table_count(services.db, "media") == 2
+    assert sum(1 for i in items(services.db) if i.media_id is None) == 0
     # the same pictures again, new ids: the media rows are reused
     again = tmp_path / "again.zip"
     with zipfile.ZipFile(again, "w") as archive:
         archive.writestr("items.jsonl", '{"id": "x", "image": "a.png"}\n')
         archive.writestr("a.png", pictures[0])
     assert (await services.catalog.import_file("pets", again)).ok
-    assert await count(services, "media") == 2
+    assert table_count(services.db, "media") == 2
     assert await leftovers(services) == 0
 
 
@@ -147,8 +138,7 @@ def fill_up(monkeypatch: pytest.MonkeyPatch, spare_pages: int) -> None:
 
     def open_side(self: Database) -> sqlite3.Connection:
         conn = opened(self)
-        pages = conn.execute("PRAGMA page_count").fetchone()[0]
-        conn.execute(f"PRAGMA max_page_count = {pages + spare_pages}")
+        cap_pages(conn, spare_pages)
         return conn
 
     monkeypatch.setattr(Database, "open_side", open_side)
@@ -166,7 +156,7 @@ async def test_a_full_disk_while_staging_names_the_cause_and_leaves_nothing(
     assert "full" in message and "nothing was imported" in message
     assert "cannot rollback" not in message
     assert STAGED in [kind for kind, _ in events]  # it failed part way through staging
-    assert await count(services, "items") == 0
+    assert len(items(services.db)) == 0
     assert await leftovers(services) == 0
     monkeypatch.undo()  # room again: the same file goes in
     assert (await services.catalog.import_file(
@@ -186,7 +176,7 @@ async def test_no_room_to_publish_is_refused_before_anything_is_visible(
     with pytest.raises(ImportFailed, match="not enough room to add the items"):
         await services.catalog.import_file(
             "reviews", write_items(tmp_path / "items.jsonl", 3 * BATCH_LINES))
-    assert await count(services, "items") == 0
+    assert len(items(services.db)) == 0
     assert await leftovers(services) == 0
 
 
@@ -225,7 +215,7 @@ async def test_an_interrupted_import_is_removed_before_its_commit(
     assert await leftovers(services) == 51
     await services.catalog.recover_imports()
     assert await leftovers(services) == 0
-    assert await count(services, "items") == 0
+    assert len(items(services.db)) == 0
 
 
 async def test_an_interrupted_import_is_finished_after_its_commit(
@@ -233,9 +223,9 @@ async def test_an_interrupted_import_is_finished_after_its_commit(
     project_id = await project(services, language="en")
     stage_by_hand(services.db.path, project_id, 2 * 2_000 + 7, commit=True)
     await services.catalog.recover_imports()
-    assert await count(services, "items") == 4007
+    assert len(items(services.db)) == 4007
     assert await leftovers(services) == 0
-    assert await count(services, "project_events", "WHERE kind = 'new_items'") == 1
+    assert new_items_events(services.db) == 1
     assert (await services.catalog.get("reviews")).languages == ("en",)
 
 
@@ -283,7 +273,7 @@ async def test_a_full_disk_in_any_transaction_is_named_not_hidden(
     with pytest.raises(sqlite3.OperationalError, match="full"):
         async with services.db.transaction() as conn:
             await item_store.insert_many(conn, project_id, rows, "2026-01-01T00:00:00Z")
-    assert await count(services, "items") == 0
+    assert len(items(services.db)) == 0
     async with services.db.transaction() as conn:  # the connection is usable again
         await conn.execute("PRAGMA max_page_count = 1073741823")
 
@@ -309,12 +299,12 @@ async def test_a_disk_filled_while_publishing_is_finished_later(
     assert (f"{BATCH_LINES} of {total} items were added; the rest are added when tapwork "
             "next starts or imports") in str(caught.value)
     assert "disk is full" in str(caught.value)
-    assert await count(services, "items") == BATCH_LINES
+    assert len(items(services.db)) == BATCH_LINES
     monkeypatch.undo()
     await services.catalog.recover_imports()
-    assert await count(services, "items") == total
+    assert len(items(services.db)) == total
     assert await leftovers(services) == 0
-    assert await count(services, "project_events", "WHERE kind = 'new_items'") == 1
+    assert new_items_events(services.db) == 1
 
 
 async def test_an_import_never_scans_a_growing_table(

@@ -25,6 +25,7 @@ from bot.sim.standin import BotApiStandIn
 from storage import ledger as ledger_store
 from storage.schema import MIGRATIONS
 from tests.conftest import add_project, add_worker, e2e_config, sentiment_doc
+from tests.state import add_waiting_unit, project_specs_valid
 
 NOW = "2026-01-05T09:00:00.000000Z"  # FakeClock's start
 #: two amounts that each fit in a 64-bit integer and whose sum does not
@@ -169,11 +170,8 @@ async def test_a_unit_too_big_to_release_waits_and_the_others_are_paid(
     for worker in (1, 2):
         await add_worker(services, worker)
     # worker 1's unit holds two answers stored at an old, huge reward
+    add_waiting_unit(services.db, 1, 1, project_id, 2, NOW)
     async with services.db.transaction() as conn:
-        await conn.execute(
-            "INSERT INTO units (id, worker_id, project_id, size, answers, status, created_at,"
-            " last_answer_at, auto_at) VALUES (1, 1, ?, 2, 2, 'waiting', ?, ?, ?)",
-            (project_id, NOW, NOW, NOW))
         for n in (1, 2):
             await ledger_store.append(conn, [LedgerEntry(1, "USD", "earning", "pending", HUGE,
                                                    f"earn:old-{n}", project_id, 1)], NOW)
@@ -236,5 +234,4 @@ async def test_old_project_with_huge_reward_and_endless_hours_keeps_working(
         assert f"{2 * HUGE // MICROS:,}" in wallet, wallet
         assert "went wrong" not in phone.transcript(50)
     assert "brought into range" in caplog.text
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT json_valid(spec) FROM projects").fetchone() == (1,)
+    assert project_specs_valid(path) == [True]

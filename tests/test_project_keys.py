@@ -8,7 +8,6 @@ README's tables and the sample project's comments are checked against it here.
 from __future__ import annotations
 
 import re
-import sqlite3
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from bot.limits import MAX_AMOUNT, ExactShare, Money, Number, Whole
 from bot.project_keys import KEYS, Texts, keys_table
 from bot.projects import parse_project
 from tests.conftest import OPERATOR_ID, ROOT, Running, sentiment_doc
+from tests.state import project_count
 
 README = (ROOT / "README.md").read_text("utf-8")
 SAMPLE = ROOT / "bot" / "sample" / "reviews.toml"
@@ -170,8 +170,7 @@ def test_cli_prints_one_line_naming_the_key_and_exits_2(
     assert err.count("\n") == 1 and err.startswith(f"tapwork: {project}: {key} must be"), err
     assert len(err) < 300, err
     if (tmp_path / "tapwork.db").exists():  # nothing was saved
-        with sqlite3.connect(tmp_path / "tapwork.db") as db:
-            assert db.execute("SELECT count(*) FROM projects").fetchone() == (0,)
+        assert project_count(tmp_path / "tapwork.db") == 0
 
 
 # -- a document stored by an older version is repaired, never refused -------------------

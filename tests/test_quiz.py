@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections import Counter
 from collections.abc import Collection
 from datetime import timedelta
 
@@ -20,6 +21,16 @@ from bot.work import AnswerResult, Feedback, Outcome
 from storage import items as item_store
 from storage.items import DONE, FULL, STARTED
 from tests.conftest import FixedRandom, add_project, add_worker
+from tests.state import (
+    assignments,
+    items,
+    project_id_of,
+    qualifications,
+    quiz_attempt_count,
+    quiz_attempts,
+    quiz_questions,
+    with_items,
+)
 
 LABELS = ("positive", "neutral", "negative")
 NOW = "2026-01-01T00:00:00.000000Z"
@@ -43,15 +54,6 @@ async def quiz_project(services: Services, *, pool: int = 10, items: int = 5,
     project_id = await add_project(services, items=items, name=name, quiz=dict(quiz))
     answers = await add_items(services, project_id, pool, prefix=f"{name}-quiz", quiz=True)
     return await services.catalog.get(name), answers
-
-
-async def rows(services: Services, sql: str, *args: object) -> list[tuple[object, ...]]:
-    async with services.db.read() as conn, conn.execute(sql, args) as cur:
-        return [tuple(r) for r in await cur.fetchall()]
-
-
-async def scalar(services: Services, sql: str, *args: object) -> object:
-    return (await rows(services, sql, *args))[0][0]
 
 
 def choice_for(gold: str, right: bool) -> int:
@@ -122,7 +124,7 @@ async def test_project_with_a_quiz_is_not_ready_until_the_pool_holds_one_exam(
     assert served.access is not None and served.access.gate is Gate.QUIZ
     assert served.access.training and served.access.tries_left == 3
     assert "reviews" in [p.spec.name for p, _ in await services.catalog.open_projects()]
-    assert await scalar(services, "SELECT count(*) FROM assignments") == 0
+    assert assignments(services.db) == []
 
 
 async def test_project_without_a_quiz_is_open_at_once(services: Services) -> None:
@@ -185,7 +187,7 @@ async def test_training_with_feedback_then_exam_then_work(services: Services) ->
     # passing unlocks the project; the quiz is not offered again
     assert (await services.work.access(1, project)).gate is Gate.OPEN
     assert (await services.quizzes.begin(1, project)).outcome is QuizOutcome.NO_QUIZ
-    assert await scalar(services, "SELECT count(*) FROM assignments") == 0
+    assert assignments(services.db) == []
     served = await services.work.start(1, "reviews")
     assert served.task is not None and served.task.text is not None
     assert served.task.text.startswith("text ")
@@ -247,12 +249,11 @@ async def test_failing_gives_a_cooldown_and_the_last_try_closes(services: Servic
         assert served.task is None and served.empty is Empty.GATED
         assert served.access is not None and served.access.gate is Gate.CLOSED
     assert (await services.quizzes.begin(1, project)).outcome is QuizOutcome.NO_QUIZ
-    assert await scalar(services, "SELECT count(*) FROM assignments") == 0
-    assert await scalar(services, "SELECT count(*) FROM quiz_attempts WHERE worker_id = 1") \
-        == 2
+    assert assignments(services.db) == []
+    assert quiz_attempt_count(services.db, 1) == 2
     # each attempt keeps the questions it asked, every one answered
-    assert await rows(services, "SELECT count(*), count(answer) FROM quiz_questions") \
-        == [(6, 6)]
+    asked = quiz_questions(services.db)
+    assert (len(asked), sum(1 for q in asked if q.answer is not None)) == (6, 6)
 
 
 async def test_begin_resumes_the_open_attempt(services: Services) -> None:
@@ -266,7 +267,7 @@ async def test_begin_resumes_the_open_attempt(services: Services) -> None:
     assert again.outcome is QuizOutcome.NEXT and again.question is not None
     assert again.question.attempt_id == first.question.attempt_id
     assert again.question.position == 1
-    assert await scalar(services, "SELECT count(*) FROM quiz_attempts") == 1
+    assert quiz_attempt_count(services.db) == 1
 
 
 async def test_double_forged_and_stale_quiz_answers_change_nothing(services: Services) -> None:
@@ -298,10 +299,10 @@ async def test_double_forged_and_stale_quiz_answers_change_nothing(services: Ser
         is QuizOutcome.INVALID
     assert (await services.quizzes.answer(1, attempt, 1, choice=-1)).outcome \
         is QuizOutcome.INVALID
-    recorded = await rows(services, "SELECT position, answer, correct FROM quiz_questions"
-                          " WHERE answer IS NOT NULL")
+    recorded = [(q.position, q.answer, q.correct) for q in quiz_questions(services.db)
+                if q.answer is not None]
     assert recorded == [(0, answers[question.text], 1)]
-    assert await scalar(services, "SELECT count(*) FROM quiz_attempts") == 1
+    assert quiz_attempt_count(services.db) == 1
 
     # finish it: answers to a closed attempt change nothing, nothing was an assignment
     step = await services.quizzes.begin(1, project)
@@ -317,11 +318,11 @@ async def test_double_forged_and_stale_quiz_answers_change_nothing(services: Ser
     for position in (5, 6, 9):  # the last question asked, and ones never asked
         late = await services.quizzes.answer(1, attempt, position, choice=0)
         assert late.outcome in (QuizOutcome.STALE, QuizOutcome.ALREADY_ANSWERED)
-    assert await rows(services, "SELECT count(*), count(answer) FROM quiz_questions") \
-        == [(6, 6)]
-    qual = await rows(services, "SELECT status, attempts FROM qualifications")
+    asked = quiz_questions(services.db)
+    assert (len(asked), sum(1 for q in asked if q.answer is not None)) == (6, 6)
+    qual = [(q.status, q.attempts) for q in qualifications(services.db)]
     assert qual == [("passed", 1)]
-    assert await scalar(services, "SELECT count(*) FROM assignments") == 0
+    assert assignments(services.db) == []
 
 
 async def test_quiz_items_are_never_tasks_paid_or_labelled(services: Services) -> None:
@@ -336,13 +337,12 @@ async def test_quiz_items_are_never_tasks_paid_or_labelled(services: Services) -
         while task is not None:
             served_items.append(task.item_id)
             task = next_task(await services.work.answer_choice(w, task.assignment_id, 0))
-    quiz_ids = {r[0] for r in await rows(services, "SELECT id FROM items WHERE quiz = 1")}
+    quiz_ids = {i.id for i in items(services.db) if i.quiz == 1}
     assert len(served_items) == 12
     assert not quiz_ids & set(served_items)
-    assert await scalar(services, "SELECT count(*) FROM assignments a JOIN items i"
-                        " ON i.id = a.item_id WHERE i.quiz = 1") == 0
-    untouched = await rows(services, "SELECT answers, leases, label, confidence FROM items"
-                           " WHERE quiz = 1")
+    assert [a for a, i in with_items(services.db) if i.quiz == 1] == []
+    untouched = [(i.answers, i.leases, i.label, i.confidence) for i in items(services.db)
+                 if i.quiz == 1]
     assert untouched == [(0, 0, None, None)] * 10
 
 
@@ -360,7 +360,7 @@ async def test_a_worker_who_has_not_passed_gets_no_task_anywhere(services: Servi
     assert (await services.work.answer_choice(2, task.assignment_id, 0)).outcome \
         is Outcome.FORGED
     assert (await services.work.skip(2, task.assignment_id)).outcome is Outcome.FORGED
-    assert await scalar(services, "SELECT count(*) FROM assignments WHERE worker_id = 2") == 0
+    assert [a for a in assignments(services.db) if a.worker_id == 2] == []
 
 
 async def test_transcription_quiz_grades_typed_answers_by_word_error_rate(
@@ -443,8 +443,7 @@ async def test_gold_is_never_mixed_in_when_the_draw_misses(services: Services) -
     assert served.task is None and served.empty is Empty.NOTHING_LEFT
     await add_worker(services, 2)
     assert (await services.work.start(2, "reviews")).empty is Empty.NOTHING_LEFT
-    assert await scalar(services, "SELECT count(*) FROM assignments a JOIN items i"
-                        " ON i.id = a.item_id WHERE i.gold IS NOT NULL") == 0
+    assert [a for a, i in with_items(services.db) if i.gold is not None] == []
 
 
 async def test_gold_is_served_once_per_worker_while_work_remains(services: Services) -> None:
@@ -462,8 +461,8 @@ async def test_gold_is_served_once_per_worker_while_work_remains(services: Servi
     for w in (1, 2, 3):
         assert per_worker[w] == ["gold 0", "gold 1", "text 0", "text 1"]
     assert per_worker[4] == []  # overlap 3: no normal work left, so no gold either
-    gold_rows = await rows(services, "SELECT i.text, count(*) FROM assignments a JOIN items i"
-                           " ON i.id = a.item_id WHERE i.gold IS NOT NULL GROUP BY i.id")
+    gold_rows = [(i.text, n) for i, n in Counter(
+        i for _, i in with_items(services.db) if i.gold is not None).items()]
     assert sorted(gold_rows) == [("gold 0", 3), ("gold 1", 3)]
     assert set(answers) == {"gold 0", "gold 1"}
 
@@ -498,7 +497,7 @@ async def test_gold_feedback_right_wrong_and_switched_off(services: Services) ->
     project_id = await add_project(services, items=3)
     answers = await add_items(services, project_id, 2, prefix="gold")
     await add_project(services, items=3, name="quiet", feedback=False)
-    quiet_id = await scalar(services, "SELECT id FROM projects WHERE name = 'quiet'")
+    quiet_id = project_id_of(services.db, "quiet")
     assert isinstance(quiet_id, int)
     await add_items(services, quiet_id, 1, prefix="qgold")
     await add_worker(services, 1)
@@ -520,16 +519,15 @@ async def test_gold_feedback_right_wrong_and_switched_off(services: Services) ->
     assert task is not None and task.text == "text 0"
     normal = await services.work.answer_choice(1, task.assignment_id, 0)
     assert normal.feedback is None and normal.suspended is None
-    checks = await rows(services, "SELECT i.text, a.gold_correct FROM assignments a JOIN items"
-                        " i ON i.id = a.item_id WHERE a.status = 'answered' ORDER BY a.id")
+    checks = [(i.text, a.gold_correct) for a, i in with_items(services.db)
+              if a.status == "answered"]
     assert checks == [("gold 0", 1), ("gold 1", 0), ("text 0", None)]
 
     task = (await services.work.start(1, "quiet")).task
     assert task is not None and task.text == "qgold 0"
     silent = await services.work.answer_choice(1, task.assignment_id, 2)
     assert silent.outcome is Outcome.ACCEPTED and silent.feedback is None
-    assert await scalar(services, "SELECT a.gold_correct FROM assignments a JOIN items i"
-                        " ON i.id = a.item_id WHERE i.text = 'qgold 0'") == 0
+    assert next(a.gold_correct for a, i in with_items(services.db) if i.text == "qgold 0") == 0
 
 
 async def test_low_gold_accuracy_suspends_and_an_operator_reinstates(
@@ -574,8 +572,8 @@ async def test_low_gold_accuracy_suspends_and_an_operator_reinstates(
     served = await services.work.start(1, "reviews")
     assert served.task is not None and served.task.text == "gold 5"
     # no quiz in this project: reinstating lifts the suspension and nothing else
-    assert await rows(services, "SELECT status, reason FROM qualifications"
-                      " WHERE project_id = ?", project_id) == [("new", None)]
+    assert [(q.status, q.reason) for q in qualifications(services.db)
+            if q.project_id == project_id] == [("new", None)]
 
 
 async def test_right_gold_answers_keep_a_worker_working(services: Services) -> None:
@@ -652,8 +650,7 @@ async def test_time_runs_from_delivery_and_fast_answers_are_flagged(
     assert task is not None
     clock.advance(seconds=2)  # never delivered: time runs from the lease
     await services.work.answer_choice(1, task.assignment_id, 0)
-    flags = await rows(services, "SELECT too_fast, round(seconds) FROM assignments"
-                       " ORDER BY id")
+    flags = [(a.too_fast, round(a.seconds or 0)) for a in assignments(services.db)]
     assert flags == [(1, 1.0), (0, 5.0), (0, 4.0), (1, 2.0)]
 
 
@@ -664,7 +661,7 @@ async def test_an_answer_taking_exactly_min_seconds_is_not_too_fast(
     task = (await services.work.start(1, "reviews")).task
     assert task is not None
     await answer(services, clock, 1, task, 3)
-    [(too_fast, seconds)] = await rows(services, "SELECT too_fast, seconds FROM assignments")
+    [(too_fast, seconds)] = [(a.too_fast, a.seconds) for a in assignments(services.db)]
     assert seconds == pytest.approx(3.0, abs=1e-3)
     assert too_fast == 0
 
@@ -692,7 +689,7 @@ async def test_seven_fast_of_the_last_twenty_suspend(services: Services,
     assert served.task is None
     assert served.access is not None and served.access.gate is Gate.SUSPENDED
     assert served.access.reason == "too_fast"
-    assert await scalar(services, "SELECT count(*) FROM assignments WHERE too_fast = 1") == 8
+    assert sum(1 for a in assignments(services.db) if a.too_fast == 1) == 8
     project = await services.catalog.get("reviews")
     assert await services.work.set_suspended(1, project, False, "operator")
     assert (await services.work.start(1, "reviews")).task is not None
@@ -707,7 +704,7 @@ async def test_no_automatic_speed_rule_before_fifty_answers(services: Services,
     for seconds in [10.0] * 10 + [0.5]:
         assert task is not None
         task = next_task(await answer(services, clock, 1, task, seconds))
-    assert await scalar(services, "SELECT count(*) FROM assignments WHERE too_fast = 1") == 0
+    assert sum(1 for a in assignments(services.db) if a.too_fast == 1) == 0
 
 
 async def test_half_the_median_applies_once_fifty_answers_exist(services: Services,
@@ -719,8 +716,7 @@ async def test_half_the_median_applies_once_fifty_answers_exist(services: Servic
     for seconds in [10.0] * 55 + [1.0]:
         assert task is not None
         task = next_task(await answer(services, clock, 1, task, seconds))
-    flagged = await rows(services, "SELECT round(seconds) FROM assignments"
-                         " WHERE too_fast = 1")
+    flagged = [(round(a.seconds or 0),) for a in assignments(services.db) if a.too_fast == 1]
     assert flagged == [(1.0,)]
 
 
@@ -743,8 +739,8 @@ async def overlap_item(services: Services, choices: list[int]) -> list[Task | No
 
 async def item_row(services: Services) -> tuple[object, ...]:
     """The first normal item (not gold, not quiz)."""
-    return (await rows(services, "SELECT state, answers, label, confidence FROM items"
-                       " WHERE gold IS NULL AND quiz = 0 ORDER BY id LIMIT 1"))[0]
+    return next((i.state, i.answers, i.label, i.confidence) for i in items(services.db)
+                if i.gold is None and i.quiz == 0)
 
 
 async def test_three_agreeing_answers_finish_the_item(services: Services) -> None:
@@ -796,7 +792,7 @@ async def test_five_answers_always_finish_the_item(services: Services) -> None:
     assert (state, answers) == (DONE, 5)
     assert label == "positive"  # 2-2-1: the tie goes to the label listed first
     assert isinstance(confidence, float) and confidence < 0.9
-    assert await scalar(services, "SELECT count(*) FROM assignments") == 5
+    assert len(assignments(services.db)) == 5
 
 
 async def test_fixed_overlap_finishes_at_overlap_even_when_split(services: Services) -> None:
@@ -878,9 +874,8 @@ async def test_nobody_is_sent_into_a_quiz_when_no_work_is_left(services: Service
     assert await services.work.offers(3, 10) == []
     assert (await services.quizzes.begin(1, project)).outcome is QuizOutcome.NOTHING_LEFT
     assert (await services.quizzes.begin(3, project)).outcome is QuizOutcome.NOTHING_LEFT
-    assert await rows(services, "SELECT worker_id, phase FROM quiz_attempts a JOIN projects"
-                      " p ON p.id = a.project_id WHERE p.name = 'one' ORDER BY a.id") \
-        == [(1, "training"), (2, "training"), (2, "exam")]
+    assert [(a.worker_id, a.phase) for a in quiz_attempts(services.db)
+            if a.project_id == project.id] == [(1, "training"), (2, "training"), (2, "exam")]
 
 
 async def test_stats_report_quiz_answers_per_qualified_worker(services: Services) -> None:

@@ -20,6 +20,13 @@ from storage import assignments as assignment_store
 from storage import projects as project_store
 from storage.items import DONE, FRESH, FULL, STARTED
 from tests.conftest import add_project, add_worker, sentiment_doc
+from tests.state import (
+    answered,
+    answered_count,
+    assignments,
+    counted_assignments,
+    pause_all_projects,
+)
 
 
 def test_item_state_moves_through_the_four_states() -> None:
@@ -73,9 +80,7 @@ async def test_double_tap_and_replay_record_one_answer(services: Services) -> No
     outcomes = sorted(r.outcome.value for r in results)
     assert outcomes.count("accepted") == 1
     assert outcomes.count("already_answered") == 4
-    async with services.db.read() as conn, conn.execute(
-            "SELECT count(*) FROM assignments WHERE status = 'answered'") as cur:
-        assert (await cur.fetchone())[0] == 1
+    assert answered_count(services.db) == 1
 
 
 async def test_forged_and_invalid_answers_change_nothing(services: Services) -> None:
@@ -134,9 +139,7 @@ async def test_typed_answer_counts_once_per_message(services: Services) -> None:
     again = await services.work.answer_text(1, "hello world", message_id=10)
     assert first.outcome is Outcome.ACCEPTED
     assert again.outcome is Outcome.ALREADY_ANSWERED
-    async with services.db.read() as conn, conn.execute(
-            "SELECT answer FROM assignments WHERE status = 'answered'") as cur:
-        assert [r[0] for r in await cur.fetchall()] == ["hello world"]
+    assert [a.answer for a in answered(services.db)] == ["hello world"]
 
 
 async def test_skip_and_stop(services: Services) -> None:
@@ -157,8 +160,7 @@ async def test_paused_and_unknown_projects(services: Services) -> None:
     await add_project(services, items=1)
     await add_worker(services, 1)
     assert (await services.work.start(1, "nope")).empty is Empty.NO_PROJECT
-    async with services.db.transaction() as conn:
-        await conn.execute("UPDATE projects SET status = 'paused'")
+    pause_all_projects(services.db)
     assert (await services.work.start(1, "reviews")).empty is Empty.PAUSED
 
 
@@ -201,10 +203,8 @@ async def test_next_task_is_recorded_in_the_message_it_replaces(services: Servic
     assert answered.delivered_at is not None  # the first task's clock started at delivery
     clock.advance(seconds=7)
     await services.work.answer_choice(1, task.assignment_id, 1, Shown(1, 500))
-    async with services.db.read() as conn, conn.execute(
-            "SELECT seconds FROM assignments WHERE id IN (?, ?) ORDER BY id",
-            (first.assignment_id, task.assignment_id)) as cur:
-        seconds = [r[0] for r in await cur.fetchall()]
+    seconds = [a.seconds for a in assignments(services.db)
+               if a.id in (first.assignment_id, task.assignment_id)]
     assert seconds == [4.0, 7.0]
 
 
@@ -241,16 +241,10 @@ async def test_item_counters_always_match_the_assignments(
                 await svc.work.expire_leases()
         project = await svc.catalog.get("reviews")
         assert project is not None
-        async with svc.db.read() as conn, conn.execute(
-                "SELECT i.answers, i.leases, i.state, i.confidence,"
-                " (SELECT count(*) FROM assignments a WHERE a.item_id = i.id"
-                "  AND a.status = 'answered'),"
-                " (SELECT count(*) FROM assignments a WHERE a.item_id = i.id"
-                "  AND a.status = 'open') FROM items i") as cur:
-            rows = await cur.fetchall()
-        for answers, leases, state, confidence, answered, open_ in rows:
-            assert (answers, leases) == (answered, open_)
-            assert state == item_state(project.spec, answers, leases, confidence)
+        for item, (answered_, open_) in counted_assignments(svc.db):
+            assert (item.answers, item.leases) == (answered_, open_)
+            assert item.state == item_state(project.spec, item.answers, item.leases,
+                                            item.confidence)
     finally:
         await svc.close()
 

@@ -345,6 +345,7 @@ async def replay(crowd: Crowd, parts: Split, setting: Setting, base: dict[str, A
             # settlement runs once, after the last answer, so what the ledger holds does
             # not depend on when the job happened to wake (it judges units on the labels
             # final at that moment)
+            assert app.job_queue is not None
             for job in app.job_queue.get_jobs_by_name("settle-units"):
                 job.schedule_removal()
             services.work.rng = random.Random(seed)  # the same gold checks for a seed
