@@ -42,7 +42,7 @@ not); duplicates (chats sent the broadcast more than once) = 0; after each resta
 messaged twice = 0, and workers skipped (eligible, not blocked, never sent it) = 0 among
 those not in doubt. In doubt are the recipients the killed process had claimed but not
 confirmed (``unconfirmed`` in the database): at most one per sender
-(``handlers.broadcast.senders``). By design they are never sent again, so one whose
+(``bot.broadcast_runner.senders``). By design they are never sent again, so one whose
 message had not left when the process died is skipped: that count is printed, with no
 target, because it is the price of never messaging anyone twice. This is a measurement,
 not a test: it exits 0 whether targets are met or not, and non-zero only when something
@@ -89,13 +89,13 @@ from bench.common import (  # noqa: E402
     start_process,
     stop_process,
 )
+from bot.broadcast_runner import senders  # noqa: E402
 from bot.clock import to_iso  # noqa: E402
 from bot.config import Config, StorageConfig  # noqa: E402
 from bot.projects import parse_project  # noqa: E402
 from bot.services import Services  # noqa: E402
 from bot.sim.phone import JSON  # noqa: E402
 from bot.sim.standin import ApiError, BotApiStandIn  # noqa: E402
-from handlers.broadcast import senders  # noqa: E402
 from storage import broadcasts as broadcast_store  # noqa: E402
 from storage import items as item_store  # noqa: E402
 from storage import workers as worker_store  # noqa: E402
