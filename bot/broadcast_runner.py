@@ -35,6 +35,7 @@ RECONNECT_DELAY = 0.5
 #: a project, the operator's words (None: ours), the reader's language -> the message
 InvitationRenderer = Callable[[Project, str | None, Gettext], Outgoing]
 Sleep = Callable[[float], Awaitable[None]]
+Monotonic = Callable[[], float]
 
 
 def senders(rate: float) -> int:
@@ -69,15 +70,16 @@ class Pace:
     """One broadcast's pace, shared by its senders: a token bucket that may catch up one
     second, and that every sender respects while Telegram asked to wait (a 429)."""
 
-    def __init__(self, rate: float, sleep: Sleep) -> None:
+    def __init__(self, rate: float, sleep: Sleep, monotonic: Monotonic) -> None:
         self.interval = 1.0 / rate
         self.sleep = sleep
-        self.next = time.monotonic()
+        self.monotonic = monotonic
+        self.next = monotonic()
         self.paused_until = 0.0
 
     async def slot(self) -> None:
         while True:
-            now = time.monotonic()
+            now = self.monotonic()
             wait = max(self.next, self.paused_until) - now
             if wait <= 0:
                 self.next = max(self.next + self.interval, now - 1.0)
@@ -86,7 +88,7 @@ class Pace:
 
     async def pause(self, seconds: float) -> None:
         """Telegram said "too many requests": nobody sends for ``seconds``."""
-        self.paused_until = time.monotonic() + seconds
+        self.paused_until = self.monotonic() + seconds
         await self.sleep(seconds)
 
 
@@ -94,12 +96,15 @@ class BroadcastRunner:
     """One asyncio task per broadcast being sent; all state lives in the database."""
 
     def __init__(self, broadcasts: Broadcasts, workers: Workers, sender: Sender,
-                 invitation: InvitationRenderer, sleep: Sleep = asyncio.sleep) -> None:
+                 invitation: InvitationRenderer, sleep: Sleep = asyncio.sleep,
+                 monotonic: Monotonic = time.monotonic) -> None:
+        """``sleep`` and ``monotonic`` keep the pace; tests give a clock of their own."""
         self.broadcasts = broadcasts
         self.workers = workers
         self.sender = sender
         self.invitation = invitation
         self.sleep = sleep
+        self.monotonic = monotonic
         self.tasks: dict[int, asyncio.Task[None]] = {}
         #: broadcast id -> the operator's progress message
         self.progress_messages: dict[int, int] = {}
@@ -144,7 +149,7 @@ class BroadcastRunner:
         if project is None:
             await self.broadcasts.finish(broadcast)
             return
-        pace = Pace(broadcast.rate, self.sleep)
+        pace = Pace(broadcast.rate, self.sleep, self.monotonic)
         reporter = asyncio.create_task(self._report(broadcast))
         try:
             # a few sends in flight are enough to keep pace; more make each send dearer

@@ -330,7 +330,7 @@ class Run:
         assert (await self.rows("SELECT kind FROM outbox WHERE key = ?",
                                 f"payout:{payout_id}:{decided.status}")) == [(kind,)]
         if not approve:
-            assert decided.reason == reason and json.loads(payload)["text"] == reason
+            assert decided.reason == reason and json.loads(payload)["reason"] == reason
 
     async def replay(self, op: Replay, before: int) -> None:
         """The same update again (a webhook retry, a double tap, a re-run job)."""
