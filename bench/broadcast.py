@@ -462,6 +462,34 @@ def self_rss_mb() -> float:
     return float("nan")
 
 
+def add_phones(server: CountingStandIn, workers: int, options: Options) -> int:
+    """A phone per worker, every ``blocked_every``-th one blocking the bot; how many do."""
+    blocked = 0
+    for i in range(workers):
+        server.phone(worker_id(i), f"W{i}", language_code=LANGUAGES[i % len(LANGUAGES)])
+        if is_blocked(i, options.blocked_every):
+            server.block(worker_id(i), notify=False)
+            blocked += 1
+    return blocked
+
+
+def who_got_it(server: CountingStandIn, final: dict[int, str], workers: int,
+               options: Options) -> tuple[Counter[str], Counter[bool]]:
+    """Workers who did not block the bot yet got nothing, by their final status; and the
+    unconfirmed ones, by whether the message reached them after all."""
+    skipped_by: Counter[str] = Counter()
+    unconfirmed = Counter[bool]()
+    for i in range(workers):
+        chat = worker_id(i)
+        got = server.delivered.get(chat, 0)
+        status = final.get(chat, "not queued")
+        if status == "unconfirmed":
+            unconfirmed[got > 0] += 1
+        if not is_blocked(i, options.blocked_every) and got == 0:
+            skipped_by[status] += 1
+    return skipped_by, unconfirmed
+
+
 async def run_broadcast(name: str, seed_db: Path, workers: int, rate: float,
                         options: Options, work_dir: Path, interrupt: str | None = None,
                         profile: Path | None = None, faults: bool = True,
@@ -482,12 +510,7 @@ async def run_broadcast(name: str, seed_db: Path, workers: int, rate: float,
     try:
         copy_database(seed_db, db)
         write_config(config, server, db, rate)
-        blocked = 0
-        for i in range(workers):
-            server.phone(worker_id(i), f"W{i}", language_code=LANGUAGES[i % len(LANGUAGES)])
-            if is_blocked(i, options.blocked_every):
-                server.block(worker_id(i), notify=False)
-                blocked += 1
+        blocked = add_phones(server, workers, options)
 
         process = start_process(bot_command(config, profile), log_path, token)
         await wait_polling(server, process, log_path, 0)
@@ -571,16 +594,7 @@ async def run_broadcast(name: str, seed_db: Path, workers: int, rate: float,
     rate_steady, rate_all, slowest, median = steady(times)
     final = targets_by_status(db)
     statuses = dict(Counter(final.values()))
-    skipped_by: Counter[str] = Counter()
-    unconfirmed = Counter[bool]()
-    for i in range(workers):
-        chat = worker_id(i)
-        got = server.delivered.get(chat, 0)
-        status = final.get(chat, "not queued")
-        if status == "unconfirmed":
-            unconfirmed[got > 0] += 1
-        if not is_blocked(i, options.blocked_every) and got == 0:
-            skipped_by[status] += 1
+    skipped_by, unconfirmed = who_got_it(server, final, workers, options)
     duplicates = sum(1 for n in server.delivered.values() if n > 1)
     if not finished:
         skipped_by.clear()
