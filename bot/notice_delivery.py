@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 
 from bot.catalog import Catalog
+from bot.clock import Clock
 from bot.errors import NotFound
 from bot.i18n import Gettext, gettext_for
 from bot.notice_kinds import INVITATIONS, Notice, NoticeBody, UnitSettled
@@ -39,8 +40,9 @@ class Stale(Exception):
 
 
 class NoticeDelivery:
-    def __init__(self, notices: Notices, workers: Workers, work: Work,
+    def __init__(self, clock: Clock, notices: Notices, workers: Workers, work: Work,
                  catalog: Catalog) -> None:
+        self.clock = clock
         self.notices = notices
         self.workers = workers
         self.work = work
@@ -53,7 +55,7 @@ class NoticeDelivery:
             worker = await self.workers.get(notice.worker_id)
             if worker is None or not worker.active:
                 await self.notices.skip(notice, "gone")  # nobody to tell
-            elif quiet_until(worker, self.notices.clock.now()) is not None:
+            elif quiet_until(worker, self.clock.now()) is not None:
                 await self.notices.after_quiet_hours(notice, worker)
             elif await self.work.busy([worker.id]):
                 # mid-task or mid-quiz: a message now would push the question up the chat

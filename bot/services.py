@@ -68,7 +68,7 @@ class Services:
                    payroll=payroll, notices=notices,
                    broadcasts=Broadcasts(db, clock, catalog, work, config.broadcast),
                    bursts=Bursts(db, clock, work),
-                   delivery=NoticeDelivery(notices, workers, work, catalog))
+                   delivery=NoticeDelivery(clock, notices, workers, work, catalog))
 
     async def close(self) -> None:
         await self.reports.close()  # its threads read the database: stop them first
