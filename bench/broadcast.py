@@ -42,7 +42,7 @@ not); duplicates (chats sent the broadcast more than once) = 0; after each resta
 messaged twice = 0, and workers skipped (eligible, not blocked, never sent it) = 0 among
 those not in doubt. In doubt are the recipients the killed process had claimed but not
 confirmed (``unconfirmed`` in the database): at most one per sender
-(``handlers.broadcast.senders``). By design they are never sent again, so one whose
+(``bot.broadcast_runner.senders``). By design they are never sent again, so one whose
 message had not left when the process died is skipped: that count is printed, with no
 target, because it is the price of never messaging anyone twice. This is a measurement,
 not a test: it exits 0 whether targets are met or not, and non-zero only when something
@@ -85,13 +85,13 @@ from bench.common import (
     start_process,
     stop_process,
 )
+from bot.broadcast_runner import senders
 from bot.clock import to_iso
 from bot.config import Config, StorageConfig
 from bot.projects import parse_project
 from bot.services import Services
 from bot.sim.phone import JSON
 from bot.sim.standin import ApiError, BotApiStandIn
-from handlers.broadcast import senders
 from storage import broadcasts as broadcast_store
 from storage import items as item_store
 from storage import workers as worker_store
@@ -458,9 +458,35 @@ def self_rss_mb() -> float:
     return float("nan")
 
 
-# one measured run is one loop: sending, injected faults, the interrupt and the restart
-# share its clocks and counters (tests/test_bench_broadcast_smoke.py runs it)
-async def run_broadcast(name: str, seed_db: Path, workers: int, rate: float,  # noqa: C901
+def add_phones(server: CountingStandIn, workers: int, options: Options) -> int:
+    """A phone per worker, every ``blocked_every``-th one blocking the bot; how many do."""
+    blocked = 0
+    for i in range(workers):
+        server.phone(worker_id(i), f"W{i}", language_code=LANGUAGES[i % len(LANGUAGES)])
+        if is_blocked(i, options.blocked_every):
+            server.block(worker_id(i), notify=False)
+            blocked += 1
+    return blocked
+
+
+def who_got_it(server: CountingStandIn, final: dict[int, str], workers: int,
+               options: Options) -> tuple[Counter[str], Counter[bool]]:
+    """Workers who did not block the bot yet got nothing, by their final status; and the
+    unconfirmed ones, by whether the message reached them after all."""
+    skipped_by: Counter[str] = Counter()
+    unconfirmed = Counter[bool]()
+    for i in range(workers):
+        chat = worker_id(i)
+        got = server.delivered.get(chat, 0)
+        status = final.get(chat, "not queued")
+        if status == "unconfirmed":
+            unconfirmed[got > 0] += 1
+        if not is_blocked(i, options.blocked_every) and got == 0:
+            skipped_by[status] += 1
+    return skipped_by, unconfirmed
+
+
+async def run_broadcast(name: str, seed_db: Path, workers: int, rate: float,
                         options: Options, work_dir: Path, interrupt: str | None = None,
                         profile: Path | None = None, faults: bool = True,
                         limit_seconds: float | None = None) -> RunResult:
@@ -480,12 +506,7 @@ async def run_broadcast(name: str, seed_db: Path, workers: int, rate: float,  # 
     try:
         copy_database(seed_db, db)
         write_config(config, server, db, rate)
-        blocked = 0
-        for i in range(workers):
-            server.phone(worker_id(i), f"W{i}", language_code=LANGUAGES[i % len(LANGUAGES)])
-            if is_blocked(i, options.blocked_every):
-                server.block(worker_id(i), notify=False)
-                blocked += 1
+        blocked = add_phones(server, workers, options)
 
         process = start_process(bot_command(config, profile), log_path, token)
         await wait_polling(server, process, log_path, 0)
@@ -569,16 +590,7 @@ async def run_broadcast(name: str, seed_db: Path, workers: int, rate: float,  # 
     rate_steady, rate_all, slowest, median = steady(times)
     final = targets_by_status(db)
     statuses = dict(Counter(final.values()))
-    skipped_by: Counter[str] = Counter()
-    unconfirmed = Counter[bool]()
-    for i in range(workers):
-        chat = worker_id(i)
-        got = server.delivered.get(chat, 0)
-        status = final.get(chat, "not queued")
-        if status == "unconfirmed":
-            unconfirmed[got > 0] += 1
-        if not is_blocked(i, options.blocked_every) and got == 0:
-            skipped_by[status] += 1
+    skipped_by, unconfirmed = who_got_it(server, final, workers, options)
     duplicates = sum(1 for n in server.delivered.values() if n > 1)
     if not finished:
         skipped_by.clear()

@@ -11,7 +11,8 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import Bot, Update
@@ -23,14 +24,16 @@ import handlers
 import handlers.bursts
 import handlers.menu
 import handlers.notices
+from bot.broadcast_runner import BroadcastRunner
 from bot.clock import Clock
 from bot.config import TOKEN_ENV, Config
 from bot.errors import BotApiError
 from bot.runlock import RunLock
 from bot.services import Services
-from handlers.broadcast import BroadcastRunner
+from handlers.broadcast import invitation_message
 from handlers.common import App, Context
 from handlers.context import TapworkContext
+from handlers.sending import TelegramSender
 
 log = logging.getLogger(__name__)
 #: opt in to PTB 22's durations as ``timedelta`` (it warns on every ``RetryAfter`` otherwise)
@@ -66,37 +69,56 @@ def build_application(services: Services) -> App:
         .build()
     )
     application.bot_data["services"] = services
-    application.bot_data["broadcasts"] = BroadcastRunner(application)
+    application.bot_data["broadcasts"] = BroadcastRunner(
+        services.broadcasts, services.workers, TelegramSender(application.bot),
+        invitation_message)
     handlers.register(application)
     assert application.job_queue is not None, "install python-telegram-bot[job-queue]"
-    work = services.config.work
-    application.job_queue.run_repeating(
-        _expire_leases, interval=work.lease_check_seconds, first=1, name="expire-leases")
-    application.job_queue.run_repeating(
-        _settle, interval=work.settle_check_seconds, first=1, name="settle-units")
-    application.job_queue.run_repeating(
-        _notify, interval=work.lease_check_seconds, first=1, name="deliver-notices")
+    for name, job, interval in _jobs(services):
+        application.job_queue.run_repeating(job, interval=interval, first=1, name=name)
     return application
 
 
-async def _notify(context: Context) -> None:
-    """Project events become notices; notices go out; queued broadcasts start."""
+Job = Callable[[Context], Coroutine[Any, Any, None]]
+
+
+def _jobs(services: Services) -> list[tuple[str, Job, float]]:
+    """Every repeating job, by name, in the order they first run: events become notices
+    before notices go out, so a project's invitation can leave in the same round."""
+    work = services.config.work
+    return [
+        ("expire-leases", _expire_leases, work.lease_check_seconds),
+        ("settle-units", _settle, work.settle_check_seconds),
+        ("queue-notices", _queue_notices, work.lease_check_seconds),
+        ("deliver-notices", handlers.notices.deliver_notices, work.lease_check_seconds),
+        ("start-broadcasts", _start_broadcasts, work.lease_check_seconds),
+        ("end-bursts", handlers.bursts.end_bursts, work.lease_check_seconds),
+    ]
+
+
+async def _queue_notices(context: Context) -> None:
+    """Project events and the evening's daily summaries become outbox notices."""
     services = context.services
     await services.broadcasts.notify_events()
     await services.broadcasts.daily_summaries(services.payroll)
-    await handlers.notices.deliver_notices(context)
-    await context.bot_data["broadcasts"].poll()
-    await handlers.bursts.end_due(context)
+
+
+async def _start_broadcasts(context: Context) -> None:
+    """Broadcasts queued by another process (``tapwork broadcast``) start sending."""
+    runner: BroadcastRunner = context.bot_data["broadcasts"]
+    await runner.poll()
 
 
 async def _settle(context: Context) -> None:
-    settled = await context.services.payroll.settle_due()
+    services = context.services
+    settled = await services.payroll.settle_due()
     if settled:
         log.info("settled %d units", settled)
 
 
 async def _expire_leases(context: Context) -> None:
-    returned = await context.services.work.expire_leases()
+    services = context.services
+    returned = await services.work.expire_leases()
     if returned:
         log.info("returned %d items whose lease expired", returned)
 

@@ -22,6 +22,7 @@ from bot.errors import TapworkError, TextTooLong
 from bot.languages import unpack
 from bot.leasing import QUIZ_BUSY
 from bot.ledger import Payroll
+from bot.notice_kinds import EVENTS, BroadcastHeld, DailySummary
 from bot.projects import Project
 from bot.quiet import local_time, quiet_until
 from bot.records import Broadcast, BroadcastProgress, Worker
@@ -158,16 +159,16 @@ class Broadcasts:
                 worker = workers.get(worker_id)
                 if worker is None or not worker.active:
                     continue
-                until = quiet_until(now, worker.timezone, worker.quiet_start,
-                                    worker.quiet_end)
+                until = quiet_until(worker, now)
                 if until is not None or worker_id in busy:
                     # quiet hours, or mid-task or mid-quiz since the audience was taken:
                     # the outbox delivers it later (and waits while they are busy)
                     until = until or now
                     deferred.append(worker_id)
-                    await outbox.put(conn, worker_id, "broadcast", {
-                        "project_id": broadcast.project_id, "text": broadcast.text},
-                        f"broadcast:{broadcast.id}:{worker_id}", to_iso(now), to_iso(until))
+                    await outbox.put(conn, worker_id,
+                                     BroadcastHeld(broadcast.project_id, broadcast.text),
+                                     f"broadcast:{broadcast.id}:{worker_id}", to_iso(now),
+                                     to_iso(until))
                     continue
                 recipients.append(Recipient(worker, None))
             inactive = [w for w in ids if w not in workers or not workers[w].active]
@@ -231,9 +232,8 @@ class Broadcasts:
             wallet = await payroll.wallet(worker.id)
             async with self.db.transaction() as conn:
                 total, correct = await quality_store.gold_totals(conn, worker.id)
-                queued += await outbox.put(conn, worker.id, "summary", {
-                    "earned": wallet.earned_today, "gold_total": total,
-                    "gold_correct": correct, "waiting": waiting},
+                queued += await outbox.put(conn, worker.id, DailySummary(
+                    tuple(wallet.earned_today.items()), total, correct, waiting),
                     f"summary:{worker.id}:{local.date()}", to_iso(now))
         return queued
 
@@ -256,10 +256,8 @@ class Broadcasts:
                            if w not in last or from_iso(last[w]) + gap <= now]
                     workers = await worker_store.many(conn, due)
                     for worker_id in due:
-                        worker = workers[worker_id]
-                        until = quiet_until(now, worker.timezone, worker.quiet_start,
-                                            worker.quiet_end)
-                        await outbox.put(conn, worker_id, kind, {"project_id": project.id},
+                        until = quiet_until(workers[worker_id], now)
+                        await outbox.put(conn, worker_id, EVENTS[kind](project.id),
                                          f"event:{event_id}:{worker_id}", to_iso(now),
                                          to_iso(until) if until else None)
                     await store.set_notified(conn, project.id, due, to_iso(now))

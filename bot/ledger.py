@@ -28,6 +28,13 @@ from bot.config import PayoutsConfig
 from bot.errors import TapworkError
 from bot.limits import MAX_AMOUNT, MAX_BALANCE
 from bot.money import MICROS
+from bot.notice_kinds import (
+    BonusGiven,
+    PayoutApproved,
+    PayoutRejected,
+    UnitSettled,
+    WrongAnswer,
+)
 from bot.projects import Project
 from bot.records import LedgerEntry
 from storage import Database, outbox
@@ -250,9 +257,12 @@ class Payroll:
         if await ledger_store.append(conn, entries, now):
             # the id, not the slug, names the project: the phone shows its title in the
             # reader's language when the notice goes out
-            await outbox.put(conn, unit.worker_id, "settled", {
-                "project_id": project.id, "outcome": verdict.outcome, "bonus": bonus,
-                "currency": currency, **detail}, f"unit:{unit.id}", now)
+            await outbox.put(conn, unit.worker_id, UnitSettled(
+                project_id=project.id, outcome=verdict.outcome, currency=currency,
+                answers=len(earned), needed=spec.unit_accuracy, value=value, paid=paid,
+                accuracy=verdict.accuracy, bonus=bonus,
+                wrong=tuple(WrongAnswer(w.item, w.text, w.answer, w.accepted)
+                            for w in verdict.wrong)), f"unit:{unit.id}", now)
 
     async def _skill_bonus(self, conn: Connection, unit: Unit, project: Project,
                            paid: int) -> int:
@@ -286,9 +296,8 @@ class Payroll:
                 worker_id, currency, "bonus", "available", amount, f"bonus:{key}",
                 reason="operator", detail={"text": reason})], now)
             if created:
-                await outbox.put(conn, worker_id, "bonus", {
-                    "amount": amount, "currency": currency, "text": reason},
-                    f"bonus:{key}", now)
+                await outbox.put(conn, worker_id, BonusGiven(amount, currency, reason),
+                                 f"bonus:{key}", now)
         return created
 
     # -- payouts -----------------------------------------------------------------
@@ -360,9 +369,10 @@ class Payroll:
                             f"payout:{payout.id}:{status}:{target}", payout_id=payout.id,
                             reason=status, detail={"text": reason} if reason else {}),
             ], now)
-            await outbox.put(conn, payout.worker_id, f"payout_{status}", {
-                "amount": payout.amount, "currency": payout.currency, "text": reason},
-                f"payout:{payout.id}:{status}", now)
+            notice = (PayoutApproved(payout.amount, payout.currency) if approve
+                      else PayoutRejected(payout.amount, payout.currency, reason))
+            await outbox.put(conn, payout.worker_id, notice, f"payout:{payout.id}:{status}",
+                             now)
             decided = await payout_store.get(conn, payout_id)
         assert decided is not None
         return decided

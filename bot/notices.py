@@ -17,9 +17,9 @@ import secrets
 from datetime import timedelta
 
 from bot.clock import Clock, to_iso
+from bot.notice_kinds import Notice, Unreadable
 from bot.quiet import quiet_until
 from storage import Database, outbox
-from storage.outbox import Notice as Notice  # re-exported: the handlers render notices
 from storage.workers import WorkerRow
 
 log = logging.getLogger(__name__)
@@ -33,8 +33,22 @@ class Notices:
         self.clock = clock
 
     async def due(self, limit: int = 50) -> list[Notice]:
+        """Notices waiting to go out. A row this version cannot read (an unknown kind, a
+        payload that does not parse) would fail the same way on every try: it is finished
+        as ``failed`` with the reason, and logged once, here."""
         async with self.db.read() as conn:
-            return await outbox.due(conn, to_iso(self.clock.now()), limit)
+            rows = await outbox.due(conn, to_iso(self.clock.now()), limit)
+        for row in rows:
+            if isinstance(row, Unreadable):
+                await self._unreadable(row)
+        return [row for row in rows if isinstance(row, Notice)]
+
+    async def _unreadable(self, row: Unreadable) -> None:
+        async with self.db.transaction() as conn:
+            failed = await outbox.fail(conn, row.id, row.reason, to_iso(self.clock.now()))
+        if failed:  # not when another delivery got there first: logged once
+            log.error("notice %s (%s) to worker %s cannot be read and is not sent: %s",
+                      row.id, row.kind, row.worker_id, row.reason)
 
     async def claim(self, notice: Notice) -> str | None:
         """The token to send ``notice`` under, or None when another delivery has it or it
@@ -81,14 +95,13 @@ class Notices:
                                   to_iso(self.clock.now() + timedelta(seconds=seconds)))
 
     async def after_quiet_hours(self, notice: Notice, worker: WorkerRow) -> None:
-        until = quiet_until(self.clock.now(), worker.timezone, worker.quiet_start,
-                            worker.quiet_end)
+        until = quiet_until(worker, self.clock.now())
         if until is None:
             return
         async with self.db.transaction() as conn:
             await outbox.postpone(conn, notice.id, to_iso(until))
 
-    async def settle_in_flight(self) -> list[Notice]:
+    async def settle_in_flight(self) -> list[Notice | Unreadable]:
         """At start-up, under the run lock: notices a dead process left on the wire are
         in doubt; they are logged, counted (``outcome = 'in_doubt'``), never resent."""
         async with self.db.transaction() as conn:

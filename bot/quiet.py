@@ -7,7 +7,19 @@ means their night wherever they are, across midnight and daylight-saving changes
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class Resting(Protocol):
+    """What quiet hours are decided from: a worker's row has it."""
+
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def quiet_start(self) -> int | None: ...
+    @property
+    def quiet_end(self) -> int | None: ...
 
 
 def zone(name: str) -> ZoneInfo:
@@ -17,9 +29,16 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def quiet_until(now: datetime, timezone: str, start: int | None, end: int | None
+def quiet_until(worker: Resting, now: datetime) -> datetime | None:
+    """When the worker's quiet hours end, if they are in them now; else None.
+
+    The one place this is decided: notices, broadcasts and automatic notifications all
+    ask here, so a message that waits for one waits for all."""
+    return _window_end(now, worker.timezone, worker.quiet_start, worker.quiet_end)
+
+
+def _window_end(now: datetime, timezone: str, start: int | None, end: int | None
                 ) -> datetime | None:
-    """When the worker's quiet hours end, if they are in them now; else None."""
     if start is None or end is None or start == end:
         return None
     local = now.astimezone(zone(timezone))

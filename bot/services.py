@@ -13,6 +13,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.errors import MissingDatabase
 from bot.ledger import Payroll
+from bot.notice_delivery import NoticeDelivery
 from bot.notices import Notices
 from bot.quiz import Quizzes
 from bot.reports import Reports
@@ -36,6 +37,7 @@ class Services:
     notices: Notices
     broadcasts: Broadcasts
     bursts: Bursts
+    delivery: NoticeDelivery
 
     @classmethod
     async def open(cls, config: Config, clock: Clock | None = None, *,
@@ -57,12 +59,15 @@ class Services:
         payroll = Payroll(db, clock, config.payouts)
         work = Work(db, clock, earnings=payroll, standing=QualityStanding(clock))
         catalog = Catalog(db, clock)
+        workers = Workers(db, clock, work)
+        notices = Notices(db, clock)
         return cls(config=config, db=db, clock=clock, work=work,
-                   workers=Workers(db, clock, work), catalog=catalog,
+                   workers=workers, catalog=catalog,
                    reports=Reports(db, clock, catalog, payroll), quizzes=Quizzes(work),
-                   payroll=payroll, notices=Notices(db, clock),
+                   payroll=payroll, notices=notices,
                    broadcasts=Broadcasts(db, clock, catalog, work, config.broadcast),
-                   bursts=Bursts(db, clock))
+                   bursts=Bursts(db, clock, work),
+                   delivery=NoticeDelivery(clock, notices, workers, work, catalog))
 
     async def close(self) -> None:
         await self.reports.close()  # its threads read the database: stop them first

@@ -12,7 +12,7 @@ from bot.i18n import Gettext, gettext_for
 from bot.money import format_money
 from handlers import say, serve
 from handlers.callbacks import MoreMinute
-from handlers.common import Context, services_of
+from handlers.common import Context
 from handlers.inputs import whole_number
 from handlers.keyboards import button, column, other_projects
 from handlers.render import show_text
@@ -69,7 +69,7 @@ async def _begin(update: Update, context: Context, minutes: int,
                  replace: Message | None) -> None:
     user = update.effective_user
     assert user is not None
-    services = services_of(context)
+    services = context.services
     _ = await context.gettext()
     project_id = await services.work.last_project(user.id)
     candidates = [p for p, _count in await services.work.offers(user.id, 1)]
@@ -86,24 +86,17 @@ async def _begin(update: Update, context: Context, minutes: int,
     await serve.begin_by_id(update, context, project_id, replace, note)
 
 
-async def end_due(context: Context) -> None:
-    """A job: bursts whose time ran out while the worker was mid-task end on time."""
-    services = services_of(context)
-    for worker_id in await services.bursts.due():
-        task = await services.work.current(worker_id)
-        if task is not None:
-            await services.work.stop(worker_id, task.assignment_id)
-        summary = await services.bursts.finish(worker_id)
-        worker = await services.workers.get(worker_id)
-        if summary is None or worker is None:
-            continue
-        _ = gettext_for(worker.language)
+async def end_bursts(context: Context) -> None:
+    """A job: bursts whose time ran out mid-task end on time (``Bursts.end_due``); each
+    worker gets the summary, and the task's buttons are taken away."""
+    for ended in await context.services.bursts.end_due():
+        worker_id, _ = ended.worker.id, gettext_for(ended.worker.language)
         try:
-            if task is not None and task.message_id is not None:
+            if ended.task_message_id is not None:
                 with contextlib.suppress(BadRequest):
-                    await context.bot.edit_message_reply_markup(worker_id, task.message_id,
-                                                                reply_markup=None)
-            await say.send(context.bot, worker_id, summary_text(summary, _),
+                    await context.bot.edit_message_reply_markup(
+                        worker_id, ended.task_message_id, reply_markup=None)
+            await say.send(context.bot, worker_id, summary_text(ended.summary, _),
                            reply_markup=summary_markup(_))
         except Forbidden:
-            await services.workers.blocked(worker_id)
+            await context.services.workers.blocked(worker_id)

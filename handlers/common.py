@@ -11,7 +11,6 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, Re
 from telegram.ext import Application, ExtBot, JobQueue
 
 from bot.catalog import MANY
-from bot.services import Services
 from handlers.context import TapworkContext
 
 #: the context of every handler and job (``handlers.context``): services, worker, language
@@ -28,11 +27,6 @@ App = Application[ExtBot[Any], Context, dict[Any, Any], dict[Any, Any], dict[Any
 def many(count: int) -> int | str:
     """A count of waiting items as a phone shows it: the counting stops past ``MANY``."""
     return count if count <= MANY else f"{MANY}+"
-
-
-def services_of(context: Context) -> Services:
-    """``context.services``, for the jobs that take the context as a parameter."""
-    return context.services
 
 
 def never_left(error: Exception) -> bool:

@@ -12,7 +12,12 @@ from bot.charts import bar_chart
 from bot.i18n import Gettext, gettext_for
 from bot.ledger import AUTO, DISCOUNTED
 from bot.money import currency_name, format_money, format_rate
-from bot.notices import Notice
+from bot.notice_kinds import (
+    BonusGiven,
+    PayoutApproved,
+    PayoutRejected,
+    UnitSettled,
+)
 from bot.records import LedgerEntry
 from handlers import say
 from handlers.callbacks import Payout, TopName
@@ -20,6 +25,8 @@ from handlers.common import Context
 from handlers.keyboards import button, stale
 
 log = logging.getLogger(__name__)
+#: the notices about money this module words
+MoneyNotice = UnitSettled | BonusGiven | PayoutApproved | PayoutRejected
 
 
 def money(amount: int, currency: str, _: Gettext) -> str:
@@ -218,50 +225,55 @@ async def top_choice(update: Update, context: Context) -> None:
                        else _("Your name is hidden on /top now."))
 
 
-def notice_text(notice: Notice, _: Gettext,
-                name: Callable[[str], str] = lambda value: value) -> str:
-    """The message for one outbox notice; ``name`` shows a stored answer as its label.
+def notice_text(body: MoneyNotice, _: Gettext,
+                name: Callable[[str], str] = lambda value: value,
+                title: str | None = None) -> str:
+    """The message for one notice about money; ``name`` shows a stored answer as its
+    label, ``title`` is the project's title in the reader's language.
 
     Plain text (``handlers.notices`` delivers it as it is), within one message: an item is
     recalled by its first words, and a reason too long to fit ends in "…"."""
-    return say.shorten(_notice_text(notice, _, name), say.TEXT_LIMIT)
+    return say.shorten(_notice_text(body, _, name, title), say.TEXT_LIMIT)
 
 
-def _notice_text(notice: Notice, _: Gettext, name: Callable[[str], str]) -> str:
-    p = notice.payload
-    c = p.get("currency", "")
-    if notice.kind == "settled":
-        if p["outcome"] == DISCOUNTED:
-            lines = [p["project"],
-                     _("Your last {count} answers here were checked: {right} matched the "
-                       "accepted answer, {needed}% were needed for full pay. You were paid "
-                       "{paid} of {value}.", count=p["answers"],
-                       right=p["answers"] - len(p["wrong"]),
-                       needed=round(p["needed"] * 100), paid=money(p["paid"], c, _),
-                       value=money(p["value"], c, _)),
-                     _("Judged wrong:")]
-            for w in p["wrong"]:
-                lines.append(_("• {text} — you said {answer}; accepted: {accepted}",
-                               text=say.shorten(w.get("text") or w["item"], say.RECALL),
-                               answer=name(w["answer"]),
-                               accepted=name(w["accepted"])))
-            return "\n".join(lines)
-        if p["outcome"] == AUTO:
-            return _("{amount} from {project} is ready to pay out: the checks took too long, "
-                     "so it was paid in full.", amount=money(p["paid"], c, _),
-                     project=p["project"])
-        text = _("{amount} from {project} is ready to pay out: your answers passed the "
-                 "checks.", amount=money(p["paid"], c, _), project=p["project"])
-        if p.get("bonus"):
-            text += "\n" + _("Skill bonus: {amount}", amount=money(p["bonus"], c, _))
-        return text
-    if notice.kind == "bonus":
-        return _("You got a bonus of {amount}: {reason}", amount=money(p["amount"], c, _),
-                 reason=p.get("text", ""))
-    if notice.kind == "payout_approved":
+def _notice_text(body: MoneyNotice, _: Gettext, name: Callable[[str], str],
+                 title: str | None) -> str:
+    if isinstance(body, UnitSettled):
+        return _settled_text(body, _, name, title or body.project_slug or "—")
+    c = body.currency
+    if isinstance(body, BonusGiven):
+        return _("You got a bonus of {amount}: {reason}", amount=money(body.amount, c, _),
+                 reason=body.reason)
+    if isinstance(body, PayoutApproved):
         return _("Your payout of {amount} was approved and paid.",
-                 amount=money(p["amount"], c, _))
-    assert notice.kind == "payout_rejected", notice.kind
+                 amount=money(body.amount, c, _))
     return "\n".join([_("Your payout of {amount} was not made. The money is back in your "
-                         "wallet.", amount=money(p["amount"], c, _)),
-                       _("Reason: {reason}", reason=p.get("text", ""))])
+                         "wallet.", amount=money(body.amount, c, _)),
+                       _("Reason: {reason}", reason=body.reason)])
+
+
+def _settled_text(p: UnitSettled, _: Gettext, name: Callable[[str], str],
+                  project: str) -> str:
+    c = p.currency
+    if p.outcome == DISCOUNTED:
+        lines = [project,
+                 _("Your last {count} answers here were checked: {right} matched the "
+                   "accepted answer, {needed}% were needed for full pay. You were paid "
+                   "{paid} of {value}.", count=p.answers,
+                   right=p.answers - len(p.wrong),
+                   needed=round(p.needed * 100), paid=money(p.paid, c, _),
+                   value=money(p.value, c, _)),
+                 _("Judged wrong:")]
+        for w in p.wrong:
+            lines.append(_("• {text} — you said {answer}; accepted: {accepted}",
+                           text=say.shorten(w.text or w.item, say.RECALL),
+                           answer=name(w.answer), accepted=name(w.accepted)))
+        return "\n".join(lines)
+    if p.outcome == AUTO:
+        return _("{amount} from {project} is ready to pay out: the checks took too long, "
+                 "so it was paid in full.", amount=money(p.paid, c, _), project=project)
+    text = _("{amount} from {project} is ready to pay out: your answers passed the "
+             "checks.", amount=money(p.paid, c, _), project=project)
+    if p.bonus:
+        text += "\n" + _("Skill bonus: {amount}", amount=money(p.bonus, c, _))
+    return text

@@ -221,20 +221,15 @@ def _skipped_line(result: AnswerResult, _: Gettext) -> str:
 
 async def _burst_over(update: Update, context: Context, worker: Worker | None,
                       result: AnswerResult, replace: Message | None) -> bool:
-    """After an answer: if a /quick burst's time is up, hand back the next task and show
-    the summary instead. True when it did."""
-    user = update.effective_user
-    assert user is not None
-    services = context.services
-    if not services.bursts.over(worker):
-        return False
-    if result.served is not None and result.served.task is not None:
-        await services.work.stop(user.id, result.served.task.assignment_id)
-    summary = await services.bursts.finish(user.id)
+    """After an answer: if a /quick burst's time is up, show its summary instead of the
+    next task (``Bursts.end_if_over`` hands that back). True when it did."""
+    over, summary = await context.services.bursts.end_if_over(worker, result.served)
     if summary is not None:
-        await bursts.show_summary(context, user.id, summary, await context.gettext(),
-                                  replace)
-    return True
+        user = update.effective_user
+        assert user is not None
+        await bursts.show_summary(context, user.id, summary,
+                                  await context.gettext(), replace)
+    return over
 
 
 def _feedback(result: AnswerResult, _: Gettext) -> str:

@@ -7,41 +7,46 @@ bot sends it later. Nothing exists only in memory, so a restart loses no message
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable
 
+from bot.notice_kinds import Notice, NoticeBody, Unreadable
 from storage.connection import Connection
+from storage.connection import Row as DbRow
+from storage.notice_json import BadNotice, dumps, loads
+
+#: what a row reads as: a notice, or one this version cannot read (finished as failed)
+Row = Notice | Unreadable
 
 
-@dataclass(frozen=True)
-class Notice:
-    id: int
-    worker_id: int
-    kind: str
-    payload: dict[str, Any]
-
-
-async def put(conn: Connection, worker_id: int, kind: str, payload: dict[str, Any],
-              key: str, now: str, not_before: str | None = None) -> bool:
+async def put(conn: Connection, worker_id: int, body: NoticeBody, key: str,
+              now: str, not_before: str | None = None) -> bool:
     """Queue once per key; ``not_before`` holds it (quiet hours)."""
     cur = await conn.execute(
         "INSERT INTO outbox (worker_id, kind, payload, key, created_at, not_before)"
         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-        (worker_id, kind, json.dumps(payload, ensure_ascii=False), key, now,
-         not_before or now))
+        (worker_id, body.KIND, dumps(body), key, now, not_before or now))
     return cur.rowcount == 1
 
 
-async def due(conn: Connection, now: str, limit: int = 50) -> list[Notice]:
+def _read(rows: Iterable[DbRow]) -> list[Row]:
+    read: list[Row] = []
+    for r in rows:
+        notice_id, worker_id, kind = int(r[0]), int(r[1]), str(r[2])
+        try:
+            read.append(Notice(notice_id, worker_id, loads(kind, str(r[3]))))
+        except BadNotice as exc:
+            read.append(Unreadable(notice_id, worker_id, kind, str(exc)))
+    return read
+
+
+async def due(conn: Connection, now: str, limit: int = 50) -> list[Row]:
     """Notices waiting to go out; one another delivery has claimed is not among them."""
     async with conn.execute(
         # in outbox_due's order: ORDER BY id alone made SQLite walk every notice ever sent
         "SELECT id, worker_id, kind, payload FROM outbox WHERE sent_at IS NULL"
         " AND not_before <= ? AND claim IS NULL ORDER BY not_before, id LIMIT ?",
         (now, limit)) as cur:
-        return [Notice(int(r[0]), int(r[1]), str(r[2]), json.loads(r[3]))
-                for r in await cur.fetchall()]
+        return _read(await cur.fetchall())
 
 
 async def claim(conn: Connection, notice_id: int, token: str, now: str) -> bool:
@@ -72,6 +77,15 @@ async def finish(conn: Connection, notice_id: int, claim: str | None,
     return cur.rowcount == 1
 
 
+async def fail(conn: Connection, notice_id: int, reason: str, now: str) -> bool:
+    """Finish a waiting notice this version cannot read as ``failed``, keeping why: it
+    would fail the same way on every try."""
+    cur = await conn.execute(
+        "UPDATE outbox SET sent_at = ?, outcome = 'failed', error = ? WHERE id = ?"
+        " AND sent_at IS NULL AND claim IS NULL", (now, reason, notice_id))
+    return cur.rowcount == 1
+
+
 async def retry_later(conn: Connection, notice_id: int, claim: str,
                       not_before: str) -> int | None:
     """Give back a claim whose send certainly failed, count the try and hold the notice;
@@ -90,7 +104,7 @@ async def postpone(conn: Connection, notice_id: int, not_before: str) -> None:
                        " AND claim IS NULL", (not_before, notice_id))
 
 
-async def settle_in_flight(conn: Connection, now: str) -> list[Notice]:
+async def settle_in_flight(conn: Connection, now: str) -> list[Row]:
     """At start-up, with the run lock held: every notice still claimed was on the wire
     when a process died. It may have arrived, so it is finished as ``in_doubt`` and
     never sent again; returns them for the log."""
@@ -98,8 +112,7 @@ async def settle_in_flight(conn: Connection, now: str) -> list[Notice]:
         "UPDATE outbox SET sent_at = ?, outcome = 'in_doubt' WHERE sent_at IS NULL"
         " AND claim IS NOT NULL"
         " RETURNING id, worker_id, kind, payload", (now,)) as cur:
-        return sorted((Notice(int(r[0]), int(r[1]), str(r[2]), json.loads(r[3]))
-                       for r in await cur.fetchall()), key=lambda n: n.id)
+        return sorted(_read(await cur.fetchall()), key=lambda n: n.id)
 
 
 async def outcomes(conn: Connection) -> dict[str, int]:

@@ -358,4 +358,9 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX IF NOT EXISTS items_in_order ON items (project_id, id) WHERE quiz = 0
     """,
+    # 13: why a notice failed for good (one this version cannot read: an unknown kind, a
+    # payload that does not parse), so an operator finds it without the log
+    """
+    ALTER TABLE outbox ADD COLUMN error TEXT
+    """,
 ]

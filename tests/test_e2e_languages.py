@@ -7,6 +7,7 @@ import asyncio
 import json
 from pathlib import Path
 
+from bot.notice_kinds import ProjectOpened
 from bot.projects import parse_project
 from bot.services import Services
 from bot.sim.crowd import answer_tasks, join, task_id
@@ -176,7 +177,7 @@ async def test_nobody_mid_quiz_is_notified(services: Services) -> None:
     assert await services.broadcasts.notify_events() == 1  # worker 2 only
     async with services.db.read() as conn:
         assert [n.worker_id for n in await outbox.due(conn, "9999", 100)
-                if n.payload["project_id"] == second] == [2]
+                if getattr(n, "body", None) == ProjectOpened(second)] == [2]
 
 
 async def test_broadcast_counts_its_audience_per_language(bot: Running,

@@ -539,7 +539,8 @@ async def test_bonus_with_the_same_key_pays_once(services: Services) -> None:
         == [("bonus", "available", 500_000, "bonus:week-2", "operator")]
     [(worker, notice)] = await outbox(services, "bonus")
     assert worker == 1
-    assert notice == {"amount": 500_000, "currency": "USD", "text": "great week"}
+    assert notice == {"kind": "bonus", "amount": 500_000, "currency": "USD",
+                      "reason": "great week"}
     assert await services.payroll.bonus(1, 1, "USD", "another", "week-3") is True
     assert await bucket(services, 1, "available") == 500_001
 
@@ -673,7 +674,8 @@ async def test_rejection_returns_the_money_with_the_reason(services: Services) -
     assert all(json.loads(str(d)) == {"text": "bank details missing"} for *_, d in reversal)
     [(worker, notice)] = await outbox(services, "payout_rejected")
     assert worker == 1
-    assert notice == {"amount": 2_000_000, "currency": "USD", "text": "bank details missing"}
+    assert notice == {"kind": "payout_rejected", "amount": 2_000_000, "currency": "USD",
+                      "reason": "bank details missing"}
     with pytest.raises(TapworkError, match="already rejected"):
         await services.payroll.decide_payout(request.payout.id, False, "again")
     # the worker may ask again, with a new tap

@@ -338,7 +338,7 @@ class Run:
         assert json.loads(payload)["amount"] == payout.amount
         assert [(n.kind,) for n in told] == [(kind,)]
         if not approve:
-            assert decided.reason == reason and json.loads(payload)["text"] == reason
+            assert decided.reason == reason and json.loads(payload)["reason"] == reason
 
     async def replay(self, op: Replay, before: int) -> None:
         """The same update again (a webhook retry, a double tap, a re-run job)."""

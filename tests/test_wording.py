@@ -12,19 +12,24 @@ from __future__ import annotations
 import re
 import string
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
 
 import pytest
 
 from bot.clock import FakeClock
 from bot.i18n import catalog, gettext_for
+from bot.notice_kinds import (
+    BroadcastHeld,
+    DailySummary,
+    NewItems,
+    Notice,
+    ProjectOpened,
+    UnitSettled,
+)
 from bot.projects import parse_texts
 from bot.qualify import OPERATOR
 from bot.services import Services
 from bot.sim.crowd import join
 from handlers.notices import render
-from storage.outbox import Notice
 from tests.conftest import OPERATOR_ID, Running, add_project, add_worker
 from tests.test_ledger import add_gold, work
 
@@ -154,11 +159,6 @@ def test_texts_typed_in_chat_are_split_by_language(typed: str, language: str,
 # -- project titles, never slugs ---------------------------------------------------------
 
 
-def _context(services: Services) -> Any:
-    """What ``render`` reads from the context (``handlers.context``): the services."""
-    return SimpleNamespace(bot_data={"services": services}, services=services)
-
-
 async def _project(services: Services) -> int:
     project_id = await add_project(services, items=4, name=SLUG, title=TITLE,
                                    min_accuracy=0.0, settle_unit=2)
@@ -177,8 +177,9 @@ async def _settled_notices(services: Services, clock: FakeClock) -> list[Notice]
     await work(services, clock, 3, ["positive"], project=SLUG)
     clock.advance(hours=80)
     assert await services.payroll.settle_due() == 1
-    notices = [n for n in await services.notices.due() if n.kind == "settled"]
-    assert sorted(n.payload["outcome"] for n in notices) == ["auto", "discounted", "full"]
+    notices = [n for n in await services.notices.due() if isinstance(n.body, UnitSettled)]
+    assert sorted(getattr(n.body, "outcome", "") for n in notices) == \
+        ["auto", "discounted", "full"]
     return notices
 
 
@@ -187,20 +188,18 @@ async def test_every_notice_names_the_project_by_its_title(services: Services,
                                                            clock: FakeClock,
                                                            language: str) -> None:
     project_id = await _project(services)
-    notices = [Notice(0, 1, kind, {"project_id": project_id})
-               for kind in ("opened", "new_items", "broadcast")]
+    notices = [Notice(0, 1, body) for body in (
+        ProjectOpened(project_id), NewItems(project_id), BroadcastHeld(project_id))]
     notices += await _settled_notices(services, clock)
     _ = gettext_for(language)
     for notice in notices:
-        rendered = await render(_context(services), notice, _)
-        assert rendered is not None, notice.kind
-        text, _markup = rendered
+        text = render(notice.body, await services.delivery.about(notice), _).text
         assert SLUG not in text, f"{notice.kind}: {text!r}"
         assert TITLE[language] in text, f"{notice.kind}: {text!r}"
         # the title ends with its own question mark: nothing may follow it directly
         assert not re.search(re.escape(TITLE[language]) + r"[.,:;。，：；]", text), text
-    summary = Notice(0, 1, "summary", {"earned": {"USD": 20_000}, "waiting": 3})
-    text, _markup = await render(_context(services), summary, _) or ("", None)
+    summary = Notice(0, 1, DailySummary((("USD", 20_000),), 0, 0, 3))
+    text = render(summary.body, await services.delivery.about(summary), _).text
     assert SLUG not in text and text
 
 
@@ -210,7 +209,7 @@ async def test_a_settled_notice_stores_the_project_id(services: Services,
     the id keeps finding the project whatever its slug."""
     project_id = await _project(services)
     for notice in await _settled_notices(services, clock):
-        assert notice.payload["project_id"] == project_id
+        assert getattr(notice.body, "project_id", None) == project_id
 
 
 # -- end to end --------------------------------------------------------------------------
