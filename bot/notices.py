@@ -19,8 +19,8 @@ from datetime import timedelta
 from bot.clock import Clock, to_iso
 from bot.notice_kinds import Notice, Unreadable
 from bot.quiet import quiet_until
+from bot.records import Worker
 from storage import Database, outbox
-from storage.workers import WorkerRow
 
 log = logging.getLogger(__name__)
 #: a notice that could not be sent is tried again after this long
@@ -94,7 +94,7 @@ class Notices:
             await outbox.postpone(conn, notice.id,
                                   to_iso(self.clock.now() + timedelta(seconds=seconds)))
 
-    async def after_quiet_hours(self, notice: Notice, worker: WorkerRow) -> None:
+    async def after_quiet_hours(self, notice: Notice, worker: Worker) -> None:
         until = quiet_until(worker, self.clock.now())
         if until is None:
             return

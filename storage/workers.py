@@ -7,11 +7,6 @@ from dataclasses import dataclass
 from bot.records import Worker
 from storage.connection import Connection, Row
 
-#: the old name of ``bot.records.Worker``, kept only while ``bot/notices.py`` (rewritten
-#: elsewhere at the same time) still imports it; use ``Worker``
-WorkerRow = Worker
-
-
 def _row(row: Row) -> Worker:
     return Worker(row["id"], row["first_name"], row["language"], row["consent_at"],
                      bool(row["active"]), row["created_at"], row["display_name"],

@@ -180,6 +180,8 @@ class Notice(NamedTuple):
     claim: str | None
     claimed_at: str | None
     outcome: str | None
+    #: why a notice failed for good (one this version cannot read)
+    error: str | None
 
 
 class QuizQuestion(NamedTuple):
@@ -399,12 +401,27 @@ def new_items_events(where: Where) -> int:
                              " WHERE kind = 'new_items'")[0][0])
 
 
+def broadcast_statuses(where: Where, broadcast_id: int) -> dict[int, str]:
+    """Each recipient of a broadcast and where their message stands."""
+    return {int(r[0]): str(r[1]) for r in _fetch(
+        where, "SELECT worker_id, status FROM broadcast_targets WHERE broadcast_id = ?",
+        (broadcast_id,))}
+
+
 def table_count(where: Where, table: str) -> int:
     """Rows in ``table``: for a test that checks a command saved nothing, anywhere."""
     return _count(where, table)
 
 
 # -- arranging a case the application offers no way to reach -------------------------------
+
+
+def put_raw_notice(where: Where, worker_id: int, kind: str, payload: str, key: str) -> None:
+    """An outbox row as written by hand: an older version's format, or one no version
+    can read (an unknown kind, a broken payload), due at once."""
+    _write(where, "INSERT INTO outbox (worker_id, kind, payload, key, created_at, not_before)"
+           " VALUES (?, ?, ?, ?, '2020-01-01', '2020-01-01')",
+           (worker_id, kind, payload, key))
 
 
 def pause_all_projects(where: Where) -> None:

@@ -20,6 +20,7 @@ from bot.sending import (
 )
 from bot.services import Services
 from tests.conftest import add_project, add_worker
+from tests.state import broadcast_statuses
 
 WORKERS = (11, 12, 13, 14, 15)
 
@@ -78,10 +79,7 @@ async def _broadcast(services: Services, sender: FakeSender, rate: float,
     runner = BroadcastRunner(services.broadcasts, services.workers, sender, invitation,
                              sleep=sender.time.sleep, monotonic=sender.time.monotonic)
     await runner.run(broadcast)
-    async with services.db.read() as conn, conn.execute(
-            "SELECT worker_id, status FROM broadcast_targets WHERE broadcast_id = ?",
-            (broadcast.id,)) as cur:
-        return {int(r[0]): str(r[1]) for r in await cur.fetchall()}
+    return broadcast_statuses(services.db, broadcast.id)
 
 
 async def test_recipients_go_in_order_one_interval_apart(services: Services) -> None:

@@ -29,6 +29,7 @@ from bot.services import Services
 from handlers.notices import render
 from storage import notice_json
 from tests.conftest import add_project, add_worker
+from tests.state import outbox_rows, put_raw_notice
 
 TITLE = {"en": "How does this review feel?", "ko": "이 리뷰는 어떤 느낌인가요?",
          "zh": "这条评论给人什么感觉？"}
@@ -136,10 +137,7 @@ def test_rows_written_before_notices_were_typed_still_read(kind: str, payload: s
 
 
 async def _insert(services: Services, kind: str, payload: str, key: str) -> None:
-    async with services.db.transaction() as conn:
-        await conn.execute(
-            "INSERT INTO outbox (worker_id, kind, payload, key, created_at, not_before)"
-            " VALUES (1, ?, ?, ?, '2020-01-01', '2020-01-01')", (kind, payload, key))
+    put_raw_notice(services.db, 1, kind, payload, key)
 
 
 @pytest.mark.parametrize(("kind", "payload", "reason"), [
@@ -163,9 +161,7 @@ async def test_an_unreadable_row_is_failed_with_its_reason_and_logged_once(
         assert [n.body for n in await services.notices.due()] == [BonusGiven(1, "USD", "ok")]
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1 and reason in errors[0].getMessage()
-    async with services.db.read() as conn, conn.execute(
-            "SELECT outcome, error, sent_at IS NOT NULL FROM outbox WHERE key = 'bad'"
-    ) as cur:
-        outcome, error, finished = await cur.fetchone()  # type: ignore[misc]
-    assert (outcome, finished) == ("failed", 1) and reason in error
+    [bad] = [n for n in outbox_rows(services.db) if n.key == "bad"]
+    assert (bad.outcome, bad.sent_at is not None) == ("failed", True)
+    assert bad.error is not None and reason in bad.error
     assert (await services.notices.outcomes()).get("failed") == 1
