@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.records import Worker
 from storage.connection import Connection, Row
 
+
 def _row(row: Row) -> Worker:
     return Worker(row["id"], row["first_name"], row["language"], row["consent_at"],
                      bool(row["active"]), row["created_at"], row["display_name"],
