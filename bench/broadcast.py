@@ -42,7 +42,7 @@ not); duplicates (chats sent the broadcast more than once) = 0; after each resta
 messaged twice = 0, and workers skipped (eligible, not blocked, never sent it) = 0 among
 those not in doubt. In doubt are the recipients the killed process had claimed but not
 confirmed (``unconfirmed`` in the database): at most one per sender
-(``bot.broadcast_runner.senders``). By design they are never sent again, so one whose
+(``bot.services.broadcast_runner.senders``). By design they are never sent again, so one whose
 message had not left when the process died is skipped: that count is printed, with no
 target, because it is the price of never messaging anyone twice. This is a measurement,
 not a test: it exits 0 whether targets are met or not, and non-zero only when something
@@ -85,13 +85,13 @@ from bench.common import (
     start_process,
     stop_process,
 )
-from bot.broadcast_runner import senders
 from bot.clock import to_iso
 from bot.config import Config, StorageConfig
-from bot.projects import parse_project
-from bot.services import Services
+from bot.domain.projects import parse_project
+from bot.services.broadcast_runner import senders
 from bot.sim.phone import JSON
 from bot.sim.standin import ApiError, BotApiStandIn
+from bot.wiring import Services
 from storage import broadcasts as broadcast_store
 from storage import items as item_store
 from storage import workers as worker_store

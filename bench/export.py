@@ -38,8 +38,8 @@ from typing import Any
 
 from bot.clock import to_iso
 from bot.config import Config, StorageConfig
-from bot.projects import parse_project
-from bot.services import Services
+from bot.domain.projects import parse_project
+from bot.wiring import Services
 from storage import items as item_store
 from storage import workers as worker_store
 

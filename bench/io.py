@@ -126,8 +126,8 @@ def prepare_import(work_dir: Path, items: int) -> Path:
 
 async def child_import(items_file: Path, scratch: Path, timed: Timed) -> dict[str, Any]:
     from bot.config import Config, StorageConfig
-    from bot.projects import parse_project
-    from bot.services import Services
+    from bot.domain.projects import parse_project
+    from bot.wiring import Services
 
     services = await Services.open(Config(storage=StorageConfig(
         path=str(scratch / "tapwork.db"))))

@@ -9,9 +9,9 @@ with an emoji or a Korean dish, one-word and one-character texts) and the bundle
 items (``bot/sample/reviews.jsonl``, whose ids carry the language: ``ko-03``, ``g-zh-1``).
 
 Every detector is restricted to English, Korean and Chinese, and measured twice: on the
-raw text, and after tapwork's two rules (``bot.item_language.reading_part``: a text with no
+raw text, and after tapwork's two rules (``bot.domain.item_language.reading_part``: a text with no
 letters has no language; Latin names inside a Korean or Chinese sentence are left out).
-"lingua, rules" is what the bot ships (``bot.item_language.detect``). For each: accuracy
+"lingua, rules" is what the bot ships (``bot.domain.item_language.detect``). For each: accuracy
 per language and overall, and time per text (the mean over ``--repeat`` passes, after a
 warm-up). Then, per library, its install size and a cold start in a fresh process
 (import, build, first text) with the memory it added.
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from importlib import util
 from pathlib import Path
 
-from bot.item_language import CANDIDATES, detect, reading_part
+from bot.domain.item_language import CANDIDATES, detect, reading_part
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -78,11 +78,11 @@ from bench.common import (
 )
 from bot.clock import to_iso
 from bot.config import Config, StorageConfig
-from bot.projects import parse_project
-from bot.services import Services
+from bot.domain.projects import parse_project
 from bot.sim.crowd import task_id
 from bot.sim.phone import JSON, Phone
 from bot.sim.standin import BotApiStandIn
+from bot.wiring import Services
 from handlers.callbacks import Consent
 from storage import items as item_store
 

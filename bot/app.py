@@ -24,12 +24,12 @@ import handlers
 import handlers.bursts
 import handlers.menu
 import handlers.notices
-from bot.broadcast_runner import BroadcastRunner
 from bot.clock import Clock
 from bot.config import TOKEN_ENV, Config
-from bot.errors import BotApiError
+from bot.domain.errors import BotApiError
 from bot.runlock import RunLock
-from bot.services import Services
+from bot.services.broadcast_runner import BroadcastRunner
+from bot.wiring import Services
 from handlers.broadcast import invitation_message
 from handlers.common import App, Context
 from handlers.context import TapworkContext

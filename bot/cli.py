@@ -23,8 +23,8 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.config import TOKEN_ENV, Config, load_config
-from bot.errors import DatabaseBusy, MissingDatabase, NotFound, TapworkError
-from bot.projects import load_project_file
+from bot.domain.errors import DatabaseBusy, MissingDatabase, NotFound, TapworkError
+from bot.domain.projects import load_project_file
 from bot.redact import Redactor, install
 
 DEFAULT_CONFIG = "config.toml"
@@ -160,7 +160,7 @@ def _with_services(args: argparse.Namespace,
     any other command on a missing one (a first-day typo in ``-c`` or ``storage.path``,
     an unknown project) says so and leaves no empty ``tapwork.db`` behind.
     """
-    from bot.services import Services
+    from bot.wiring import Services
 
     config = _config(args)
 
@@ -228,7 +228,7 @@ def _project(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from bot.importer import format_report
+    from bot.intake.importer import format_report
 
     async def work(services: Any) -> int:
         result = await services.catalog.import_file(args.project, args.file)
@@ -264,7 +264,7 @@ def _cannot_write(target: Path, exc: OSError) -> TapworkError:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from bot.qualify import OPERATOR
+    from bot.domain.qualify import OPERATOR
 
     async def work(services: Any) -> int:
         if await services.workers.get(args.worker) is None:
@@ -284,7 +284,7 @@ def _worker(args: argparse.Namespace) -> int:
 def _bonus(args: argparse.Namespace) -> int:
     import hashlib
 
-    from bot.money import format_money, is_currency, parse_amount
+    from bot.domain.money import format_money, is_currency, parse_amount
 
     try:
         amount = parse_amount(args.amount)
@@ -317,9 +317,9 @@ def _bonus(args: argparse.Namespace) -> int:
 
 
 def _payouts(args: argparse.Namespace) -> int:
-    from bot import csvsafe
+    from bot.domain import csvsafe
+    from bot.domain.money import MICROS
     from bot.files import written_atomically
-    from bot.money import MICROS
 
     if args.action in ("approve", "reject") and args.id is None:
         raise TapworkError("give the payout id: tapwork payouts {action} ID",
@@ -373,7 +373,7 @@ def _decimal(micros: int, unit: int) -> str:
 
 
 def _ledger(args: argparse.Namespace) -> int:
-    from bot.money import MICROS
+    from bot.domain.money import MICROS
 
     async def work(services: Any) -> int:
         per_worker = await services.payroll.balances(args.worker)
@@ -417,8 +417,8 @@ def _stats(args: argparse.Namespace) -> int:
         if not stats:
             print("no projects yet: create one with `tapwork project -c CONFIG FILE.toml`")
             return 0
-        from bot.inventory import languages_text
-        from bot.money import format_money, format_rate
+        from bot.domain.inventory import languages_text
+        from bot.domain.money import format_money, format_rate
 
         def cash(micros: int | None, currency: str) -> str:
             return "-" if micros is None else format_money(micros, currency)

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bot.errors import ConfigError
-from bot.limits import Invalid, Money, Number, Rule, Whole, shown
+from bot.domain.errors import ConfigError
+from bot.domain.limits import Invalid, Money, Number, Rule, Whole, shown
 
 TOKEN_ENV = "TAPWORK_TOKEN"
 
@@ -255,7 +255,7 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
 
 def _payouts(table: dict[str, Any], where: str) -> PayoutsConfig:
     """Minimum payouts as exact decimal strings per currency: ``USD = "5.00"``."""
-    from bot.money import is_currency
+    from bot.domain.money import is_currency
 
     minimums = _get(table, "payouts", "min_payout", dict, {}, where)
     parsed: dict[str, int] = {}

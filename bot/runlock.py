@@ -23,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from bot.errors import AlreadyRunning
+from bot.domain.errors import AlreadyRunning
 
 try:
     import fcntl

@@ -1,13 +1,13 @@
-"""How a broadcast looks on a worker's phone; ``bot/broadcast_runner.py`` sends it."""
+"""How a broadcast looks on a worker's phone; ``bot/services/broadcast_runner.py`` sends it."""
 
 from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup
 
+from bot.domain.money import format_money
+from bot.domain.projects import Project
 from bot.i18n import Gettext
-from bot.money import format_money
-from bot.projects import Project
-from bot.sending import Outgoing
+from bot.services.sending import Outgoing
 from handlers import say
 from handlers.keyboards import start_project
 
@@ -20,7 +20,7 @@ def invitation(project: Project, text: str | None, _: Gettext
     its own "?" or "。", and a sentence around it would double the punctuation.
 
     The operator's words are sent as written and were checked to fit one message when
-    they were written (``bot.broadcast.check_text``); one queued before that check is
+    they were written (``bot.services.broadcast.check_text``); one queued before that check is
     cut with "…" rather than split, since a broadcast sends each worker one message.
     Plain text: the outbox delivers deferred invitations as they are.
     """

@@ -7,9 +7,9 @@ import contextlib
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden
 
-from bot.bursts import DEFAULT_MINUTES, MAX_MINUTES, BurstSummary
+from bot.domain.money import format_money
 from bot.i18n import Gettext, gettext_for
-from bot.money import format_money
+from bot.services.bursts import DEFAULT_MINUTES, MAX_MINUTES, BurstSummary
 from handlers import say, serve
 from handlers.callbacks import MoreMinute
 from handlers.common import Context

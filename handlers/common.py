@@ -10,7 +10,7 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application, ExtBot, JobQueue
 
-from bot.catalog import MANY
+from bot.services.catalog import MANY
 from handlers.context import TapworkContext
 
 #: the context of every handler and job (``handlers.context``): services, worker, language

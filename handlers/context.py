@@ -20,9 +20,9 @@ from typing import Any
 from telegram import Update, User
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.domain.records import Worker
 from bot.i18n import Gettext, gettext_for, language_for
-from bot.records import Worker
-from bot.services import Services
+from bot.wiring import Services
 
 
 class TapworkContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any],

@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 from telegram.ext import ApplicationHandlerStop
 
-from bot.errors import DatabaseBusy
+from bot.domain.errors import DatabaseBusy
 from handlers import say
 from handlers.common import Context
 

@@ -14,7 +14,7 @@ from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 
 from bot.i18n import LANGUAGES, N_, Gettext, gettext_for
-from bot.services import Services
+from bot.wiring import Services
 from handlers import say
 from handlers.common import Context
 

@@ -28,12 +28,12 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.errors import TapworkError
+from bot.domain.errors import TapworkError
+from bot.domain.limits import MAX_AMOUNT
+from bot.domain.money import MICROS
+from bot.domain.project_keys import text_limit
+from bot.domain.projects import parse_project, parse_texts
 from bot.i18n import LANGUAGES, Gettext
-from bot.limits import MAX_AMOUNT
-from bot.money import MICROS
-from bot.project_keys import text_limit
-from bot.projects import parse_project, parse_texts
 from handlers import say
 from handlers.callbacks import (
     CallbackData,

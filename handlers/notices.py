@@ -1,14 +1,14 @@
-"""How an outbox notice looks on a worker's phone; ``bot/notice_delivery.py`` decides
+"""How an outbox notice looks on a worker's phone; ``bot/services/notice_delivery.py`` decides
 when it goes (never in quiet hours, never mid-task) and sends it through
 ``handlers/sending.py``."""
 
 from __future__ import annotations
 
+from bot.domain.money import format_money
+from bot.domain.notice_kinds import INVITATIONS, BroadcastHeld, DailySummary, NoticeBody
+from bot.domain.projects import Project
 from bot.i18n import Gettext
-from bot.money import format_money
-from bot.notice_kinds import INVITATIONS, BroadcastHeld, DailySummary, NoticeBody
-from bot.projects import Project
-from bot.sending import Outgoing
+from bot.services.sending import Outgoing
 from handlers.broadcast import invitation_message
 from handlers.common import Context, many
 from handlers.render import value_name

@@ -13,15 +13,15 @@ from babel.numbers import format_decimal
 from telegram import InlineKeyboardMarkup, InputFile, Message, Update
 from telegram.error import BadRequest
 
-from bot.charts import bar_chart
-from bot.errors import TapworkError, TextTooLong
+from bot.domain.errors import TapworkError, TextTooLong
+from bot.domain.inventory import describe, languages_text
+from bot.domain.money import format_money, format_rate
+from bot.domain.projects import Project, parse_project
+from bot.domain.qualify import GOLD, OPERATOR, TOO_FAST
 from bot.i18n import N_, Gettext, language_name
-from bot.importer import format_report
-from bot.inventory import describe, languages_text
-from bot.loader import ImportFailed
-from bot.money import format_money, format_rate
-from bot.projects import Project, parse_project
-from bot.qualify import GOLD, OPERATOR, TOO_FAST
+from bot.intake.importer import format_report
+from bot.intake.loader import ImportFailed
+from bot.render.charts import bar_chart
 from handlers import say
 from handlers.callbacks import Approve, PayoutsPage, Reinstate, Suspend, any_of, parse_any
 from handlers.common import Context, Handler

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardMarkup, Message, Update
 
 from bot.i18n import Gettext
-from bot.quiz import Question, QuizOutcome, QuizStep
+from bot.services.quiz import Question, QuizOutcome, QuizStep
 from handlers import say, serve
 from handlers.callbacks import QuizAnswer, QuizStart, any_of, parse_any
 from handlers.common import Context

@@ -9,12 +9,12 @@ from __future__ import annotations
 from babel.dates import format_datetime
 from telegram import InlineKeyboardMarkup
 
+from bot.domain.projects import Project
+from bot.domain.qualify import GOLD, OPERATOR, TOO_FAST, Access, Gate
+from bot.domain.quiz_rules import PRACTICE_MOST, PRACTICE_STREAK
 from bot.i18n import Gettext
-from bot.projects import Project
-from bot.qualify import GOLD, OPERATOR, TOO_FAST, Access, Gate
-from bot.quiz import ExamResult
-from bot.quiz_rules import PRACTICE_MOST, PRACTICE_STREAK
-from bot.work import MAX_TYPED_ANSWER, Feedback
+from bot.services.quiz import ExamResult
+from bot.services.work import MAX_TYPED_ANSWER, Feedback
 from handlers import say
 from handlers.callbacks import QuizStart
 from handlers.keyboards import button, column, other_projects

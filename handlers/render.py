@@ -33,13 +33,13 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden
 
-from bot.cards import render_card
+from bot.domain.money import format_money
+from bot.domain.project_spec import Label
+from bot.domain.projects import Project
+from bot.domain.records import Media
 from bot.i18n import N_, Gettext
-from bot.leasing import Task
-from bot.money import format_money
-from bot.project_spec import Label
-from bot.projects import Project
-from bot.records import Media
+from bot.render.cards import render_card
+from bot.services.leasing import Task
 from handlers import say
 from handlers.callbacks import Answer, CallbackData, Skip, Stop, Unreadable
 from handlers.common import Context
@@ -142,7 +142,7 @@ async def show_task(context: Context, chat_id: int, task: Task, _: Gettext,
     worker's row.
 
     A task leased after an answer is already recorded as shown in the message it is
-    edited into (``bot.leasing.Shown``); the delivery is written here only when it landed
+    edited into (``bot.services.leasing.Shown``); the delivery is written here only when it landed
     somewhere else, or brought a new Telegram ``file_id``.
     """
     services = context.services

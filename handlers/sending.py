@@ -1,4 +1,4 @@
-"""Telegram's ``Sender`` (``bot/sending.py``): one message through ``handlers/say.py``,
+"""Telegram's ``Sender`` (``bot/services/sending.py``): one message through ``handlers/say.py``,
 and what came of it, told apart the way the delivery rules need.
 
 What matters is whether a failed send may have arrived: Telegram refused it (400, 403,
@@ -12,7 +12,15 @@ from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden
 from telegram.error import RetryAfter as TelegramRetryAfter
 
-from bot.sending import Blocked, Failed, Outgoing, RetryAfter, SendResult, Sent, Unconfirmed
+from bot.services.sending import (
+    Blocked,
+    Failed,
+    Outgoing,
+    RetryAfter,
+    SendResult,
+    Sent,
+    Unconfirmed,
+)
 from handlers import say
 from handlers.common import never_left
 

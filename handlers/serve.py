@@ -9,7 +9,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardMarkup, Message, Update
 
 from bot.i18n import Gettext, language_name, language_names
-from bot.leasing import Empty, Served
+from bot.services.leasing import Empty, Served
 from handlers.callbacks import Notify, ReadsLanguage, Tasks
 from handlers.common import Context
 from handlers.consent import ask_consent

@@ -6,10 +6,10 @@ from datetime import datetime
 
 from telegram import InlineKeyboardMarkup, Update
 
+from bot.domain.languages import pack
+from bot.domain.records import Worker
+from bot.domain.timezones import label as zone_label
 from bot.i18n import LANGUAGES, Gettext, autonym
-from bot.languages import pack
-from bot.records import Worker
-from bot.timezones import label as zone_label
 from handlers import say
 from handlers.callbacks import (
     ReadsScreen,

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from telegram import InlineKeyboardMarkup, Update
 
-from bot import timezones
+from bot.domain import timezones
 from bot.i18n import Gettext
 from handlers import say
 from handlers.callbacks import TimeZone

@@ -8,17 +8,17 @@ from datetime import timedelta
 
 from telegram import InlineKeyboardMarkup, InputFile, Update
 
-from bot.charts import bar_chart
-from bot.i18n import Gettext, gettext_for
-from bot.ledger import AUTO, DISCOUNTED
-from bot.money import currency_name, format_money, format_rate
-from bot.notice_kinds import (
+from bot.domain.money import currency_name, format_money, format_rate
+from bot.domain.notice_kinds import (
     BonusGiven,
     PayoutApproved,
     PayoutRejected,
     UnitSettled,
 )
-from bot.records import LedgerEntry
+from bot.domain.records import LedgerEntry
+from bot.i18n import Gettext, gettext_for
+from bot.render.charts import bar_chart
+from bot.services.ledger import AUTO, DISCOUNTED
 from handlers import say
 from handlers.callbacks import Payout, TopName
 from handlers.common import Context

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Message, Update
 
-from bot.catalog import MANY
+from bot.domain.money import format_money
+from bot.domain.projects import Project
+from bot.domain.records import Worker
 from bot.i18n import Gettext
-from bot.leasing import Shown
-from bot.money import format_money
-from bot.projects import Project
-from bot.records import Worker
-from bot.work import AnswerResult, Outcome
+from bot.services.catalog import MANY
+from bot.services.leasing import Shown
+from bot.services.work import AnswerResult, Outcome
 from handlers import bursts, quiz, say, serve
 from handlers.callbacks import (
     Answer,

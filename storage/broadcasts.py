@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.records import Broadcast, BroadcastProgress
+from bot.domain.records import Broadcast, BroadcastProgress
 from storage.connection import Connection, Row
 
 

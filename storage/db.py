@@ -27,7 +27,7 @@ from typing import Protocol
 
 import aiosqlite
 
-from bot.errors import DatabaseBusy
+from bot.domain.errors import DatabaseBusy
 from storage.connection import Connection
 from storage.inline import InlineConnection
 from storage.schema import MIGRATIONS

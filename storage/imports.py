@@ -3,7 +3,7 @@
 Unlike the rest of ``storage/`` these take a plain ``sqlite3.Connection``: an import runs
 in a worker thread on a connection of its own (``Database.open_side``), so that checking
 and writing a million lines never runs on the event loop. Each write is a short
-transaction (``write``); the caller decides when it may take one (``bot/loader.py``).
+transaction (``write``); the caller decides when it may take one (``bot/intake/loader.py``).
 
 Staged rows are invisible to everything else: nothing reads ``import_items`` or
 ``import_media`` but publishing, which moves them into ``items`` and ``media``.

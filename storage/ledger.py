@@ -6,7 +6,7 @@ a key prefix and is written only when its first key is new.
 
 Sums never overflow. SQLite's ``sum()`` of integers fails ("integer overflow") once a
 total passes 2**63 - 1, and one such total made ``/wallet``, ``tapwork ledger`` and
-``stats`` fail for everyone. Amounts are bounded when they are entered (``bot.limits``),
+``stats`` fail for everyone. Amounts are bounded when they are entered (``bot.domain.limits``),
 but a database written before those bounds may hold larger ones, so every sum here is
 taken in two halves (``_EXACT``): the high and low 32 bits of each amount, summed by
 SQLite and joined in Python, where integers have no limit. Neither half can overflow
@@ -19,7 +19,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from bot.records import LedgerEntry
+from bot.domain.records import LedgerEntry
 from storage.connection import Connection, Row
 
 BUCKETS = ("pending", "available", "reserved", "paid")

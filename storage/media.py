@@ -5,7 +5,7 @@ Rows are added by an import's publishing (``storage/imports.py``), once per cont
 
 from __future__ import annotations
 
-from bot.records import Media
+from bot.domain.records import Media
 from storage.connection import Connection
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from bot.notice_kinds import (
+from bot.domain.notice_kinds import (
     KINDS,
     BonusGiven,
     BroadcastHeld,

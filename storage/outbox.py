@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bot.notice_kinds import Notice, NoticeBody, Unreadable
+from bot.domain.notice_kinds import Notice, NoticeBody, Unreadable
 from storage.connection import Connection
 from storage.connection import Row as DbRow
 from storage.notice_json import BadNotice, dumps, loads

@@ -2,21 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from bot.domain.records import Payout
 from storage.connection import Connection, Row
-
-
-@dataclass(frozen=True)
-class Payout:
-    id: int
-    worker_id: int
-    currency: str
-    amount: int
-    status: str          # requested | approved | rejected
-    reason: str | None
-    requested_at: str
-    decided_at: str | None
 
 
 def _payout(r: Row) -> Payout:

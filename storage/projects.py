@@ -3,27 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
+from bot.domain.records import ProjectRow
 from storage.connection import Connection, Row
-
-
-@dataclass(frozen=True)
-class ProjectRow:
-    id: int
-    name: str
-    kind: str
-    #: the validated project document as stored: JSON text
-    spec: str
-    status: str
-    #: the languages its items are in (primary subtags, sorted), kept at import
-    languages: tuple[str, ...] = ()
-
-    @property
-    def document(self) -> dict[str, Any]:
-        document: dict[str, Any] = json.loads(self.spec)
-        return document
 
 
 def _row(row: Row) -> ProjectRow:

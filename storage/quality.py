@@ -3,28 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from bot.domain.records import Qualification
 from storage.connection import Connection
-
-
-@dataclass(frozen=True)
-class Qualification:
-    worker_id: int
-    project_id: int
-    status: str          # new | passed | failed | suspended
-    attempts: int
-    trained: bool
-    retry_at: str | None
-    #: while suspended, why; suspension is apart from the quiz status so lifting it
-    #: returns the worker to exactly where they were
-    reason: str | None
-    #: after a reinstatement, gold and speed rules only count answers from this moment
-    checks_from: str | None = None
-
-    @property
-    def suspended(self) -> bool:
-        return self.reason is not None
 
 
 async def qualification(conn: Connection, worker_id: int, project_id: int

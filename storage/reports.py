@@ -11,6 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from bot.domain.records import Activity
 from storage.connection import Connection
 from storage.items import DONE
 from storage.quality import median_seconds
@@ -86,7 +87,7 @@ async def project_counts(conn: Connection, project_id: int, active_since: str
 async def item_kinds(conn: Connection, project_id: int
                      ) -> list[tuple[str, str, int]]:
     """(kind, language, count) of a project's items, kind being task, gold or quiz (as
-    ``bot.inventory.kind_of`` defines them); each part is read from its own index."""
+    ``bot.domain.inventory.kind_of`` defines them); each part is read from its own index."""
     async with conn.execute(
         """
         SELECT 'task', lang, count(*) FROM items
@@ -129,16 +130,6 @@ async def quiz_counts(conn: Connection, project_id: int) -> QuizCounts:
         (project_id,)) as cur:
         qualified = int((await cur.fetchone() or (0,))[0])
     return QuizCounts(answers, qualified)
-
-
-@dataclass(frozen=True)
-class Activity:
-    answers_last_hour: int
-    gold_answers: int
-    gold_correct: int
-    median_seconds: float | None
-    #: (UTC hour "YYYY-MM-DDTHH", answers) for the hours asked about
-    per_hour: list[tuple[str, int]]
 
 
 async def activity(conn: Connection, project_id: int, hour_ago: str,

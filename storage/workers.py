@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from bot.records import Worker
+from bot.domain.records import Standing, Worker
 from storage.connection import Connection, Row
 
 
@@ -95,16 +93,6 @@ async def set_active(conn: Connection, worker_id: int, active: bool) -> bool:
 async def set_display_name(conn: Connection, worker_id: int,
                            name: str | None) -> None:
     await conn.execute("UPDATE workers SET display_name = ? WHERE id = ?", (name, worker_id))
-
-
-@dataclass(frozen=True)
-class Standing:
-    project_id: int
-    project: str
-    answers: int
-    gold_total: int
-    gold_correct: int
-    suspended: str | None
 
 
 async def standing(conn: Connection, worker_id: int) -> list[Standing]:

@@ -24,9 +24,9 @@ from bot.config import (
     TelegramConfig,
     WorkConfig,
 )
-from bot.projects import parse_project
-from bot.services import Services
+from bot.domain.projects import parse_project
 from bot.sim.standin import BotApiStandIn
+from bot.wiring import Services
 from storage import items as item_store
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB 22's opt-in; silences its warning

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bench import broadcast as bench
-from bot.broadcast_runner import MAX_IN_FLIGHT, senders
+from bot.services.broadcast_runner import MAX_IN_FLIGHT, senders
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="the benchmark reads /proc")

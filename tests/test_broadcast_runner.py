@@ -1,4 +1,4 @@
-"""The broadcast engine (bot/broadcast_runner.py) against a fake Sender and a fake clock:
+"""The broadcast engine (bot/services/broadcast_runner.py) against a fake Sender and a fake clock:
 its pace, a 429's pause, blocked workers, and recipients in doubt, without a bot."""
 
 from __future__ import annotations
@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field, replace
 
-from bot.broadcast_runner import BroadcastRunner, Pace
+from bot.domain.projects import Project
 from bot.i18n import Gettext
-from bot.projects import Project
-from bot.sending import (
+from bot.services.broadcast_runner import BroadcastRunner, Pace
+from bot.services.sending import (
     Blocked,
     Failed,
     Outgoing,
@@ -18,7 +18,7 @@ from bot.sending import (
     Sent,
     Unconfirmed,
 )
-from bot.services import Services
+from bot.wiring import Services
 from tests.conftest import add_project, add_worker
 from tests.state import broadcast_statuses
 

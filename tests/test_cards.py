@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
-from bot import cards
-from bot.projects import parse_project
+from bot.domain.projects import parse_project
+from bot.render import cards
 from tests.conftest import Running, sentiment_doc
 
 #: no font has a glyph for a private-use character or an Egyptian hieroglyph
@@ -141,7 +141,7 @@ def test_a_missing_tapwork_font_is_reported_and_skipped(
         caplog: pytest.LogCaptureFixture) -> None:
     missing = str(tmp_path / "nope.ttf")
     monkeypatch.setenv(cards.FONT_ENV, missing)
-    with caplog.at_level(logging.WARNING, logger="bot.cards"):
+    with caplog.at_level(logging.WARNING, logger="bot.render.cards"):
         assert cards.font_files()[0] == cjk_font
     assert f"TAPWORK_FONT={missing} is not a font file" in caplog.text
 

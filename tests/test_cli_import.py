@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.import_records import BATCH_LINES
+from bot.intake.records import BATCH_LINES
 from storage import Database
 from tests.conftest import ROOT
 from tests.state import cap_pages, staged_rows, table_count

@@ -13,7 +13,7 @@ import pytest
 from bot.cli import main
 from bot.clock import FakeClock
 from bot.config import load_config
-from bot.services import Services
+from bot.wiring import Services
 from tests.conftest import add_project, add_worker
 
 

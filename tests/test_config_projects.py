@@ -8,9 +8,9 @@ import pytest
 
 from bot.cli import main
 from bot.config import load_config
-from bot.errors import ConfigError, ProjectError
-from bot.money import format_money, parse_amount
-from bot.projects import parse_project
+from bot.domain.errors import ConfigError, ProjectError
+from bot.domain.money import format_money, parse_amount
+from bot.domain.projects import parse_project
 from tests.conftest import ROOT, sentiment_doc
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.records import Worker
 from bot.i18n import gettext_for
-from bot.records import Worker
 from bot.sim.crowd import join
 from tests.conftest import Running, add_project
 

@@ -1,4 +1,4 @@
-"""CSV exports a spreadsheet opens as data (bot/csvsafe.py): cells that could run as
+"""CSV exports a spreadsheet opens as data (bot/domain/csvsafe.py): cells that could run as
 formulas are quoted, numbers are not, and ``tapwork aggregate`` reads an export back
 exactly."""
 
@@ -13,11 +13,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import csvsafe
 from bot.cli import main
 from bot.config import load_config
-from bot.projects import parse_project
-from bot.services import Services
+from bot.domain import csvsafe
+from bot.domain.projects import parse_project
+from bot.wiring import Services
 from storage import items as item_store
 from tests.conftest import add_worker, sentiment_doc
 

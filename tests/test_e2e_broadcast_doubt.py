@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.broadcast_runner import MAX_IN_FLIGHT, progress_text, senders
+from bot.domain.records import Broadcast, BroadcastProgress
 from bot.i18n import gettext_for
-from bot.records import Broadcast, BroadcastProgress
+from bot.services.broadcast_runner import MAX_IN_FLIGHT, progress_text, senders
 from tests.conftest import OPERATOR_ID, Running
 from tests.test_e2e_loop import load, sentiment_items
 

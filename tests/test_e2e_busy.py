@@ -14,9 +14,9 @@ import pytest
 import storage.db
 from bot.cli import main
 from bot.config import load_config
-from bot.errors import DatabaseBusy
-from bot.services import Services
+from bot.domain.errors import DatabaseBusy
 from bot.sim.crowd import join, task_id
+from bot.wiring import Services
 from storage import Database
 from tests.conftest import Running, add_worker
 from tests.state import answered_count, assignments, ledger_count

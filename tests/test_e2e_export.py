@@ -9,8 +9,8 @@ import random
 import threading
 from pathlib import Path
 
-from bot import reports
-from bot.projects import parse_project
+from bot.domain.projects import parse_project
+from bot.services import reports
 from bot.sim.crowd import answer_tasks, join
 from bot.sim.phone import Phone
 from tests.conftest import OPERATOR_ID, Running, sentiment_doc

@@ -9,11 +9,11 @@ import pytest
 
 from bot.app import running
 from bot.clock import FakeClock
-from bot.projects import parse_project
-from bot.services import Services
+from bot.domain.projects import parse_project
 from bot.sim.crowd import join, open_task, task_id
 from bot.sim.phone import Phone
 from bot.sim.standin import BotApiStandIn
+from bot.wiring import Services
 from tests.conftest import OPERATOR_ID, Running, e2e_config, sentiment_doc
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.projects import parse_project
+from bot.domain.projects import parse_project
 from handlers.callbacks import Answer, Pick, QuizAnswer, QuizStart
 from tests.conftest import OPERATOR_ID, Running, sentiment_doc
 from tests.state import broadcast_count, quiz_attempt_count

@@ -11,10 +11,10 @@ import itertools
 import json
 from pathlib import Path
 
-from bot import loader
-from bot.import_records import BATCH_LINES, MAX_ID
-from bot.loader import PUBLISHED, STAGED
-from bot.projects import parse_project
+from bot.domain.projects import parse_project
+from bot.intake import loader
+from bot.intake.loader import PUBLISHED, STAGED
+from bot.intake.records import BATCH_LINES, MAX_ID
 from bot.sim.crowd import answer_tasks, join, task_id
 from tests.conftest import OPERATOR_ID, Running, sentiment_doc
 

@@ -7,11 +7,11 @@ import asyncio
 import json
 from pathlib import Path
 
-from bot.notice_kinds import ProjectOpened
-from bot.projects import parse_project
-from bot.services import Services
+from bot.domain.notice_kinds import ProjectOpened
+from bot.domain.projects import parse_project
 from bot.sim.crowd import answer_tasks, join, task_id
 from bot.sim.phone import Phone
+from bot.wiring import Services
 from handlers.callbacks import QuizStart
 from storage import outbox
 from tests.conftest import Running, add_project, add_worker, sentiment_doc

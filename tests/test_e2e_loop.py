@@ -7,7 +7,7 @@ import io
 import json
 from pathlib import Path
 
-from bot.projects import parse_project
+from bot.domain.projects import parse_project
 from bot.sim.crowd import answer_tasks, join, open_task, task_id
 from tests.conftest import Running, sentiment_doc
 from tests.state import answered_count, assignments

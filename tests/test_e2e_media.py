@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from bot.projects import parse_project
+from bot.domain.projects import parse_project
 from bot.sim.crowd import answer_tasks, join, open_task, task_id
 from tests.conftest import Running
 from tests.state import assignments

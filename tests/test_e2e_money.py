@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.projects import parse_project
+from bot.domain.projects import parse_project
 from bot.sim.crowd import answer_tasks, join
 from tests.conftest import OPERATOR_ID, Running, sentiment_doc
 

@@ -18,8 +18,8 @@ from telegram.ext import Application
 
 from bot.app import build_application
 from bot.config import Config, StorageConfig
-from bot.services import Services
 from bot.sim.standin import BotApiStandIn
+from bot.wiring import Services
 from handlers.common import never_left
 from handlers.context import TapworkContext
 from handlers.notices import deliver_notices

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import running
-from bot.projects import parse_project
+from bot.domain.projects import parse_project
 from bot.sim.crowd import join
 from bot.sim.standin import BotApiStandIn
 from tests.conftest import OPERATOR_ID, Running, e2e_config, sentiment_doc

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot.cards import TEXT_SIZE, WIDTH, _load, draws, font_path, render_card
-from bot.projects import parse_project
+from bot.domain.projects import parse_project
+from bot.render.cards import TEXT_SIZE, WIDTH, _load, draws, font_path, render_card
 from bot.sim.crowd import answer_tasks, join, open_task, task_id
 from tests.conftest import Running, sentiment_doc
 

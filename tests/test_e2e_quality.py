@@ -6,7 +6,7 @@ import io
 import json
 from pathlib import Path
 
-from bot.projects import parse_project
+from bot.domain.projects import parse_project
 from bot.sim.crowd import answer_tasks, join, open_task, task_id
 from bot.sim.phone import Phone
 from handlers.callbacks import Pick

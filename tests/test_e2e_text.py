@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot.projects import parse_project
+from bot.domain.projects import parse_project
 from bot.sim.crowd import answer_tasks, join, task_id
 from bot.sim.phone import JSON, Phone
 from handlers.callbacks import PayoutsPage
@@ -278,7 +278,7 @@ async def test_payouts_come_ten_at_a_time_with_buttons_to_turn_pages(
 async def test_a_broadcast_text_that_cannot_fit_a_message_is_refused_when_written(
         bot: Running, tmp_path: Path) -> None:
     """A 5,000-character broadcast was queued and refused for every worker."""
-    from bot.errors import TextTooLong
+    from bot.domain.errors import TextTooLong
 
     await load_hostile(bot, tmp_path, name="reviews", quiz=None)
     phone = bot.server.phone(920, "Ann")
@@ -321,7 +321,7 @@ async def test_a_broadcast_in_chat_over_the_limit_is_refused(bot: Running,
                                                              tmp_path: Path) -> None:
     """In chat the text comes inside one message, so it fits today; the check is the
     same one, and the operator is told in their language if it ever does not."""
-    from bot import broadcast
+    from bot.services import broadcast
 
     await load_hostile(bot, tmp_path, name="reviews", quiz=None)
     operator = bot.server.phone(OPERATOR_ID, "Op")

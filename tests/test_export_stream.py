@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from bot import reports
 from bot.aggregation import Aggregate, aggregate, aggregate_texts
 from bot.aggregation import stream as stream_module
 from bot.aggregation.stream import ItemVotes, StreamingCategorical, StreamingTexts
-from bot.services import Services
+from bot.services import reports
+from bot.wiring import Services
 from tests.conftest import add_project, add_worker
 from tests.state import items, make_gold_every
 

@@ -27,8 +27,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.domain.projects import parse_project
 from bot.i18n import gettext_for
-from bot.projects import parse_project
 from bot.sim.phone import Phone
 from tests.conftest import OPERATOR_ID, Running, sentiment_doc
 from tests.state import bucket_sums, counted_assignments, without_consent

@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from bot import import_media, import_records, media
-from bot.import_records import ImportResult, LineError
-from bot.importer import format_report, read_items, read_items_bytes
-from bot.media import MediaError, prepare_audio, prepare_image
-from bot.project_spec import ProjectSpec
-from bot.projects import parse_project
+from bot.domain.project_spec import ProjectSpec
+from bot.domain.projects import parse_project
+from bot.intake import media, records, sources
+from bot.intake.importer import format_report, read_items, read_items_bytes
+from bot.intake.media import MediaError, prepare_audio, prepare_image
+from bot.intake.records import ImportResult, LineError
 
 # --------------------------------------------------------------------------- helpers
 
@@ -364,7 +364,7 @@ def test_error_list_is_capped(tmp_path: Path) -> None:
     path = write(tmp_path / "items.jsonl",
                  jsonl(*({"id": str(n), "text": "x", "gold": "no"} for n in range(250))))
     result = read_items(SENTIMENT, path)
-    assert len(result.errors) == import_records.MAX_ERRORS + 1
+    assert len(result.errors) == records.MAX_ERRORS + 1
     assert str(result.errors[-1]) == "… and 50 more problems"
     assert result.problem_count == 250
     report = format_report(result, limit=10).splitlines()
@@ -472,13 +472,13 @@ def test_zip_bomb_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     data = make_zip({"items.jsonl": jsonl({"id": "1", "text": "x"}),
                      "zeros.bin": b"\x00" * 5_000_000})
     assert len(data) < 50_000
-    monkeypatch.setattr(import_media, "MAX_ZIP_BYTES", 1_000_000)
+    monkeypatch.setattr(sources, "MAX_ZIP_BYTES", 1_000_000)
     _, message = one_problem(read_items_bytes(SENTIMENT, data, "bomb.zip"))
     assert "unpacks to 4.8 MB; the limit is 977 KB" in message
 
 
 def test_zip_member_count_limited(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(import_records, "MAX_ZIP_MEMBERS", 3)
+    monkeypatch.setattr(records, "MAX_ZIP_MEMBERS", 3)
     data = make_zip({f"f{n}.txt": "x" for n in range(4)})
     _, message = one_problem(read_items_bytes(SENTIMENT, data, "many.zip"))
     assert "holds 4 files; the limit is 3" in message
@@ -504,7 +504,7 @@ def test_zip_errors_name_the_items_file(tmp_path: Path) -> None:
 def test_zip_media_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     data = make_zip({"items.jsonl": jsonl({"id": "1", "audio": "big.wav"}),
                      "big.wav": wav(seconds=3)})
-    monkeypatch.setattr(import_media, "MAX_MEDIA_BYTES", 1024)
+    monkeypatch.setattr(sources, "MAX_MEDIA_BYTES", 1024)
     _, message = one_problem(read_items_bytes(TRANSCRIBE, data, "a.zip"))
     assert message == "audio 'big.wav' is larger than 1 KB"
 

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from bot import import_checks, import_media, import_records
-from bot.import_records import BATCH_LINES, MAX_ID, MAX_LINE, MemoryIds
-from bot.importer import format_report, open_file, read_items, read_items_bytes
-from bot.projects import parse_project
+from bot.domain.projects import parse_project
+from bot.intake import checks, records, sources
+from bot.intake.importer import format_report, open_file, read_items, read_items_bytes
+from bot.intake.records import BATCH_LINES, MAX_ID, MAX_LINE, MemoryIds
 
 SENTIMENT = parse_project({"name": "p", "kind": "sentiment", "title": "T", "currency": "CNY",
                            "reward": "0.02", "language": "en"})
@@ -41,7 +41,7 @@ def make_zip(files: dict[str, bytes | str]) -> bytes:
     return out.getvalue()
 
 
-def problems(result: import_records.ImportResult) -> list[tuple[int | None, str]]:
+def problems(result: records.ImportResult) -> list[tuple[int | None, str]]:
     return [(error.line, error.message) for error in result.errors]
 
 
@@ -54,7 +54,7 @@ def test_a_member_named_on_every_line_is_inflated_and_prepared_once(
     20 MB member); now the member is read once, whatever the lines call it."""
     reads: list[str] = []
     prepared: list[str] = []
-    real_read, real_prepare = import_media._read_member, import_checks.prepare_image
+    real_read, real_prepare = sources._read_member, checks.prepare_image
 
     def counting_read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
         reads.append(info.filename)
@@ -64,8 +64,8 @@ def test_a_member_named_on_every_line_is_inflated_and_prepared_once(
         prepared.append(name)
         return real_prepare(data, name)
 
-    monkeypatch.setattr(import_media, "_read_member", counting_read)
-    monkeypatch.setattr(import_checks, "prepare_image", counting_prepare)
+    monkeypatch.setattr(sources, "_read_member", counting_read)
+    monkeypatch.setattr(checks, "prepare_image", counting_prepare)
     lines = [{"id": str(n), "image": "img/cat.png" if n % 2 else "./img/../img/cat.png"}
              for n in range(150)]
     data = make_zip({"items.jsonl": "".join(json.dumps(line) + "\n" for line in lines),
@@ -80,13 +80,13 @@ def test_a_member_named_on_every_line_is_inflated_and_prepared_once(
 def test_a_bad_member_is_read_once_and_reported_on_every_line(
         monkeypatch: pytest.MonkeyPatch) -> None:
     reads: list[str] = []
-    real_read = import_media._read_member
+    real_read = sources._read_member
 
     def counting_read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
         reads.append(info.filename)
         return real_read(archive, info, limit)
 
-    monkeypatch.setattr(import_media, "_read_member", counting_read)
+    monkeypatch.setattr(sources, "_read_member", counting_read)
     data = make_zip({"items.csv": "id,image\n1,junk.png\n2,junk.png\n3,junk.png\n",
                      "junk.png": b"not a picture at all"})
     result = read_items_bytes(ANIMALS, data, "junk.zip")
@@ -101,8 +101,8 @@ def test_inflated_bytes_are_counted_against_the_zip_limit() -> None:
     inflated, so no member is ever read past the archive's limit."""
     data = make_zip({"items.jsonl": "{}", "a.png": png()})
     archive = zipfile.ZipFile(io.BytesIO(data))
-    media = import_media._ZipMedia(archive, "", inflated=import_media.MAX_ZIP_BYTES - 10)
-    with pytest.raises(import_media._RefError, match="would unpack to more than 200 MB"):
+    media = sources._ZipMedia(archive, "", inflated=sources.MAX_ZIP_BYTES - 10)
+    with pytest.raises(sources._RefError, match="would unpack to more than 200 MB"):
         media.read(media.locate("a.png"))
 
 
@@ -122,7 +122,7 @@ def test_a_huge_csv_line_in_a_zip_is_refused_in_bounded_memory() -> None:
     finally:
         tracemalloc.stop()
     assert problems(result) == [
-        (2, import_records._TOO_LONG_CSV),
+        (2, records._TOO_LONG_CSV),
         (4, "this line has 3 values but the header names 2 columns (a value containing a "
             "comma must be in double quotes)")]
     assert f"longer than {MAX_LINE} characters" in result.errors[0].message
@@ -158,7 +158,7 @@ def test_a_csv_record_spanning_lines_is_capped_too() -> None:
     data = f'id,text\n1,"{many_lines}"\n'.encode()
     result = read_items_bytes(SENTIMENT, data, "long.csv")
     assert result.errors[0].line == 2
-    assert result.errors[0].message == import_records._TOO_LONG_CSV
+    assert result.errors[0].message == records._TOO_LONG_CSV
 
 
 # --------------------------------------------------------------------------- ids
@@ -206,7 +206,7 @@ class ForgetfulIds:
         return {}
 
 
-def check_in_batches(path: Path) -> tuple[import_records.ImportResult, list[int], int]:
+def check_in_batches(path: Path) -> tuple[records.ImportResult, list[int], int]:
     """The result, the batch sizes, and the most memory allocated meanwhile."""
     batches: list[int] = []
     tracemalloc.start()

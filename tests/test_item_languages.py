@@ -19,16 +19,16 @@ from typing import Any
 import pytest
 
 from bench.languages import load_labelled, load_sample, score
-from bot import import_checks, import_records
 from bot.cli import main
-from bot.errors import ProjectError
+from bot.domain.errors import ProjectError
+from bot.domain.inventory import ItemCounts, describe, tally
+from bot.domain.item_language import detect, parse_code, reading_part
+from bot.domain.project_spec import ProjectSpec
+from bot.domain.projects import parse_project
 from bot.i18n import gettext_for
-from bot.importer import format_report, read_items, read_items_bytes
-from bot.inventory import ItemCounts, describe, tally
-from bot.item_language import detect, parse_code, reading_part
-from bot.project_spec import ProjectSpec
-from bot.projects import parse_project
-from bot.services import Services
+from bot.intake import checks, records
+from bot.intake.importer import format_report, read_items, read_items_bytes
+from bot.wiring import Services
 from storage import items as item_store
 from storage import projects as project_store
 from storage.items import DONE
@@ -47,12 +47,12 @@ def jsonl(*rows: dict[str, Any]) -> bytes:
     return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode()
 
 
-def langs(result: import_records.ImportResult) -> list[tuple[str, str, bool]]:
+def langs(result: records.ImportResult) -> list[tuple[str, str, bool]]:
     assert result.ok, [(e.line, e.message) for e in result.errors]
     return [(item.ext_id, item.lang, item.detected) for item in result.items]
 
 
-def problems(result: import_records.ImportResult) -> list[tuple[int | None, str]]:
+def problems(result: records.ImportResult) -> list[tuple[int | None, str]]:
     return [(error.line, error.message) for error in result.errors]
 
 
@@ -223,7 +223,7 @@ async def test_detection_runs_in_the_import_thread_not_on_the_event_loop(
         threads.append(threading.current_thread())
         return "en"
 
-    monkeypatch.setattr(import_checks, "detect", spy)
+    monkeypatch.setattr(checks, "detect", spy)
     await services.catalog.save(parse_project(sentiment_doc()))
     result = await services.catalog.import_bytes(
         "reviews", jsonl({"id": "1", "text": "one"}, {"id": "2", "text": "two"}), "i.jsonl")

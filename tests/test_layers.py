@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "handlers", "storage")
 SQL_STARTS = ("SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "ALTER", "PRAGMA", "BEGIN")
@@ -136,6 +138,41 @@ def test_only_the_edge_imports_telegram() -> None:
     assert not bad, "telegram imported outside the edge:\n" + "\n".join(bad)
 
 
+# What each room of bot/ may import from tapwork (its package docstring says why):
+# a prefix listed here is allowed, any other tapwork module is not.
+TAPWORK = ("bot", "handlers", "storage")
+ROOMS: dict[str, tuple[str, ...]] = {
+    "bot.domain": ("bot.domain", "bot.clock", "bot.i18n", "bot.aggregation"),
+    "bot.render": ("bot.render", "bot.i18n"),
+    "bot.intake": ("bot.intake", "bot.domain", "bot.clock", "bot.i18n", "storage"),
+    "bot.services": ("bot.services", "bot.domain", "bot.intake", "bot.render",
+                     "bot.aggregation", "bot.clock", "bot.config", "bot.files", "bot.i18n",
+                     "storage"),
+    "storage": ("storage", "bot.domain.records", "bot.domain.notice_kinds",
+                "bot.domain.errors"),
+}
+
+
+@pytest.mark.parametrize("room", sorted(ROOMS))
+def test_each_room_imports_only_what_its_docstring_allows(room: str) -> None:
+    allowed = ROOMS[room]
+    bad = sorted({
+        f"{MODULES[name].relative_to(ROOT)}:{line} imports {target}"
+        for name in MODULES if _under(name, room)
+        for target, line in _imports(name)
+        if any(_under(target, t) for t in TAPWORK) and target not in ("bot", "storage")
+        and not any(_under(target, a) for a in allowed)
+    })
+    assert not bad, f"{room} reaches outside its room:\n" + "\n".join(bad)
+
+
+def test_every_package_says_what_it_holds() -> None:
+    """A package's docstring is the sign on its door: what lives there, what it may use."""
+    bare = [name for name, path in MODULES.items() if path.name == "__init__.py"
+            and len((ast.get_docstring(TREES[name]) or "").split()) < 12]
+    assert not bare, f"packages without a docstring that says what they hold: {bare}"
+
+
 def test_only_storage_imports_aiosqlite() -> None:
     """The services and handlers take ``storage.connection.Connection``, the seam a second
     backend (PostgreSQL) plugs into; naming aiosqlite outside storage/ would tie them to
@@ -156,7 +193,7 @@ def _storage_reexports(name: str) -> list[str]:
 
 
 def test_services_reexport_no_storage_type() -> None:
-    """The services hand out the domain types of bot/records.py, never a backend's row
+    """The services hand out the domain types of bot/domain/records.py, never a backend's row
     type under their own name: a second backend must not change what a handler sees."""
     bad = [line for name in MODULES if _under(name, "bot") and name not in REEXPORT_ALLOWED
            for line in _storage_reexports(name)]
@@ -234,8 +271,8 @@ def test_handlers_never_name_a_storage_type() -> None:
 
 def test_origin_follows_a_reexport() -> None:
     """The check itself sees through a service module: a handler's ``Worker`` is bot's."""
-    assert _origin("handlers.work", "Worker") == "bot.records"
-    assert _origin("bot.notices", "Notice") == "bot.notice_kinds"
+    assert _origin("handlers.work", "Worker") == "bot.domain.records"
+    assert _origin("bot.services.notices", "Notice") == "bot.domain.notice_kinds"
 
 
 def _sql_in(tree: ast.AST) -> list[tuple[int, str]]:

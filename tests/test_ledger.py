@@ -20,13 +20,13 @@ from hypothesis import strategies as st
 
 from bot.clock import FakeClock
 from bot.config import PayoutsConfig
-from bot.errors import ProjectError, TapworkError
-from bot.ledger import AUTO, DISCOUNTED, FULL, ProjectMoney, discounted, judge
-from bot.limits import MAX_AMOUNT
-from bot.projects import Project, parse_project
-from bot.records import LedgerEntry
-from bot.services import Services
-from bot.work import Outcome
+from bot.domain.errors import ProjectError, TapworkError
+from bot.domain.limits import MAX_AMOUNT
+from bot.domain.projects import Project, parse_project
+from bot.domain.records import LedgerEntry
+from bot.services.ledger import AUTO, DISCOUNTED, FULL, ProjectMoney, discounted, judge
+from bot.services.work import Outcome
+from bot.wiring import Services
 from storage import items as item_store
 from storage import ledger as ledger_store
 from storage.items import DONE

@@ -24,11 +24,11 @@ from hypothesis import strategies as st
 
 from bot.clock import FakeClock, from_iso, to_iso
 from bot.config import Config, PayoutsConfig, StorageConfig
-from bot.errors import TapworkError
-from bot.ledger import AUTO, DISCOUNTED, FULL
-from bot.projects import parse_project
-from bot.services import Services
-from bot.work import Outcome
+from bot.domain.errors import TapworkError
+from bot.domain.projects import parse_project
+from bot.services.ledger import AUTO, DISCOUNTED, FULL
+from bot.services.work import Outcome
+from bot.wiring import Services
 from storage import assignments as assignment_store
 from storage import items as item_store
 from storage.items import DONE

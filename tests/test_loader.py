@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from bot import loader
-from bot.import_records import BATCH_LINES
-from bot.loader import PUBLISHED, STAGED, ImportFailed
-from bot.projects import parse_project
-from bot.services import Services
+from bot.domain.projects import parse_project
+from bot.intake import loader
+from bot.intake.loader import PUBLISHED, STAGED, ImportFailed
+from bot.intake.records import BATCH_LINES
+from bot.wiring import Services
 from storage import Database
 from storage import imports as import_store
 from storage import items as item_store

@@ -15,13 +15,13 @@ from bot.app import running
 from bot.cli import main
 from bot.clock import FakeClock
 from bot.config import load_config
-from bot.errors import TapworkError
-from bot.limits import INT64_MAX, MAX_AMOUNT, MAX_BALANCE
-from bot.money import MICROS
-from bot.records import LedgerEntry
-from bot.services import Services
+from bot.domain.errors import TapworkError
+from bot.domain.limits import INT64_MAX, MAX_AMOUNT, MAX_BALANCE
+from bot.domain.money import MICROS
+from bot.domain.records import LedgerEntry
 from bot.sim.crowd import answer_tasks, join
 from bot.sim.standin import BotApiStandIn
+from bot.wiring import Services
 from storage import ledger as ledger_store
 from storage.schema import MIGRATIONS
 from tests.conftest import add_project, add_worker, e2e_config, sentiment_doc

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.ledger import Balance, Wallet
-from bot.money import currency_name, format_money, format_rate
+from bot.domain.money import currency_name, format_money, format_rate
+from bot.services.ledger import Balance, Wallet
 
 
 @pytest.mark.parametrize(("micros", "currency", "locale", "shown"), [

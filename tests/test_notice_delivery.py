@@ -1,4 +1,4 @@
-"""Outbox delivery (bot/notice_delivery.py) with a fake Sender: at most once, in doubt
+"""Outbox delivery (bot/services/notice_delivery.py) with a fake Sender: at most once, in doubt
 never again, certain failures retried then failed, blocked workers marked, quiet hours
 and stale invitations respected."""
 
@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.clock import FakeClock
+from bot.domain.notice_kinds import NoticeBody
+from bot.domain.projects import Project
 from bot.i18n import Gettext
-from bot.notice_delivery import MAX_ATTEMPTS
-from bot.notice_kinds import NoticeBody
-from bot.projects import Project
-from bot.sending import (
+from bot.services.notice_delivery import MAX_ATTEMPTS
+from bot.services.sending import (
     Blocked,
     Failed,
     Outgoing,
@@ -20,7 +20,7 @@ from bot.sending import (
     Sent,
     Unconfirmed,
 )
-from bot.services import Services
+from bot.wiring import Services
 from tests.conftest import add_project, add_worker
 
 

@@ -1,4 +1,4 @@
-"""Outbox notices are typed (bot/notice_kinds.py): every kind renders in every language,
+"""Outbox notices are typed (bot/domain/notice_kinds.py): every kind renders in every language,
 survives the trip through storage, old rows still read, and a row this version cannot
 read is failed with its reason instead of being retried or dropped in silence."""
 
@@ -10,8 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.i18n import gettext_for
-from bot.notice_kinds import (
+from bot.domain.notice_kinds import (
     KINDS,
     BonusGiven,
     BroadcastHeld,
@@ -25,7 +24,8 @@ from bot.notice_kinds import (
     UnitSettled,
     WrongAnswer,
 )
-from bot.services import Services
+from bot.i18n import gettext_for
+from bot.wiring import Services
 from handlers.notices import render
 from storage import notice_json
 from tests.conftest import add_project, add_worker
@@ -155,7 +155,7 @@ async def test_an_unreadable_row_is_failed_with_its_reason_and_logged_once(
     await add_worker(services, 1)
     await _insert(services, kind, payload, "bad")
     await _insert(services, "bonus", '{"amount": 1, "currency": "USD", "text": "ok"}', "ok")
-    with caplog.at_level(logging.ERROR, logger="bot.notices"):
+    with caplog.at_level(logging.ERROR, logger="bot.services.notices"):
         due = await services.notices.due()
         assert [n.body for n in due] == [BonusGiven(1, "USD", "ok")]
         assert [n.body for n in await services.notices.due()] == [BonusGiven(1, "USD", "ok")]

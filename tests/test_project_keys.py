@@ -1,7 +1,7 @@
 """Project files and config numbers: every key has a type, a range and a length, and
 anything else is refused with one line naming the key and what it may be (issue 11).
 
-The table in ``bot.project_keys.KEYS`` (and ``bot.config.RULES``) is the one source: the
+The table in ``bot.domain.project_keys.KEYS`` (and ``bot.config.RULES``) is the one source: the
 README's tables and the sample project's comments are checked against it here.
 """
 
@@ -16,10 +16,10 @@ import pytest
 
 from bot.cli import main
 from bot.config import RULES, parse_config
-from bot.errors import ConfigError, ProjectError
-from bot.limits import MAX_AMOUNT, ExactShare, Money, Number, Whole
-from bot.project_keys import KEYS, Texts, keys_table
-from bot.projects import parse_project
+from bot.domain.errors import ConfigError, ProjectError
+from bot.domain.limits import MAX_AMOUNT, ExactShare, Money, Number, Whole
+from bot.domain.project_keys import KEYS, Texts, keys_table
+from bot.domain.projects import parse_project
 from tests.conftest import OPERATOR_ID, ROOT, Running, sentiment_doc
 from tests.state import project_count
 
@@ -230,7 +230,7 @@ def test_config_amounts_and_ids_are_bounded(table: dict[str, Any], expected: str
 
 def test_readme_lists_every_project_key_with_its_type_default_and_range() -> None:
     missing = [row for row in keys_table() if row not in README]
-    assert not missing, "README's project key table differs from bot.project_keys.KEYS " \
+    assert not missing, "README's project key table differs from bot.domain.project_keys.KEYS " \
                         "(paste the rows of keys_table()):\n" + "\n".join(missing)
 
 

@@ -7,15 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import quality
 from bot.clock import to_iso
-from bot.errors import ProjectError
-from bot.leasing import item_state
-from bot.project_spec import ProjectSpec, QuizSpec
-from bot.projects import parse_project
-from bot.qualify import Gate, access
+from bot.domain import quality
+from bot.domain.errors import ProjectError
+from bot.domain.project_spec import ProjectSpec, QuizSpec
+from bot.domain.projects import parse_project
+from bot.domain.qualify import Gate, access
+from bot.domain.records import Qualification
+from bot.services.leasing import item_state
 from storage.items import DONE, FRESH, FULL, STARTED
-from storage.quality import Qualification
 from tests.conftest import sentiment_doc
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import reports
 from bot.clock import FakeClock
-from bot.services import Services
+from bot.services import reports
+from bot.wiring import Services
 from tests.conftest import add_project, add_worker
 
 #: tables that grow with the work; a scan of one of them is a bug

@@ -11,13 +11,13 @@ from datetime import timedelta
 import pytest
 
 from bot.clock import FakeClock
-from bot.leasing import Empty, Served, Task
-from bot.project_spec import Localized
-from bot.projects import Project
-from bot.qualify import Gate
-from bot.quiz import QuizOutcome, QuizStep
-from bot.services import Services
-from bot.work import AnswerResult, Feedback, Outcome
+from bot.domain.project_spec import Localized
+from bot.domain.projects import Project
+from bot.domain.qualify import Gate
+from bot.services.leasing import Empty, Served, Task
+from bot.services.quiz import QuizOutcome, QuizStep
+from bot.services.work import AnswerResult, Feedback, Outcome
+from bot.wiring import Services
 from storage import items as item_store
 from storage.items import DONE, FULL, STARTED
 from tests.conftest import FixedRandom, add_project, add_worker

@@ -1,4 +1,4 @@
-"""When practice and the exam stop (bot.quiz_rules), worked out by hand."""
+"""When practice and the exam stop (bot.domain.quiz_rules), worked out by hand."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from bot.quiz_rules import (
+from bot.domain.quiz_rules import (
     PRACTICE_MOST,
     SURE,
     chance_to_pass,

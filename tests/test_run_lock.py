@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import running
-from bot.errors import AlreadyRunning
+from bot.domain.errors import AlreadyRunning
 from bot.runlock import RunLock
 from bot.sim.standin import BotApiStandIn
 from tests.conftest import e2e_config, stop_bot

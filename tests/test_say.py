@@ -118,9 +118,9 @@ def test_nothing_but_say_sends_text_to_telegram() -> None:
 def test_the_longest_broadcast_text_fits_its_invitation(language: str) -> None:
     """The limit ``tapwork broadcast`` checks a text against leaves room for the
     invitation around it, in every language."""
-    from bot.broadcast import MAX_TEXT
+    from bot.domain.projects import Project, parse_project
     from bot.i18n import gettext_for
-    from bot.projects import Project, parse_project
+    from bot.services.broadcast import MAX_TEXT
     from handlers.broadcast import invitation
     from tests.conftest import sentiment_doc
 

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import timezones
 from bot.clock import FakeClock
-from bot.services import Services
+from bot.domain import timezones
+from bot.wiring import Services
 
 JANUARY = datetime(2026, 1, 15, 12, tzinfo=UTC)
 JULY = datetime(2026, 7, 15, 12, tzinfo=UTC)

@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FakeClock
-from bot.i18n import catalog, gettext_for
-from bot.notice_kinds import (
+from bot.domain.notice_kinds import (
     BroadcastHeld,
     DailySummary,
     NewItems,
@@ -25,10 +24,11 @@ from bot.notice_kinds import (
     ProjectOpened,
     UnitSettled,
 )
-from bot.projects import parse_texts
-from bot.qualify import OPERATOR
-from bot.services import Services
+from bot.domain.projects import parse_texts
+from bot.domain.qualify import OPERATOR
+from bot.i18n import catalog, gettext_for
 from bot.sim.crowd import join
+from bot.wiring import Services
 from handlers.notices import render
 from tests.conftest import OPERATOR_ID, Running, add_project, add_worker
 from tests.test_ledger import add_gold, work

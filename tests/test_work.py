@@ -8,13 +8,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.catalog import MANY
 from bot.clock import FakeClock
 from bot.config import Config, StorageConfig
-from bot.leasing import Empty, Shown, item_state
-from bot.projects import parse_project
-from bot.services import Services
-from bot.work import Outcome
+from bot.domain.projects import parse_project
+from bot.services.catalog import MANY
+from bot.services.leasing import Empty, Shown, item_state
+from bot.services.work import Outcome
+from bot.wiring import Services
 from handlers.common import many
 from storage import assignments as assignment_store
 from storage import projects as project_store

@@ -13,7 +13,7 @@ A malformed record raises ``ValueError`` naming the file and the line it starts 
 operator can open the file at that line.
 
 A CSV field that tapwork's writers quoted for spreadsheets (``'=…``, ``'-…``: see
-``bot.csvsafe``) is read without the quote, so an export aggregates to what was answered;
+``bot.domain.csvsafe``) is read without the quote, so an export aggregates to what was answered;
 written aggregates are quoted the same way.
 """
 
@@ -25,7 +25,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Literal, TextIO
 
-from .. import csvsafe
+from bot.domain import csvsafe
+
 from .categorical import Aggregate
 
 __all__ = [

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bot.app import running
 from bot.config import Config, StorageConfig, TelegramConfig
-from bot.projects import load_project_file
+from bot.domain.projects import load_project_file
 from bot.sim.crowd import answer_tasks, join
 from bot.sim.standin import BotApiStandIn
 

@@ -29,8 +29,8 @@ from typing import Any
 from bot.app import running
 from bot.clock import FakeClock
 from bot.config import Config, StorageConfig, TelegramConfig, WorkConfig
-from bot.project_spec import ProjectSpec
-from bot.projects import parse_project
+from bot.domain.project_spec import ProjectSpec
+from bot.domain.projects import parse_project
 from bot.sim.crowd import join, task_id
 from bot.sim.phone import JSON, Phone
 from bot.sim.standin import BotApiStandIn

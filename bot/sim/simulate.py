@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.aggregation.io import read_answers, read_gold
-from bot.errors import TapworkError
-from bot.money import format_money, format_rate
-from bot.project_spec import ProjectSpec
-from bot.projects import load_project_file
+from bot.domain.errors import TapworkError
+from bot.domain.money import format_money, format_rate
+from bot.domain.project_spec import ProjectSpec
+from bot.domain.projects import load_project_file
 from bot.sim.replay import Crowd, Outcome, Setting, replay, split
 
 #: what one answer takes a worker when nobody has measured it yet: reading a short text

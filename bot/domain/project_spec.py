@@ -1,0 +1,112 @@
+"""What a project is: the frozen ``ProjectSpec`` every service reads, and its parts.
+
+Plain values with no rules attached: ``bot/domain/project_keys.py`` says what a project file may
+hold, and ``bot/domain/projects.py`` reads a file, a chat or the database into these.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+KINDS = ("sentiment", "classification", "transcription")
+LANGUAGES = ("en", "ko", "zh")
+SENTIMENT_LABELS = ("positive", "neutral", "negative")
+
+
+@dataclass(frozen=True)
+class Localized:
+    """A text an operator may give once or per language (``en``/``ko``/``zh``)."""
+
+    texts: dict[str, str] = field(default_factory=dict)
+
+    def get(self, language: str) -> str:
+        """The worker's language, else English, else whatever the operator wrote."""
+        if language in self.texts:
+            return self.texts[language]
+        if "en" in self.texts:
+            return self.texts["en"]
+        return next(iter(self.texts.values()), "")
+
+
+@dataclass(frozen=True)
+class Label:
+    """One answer choice. ``value`` is what exports contain; ``names`` is what phones show."""
+
+    value: str
+    names: Localized = field(default_factory=Localized)
+
+
+@dataclass(frozen=True)
+class QuizSpec:
+    """The qualifying quiz: a practice round with feedback, then an exam with a pass mark."""
+
+    questions: int = 10
+    pass_share: float = 0.8
+    attempts: int = 3
+    cooldown_hours: float = 24.0
+    training: bool = True
+
+    @property
+    def pass_count(self) -> int:
+        """Right answers needed; rounding up so 0.8 of 10 means 8, never 7.9."""
+        return math.ceil(self.pass_share * self.questions - 1e-9)
+
+
+@dataclass(frozen=True)
+class SkillBonus:
+    """Extra pay for workers whose gold accuracy stays high, e.g. +20% at 0.95."""
+
+    min_accuracy: float
+    percent: int
+
+
+@dataclass(frozen=True)
+class ProjectSpec:
+    """A validated project; ``raw`` is the document it came from, stored as is."""
+
+    name: str
+    kind: str
+    title: Localized
+    instructions: Localized
+    labels: tuple[Label, ...]
+    reward_micros: int
+    currency: str
+    overlap: int = 3
+    lease_minutes: int = 10
+    quiz: QuizSpec | None = None
+    gold_rate: float = 0.1
+    feedback: bool = True
+    min_accuracy: float = 0.7
+    min_gold: int = 5
+    min_seconds: float | None = None
+    max_overlap: int = 3
+    confidence: float = 0.9
+    aggregation: str = "auto"
+    settle_unit: int = 10
+    unit_accuracy: float = 1.0
+    #: share of a unit's value paid when it falls below ``unit_accuracy``, exact
+    discount: Fraction = Fraction(1, 2)
+    auto_approve_hours: float = 72.0
+    skill_bonus: SkillBonus | None = None
+    min_hourly_micros: int | None = None
+    #: the language of items that give none (a primary subtag such as ``ko``); None: a
+    #: text's language is detected at import, and media without ``lang`` need no reading
+    language: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def categorical(self) -> bool:
+        return self.kind != "transcription"
+
+    @property
+    def label_values(self) -> tuple[str, ...]:
+        return tuple(label.value for label in self.labels)
+
+    def label_index(self, value: str) -> int | None:
+        try:
+            return self.label_values.index(value)
+        except ValueError:
+            return None

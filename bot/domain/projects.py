@@ -1,0 +1,264 @@
+"""Reading a project: a TOML file, a text typed in chat, or the document the database
+holds, each checked against ``bot.domain.project_keys.KEYS`` into a frozen ``ProjectSpec``.
+
+The spec is stored as the validated TOML document (as JSON) and parsed again on load, so a
+project always means exactly what its file said, and new keys added by later versions
+get their defaults.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import tomllib
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from bot.domain.errors import ProjectError
+from bot.domain.limits import Choice, Invalid, Rule, Whole
+from bot.domain.project_keys import (
+    CATEGORICAL_METHODS,
+    KEYS,
+    LABEL_NAMES,
+    LABEL_VALUE,
+    TABLE_KEYS,
+    TEXT_METHODS,
+    TOP_KEYS,
+)
+from bot.domain.project_spec import (
+    SENTIMENT_LABELS,
+    Label,
+    Localized,
+    ProjectSpec,
+    QuizSpec,
+    SkillBonus,
+)
+from bot.domain.records import ProjectRow
+
+log = logging.getLogger(__name__)
+
+
+#: ``ko: 어떤 과일인가요?`` starts the Korean text of a title or instructions typed in chat
+_LANGUAGE_PREFIX = re.compile(r"^\s*(en|ko|zh)\s*[:：]\s*", re.IGNORECASE)
+
+
+def parse_texts(text: str, language: str) -> dict[str, str]:
+    """A text typed in chat, per language, as a project's ``title`` or ``instructions``.
+
+    A line starting with ``en:``, ``ko:`` or ``zh:`` begins that language's text and the
+    lines after it continue it (instructions may run over several lines); whatever comes
+    before any such line is in ``language``, the writer's own. Empty texts are left out.
+    """
+    lines: dict[str, list[str]] = {}
+    current = language
+    for line in text.splitlines():
+        match = _LANGUAGE_PREFIX.match(line)
+        if match:
+            current, line = match.group(1).lower(), line[match.end():]
+        lines.setdefault(current, []).append(line)
+    texts = {lang: "\n".join(body).strip() for lang, body in lines.items()}
+    return {lang: body for lang, body in texts.items() if body}
+
+
+class _Reader:
+    """Reads keys through their rules. A document stored by an older version (``stored``)
+    may hold values its rules now refuse (a 10,000-character title, ``1e300`` hours); it
+    is repaired into range rather than refused, so an old database keeps working, and
+    ``repaired`` names what was changed."""
+
+    def __init__(self, stored: bool) -> None:
+        self.stored = stored
+        self.repaired: list[str] = []
+
+    def value(self, table: dict[str, Any], name: str, default: Any = None,
+              rule: Rule | None = None) -> Any:
+        short = name.rsplit(".", 1)[-1]
+        if short not in table:
+            return default
+        return self.read(name, table[short], rule or KEYS[name].rule, default)
+
+    def read(self, name: str, value: Any, rule: Rule, default: Any = None) -> Any:
+        try:
+            return rule.check(value)
+        except Invalid as exc:
+            if not self.stored:
+                raise ProjectError("{key}{where} {why}", key=name, where=exc.where,
+                                   why=str(exc)) from None
+            fixed = rule.repair(value)
+            self.repaired.append(name)
+            return fixed if fixed is not None else default
+
+
+def _labels(kind: str, value: Any, read: _Reader) -> tuple[Label, ...]:
+    if kind == "transcription":
+        if value is not None:
+            raise ProjectError("a transcription project has no labels: workers type the text")
+        return ()
+    if value is None:
+        if kind == "sentiment":
+            return tuple(Label(v) for v in SENTIMENT_LABELS)
+        raise ProjectError("a classification project needs labels (2 to 12)")
+    read.read("labels", value, KEYS["labels"].rule)
+    labels: list[Label] = []
+    for position, entry in enumerate(value, start=1):
+        at = f"labels[{position}]"
+        # as written in the file: checked by the rules below
+        label_value: object
+        names: object
+        if isinstance(entry, str):
+            label_value, names = entry, None
+        elif isinstance(entry, dict):
+            stray = sorted(set(entry) - {"value", "names"})
+            if stray:
+                raise ProjectError("{at}: unknown key {key!r} (use value and names)",
+                                   at=at, key=stray[0])
+            label_value, names = entry.get("value"), entry.get("names")
+        else:
+            raise ProjectError("{at} must be text or a table with value and names", at=at)
+        if label_value is None:
+            raise ProjectError("{at} has no value", at=at)
+        # a label's value is what answers store: never repaired, always checked
+        checked: str = _Reader(stored=False).read(f"{at}.value", label_value, LABEL_VALUE)
+        if checked in {label.value for label in labels}:
+            raise ProjectError("label {value!r} appears twice", value=checked)
+        localized = read.read(f"{at}.names", names, LABEL_NAMES, Localized()) \
+            if names is not None else Localized()
+        labels.append(Label(checked, localized))
+    return tuple(labels)
+
+
+def _table(data: dict[str, Any], name: str) -> dict[str, Any] | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ProjectError("[{name}] must be a table", name=name)
+    unknown = sorted(set(value) - TABLE_KEYS[name])
+    if unknown:
+        raise ProjectError("unknown key {name}.{key} (it takes {keys})", name=name,
+                           key=unknown[0], keys=", ".join(sorted(TABLE_KEYS[name])))
+    return value
+
+
+def _quiz(value: dict[str, Any] | None, read: _Reader) -> QuizSpec | None:
+    if value is None:
+        return None
+    d = QuizSpec()
+    return QuizSpec(
+        questions=read.value(value, "quiz.questions", d.questions),
+        pass_share=read.value(value, "quiz.pass", d.pass_share),
+        attempts=read.value(value, "quiz.attempts", d.attempts),
+        cooldown_hours=read.value(value, "quiz.cooldown_hours", d.cooldown_hours),
+        training=read.value(value, "quiz.training", d.training),
+    )
+
+
+def _skill_bonus(value: dict[str, Any] | None, read: _Reader) -> SkillBonus | None:
+    if value is None:
+        return None
+    return SkillBonus(read.value(value, "skill_bonus.min_accuracy", 0.95),
+                      read.value(value, "skill_bonus.percent", 20))
+
+
+def parse_project(data: dict[str, Any], *, stored: bool = False) -> ProjectSpec:
+    """Validate a project document; raises ``ProjectError`` naming the first bad key.
+
+    ``stored``: the document comes from the database, written by a version with looser
+    rules; values now out of range are brought into range (and logged), not refused.
+    """
+    read = _Reader(stored)
+    unknown = sorted(set(data) - TOP_KEYS)
+    if unknown:
+        raise ProjectError("unknown key {key!r}", key=unknown[0])
+    for required in ("name", "kind", "title", "currency"):
+        if required not in data:
+            raise ProjectError("{key} is missing: it must be {what}", key=required,
+                               what=KEYS[required].rule.allowed())
+    name = read.value(data, "name")
+    kind = read.value(data, "kind")
+    title = read.value(data, "title")
+    instructions = read.value(data, "instructions", title)
+    labels = _labels(kind, data.get("labels"), read)
+    reward_micros = read.value(data, "reward", 0)
+    currency = read.value(data, "currency")
+    overlap = read.value(data, "overlap", 3)
+    max_overlap = read.value(data, "max_overlap", overlap, Whole(overlap, 50))
+    methods = CATEGORICAL_METHODS if kind != "transcription" else TEXT_METHODS
+    aggregation = read.value(data, "aggregation", "auto", Choice(methods))
+    spec = ProjectSpec(
+        name=name, kind=kind, title=title, instructions=instructions, labels=labels,
+        reward_micros=reward_micros, currency=currency, overlap=overlap,
+        lease_minutes=read.value(data, "lease_minutes", 10),
+        quiz=_quiz(_table(data, "quiz"), read),
+        gold_rate=read.value(data, "gold_rate", 0.1),
+        feedback=read.value(data, "feedback", True),
+        min_accuracy=read.value(data, "min_accuracy", 0.7),
+        min_gold=read.value(data, "min_gold", 5),
+        min_seconds=read.value(data, "min_seconds"),
+        max_overlap=max_overlap,
+        confidence=read.value(data, "confidence", 0.9),
+        aggregation=aggregation,
+        settle_unit=read.value(data, "settle_unit", 10),
+        unit_accuracy=read.value(data, "unit_accuracy", 1.0),
+        discount=read.value(data, "discount", Fraction(1, 2)),
+        auto_approve_hours=read.value(data, "auto_approve_hours", 72.0),
+        skill_bonus=_skill_bonus(_table(data, "skill_bonus"), read),
+        min_hourly_micros=read.value(data, "min_hourly"),
+        language=read.value(data, "language"),
+        raw=dict(data),
+    )
+    if read.repaired:
+        log.warning("project %s was saved before today's limits; out of range and brought "
+                    "into range: %s (save its file again to choose)", name,
+                    ", ".join(read.repaired))
+    return spec
+
+
+def parse_stored(document: str) -> ProjectSpec:
+    """A project as the database holds it (JSON), repaired into range where an older
+    version let a value through that the rules now refuse."""
+    return parse_project(json.loads(document), stored=True)
+
+
+def load_project_file(path: str | Path) -> ProjectSpec:
+    file = Path(path)
+    try:
+        data = tomllib.loads(file.read_text("utf-8"))
+    except FileNotFoundError:
+        raise ProjectError("project file {path} not found", path=str(file)) from None
+    except OSError as exc:  # a folder, no permission
+        raise ProjectError("cannot read project file {path}: {why}", path=str(file),
+                           why=exc.strerror or str(exc)) from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ProjectError("{path} is not valid TOML: {why}", path=str(file),
+                           why=str(exc)) from None
+    try:
+        return parse_project(data)
+    except ProjectError as exc:
+        raise ProjectError("{path}: {why}", path=str(file), why=str(exc)) from None
+
+
+@dataclass(frozen=True)
+class Project:
+    """A stored project as every service uses it: its row with the spec already parsed."""
+
+    id: int
+    spec: ProjectSpec
+    status: str
+    #: the languages its items are in (kept at import); items with none are not listed
+    languages: tuple[str, ...] = ()
+
+    @classmethod
+    def from_row(cls, row: ProjectRow) -> Project:
+        return cls(row.id, _spec(row.spec), row.status, row.languages)
+
+
+@lru_cache(maxsize=256)
+def _spec(document: str) -> ProjectSpec:
+    """Validating a project takes ~50 µs and every answer loads its project, so a spec is
+    parsed once per stored text (an update stores a new text, so it is never stale)."""
+    return parse_stored(document)

@@ -1,0 +1,126 @@
+"""Quality while people work: gold checks, too-fast answers, and when an item is done.
+
+Everything here is a pure function of plain values, so the rules are tested without a
+database or a bot.
+
+Why a live estimate and not the full aggregation on every answer: deciding whether an item
+needs one more worker happens on each answer, so it must cost microseconds. The estimate
+is the one-coin Dawid-Skene posterior with worker accuracies taken from their gold answers
+(smoothed towards a prior), which is what the full Dawid-Skene converges to when workers
+are symmetric. The export runs the project's real aggregation method over all answers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.aggregation.text import detokenize, rover, tokenize, word_error_rate
+from bot.domain.project_spec import ProjectSpec
+
+#: a worker with no gold answers yet is assumed right this often; their own gold answers
+#: outweigh the prior after a handful (``PRIOR_WEIGHT`` pseudo-answers)
+PRIOR_ACCURACY = 0.8
+PRIOR_WEIGHT = 4
+#: a typed answer within this word error rate of the gold text counts as right
+TEXT_TOLERANCE = 0.1
+#: too-fast rule: looked at over the last ``RECENT`` answers, suspended above ``FAST_SHARE``
+RECENT = 20
+FAST_SHARE = 1 / 3
+#: the automatic minimum time needs this many answers in the project first
+MEDIAN_AFTER = 50
+
+
+@dataclass(frozen=True)
+class Estimate:
+    label: str
+    confidence: float
+
+
+def worker_accuracy(gold_total: int, gold_correct: int) -> float:
+    """Smoothed gold accuracy, kept away from 0 and 1 so one answer never decides alone."""
+    value = (gold_correct + PRIOR_ACCURACY * PRIOR_WEIGHT) / (gold_total + PRIOR_WEIGHT)
+    return min(max(value, 0.05), 0.99)
+
+
+def live_estimate(spec: ProjectSpec, answers: Sequence[tuple[int, str]],
+                  accuracy: dict[int, float]) -> Estimate | None:
+    """The current label of one item and how sure we are of it, from its answers so far."""
+    if not answers:
+        return None
+    if not spec.categorical:
+        return text_estimate([value for _, value in answers])
+    labels = spec.label_values
+    k = len(labels)
+    log_post = [0.0] * k
+    index = {label: i for i, label in enumerate(labels)}
+    for worker, value in answers:
+        if value not in index:
+            continue
+        acc = accuracy.get(worker, PRIOR_ACCURACY)
+        right, wrong = math.log(acc), math.log((1 - acc) / (k - 1))
+        for i in range(k):
+            log_post[i] += right if i == index[value] else wrong
+    top = max(log_post)
+    weights = [math.exp(v - top) for v in log_post]
+    total = sum(weights)
+    # ties go to the label listed first; "tied" allows for the rounding of float sums,
+    # which otherwise depends on the order the answers came in
+    best = next(i for i in range(k) if weights[i] >= 1 - 1e-9)
+    return Estimate(labels[best], weights[best] / total)
+
+
+def text_estimate(values: Sequence[str]) -> Estimate:
+    """ROVER over the typed answers; confidence is how strongly the slots agreed."""
+    tokenized = [tokenize(v) for v in values]
+    if len(values) == 1:
+        return Estimate(detokenize(tokenized[0]), 0.5)  # one person is never proof
+    if not any(tokenized):
+        return Estimate("", 1.0)  # everybody says it cannot be made out
+    tokens, confidence, _fallback = rover(tokenized)
+    return Estimate(detokenize(tokens), float(confidence))
+
+
+def item_done(spec: ProjectSpec, answers: int, confidence: float | None) -> bool:
+    """Enough answers, and sure enough; or as many answers as the project allows.
+
+    With ``max_overlap == overlap`` (the default) this is simply ``answers >= overlap``.
+    """
+    if answers >= spec.max_overlap:
+        return True
+    return answers >= spec.overlap and confidence is not None \
+        and confidence >= spec.confidence - 1e-12
+
+
+def wanted_answers(spec: ProjectSpec, answers: int) -> int:
+    """How many answers the item should have once open leases come back: one at a time
+    beyond ``overlap``, so a disputed item asks just one more person."""
+    return spec.overlap if answers < spec.overlap else min(answers + 1, spec.max_overlap)
+
+
+def is_correct(spec: ProjectSpec, value: str, gold: str) -> bool:
+    if spec.categorical:
+        return value == gold
+    return word_error_rate(value, gold) <= TEXT_TOLERANCE
+
+
+def gold_suspension(spec: ProjectSpec, total: int, correct: int) -> bool:
+    """Below ``min_accuracy`` once ``min_gold`` gold answers exist."""
+    return total >= spec.min_gold and correct < spec.min_accuracy * total - 1e-9
+
+
+def fast_threshold(spec: ProjectSpec, median_seconds: float | None, answers: int
+                   ) -> float | None:
+    """Seconds below which an answer is too fast: the project's ``min_seconds``, else half
+    the project's median once ``MEDIAN_AFTER`` answers exist, else no rule yet."""
+    if spec.min_seconds is not None:
+        return spec.min_seconds
+    if median_seconds is None or answers < MEDIAN_AFTER:
+        return None
+    return median_seconds / 2
+
+
+def too_fast_suspension(recent_flags: Sequence[bool]) -> bool:
+    """More than a third of the last ``RECENT`` answers were too fast (7 of 20)."""
+    return sum(bool(flag) for flag in list(recent_flags)[:RECENT]) * 3 > RECENT

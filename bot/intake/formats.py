@@ -1,0 +1,308 @@
+"""Reading an items file's text: lines, then JSONL objects or CSV rows, as raw records.
+
+Split from ``bot.intake.importer`` by format: what makes a line or a record (length limits,
+UTF-8, duplicate JSON keys, CSV headers) is decided here; what a record means is checked
+in ``bot.intake.checks``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterator
+from typing import IO, Any
+
+from bot.intake.records import (
+    _DID_YOU_MEAN,
+    _NOT_UTF8,
+    _TOO_LONG,
+    _TOO_LONG_CSV,
+    CSV_KEYS,
+    MAX_DIGITS,
+    MAX_LINE,
+    _Problems,
+    _quoted,
+)
+
+# --------------------------------------------------------------------------- reading text
+
+
+class _TooLong(Exception):
+    """A line (or CSV record) past ``MAX_LINE``; the reader has moved past it."""
+
+
+class _NotUtf8(Exception):
+    """Bytes that are not UTF-8 on line ``lines.number``: reading stops there."""
+
+
+class _Lines:
+    """Numbered lines of a UTF-8 byte stream, none longer than ``MAX_LINE`` characters.
+
+    An iterator object rather than a generator: the CSV reader pulls lines from it, and
+    after refusing one line (``_TooLong``) it must go on to the next. JSON Lines split on
+    ``\\n`` only (JSON strings may hold U+2028 and friends, which ``str.splitlines`` would
+    also split on, putting line numbers off); CSV on any line ending, as the csv module
+    expects. Bytes that are not UTF-8 are decoded as lone surrogates, found per line, so
+    the line with the first wrong byte is named.
+    """
+
+    def __init__(self, binary: IO[bytes], *, csv_mode: bool) -> None:
+        self.text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape",
+                                     newline="" if csv_mode else "\n")
+        self.number = 0
+        #: characters since ``start_record``: a CSV record may take several lines
+        self.record = 0
+        #: whether any line held more than white space
+        self.content = False
+        self._pushed: str | None = None
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def start_record(self) -> None:
+        self.record = 0
+
+    def push_back(self, line: str) -> None:
+        """Read ``line`` again next (once): the CSV header is peeked for its delimiter."""
+        self._pushed = line
+        self.number -= 1
+        self.record -= len(line.rstrip("\r\n"))
+
+    def __next__(self) -> str:
+        if self._pushed is not None:
+            line, self._pushed = self._pushed, None
+            self.number += 1
+            self.record += len(line.rstrip("\r\n"))
+            return line
+        line = self.text.readline(MAX_LINE + 2)  # room for \r\n after a line at the limit
+        if not line:
+            raise StopIteration
+        self.number += 1
+        if _NOT_UTF8.search(line):
+            raise _NotUtf8
+        length = len(line.rstrip("\r\n"))  # line endings are not counted
+        if length > MAX_LINE:
+            while not line.endswith(("\n", "\r")):
+                line = self.text.readline(64 * 1024)  # skipped, never held whole
+                if not line:
+                    break
+            raise _TooLong
+        self.record += length
+        if self.record > MAX_LINE:
+            raise _TooLong
+        if not self.content and not line.isspace():
+            self.content = True
+        return line
+
+    def close(self) -> None:
+        self.text.detach()  # the byte stream is closed by its owner
+
+
+class _LongNumber(str):
+    """The digits of a JSON number too long to be an int (``MAX_DIGITS``)."""
+
+
+def _json_number(digits: str) -> int | _LongNumber:
+    return int(digits) if len(digits) <= MAX_DIGITS else _LongNumber(digits)
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """JSON keeps the last of two equal keys silently; an operator wants to know."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
+def _json_problem(line: str, exc: json.JSONDecodeError) -> str:
+    stripped = line.strip()
+    if stripped.startswith("[") or stripped == "]":
+        return ("this looks like a JSON array; JSON Lines has one object per line, with "
+                "no [ ] around them")
+    if stripped.endswith(","):
+        try:
+            json.loads(stripped[:-1], parse_int=_json_number)
+        except (ValueError, RecursionError):
+            pass
+        else:
+            return "remove the comma at the end of the line (JSON Lines has no commas " \
+                   "between lines)"
+    return f"not valid JSON ({exc.msg} at column {exc.colno})"
+
+
+#: (line, the record or None when its problem is already reported, its size in characters)
+_Record = tuple[int, dict[str, Any] | None, int]
+
+
+def _jsonl_records(lines: _Lines, problems: _Problems) -> Iterator[_Record]:
+    """``(line, object, size)`` per non-blank line."""
+    while True:
+        lines.start_record()
+        try:
+            line = next(lines)
+        except StopIteration:
+            return
+        except _TooLong:
+            problems.add(lines.number, _TOO_LONG)
+            yield lines.number, None, MAX_LINE
+            continue
+        number = lines.number
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line, object_pairs_hook=_no_duplicates,
+                               parse_int=_json_number)
+        except _DuplicateKey as exc:
+            problems.add(number, f"key '{exc.key}' appears twice")
+            yield number, None, len(line)
+            continue
+        except json.JSONDecodeError as exc:
+            problems.add(number, _json_problem(line, exc))
+            yield number, None, len(line)
+            continue
+        except RecursionError:
+            problems.add(number, "not valid JSON (nested too deeply)")
+            yield number, None, len(line)
+            continue
+        except ValueError as exc:
+            problems.add(number, f"not valid JSON ({exc})")
+            yield number, None, len(line)
+            continue
+        if isinstance(value, list):
+            problems.add(number, "this looks like a JSON array; JSON Lines has one object "
+                                 "per line, with no [ ] around them")
+            value = None
+        elif not isinstance(value, dict):
+            problems.add(number, 'each line must be a JSON object such as '
+                                 '{"id": "1", "text": "..."}')
+            value = None
+        yield number, value, len(line)
+
+
+def _delimiter(first_line: str) -> str:
+    """Comma, unless the header is clearly split by tabs or semicolons (European Excel)."""
+    for delimiter in (",", "\t", ";"):
+        names = [name.strip().lower() for name in first_line.split(delimiter)]
+        if "id" in names and len(names) > 1:
+            return delimiter
+    return ","
+
+
+def _csv_problem(exc: csv.Error, start: int) -> str:
+    why = str(exc)
+    if "unexpected end of data" in why or "EOF" in why:
+        return (f"a quoted value starting on line {start} is never closed (a \" is "
+                "missing), so the rest of the file was read into it")
+    if "expected after" in why:
+        return ('a quote is out of place: put the whole value in double quotes and double '
+                f'any quote inside it ("") ({why})')
+    if "field larger than field limit" in why:
+        return ("a value is far too long (over 131072 characters); usually a closing \" "
+                "is missing")
+    return f"this line is not valid CSV ({why})"
+
+
+class _CsvHeader:
+    """The header row: column names, where they are, and what is wrong with them."""
+
+    def __init__(self, row: list[str], line: int, problems: _Problems) -> None:
+        self.names = [cell.strip().lower() for cell in row]
+        known = [name for name in self.names if name in CSV_KEYS]
+        #: a first line naming no column is data, not a header: the rows are not checked
+        self.usable = bool(known)
+        if not known:
+            problems.add(line, "the first line must be a header naming the columns, such "
+                               f"as id,text,gold (found {_quoted(self.names[:5])})")
+        else:
+            twice = sorted({name for name in self.names if name and
+                            self.names.count(name) > 1})
+            if twice:
+                problems.add(line, f"{'column' if len(twice) == 1 else 'columns'} "
+                                   f"{_quoted(twice)} appear{'s' if len(twice) == 1 else ''}"
+                                   " twice in the header")
+            unknown = [name for name in self.names if name and name not in CSV_KEYS]
+            if unknown:
+                problems.add(line, _unknown("column", unknown, CSV_KEYS))
+            if "id" not in self.names:
+                problems.add(line, "the header has no id column")
+        #: without an id column, "missing id" is said once here, not on every line
+        self.has_id = "id" in self.names
+
+    def record(self, row: list[str], line: int, problems: _Problems) -> dict[str, Any] | None:
+        """The row as ``{column: value}``; unknown columns were reported with the header."""
+        extra = [cell for cell in row[len(self.names):] if cell.strip()]
+        if extra:
+            problems.add(line, f"this line has {len(row)} values but the header names "
+                               f"{len(self.names)} columns (a value containing a comma "
+                               "must be in double quotes)")
+            return None
+        unnamed = [position for position, (name, cell) in
+                   enumerate(zip(self.names, row, strict=False), start=1)
+                   if not name and cell.strip()]
+        if unnamed:
+            problems.add(line, f"column {unnamed[0]} has a value but no name in the header")
+            return None
+        return {name: cell for name, cell in zip(self.names, row, strict=False)
+                if name in CSV_KEYS}
+
+
+def _csv_records(lines: _Lines, problems: _Problems,
+                 on_header: Callable[[_CsvHeader], None]) -> Iterator[_Record]:
+    """``(line, row, size)`` per record, ``line`` being the physical line where it starts.
+
+    Quoted values may span lines, so the lines' own count is used, not the row number;
+    the header is line 1. Strict mode turns stray quotes into reported errors instead of
+    silently merged values.
+    """
+    try:
+        first = next(lines)
+    except StopIteration:
+        return
+    except _TooLong:
+        problems.add(lines.number, _TOO_LONG)
+        return
+    lines.push_back(first)
+    reader = csv.reader(lines, strict=True, delimiter=_delimiter(first.rstrip("\r\n")))
+    header: _CsvHeader | None = None
+    while True:
+        start = lines.number + 1
+        lines.start_record()
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except _TooLong:
+            problems.add(start, _TOO_LONG_CSV)
+            yield start, None, MAX_LINE
+            continue
+        except csv.Error as exc:
+            problems.add(start, _csv_problem(exc, start))
+            yield start, None, lines.record
+            continue
+        if not any(cell.strip() for cell in row):
+            continue
+        if header is None:
+            header = _CsvHeader(row, start, problems)
+            if not header.usable:
+                return
+            on_header(header)
+            continue
+        yield start, header.record(row, start, problems), lines.record
+
+
+def _unknown(noun: str, unknown: list[str], allowed: tuple[str, ...]) -> str:
+    """Name the unknown keys or columns, the allowed ones, and the likely intended one."""
+    hints = [f"did you mean '{_DID_YOU_MEAN[name]}' instead of '{name}'?"
+             for name in unknown if name in _DID_YOU_MEAN]
+    message = (f"unknown {noun if len(unknown) == 1 else noun + 's'} {_quoted(unknown)} "
+               f"(allowed: {', '.join(allowed)})")
+    return f"{message}; {' '.join(hints)}" if hints else message

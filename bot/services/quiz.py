@@ -1,0 +1,251 @@
+"""Qualifying quizzes: a practice round that teaches, then an exam with a pass mark.
+
+People fail entry exams when nobody trained them, so the practice round comes first and
+explains every answer; the exam then gives no hints until the end, where every missed
+question is shown with its right answer. Quiz answers are never paid and never labels.
+Both rounds stop as soon as more questions would change nothing (``bot.domain.quiz_rules``); an
+attempt keeps only the questions it asked, so its record reads "4 of 4 right".
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from bot.clock import to_iso
+from bot.domain.project_spec import Localized
+from bot.domain.projects import Project
+from bot.domain.qualify import Gate
+from bot.domain.quality import is_correct
+from bot.domain.quiz_rules import PRACTICE_MOST, exam_verdict, practice_over
+from bot.domain.records import Media, Qualification
+from bot.services.work import Feedback, Work, answer_value, typed_too_long
+from storage import items as item_store
+from storage import media as media_store
+from storage import projects as project_store
+from storage import quality as quality_store
+from storage import quiz as quiz_store
+from storage import workers as worker_store
+from storage.connection import Connection
+
+
+class QuizOutcome(enum.Enum):
+    NEXT = "next"                # here is the next question (maybe with feedback)
+    TRAINING_DONE = "training_done"
+    FINISHED = "finished"        # exam over: see ``result``
+    ALREADY_ANSWERED = "already_answered"
+    STALE = "stale"              # an old question's button, or a closed attempt
+    FORGED = "forged"
+    INVALID = "invalid"
+    TOO_LONG = "too_long"        # a typed answer over ``MAX_TYPED_ANSWER``
+    NO_QUIZ = "no_quiz"
+    #: nothing in the project is left for this worker: no practice or exam is started
+    NOTHING_LEFT = "nothing_left"
+
+
+@dataclass(frozen=True)
+class Question:
+    attempt_id: int
+    position: int
+    total: int
+    phase: str
+    project: Project
+    text: str | None
+    media: Media | None
+
+
+@dataclass(frozen=True)
+class Missed:
+    text: str | None
+    answer: str
+    explain: Localized | None
+
+
+@dataclass(frozen=True)
+class ExamResult:
+    correct: int
+    #: questions asked: fewer than ``questions`` when the verdict came early
+    total: int
+    #: right answers the whole exam asks for, of ``questions``
+    needed: int
+    passed: bool
+    retry_at: datetime | None
+    tries_left: int
+    missed: tuple[Missed, ...]
+    #: the exam's full length
+    questions: int = 0
+
+    @property
+    def early(self) -> bool:
+        """The verdict came before the last question."""
+        return self.total < self.questions
+
+
+@dataclass(frozen=True)
+class QuizStep:
+    outcome: QuizOutcome
+    question: Question | None = None
+    feedback: Feedback | None = None
+    result: ExamResult | None = None
+    project: Project | None = None
+
+
+class Quizzes:
+    def __init__(self, work: Work) -> None:
+        self.work = work
+        self.db = work.db
+        self.clock = work.clock
+
+    async def begin(self, worker_id: int, project: Project) -> QuizStep:
+        """Start (or resume) the practice round or the exam, as the worker is due."""
+        async with self.db.transaction() as conn:
+            attempt = await quiz_store.open_attempt(conn, worker_id, project.id)
+            if attempt is None:
+                worker = await worker_store.get(conn, worker_id)
+                gate = await self.work.access_in(conn, worker_id, project, worker)
+                if gate.gate is not Gate.QUIZ or project.spec.quiz is None or worker is None:
+                    return QuizStep(QuizOutcome.NO_QUIZ, project=project)
+                if not await self.work.waiting_for(conn, worker, project, 1):
+                    return QuizStep(QuizOutcome.NOTHING_LEFT, project=project)
+                # questions in the languages the worker reads (the gate counted the same)
+                pool = await quiz_store.pool(conn, project.id,
+                                             self.work.languages_for(worker, project))
+                phase = "training" if gate.training else "exam"
+                size = project.spec.quiz.questions
+                if phase == "training":
+                    size = min(size, PRACTICE_MOST)
+                drawn = self.work.rng.sample(pool, size)
+                attempt_id = await quiz_store.create_attempt(
+                    conn, worker_id, project.id, phase, drawn, self._now())
+            else:
+                attempt_id = attempt.id
+            return QuizStep(QuizOutcome.NEXT, await self._next_question(conn, attempt_id,
+                                                                         project),
+                            project=project)
+
+    async def answer(self, worker_id: int, attempt_id: int, position: int, *,
+                     choice: int | None = None, text: str | None = None,
+                     message_id: int | None = None) -> QuizStep:
+        async with self.db.transaction() as conn:
+            attempt = await quiz_store.get_attempt(conn, attempt_id)
+            if attempt is None or attempt.worker_id != worker_id:
+                return QuizStep(QuizOutcome.FORGED)
+            row = await project_store.get(conn, attempt.project_id)
+            assert row is not None
+            project = Project.from_row(row)
+            if message_id is not None and await quiz_store.typed_answer_seen(
+                    conn, attempt_id, message_id):
+                return QuizStep(QuizOutcome.ALREADY_ANSWERED, project=project)
+            if attempt.status != "open":
+                return QuizStep(QuizOutcome.STALE, project=project)
+            questions = await quiz_store.questions(conn, attempt_id)
+            pending = next((q for q in questions if q.answer is None), None)
+            if pending is None or position != pending.position:
+                answered = any(q.position == position and q.answer is not None
+                               for q in questions)
+                return QuizStep(QuizOutcome.ALREADY_ANSWERED if answered
+                                else QuizOutcome.STALE, project=project)
+            if typed_too_long(project.spec, text):
+                return QuizStep(QuizOutcome.TOO_LONG, project=project)
+            value = answer_value(project.spec, choice, text)
+            if value is None:
+                return QuizStep(QuizOutcome.INVALID, project=project)
+            item = await item_store.get(conn, pending.item_id)
+            assert item is not None and item.gold is not None
+            correct = is_correct(project.spec, value, item.gold)
+            await quiz_store.answer(conn, attempt_id, position, value, correct, self._now(),
+                                    message_id)
+            feedback = None
+            if attempt.phase == "training":
+                explain = Localized(item.explain) if item.explain else None
+                feedback = Feedback(correct, item.gold, explain)
+            so_far = [bool(q.correct) for q in questions[:position]] + [correct]
+            quiz = project.spec.quiz
+            if attempt.phase == "exam" and quiz is None:  # the quiz was removed meanwhile
+                await quiz_store.drop_unasked(conn, attempt_id)
+                await quiz_store.finish(conn, attempt_id, "done", self._now())
+                return QuizStep(QuizOutcome.NO_QUIZ, project=project)
+            verdict = None
+            if attempt.phase == "exam":
+                assert quiz is not None
+                verdict = exam_verdict(so_far, len(questions), quiz.pass_count)
+                over = verdict is not None
+            else:
+                over = practice_over(so_far, len(questions))
+            if not over:
+                return QuizStep(QuizOutcome.NEXT, await self._next_question(
+                    conn, attempt_id, project), feedback, project=project)
+            # the questions drawn but never asked are no part of the attempt
+            await quiz_store.drop_unasked(conn, attempt_id)
+            await quiz_store.finish(conn, attempt_id, "done", self._now())
+            if attempt.phase == "training":
+                await self._save(conn, worker_id, project, trained=True)
+                return QuizStep(QuizOutcome.TRAINING_DONE, feedback=feedback,
+                                project=project)
+            assert verdict is not None
+            result = await self._grade(conn, worker_id, project, attempt_id, verdict,
+                                       len(questions))
+            return QuizStep(QuizOutcome.FINISHED, result=result, project=project)
+
+    async def open_attempt(self, worker_id: int) -> tuple[int, int] | None:
+        """(attempt, position of the next question) of an open typed-answer quiz."""
+        async with self.db.read() as conn:
+            return await quiz_store.open_typed_question(conn, worker_id)
+
+    async def _grade(self, conn: Connection, worker_id: int, project: Project,
+                     attempt_id: int, passed: bool, drawn: int) -> ExamResult:
+        """Record the verdict ``bot.domain.quiz_rules`` reached after the questions asked."""
+        quiz = project.spec.quiz
+        assert quiz is not None
+        questions = await quiz_store.questions(conn, attempt_id)
+        correct = sum(1 for q in questions if q.correct)
+        current = await quality_store.qualification(conn, worker_id, project.id)
+        attempts = (current.attempts if current else 0) + 1
+        tries_left = max(quiz.attempts - attempts, 0)
+        retry_at = None
+        if not passed and tries_left:
+            retry_at = self.clock.now() + timedelta(hours=quiz.cooldown_hours)
+        await self._save(conn, worker_id, project, attempts=attempts,
+                         status="passed" if passed else "failed",
+                         retry_at=to_iso(retry_at) if retry_at else None)
+        missed = []
+        for q in questions:
+            if q.correct:
+                continue
+            item = await item_store.get(conn, q.item_id)
+            assert item is not None
+            missed.append(Missed(item.text, item.gold or "",
+                                 Localized(item.explain) if item.explain else None))
+        return ExamResult(correct, len(questions), quiz.pass_count, passed, retry_at,
+                          tries_left, tuple(missed), drawn)
+
+    async def _save(self, conn: Connection, worker_id: int, project: Project, *,
+                    trained: bool | None = None, attempts: int | None = None,
+                    status: str | None = None, retry_at: str | None = None) -> None:
+        """Update the quiz standing only; a suspension stays as it is."""
+        current = await quality_store.qualification(conn, worker_id, project.id)
+        current = current or Qualification(worker_id, project.id, "new", 0, False, None, None)
+        # a new status always comes with its retry time (None clears it)
+        updated = replace(
+            current,
+            trained=current.trained if trained is None else trained,
+            attempts=current.attempts if attempts is None else attempts,
+            status=current.status if status is None else status,
+            retry_at=current.retry_at if status is None else retry_at)
+        await quality_store.save_qualification(conn, updated, self._now())
+
+    async def _next_question(self, conn: Connection, attempt_id: int,
+                             project: Project) -> Question:
+        attempt = await quiz_store.get_attempt(conn, attempt_id)
+        assert attempt is not None
+        questions = await quiz_store.questions(conn, attempt_id)
+        pending = next(q for q in questions if q.answer is None)
+        item = await item_store.get(conn, pending.item_id)
+        assert item is not None
+        media = await media_store.get(conn, item.media_id) if item.media_id else None
+        return Question(attempt_id, pending.position, len(questions), attempt.phase, project,
+                        item.text, media)
+
+    def _now(self) -> str:
+        return to_iso(self.clock.now())
