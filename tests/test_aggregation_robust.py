@@ -14,8 +14,9 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pytest
 
-from bot.aggregation import EncodedAnswers, make_model, resolve_method
+from bot.aggregation import IBCC, EncodedAnswers, bayes, make_model, resolve_method
 from tests.test_aggregation_models import public
 
 
@@ -85,3 +86,27 @@ def test_auto_beats_majority_vote_on_three_random_answers_of_d_sentiment() -> No
     truth = codes[:200]
     assert accuracy(auto_labels(sub), truth) >= accuracy(make_model("mv").fit_predict(sub),
                                                          truth) - 0.01
+
+
+def test_class_prior_is_a_quarter_of_the_items_spread_over_the_labels() -> None:
+    assert bayes.class_pseudocount(1, 2, None) == 1.0  # never below one imaginary item
+    assert bayes.class_pseudocount(200, 2, None) == 25.0
+    assert bayes.class_pseudocount(200, 4, 3.0) == 3.0  # an explicit prior is kept
+    with pytest.raises(ValueError):
+        bayes.class_pseudocount(200, 2, 0.0)
+
+
+def test_a_real_imbalance_still_shows_through_the_class_prior() -> None:
+    """90 items "a", 10 "b", three workers right 9 times in 10: the fitted class
+    proportion of "a" stays well above a half: about (90 + 12.5) / (100 + 25), the
+    prior's 25 imaginary items shrinking it towards 0.5 without flattening it."""
+    truth = [0] * 90 + [1] * 10
+    item = [i for i in range(100) for _ in range(3)]
+    worker = [w for _ in range(100) for w in range(3)]
+    label = [truth[i] if (i + w) % 10 else 1 - truth[i] for i, w in zip(item, worker,
+                                                                       strict=True)]
+    enc = EncodedAnswers.from_arrays(item, worker, label, n_labels=2)
+    model = IBCC().fit(enc)
+    assert accuracy(model.predict(), np.asarray(truth)) >= 0.97
+    assert model.priors_ is not None
+    assert 0.78 < model.priors_[0] < 0.86
