@@ -282,14 +282,14 @@ def test_ibcc_with_the_published_prior_reproduces_published_ibcc(name: str) -> N
     enc, codes = public(name)
     k = enc.n_labels
     strength = 4 + (k - 1)
-    model = IBCC(strength=strength, accuracy=4 / strength, tol=1e-3)
+    model = IBCC(strength=strength, accuracy=4 / strength, class_prior=1.0, tol=1e-3)
     got = accuracy_on(model.fit_predict(enc), codes)
     assert got == pytest.approx(bench.PUBLISHED[name]["IBCC"], abs=1e-6)
 
 
 #: ibcc with the default prior, no gold (README, "Aggregation").
-IBCC_FIGURES = {"d_sentiment": 0.9600, "s_relevance": 0.6130, "s_adult": 0.7748,
-                "sp_rodrigues": 0.9146, "sp_amt": 0.9440, "weather_cf": 0.8933, "rte": 0.9300}
+IBCC_FIGURES = {"d_sentiment": 0.9600, "s_relevance": 0.6139, "s_adult": 0.7748,
+                "sp_rodrigues": 0.9144, "sp_amt": 0.9440, "weather_cf": 0.8933, "rte": 0.9300}
 
 
 @pytest.mark.parametrize("name", SETS)

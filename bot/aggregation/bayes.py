@@ -35,12 +35,20 @@ from numpy.typing import NDArray
 
 from .categorical import EncodedAnswers, _check_gold, _clamp, _shares
 
-__all__ = ["ACCURACY", "STRENGTH", "IBCCResult", "digamma", "ibcc", "prior_matrix"]
+__all__ = ["ACCURACY", "CLASS_SHARE", "STRENGTH", "IBCCResult", "class_pseudocount", "digamma",
+           "ibcc", "prior_matrix"]
 
 #: Default prior strength: imaginary answers per worker and true class.
 STRENGTH = 4.0
 #: Default prior accuracy: the share of those imaginary answers that are right.
 ACCURACY = 0.9
+#: Default class prior: imaginary items, as a share of the real ones, spread evenly over
+#: the labels. Why scaled to the data: a fixed pseudo-count of 1 lets the class
+#: proportions run to a single label when a few prolific workers are biased (one always
+#: answers "positive", one guesses), and the model then explains every other worker as
+#: wrong; a prior worth a quarter of the items keeps "every item is the same label" from
+#: being cheap, yet real imbalance (3:1) still shows (README, "Aggregation").
+CLASS_SHARE = 0.25
 
 
 def digamma(x: NDArray[np.float64] | float) -> NDArray[np.float64]:
@@ -82,6 +90,16 @@ def prior_matrix(n_labels: int, strength: float, accuracy: float) -> NDArray[np.
     return prior
 
 
+def class_pseudocount(n_items: int, n_labels: int, class_prior: float | None) -> float:
+    """Dirichlet pseudo-count of each class: ``class_prior``, or by default
+    :data:`CLASS_SHARE` of the items spread over the labels (at least 1)."""
+    if class_prior is None:
+        return max(1.0, CLASS_SHARE * n_items / max(n_labels, 1))
+    if not class_prior > 0:
+        raise ValueError("class_prior must be positive")
+    return float(class_prior)
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class IBCCResult:
     """A fitted IBCC posterior.
@@ -107,7 +125,7 @@ def ibcc(
     gold: NDArray[np.intp] | None = None,
     strength: float = STRENGTH,
     accuracy: float = ACCURACY,
-    class_prior: float = 1.0,
+    class_prior: float | None = None,
     n_iter: int = 500,
     tol: float = 1e-4,
 ) -> IBCCResult:
@@ -119,13 +137,12 @@ def ibcc(
     ``n_iter`` rounds). ``gold`` (a label index per item, -1 where unknown) clamps those
     items to their gold label throughout, so workers are judged against the truth where it
     is known and by the crowd elsewhere. ``class_prior`` is the Dirichlet pseudo-count of
-    each class in the class proportions.
+    each class in the class proportions (None: :func:`class_pseudocount`'s default).
     """
     n_i, n_w, k = enc.n_items, enc.n_workers, enc.n_labels
     gold = _check_gold(enc, gold)
     prior = prior_matrix(max(k, 1), strength, accuracy)
-    if not class_prior > 0:
-        raise ValueError("class_prior must be positive")
+    class_prior = class_pseudocount(n_i, k, class_prior)
     if n_i == 0 or k == 0:
         empty = np.zeros((n_w, k, k))
         return IBCCResult(np.zeros((n_i, k)), np.zeros(k), empty, empty, 0)

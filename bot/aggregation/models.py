@@ -160,7 +160,8 @@ class IBCC(Aggregator):
     """Bayesian Dawid-Skene by variational Bayes; see :mod:`.bayes`.
 
     ``strength`` imaginary answers per worker and true class, a share ``accuracy`` of them
-    right, make the prior; ``class_prior`` is the pseudo-count of each class. Gold answers,
+    right, make the prior; ``class_prior`` is the pseudo-count of each class (None: scaled
+    to the data, :func:`.bayes.class_pseudocount`). Gold answers,
     when given, are clamped. ``counts_`` holds each worker's posterior Dirichlet parameters.
     """
 
@@ -177,7 +178,7 @@ class IBCC(Aggregator):
         *,
         strength: float = bayes.STRENGTH,
         accuracy: float = bayes.ACCURACY,
-        class_prior: float = 1.0,
+        class_prior: float | None = None,
         n_iter: int = 500,
         tol: float = 1e-4,
     ) -> None:

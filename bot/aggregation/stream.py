@@ -257,12 +257,13 @@ class StreamingCategorical:
         prior = bayes.prior_matrix(max(k, 1), bayes.STRENGTH, bayes.ACCURACY)
         clamp = self._has_gold
         tol, n_iter = 1e-4, 500
+        pseudo = bayes.class_pseudocount(self._n_items, k, None)
 
         def parameters(sums: _Sums) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
             alpha = sums.counts.reshape(k, n_w, k) + prior[:, None, :]
             log_err = (bayes.digamma(alpha)
                        - bayes.digamma(alpha.sum(axis=2, keepdims=True))).reshape(k, -1)
-            rho = sums.prior + 1.0
+            rho = sums.prior + pseudo
             return log_err, bayes.digamma(rho) - bayes.digamma(rho.sum())
 
         def run(new: tuple[NDArray[np.float64], NDArray[np.float64]] | None,
