@@ -22,6 +22,8 @@ from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.app import http_requests
+from bot.config import parse_config
+from bot.domain.errors import ConfigError
 from bot.sim.phone import JSON
 from bot.sim.standin import BotApiStandIn
 from bot.sim.standin.wire import _Upload
@@ -205,3 +207,11 @@ def test_refuses_a_proxy_aiohttp_cannot_speak() -> None:
     with pytest.raises(ValueError, match="SOCKS"):
         AiohttpRequest(proxy="socks5://127.0.0.1:1080")
 
+
+
+def test_the_config_names_the_client_or_refuses_it() -> None:
+    assert parse_config({}).telegram.http == "aiohttp"
+    assert parse_config({"telegram": {"http": "httpx"}}).telegram.http == "httpx"
+    with pytest.raises(ConfigError, match=r"c.toml: telegram.http must be one of aiohttp, "
+                                          r"httpx, not 'curl'"):
+        parse_config({"telegram": {"http": "curl"}}, "c.toml")
