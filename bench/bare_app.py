@@ -1,6 +1,7 @@
 """The baseline for ``bench/loop.py``: a bare python-telegram-bot app that does no work.
 
     python -m bench.bare_app --token T --api-base-url URL --file-base-url URL
+                             [--http aiohttp|httpx]
 
 It answers every callback query and edits the tapped message into the "next task" with a
 fresh inline keyboard, the same two Bot API calls tapwork makes per answer, but with no
@@ -10,7 +11,8 @@ says how much tapwork itself costs.
 
 The builder settings that matter for speed are tapwork's: concurrent updates (imported from
 ``bot.app``), ``AIORateLimiter`` with throttling off (tapwork runs with ``max_rate = 0`` in
-the benchmark), PTB's default connection pools, and the same 10 s long poll. Logging stays
+the benchmark), the same HTTP client and connection pools (``bot.app.http_requests``;
+``--http httpx`` is PTB as it ships), and the same 10 s long poll. Logging stays
 at WARNING: a minimal bot logs nothing per request.
 """
 
@@ -85,10 +87,12 @@ async def tapped(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                                   reply_markup=keyboard(task))
 
 
-def build(token: str, api_base_url: str, file_base_url: str) -> Application:
+def build(token: str, api_base_url: str, file_base_url: str, http: str = "httpx"
+          ) -> Application:
     """The same builder chain as ``bot.app.build_application``, minus tapwork."""
     # Keep in step with bot.app.build_application: if it ever sets connection pools or
     # timeouts, set the same here, or the comparison stops being fair.
+    calls, polls = tapwork_app.http_requests(http)
     application = (
         Application.builder()
         .token(token)
@@ -96,8 +100,8 @@ def build(token: str, api_base_url: str, file_base_url: str) -> Application:
         .base_file_url(file_base_url)
         .rate_limiter(AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=3))
         .concurrent_updates(tapwork_app.CONCURRENT_UPDATES)
-        .connection_pool_size(tapwork_app.CONNECTIONS)
-        .pool_timeout(tapwork_app.POOL_TIMEOUT)
+        .request(calls)
+        .get_updates_request(polls)
         .build()
     )
     application.add_handler(CommandHandler("start", start, filters=filters.ChatType.PRIVATE))
@@ -105,14 +109,14 @@ def build(token: str, api_base_url: str, file_base_url: str) -> Application:
     return application
 
 
-async def serve(token: str, api_base_url: str, file_base_url: str) -> None:
+async def serve(token: str, api_base_url: str, file_base_url: str, http: str) -> None:
     """Poll until SIGINT or SIGTERM, starting and stopping like ``bot.app.running``."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    application = build(token, api_base_url, file_base_url)
+    application = build(token, api_base_url, file_base_url, http)
     async with application:
         await application.start()
         assert application.updater is not None
@@ -130,10 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token", required=True)
     parser.add_argument("--api-base-url", required=True)
     parser.add_argument("--file-base-url", required=True)
+    parser.add_argument("--http", choices=("aiohttp", "httpx"), default="httpx",
+                        help="the HTTP client (default httpx: PTB as it ships)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(serve(args.token, args.api_base_url, args.file_base_url))
+    asyncio.run(serve(args.token, args.api_base_url, args.file_base_url, args.http))
     return 0
 
 

@@ -2,7 +2,7 @@
 
     python -m bench.broadcast [--workers 100000] [--rate 1000] [--crash-workers 10000]
                               [--term-workers 5000] [--no-probe] [--quick] [--json]
-                              [--keep DIR] [--profile FILE]
+                              [--http aiohttp|httpx] [--keep DIR] [--profile FILE]
 
 What runs where, and why (the process handling follows ``bench/loop.py``):
 
@@ -12,7 +12,8 @@ What runs where, and why (the process handling follows ``bench/loop.py``):
   each time) are injected at 15, 35, 65 and 85 % of the way.
 - The bot runs as a separate process, as an operator starts it (``python -m bot run -c
   CONFIG``), with Telegram's overall throttle off (``[telegram] max_rate = 0``: PTB's
-  limiter would cap every broadcast at that rate), ``max_retries = 5`` and
+  limiter would cap every broadcast at that rate), ``http = --http`` (aiohttp by
+  default, as tapwork's own default), ``max_retries = 5`` and
   ``[broadcast] broadcast_rate = R``. The broadcast is queued by another process,
   ``python -m bot broadcast -c CONFIG reviews``, and the running bot picks it up from its
   polling job (``[work] lease_check_seconds = 1``).
@@ -148,6 +149,8 @@ class Options:
     probe: bool = True
     keep: str | None = None
     profile: str | None = None
+    #: the bot's HTTP client (``telegram.http``)
+    http: str = "aiohttp"
 
     @classmethod
     def quick(cls) -> Options:
@@ -318,7 +321,8 @@ def targets_by_status(path: Path) -> dict[int, str]:
 # -------------------------------------------------------------------------- processes
 
 
-def write_config(path: Path, server: BotApiStandIn, db: Path, rate: float) -> None:
+def write_config(path: Path, server: BotApiStandIn, db: Path, rate: float,
+                 http: str = "aiohttp") -> None:
     path.write_text(
         "# written by bench/broadcast.py\n"
         "[telegram]\n"
@@ -327,6 +331,7 @@ def write_config(path: Path, server: BotApiStandIn, db: Path, rate: float) -> No
         f"file_base_url = {json.dumps(server.file_base_url)}\n"
         "max_rate = 0  # PTB's limiter would cap the broadcast at max_rate otherwise\n"
         "max_retries = 5\n"
+        f"http = {json.dumps(http)}\n"
         "[storage]\n"
         f"path = {json.dumps(str(db))}\n"
         "[work]\n"
@@ -505,7 +510,7 @@ async def run_broadcast(name: str, seed_db: Path, workers: int, rate: float,
     notes: list[str] = []
     try:
         copy_database(seed_db, db)
-        write_config(config, server, db, rate)
+        write_config(config, server, db, rate, options.http)
         blocked = add_phones(server, workers, options)
 
         process = start_process(bot_command(config, profile), log_path, token)
@@ -781,7 +786,7 @@ def format_table(result: dict[str, Any]) -> str:
         + f"; 1 in {o['blocked_every']} blocked (403); 429s injected at "
         + ", ".join(f"{f:.0%}" for f in FAULTS_AT),
         f"machine: {result['machine']['cpus']} CPUs, Python {result['machine']['python']}; "
-        f"total {result['total_seconds']:g} s",
+        f"total {result['total_seconds']:g} s; HTTP client {o['http']}",
         "seeding: " + ", ".join(
             f"{int(size):,} workers {'reused' if took is None else f'{took:.1f} s'}"
             for size, took in result["seed_seconds"].items()),
@@ -849,6 +854,8 @@ def parse_args(argv: list[str] | None) -> tuple[Options, bool]:
     parser.add_argument("--profile", metavar="FILE",
                         help="run the clean run's bot under cProfile, write FILE and print "
                              "the top functions to stderr")
+    parser.add_argument("--http", choices=("aiohttp", "httpx"), default=d.http,
+                        help=f"the bot's HTTP client, telegram.http (default {d.http})")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     args = parser.parse_args(argv)
     options = Options.quick() if args.quick else Options()
@@ -857,7 +864,7 @@ def parse_args(argv: list[str] | None) -> tuple[Options, bool]:
                  if getattr(args, key) is not None}
     profile = str(Path(args.profile).resolve()) if args.profile else None
     options = replace(options, keep=args.keep, profile=profile, probe=not args.no_probe,
-                      **overrides)
+                      http=args.http, **overrides)
     if options.workers < 2 or options.rate <= 0 or options.crash_workers < 0 \
             or options.term_workers < 0 or options.blocked_every < 0:
         parser.error("workers >= 2, rate > 0; crash-workers, term-workers and blocked-every "

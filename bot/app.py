@@ -19,6 +19,7 @@ from telegram import Bot, Update
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults, JobQueue
+from telegram.request import BaseRequest, HTTPXRequest
 
 import handlers
 import handlers.bursts
@@ -33,6 +34,7 @@ from bot.wiring import Services
 from handlers.broadcast import invitation_message
 from handlers.common import App, Context
 from handlers.context import TapworkContext
+from handlers.http import AiohttpRequest
 from handlers.sending import TelegramSender
 
 log = logging.getLogger(__name__)
@@ -47,8 +49,24 @@ CONNECTIONS = 8
 POOL_TIMEOUT = 30.0
 
 
+def http_requests(http: str) -> tuple[BaseRequest, BaseRequest]:
+    """The requests for Bot API calls and for the long poll, on ``telegram.http``'s client.
+
+    Few connections, waited for patiently: httpcore's pool bookkeeping grows with the
+    square of open connections, which cost more than queueing for one (aiohttp gets the
+    same settings, so the two compare fairly). The long poll has a connection of its own,
+    as PTB's builder gives it.
+    """
+    if http == "httpx":
+        return (HTTPXRequest(connection_pool_size=CONNECTIONS, pool_timeout=POOL_TIMEOUT),
+                HTTPXRequest(connection_pool_size=1))
+    return (AiohttpRequest(connection_pool_size=CONNECTIONS, pool_timeout=POOL_TIMEOUT),
+            AiohttpRequest(connection_pool_size=1))
+
+
 def build_application(services: Services) -> App:
     tg = services.config.telegram
+    calls, polls = http_requests(tg.http)
     application = (
         Application.builder()
         .token(tg.token)
@@ -57,10 +75,8 @@ def build_application(services: Services) -> App:
         .rate_limiter(AIORateLimiter(overall_max_rate=tg.max_rate, group_max_rate=0,
                                      max_retries=tg.max_retries))
         .concurrent_updates(CONCURRENT_UPDATES)
-        # few connections, waited for patiently: httpcore's pool bookkeeping grows with
-        # the square of open connections, which cost more than queueing for one
-        .connection_pool_size(CONNECTIONS)
-        .pool_timeout(POOL_TIMEOUT)
+        .request(calls)
+        .get_updates_request(polls)
         # every handler and job gets our context: services typed, the worker read once
         .context_types(ContextTypes(context=TapworkContext, bot_data=dict))
         # every text is HTML, escaped once by handlers/say.py
@@ -167,8 +183,10 @@ async def check_bot_api(config: Config) -> None:
     no network ends ``tapwork run`` with one line instead of a traceback (and before the
     database file is created)."""
     tg = config.telegram
+    calls, polls = http_requests(tg.http)
     try:
-        async with Bot(tg.token, base_url=tg.api_base_url, base_file_url=tg.file_base_url):
+        async with Bot(tg.token, base_url=tg.api_base_url, base_file_url=tg.file_base_url,
+                       request=calls, get_updates_request=polls):
             pass  # initialize() calls getMe
     except TelegramError as exc:
         raise bot_api_error(exc, config) from None
@@ -185,9 +203,10 @@ def bot_api_error(exc: TelegramError, config: Config) -> BotApiError:
         return BotApiError("cannot reach the Bot API at {server}: no answer in time",
                            server=server)
     if isinstance(exc, NetworkError):
-        # PTB's text is "httpx.ConnectError: <why>"; the class name says nothing more
-        why = exc.message.split(": ", 1)[-1] if exc.message.startswith("httpx.") \
-            else exc.message
+        # the text is "httpx.ConnectError: <why>" (or "aiohttp.…"): the class name says
+        # nothing more
+        why = exc.message.split(": ", 1)[-1] \
+            if exc.message.startswith(("httpx.", "aiohttp.")) else exc.message
         return BotApiError("cannot reach the Bot API at {server}: {why}", server=server,
                            why=why or type(exc).__name__)
     return BotApiError("the Bot API at {server} answered with an error: {why}",

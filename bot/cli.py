@@ -32,7 +32,7 @@ DEFAULT_CONFIG = "config.toml"
 
 #: libraries whose INFO lines are one per request or per scheduled run: noise a
 #: running bot should not print unless asked (``--verbose``)
-CHATTY = ("httpx", "apscheduler")
+CHATTY = ("httpx", "handlers.http", "apscheduler")
 
 
 def main(argv: list[str] | None = None, clock: Clock | None = None) -> int:
@@ -193,8 +193,8 @@ def _run(args: argparse.Namespace) -> int:
     from bot.app import run_forever
 
     logging.getLogger().setLevel(logging.INFO)
-    # httpx logs every Bot API call and APScheduler every run of a job (several a
-    # minute), both at INFO: noise unless asked for, and httpx's line costs 0.1-0.4 ms
+    # the HTTP client logs every Bot API call and APScheduler every run of a job (several a
+    # minute), both at INFO: noise unless asked for, and httpx's line cost 0.1-0.4 ms
     # an answer (measured with bench/loop.py)
     for name in CHATTY:
         logging.getLogger(name).setLevel(logging.NOTSET if args.verbose else logging.WARNING)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.domain.errors import ConfigError
-from bot.domain.limits import Invalid, Money, Number, Rule, Whole, shown
+from bot.domain.limits import Choice, Invalid, Money, Number, Rule, Whole, shown
 
 TOKEN_ENV = "TAPWORK_TOKEN"
 
@@ -29,6 +29,9 @@ class TelegramConfig:
     max_rate: float = 30.0
     #: how many times one call is retried after a 429 ``RetryAfter``
     max_retries: int = 5
+    #: the HTTP client under python-telegram-bot: "aiohttp" (handlers/http.py) or PTB's
+    #: own "httpx"; aiohttp costs a fifth of the CPU per call (README, "The work loop")
+    http: str = "aiohttp"
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,8 @@ class Config:
 
 #: the sections of config.toml and the keys each one takes
 SECTIONS: dict[str, tuple[str, ...]] = {
-    "telegram": ("token", "api_base_url", "file_base_url", "max_rate", "max_retries"),
+    "telegram": ("token", "api_base_url", "file_base_url", "max_rate", "max_retries",
+                 "http"),
     "storage": ("path", "threaded"),
     "operators": ("ids",),
     "work": ("lease_check_seconds", "settle_check_seconds"),
@@ -99,10 +103,13 @@ SECTIONS: dict[str, tuple[str, ...]] = {
 }
 #: the numbers and amounts of config.toml and what each may be (``bot.limits``); the
 #: README's configuration table shows the same ranges (tests/test_project_keys.py)
+#: the HTTP clients python-telegram-bot can run on (``telegram.http``)
+HTTP_CLIENTS = ("aiohttp", "httpx")
 TELEGRAM_ID = Whole(1, 2**53 - 1)  # Telegram: user ids have at most 52 significant bits
 RULES: dict[str, Rule] = {
     "telegram.max_rate": Number(0, 1000),
     "telegram.max_retries": Whole(0, 100),
+    "telegram.http": Choice(HTTP_CLIENTS),
     "operators.ids": TELEGRAM_ID,  # each of them
     "work.lease_check_seconds": Number(0.01, 3600, "seconds"),
     "work.settle_check_seconds": Number(0.01, 3600, "seconds"),
@@ -230,6 +237,7 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
         file_base_url=_get(tg, "telegram", "file_base_url", str, d.file_base_url, where),
         max_rate=number(tg, "telegram", "max_rate", d.max_rate),
         max_retries=_ruled(tg, "telegram", "max_retries", d.max_retries, where),
+        http=_ruled(tg, "telegram", "http", d.http, where),
     )
     path = _get(st, "storage", "path", str, StorageConfig.path, where)
     if not path.strip():

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-import httpx
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application, ExtBot, JobQueue
 
 from bot.services.catalog import MANY
 from handlers.context import TapworkContext
+from handlers.http import NEVER_SENT
 
 #: the context of every handler and job (``handlers.context``): services, worker, language
 Context = TapworkContext
@@ -37,5 +37,4 @@ def never_left(error: Exception) -> bool:
     """
     if isinstance(error, BadRequest | Forbidden | RetryAfter | InvalidToken):
         return True
-    return isinstance(error, NetworkError) and isinstance(
-        error.__cause__, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+    return isinstance(error, NetworkError) and isinstance(error.__cause__, NEVER_SENT)

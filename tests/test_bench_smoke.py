@@ -31,13 +31,17 @@ def test_smallest_benchmark_runs_every_phase() -> None:
                                   "--small-items", "200", "--seconds", "1", "--warmup", "0.5",
                                   "--rounds", "2", "--json"))
     assert set(result) >= KEYS
-    assert set(result["phases"]) == {"bare", "tapwork_small", "tapwork"}
+    # aiohttp (the default) and, interleaved, the same two bots on httpx
+    assert set(result["phases"]) == {"bare", "bare_httpx", "tapwork_small", "tapwork",
+                                     "tapwork_httpx"}
     for name, phase in result["phases"].items():
         assert phase["answers"] > 0, name
         assert phase["api_calls_per_answer"] is not None, name
         assert phase["stalled"] == 0, name
     assert result["answers"] > 0
     assert len(result["round_ratios"]) == 2
+    assert len(result["vs_bare_httpx_rounds"]) == 2 and result["vs_bare_httpx"] is not None
+    assert result["client_cpu_ratio"] is not None
     assert result["phases"]["tapwork"]["ran_out"] == 0  # round two did not find items used up
     assert all(set(f) >= {"figure", "value", "target", "pass"} for f in result["figures"])
     assert "PASS" in loop.format_table(result) or "FAIL" in loop.format_table(result)
