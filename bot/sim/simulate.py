@@ -37,8 +37,10 @@ def settings_for(spec: ProjectSpec) -> list[Setting]:
                   min_overlap=spec.min_overlap or None)
     plain = [Setting(f"overlap {n}, no quiz, no gold", overlap=n, max_overlap=n)
              for n in (3, 5)]
-    return [own] + [s for s in plain if (s.overlap, s.max_overlap, s.gold_rate, s.quiz_questions)
-                    != (own.overlap, own.max_overlap, own.gold_rate, own.quiz_questions)]
+    def keys(s: Setting) -> tuple[object, ...]:
+        return s.overlap, s.floor, s.max_overlap, s.gold_rate, s.quiz_questions
+
+    return [own] + [s for s in plain if keys(s) != keys(own)]
 
 
 def _crowd(spec: ProjectSpec, answers: str, gold: str) -> Crowd:
