@@ -32,6 +32,9 @@ class ItemRow:
     confidence: float | None = None
     #: the item's language (a primary subtag such as ``ko``), '' when reading is not needed
     lang: str = ""
+    #: how much one more answer is worth here (``bot.domain.routing``: 0 sure, 1 open,
+    #: 2 split), kept in the serving index
+    need: int = 1
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ def _row(r: Row) -> ItemRow:
     return ItemRow(r["id"], r["project_id"], r["ext_id"], r["text"], r["media_id"], r["gold"],
                    bool(r["quiz"]), json.loads(r["explain"]) if r["explain"] else None,
                    r["prelabel"], r["answers"], r["leases"], r["state"], r["label"],
-                   r["confidence"], r["lang"])
+                   r["confidence"], r["lang"], r["need"])
 
 
 async def insert_many(conn: Connection, project_id: int, items: Iterable[NewItem],
@@ -71,17 +74,18 @@ async def get(conn: Connection, item_id: int) -> ItemRow | None:
 
 
 async def next_for_worker(conn: Connection, project_id: int, worker_id: int,
-                          state: int, lang: str) -> ItemRow | None:
-    """The oldest item in ``state`` and ``lang`` this worker has never been given (served
-    by index: one equality prefix, then id order), the whole row: the lease needs it next."""
+                          state: int, lang: str, need: int) -> ItemRow | None:
+    """The oldest item in ``state``, ``lang`` and ``need`` bucket this worker has never been
+    given (served by index: one equality prefix, then id order), the whole row: the lease
+    needs it next."""
     async with conn.execute(
         """
         SELECT i.* FROM items i
-        WHERE i.project_id = ? AND i.lang = ? AND i.state = ? AND i.quiz = 0
+        WHERE i.project_id = ? AND i.lang = ? AND i.state = ? AND i.need = ? AND i.quiz = 0
           AND i.gold IS NULL AND NOT EXISTS (SELECT 1 FROM assignments a
                           WHERE a.item_id = i.id AND a.worker_id = ?)
         ORDER BY i.id LIMIT 1
-        """, (project_id, lang, state, worker_id)) as cur:
+        """, (project_id, lang, state, need, worker_id)) as cur:
         row = await cur.fetchone()
     return _row(row) if row else None
 
@@ -104,13 +108,14 @@ async def open_count(conn: Connection, project_id: int, lang: str,
 
 
 async def set_progress(conn: Connection, item_id: int, answers: int, leases: int,
-                       state: int, label: str | None, confidence: float | None) -> None:
-    """Counters, state and live estimate in one write.
+                       state: int, label: str | None, confidence: float | None,
+                       need: int = 1) -> None:
+    """Counters, state, live estimate and need bucket in one write.
 
     The caller read the row in the same transaction (the database lock is held from
     ``BEGIN IMMEDIATE`` to ``COMMIT``), so absolute values are safe, and one UPDATE costs
     a third of three.
     """
     await conn.execute(
-        "UPDATE items SET answers = ?, leases = ?, state = ?, label = ?, confidence = ?"
-        " WHERE id = ?", (answers, leases, state, label, confidence, item_id))
+        "UPDATE items SET answers = ?, leases = ?, state = ?, label = ?, confidence = ?,"
+        " need = ? WHERE id = ?", (answers, leases, state, label, confidence, need, item_id))

@@ -363,4 +363,14 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE outbox ADD COLUMN error TEXT
     """,
+    # 14: answers go where they change a label (issue 13). ``need`` is a small bucket kept
+    # with each answer (0 sure, 1 open, 2 split: bot/domain/routing.py); equality on
+    # (project, lang, state, need) then id order keeps the next item the first entry of
+    # one index range, with no sort, whichever bucket a worker asks first
+    """
+    ALTER TABLE items ADD COLUMN need INTEGER NOT NULL DEFAULT 1;
+    DROP INDEX items_to_serve;
+    CREATE INDEX items_to_serve ON items (project_id, lang, state, need, id)
+        WHERE quiz = 0 AND gold IS NULL
+    """,
 ]

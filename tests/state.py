@@ -130,6 +130,7 @@ class Item(NamedTuple):
     label: str | None
     confidence: float | None
     lang: str | None
+    need: int
 
 
 class LedgerEntry(NamedTuple):

@@ -428,13 +428,14 @@ async def test_resolved_unit_is_paid_behind_many_waiting_ones(services: Services
                if u.status == "settled" and u.outcome == "full") == 1
     assert await services.payroll.settle_due() == 0
     # two more answers make the oldest item final: its unit is judged on the next run
-    await work(services, clock, 2, ["negative"])
+    # (worker 2 agrees, so the item is sure and worker 3, a newcomer, is served it first)
+    await work(services, clock, 2, ["positive"])
     assert await services.payroll.settle_due() == 0
-    await work(services, clock, 3, ["positive"])
+    await work(services, clock, 3, ["negative"])
     assert await services.payroll.settle_due() == 3  # workers 1, 2 and 3 on item it-0
     assert [(u.worker_id, u.outcome) for u in sorted(unit_rows(services.db),
                                                      key=lambda u: (u.worker_id, u.id))
-            if u.status == "settled"] == [(1, FULL), (1, FULL), (2, DISCOUNTED), (3, FULL)]
+            if u.status == "settled"] == [(1, FULL), (1, FULL), (2, FULL), (3, DISCOUNTED)]
     clock.advance(hours=72)  # the rest are auto-approved, all of them
     assert await services.payroll.settle_due() == 199
     assert await bucket(services, 1, "pending") == 0

@@ -100,7 +100,8 @@ def test_every_range_is_inclusive_and_nothing_beyond_it_passes(key: str) -> None
     rule = KEYS[key].rule
     assert isinstance(rule, Whole | Number)
     step = 1 if isinstance(rule, Whole) else 0.001
-    extra = {"overlap": 1} if key == "max_overlap" else {}
+    extra: dict[str, Any] = {"max_overlap": {"overlap": 1},
+                             "min_overlap": {"overlap": 50, "max_overlap": 50}}.get(key, {})
     for good in (rule.low, rule.high):
         parse_project(doc(key, good, **extra))
     for bad in (rule.low - step, rule.high + step):
@@ -118,7 +119,14 @@ def test_amounts_stop_at_one_million_major_units(key: str) -> None:
 
 
 def test_max_overlap_names_its_own_range() -> None:
-    assert "from 3 to 50" in refused(doc("max_overlap", 2, overlap=3))
+    assert "from 3 to 50 (at least overlap, 3)" in refused(doc("max_overlap", 2, overlap=3))
+
+
+def test_min_overlap_is_at_most_overlap_and_defaults_to_it() -> None:
+    assert refused(doc("min_overlap", 4, overlap=3)) == (
+        "min_overlap must be a whole number from 1 to 3 (at most overlap, 3), not 4")
+    assert parse_project(doc("min_overlap", 2, overlap=3)).floor == 2
+    assert parse_project(sentiment_doc(overlap=4)).floor == 4
 
 
 def test_label_values_and_texts_have_lengths() -> None:

@@ -62,11 +62,13 @@ async def test_the_work_loop_and_its_jobs_never_scan_a_growing_table(
         await services.broadcasts.start("reviews")
     finally:
         raw.set_trace_callback(None)
-    scans = []
+    scans, sorts = [], []
     for statement in statements:
         if not re.match(r"\s*(SELECT|UPDATE|INSERT|DELETE|WITH)", statement, re.I):
             continue
         for _id, _parent, _unused, detail in raw.execute("EXPLAIN QUERY PLAN " + statement):
+            if detail.startswith("USE TEMP B-TREE") and re.search(r"FROM items\b", statement):
+                sorts.append(f"{detail}: {' '.join(statement.split())[:140]}")
             match = re.match(r"SCAN (\w+)(?: AS \w+)?(?: USING (?:COVERING )?INDEX (\w+))?",
                              detail)
             if match is None:
@@ -76,6 +78,14 @@ async def test_the_work_loop_and_its_jobs_never_scan_a_growing_table(
                 scans.append(f"{detail}: {' '.join(statement.split())[:140]}")
     assert len(statements) > 30  # the stretch really ran
     assert scans == []
+    assert sorts == []  # the next item is the first entry of an index range, never sorted
+    # serving asks one need bucket at a time (issue 13), straight from the serving index
+    serving = [s for s in statements if "i.need = " in s and "ORDER BY i.id" in s]
+    assert serving
+    for statement in serving:
+        plan = [row[3] for row in raw.execute("EXPLAIN QUERY PLAN " + statement)]
+        assert any(step.startswith("SEARCH i USING INDEX items_to_serve (project_id=? AND"
+                                   " lang=? AND state=? AND need=?)") for step in plan), plan
 
 
 async def test_export_pages_walk_an_index_in_id_order_without_sorting_the_project(

@@ -182,6 +182,8 @@ KEYS: dict[str, Key] = {key.name: key for key in (
     Key("reward", Money(), '"0"', "pay per accepted answer"),
     Key("currency", Currency(), "required", "the currency of every amount"),
     Key("overlap", Whole(1, 50), "3", "distinct workers per item"),
+    Key("min_overlap", Whole(1, 50), "overlap",
+        "an item settled this early may stop before overlap answers", "1 to overlap"),
     Key("max_overlap", Whole(1, 50), "overlap",
         "more workers for an uncertain item, up to this", "overlap to 50"),
     Key("lease_minutes", Whole(1, 24 * 60, "minutes"), "10",
@@ -192,7 +194,9 @@ KEYS: dict[str, Key] = {key.name: key for key in (
     Key("min_gold", Whole(1, 10_000), "5", "gold answers before min_accuracy applies"),
     Key("min_seconds", Number(0, 3600, "seconds"), "unset (half the median)",
         "an answer faster than this is too fast"),
-    Key("confidence", SHARE, "0.9", "an item is done at overlap answers once this sure"),
+    Key("confidence", SHARE, "0.9",
+        "an item is done once this sure (and, before overlap, once one more answer would "
+        "change its label with a chance under 1 - confidence)"),
     Key("aggregation", Choice((*CATEGORICAL_METHODS, *TEXT_METHODS[1:])), '"auto"',
         "how answers become a label (rover only for transcription)"),
     Key("settle_unit", Whole(1, 1000), "10", "answers per settlement unit"),
@@ -219,6 +223,24 @@ KEYS: dict[str, Key] = {key.name: key for key in (
 TOP_KEYS = {name.split(".")[0].split("[")[0] for name in KEYS}
 TABLE_KEYS = {table: {name.split(".", 1)[1] for name in KEYS if name.startswith(f"{table}.")}
                for table in ("quiz", "skill_bonus")}
+
+
+@dataclass(frozen=True)
+class OverlapBound(Whole):
+    """``min_overlap <= overlap <= max_overlap``: a range that depends on ``overlap``, so
+    the message names it ("min_overlap must be … from 1 to 3 (at most overlap, 3)") rather
+    than leave the writer to guess where the 3 came from."""
+
+    why: str = ""
+
+    def allowed(self) -> str:
+        return f"{super().allowed()} ({self.why})"
+
+
+def overlap_rules(overlap: int) -> tuple[Rule, Rule]:
+    """The rules for ``min_overlap`` and ``max_overlap`` once ``overlap`` is known."""
+    return (OverlapBound(1, overlap, why=f"at most overlap, {overlap}"),
+            OverlapBound(overlap, 50, why=f"at least overlap, {overlap}"))
 
 
 def text_limit(key: str) -> int:

@@ -84,6 +84,9 @@ class ProjectSpec:
     min_seconds: float | None = None
     max_overlap: int = 3
     confidence: float = 0.9
+    #: the fewest answers an item may stop at once settled (``bot.domain.stopping``);
+    #: 0 when the file gives none, which means ``overlap`` (see ``floor``)
+    min_overlap: int = 0
     aggregation: str = "auto"
     settle_unit: int = 10
     unit_accuracy: float = 1.0
@@ -96,6 +99,11 @@ class ProjectSpec:
     #: text's language is detected at import, and media without ``lang`` need no reading
     language: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def floor(self) -> int:
+        """The fewest answers an item is ever done with (below ``max_overlap``)."""
+        return self.min_overlap or self.overlap
 
     @property
     def categorical(self) -> bool:

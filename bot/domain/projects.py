@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.domain.errors import ProjectError
-from bot.domain.limits import Choice, Invalid, Rule, Whole
+from bot.domain.limits import Choice, Invalid, Rule
 from bot.domain.project_keys import (
     CATEGORICAL_METHODS,
     KEYS,
@@ -28,6 +28,7 @@ from bot.domain.project_keys import (
     TABLE_KEYS,
     TEXT_METHODS,
     TOP_KEYS,
+    overlap_rules,
 )
 from bot.domain.project_spec import (
     SENTIMENT_LABELS,
@@ -186,7 +187,9 @@ def parse_project(data: dict[str, Any], *, stored: bool = False) -> ProjectSpec:
     reward_micros = read.value(data, "reward", 0)
     currency = read.value(data, "currency")
     overlap = read.value(data, "overlap", 3)
-    max_overlap = read.value(data, "max_overlap", overlap, Whole(overlap, 50))
+    min_rule, max_rule = overlap_rules(overlap)
+    min_overlap = read.value(data, "min_overlap", 0, min_rule)
+    max_overlap = read.value(data, "max_overlap", overlap, max_rule)
     methods = CATEGORICAL_METHODS if kind != "transcription" else TEXT_METHODS
     aggregation = read.value(data, "aggregation", "auto", Choice(methods))
     spec = ProjectSpec(
@@ -200,6 +203,7 @@ def parse_project(data: dict[str, Any], *, stored: bool = False) -> ProjectSpec:
         min_gold=read.value(data, "min_gold", 5),
         min_seconds=read.value(data, "min_seconds"),
         max_overlap=max_overlap,
+        min_overlap=min_overlap,
         confidence=read.value(data, "confidence", 0.9),
         aggregation=aggregation,
         settle_unit=read.value(data, "settle_unit", 10),

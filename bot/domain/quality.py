@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.aggregation.text import detokenize, rover, tokenize, word_error_rate
 from bot.domain.project_spec import ProjectSpec
@@ -36,6 +36,9 @@ MEDIAN_AFTER = 50
 class Estimate:
     label: str
     confidence: float
+    #: the chance that one more answer changes ``label`` (a tie counts as a change), for
+    #: a next worker as good as the best who answered the item so far (``change_chance``)
+    change: float = field(default=1.0, compare=False)
 
 
 def worker_accuracy(gold_total: int, gold_correct: int) -> float:
@@ -68,35 +71,72 @@ def live_estimate(spec: ProjectSpec, answers: Sequence[tuple[int, str]],
     # ties go to the label listed first; "tied" allows for the rounding of float sums,
     # which otherwise depends on the order the answers came in
     best = next(i for i in range(k) if weights[i] >= 1 - 1e-9)
-    return Estimate(labels[best], weights[best] / total)
+    next_worker = max([PRIOR_ACCURACY, *(accuracy.get(w, PRIOR_ACCURACY)
+                                         for w, _ in answers)])
+    posterior = [w / total for w in weights]
+    return Estimate(labels[best], posterior[best],
+                    change_chance(log_post, posterior, best, next_worker))
+
+
+def change_chance(log_post: Sequence[float], posterior: Sequence[float], best: int,
+                  acc: float) -> float:
+    """P(the label changes after one more answer from a worker right ``acc`` of the time).
+
+    The next answer is v with probability sum over true labels t of post(t) * P(v | t). Only
+    an answer for another label v can move the lead, and only to v: it adds log(acc) to v
+    and log((1 - acc) / (k - 1)) to the leader. So this is the posterior mass of the answers
+    that would overturn the leader (a tie counts), O(k) per answer.
+    """
+    k = len(log_post)
+    if k < 2:
+        return 0.0
+    wrong = (1 - acc) / (k - 1)
+    step = math.log(acc) - math.log(wrong)
+    chance = 0.0
+    for v in range(k):
+        if v != best and log_post[v] + step >= log_post[best] - 1e-9:
+            chance += posterior[v] * acc + (1 - posterior[v]) * wrong
+    return chance
 
 
 def text_estimate(values: Sequence[str]) -> Estimate:
-    """ROVER over the typed answers; confidence is how strongly the slots agreed."""
+    """ROVER over the typed answers; confidence is how strongly the slots agreed. Text has
+    no posterior to ask what one more answer would do, so the chance of a change is taken
+    as the share of doubt, 1 - confidence."""
     tokenized = [tokenize(v) for v in values]
     if len(values) == 1:
-        return Estimate(detokenize(tokenized[0]), 0.5)  # one person is never proof
+        return Estimate(detokenize(tokenized[0]), 0.5, 0.5)  # one person is never proof
     if not any(tokenized):
-        return Estimate("", 1.0)  # everybody says it cannot be made out
+        return Estimate("", 1.0, 0.0)  # everybody says it cannot be made out
     tokens, confidence, _fallback = rover(tokenized)
-    return Estimate(detokenize(tokens), float(confidence))
+    return Estimate(detokenize(tokens), float(confidence), 1 - float(confidence))
 
 
-def item_done(spec: ProjectSpec, answers: int, confidence: float | None) -> bool:
+def item_done(spec: ProjectSpec, answers: int, confidence: float | None,
+              change: float = 1.0) -> bool:
     """Enough answers, and sure enough; or as many answers as the project allows.
 
-    With ``max_overlap == overlap`` (the default) this is simply ``answers >= overlap``.
+    From ``overlap`` answers on, the leader's posterior reaching ``confidence`` is enough
+    (as it always was). From ``min_overlap`` (when the operator set it lower) the item may
+    stop earlier, but only once settled: the posterior reaches ``confidence`` *and* one
+    more answer, from a worker as good as the best who answered it, would change the
+    label with a chance (``change``) of at most 1 - ``confidence``. With
+    ``max_overlap == overlap`` and no ``min_overlap`` this is ``answers >= overlap``.
     """
     if answers >= spec.max_overlap:
         return True
-    return answers >= spec.overlap and confidence is not None \
-        and confidence >= spec.confidence - 1e-12
+    if answers < spec.floor or confidence is None \
+            or confidence < spec.confidence - 1e-12:
+        return False
+    return answers >= spec.overlap or change <= 1 - spec.confidence + 1e-12
 
 
 def wanted_answers(spec: ProjectSpec, answers: int) -> int:
-    """How many answers the item should have once open leases come back: one at a time
-    beyond ``overlap``, so a disputed item asks just one more person."""
-    return spec.overlap if answers < spec.overlap else min(answers + 1, spec.max_overlap)
+    """How many answers the item should have once open leases come back: ``min_overlap``
+    at once (``overlap`` when unset), then one at a time, so an item that may stop early
+    is not leased to more workers than it turns out to need, and a disputed item asks just
+    one more person."""
+    return spec.floor if answers < spec.floor else min(answers + 1, spec.max_overlap)
 
 
 def is_correct(spec: ProjectSpec, value: str, gold: str) -> bool:

@@ -7,8 +7,10 @@ Rules (issue #2):
 
 And (issue #3): only qualified, unsuspended workers are given tasks; gold items are mixed
 in at ``gold_rate``, and an item's live confidence decides whether it needs more workers,
-up to ``max_overlap``. Recording the answers lives in ``bot/services/work.py``, whose ``Work``
-service builds on ``Leasing``: an answer and the next lease share one transaction.
+up to ``max_overlap``. Issue 13: among the started items a worker may take, those their
+answer is worth most on come first, and gold checks go by need (``bot.domain.routing``).
+Recording the answers lives in ``bot/services/work.py``, whose ``Work`` service builds on
+``Leasing``: an answer and the next lease share one transaction.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from bot.clock import Clock, to_iso
-from bot.domain import quality
+from bot.domain import quality, routing
 from bot.domain.languages import serving
 from bot.domain.project_spec import ProjectSpec
 from bot.domain.projects import Project
@@ -104,9 +106,11 @@ class Served:
 
 
 def item_state(spec: ProjectSpec, answers: int, leases: int,
-               confidence: float | None = None) -> int:
-    """Where an item stands: decides whether the index still offers it."""
-    if quality.item_done(spec, answers, confidence):
+               confidence: float | None = None, change: float = 1.0) -> int:
+    """Where an item stands: decides whether the index still offers it. ``change`` is the
+    chance one more answer changes its label (unknown: 1, so only the counters and the
+    confidence can finish it)."""
+    if quality.item_done(spec, answers, confidence, change):
         return DONE
     if answers + leases >= quality.wanted_answers(spec, answers):
         return FULL
@@ -267,19 +271,11 @@ class Leasing:
             return Served(None, Empty.GATED, project, gate)
         if project.status != "open":
             return Served(None, Empty.PAUSED, project)
-        item = None
-        for state in (STARTED, FRESH):
-            # one index look-up per language; the oldest item across them comes first
-            for lang in languages:
-                found = await item_store.next_for_worker(conn, project.id, worker_id, state,
-                                                         lang)
-                if found is not None and (item is None or found.id < item.id):
-                    item = found
-            if item is not None:
-                break
+        skill = await self.standing.skill(conn, worker_id, project)
+        item = await self._next_item(conn, worker_id, project, languages, skill)
         if item is None:
             return Served(None, Empty.NOTHING_LEFT, project)
-        if self.rng.random() < project.spec.gold_rate:
+        if self.rng.random() < routing.gold_rate(project.spec, skill):
             # gold is mixed into real work, never served on its own
             gold_id = await quality_store.next_gold_for_worker(conn, project.id, worker_id,
                                                                languages)
@@ -296,6 +292,25 @@ class Leasing:
         await self._progress(conn, item, project, answers=0, leases=1)
         return Served(await self._task(conn, assignment, project, item), project=project)
 
+    async def _next_item(self, conn: Connection, worker_id: int, project: Project,
+                         languages: tuple[str, ...], skill: routing.Skill) -> ItemRow | None:
+        """Started items before fresh ones; among started ones the need bucket this worker
+        is best used on first (``bot.domain.routing``), the oldest item within a bucket.
+        One index look-up per bucket and language until one finds an item: at most four
+        buckets (three started, one fresh) times the languages, each the first entry of
+        one index range."""
+        steps = [(STARTED, need) for need in routing.order(project.spec, skill)]
+        for state, need in (*steps, (FRESH, routing.OPEN)):
+            item = None
+            for lang in languages:
+                found = await item_store.next_for_worker(conn, project.id, worker_id, state,
+                                                         lang, need)
+                if found is not None and (item is None or found.id < item.id):
+                    item = found
+            if item is not None:
+                return item
+        return None
+
     async def _task(self, conn: Connection, assignment: AssignmentRow,
                     project: Project, item: ItemRow | None = None) -> Task:
         item = item or await item_store.get(conn, assignment.item_id)
@@ -305,13 +320,18 @@ class Leasing:
 
     async def _progress(self, conn: Connection, item: ItemRow, project: Project,
                         *, answers: int, leases: int,
-                        estimate: tuple[str | None, float | None] | None = None) -> None:
-        """Move the item's counters (and estimate) on; its state follows from them."""
-        label, confidence = estimate or (item.label, item.confidence)
+                        estimate: quality.Estimate | None = None) -> None:
+        """Move the item's counters (and estimate, and need bucket) on; its state follows
+        from them. A done item stays done: its label was final and its units judged."""
+        label, confidence = ((estimate.label, estimate.confidence) if estimate
+                             else (item.label, item.confidence))
+        change = estimate.change if estimate else 1.0
         new_answers, new_leases = item.answers + answers, item.leases + leases
-        state = item_state(project.spec, new_answers, new_leases, confidence)
+        state = DONE if item.state == DONE else item_state(
+            project.spec, new_answers, new_leases, confidence, change)
+        need = routing.need(project.spec, new_answers, confidence)
         await item_store.set_progress(conn, item.id, new_answers, new_leases, state, label,
-                                      confidence)
+                                      confidence, need)
         if state == DONE and item.state != DONE:
             await self.earnings.item_resolved(conn, item.id)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.clock import Clock, to_iso
-from bot.domain import quality
+from bot.domain import quality, routing
 from bot.domain.projects import Project
 from bot.domain.qualify import GOLD, TOO_FAST
 from bot.domain.records import Qualification
@@ -41,19 +41,25 @@ class QualityStanding:
         return quality.fast_threshold(project.spec, median, count)
 
     async def estimate(self, conn: Connection, item: ItemRow, project: Project
-                       ) -> tuple[str | None, float | None]:
-        """The item's live label and confidence, its latest answer included: a gold item
-        is known; otherwise a one-coin Dawid-Skene posterior weighted by gold accuracy."""
+                       ) -> quality.Estimate | None:
+        """The item's live label, confidence and chance that one more answer changes it,
+        its latest answer included: a gold item is known; otherwise a one-coin
+        Dawid-Skene posterior weighted by gold accuracy. One statement, O(the item's
+        answers and their workers' gold answers), however big the project."""
         if item.gold is not None:
-            return item.gold, 1.0
+            return quality.Estimate(item.gold, 1.0, 0.0)
         rows = await quality_store.answers_with_gold_stats(conn, item.id, project.id)
         accuracy = {w: quality.worker_accuracy(total, correct)
                     for w, _answer, total, correct in rows if total}
-        estimate = quality.live_estimate(project.spec, [(w, a) for w, a, _t, _c in rows],
-                                         accuracy)
-        if estimate is None:
-            return item.label, item.confidence
-        return estimate.label, estimate.confidence
+        return quality.live_estimate(project.spec, [(w, a) for w, a, _t, _c in rows],
+                                     accuracy)
+
+    async def skill(self, conn: Connection, worker_id: int, project: Project
+                    ) -> routing.Skill:
+        """The worker's gold record in the project, all of it (as the live estimate weighs
+        it): what routing and the gold rate go by."""
+        total, correct = await quality_store.gold_stats(conn, worker_id, project.id)
+        return routing.Skill(total, correct)
 
     async def after_answer(self, conn: Connection, worker: int, project: Project,
                            gold_correct: bool | None, too_fast: bool) -> str | None:

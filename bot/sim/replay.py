@@ -163,12 +163,20 @@ class Setting:
     gold_rate: float = 0.0
     quiz_questions: int | None = None
     training: bool = True
+    #: the fewest answers a settled item may stop at (None: ``overlap``)
+    min_overlap: int | None = None
+
+    @property
+    def floor(self) -> int:
+        return self.min_overlap or self.overlap
 
     def document(self, base: dict[str, Any]) -> dict[str, Any]:
         """A project file's keys: ``base`` (name, kind, labels, reward…) with these."""
         doc = {k: v for k, v in base.items() if k != "quiz"}
         doc.update(overlap=self.overlap, max_overlap=self.max_overlap,
                    confidence=self.confidence, gold_rate=self.gold_rate)
+        if self.min_overlap is not None:
+            doc["min_overlap"] = self.min_overlap
         if self.quiz_questions is not None:
             quiz = dict(base.get("quiz") or {})
             quiz.update(questions=self.quiz_questions, training=self.training)
@@ -178,7 +186,7 @@ class Setting:
 
 #: the project's recommended quality settings (README, "Quality while working")
 QUALITY = Setting("quality", overlap=3, max_overlap=5, confidence=0.9, gold_rate=0.1,
-                  quiz_questions=6, training=True)
+                  quiz_questions=6, training=True, min_overlap=2)
 #: the plain baseline: three answers per item, nothing else
 PLAIN = Setting("plain overlap 3")
 

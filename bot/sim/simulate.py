@@ -33,11 +33,14 @@ def settings_for(spec: ProjectSpec) -> list[Setting]:
     own = Setting("this project", overlap=spec.overlap, max_overlap=spec.max_overlap,
                   confidence=spec.confidence, gold_rate=spec.gold_rate,
                   quiz_questions=quiz.questions if quiz else None,
-                  training=quiz.training if quiz else True)
+                  training=quiz.training if quiz else True,
+                  min_overlap=spec.min_overlap or None)
     plain = [Setting(f"overlap {n}, no quiz, no gold", overlap=n, max_overlap=n)
              for n in (3, 5)]
-    return [own] + [s for s in plain if (s.overlap, s.max_overlap, s.gold_rate, s.quiz_questions)
-                    != (own.overlap, own.max_overlap, own.gold_rate, own.quiz_questions)]
+    def keys(s: Setting) -> tuple[object, ...]:
+        return s.overlap, s.floor, s.max_overlap, s.gold_rate, s.quiz_questions
+
+    return [own] + [s for s in plain if keys(s) != keys(own)]
 
 
 def _crowd(spec: ProjectSpec, answers: str, gold: str) -> Crowd:
@@ -75,8 +78,8 @@ def _line(setting: Setting, o: Outcome) -> tuple[str, ...]:
 
 
 def describe(s: Setting) -> str:
-    overlap = (f"overlap {s.overlap}" if s.max_overlap == s.overlap
-               else f"overlap {s.overlap}-{s.max_overlap} at {s.confidence:g}")
+    overlap = (f"overlap {s.overlap}" if s.max_overlap == s.overlap == s.floor
+               else f"overlap {s.floor}-{s.max_overlap} at {s.confidence:g}")
     quiz = f", quiz {s.quiz_questions}" if s.quiz_questions is not None else ""
     gold = f", gold {s.gold_rate:g}" if s.gold_rate else ""
     return overlap + gold + quiz

@@ -1,0 +1,97 @@
+"""Who gets which open item, and how many gold checks, by what the answer is worth (issue 13).
+
+Pure rules over plain values; the leasing service reads the worker's gold record and asks.
+
+- **Need.** Every open item carries a small bucket, kept in the serving index and updated
+  with each answer from the item's live posterior (``bot.domain.quality.live_estimate``):
+  ``SPLIT`` (the answers disagree), ``OPEN`` (leaning, or leased but not yet answered) and
+  ``SURE`` (already confident, waiting only for ``min_overlap`` or for one more answer not
+  to be able to flip it). A fresh item is ``OPEN``.
+- **Skill.** A worker whose gold accuracy is known well above ``min_accuracy`` is
+  *proven*; everyone else (fewer than ``min_gold`` gold answers, or close to the line)
+  is *learning*. Proven workers are served the split items first: their answer is the one
+  most likely to settle them. Learning workers are served the sure items first: their
+  answer can do little harm there, and it is compared with a label the crowd is already
+  sure of while gold checks find out what they are worth.
+- **Nothing starves.** Every worker takes any started item (whatever its bucket) before a
+  fresh one is opened, and within a bucket the oldest item comes first. So an item left
+  in a worker's last-choice bucket waits only while started items ahead of it exist; none
+  are added while it waits, because nobody opens a fresh item while a started one is
+  open to them. Leases still end after ``lease_minutes``.
+- **Gold by need.** ``gold_rate`` is the average: a learning worker is checked at
+  ``LEARNING_GOLD`` times it and a proven one at ``PROVEN_GOLD`` times it, so a crowd whose
+  tasks are half done by learning workers sees exactly ``gold_rate`` (and a crowd of
+  newcomers more, which is what gold checks are for).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from bot.domain.project_spec import ProjectSpec
+from bot.domain.quality import PRIOR_WEIGHT, worker_accuracy
+
+#: need buckets (the ``need`` column of items), in the order a proven worker wants them
+SURE, OPEN, SPLIT = 0, 1, 2
+BY_NEED = (SPLIT, OPEN, SURE)
+#: a worker is proven once their smoothed accuracy is this many standard errors above
+#: ``min_accuracy`` (and ``min_gold`` gold answers exist): 9 of 10 right at 0.7
+PROVEN_MARGIN = 1.5
+#: gold rate factors; (LEARNING_GOLD + PROVEN_GOLD) / 2 == 1 keeps ``gold_rate`` the average
+#: when half of the tasks are done by workers still being learned
+LEARNING_GOLD = 1.5
+PROVEN_GOLD = 0.5
+
+
+@dataclass(frozen=True)
+class Skill:
+    """A worker's gold record in a project: gold answers and how many were right."""
+
+    gold: int = 0
+    correct: int = 0
+
+    @property
+    def accuracy(self) -> float:
+        """Shrunk towards the prior, as the live estimate weighs their answers."""
+        return worker_accuracy(self.gold, self.correct)
+
+
+def proven(spec: ProjectSpec, skill: Skill) -> bool:
+    """Known to be comfortably above the suspension line.
+
+    The margin is ``PROVEN_MARGIN`` standard errors of the smoothed accuracy, so a worker
+    with 5 of 5 right (0.91 smoothed) is proven at ``min_accuracy = 0.7`` and one with 4 of
+    5 (0.80, too close to tell) is not yet.
+    """
+    if skill.gold < spec.min_gold:
+        return False
+    acc = skill.accuracy
+    spread = math.sqrt(acc * (1 - acc) / (skill.gold + PRIOR_WEIGHT))
+    return acc - PROVEN_MARGIN * spread >= spec.min_accuracy
+
+
+def order(spec: ProjectSpec, skill: Skill) -> tuple[int, ...]:
+    """The need buckets of started items in the order this worker is served them."""
+    return BY_NEED if proven(spec, skill) else BY_NEED[::-1]
+
+
+def gold_rate(spec: ProjectSpec, skill: Skill) -> float:
+    """This worker's share of gold checks: more while learning, fewer once proven."""
+    factor = PROVEN_GOLD if proven(spec, skill) else LEARNING_GOLD
+    return min(1.0, spec.gold_rate * factor)
+
+
+def need(spec: ProjectSpec, answers: int, confidence: float | None) -> int:
+    """The bucket of an open item with ``answers`` answers and this leader's posterior.
+
+    Split means the leader is below halfway between a guess (1/k) and ``confidence``: two
+    disagreeing answers, or a strong worker against a new one. For a transcription the
+    ROVER agreement stands in for the posterior (a guess being 0).
+    """
+    if answers == 0 or confidence is None:
+        return OPEN
+    if confidence >= spec.confidence - 1e-12:
+        return SURE
+    guess = 1 / len(spec.labels) if spec.categorical and spec.labels else 0.0
+    return SPLIT if confidence < (guess + spec.confidence) / 2 else OPEN

@@ -1,0 +1,291 @@
+"""Spending answers where they change a label (issue 13): when an item stops, which open
+item a worker is served, and how many gold checks they see.
+
+The posteriors are worked by hand: one-coin workers, a uniform prior over the labels, a
+worker right ``acc`` of the time and wrong (1 - acc) / (k - 1) of the time on each other
+label.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from bot.domain import quality, routing
+from bot.domain.project_spec import ProjectSpec
+from bot.domain.projects import parse_project
+from bot.domain.routing import OPEN, SPLIT, SURE, Skill
+from bot.services.leasing import Task
+from bot.wiring import Services
+from storage import assignments as assignment_store
+from storage import items as item_store
+from storage.items import FRESH, STARTED
+from tests.conftest import FixedRandom, add_project, add_worker, sentiment_doc
+
+NOW, LATER = "2026-01-01T00:00:00.000000Z", "2099-01-01T00:00:00.000000Z"
+STRONG, NEW = 0.95, quality.PRIOR_ACCURACY
+
+
+def spec(**extra: object) -> ProjectSpec:
+    return parse_project(sentiment_doc(**extra))
+
+
+def binary(**extra: object) -> ProjectSpec:
+    return parse_project(sentiment_doc(kind="classification", labels=["yes", "no"], **extra))
+
+
+def estimate(project: ProjectSpec, answers: list[tuple[int, str]],
+             accuracy: dict[int, float]) -> quality.Estimate:
+    found = quality.live_estimate(project, answers, accuracy)
+    assert found is not None
+    return found
+
+
+def done(project: ProjectSpec, answers: list[tuple[int, str]],
+         accuracy: dict[int, float]) -> bool:
+    found = estimate(project, answers, accuracy)
+    return quality.item_done(project, len(answers), found.confidence, found.change)
+
+
+# -- stopping -----------------------------------------------------------------------------
+
+def test_two_agreeing_strong_workers_stop_at_min_overlap() -> None:
+    project = spec(overlap=3, min_overlap=2, max_overlap=5)
+    answers = [(1, "positive"), (2, "positive")]
+    found = estimate(project, answers, {1: STRONG, 2: STRONG})
+    # truth positive: .95 * .95; neutral or negative: .025 * .025 each
+    assert found.confidence == pytest.approx(0.95**2 / (0.95**2 + 2 * 0.025**2))
+    # one answer against it, even from a .95 worker, leaves positive ahead: nothing flips
+    assert found.change == 0
+    assert done(project, answers, {1: STRONG, 2: STRONG})
+    # without min_overlap the same two answers wait for the third
+    assert not done(spec(overlap=3, max_overlap=5), answers, {1: STRONG, 2: STRONG})
+
+
+def test_a_split_waits_and_is_split() -> None:
+    project = spec(overlap=3, min_overlap=2, max_overlap=5)
+    answers = [(1, "positive"), (2, "negative")]
+    found = estimate(project, answers, {1: STRONG, 2: STRONG})
+    # positive and negative: .95 * .025 each; neutral: .025 * .025
+    assert found.confidence == pytest.approx(0.95 * 0.025 / (2 * 0.95 * 0.025 + 0.025**2))
+    assert found.change > 0.4  # the next answer decides it
+    assert not done(project, answers, {1: STRONG, 2: STRONG})
+    assert routing.need(project, 2, found.confidence) == SPLIT
+
+
+def test_max_overlap_caps_a_dispute() -> None:
+    project = spec(overlap=3, min_overlap=2, max_overlap=4)
+    answers = [(1, "positive"), (2, "negative"), (3, "neutral"), (4, "positive")]
+    found = estimate(project, answers, {})
+    assert found.confidence < project.confidence
+    assert not quality.item_done(project, 3, found.confidence, found.change)
+    assert quality.item_done(project, 4, found.confidence, found.change)
+
+
+def test_a_new_workers_answer_counts_less() -> None:
+    project = spec(overlap=3, min_overlap=2, max_overlap=5)
+    # a proven worker against a newcomer (the prior's 0.8): the proven one leads
+    found = estimate(project, [(1, "positive"), (2, "negative")], {1: STRONG})
+    assert found.label == "positive"
+    assert found.confidence == pytest.approx(
+        0.95 * 0.1 / (0.95 * 0.1 + 0.025 * 0.8 + 0.025 * 0.1))
+    assert not done(project, [(1, "positive"), (2, "negative")], {1: STRONG})
+    # two agreeing newcomers are less sure than two agreeing proven workers: at 0.95 on
+    # a yes/no item, 0.64 / (0.64 + 0.04) = 0.941 waits, 0.9025 / 0.905 stops
+    strict = binary(overlap=3, min_overlap=2, max_overlap=5, confidence=0.95)
+    agree = [(1, "yes"), (2, "yes")]
+    assert estimate(strict, agree, {}).confidence == pytest.approx(0.64 / 0.68)
+    assert not done(strict, agree, {})
+    assert done(strict, agree, {1: STRONG, 2: STRONG})
+
+
+def test_below_overlap_a_label_one_answer_could_flip_waits() -> None:
+    # yes (.95), yes (.8), no (.8): posterior of yes = .95; a .95 worker answering no would
+    # tie it, which happens with chance .05 * .95 + .95 * .05 = .095
+    project = binary(overlap=4, min_overlap=2, max_overlap=5, confidence=0.92)
+    answers = [(1, "yes"), (2, "yes"), (3, "no")]
+    found = estimate(project, answers, {1: STRONG})
+    assert found.confidence == pytest.approx(0.95)
+    assert found.change == pytest.approx(0.05 * 0.95 + 0.95 * 0.05)
+    assert not done(project, answers, {1: STRONG})  # 0.095 > 1 - 0.92
+    # from overlap on, being sure is enough, as before
+    assert quality.item_done(project, 4, found.confidence, found.change)
+
+
+def test_without_min_overlap_an_item_stops_as_it_always_did() -> None:
+    project = spec(overlap=3, max_overlap=3)
+    assert project.floor == 3
+    assert not quality.item_done(project, 2, 0.999, 0.0)
+    assert quality.item_done(project, 3, 0.2, 1.0)
+    assert quality.wanted_answers(project, 0) == 3
+
+
+def test_an_item_that_may_stop_early_is_leased_to_min_overlap_workers_at_once() -> None:
+    project = spec(overlap=3, min_overlap=2, max_overlap=5)
+    assert [quality.wanted_answers(project, n) for n in range(6)] == [2, 2, 3, 4, 5, 5]
+
+
+# -- need buckets and skill ------------------------------------------------------------------
+
+def test_need_buckets() -> None:
+    project = spec()
+    assert routing.need(project, 0, None) == OPEN
+    assert routing.need(project, 2, 0.97) == SURE
+    assert routing.need(project, 1, 0.8) == OPEN  # one newcomer's answer
+    # halfway between a guess (1/3) and 0.9 is 0.617
+    assert routing.need(project, 2, 0.6) == SPLIT
+    assert routing.need(project, 2, 0.62) == OPEN
+
+
+def test_a_worker_is_proven_only_well_above_the_line() -> None:
+    project = spec(min_gold=5, min_accuracy=0.7)
+    assert not routing.proven(project, Skill(4, 4))   # too few gold answers
+    assert routing.proven(project, Skill(5, 5))       # 0.91 smoothed, 0.72 at worst
+    assert not routing.proven(project, Skill(5, 4))   # 0.80: too close to 0.7 to tell
+    assert routing.proven(project, Skill(20, 18))
+    assert routing.order(project, Skill(5, 5)) == (SPLIT, OPEN, SURE)
+    assert routing.order(project, Skill()) == (SURE, OPEN, SPLIT)
+
+
+def test_gold_rate_is_higher_while_learning_and_averages_to_gold_rate() -> None:
+    project = spec(gold_rate=0.1, min_gold=5, min_accuracy=0.7)
+    assert routing.gold_rate(project, Skill()) == pytest.approx(0.15)
+    assert routing.gold_rate(project, Skill(3, 3)) == pytest.approx(0.15)
+    assert routing.gold_rate(project, Skill(6, 4)) == pytest.approx(0.15)  # near the line
+    assert routing.gold_rate(project, Skill(20, 19)) == pytest.approx(0.05)
+    assert routing.gold_rate(spec(gold_rate=0.9), Skill()) == 1.0
+    # a mixed crowd, each worker with the tasks they do: half of the tasks by workers
+    # still learned (newcomers, one close to the line), half by proven ones
+    crowd = [(Skill(), 300), (Skill(2, 2), 200), (Skill(8, 6), 500),
+             (Skill(30, 29), 600), (Skill(12, 12), 400)]
+    tasks = sum(n for _, n in crowd)
+    average = sum(routing.gold_rate(project, s) * n for s, n in crowd) / tasks
+    assert average == pytest.approx(project.gold_rate)
+
+
+# -- routing through the work service ---------------------------------------------------------
+
+async def make_proven(services: Services, project_id: int, worker: int, gold_ids: list[int]
+                      ) -> None:
+    """Right answers on gold items, written as the work loop writes them."""
+    async with services.db.transaction() as conn:
+        for item_id in gold_ids:
+            lease = await assignment_store.create(conn, item_id, worker, project_id, NOW,
+                                                  LATER)
+            assert await assignment_store.record_answer(conn, lease.id, worker, "positive",
+                                                        NOW, None, 5.0, True, False)
+
+
+async def add_gold(services: Services, project_id: int, count: int) -> None:
+    """Gold items (answer: positive), numbered after the project's work items."""
+    async with services.db.transaction() as conn:
+        await item_store.insert_many(conn, project_id, [
+            item_store.NewItem(f"gold-{i}", f"gold {i}", None, "positive", False, None, None)
+            for i in range(count)], NOW)
+
+
+def gold_ids(count: int, after: int) -> list[int]:
+    return list(range(after + 1, after + count + 1))
+
+
+async def set_need(services: Services, item_id: int, answers: int, confidence: float
+                   ) -> None:
+    """An item started by others, its live estimate as it would be."""
+    project = spec()
+    async with services.db.transaction() as conn:
+        await item_store.set_progress(conn, item_id, answers, 0, STARTED, "positive",
+                                      confidence, routing.need(project, answers, confidence))
+
+
+def text_of(task: Task | None) -> str | None:
+    return task.text if task is not None else None
+
+
+async def routed_project(services: Services) -> int:
+    """Items 1-6: 1 sure, 2 split, 3 split, 4 open (leaning), 5 and 6 fresh; gold 7-11."""
+    project_id = await add_project(services, items=6, overlap=3, max_overlap=5,
+                                   min_gold=5, min_accuracy=0.7, gold_rate=0.1)
+    await add_gold(services, project_id, 5)
+    await set_need(services, 1, 2, 0.97)
+    await set_need(services, 2, 2, 0.5)
+    await set_need(services, 3, 2, 0.45)
+    await set_need(services, 4, 1, 0.8)
+    services.work.rng = FixedRandom(0.99)  # no gold checks here
+    return project_id
+
+
+async def test_a_proven_worker_gets_the_most_uncertain_item_oldest_first(
+        services: Services) -> None:
+    project_id = await routed_project(services)
+    await add_worker(services, 1)
+    await make_proven(services, project_id, 1, gold_ids(5, 6))
+    served = []
+    task = (await services.work.start(1, "reviews")).task
+    while task is not None:
+        served.append(task.text)
+        # a stop and a fresh start each time, so each choice is made on the buckets above
+        await services.work.stop(1, task.assignment_id)
+        task = (await services.work.start(1, "reviews")).task
+        if len(served) > 6:
+            break
+    # split (older first), then leaning, then sure: every started item before a fresh one
+    assert served[:4] == ["text 1", "text 2", "text 3", "text 0"]
+    assert served[4] == "text 4"
+
+
+async def test_a_new_worker_gets_the_sure_item_first(services: Services) -> None:
+    await routed_project(services)
+    await add_worker(services, 2)
+    task = (await services.work.start(2, "reviews")).task
+    assert text_of(task) == "text 0"  # item 1, the one the crowd is already sure of
+
+
+async def test_an_old_item_is_served_before_newer_ones_of_the_same_need(
+        services: Services) -> None:
+    project_id = await add_project(services, items=5, overlap=3)
+    await add_gold(services, project_id, 5)
+    for item_id in (5, 2, 4):  # made split in another order than their age
+        await set_need(services, item_id, 2, 0.5)
+    services.work.rng = FixedRandom(0.99)
+    await add_worker(services, 1)
+    await make_proven(services, project_id, 1, gold_ids(5, 5))
+    task = (await services.work.start(1, "reviews")).task
+    assert text_of(task) == "text 1"  # item 2: the oldest split item
+
+
+async def test_a_new_worker_sees_more_gold_than_a_proven_one(services: Services) -> None:
+    project_id = await add_project(services, items=80, overlap=2, gold_rate=0.2,
+                                   min_gold=5, min_accuracy=0.7)
+    await add_gold(services, project_id, 40)
+    for worker in (1, 2):
+        await add_worker(services, worker)
+    await make_proven(services, project_id, 1, gold_ids(5, 80))
+    seen: dict[int, int] = {}
+    for worker in (1, 2):
+        services.work.rng = random.Random(11)  # the same draws for both
+        gold, tasks = 0, 0
+        task = (await services.work.start(worker, "reviews")).task
+        while task is not None and tasks < 40:
+            gold += bool(task.text and task.text.startswith("gold"))
+            tasks += 1
+            result = await services.work.answer_choice(worker, task.assignment_id, 0)
+            task = result.served.task if result.served else None
+        seen[worker] = gold
+    # the newcomer is checked at 0.3 until five right answers prove them, then at 0.1;
+    # the proven worker at 0.1 throughout
+    assert seen[2] > seen[1], seen
+    assert seen[1] <= math.ceil(40 * 0.1 * 2), seen
+
+
+async def test_fresh_items_keep_need_open(services: Services) -> None:
+    await add_project(services, items=2, overlap=3)
+    await add_worker(services, 1)
+    services.work.rng = FixedRandom(0.99)
+    task = (await services.work.start(1, "reviews")).task
+    assert task is not None
+    await services.work.stop(1, task.assignment_id)
+    async with services.db.read() as conn:
+        item = await item_store.get(conn, task.item_id)
+    assert item is not None and item.state == FRESH and item.need == OPEN
