@@ -149,6 +149,13 @@ def test_a_worker_is_proven_only_well_above_the_line() -> None:
     assert routing.order(project, Skill()) == (SURE, OPEN, SPLIT)
 
 
+def test_without_gold_everyone_gets_the_split_items_first() -> None:
+    """No gold check can prove a worker, so nobody is held to the settled items."""
+    project = spec(gold_rate=0.0)
+    assert routing.order(project, Skill()) == (SPLIT, OPEN, SURE)
+    assert routing.order(project, Skill(5, 5)) == (SPLIT, OPEN, SURE)
+
+
 def test_gold_rate_is_higher_while_learning_and_averages_to_gold_rate() -> None:
     project = spec(gold_rate=0.1, min_gold=5, min_accuracy=0.7)
     assert routing.gold_rate(project, Skill()) == pytest.approx(0.15)
