@@ -225,6 +225,11 @@ QUALITY = Setting("quality", overlap=3, max_overlap=5, confidence=0.9, gold_rate
                   quiz_questions=6, training=True)
 #: the plain baseline: three answers per item, nothing else
 PLAIN = Setting("plain overlap 3")
+#: dynamic overlap and gold checks without the quiz: a transcription crowd's quiz, graded
+#: by the project's word error rate rule (within 0.1 of the gold text), turns most
+#: workers of CrowdSpeech away (fewer than half their transcriptions are that close)
+CHECKS = Setting("gold checks, no quiz", overlap=3, max_overlap=5, confidence=0.9,
+                 gold_rate=0.1)
 
 
 @dataclass

@@ -13,6 +13,11 @@ quality is nearest their own, quality being the mean word error rate on the gold
 careful one careful; a worker with no gold answer counts as the crowd's median. Drawing
 from real transcriptions of the same item keeps the errors real: the same hard word is
 misheard by many, unlike the independent draws of a categorical replay.
+
+Each recorded transcription is typed at most once per item while any is left untyped (a
+worker whose own text was already drawn for someone else draws too): two phones typing
+the same recorded text would be two votes for one person's slips, which ROVER would
+then believe. Only when every recorded text of an item is used does a text come twice.
 """
 
 from __future__ import annotations
@@ -59,17 +64,25 @@ class Transcriber:
     cap: int
     #: mean word error rate on the gold items they transcribed
     quality: float
-    #: per item of the replay, the other workers' (quality, text), best first
-    pool: Mapping[str, Sequence[tuple[float, str]]]
+    #: per item of the replay, every author's (quality, author, text), best first
+    pool: Mapping[str, Sequence[tuple[float, str, str]]]
+    #: per item, the authors whose text a phone has typed (shared by the whole crowd)
+    typed: dict[str, set[str]]
 
     def answer(self, item: str, truth: str | None, labels: Sequence[str],
                rng: random.Random) -> str:
-        """Their own text, else the text of the nearest worker in quality (ties drawn)."""
-        if item in self.recorded:
+        """Their own text, else the untyped text of the nearest worker in quality."""
+        taken = self.typed.setdefault(item, set())
+        if item in self.recorded and self.name not in taken:
+            taken.add(self.name)
             return self.recorded[item]
-        others = self.pool[item]
-        gap = min(abs(q - self.quality) for q, _ in others)
-        return rng.choice([t for q, t in others if abs(q - self.quality) == gap])
+        entries = self.pool[item]
+        others = [e for e in entries if e[1] not in taken and e[1] != self.name] \
+            or [e for e in entries if e[1] != self.name] or list(entries)
+        gap = min(abs(q - self.quality) for q, _, _ in others)
+        _, author, text = rng.choice([e for e in others if abs(e[0] - self.quality) == gap])
+        taken.add(author)
+        return text
 
 
 def transcribers(rows: Iterable[tuple[str, str, str]], gold: Mapping[str, str],
@@ -90,19 +103,21 @@ def transcribers(rows: Iterable[tuple[str, str, str]], gold: Mapping[str, str],
         if errors:
             quality[worker] = statistics.fmean(errors)
     median = statistics.median(quality.values()) if quality else 0.0
-    pool: dict[str, list[tuple[float, str]]] = {item: [] for item in wanted}
+    pool: dict[str, list[tuple[float, str, str]]] = {item: [] for item in wanted}
     for worker in authors:
         q = quality.setdefault(worker, median)
         for item, text in recorded[worker].items():
             if item in wanted:
-                pool[item].append((q, text))
+                pool[item].append((q, worker, text))
     for entries in pool.values():
         entries.sort()
+    typed: dict[str, set[str]] = {}
     result = []
     for worker in authors:
         cap = sum(1 for item in recorded[worker] if item in work_set)
         if cap:
-            result.append(Transcriber(worker, recorded[worker], cap, quality[worker], pool))
+            result.append(Transcriber(worker, recorded[worker], cap, quality[worker], pool,
+                                      typed))
     return result
 
 
