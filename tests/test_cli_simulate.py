@@ -108,8 +108,8 @@ overlap = 3
 max_overlap = 5
 gold_rate = 0.1
 """
-WORDS = ("the cat sat on a warm mat while rain fell over quiet town and "
-         "children sang near old river bridge").split()
+WORDS = ["the", "cat", "sat", "on", "a", "warm", "mat", "while", "rain", "fell", "over",
+         "quiet", "town", "and", "children", "sang", "near", "old", "river", "bridge"]
 
 
 def speech_crowd(tmp_path: Path, items: int = 30) -> tuple[Path, Path, Path]:

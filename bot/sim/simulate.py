@@ -2,12 +2,13 @@
 
 The operator gives the project's file, a crowd file of an earlier, similar job
 (``item,worker,label``, crowd-kit's layout, which ``tapwork export --format csv`` writes
-too; ``item,worker,text`` for a transcription project) and its known answers. The crowd is replayed through the real bot
-(``bot/sim/replay.py``) with the project's quality settings and with a few alternatives,
-and each line says what that choice would buy: accuracy on the gold items (for
-transcriptions the word error rate of the exported texts, apostrophes stripped), answers per
-label (quiz and gold checks included), cost per label in the project's currency, and what
-the workers would earn an hour, counting the unpaid quiz time too.
+too; ``item,worker,text`` for a transcription project) and its known answers. The crowd
+is replayed through the real bot (``bot/sim/replay.py``) with the project's quality
+settings and with a few alternatives, and each line says what that choice would buy:
+accuracy on the gold items (for transcriptions the word error rate of the exported
+texts, apostrophes stripped), answers per label (quiz and gold checks included), cost per
+label in the project's currency, and what the workers would earn an hour, counting the
+unpaid quiz time too.
 """
 
 from __future__ import annotations
