@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections import Counter
 
+from bench import replay as bench
 from bot.aggregation.io import read_answers, read_gold
 from bot.aggregation.text import normalize
-from bot.sim.replay import CHECKS, QUALITY, Crowd, replay, split
+from bot.sim.replay import CHECKS, QUALITY, Crowd, replay, sparse_split, split
 from bot.sim.replay_text import single_worker_wer
 from tests.test_aggregation_models import shared
 
@@ -71,3 +72,33 @@ async def test_a_transcription_crowd_replayed_through_the_bot_beats_one_transcri
     assert outcome.wer is not None and outcome.wer_kept is not None
     assert outcome.wer <= 0.75 * single, (outcome.wer, single)
     assert outcome.wer <= outcome.wer_kept  # keeping apostrophes can only add errors
+
+
+def test_a_set_with_few_gold_items_works_on_items_without_gold_too() -> None:
+    folder = shared("s_adult")
+    _, rows = read_answers(folder / "answers.csv")
+    crowd = Crowd.of(rows, read_gold(folder / "gold.csv"))
+    parts = sparse_split(crowd, quiz=20, checks=20, items=40)
+
+    assert len(parts.work) == 40
+    assert sum(item in crowd.gold for item in parts.work) == 20  # half of them scored
+    carved = set(parts.quiz) | set(parts.checks)
+    assert len(carved) == 40 and carved <= set(crowd.gold)
+    assert not carved & set(parts.work)
+    order = {item: n for n, item in enumerate(crowd.items)}
+    assert list(parts.work) == sorted(parts.work, key=order.__getitem__)
+    whole = sparse_split(crowd, quiz=20, checks=20)
+    assert len(whole.work) == 2 * (len(crowd.gold) - 40)  # 293 with gold, 293 without
+
+
+def test_the_summary_over_seeds_gives_mean_and_range_per_set_and_setting() -> None:
+    rows = [{"set": "a", "setting": "q", "seed": s, "accuracy": acc, "work_per_item": w}
+            for s, acc, w in ((0, 0.9, 3.0), (1, 0.8, 3.4), (2, 1.0, 3.2))]
+    rows.append({"set": "t", "setting": "q", "seed": 0, "wer": 0.07, "accuracy": 0.7,
+                 "work_per_item": 3.7})
+    first, text = bench.summary(rows)
+    assert first["metric"] == "accuracy" and first["seeds"] == [0, 1, 2]
+    assert first["accuracy"] == {"mean": 0.9, "min": 0.8, "max": 1.0}
+    assert first["work_per_item"] == {"mean": 3.2, "min": 3.0, "max": 3.4}
+    assert text["metric"] == "wer" and text["wer"]["mean"] == 0.07
+    assert "**0.900** (0.800-1.000)" in bench.summary_table([first, text])

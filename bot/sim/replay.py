@@ -9,6 +9,10 @@ recorded answer; otherwise they draw from their own confusion matrix, estimated 
 gold items of the file. That is what lets a replay show the same crowd under different
 settings: the answers the bot did not buy are simply never seen.
 
+A transcription crowd (``Crowd.of(..., text=True)``) is replayed the same way with typed
+texts: its items are silent recordings and its phones type recorded transcriptions
+(``bot/sim/replay_text.py``); the export is scored by word error rate.
+
 Shared by ``bench/replay.py`` (the figures in the README), ``tapwork simulate`` (an
 operator's forecast before launch) and ``tests/test_replay.py`` (the CI slice).
 """
