@@ -367,12 +367,13 @@ async def _work(phone: Phone, person: Worker, crowd: Crowd, project: str, clock:
         if is_task and done >= person.cap:
             stop = _data(message, "x:")
             assert stop is not None
-            acknowledged = len(phone.alerts)
-            await phone.tap_data(message, stop)
             # the bot answers the tap ("Stopped…") whatever became of the task; a task
             # no longer open keeps its buttons, so the message alone would never say
-            await phone.wait_for(lambda p, seen=acknowledged: task_id(p.last) is None
-                                 or len(p.alerts) > seen, TIMEOUT)
+            def stopped(p: Phone, seen: int = len(phone.alerts)) -> bool:
+                return task_id(p.last) is None or len(p.alerts) > seen
+
+            await phone.tap_data(message, stop)
+            await phone.wait_for(stopped, TIMEOUT)
             return
         before = _signature(message)
         if is_task or question is not None:
