@@ -125,14 +125,17 @@ def _parser() -> argparse.ArgumentParser:
                                   "language)")
     p.add_argument("--paid", action="store_true",
                    help="use Telegram's paid broadcast (needs broadcast.allow_paid_broadcast)")
-    p = command("simulate", "before launch: replay a past crowd (item,worker,label CSV) "
+    p = command("simulate", "before launch: replay a past crowd (item,worker,label CSV; "
+                            "item,worker,text for transcription) "
                             "against a project's quality settings and a few alternatives",
                 _simulate, config=False)
     p.add_argument("-c", "--config", help="accepted like every command's; the simulation "
                                           "runs on its own and never opens the database")
     p.add_argument("project_file", metavar="PROJECT.toml", help="the project's file")
-    p.add_argument("answers", metavar="ANSWERS.csv", help="past answers: item,worker,label")
-    p.add_argument("--gold", required=True, metavar="GOLD.csv", help="known answers: item,label")
+    p.add_argument("answers", metavar="ANSWERS.csv",
+                   help="past answers: item,worker,label (item,worker,text)")
+    p.add_argument("--gold", required=True, metavar="GOLD.csv",
+                   help="known answers: item,label (item,text)")
     p.add_argument("--seconds-per-answer", type=float, default=10.0,
                    help="time a worker takes per answer, for the hourly rate (default 10)")
     p.add_argument("--seed", type=int, default=0, help="worker order and draws (default 0)")

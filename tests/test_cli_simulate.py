@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import random
 import re
 from pathlib import Path
@@ -95,3 +96,72 @@ def test_a_bad_crowd_file_is_one_line_with_its_line_number(
     assert main(["simulate", str(project), str(answers), "--gold", str(gold)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("tapwork: ") and expected in err and err.count("\n") == 1, err
+
+
+SPEECH = """\
+name = "speech"
+kind = "transcription"
+title = "Type what you hear"
+reward = "0.05"
+currency = "USD"
+overlap = 3
+max_overlap = 5
+gold_rate = 0.1
+"""
+WORDS = ["the", "cat", "sat", "on", "a", "warm", "mat", "while", "rain", "fell", "over",
+         "quiet", "town", "and", "children", "sang", "near", "old", "river", "bridge"]
+
+
+def speech_crowd(tmp_path: Path, items: int = 30) -> tuple[Path, Path, Path]:
+    """Six careful transcribers (a word wrong 1 time in 20) and two who type only the
+    first three words, in crowd-kit's ``item,worker,text`` CSV, commas quoted."""
+    rng = random.Random(7)
+    truth = {f"a{n}": " ".join(rng.choice(WORDS) for _ in range(8)) for n in range(items)}
+    rows = []
+    for worker in range(8):
+        for item, text in truth.items():
+            words = text.split()
+            if worker >= 6:
+                typed = " ".join(words[:3])
+            else:
+                typed = " ".join(w if rng.random() < 0.95 else rng.choice(WORDS)
+                                 for w in words)
+            rows.append([item, f"w{worker}", typed.capitalize() + ", ok."])
+    project, answers, gold = (tmp_path / "speech.toml", tmp_path / "answers.csv",
+                              tmp_path / "gold.csv")
+    project.write_text(SPEECH, encoding="utf-8")
+    with answers.open("w", encoding="utf-8", newline="") as out:
+        csv.writer(out).writerows([["item", "worker", "text"], *rows])
+    gold.write_text("item,text\n" + "".join(f"{i},{t} ok\n" for i, t in truth.items()),
+                    encoding="utf-8")
+    return project, answers, gold
+
+
+def test_simulate_a_transcription_project_prints_the_word_error_rate_per_setting(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project, answers, gold = speech_crowd(tmp_path)
+    assert main(["simulate", str(project), str(answers), "--gold", str(gold)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("replayed 25 items of ")  # 30 less 5 gold checks, no quiz
+    assert out[1].split()[:3] == ["setting", "keys", "WER"]
+    rows = {line.split("  ")[0]: re.split(r"\s{2,}", line) for line in out[2:]}
+    assert list(rows) == ["this project", "overlap 3, no quiz, no gold",
+                          "overlap 5, no quiz, no gold"]
+    for cells in rows.values():
+        assert cells[3] == "25/25", cells
+    # one careful transcriber errs on about 1 word in 20 and a sloppy one on 5 in 9;
+    # three to five of them voted word by word do better than the careful one alone
+    assert float(rows["this project"][2]) <= 0.05, rows
+    assert float(rows["overlap 5, no quiz, no gold"][2]) <= 0.05, rows
+
+
+def test_a_bad_transcription_crowd_file_is_one_line_with_its_line_number(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project, answers, gold = speech_crowd(tmp_path, items=12)
+    lines = answers.read_text("utf-8").splitlines()
+    lines.insert(4, "a1,w9")
+    answers.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["simulate", str(project), str(answers), "--gold", str(gold)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tapwork: ") and err.count("\n") == 1, err
+    assert "answers.csv:5: expected 3 comma-separated fields" in err, err

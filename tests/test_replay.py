@@ -1,15 +1,19 @@
-"""The replay in CI: 60 items of a public crowd through the running bot, quality settings on.
+"""The replay in CI: 60 items of a public crowd through the running bot, quality settings on,
+and 20 recordings of a transcription crowd.
 
 Bounded by answers, not time: each replayed worker stops at their own recorded answer
-count, so the run is a few hundred taps (about 10 s on two busy cores).
+count, so each run is a few hundred taps or typed texts (about 10 s on two busy cores).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
+from bench import replay as bench
 from bot.aggregation.io import read_answers, read_gold
-from bot.sim.replay import QUALITY, Crowd, replay, split
+from bot.aggregation.text import normalize
+from bot.sim.replay import CHECKS, QUALITY, Crowd, replay, sparse_split, split
+from bot.sim.replay_text import single_worker_wer
 from tests.test_aggregation_models import shared
 
 ITEMS = 60
@@ -43,3 +47,58 @@ async def test_a_public_crowd_replayed_through_the_bot_is_labelled_well_and_paid
     # all of answers x reward, in whole half-rewards
     earned = (outcome.work_answers + outcome.gold_answers) * 20_000
     assert earned // 2 <= outcome.paid <= earned and outcome.paid % 10_000 == 0
+
+
+async def test_a_transcription_crowd_replayed_through_the_bot_beats_one_transcriber(
+) -> None:
+    folder = shared("crowdspeech_dev_clean")
+    _, rows = read_answers(folder / "answers.tsv")
+    crowd = Crowd.of(rows, read_gold(folder / "gold.tsv"), text=True)
+    parts = split(crowd, quiz=0, checks=20, items=20)
+    base = {"name": "speech", "kind": "transcription", "title": "Type what you hear",
+            "reward": "0.02", "currency": "USD", "language": "en"}
+
+    outcome = await replay(crowd, parts, CHECKS, base, seed=1)
+
+    # every recording transcribed, by the workers' typed texts, through the export
+    assert outcome.labelled == 20 and set(outcome.labels) == set(parts.work)
+    per_item = Counter(item for item, _, _ in outcome.answers)
+    assert all(CHECKS.overlap <= n <= CHECKS.max_overlap for n in per_item.values()), \
+        per_item
+    typed = {normalize(text) for _, _, text in outcome.answers}
+    assert typed <= {normalize(text) for _, _, text in crowd.rows}  # recorded texts only
+    assert outcome.gold_answers > 0  # gold checks graded by the word error rate rule
+    single = single_worker_wer(crowd.rows, crowd.gold, parts.work)  # 0.23 on these
+    assert outcome.wer is not None and outcome.wer_kept is not None
+    assert outcome.wer <= 0.75 * single, (outcome.wer, single)
+    assert outcome.wer <= outcome.wer_kept  # keeping apostrophes can only add errors
+
+
+def test_a_set_with_few_gold_items_works_on_items_without_gold_too() -> None:
+    folder = shared("s_adult")
+    _, rows = read_answers(folder / "answers.csv")
+    crowd = Crowd.of(rows, read_gold(folder / "gold.csv"))
+    parts = sparse_split(crowd, quiz=20, checks=20, items=40)
+
+    assert len(parts.work) == 40
+    assert sum(item in crowd.gold for item in parts.work) == 20  # half of them scored
+    carved = set(parts.quiz) | set(parts.checks)
+    assert len(carved) == 40 and carved <= set(crowd.gold)
+    assert not carved & set(parts.work)
+    order = {item: n for n, item in enumerate(crowd.items)}
+    assert list(parts.work) == sorted(parts.work, key=order.__getitem__)
+    whole = sparse_split(crowd, quiz=20, checks=20)
+    assert len(whole.work) == 2 * (len(crowd.gold) - 40)  # 293 with gold, 293 without
+
+
+def test_the_summary_over_seeds_gives_mean_and_range_per_set_and_setting() -> None:
+    rows = [{"set": "a", "setting": "q", "seed": s, "accuracy": acc, "work_per_item": w}
+            for s, acc, w in ((0, 0.9, 3.0), (1, 0.8, 3.4), (2, 1.0, 3.2))]
+    rows.append({"set": "t", "setting": "q", "seed": 0, "wer": 0.07, "accuracy": 0.7,
+                 "work_per_item": 3.7})
+    first, text = bench.summary(rows)
+    assert first["metric"] == "accuracy" and first["seeds"] == [0, 1, 2]
+    assert first["accuracy"] == {"mean": 0.9, "min": 0.8, "max": 1.0}
+    assert first["work_per_item"] == {"mean": 3.2, "min": 3.0, "max": 3.4}
+    assert text["metric"] == "wer" and text["wer"]["mean"] == 0.07
+    assert "**0.900** (0.800-1.000)" in bench.summary_table([first, text])

@@ -9,6 +9,10 @@ recorded answer; otherwise they draw from their own confusion matrix, estimated 
 gold items of the file. That is what lets a replay show the same crowd under different
 settings: the answers the bot did not buy are simply never seen.
 
+A transcription crowd (``Crowd.of(..., text=True)``) is replayed the same way with typed
+texts: its items are silent recordings and its phones type recorded transcriptions
+(``bot/sim/replay_text.py``); the export is scored by word error rate.
+
 Shared by ``bench/replay.py`` (the figures in the README), ``tapwork simulate`` (an
 operator's forecast before launch) and ``tests/test_replay.py`` (the CI slice).
 """
@@ -24,15 +28,17 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bot.app import running
 from bot.clock import FakeClock
 from bot.config import Config, StorageConfig, TelegramConfig, WorkConfig
 from bot.domain.project_spec import ProjectSpec
 from bot.domain.projects import parse_project
+from bot.domain.quality import is_correct
 from bot.sim.crowd import join, task_id
 from bot.sim.phone import JSON, Phone
+from bot.sim.replay_text import media_name, silent_wav, transcribers, wer
 from bot.sim.standin import BotApiStandIn
 
 #: how many answers of the crowd's pooled confusion matrix each worker's own matrix starts
@@ -50,22 +56,26 @@ TIMEOUT = 30.0
 
 @dataclass(frozen=True)
 class Crowd:
-    """A recorded crowd: every answer as recorded, the gold, and the labels in use."""
+    """A recorded crowd: every answer as recorded, the gold, and the labels in use
+    (none for a transcription crowd, whose answers are typed texts)."""
 
     rows: tuple[tuple[str, str, str], ...]
     gold: dict[str, str]
     labels: tuple[str, ...]
     #: items in the order of their first answer
     items: tuple[str, ...]
+    #: a transcription crowd (``bot/sim/replay_text.py``)
+    text: bool = False
 
     @classmethod
-    def of(cls, rows: Sequence[tuple[str, str, str]], gold: dict[str, str]) -> Crowd:
+    def of(cls, rows: Sequence[tuple[str, str, str]], gold: dict[str, str], *,
+           text: bool = False) -> Crowd:
         items = tuple(dict.fromkeys(item for item, _, _ in rows))
         answered = set(items)
-        labels = sorted({label for _, _, label in rows}
-                        | {g for i, g in gold.items() if i in answered})
+        labels = () if text else tuple(sorted(
+            {label for _, _, label in rows} | {g for i, g in gold.items() if i in answered}))
         return cls(tuple(rows), {i: g for i, g in gold.items() if i in answered},
-                   tuple(labels), items)
+                   labels, items, text)
 
 
 @dataclass(frozen=True)
@@ -100,6 +110,36 @@ def split(crowd: Crowd, *, quiz: int, checks: int, items: int | None = None,
     return Split(tuple(work), tuple(check_pool), tuple(quiz_pool))
 
 
+def sparse_split(crowd: Crowd, *, quiz: int, checks: int, items: int | None = None
+                 ) -> Split:
+    """For a crowd with gold on few items (s_adult: 333 of 11,040): the work is the gold
+    items left after the quiz and the checks, and as many items without gold (the first
+    in file order), in file order; with ``items``, half of them with gold (rounded up).
+    Items without gold are labelled like the rest and paid, not scored."""
+    parts = split(crowd, quiz=quiz, checks=checks)
+    scored = parts.work
+    if items is not None:
+        scored = scored[:(items + 1) // 2]
+    carved = set(scored) | set(crowd.gold)
+    unscored = [i for i in crowd.items if i not in carved][:(
+        len(scored) if items is None else items - len(scored))]
+    chosen = set(scored) | set(unscored)
+    return Split(tuple(i for i in crowd.items if i in chosen), parts.checks, parts.quiz)
+
+
+class Worker(Protocol):
+    """A replayed worker: a :class:`Person` (labels) or a ``Transcriber`` (texts)."""
+
+    @property
+    def recorded(self) -> dict[str, str]: ...
+
+    @property
+    def cap(self) -> int: ...
+
+    def answer(self, item: str, truth: str | None, labels: Sequence[str],
+               rng: random.Random) -> str: ...
+
+
 @dataclass(frozen=True)
 class Person:
     """One recorded worker: what they answered, how often they err, how much they work."""
@@ -121,8 +161,16 @@ class Person:
         return rng.choices(labels, weights)[0]
 
 
-def people(crowd: Crowd, work: Sequence[str]) -> list[Person]:
+def workers(crowd: Crowd, parts: Split) -> list[Worker]:
     """Every worker who answered at least one work item, in file order."""
+    if crowd.text:
+        return list(transcribers(crowd.rows, crowd.gold,
+                                 parts.work + parts.checks + parts.quiz, parts.work))
+    return list(people(crowd, parts.work))
+
+
+def people(crowd: Crowd, work: Sequence[str]) -> list[Person]:
+    """Every worker of a labelling crowd who answered at least one work item."""
     labels = crowd.labels
     index = {label: k for k, label in enumerate(labels)}
     recorded: dict[str, dict[str, str]] = {}
@@ -189,6 +237,11 @@ QUALITY = Setting("quality", overlap=3, max_overlap=5, confidence=0.9, gold_rate
                   quiz_questions=6, training=True, min_overlap=2)
 #: the plain baseline: three answers per item, nothing else
 PLAIN = Setting("plain overlap 3")
+#: dynamic overlap and gold checks without the quiz: a transcription crowd's quiz, graded
+#: by the project's word error rate rule (within 0.1 of the gold text), turns most
+#: workers of CrowdSpeech away (fewer than half their transcriptions are that close)
+CHECKS = Setting("gold checks, no quiz", overlap=3, max_overlap=5, confidence=0.9,
+                 gold_rate=0.1)
 
 
 @dataclass
@@ -198,7 +251,8 @@ class Outcome:
     setting: str
     work_items: int
     labelled: int
-    #: items of the work with gold, and how many of them the export labels right
+    #: items of the work with gold, and how many of them the export labels right (a
+    #: transcription: within the project's word error rate tolerance of the gold text)
     scored: int
     correct: int
     work_answers: int
@@ -217,6 +271,10 @@ class Outcome:
     #: the exported (item, worker, label) answers of the work items, for offline baselines
     answers: list[tuple[str, str, str]] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
+    #: transcriptions: mean word error rate of the exported texts on the scored items,
+    #: apostrophes stripped (crowd-kit's convention) and kept
+    wer: float | None = None
+    wer_kept: float | None = None
 
     @property
     def accuracy(self) -> float:
@@ -253,16 +311,39 @@ def _config(server: BotApiStandIn, db: Path) -> Config:
         source="<replay>")
 
 
-def _items_file(path: Path, crowd: Crowd, parts: Split) -> None:
+def _items_file(path: Path, crowd: Crowd, parts: Split) -> dict[str, str]:
+    """Writes the items (and, for transcription, a recording each beside them); returns
+    the name each recording is sent under, by item."""
+    names: dict[str, str] = {}
     with path.open("w", encoding="utf-8") as out:
-        for item in parts.work:
-            out.write(json.dumps({"id": item, "text": ITEM_TEXT.format(id=item)}) + "\n")
-        for item in parts.checks:
-            out.write(json.dumps({"id": item, "text": ITEM_TEXT.format(id=item),
-                                  "gold": crowd.gold[item]}) + "\n")
-        for item in parts.quiz:
-            out.write(json.dumps({"id": item, "text": ITEM_TEXT.format(id=item),
-                                  "gold": crowd.gold[item], "quiz": True}) + "\n")
+        for n, (item, role) in enumerate([(i, "work") for i in parts.work]
+                                         + [(i, "check") for i in parts.checks]
+                                         + [(i, "quiz") for i in parts.quiz]):
+            line: dict[str, Any] = {"id": item}
+            if crowd.text:
+                ref = media_name(n)
+                (path.parent / ref).parent.mkdir(exist_ok=True)
+                (path.parent / ref).write_bytes(silent_wav(n))
+                names[Path(ref).name] = item
+                line["audio"] = ref
+            else:
+                line["text"] = ITEM_TEXT.format(id=item)
+            if role != "work":
+                line["gold"] = crowd.gold[item]
+            if role == "quiz":
+                line["quiz"] = True
+            out.write(json.dumps(line) + "\n")
+    return names
+
+
+def _item(phone: Phone, message: JSON, names: dict[str, str]) -> str:
+    """The item a task or quiz question shows: by its recording's name, else its text."""
+    recording = message.get("audio") or {}
+    if recording.get("file_name") in names:
+        return names[recording["file_name"]]
+    found = _ITEM.findall(phone.text(message) or "")
+    assert found, f"no item in {phone.text(message)!r}"
+    return str(found[-1])
 
 
 def _signature(message: JSON | None) -> tuple[Any, ...]:
@@ -282,8 +363,9 @@ def _data(message: JSON | None, prefix: str) -> str | None:
     return None
 
 
-async def _work(phone: Phone, person: Person, crowd: Crowd, project: str, clock: FakeClock,
-                seconds: float, rng: random.Random, tally: _Tally) -> None:
+async def _work(phone: Phone, person: Worker, crowd: Crowd, project: str, clock: FakeClock,
+                seconds: float, rng: random.Random, tally: _Tally,
+                names: dict[str, str]) -> None:
     """One worker's visit: join, quiz if asked, answer until capped or nothing is left."""
     message: JSON | None = await join(phone, project, TIMEOUT)
     done = 0
@@ -293,19 +375,27 @@ async def _work(phone: Phone, person: Person, crowd: Crowd, project: str, clock:
         if is_task and done >= person.cap:
             stop = _data(message, "x:")
             assert stop is not None
+            # the bot answers the tap ("Stopped…") whatever became of the task; a task
+            # no longer open keeps its buttons, so the message alone would never say
+            def stopped(p: Phone, seen: int = len(phone.alerts)) -> bool:
+                return task_id(p.last) is None or len(p.alerts) > seen
+
             await phone.tap_data(message, stop)
-            await phone.wait_for(lambda p: task_id(p.last) is None, TIMEOUT)
+            await phone.wait_for(stopped, TIMEOUT)
             return
         before = _signature(message)
         if is_task or question is not None:
-            found = _ITEM.findall(phone.text(message) or "")
-            assert found, f"no item in {phone.text(message)!r}"
-            item = found[-1]
+            item = _item(phone, message, names)
             took = seconds * rng.uniform(0.75, 1.25)
             clock.advance(seconds=took)
             tally.seconds += took
-            await phone.tap(person.answer(item, crowd.gold.get(item), crowd.labels, rng),
-                            message)
+            said = person.answer(item, crowd.gold.get(item), crowd.labels, rng)
+            if not crowd.text:
+                await phone.tap(said, message)
+            elif said.strip():
+                await phone.send(said)
+            else:  # an empty transcription: "I can't make it out", the first button
+                await phone.tap(phone.buttons(message)[0][0], message)
             if is_task:
                 tally.working += done == 0
                 tally.recorded += item in person.recorded
@@ -340,13 +430,13 @@ async def replay(crowd: Crowd, parts: Split, setting: Setting, base: dict[str, A
         parts = Split(parts.work, () if setting.gold_rate == 0 else parts.checks, ())
     elif setting.gold_rate == 0:
         parts = Split(parts.work, (), parts.quiz)
-    crowd_people = people(crowd, parts.work)
+    crowd_people = workers(crowd, parts)
     rng.shuffle(crowd_people)  # workers arrive in random order
     clock = FakeClock()
     tally = _Tally()
     with tempfile.TemporaryDirectory(prefix="tapwork-replay-") as tmp:
         items_path = Path(tmp) / "items.jsonl"
-        _items_file(items_path, crowd, parts)
+        names = _items_file(items_path, crowd, parts)
         async with BotApiStandIn() as server, \
                 running(_config(server, Path(tmp) / "replay.db"), clock,
                         poll_timeout=1) as (app, services):
@@ -362,7 +452,8 @@ async def replay(crowd: Crowd, parts: Split, setting: Setting, base: dict[str, A
             assert imported.ok, imported.errors
             for n, person in enumerate(crowd_people):
                 phone = server.phone(FIRST_USER + n, f"W{n}", language_code="en")
-                await _work(phone, person, crowd, spec.name, clock, seconds, rng, tally)
+                await _work(phone, person, crowd, spec.name, clock, seconds, rng, tally,
+                            names)
             clock.advance(hours=spec.auto_approve_hours + 1)
             await services.payroll.settle_due()
             out = io.StringIO()
@@ -388,13 +479,20 @@ def _outcome(setting: Setting, crowd: Crowd, parts: Split, export: str, tally: _
         if row["label"]:
             labels[item] = str(row["label"])
     scored = [i for i in parts.work if i in crowd.gold]
+    if crowd.text:
+        correct = sum(is_correct(spec, labels.get(i, ""), crowd.gold[i]) for i in scored)
+    else:
+        correct = sum(labels.get(i) == crowd.gold[i] for i in scored)
     return Outcome(
         setting=setting.name, work_items=len(parts.work), labelled=len(labels),
-        scored=len(scored), correct=sum(labels.get(i) == crowd.gold[i] for i in scored),
+        scored=len(scored), correct=correct,
         work_answers=sum(work_answers.values()),
         gold_answers=sum(len(rows[i]["answers"]) for i in parts.checks),
         quiz_answers=tally.quiz, workers=workers,
         qualified=(tally.qualified if setting.quiz_questions is not None
                    else tally.working),
         paid=paid, reward=spec.reward_micros, currency=spec.currency,
-        seconds=tally.seconds, recorded=tally.recorded, answers=answers, labels=labels)
+        seconds=tally.seconds, recorded=tally.recorded, answers=answers, labels=labels,
+        wer=wer(labels, crowd.gold, scored) if crowd.text else None,
+        wer_kept=(wer(labels, crowd.gold, scored, keep_apostrophes=True) if crowd.text
+                  else None))

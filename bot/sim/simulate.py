@@ -2,11 +2,13 @@
 
 The operator gives the project's file, a crowd file of an earlier, similar job
 (``item,worker,label``, crowd-kit's layout, which ``tapwork export --format csv`` writes
-too) and its known answers. The crowd is replayed through the real bot
-(``bot/sim/replay.py``) with the project's quality settings and with a few alternatives,
-and each line says what that choice would buy: accuracy on the gold items, answers per
-label (quiz and gold checks included), cost per label in the project's currency, and what
-the workers would earn an hour, counting the unpaid quiz time too.
+too; ``item,worker,text`` for a transcription project) and its known answers. The crowd
+is replayed through the real bot (``bot/sim/replay.py``) with the project's quality
+settings and with a few alternatives, and each line says what that choice would buy:
+accuracy on the gold items (for transcriptions the word error rate of the exported
+texts, apostrophes stripped), answers per label (quiz and gold checks included), cost per
+label in the project's currency, and what the workers would earn an hour, counting the
+unpaid quiz time too.
 """
 
 from __future__ import annotations
@@ -52,11 +54,13 @@ def _crowd(spec: ProjectSpec, answers: str, gold: str) -> Crowd:
     except OSError as exc:
         raise TapworkError(f"cannot read {exc.filename or answers}: "
                            f"{exc.strerror or exc}") from None
-    if layout != "csv":
-        raise TapworkError(f"{answers}: simulate replays item,worker,label CSV (labels, "
-                           "not transcriptions)")
     if not rows:
         raise TapworkError(f"{answers}: no answers")
+    if not spec.categorical:
+        return Crowd.of(rows, known, text=True)
+    if layout != "csv":
+        raise TapworkError(f"{answers}: simulate replays item,worker,label CSV for a "
+                           f"{spec.kind} project (tab-separated texts are transcriptions)")
     allowed = spec.label_values
     for what, values in ((answers, [label for _, _, label in rows]),
                          (gold, list(known.values()))):
@@ -72,7 +76,8 @@ def _line(setting: Setting, o: Outcome) -> tuple[str, ...]:
     per_label = spent / o.labelled if o.labelled else 0.0
     cost = (o.paid + o.labelled // 2) // o.labelled if o.labelled else 0  # half up
     hourly = o.hourly
-    return (setting.name, describe(setting), f"{o.accuracy:.3f}",
+    score = o.accuracy if o.wer is None else o.wer
+    return (setting.name, describe(setting), f"{score:.3f}",
             f"{o.labelled}/{o.work_items}", f"{per_label:.2f}", format_rate(cost, o.currency),
             "-" if hourly is None else format_rate(hourly, o.currency))
 
@@ -93,9 +98,6 @@ async def simulate(project: str | Path, answers: str, gold: str, *,
                    seconds: float = SECONDS_PER_ANSWER, seed: int = 0) -> list[str]:
     """The forecast's lines: what was replayed, then one row per setting."""
     spec = load_project_file(project)
-    if spec.kind == "transcription":
-        raise TapworkError(f"{project}: simulate replays labels; a transcription project "
-                           "cannot be simulated yet")
     if not 0 < seconds <= 3600:
         raise TapworkError(f"--seconds-per-answer must be from 0 to 3600, not {seconds:g}")
     crowd = _crowd(spec, answers, gold)
@@ -112,13 +114,15 @@ async def simulate(project: str | Path, answers: str, gold: str, *,
                            "checks are taken from the gold items")
     # labels by value (display names do not change quality), items in English so the
     # replayed phones read them; every other key is the project's own
-    base: dict[str, Any] = {**spec.raw, "kind": "classification",
-                            "labels": list(spec.label_values), "language": "en"}
-    rows: list[tuple[str, ...]] = [HEADER]
+    base: dict[str, Any] = {**spec.raw, "language": "en"}
+    if spec.categorical:
+        base.update(kind="classification", labels=list(spec.label_values))
+    header = HEADER if spec.categorical else ("setting", "keys", "WER", *HEADER[3:])
+    rows: list[tuple[str, ...]] = [header]
     for setting in settings:
         outcome = await replay(crowd, parts, setting, base, seed=seed, seconds=seconds)
         rows.append(_line(setting, outcome))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     scored = sum(1 for item in parts.work if item in crowd.gold)
     lines = [f"replayed {len(parts.work)} items of {answers} ({scored} with gold, scored), "
              f"{len(crowd.rows)} answers by {len({w for _, w, _ in crowd.rows})} workers; "
