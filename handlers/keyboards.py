@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import Gettext
-from handlers.callbacks import CallbackData, Pick, Tasks
+from handlers.callbacks import CallbackData, K, Pick, Tasks
 
 
 def button(text: str, data: CallbackData) -> InlineKeyboardButton:
@@ -42,3 +42,12 @@ async def stale(query: CallbackQuery, _: Gettext) -> None:
     """The answer to a button that is forged, malformed or left over from an earlier
     screen: nothing happened, and the worker is told so in a pop-up."""
     await query.answer(_("Sorry, this button does not work any more."))
+
+
+async def read_tap(query: CallbackQuery, kind: type[K], _: Gettext) -> K | None:
+    """The button ``kind`` this tap carries, or None once the tapper has been told the
+    button is stale: the one way a handler taking a single kind reads its data."""
+    parsed = kind.parse(query.data)
+    if parsed is None:
+        await stale(query, _)
+    return parsed

@@ -47,7 +47,7 @@ from handlers.callbacks import (
     parse_any,
 )
 from handlers.common import Context
-from handlers.keyboards import button, column, stale
+from handlers.keyboards import button, column, read_tap, stale
 from handlers.operator import operators_only
 
 KIND, NAME, TITLE, INSTRUCTIONS, LABELS, REWARD, OVERLAP = range(7)
@@ -86,9 +86,8 @@ async def kind(update: Update, context: Context) -> int:
     query = update.callback_query
     assert query is not None
     _ = await context.gettext()
-    tapped = NewKind.parse(query.data)
+    tapped = await read_tap(query, NewKind, _)
     if tapped is None:
-        await stale(query, _)
         return KIND
     _draft(context)["kind"] = tapped.kind
     await query.answer()
@@ -265,9 +264,8 @@ async def overlap(update: Update, context: Context) -> int:
     query = update.callback_query
     assert query is not None
     _ = await context.gettext()
-    tapped = NewOverlap.parse(query.data)
+    tapped = await read_tap(query, NewOverlap, _)
     if tapped is None:
-        await stale(query, _)
         return OVERLAP
     draft = _draft(context)
     draft["overlap"] = tapped.count

@@ -26,7 +26,7 @@ from handlers import say
 from handlers.callbacks import Approve, PayoutsPage, Reinstate, Suspend, any_of, parse_any
 from handlers.common import Context, Handler
 from handlers.inputs import whole_number
-from handlers.keyboards import button, stale
+from handlers.keyboards import button, read_tap, stale
 
 #: the Bot API's getFile limit
 MAX_DOWNLOAD = 20 * 1024 * 1024
@@ -88,9 +88,8 @@ async def payouts_page(update: Update, context: Context) -> None:
     if query is None:
         return
     _ = await context.gettext()
-    tapped = PayoutsPage.parse(query.data)
+    tapped = await read_tap(query, PayoutsPage, _)
     if tapped is None:
-        await stale(query, _)
         return
     await query.answer()
     text, markup = await _payouts_page(context, _, tapped.page)
@@ -133,9 +132,8 @@ async def approve(update: Update, context: Context) -> None:
     if query is None:
         return
     _ = await context.gettext()
-    tapped = Approve.parse(query.data)
+    tapped = await read_tap(query, Approve, _)
     if tapped is None:
-        await stale(query, _)
         return
     try:
         payout = await context.services.payroll.decide_payout(tapped.payout, True)

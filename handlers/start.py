@@ -8,7 +8,7 @@ from handlers import say, serve, work
 from handlers.callbacks import Consent
 from handlers.common import Context
 from handlers.consent import ask_consent
-from handlers.keyboards import stale
+from handlers.keyboards import read_tap
 from handlers.menu import refresh_operator_menu
 
 
@@ -41,9 +41,8 @@ async def consent(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return
-    tapped = Consent.parse(query.data)
+    tapped = await read_tap(query, Consent, await context.gettext())
     if tapped is None:
-        await stale(query, await context.gettext())
         return
     services = context.services
     await services.workers.seen(user.id, user.first_name or "", user.language_code)

@@ -22,7 +22,7 @@ from bot.services.ledger import AUTO, DISCOUNTED
 from handlers import say
 from handlers.callbacks import Payout, TopName
 from handlers.common import Context
-from handlers.keyboards import button, stale
+from handlers.keyboards import button, read_tap
 
 log = logging.getLogger(__name__)
 #: the notices about money this module words
@@ -154,9 +154,8 @@ async def confirm_payout(update: Update, context: Context) -> None:
     if query is None or user is None:
         return
     _ = await context.gettext()
-    tapped = Payout.parse(query.data)
+    tapped = await read_tap(query, Payout, _)
     if tapped is None:
-        await stale(query, _)
         return
     payroll = context.services.payroll
     results = await payroll.request_payout(user.id, f"req:{user.id}:{tapped.message}")
@@ -214,9 +213,8 @@ async def top_choice(update: Update, context: Context) -> None:
     if query is None or user is None:
         return
     _ = await context.gettext()
-    tapped = TopName.parse(query.data)
+    tapped = await read_tap(query, TopName, _)
     if tapped is None:
-        await stale(query, _)
         return
     show = tapped.choice == "show"
     await context.services.workers.set_display_name(

@@ -91,7 +91,7 @@ async def callback(update: Update, context: Context) -> None:
     worker, _ = result.worker, await context.gettext()
     if isinstance(tapped, Stop):
         await query.answer(_("Stopped. Your answers are saved."))
-        if result.outcome is Outcome.ACCEPTED and result.served and result.served.project:
+        if result.outcome is not Outcome.FORGED and result.served and result.served.project:
             await _stopped(update, context, result.served.project, _, replace)
         return
     saved = _skipped_line(result, _) if isinstance(tapped, Skip) else _saved_line(result, _)

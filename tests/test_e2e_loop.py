@@ -149,6 +149,25 @@ async def test_expired_lease_sends_the_item_to_someone_else(bot: Running,
     await slow.wait_text("every task in this project")  # the only item is someone else's now
 
 
+async def test_stop_on_a_task_whose_lease_ran_out_still_ends_on_the_stopped_screen(
+        bot: Running, tmp_path: Path) -> None:
+    """The lease expired while the phone showed the task: Stop must not leave its answer
+    buttons on screen under a "Stopped" pop-up."""
+    await load(bot, tmp_path, sentiment_items(2), overlap=1, lease_minutes=5)
+    phone = bot.server.phone(33, "Late")
+    task = await join(phone, "reviews")
+    assert task_id(task) is not None
+    bot.clock.advance(minutes=6)
+    for _ in range(100):  # the lease job runs every 0.1 s of real time
+        if assignments(bot.services.db)[0].status == "expired":
+            break
+        await asyncio.sleep(0.05)
+    await phone.tap("⏹ Stop", task)
+    stopped = await phone.wait_text("Tap Continue when you have another minute")
+    assert open_task(phone) is None
+    assert "▶️ Continue" in [b for row in phone.buttons(stopped) for b in row]
+
+
 async def test_429_is_honoured_and_the_loop_carries_on(bot: Running, tmp_path: Path) -> None:
     await load(bot, tmp_path, sentiment_items(3), overlap=1)
     phone = bot.server.phone(41, "Ann")

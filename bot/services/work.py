@@ -215,11 +215,17 @@ class Work(Leasing):
             assignment = await assignment_store.get(conn, assignment_id)
             if assignment is None or assignment.worker_id != worker_id:
                 return AnswerResult(Outcome.FORGED, worker=worker)
-            if not await self._close(conn, assignment, status):
-                return AnswerResult(Outcome.NOT_OPEN, worker=worker)
+            closed = await self._close(conn, assignment, status)
             row = await project_store.get(conn, assignment.project_id)
             assert row is not None
             project = Project.from_row(row)
+            if not closed:
+                # stopping is the same whether the task was still open or not (its lease
+                # ran out, it was answered from another message): the phone still ends on
+                # the stopped screen, so the result names the project
+                return AnswerResult(Outcome.NOT_OPEN,
+                                    None if serve_next else Served(None, project=project),
+                                    worker=worker)
             served = (await self._lease_next(conn, worker_id, project, worker, shown)
                       if serve_next else Served(None, project=project))
             return AnswerResult(Outcome.ACCEPTED, served, worker=worker)
