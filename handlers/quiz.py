@@ -1,4 +1,5 @@
-"""The qualifying quiz on the phone: practice with explanations, then the exam."""
+"""The qualifying quiz on the phone: the exam, and practice with explanations for a worker
+who misses its first question."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from handlers import say, serve
 from handlers.callbacks import QuizAnswer, QuizStart, any_of, parse_any
 from handlers.common import Context
 from handlers.keyboards import other_projects, stale, start_project
-from handlers.quiz_text import feedback_note, gate_text, result_text, too_long
+from handlers.quiz_text import feedback_note, gate_text, practice_note, result_text, too_long
 from handlers.render import answer_rows, show_item, show_text
 
 #: starting a round and answering its questions: one handler
@@ -40,6 +41,8 @@ async def present_step(update: Update, context: Context, step: QuizStep, _: Gett
     assert chat is not None
     project = step.project
     note = feedback_note(project, step.feedback, _) if step.feedback and project else ""
+    if step.practice_started:
+        note = "\n\n".join(p for p in (note, practice_note(_)) if p)
     if step.outcome is QuizOutcome.NEXT and step.question is not None:
         await show_question(context, chat.id, step.question, _, replace, note)
         return

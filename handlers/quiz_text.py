@@ -23,16 +23,20 @@ from handlers.render import value_name
 
 def gate_text(project: Project, gate: Access, _: Gettext) -> tuple[str, InlineKeyboardMarkup]:
     """Why this worker cannot work here yet, in plain words, and what they can do."""
-    start = button(_("▶️ Start practice") if gate.training else _("▶️ Start the exam"),
-                   QuizStart(project.id))
+    start = button(_("▶️ Start the exam"), QuizStart(project.id))
     quiz = project.spec.quiz
     if gate.gate is Gate.QUIZ and quiz is not None:
         if gate.training:
-            text = _("Before you work on this project, a short practice round shows you how. "
-                     "After each answer you see the right one and why. Practice is not "
-                     "scored; it ends once you get {streak} right in a row, after at most "
-                     "{most} questions.", streak=PRACTICE_STREAK,
-                     most=min(PRACTICE_MOST, quiz.questions))
+            # practice only for who needs it: a missed first question starts it
+            text = _("The exam has up to {count} questions; you need {needed} of them right "
+                     "to unlock the tasks. It ends as soon as your result is clear, so a "
+                     "strong start passes sooner. If you miss the first question, it does "
+                     "not count: a short practice round follows, with the right answer and "
+                     "why after each question, until you get {streak} right in a row (at "
+                     "most {most} questions), and then the exam starts afresh. Tries left: "
+                     "{tries}.", count=quiz.questions, needed=quiz.pass_count,
+                     streak=PRACTICE_STREAK, most=min(PRACTICE_MOST, quiz.questions),
+                     tries=gate.tries_left)
         else:
             text = _("The exam has up to {count} questions; you need {needed} of them right "
                      "to unlock the tasks. It ends as soon as your result is clear, so a "
@@ -64,6 +68,13 @@ def suspension_text(project: Project, reason: str | None, _: Gettext) -> str:
                  "than a task can be read. An operator can look at it and reinstate you.")
     assert reason in (OPERATOR, None)
     return _("An operator has paused you from this project.")
+
+
+def practice_note(_: Gettext) -> str:
+    """Said when a missed first exam question turned the exam into the practice round."""
+    return _("That first question was practice, so it does not count. Practise a little "
+             "before the exam: after each answer you see the right one and why, until you "
+             "get {streak} right in a row.", streak=PRACTICE_STREAK)
 
 
 def feedback_note(project: Project, feedback: Feedback, _: Gettext) -> str:

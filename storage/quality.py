@@ -12,26 +12,29 @@ async def qualification(conn: Connection, worker_id: int, project_id: int
                         ) -> Qualification | None:
     async with conn.execute(
         "SELECT worker_id, project_id, status, attempts, trained, retry_at, reason,"
-        " checks_from FROM qualifications WHERE worker_id = ? AND project_id = ?",
-        (worker_id, project_id)) as cur:
+        " checks_from, exam_answers, exam_right FROM qualifications"
+        " WHERE worker_id = ? AND project_id = ?", (worker_id, project_id)) as cur:
         row = await cur.fetchone()
     if row is None:
         return None
-    return Qualification(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], row[7])
+    return Qualification(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], row[7],
+                         int(row[8]), int(row[9]))
 
 
 async def save_qualification(conn: Connection, q: Qualification, now: str) -> None:
     await conn.execute(
         """
         INSERT INTO qualifications (worker_id, project_id, status, attempts, trained,
-                                    retry_at, reason, checks_from, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                    retry_at, reason, checks_from, exam_answers,
+                                    exam_right, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (worker_id, project_id) DO UPDATE SET status = excluded.status,
             attempts = excluded.attempts, trained = excluded.trained,
             retry_at = excluded.retry_at, reason = excluded.reason,
-            checks_from = excluded.checks_from, updated_at = excluded.updated_at
+            checks_from = excluded.checks_from, exam_answers = excluded.exam_answers,
+            exam_right = excluded.exam_right, updated_at = excluded.updated_at
         """, (q.worker_id, q.project_id, q.status, q.attempts, int(q.trained), q.retry_at,
-              q.reason, q.checks_from, now))
+              q.reason, q.checks_from, q.exam_answers, q.exam_right, now))
 
 
 async def gold_stats(conn: Connection, worker_id: int, project_id: int,
@@ -45,20 +48,39 @@ async def gold_stats(conn: Connection, worker_id: int, project_id: int,
     return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
+async def skill_stats(conn: Connection, worker_id: int, project_id: int,
+                      since: str = "") -> tuple[int, int]:
+    """(answers, right ones) on which a worker's skill in a project is judged: their gold
+    checks answered since a moment, and the exam they passed, until a reinstatement starts
+    their record afresh (``checks_from``)."""
+    total, correct = await gold_stats(conn, worker_id, project_id, since)
+    async with conn.execute(
+        "SELECT exam_answers, exam_right FROM qualifications"
+        " WHERE worker_id = ? AND project_id = ? AND checks_from IS NULL",
+        (worker_id, project_id)) as cur:
+        row = await cur.fetchone()
+    return (total + int(row[0]), correct + int(row[1])) if row else (total, correct)
+
+
 async def answers_with_gold_stats(conn: Connection, item_id: int,
                                   project_id: int) -> list[tuple[int, str, int, int]]:
-    """An item's answers, each with its worker's gold record in the project
-    (worker, answer, gold answers, correct ones): what the live estimate weighs, in one
+    """An item's answers, each with its worker's record in the project (worker, answer,
+    answers judged, right ones: gold checks and the exam they passed, as ``skill_stats``
+    counts them before any reinstatement): what the live estimate weighs, in one
     statement, because it runs on every answer."""
     async with conn.execute(
         """
         SELECT a.worker_id, a.answer,
                (SELECT count(g.gold_correct) FROM assignments g WHERE g.project_id = :p
-                  AND g.worker_id = a.worker_id AND g.gold_correct IS NOT NULL),
+                  AND g.worker_id = a.worker_id AND g.gold_correct IS NOT NULL)
+                 + coalesce(q.exam_answers, 0),
                (SELECT coalesce(sum(g.gold_correct), 0) FROM assignments g
                   WHERE g.project_id = :p AND g.worker_id = a.worker_id
-                  AND g.gold_correct IS NOT NULL)
-        FROM assignments a WHERE a.item_id = :i AND a.status = 'answered' ORDER BY a.id
+                  AND g.gold_correct IS NOT NULL) + coalesce(q.exam_right, 0)
+        FROM assignments a
+        LEFT JOIN qualifications q ON q.worker_id = a.worker_id AND q.project_id = :p
+             AND q.checks_from IS NULL
+        WHERE a.item_id = :i AND a.status = 'answered' ORDER BY a.id
         """, {"p": project_id, "i": item_id}) as cur:
         return [(int(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in await cur.fetchall()]
 

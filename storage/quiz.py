@@ -113,6 +113,15 @@ async def drop_unasked(conn: Connection, attempt_id: int) -> None:
                        (attempt_id,))
 
 
+async def to_practice(conn: Connection, attempt_id: int, most: int) -> None:
+    """Turn an exam attempt into the practice round (its first question was missed by a
+    worker who has not practised), keeping at most ``most`` questions."""
+    await conn.execute("UPDATE quiz_attempts SET phase = 'training' WHERE id = ?",
+                       (attempt_id,))
+    await conn.execute("DELETE FROM quiz_questions WHERE attempt_id = ? AND position >= ?"
+                       " AND answer IS NULL", (attempt_id, most))
+
+
 async def finish(conn: Connection, attempt_id: int, status: str, now: str) -> None:
     await conn.execute(
         "UPDATE quiz_attempts SET status = ?, finished_at = ? WHERE id = ? AND status = 'open'",

@@ -373,4 +373,11 @@ MIGRATIONS: list[str] = [
     CREATE INDEX items_to_serve ON items (project_id, lang, state, need, id)
         WHERE quiz = 0 AND gold IS NULL
     """,
+    # 15: the exam a worker passed is the start of their gold record (issue 13): its
+    # answers and right ones, kept with the qualification so the live estimate reads them
+    # by primary key with each answer
+    """
+    ALTER TABLE qualifications ADD COLUMN exam_answers INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE qualifications ADD COLUMN exam_right INTEGER NOT NULL DEFAULT 0
+    """,
 ]

@@ -215,6 +215,8 @@ class Qualification(NamedTuple):
     reason: str | None
     checks_from: int | None
     updated_at: str
+    exam_answers: int
+    exam_right: int
 
 
 def assignments(where: Where) -> list[Assignment]:

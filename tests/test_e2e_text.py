@@ -83,9 +83,10 @@ async def test_every_message_kind_shows_hostile_text_as_written(bot: Running,
     gate = await join(worker, "hostile")
     assert "practice round" in (worker.text(gate) or "")
 
-    # practice: the item, its label names, and the explanation after each answer
-    await worker.tap("▶️ Start practice", gate)
-    question = await worker.wait_text("Practice 1 of at most 2")
+    # the exam's first question missed starts practice: the item, its label names, and
+    # the explanation after each answer
+    await worker.tap("▶️ Start the exam", gate)
+    question = await worker.wait_text("Exam question 1 of at most 2")
     assert f"I {H}" in (worker.text(question) or "")
     assert f"Q1 {H}" in (worker.text(question) or "") or f"Q2 {H}" in (worker.text(question)
                                                                       or "")

@@ -80,11 +80,7 @@ async def run_quiz(services: Services, worker: int, project: Project, answers: d
 
 async def pass_quiz(services: Services, worker: int, project: Project,
                     answers: dict[str, str]) -> None:
-    gate = await services.work.access(worker, project)
-    if gate.training:
-        assert (await run_quiz(services, worker, project, answers))[-1].outcome \
-            is QuizOutcome.TRAINING_DONE
-    last = (await run_quiz(services, worker, project, answers))[-1]
+    last = (await run_quiz(services, worker, project, answers))[-1]  # no miss, no practice
     assert last.result is not None and last.result.passed
 
 
@@ -143,16 +139,19 @@ async def test_training_with_feedback_then_exam_then_work(services: Services) ->
     project, answers = await quiz_project(services, pool=12)
     await add_worker(services, 1)
 
-    # training: never two right in a row, so all five questions (the most), each
-    # answered with right/wrong, the right answer, why
-    steps = await run_quiz(services, 1, project, answers, wrong={1, 3})
-    first = steps[0].question
-    assert first is not None
-    assert (first.phase, first.position, first.total) == ("training", 0, 5)
+    # the exam comes first; its first question missed, before any practice, turns it into
+    # the practice round: never two right in a row here, so all five questions (the
+    # most), each answered with right/wrong, the right answer, why
+    steps = await run_quiz(services, 1, project, answers, wrong={0, 1, 3})
+    first, second = steps[0].question, steps[1].question
+    assert first is not None and second is not None
+    assert (first.phase, first.position, first.total) == ("exam", 0, 10)
+    assert (second.phase, second.position, second.total) == ("training", 1, 5)
+    assert [s.practice_started for s in steps] == [False, True] + [False] * 4
     assert [s.outcome for s in steps] == [QuizOutcome.NEXT] * 5 + [QuizOutcome.TRAINING_DONE]
     for position, step in enumerate(steps[1:]):
         assert step.feedback is not None
-        assert step.feedback.correct is (position not in {1, 3})
+        assert step.feedback.correct is (position not in {0, 1, 3})
         shown = steps[position].question
         assert shown is not None and shown.text is not None
         assert step.feedback.answer == answers[shown.text]
@@ -838,8 +837,10 @@ async def test_training_is_never_longer_than_the_exam(services: Services) -> Non
                                  services.quizzes.begin(1, project))
     assert steps[0].question is not None and steps[1].question is not None
     assert steps[0].question.attempt_id == steps[1].question.attempt_id  # one attempt
-    assert (steps[0].question.phase, steps[0].question.total) == ("training", 3)
+    assert (steps[0].question.phase, steps[0].question.total) == ("exam", 3)
     training = await run_quiz(services, 1, project, answers, wrong={0, 1, 2})
+    assert training[1].question is not None
+    assert (training[1].question.phase, training[1].question.total) == ("training", 3)
     assert training[-1].outcome is QuizOutcome.TRAINING_DONE
     gate = await services.work.access(1, project)  # practice costs no try
     assert gate.gate is Gate.QUIZ and gate.tries_left == 3 and not gate.training
@@ -866,7 +867,7 @@ async def test_nobody_is_sent_into_a_quiz_when_no_work_is_left(services: Service
     answers = await add_items(services, one, 10, prefix="one-quiz", quiz=True)
     project = await services.catalog.get("one")
     assert [p.spec.name for p, _n in await services.work.offers(1, 10)] == ["one"]
-    assert (await run_quiz(services, 1, project, answers))[-1].outcome \
+    assert (await run_quiz(services, 1, project, answers, wrong={0}))[-1].outcome \
         is QuizOutcome.TRAINING_DONE
     await pass_quiz(services, 2, project, answers)
     task = (await services.work.start(2, "one")).task
@@ -877,7 +878,7 @@ async def test_nobody_is_sent_into_a_quiz_when_no_work_is_left(services: Service
     assert (await services.quizzes.begin(1, project)).outcome is QuizOutcome.NOTHING_LEFT
     assert (await services.quizzes.begin(3, project)).outcome is QuizOutcome.NOTHING_LEFT
     assert [(a.worker_id, a.phase) for a in quiz_attempts(services.db)
-            if a.project_id == project.id] == [(1, "training"), (2, "training"), (2, "exam")]
+            if a.project_id == project.id] == [(1, "training"), (2, "exam")]
 
 
 async def test_stats_report_quiz_answers_per_qualified_worker(services: Services) -> None:
@@ -888,12 +889,12 @@ async def test_stats_report_quiz_answers_per_qualified_worker(services: Services
         await add_worker(services, w)
     [before] = await services.reports.stats()
     assert (before.quiz_answers, before.qualified, before.quiz_per_qualified) == (0, 0, None)
-    await pass_quiz(services, 1, project, answers)          # practice 2 + exam 6
-    await run_quiz(services, 2, project, answers)            # practice 2
+    await pass_quiz(services, 1, project, answers)          # exam 6, no practice
+    await run_quiz(services, 2, project, answers, wrong={0})  # first missed: practice 3
     await run_quiz(services, 2, project, answers, wrong={0, 1, 2})  # failed after 3
     [stats] = await services.reports.stats()
-    assert (stats.quiz_answers, stats.qualified) == (13, 1)
-    assert stats.quiz_per_qualified == 13.0
+    assert (stats.quiz_answers, stats.qualified) == (12, 1)
+    assert stats.quiz_per_qualified == 12.0
     await pass_quiz(services, 3, project, answers)
     [stats] = await services.reports.stats()
-    assert (stats.quiz_answers, stats.qualified, stats.quiz_per_qualified) == (21, 2, 10.5)
+    assert (stats.quiz_answers, stats.qualified, stats.quiz_per_qualified) == (18, 2, 9.0)

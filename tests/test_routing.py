@@ -141,7 +141,10 @@ def test_need_buckets() -> None:
 
 def test_a_worker_is_proven_only_well_above_the_line() -> None:
     project = spec(min_gold=5, min_accuracy=0.7)
-    assert not routing.proven(project, Skill(4, 4))   # too few gold answers
+    assert not routing.proven(project, Skill())
+    assert not routing.proven(project, Skill(2, 2))   # 0.87 smoothed, 0.66 at worst
+    assert routing.proven(project, Skill(3, 3))       # 0.89 smoothed, 0.705 at worst
+    assert routing.proven(project, Skill(4, 4))       # a perfect 6-question exam
     assert routing.proven(project, Skill(5, 5))       # 0.91 smoothed, 0.72 at worst
     assert not routing.proven(project, Skill(5, 4))   # 0.80: too close to 0.7 to tell
     assert routing.proven(project, Skill(20, 18))
@@ -159,7 +162,8 @@ def test_without_gold_everyone_gets_the_split_items_first() -> None:
 def test_gold_rate_is_higher_while_learning_and_averages_to_gold_rate() -> None:
     project = spec(gold_rate=0.1, min_gold=5, min_accuracy=0.7)
     assert routing.gold_rate(project, Skill()) == pytest.approx(0.15)
-    assert routing.gold_rate(project, Skill(3, 3)) == pytest.approx(0.15)
+    assert routing.gold_rate(project, Skill(2, 2)) == pytest.approx(0.15)
+    assert routing.gold_rate(project, Skill(3, 3)) == pytest.approx(0.05)
     assert routing.gold_rate(project, Skill(6, 4)) == pytest.approx(0.15)  # near the line
     assert routing.gold_rate(project, Skill(20, 19)) == pytest.approx(0.05)
     assert routing.gold_rate(spec(gold_rate=0.9), Skill()) == 1.0

@@ -4,9 +4,10 @@ Replaying real crowds showed the unpaid quiz costing more answers than the paid 
 guards (11 quiz answers per worker before their first task), so both rounds stop as soon
 as asking more would not change what happens next.
 
-**Practice** teaches; once a worker gets ``PRACTICE_STREAK`` questions in a row right
-they have understood the task, and more practice only costs them time. It never runs
-past ``PRACTICE_MOST`` questions.
+**Practice** teaches, and only a worker who misses the exam's first question before ever
+practising gets it (``bot.services.quiz``); once they get ``PRACTICE_STREAK`` questions
+in a row right they have understood the task, and more practice only costs them time. It
+never runs past ``PRACTICE_MOST`` questions.
 
 **The exam** keeps the verdict it always had: at most ``questions`` questions, passed
 with ``pass_count`` of them right. It stops early in two cases:

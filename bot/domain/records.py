@@ -128,6 +128,9 @@ class Qualification:
     reason: str | None
     #: after a reinstatement, gold and speed rules only count answers from this moment
     checks_from: str | None = None
+    #: the exam they passed: its answers and right ones, the start of their gold record
+    exam_answers: int = 0
+    exam_right: int = 0
 
     @property
     def suspended(self) -> bool:

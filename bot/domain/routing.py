@@ -7,12 +7,12 @@ Pure rules over plain values; the leasing service reads the worker's gold record
   ``SPLIT`` (the answers disagree), ``OPEN`` (leaning, or leased but not yet answered) and
   ``SURE`` (already confident, waiting only for ``min_overlap`` or for one more answer not
   to be able to flip it). A fresh item is ``OPEN``.
-- **Skill.** A worker whose gold accuracy is known well above ``min_accuracy`` is
-  *proven*; everyone else (fewer than ``min_gold`` gold answers, or close to the line)
-  is *learning*. Proven workers are served the split items first: their answer is the one
-  most likely to settle them. Learning workers are served the sure items first: their
-  answer can do little harm there, and it is compared with a label the crowd is already
-  sure of while gold checks find out what they are worth.
+- **Skill.** A worker whose accuracy on gold checks and on the exam they passed is known
+  well above ``min_accuracy`` is *proven*; everyone else (too short a record, or close
+  to the line) is *learning*. Proven workers are served the split items first: their
+  answer is the one most likely to settle them. Learning workers are served the sure
+  items first: their answer can do little harm there, and it is compared with a label
+  the crowd is already sure of while gold checks find out what they are worth.
 - **Nothing starves.** Every worker takes any started item (whatever its bucket) before a
   fresh one is opened, and within a bucket the oldest item comes first. So an item left
   in a worker's last-choice bucket waits only while started items ahead of it exist; none
@@ -61,10 +61,14 @@ def proven(spec: ProjectSpec, skill: Skill) -> bool:
     """Known to be comfortably above the suspension line.
 
     The margin is ``PROVEN_MARGIN`` standard errors of the smoothed accuracy, so a worker
-    with 5 of 5 right (0.91 smoothed) is proven at ``min_accuracy = 0.7`` and one with 4 of
-    5 (0.80, too close to tell) is not yet.
+    with 4 of 4 right (0.90 smoothed, 0.74 at worst) is proven at ``min_accuracy = 0.7``
+    and one with 4 of 5 (0.80, too close to tell) is not yet. The record counts the exam
+    the worker passed (``storage.quality.skill_stats``): a convincing exam skips the
+    early gold checks. No ``min_gold`` here: that count says when a worker may be
+    *suspended*, and the shrinking towards the prior already keeps a short record from
+    proving much (3 of 3 is the fewest that does: 0.886 smoothed, 0.705 at worst).
     """
-    if skill.gold < spec.min_gold:
+    if not skill.gold:
         return False
     acc = skill.accuracy
     spread = math.sqrt(acc * (1 - acc) / (skill.gold + PRIOR_WEIGHT))

@@ -1,8 +1,13 @@
-"""Qualifying quizzes: a practice round that teaches, then an exam with a pass mark.
+"""Qualifying quizzes: an exam with a pass mark, and a practice round for who needs it.
 
-People fail entry exams when nobody trained them, so the practice round comes first and
-explains every answer; the exam then gives no hints until the end, where every missed
-question is shown with its right answer. Quiz answers are never paid and never labels.
+People fail entry exams when nobody trained them, so a worker who misses the exam's first
+question before ever practising is not marked down for it: that question becomes the
+first of a practice round, which explains every answer, and the exam starts afresh after
+it. A worker who gets the first question right goes on with the exam: replayed crowds
+showed the practice round, when everyone sat it first, costing a third of all quiz
+answers. The exam gives no hints until the end, where every missed question is shown with
+its right answer. Quiz answers are never paid and never labels; a passed exam's answers
+start the worker's gold record (``storage.quality.skill_stats``).
 Both rounds stop as soon as more questions would change nothing (``bot.domain.quiz_rules``); an
 attempt keeps only the questions it asked, so its record reads "4 of 4 right".
 """
@@ -89,6 +94,8 @@ class QuizStep:
     feedback: Feedback | None = None
     result: ExamResult | None = None
     project: Project | None = None
+    #: this answer, a missed first exam question, turned the exam into practice
+    practice_started: bool = False
 
 
 class Quizzes:
@@ -111,13 +118,11 @@ class Quizzes:
                 # questions in the languages the worker reads (the gate counted the same)
                 pool = await quiz_store.pool(conn, project.id,
                                              self.work.languages_for(worker, project))
-                phase = "training" if gate.training else "exam"
-                size = project.spec.quiz.questions
-                if phase == "training":
-                    size = min(size, PRACTICE_MOST)
-                drawn = self.work.rng.sample(pool, size)
+                # always the exam: a first miss by a worker who has not practised turns it
+                # into the practice round (``answer``)
+                drawn = self.work.rng.sample(pool, project.spec.quiz.questions)
                 attempt_id = await quiz_store.create_attempt(
-                    conn, worker_id, project.id, phase, drawn, self._now())
+                    conn, worker_id, project.id, "exam", drawn, self._now())
             else:
                 attempt_id = attempt.id
             return QuizStep(QuizOutcome.NEXT, await self._next_question(conn, attempt_id,
@@ -156,18 +161,23 @@ class Quizzes:
             correct = is_correct(project.spec, value, item.gold)
             await quiz_store.answer(conn, attempt_id, position, value, correct, self._now(),
                                     message_id)
+            phase, practice_started = attempt.phase, False
+            if await self._practice_first(conn, worker_id, project, phase, position, correct):
+                most = min(len(questions), PRACTICE_MOST)
+                await quiz_store.to_practice(conn, attempt_id, most)
+                questions, phase, practice_started = questions[:most], "training", True
             feedback = None
-            if attempt.phase == "training":
+            if phase == "training":
                 explain = Localized(item.explain) if item.explain else None
                 feedback = Feedback(correct, item.gold, explain)
             so_far = [bool(q.correct) for q in questions[:position]] + [correct]
             quiz = project.spec.quiz
-            if attempt.phase == "exam" and quiz is None:  # the quiz was removed meanwhile
+            if phase == "exam" and quiz is None:  # the quiz was removed meanwhile
                 await quiz_store.drop_unasked(conn, attempt_id)
                 await quiz_store.finish(conn, attempt_id, "done", self._now())
                 return QuizStep(QuizOutcome.NO_QUIZ, project=project)
             verdict = None
-            if attempt.phase == "exam":
+            if phase == "exam":
                 assert quiz is not None
                 verdict = exam_verdict(so_far, len(questions), quiz.pass_count)
                 over = verdict is not None
@@ -175,18 +185,30 @@ class Quizzes:
                 over = practice_over(so_far, len(questions))
             if not over:
                 return QuizStep(QuizOutcome.NEXT, await self._next_question(
-                    conn, attempt_id, project), feedback, project=project)
+                    conn, attempt_id, project), feedback, project=project,
+                    practice_started=practice_started)
             # the questions drawn but never asked are no part of the attempt
             await quiz_store.drop_unasked(conn, attempt_id)
             await quiz_store.finish(conn, attempt_id, "done", self._now())
-            if attempt.phase == "training":
+            if phase == "training":
                 await self._save(conn, worker_id, project, trained=True)
                 return QuizStep(QuizOutcome.TRAINING_DONE, feedback=feedback,
-                                project=project)
+                                project=project, practice_started=practice_started)
             assert verdict is not None
             result = await self._grade(conn, worker_id, project, attempt_id, verdict,
                                        len(questions))
             return QuizStep(QuizOutcome.FINISHED, result=result, project=project)
+
+    async def _practice_first(self, conn: Connection, worker_id: int, project: Project,
+                              phase: str, position: int, correct: bool) -> bool:
+        """A missed first exam question, by a worker who has not practised on a project
+        with practice on: the attempt becomes the practice round, and the miss its first
+        question (it costs no try)."""
+        quiz = project.spec.quiz
+        if phase != "exam" or position != 0 or correct or quiz is None or not quiz.training:
+            return False
+        current = await quality_store.qualification(conn, worker_id, project.id)
+        return not (current is not None and current.trained)
 
     async def open_attempt(self, worker_id: int) -> tuple[int, int] | None:
         """(attempt, position of the next question) of an open typed-answer quiz."""
@@ -208,7 +230,8 @@ class Quizzes:
             retry_at = self.clock.now() + timedelta(hours=quiz.cooldown_hours)
         await self._save(conn, worker_id, project, attempts=attempts,
                          status="passed" if passed else "failed",
-                         retry_at=to_iso(retry_at) if retry_at else None)
+                         retry_at=to_iso(retry_at) if retry_at else None,
+                         exam=(len(questions), correct) if passed else None)
         missed = []
         for q in questions:
             if q.correct:
@@ -222,8 +245,10 @@ class Quizzes:
 
     async def _save(self, conn: Connection, worker_id: int, project: Project, *,
                     trained: bool | None = None, attempts: int | None = None,
-                    status: str | None = None, retry_at: str | None = None) -> None:
-        """Update the quiz standing only; a suspension stays as it is."""
+                    status: str | None = None, retry_at: str | None = None,
+                    exam: tuple[int, int] | None = None) -> None:
+        """Update the quiz standing only; a suspension stays as it is. ``exam`` is the
+        passed exam's (answers, right ones): the start of the worker's gold record."""
         current = await quality_store.qualification(conn, worker_id, project.id)
         current = current or Qualification(worker_id, project.id, "new", 0, False, None, None)
         # a new status always comes with its retry time (None clears it)
@@ -232,7 +257,9 @@ class Quizzes:
             trained=current.trained if trained is None else trained,
             attempts=current.attempts if attempts is None else attempts,
             status=current.status if status is None else status,
-            retry_at=current.retry_at if status is None else retry_at)
+            retry_at=current.retry_at if status is None else retry_at,
+            exam_answers=current.exam_answers if exam is None else exam[0],
+            exam_right=current.exam_right if exam is None else exam[1])
         await quality_store.save_qualification(conn, updated, self._now())
 
     async def _next_question(self, conn: Connection, attempt_id: int,

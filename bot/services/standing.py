@@ -56,22 +56,25 @@ class QualityStanding:
 
     async def skill(self, conn: Connection, worker_id: int, project: Project
                     ) -> routing.Skill:
-        """The worker's gold record in the project, all of it (as the live estimate weighs
-        it): what routing and the gold rate go by."""
-        total, correct = await quality_store.gold_stats(conn, worker_id, project.id)
+        """The worker's record in the project, all of it (as the live estimate weighs it):
+        gold checks and the exam they passed (until a reinstatement): what routing and the
+        gold rate go by."""
+        total, correct = await quality_store.skill_stats(conn, worker_id, project.id)
         return routing.Skill(total, correct)
 
     async def after_answer(self, conn: Connection, worker: int, project: Project,
                            gold_correct: bool | None, too_fast: bool) -> str | None:
         """Suspend a worker whom this answer took over the gold or too-fast rule; returns
-        the reason. Only answers since the last reinstatement count."""
+        the reason. Only answers since the last reinstatement count; until the first
+        one, the exam the worker passed counts with their gold checks."""
         if gold_correct is None and not too_fast:
             return None
         reason = None
         standing = await quality_store.qualification(conn, worker, project.id)
         since = standing.checks_from or "" if standing else ""
         if gold_correct is not None:
-            total, correct = await quality_store.gold_stats(conn, worker, project.id, since)
+            total, correct = await quality_store.skill_stats(conn, worker, project.id,
+                                                             since)
             if quality.gold_suspension(project.spec, total, correct):
                 reason = GOLD
         if reason is None and too_fast:
