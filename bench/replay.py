@@ -7,7 +7,8 @@ simulated phone that taps their own recorded answer when the bot serves them an 
 answered, and otherwise draws from their own confusion matrix (``bot/sim/replay.py``).
 The bot runs as the tests run it (the Application over HTTP to the Bot API stand-in) with
 the project's quality settings (overlap 3, max_overlap 5, confidence 0.9, gold_rate 0.1,
-a 6-question quiz with practice) and with plain overlap 3 (no quiz, no gold). The labels
+a 6-question quiz with practice), the same without the quiz, and plain overlap 3 (no quiz,
+no gold). The labels
 come from the operator's export and are scored on gold, beside offline baselines on the
 same recorded answers: majority vote and Dawid-Skene on as many random answers per item
 as the bot bought, and Dawid-Skene on every answer.
@@ -132,7 +133,7 @@ def measure(name: str, items: int | None, seed: int) -> list[dict[str, Any]]:
         return measure_text(name, crowd, parts, everything, seed)
     ds_all = offline(everything, "ds", crowd, parts.work)
     results = []
-    for setting in (QUALITY, PLAIN):
+    for setting in (QUALITY, CHECKS, PLAIN):
         started = time.perf_counter()
         outcome = asyncio.run(replay(crowd, parts, setting, base_document(crowd), seed=seed))
         took = time.perf_counter() - started
@@ -154,6 +155,10 @@ def row(name: str, seed: int, setting: Setting, o: Outcome, took: float, mv: flo
         "recorded_share": round(o.recorded / max(1, o.work_answers + o.gold_answers), 2),
         "workers": o.workers, "qualified": o.qualified,
         "unpaid_per_qualified": round(o.quiz_answers / o.qualified, 1) if o.qualified else None,
+        # how the quiz is sized against the work: the paid tasks (gold checks included)
+        # each worker who got through did, on average
+        "tasks_per_qualified": (round((o.work_answers + o.gold_answers) / o.qualified, 1)
+                                if o.qualified else None),
         "mv_at_budget": round(mv, 4), "ds_at_budget": round(ds, 4), "ds_all": round(ds_all, 4),
         "seconds": round(took, 1),
     }
@@ -187,12 +192,14 @@ def measure_text(name: str, crowd: Crowd, parts: Split,
 
 HEADER = ("set", "setting", "seed", "items", "accuracy", "work answers / item",
           "quiz + gold answers / item", "unpaid answers / qualified worker",
-          "MV, same budget", "DS, same budget", "DS, all answers", "recorded share", "run s")
+          "paid tasks / qualified worker", "MV, same budget", "DS, same budget",
+          "DS, all answers", "recorded share", "run s")
 
 
 TEXT_HEADER = ("set", "setting", "seed", "items labelled", "WER (apostrophes stripped / kept)",
                "within 0.1 of gold", "work answers / item", "quiz + gold answers / item",
-               "unpaid answers / qualified worker", "ROVER, same budget",
+               "unpaid answers / qualified worker", "paid tasks / qualified worker",
+               "ROVER, same budget",
                "ROVER, all answers", "one transcription", "recorded share", "run s")
 
 
@@ -209,6 +216,11 @@ def _unpaid(r: dict[str, Any]) -> str:
     return f"{unpaid} ({r['qualified']} of {r['workers']})"
 
 
+def _tasks(r: dict[str, Any]) -> str:
+    tasks = r.get("tasks_per_qualified")
+    return "-" if tasks is None else f"{tasks:.1f}"
+
+
 def text_table(rows: list[dict[str, Any]]) -> str:
     lines = ["| " + " | ".join(TEXT_HEADER) + " |", "|" + "---|" * len(TEXT_HEADER)]
     for r in rows:
@@ -216,7 +228,7 @@ def text_table(rows: list[dict[str, Any]]) -> str:
                  f"**{r['wer']:.3f}** / {r['wer_kept']:.3f}", f"{r['within_tolerance']:.2f}",
                  f"{r['work_per_item']:.2f}",
                  f"{r['quiz_per_item']:.2f} + {r['gold_per_item']:.2f}", _unpaid(r),
-                 f"{r['rover_at_budget']:.3f} / {r['rover_at_budget_kept']:.3f}",
+                 _tasks(r), f"{r['rover_at_budget']:.3f} / {r['rover_at_budget_kept']:.3f}",
                  f"{r['rover_all']:.3f} / {r['rover_all_kept']:.3f}",
                  f"{r['single_worker']:.3f}", f"{r['recorded_share']:.2f}",
                  f"{r['seconds']:.0f}")
@@ -230,7 +242,8 @@ def label_table(rows: list[dict[str, Any]]) -> str:
         cells = (r["set"], r["setting"], str(r["seed"]), f"{r['labelled']}/{r['items']}",
                  f"**{r['accuracy']:.3f}**", f"{r['work_per_item']:.2f}",
                  f"{r['quiz_per_item']:.2f} + {r['gold_per_item']:.2f}", _unpaid(r),
-                 f"{r['mv_at_budget']:.3f}", f"{r['ds_at_budget']:.3f}", f"{r['ds_all']:.3f}",
+                 _tasks(r), f"{r['mv_at_budget']:.3f}", f"{r['ds_at_budget']:.3f}",
+                 f"{r['ds_all']:.3f}",
                  f"{r['recorded_share']:.2f}", f"{r['seconds']:.0f}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -25,6 +25,9 @@ def gate_text(project: Project, gate: Access, _: Gettext) -> tuple[str, InlineKe
     """Why this worker cannot work here yet, in plain words, and what they can do."""
     start = button(_("▶️ Start the exam"), QuizStart(project.id))
     quiz = project.spec.quiz
+    if gate.gate is Gate.QUIZ and quiz is not None and not project.spec.categorical:
+        text = typed_exam_text(project, gate, _)
+        return text, InlineKeyboardMarkup(column([start, other_projects(_)]))
     if gate.gate is Gate.QUIZ and quiz is not None:
         if gate.training:
             # practice only for who needs it: a missed first question starts it
@@ -56,6 +59,27 @@ def gate_text(project: Project, gate: Access, _: Gettext) -> tuple[str, InlineKe
     else:
         text = _("This project is not open yet. Please look again later.")
     return text, InlineKeyboardMarkup([[other_projects(_)]])
+
+
+def typed_exam_text(project: Project, gate: Access, _: Gettext) -> str:
+    """The gate of a typed exam: it is passed by the share of the words typed right
+    (``bot.domain.quality.answer_score``), not by whole answers."""
+    quiz = project.spec.quiz
+    assert quiz is not None
+    share = round(100 * quiz.pass_share)
+    if gate.training:
+        return _("The exam has up to {count} questions; you need {share}% of the words right, "
+                 "over all of them, to unlock the tasks. It ends as soon as your result is "
+                 "clear. If you miss the first question, it does not count: a short practice "
+                 "round follows, with the right answer after each question, until you get "
+                 "{streak} right in a row (at most {most} questions), and then the exam "
+                 "starts afresh. Tries left: {tries}.", count=quiz.questions, share=share,
+                 streak=PRACTICE_STREAK, most=min(PRACTICE_MOST, quiz.questions),
+                 tries=gate.tries_left)
+    return _("The exam has up to {count} questions; you need {share}% of the words right, "
+             "over all of them, to unlock the tasks. It ends as soon as your result is "
+             "clear. You will see your score and the right answers at the end. Tries "
+             "left: {tries}.", count=quiz.questions, share=share, tries=gate.tries_left)
 
 
 def suspension_text(project: Project, reason: str | None, _: Gettext) -> str:
@@ -94,7 +118,14 @@ def result_text(project: Project, result: ExamResult, _: Gettext) -> str:
     why. The questions were on screen during the exam, so each is recalled by its first
     words (``say.RECALL`` characters); the explanations are whole, and a long result
     arrives as several messages (``handlers.say``)."""
-    if result.early:  # "4 of 4 right (8 needed)" would read as a contradiction
+    if result.words is not None:  # a typed exam goes by the share of words right
+        if result.early:
+            lines = [_("Exam finished early, as your result was already clear: {share}% of "
+                       "the words right.", share=result.words_share)]
+        else:
+            lines = [_("Exam finished: {share}% of the words right ({needed}% needed).",
+                       share=result.words_share, needed=result.needed_share)]
+    elif result.early:  # "4 of 4 right (8 needed)" would read as a contradiction
         lines = [_("Exam finished early, as your result was already clear: {correct} of "
                    "{total} right.", correct=result.correct, total=result.total)]
     else:

@@ -7,6 +7,7 @@ import random
 from collections import Counter
 from collections.abc import Collection
 from datetime import timedelta
+from fractions import Fraction
 
 import pytest
 
@@ -366,7 +367,7 @@ async def test_a_worker_who_has_not_passed_gets_no_task_anywhere(services: Servi
 async def test_transcription_quiz_grades_typed_answers_by_word_error_rate(
         services: Services) -> None:
     project_id = await add_project(services, items=2, name="speech", kind="transcription",
-                                   quiz={"questions": 2, "training": False, "pass": 1.0})
+                                   quiz={"questions": 2, "training": False, "pass": 0.9})
     golds = ("one two three four five six seven eight nine ten",
              "alpha beta gamma delta epsilon zeta eta theta iota kappa")
     answers = await add_items(services, project_id, 2, prefix="clip", quiz=True, golds=golds)
@@ -387,9 +388,42 @@ async def test_transcription_quiz_grades_typed_answers_by_word_error_rate(
     gold2 = answers[step2.question.text]
     done = await services.quizzes.answer(1, attempt, 1, text=f"  {gold2},  ", message_id=51)
     assert done.outcome is QuizOutcome.FINISHED
+    # 9 of 10 words, then 10 of 10: 1.9 questions' worth of words, 1.8 needed at 0.9
     assert done.result is not None and done.result.passed and done.result.correct == 2
+    assert done.result.words == Fraction(19, 10) and done.result.words_share == 95
+    assert done.result.needed_share == 90
     assert await services.quizzes.open_attempt(1) is None
     assert (await services.work.start(1, "speech")).task is not None
+
+
+async def test_a_typed_exam_is_passed_by_the_share_of_words_right(services: Services) -> None:
+    """Two slips in ten words are outside the tolerance of a single answer (0.1), so
+    neither answer is right; but 80 % of the words are, which is the pass mark."""
+    project_id = await add_project(services, items=2, name="speech", kind="transcription",
+                                   quiz={"questions": 2, "training": True, "pass": 0.8})
+    golds = ("one two three four five six seven eight nine ten",
+             "alpha beta gamma delta epsilon zeta eta theta iota kappa")
+    answers = await add_items(services, project_id, 2, prefix="clip", quiz=True, golds=golds)
+    project = await services.catalog.get("speech")
+    for w in (1, 2):
+        await add_worker(services, w)
+    steps = []
+    for worker, slips in ((1, 2), (1, 2), (2, 3)):
+        step = steps[-1] if worker == 1 and steps else await services.quizzes.begin(
+            worker, project)
+        assert step.question is not None and step.question.text is not None
+        words = answers[step.question.text].split()
+        steps.append(await services.quizzes.answer(
+            worker, step.question.attempt_id, step.question.position,
+            text=" ".join(["x"] * slips + words[slips:]), message_id=len(steps)))
+    # 2 slips in each: 80 % of the words, passed, and the first answer, worth the pass
+    # mark, started no practice
+    result = steps[1].result
+    assert result is not None and result.passed and result.correct == 0
+    assert (result.words_share, result.needed_share) == (80, 80)
+    assert not steps[0].practice_started
+    # 3 slips in the first answer: 70 %, a miss, so practice starts
+    assert steps[2].practice_started and steps[2].feedback is not None
 
 
 async def test_reinstating_does_not_skip_the_quiz(services: Services) -> None:

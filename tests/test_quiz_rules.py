@@ -114,3 +114,19 @@ def test_an_early_verdict_never_contradicts_the_share_shown(questions: int,
             assert Fraction(right, asked) >= Fraction(needed, questions)
         else:
             assert right + questions - asked < needed
+
+
+def test_a_typed_exam_counts_the_share_of_words_right() -> None:
+    """Typed answers score the share of their words right; the verdict adds them up."""
+    nine, half = Fraction(9, 10), Fraction(1, 2)
+    # the whole exam: 1.9 questions' worth of words against 1.8 (0.9 of 2) and 2
+    assert exam_verdict([nine, Fraction(1)], 2, Fraction(18, 10)) is True
+    assert exam_verdict([nine, Fraction(1)], 2, 2) is False
+    # half the words of two questions, 2.4 needed of 3: even a perfect third cannot do it
+    assert exam_verdict([half, half], 3, Fraction(12, 5)) is False
+    # one question left of three, 2 needed, 1.5 so far: only a perfect third reaches 2,
+    # and the Beta(2.5, 1.5) posterior gives it 2.5 / 4
+    assert chance_to_pass(Fraction(3, 2), Fraction(1, 2), 3, 2) == Fraction(5, 8)
+    assert exam_verdict([Fraction(1), half], 3, 2) is None
+    # whole answers are the special case of 1 and 0
+    assert exam_verdict([Fraction(1)] * 6, 10, 8) is exam_verdict([True] * 6, 10, 8) is True

@@ -54,6 +54,16 @@ class QuizSpec:
         """Right answers needed; rounding up so 0.8 of 10 means 8, never 7.9."""
         return math.ceil(self.pass_share * self.questions - 1e-9)
 
+    @property
+    def pass_words(self) -> Fraction:
+        """A typed exam's pass mark, in questions' worth of words right: the share itself
+        (0.9 of 2 questions is 1.8), since words, unlike answers, come in fractions."""
+        return Fraction(str(self.pass_share)) * self.questions
+
+    def needed(self, categorical: bool) -> Fraction:
+        """What the exam's verdict asks for: whole right answers, or words right."""
+        return Fraction(self.pass_count) if categorical else self.pass_words
+
 
 @dataclass(frozen=True)
 class SkillBonus:

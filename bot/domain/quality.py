@@ -15,8 +15,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 
-from bot.aggregation.text import detokenize, rover, tokenize, word_error_rate
+from bot.aggregation.text import detokenize, edit_distance, rover, tokenize, word_error_rate
 from bot.domain.project_spec import ProjectSpec
 
 #: a worker with no gold answers yet is assumed right this often; their own gold answers
@@ -143,6 +144,22 @@ def is_correct(spec: ProjectSpec, value: str, gold: str) -> bool:
     if spec.categorical:
         return value == gold
     return word_error_rate(value, gold) <= TEXT_TOLERANCE
+
+
+def answer_score(spec: ProjectSpec, value: str, gold: str) -> Fraction:
+    """What one exam answer is worth: 1 or 0 for a label; for a typed text the share of the
+    gold text's words it got right, 1 - word error rate (at least 0).
+
+    Why not ``is_correct`` for texts: within a word error rate of 0.1 means one slip in a
+    ten-word sentence makes the answer wrong, and fewer than half of the transcriptions of
+    CrowdSpeech's careful workers are that close (their mean word error rate is 0.17), so
+    an exam at ``pass = 0.8`` turned nearly all of them away. Scored by words, the pass
+    mark reads as a share of words right: at 0.8, a worker whose transcriptions are 80 %
+    right on average passes, one who types nothing or another recording fails."""
+    if spec.categorical:
+        return Fraction(int(value == gold))
+    hyp, ref = tokenize(value), tokenize(gold)
+    return max(Fraction(0), 1 - Fraction(edit_distance(hyp, ref), max(len(ref), 1)))
 
 
 def gold_suspension(spec: ProjectSpec, total: int, correct: int) -> bool:

@@ -34,6 +34,7 @@ arithmetic says (no 0.9499999 at a threshold).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from fractions import Fraction
 from math import comb
@@ -54,26 +55,33 @@ def practice_over(answers: Sequence[bool], most: int) -> bool:
     return len(answers) >= most or (len(streak) == PRACTICE_STREAK and all(streak))
 
 
-def chance_to_pass(correct: int, wrong: int, questions: int, needed: int) -> Fraction:
+def chance_to_pass(correct: Fraction | int, wrong: Fraction | int, questions: int,
+                   needed: Fraction | int) -> Fraction:
     """How likely a worker with these answers is to have ``needed`` of ``questions``
-    right at the end: 1 once they have, 0 once they cannot."""
-    left = questions - correct - wrong
+    right at the end: 1 once they have, 0 once they cannot.
+
+    ``correct`` and ``wrong`` may be fractions: a typed answer scores the share of its
+    words that are right (``bot.domain.quality.answer_score``), and the questions left are
+    predicted as whole ones, right or wrong, from the same Beta posterior."""
+    left = questions - round(correct + wrong)
     short = needed - correct
     if short <= 0:
         return Fraction(1)
     if short > left:
         return Fraction(0)
-    a, b = PRIOR[0] + correct, PRIOR[1] + wrong
+    a, b = PRIOR[0] + Fraction(correct), PRIOR[1] + Fraction(wrong)
     # Beta-binomial: P(x right of ``left``) = C(left, x) a^(x) b^(left-x) / (a+b)^(left),
-    # with x^(j) the rising factorial; whole numbers, so the fraction is exact
-    return sum((Fraction(comb(left, x) * _rising(a, x) * _rising(b, left - x),
-                         _rising(a + b, left)) for x in range(short, left + 1)),
-               Fraction(0))
+    # with x^(j) the rising factorial; exact fractions throughout
+    return sum((comb(left, x) * _rising(a, x) * _rising(b, left - x) / _rising(a + b, left)
+                for x in range(math.ceil(short), left + 1)), Fraction(0))
 
 
-def exam_verdict(answers: Sequence[bool], questions: int, needed: int) -> bool | None:
-    """Passed (True), failed (False), or not settled yet (None: ask the next question)."""
-    correct = sum(answers)
+def exam_verdict(answers: Sequence[bool | Fraction], questions: int,
+                 needed: Fraction | int) -> bool | None:
+    """Passed (True), failed (False), or not settled yet (None: ask the next question).
+    Each answer is right (True), wrong (False), or for a typed one the share of its words
+    right; ``needed`` is then a number of questions' worth of words."""
+    correct = sum((Fraction(a) for a in answers), Fraction(0))
     wrong = len(answers) - correct
     if len(answers) >= questions:
         return correct >= needed  # the whole exam: decided by the share, as always
@@ -93,8 +101,8 @@ def fewest_to_pass(questions: int, needed: int) -> int:
     return questions
 
 
-def _rising(x: int, count: int) -> int:
-    result = 1
+def _rising(x: Fraction, count: int) -> Fraction:
+    result = Fraction(1)
     for i in range(count):
         result *= x + i
     return result

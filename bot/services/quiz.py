@@ -17,12 +17,13 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from fractions import Fraction
 
 from bot.clock import to_iso
 from bot.domain.project_spec import Localized
 from bot.domain.projects import Project
 from bot.domain.qualify import Gate
-from bot.domain.quality import is_correct
+from bot.domain.quality import answer_score, is_correct
 from bot.domain.quiz_rules import PRACTICE_MOST, exam_verdict, practice_over
 from bot.domain.records import Media, Qualification
 from bot.services.work import Feedback, Work, answer_value, typed_too_long
@@ -80,6 +81,17 @@ class ExamResult:
     missed: tuple[Missed, ...]
     #: the exam's full length
     questions: int = 0
+    #: percent of the words a typed exam asks for (the project's ``pass``)
+    needed_share: int = 0
+    #: a typed exam: the questions' worth of words right (``answer_score``), which the
+    #: verdict went by; None for labels, where it is ``correct``
+    words: Fraction | None = None
+
+    @property
+    def words_share(self) -> int:
+        """Percent of the words right over the questions asked (a typed exam)."""
+        return round(100 * (self.words or 0) / max(self.total, 1))
+
 
     @property
     def early(self) -> bool:
@@ -162,7 +174,8 @@ class Quizzes:
             await quiz_store.answer(conn, attempt_id, position, value, correct, self._now(),
                                     message_id)
             phase, practice_started = attempt.phase, False
-            if await self._practice_first(conn, worker_id, project, phase, position, correct):
+            score = answer_score(project.spec, value, item.gold)
+            if await self._practice_first(conn, worker_id, project, phase, position, score):
                 most = min(len(questions), PRACTICE_MOST)
                 await quiz_store.to_practice(conn, attempt_id, most)
                 questions, phase, practice_started = questions[:most], "training", True
@@ -170,7 +183,6 @@ class Quizzes:
             if phase == "training":
                 explain = Localized(item.explain) if item.explain else None
                 feedback = Feedback(correct, item.gold, explain)
-            so_far = [bool(q.correct) for q in questions[:position]] + [correct]
             quiz = project.spec.quiz
             if phase == "exam" and quiz is None:  # the quiz was removed meanwhile
                 await quiz_store.drop_unasked(conn, attempt_id)
@@ -179,9 +191,13 @@ class Quizzes:
             verdict = None
             if phase == "exam":
                 assert quiz is not None
-                verdict = exam_verdict(so_far, len(questions), quiz.pass_count)
+                scores = await self._scores(conn, project, questions[:position])
+                scores.append(score)
+                verdict = exam_verdict(scores, len(questions),
+                                       quiz.needed(project.spec.categorical))
                 over = verdict is not None
             else:
+                so_far = [bool(q.correct) for q in questions[:position]] + [correct]
                 over = practice_over(so_far, len(questions))
             if not over:
                 return QuizStep(QuizOutcome.NEXT, await self._next_question(
@@ -200,12 +216,14 @@ class Quizzes:
             return QuizStep(QuizOutcome.FINISHED, result=result, project=project)
 
     async def _practice_first(self, conn: Connection, worker_id: int, project: Project,
-                              phase: str, position: int, correct: bool) -> bool:
+                              phase: str, position: int, score: Fraction) -> bool:
         """A missed first exam question, by a worker who has not practised on a project
         with practice on: the attempt becomes the practice round, and the miss its first
-        question (it costs no try)."""
+        question (it costs no try). Missed means worth less than the pass mark: a wrong
+        label, or a typed text with fewer of its words right than ``pass`` asks."""
         quiz = project.spec.quiz
-        if phase != "exam" or position != 0 or correct or quiz is None or not quiz.training:
+        if phase != "exam" or position != 0 or quiz is None or not quiz.training \
+                or score >= Fraction(str(quiz.pass_share)):
             return False
         current = await quality_store.qualification(conn, worker_id, project.id)
         return not (current is not None and current.trained)
@@ -215,6 +233,19 @@ class Quizzes:
         async with self.db.read() as conn:
             return await quiz_store.open_typed_question(conn, worker_id)
 
+    async def _scores(self, conn: Connection, project: Project,
+                      asked: list[quiz_store.Question]) -> list[Fraction]:
+        """What each answered question is worth to the verdict (``answer_score``): its
+        right or wrong for a label; for a typed text the share of its words right."""
+        if project.spec.categorical:
+            return [Fraction(int(bool(q.correct))) for q in asked]
+        scores = []
+        for q in asked:
+            item = await item_store.get(conn, q.item_id)
+            assert item is not None and item.gold is not None
+            scores.append(answer_score(project.spec, q.answer or "", item.gold))
+        return scores
+
     async def _grade(self, conn: Connection, worker_id: int, project: Project,
                      attempt_id: int, passed: bool, drawn: int) -> ExamResult:
         """Record the verdict ``bot.domain.quiz_rules`` reached after the questions asked."""
@@ -222,6 +253,7 @@ class Quizzes:
         assert quiz is not None
         questions = await quiz_store.questions(conn, attempt_id)
         correct = sum(1 for q in questions if q.correct)
+        score = sum(await self._scores(conn, project, questions), Fraction(0))
         current = await quality_store.qualification(conn, worker_id, project.id)
         attempts = (current.attempts if current else 0) + 1
         tries_left = max(quiz.attempts - attempts, 0)
@@ -231,7 +263,11 @@ class Quizzes:
         await self._save(conn, worker_id, project, attempts=attempts,
                          status="passed" if passed else "failed",
                          retry_at=to_iso(retry_at) if retry_at else None,
-                         exam=(len(questions), correct) if passed else None)
+                         # a typed exam is scored by words, gold checks by the
+                         # tolerance: the two do not add up, so only a labelling
+                         # exam starts the gold record
+                         exam=((len(questions), correct)
+                               if passed and project.spec.categorical else None))
         missed = []
         for q in questions:
             if q.correct:
@@ -241,7 +277,9 @@ class Quizzes:
             missed.append(Missed(item.text, item.gold or "",
                                  Localized(item.explain) if item.explain else None))
         return ExamResult(correct, len(questions), quiz.pass_count, passed, retry_at,
-                          tries_left, tuple(missed), drawn)
+                          tries_left, tuple(missed), drawn,
+                          round(100 * quiz.pass_share),
+                          None if project.spec.categorical else score)
 
     async def _save(self, conn: Connection, worker_id: int, project: Project, *,
                     trained: bool | None = None, attempts: int | None = None,
