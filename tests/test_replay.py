@@ -1,5 +1,5 @@
 """The replay in CI: 60 items of a public crowd through the running bot, quality settings on,
-and 20 recordings of a transcription crowd.
+and 20 recordings of a transcription crowd (with gold checks, and with the typed exam).
 
 Bounded by answers, not time: each replayed worker stops at their own recorded answer
 count, so each run is a few hundred taps or typed texts (about 10 s on two busy cores).
@@ -42,6 +42,9 @@ async def test_a_public_crowd_replayed_through_the_bot_is_labelled_well_and_paid
     # the quiz ran, someone passed, and gold checks were mixed in
     assert outcome.quiz_answers >= QUALITY.quiz_questions and outcome.qualified >= 3
     assert outcome.gold_answers > 0
+    # practice only after a missed first question: 11.9 quiz answers per worker who got
+    # through at this seed, 19.5 when everyone practised first
+    assert outcome.quiz_answers <= 14 * outcome.qualified, outcome
     # every accepted answer (gold checks are paid too) earned once, settled at the end: a
     # unit judged wrong is paid half (discount 0.5), so the total lies between half and
     # all of answers x reward, in whole half-rewards
@@ -72,6 +75,25 @@ async def test_a_transcription_crowd_replayed_through_the_bot_beats_one_transcri
     assert outcome.wer is not None and outcome.wer_kept is not None
     assert outcome.wer <= 0.75 * single, (outcome.wer, single)
     assert outcome.wer <= outcome.wer_kept  # keeping apostrophes can only add errors
+
+
+async def test_a_typed_exam_scored_by_words_lets_careful_transcribers_through() -> None:
+    """Graded answer by answer (within a word error rate of 0.1), the exam turned most of
+    CrowdSpeech's workers away and 9 of these 20 recordings got a text; scored by the
+    share of words right, every one does."""
+    folder = shared("crowdspeech_dev_clean")
+    _, rows = read_answers(folder / "answers.tsv")
+    crowd = Crowd.of(rows, read_gold(folder / "gold.tsv"), text=True)
+    parts = split(crowd, quiz=20, checks=20, items=20)
+    base = {"name": "speech", "kind": "transcription", "title": "Type what you hear",
+            "reward": "0.02", "currency": "USD", "language": "en"}
+
+    outcome = await replay(crowd, parts, QUALITY, base, seed=1)
+
+    assert outcome.labelled == 20 and outcome.quiz_answers > 0
+    assert outcome.qualified >= 10, outcome  # 8 of 96 before
+    single = single_worker_wer(crowd.rows, crowd.gold, parts.work)
+    assert outcome.wer is not None and outcome.wer < single, (outcome.wer, single)
 
 
 def test_a_set_with_few_gold_items_works_on_items_without_gold_too() -> None:
