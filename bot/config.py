@@ -74,6 +74,20 @@ class PayoutsConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    #: where operators' browsers reach the bot's web server, e.g.
+    #: "https://tapwork.example.org" (no trailing slash); empty: no dashboard links
+    public_url: str = ""
+    #: how long a dashboard sign-in lasts before the operator asks for a new link
+    session_hours: float = 12.0
+
+    @property
+    def secure(self) -> bool:
+        """Cookies only over HTTPS when the public address is HTTPS."""
+        return self.public_url.startswith("https://")
+
+
+@dataclass(frozen=True)
 class Config:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
@@ -81,6 +95,7 @@ class Config:
     work: WorkConfig = field(default_factory=WorkConfig)
     payouts: PayoutsConfig = field(default_factory=PayoutsConfig)
     broadcast: BroadcastConfig = field(default_factory=BroadcastConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     source: str = "<defaults>"
 
     def with_token(self, token: str) -> Config:
@@ -100,6 +115,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "payouts": ("min_payout", "default_min_payout"),
     "broadcast": ("broadcast_rate", "allow_paid_broadcast", "paid_rate",
                   "notify_every_hours"),
+    "web": ("public_url", "session_hours"),
 }
 #: the numbers and amounts of config.toml and what each may be (``bot.limits``); the
 #: README's configuration table shows the same ranges (tests/test_project_keys.py)
@@ -118,6 +134,7 @@ RULES: dict[str, Rule] = {
     "broadcast.broadcast_rate": Number(0.01, 1000),
     "broadcast.paid_rate": Number(0.01, 1000),
     "broadcast.notify_every_hours": Number(0, 8760, "hours"),
+    "web.session_hours": Number(0.1, 720, "hours"),
 }
 _KIND_NAMES: dict[type, str] = {str: "text", int: "a whole number", float: "a number",
                                 bool: "true or false", list: "a list", dict: "a table"}
@@ -215,7 +232,7 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
     tables = {name: _table(data, name, where) for name in SECTIONS}
     for name, table in tables.items():
         _known(table, name, where)
-    tg, st, ops, work, pay, bc = (tables[name] for name in SECTIONS)
+    tg, st, ops, work, pay, bc, web = (tables[name] for name in SECTIONS)
 
     def number(table: dict[str, Any], section: str, key: str, default: float) -> float:
         return float(_ruled(table, section, key, default, where))
@@ -258,7 +275,26 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
                   operators=OperatorsConfig(ids=tuple(ids)),
                   work=WorkConfig(lease_check_seconds=lease_check,
                                   settle_check_seconds=settle_check),
-                  payouts=_payouts(pay, where), broadcast=broadcast, source=where)
+                  payouts=_payouts(pay, where), broadcast=broadcast,
+                  web=_web(web, where), source=where)
+
+
+def _web(table: dict[str, Any], where: str) -> WebConfig:
+    """``public_url``: an http(s) address with a host and nothing after the path, so the
+    links sent to operators are built by appending to it."""
+    from urllib.parse import urlsplit
+
+    given = _get(table, "web", "public_url", str, "", where).strip()
+    url = given.rstrip("/")
+    if given:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query \
+                or parts.fragment or parts.username or parts.password:
+            raise ConfigError("{where}: web.public_url must be an http:// or https:// address "
+                              "such as https://tapwork.example.org, without query, fragment "
+                              "or password, not {got}", where=where, got=given)
+    hours = float(_ruled(table, "web", "session_hours", WebConfig.session_hours, where))
+    return WebConfig(public_url=url, session_hours=hours)
 
 
 def _payouts(table: dict[str, Any], where: str) -> PayoutsConfig:

@@ -12,11 +12,13 @@ from bot.domain.errors import MissingDatabase
 from bot.services.broadcast import Broadcasts
 from bot.services.bursts import Bursts
 from bot.services.catalog import Catalog
+from bot.services.insights import Insights
 from bot.services.ledger import Payroll
 from bot.services.notice_delivery import NoticeDelivery
 from bot.services.notices import Notices
 from bot.services.quiz import Quizzes
 from bot.services.reports import Reports
+from bot.services.signin import SignIn
 from bot.services.standing import QualityStanding
 from bot.services.work import Work
 from bot.services.workers import Workers
@@ -38,6 +40,8 @@ class Services:
     broadcasts: Broadcasts
     bursts: Bursts
     delivery: NoticeDelivery
+    signin: SignIn
+    insights: Insights
 
     @classmethod
     async def open(cls, config: Config, clock: Clock | None = None, *,
@@ -61,13 +65,16 @@ class Services:
         catalog = Catalog(db, clock)
         workers = Workers(db, clock, work)
         notices = Notices(db, clock)
+        reports = Reports(db, clock, catalog, payroll)
         return cls(config=config, db=db, clock=clock, work=work,
                    workers=workers, catalog=catalog,
-                   reports=Reports(db, clock, catalog, payroll), quizzes=Quizzes(work),
+                   reports=reports, quizzes=Quizzes(work),
                    payroll=payroll, notices=notices,
                    broadcasts=Broadcasts(db, clock, catalog, work, config.broadcast),
                    bursts=Bursts(db, clock, work),
-                   delivery=NoticeDelivery(clock, notices, workers, work, catalog))
+                   delivery=NoticeDelivery(clock, notices, workers, work, catalog),
+                   signin=SignIn(db, clock, config),
+                   insights=Insights(db, catalog, reports))
 
     async def close(self) -> None:
         await self.reports.close()  # its threads read the database: stop them first

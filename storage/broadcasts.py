@@ -204,3 +204,10 @@ async def open_events(conn: Connection) -> list[tuple[int, int, str]]:
 
 async def close_event(conn: Connection, event_id: int, now: str) -> None:
     await conn.execute("UPDATE project_events SET done_at = ? WHERE id = ?", (now, event_id))
+
+
+async def recent(conn: Connection, project_id: int, limit: int) -> list[Broadcast]:
+    """A project's latest broadcasts, newest first (the dashboard's list)."""
+    async with conn.execute("SELECT * FROM broadcasts WHERE project_id = ? ORDER BY id DESC"
+                            " LIMIT ?", (project_id, limit)) as cur:
+        return [_broadcast(r) for r in await cur.fetchall()]

@@ -373,4 +373,31 @@ MIGRATIONS: list[str] = [
     CREATE INDEX items_to_serve ON items (project_id, lang, state, need, id)
         WHERE quiz = 0 AND gold IS NULL
     """,
+    # 15: the operator dashboard (handlers/web/dashboard). Sign-in links are single-use
+    # and short-lived; only the SHA-256 of a link's token is kept, so a copy of the
+    # database signs nobody in. Operators' actions from the dashboard (suspend, reinstate)
+    # keep who and why. Portable SQL (a PostgreSQL backend runs the same text): BIGINT for
+    # Telegram ids past 2**31, ids made by the application rather than by an
+    # autoincrement whose spelling differs between backends, no SQLite-only functions.
+    """
+    CREATE TABLE IF NOT EXISTS dashboard_links (
+        token_hash TEXT PRIMARY KEY,      -- hex SHA-256 of the token in the link
+        operator_id BIGINT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_at TEXT                      -- set once: a link signs in one browser, once
+    );
+    CREATE INDEX IF NOT EXISTS dashboard_links_by_expiry ON dashboard_links (expires_at);
+    CREATE TABLE IF NOT EXISTS operator_actions (
+        id TEXT PRIMARY KEY,              -- random, made by the application
+        operator_id BIGINT NOT NULL,
+        action TEXT NOT NULL,             -- suspend | reinstate
+        worker_id BIGINT NOT NULL,
+        project_id BIGINT NOT NULL,
+        reason TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS operator_actions_by_project
+        ON operator_actions (project_id, worker_id, created_at)
+    """,
 ]

@@ -251,6 +251,14 @@ class Reports:
         finally:
             self._running.discard(cancel)
 
+    async def job(self, job: Callable[[sqlite3.Connection, threading.Event], T]) -> T:
+        """Another service's whole-project read, on a report thread (``_off_loop``)."""
+        return await self._off_loop(job)
+
+    async def read(self, read: Callable[[Connection], Coroutine[Any, Any, T]]) -> T:
+        """Another service's storage reads, on a report thread (``_read_off_loop``)."""
+        return await self._read_off_loop(read)
+
     async def _read_off_loop(self, read: Callable[[Connection], Coroutine[Any, Any, T]]
                              ) -> T:
         """The async storage functions, run on a report thread against its own connection

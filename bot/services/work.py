@@ -12,6 +12,7 @@ Each answer is checked (gold, too fast) and moves its item's live confidence on 
 from __future__ import annotations
 
 import enum
+import secrets
 from dataclasses import dataclass, replace
 
 from bot.clock import from_iso, to_iso
@@ -22,6 +23,7 @@ from bot.domain.quiet import local_time
 from bot.domain.records import Worker
 from bot.services.leasing import Leasing, Served, Shown
 from storage import assignments as assignment_store
+from storage import dashboard as dashboard_store
 from storage import items as item_store
 from storage import projects as project_store
 from storage import quality as quality_store
@@ -177,11 +179,12 @@ class Work(Leasing):
         return to_iso(local.replace(hour=0, minute=0, second=0, microsecond=0))
 
     async def set_suspended(self, worker_id: int, project: Project, suspended: bool,
-                            reason: str) -> bool:
+                            reason: str, *, by: int | None = None, note: str = "") -> bool:
         """An operator's decision; True when something changed.
 
         Reinstating lifts only the suspension: a worker who had not passed the quiz still
-        has to, and the gold and speed rules start counting afresh from now.
+        has to, and the gold and speed rules start counting afresh from now. ``by`` and
+        ``note``: the operator and their words, kept with the change (the dashboard).
         """
         async with self.db.transaction() as conn:
             current = await quality_store.qualification(conn, worker_id, project.id)
@@ -192,10 +195,14 @@ class Work(Leasing):
                 open_task = await assignment_store.open_for_worker(conn, worker_id)
                 if open_task is not None and open_task.project_id == project.id:
                     await self._close(conn, open_task, "released")
-                return True
-            if current is None or not current.suspended:
-                return False
-            await self.standing.reinstate(conn, current)
+            else:
+                if current is None or not current.suspended:
+                    return False
+                await self.standing.reinstate(conn, current)
+            if by is not None:
+                await dashboard_store.add_action(
+                    conn, secrets.token_hex(16), by, "suspend" if suspended else "reinstate",
+                    worker_id, project.id, note, to_iso(self.clock.now()))
             return True
 
     async def skip(self, worker_id: int, assignment_id: int, shown: Shown | None = None
