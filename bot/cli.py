@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import io
 import json
 import logging
 import os
@@ -320,8 +319,8 @@ def _bonus(args: argparse.Namespace) -> int:
 
 
 def _payouts(args: argparse.Namespace) -> int:
-    from bot.domain import csvsafe
     from bot.domain.money import MICROS
+    from bot.domain.payout_sheet import payouts_csv
     from bot.files import written_atomically
 
     if args.action in ("approve", "reject") and args.id is None:
@@ -344,17 +343,11 @@ def _payouts(args: argparse.Namespace) -> int:
                 print(f"#{p.id}  worker {p.worker_id}  {_decimal(p.amount, MICROS)} "
                       f"{p.currency}  {p.status}  requested {p.requested_at[:16]}")
             return 0
-        buffer = io.StringIO()
-        writer = csvsafe.writer(buffer)  # the operator's reasons reach spreadsheets
-        writer.writerow(["payout_id", "worker_id", "currency", "amount", "status",
-                         "requested_at", "decided_at", "reason"])
-        for p in rows:
-            writer.writerow([p.id, p.worker_id, p.currency, _decimal(p.amount, MICROS),
-                             p.status, p.requested_at, p.decided_at or "", p.reason or ""])
+        sheet = payouts_csv(rows)
         if args.output:
             def write() -> None:
                 with written_atomically(Path(args.output)) as out:
-                    out.write(buffer.getvalue())
+                    out.write(sheet)
 
             try:  # by way of FILE.partial, like exports
                 await asyncio.to_thread(write)
@@ -362,7 +355,7 @@ def _payouts(args: argparse.Namespace) -> int:
                 raise _cannot_write(Path(args.output), exc) from None
             print(f"wrote {len(rows)} payout requests to {args.output}", file=sys.stderr)
         else:
-            sys.stdout.write(buffer.getvalue())
+            sys.stdout.write(sheet)
         return 0
 
     return _with_services(args, work)
@@ -370,9 +363,10 @@ def _payouts(args: argparse.Namespace) -> int:
 
 def _decimal(micros: int, unit: int) -> str:
     """Exact decimal text of an amount: 20000 micros -> "0.020000"."""
-    sign = "-" if micros < 0 else ""
-    whole, frac = divmod(abs(micros), unit)
-    return f"{sign}{whole}.{frac:06d}"
+    from bot.domain.payout_sheet import decimal_text
+
+    assert unit == 1_000_000
+    return decimal_text(micros)
 
 
 def _ledger(args: argparse.Namespace) -> int:
