@@ -26,8 +26,8 @@ async def dashboard(update: Update, context: Context) -> None:
     base = services.config.web.public_url
     if not base:
         await say.send(context.bot, chat.id, _(
-            "The dashboard is not set up yet: put its address in web.public_url in the "
-            "config file and restart the bot."))
+            "The dashboard is not set up yet: put its address in {key} in the config file "
+            "and restart the bot.", key="web.public_url"))
         return
     link = await services.signin.issue(user.id)
     url = f"{base}{LOGIN_PATH}?token={link.token}"

@@ -113,10 +113,10 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     if path.startswith(OPEN):
         return await handler(request)
     if found is None:
-        return page(request, "message.html", request["_"], status=401,
-                    title=request["_"]("Please sign in"),
-                    text=request["_"]("Send /dashboard to the bot in Telegram: it answers "
-                                      "with a sign-in link for you."))
+        _ = request["_"]
+        return page(request, "message.html", _, status=401, title=_("Please sign in"),
+                    text=_("Send /dashboard to the bot in Telegram: it answers with a "
+                           "sign-in link for you."))
     if request.method not in SAFE_METHODS and not request.content_type.startswith(
             "multipart/"):  # an upload checks its token as its first part (actions.py)
         given = request.headers.get(CSRF_HEADER) or (await request.post()).get(CSRF_FIELD)
