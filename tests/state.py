@@ -414,6 +414,19 @@ def table_count(where: Where, table: str) -> int:
     return _count(where, table)
 
 
+def dashboard_link_hashes(where: Where) -> list[tuple[str, int, str | None]]:
+    """(token_hash, operator_id, used_at) of every stored dashboard sign-in link."""
+    return [(str(r[0]), int(r[1]), r[2]) for r in _fetch(
+        where, "SELECT token_hash, operator_id, used_at FROM dashboard_links ORDER BY created_at")]
+
+
+def operator_actions(where: Where) -> list[tuple[int, str, int, str]]:
+    """(operator, action, worker, reason) of every dashboard action, oldest first."""
+    return [(int(r[0]), str(r[1]), int(r[2]), str(r[3])) for r in _fetch(
+        where, "SELECT operator_id, action, worker_id, reason FROM operator_actions"
+               " ORDER BY created_at, rowid")]
+
+
 # -- arranging a case the application offers no way to reach -------------------------------
 
 

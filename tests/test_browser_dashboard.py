@@ -15,6 +15,7 @@ one line saying what to install.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import AsyncIterator
@@ -26,7 +27,7 @@ import pytest
 from bot.clock import FakeClock
 from bot.sim.crowd import answer_tasks, join
 from bot.sim.standin import BotApiStandIn
-from tests.conftest import OPERATOR_ID, ROOT
+from tests.conftest import ROOT
 from tests.dashboard_helpers import Dashboard, dashboard, load_reviews
 
 CHROMIUM = "/usr/bin/chromium"
@@ -117,6 +118,7 @@ async def test_an_operator_runs_a_project_from_the_browser(
         await answer_tasks(phone, lambda _text, labels: labels[0])
     assert (await bot.services.reports.stats())[0].done == 3
     await expect(progress).to_have_text("3 of 3 tasks done", timeout=10_000)
+    await page.reload()  # the charts and money are drawn when the page loads
     await axe_check(page, dash.base)
     await shoot(page, "project")
 
@@ -138,7 +140,8 @@ async def test_an_operator_runs_a_project_from_the_browser(
     async with page.expect_download() as waiting:
         await page.get_by_role("link", name="Answers and labels (JSONL)").click()
     download = await waiting.value
-    lines = Path(await download.path()).read_text("utf-8").splitlines()
+    saved = await download.path()
+    lines = (await asyncio.to_thread(Path(saved).read_text, "utf-8")).splitlines()
     assert download.suggested_filename == "reviews.jsonl"
     assert [json.loads(line)["id"] for line in lines] == ["i0", "i1", "i2"]
     assert all(len(json.loads(line)["answers"]) == 1 for line in lines)
