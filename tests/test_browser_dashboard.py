@@ -96,7 +96,7 @@ async def shoot(page: Page, name: str) -> None:
 async def test_an_operator_runs_a_project_from_the_browser(
         browser: Browser, dash: Dashboard, tmp_path: Path) -> None:
     bot = dash.bot
-    await load_reviews(bot, tmp_path, items=3, overlap=1, min_hourly="5.00")
+    await load_reviews(bot, tmp_path, items=3, overlap=3, min_hourly="5.00")
     link = await dash.link_from_chat()
     context = await browser.new_context(viewport=DESKTOP, accept_downloads=True,
                                         locale="en-US")
@@ -112,10 +112,10 @@ async def test_an_operator_runs_a_project_from_the_browser(
     progress = page.get_by_test_id("progress")
     await expect(progress).to_have_text("0 of 3 tasks done")
     # simulated phones answer while the page stays open: the block refreshes itself
-    for worker in (5001, 5002, 5003):
+    for worker, pick in ((5001, 0), (5002, 0), (5003, 1)):  # the third one disagrees
         phone = bot.server.phone(worker, f"W{worker}")
         await join(phone, "reviews")
-        await answer_tasks(phone, lambda _text, labels: labels[0])
+        await answer_tasks(phone, lambda _text, labels, pick=pick: labels[pick])
     assert (await bot.services.reports.stats())[0].done == 3
     await expect(progress).to_have_text("3 of 3 tasks done", timeout=10_000)
     await page.reload()  # the charts and money are drawn when the page loads
@@ -144,7 +144,7 @@ async def test_an_operator_runs_a_project_from_the_browser(
     lines = (await asyncio.to_thread(Path(saved).read_text, "utf-8")).splitlines()
     assert download.suggested_filename == "reviews.jsonl"
     assert [json.loads(line)["id"] for line in lines] == ["i0", "i1", "i2"]
-    assert all(len(json.loads(line)["answers"]) == 1 for line in lines)
+    assert all(len(json.loads(line)["answers"]) == 3 for line in lines)
 
     for tab in ("Quality", "Workers"):
         await page.get_by_role("link", name=tab, exact=True).click()

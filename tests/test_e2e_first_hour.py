@@ -78,7 +78,7 @@ async def test_skip_in_bigger_text_mode_leaves_skipped_on_screen(bot: Running,
 # -- command menus, /help and /whoami ------------------------------------------------------
 
 WORKER = ["tasks", "quick", "wallet", "history", "payout", "top", "settings", "help", "whoami"]
-OPERATOR = ["projects", "project", "newproject", "pause", "resume", "export", "worker",
+OPERATOR = ["dashboard", "projects", "project", "newproject", "pause", "resume", "export", "worker",
             "broadcast", "payouts", "reject"]
 
 
