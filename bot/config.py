@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.domain.errors import ConfigError
 from bot.domain.limits import Choice, Invalid, Money, Number, Rule, Whole, shown
@@ -74,6 +75,14 @@ class PayoutsConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    #: the address the bot's web server is reached at from phones, e.g.
+    #: ``https://tapwork.example.org``: Mini App buttons open pages under it. Telegram
+    #: opens only https pages; "" means no Mini App (boxes and points tasks say so)
+    public_url: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
@@ -81,6 +90,7 @@ class Config:
     work: WorkConfig = field(default_factory=WorkConfig)
     payouts: PayoutsConfig = field(default_factory=PayoutsConfig)
     broadcast: BroadcastConfig = field(default_factory=BroadcastConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     source: str = "<defaults>"
 
     def with_token(self, token: str) -> Config:
@@ -100,6 +110,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "payouts": ("min_payout", "default_min_payout"),
     "broadcast": ("broadcast_rate", "allow_paid_broadcast", "paid_rate",
                   "notify_every_hours"),
+    "web": ("public_url",),
 }
 #: the numbers and amounts of config.toml and what each may be (``bot.limits``); the
 #: README's configuration table shows the same ranges (tests/test_project_keys.py)
@@ -215,7 +226,7 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
     tables = {name: _table(data, name, where) for name in SECTIONS}
     for name, table in tables.items():
         _known(table, name, where)
-    tg, st, ops, work, pay, bc = (tables[name] for name in SECTIONS)
+    tg, st, ops, work, pay, bc, web = (tables[name] for name in SECTIONS)
 
     def number(table: dict[str, Any], section: str, key: str, default: float) -> float:
         return float(_ruled(table, section, key, default, where))
@@ -258,7 +269,24 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
                   operators=OperatorsConfig(ids=tuple(ids)),
                   work=WorkConfig(lease_check_seconds=lease_check,
                                   settle_check_seconds=settle_check),
-                  payouts=_payouts(pay, where), broadcast=broadcast, source=where)
+                  payouts=_payouts(pay, where), broadcast=broadcast,
+                  web=WebConfig(public_url=_public_url(web, where)), source=where)
+
+
+def _public_url(table: dict[str, Any], where: str) -> str:
+    """An https address without a trailing slash (http only for this machine, in tests:
+    Telegram opens Mini Apps over https alone)."""
+    url = str(_get(table, "web", "public_url", str, "", where)).strip().rstrip("/")
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if not parts.hostname or parts.query or parts.fragment or not (
+            parts.scheme == "https" or (parts.scheme == "http" and local)):
+        raise ConfigError("{where}: web.public_url must be an https:// address such as "
+                          "https://tapwork.example.org (Telegram opens Mini Apps over https "
+                          "only), not {got}", where=where, got=repr(url[:60]))
+    return url
 
 
 def _payouts(table: dict[str, Any], where: str) -> PayoutsConfig:

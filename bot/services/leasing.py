@@ -362,6 +362,15 @@ class Leasing:
         async with self.db.transaction() as conn:
             await media_store.set_file_id(conn, media_id, file_id)
 
+    @staticmethod
+    async def aspect(conn: Connection, project: Project, item: ItemRow) -> float:
+        """Width / height of a points item's picture (distances are shares of its
+        diagonal); 1 for anything else, where it does not matter."""
+        if project.spec.kind != "points" or item.media_id is None:
+            return 1.0
+        size = await media_store.size(conn, item.media_id)
+        return size[0] / size[1] if size and size[0] and size[1] else 1.0
+
     async def media_bytes(self, media_id: int) -> bytes:
         async with self.db.read() as conn:
             data = await media_store.data(conn, media_id)
