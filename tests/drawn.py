@@ -34,7 +34,7 @@ def points_doc(name: str = "shoes", **extra: object) -> dict[str, object]:
 
 def picture(width: int = 640, height: int = 480, seed: int = 0) -> bytes:
     """A PNG with a coloured rectangle where ``PERSON`` says (scaled to the picture)."""
-    image = Image.new("RGB", (width, height), (200 + seed % 50, 220, 235))
+    image = Image.new("RGB", (width, height), (150 + 30 * (seed % 4), 220, 235))
     draw = ImageDraw.Draw(image)
     x0, y0, x1, y1 = PERSON
     draw.rectangle([x0 * width, y0 * height, x1 * width, y1 * height], fill=(40, 90, 160))
