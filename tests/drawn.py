@@ -65,3 +65,38 @@ async def add_drawn_project(services: Services, folder: Path, doc: dict[str, obj
 
 def box(label: str, x0: float, y0: float, x1: float, y1: float) -> dict[str, Any]:
     return {"label": label, "box": [x0, y0, x1, y1]}
+
+
+TOKEN = "123456:TEST-token-for-the-mini-app"
+
+
+def drawn_config(folder: Path) -> Any:
+    from bot.config import Config, StorageConfig, TelegramConfig, WebConfig
+    return Config(telegram=TelegramConfig(token=TOKEN),
+                  storage=StorageConfig(path=str(folder / "tapwork.db")),
+                  web=WebConfig(public_url="http://127.0.0.1"))
+
+
+class MiniAppServer:
+    """The Mini App on a real aiohttp server at 127.0.0.1, on a port of its own."""
+
+    def __init__(self, services: Services, hook: Any = None) -> None:
+        self.services = services
+        self.hook = hook
+        self.runner: Any = None
+        self.url = ""
+
+    async def __aenter__(self) -> MiniAppServer:
+        from aiohttp import web
+
+        from handlers.web.miniapp import miniapp
+        self.runner = web.AppRunner(miniapp(self.services, self.hook))
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        port = self.runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.runner.cleanup()

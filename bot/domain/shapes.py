@@ -100,10 +100,14 @@ def _point(entry: Any) -> Point:
     return Point(_coordinate(entry[0]), _coordinate(entry[1]))
 
 
-def read_drawing(kind: str, payload: Any) -> Drawing:
+def read_drawing(kind: str | None, payload: Any) -> Drawing:
     """A drawing as sent (parsed JSON), checked for its shape alone; ``ShapeError``
-    says what is wrong. ``kind`` is ``boxes`` or ``points``."""
+    says what is wrong. ``kind`` is ``boxes`` or ``points``; None: whichever the first
+    entry is (a box is an object, a point a list), for the edge, which does not know
+    the project yet (the project then refuses the wrong kind)."""
     entries = _list(payload)
+    if kind is None:
+        kind = "boxes" if entries and isinstance(entries[0], dict) else "points"
     if kind == "boxes":
         return tuple(_box(entry) for entry in entries)
     if kind == "points":

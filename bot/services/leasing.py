@@ -251,6 +251,22 @@ class Leasing:
             assert row is not None
             return await self._task(conn, current, Project.from_row(row))
 
+    async def drawing_task(self, worker_id: int, assignment_id: int) -> Task | None:
+        """The task the Mini App was opened for: only this worker's own, still open and
+        unexpired, of a boxes or points project (None for anything else, which the page
+        cannot tell from a task that is gone)."""
+        async with self.db.read() as conn:
+            assignment = await assignment_store.get(conn, assignment_id)
+            if assignment is None or assignment.worker_id != worker_id \
+                    or assignment.status != "open" or assignment.expires_at <= self._now():
+                return None
+            row = await project_store.get(conn, assignment.project_id)
+            assert row is not None
+            project = Project.from_row(row)
+            if not project.spec.spatial:
+                return None
+            return await self._task(conn, assignment, project)
+
     async def _lease_next(self, conn: Connection, worker_id: int,
                           project: Project, worker: Worker | None = None,
                           shown: Shown | None = None) -> Served:
