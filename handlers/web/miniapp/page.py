@@ -88,7 +88,10 @@ _PAGE = """<!doctype html>
     <button id="zoom-out" type="button" class="tool" aria-label="{zoom_out}">−</button>
     <button id="zoom-reset" type="button" class="tool" aria-label="{zoom_reset}">⤢</button>
     <button id="zoom-in" type="button" class="tool" aria-label="{zoom_in}">+</button>
-    <button id="delete" type="button" class="tool" aria-label="{delete}" hidden>🗑</button>
+    <button id="delete" type="button" class="tool" aria-label="{delete}" hidden><svg
+      viewBox="0 0 24 24" width="22" height="22" aria-hidden="true" focusable="false"><path
+      fill="currentColor" d="M9 3h6l1 2h4v2H4V5h4l1-2zm-3 6h12l-1 12H7L6 9zm4 2v8h1.5v-8H10zm3.5
+      0v8H15v-8h-1.5z"/></svg></button>
     <button id="undo" type="button" class="tool wide">{undo}</button>
   </nav>
   <div class="actions">
