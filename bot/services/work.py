@@ -69,6 +69,9 @@ class AnswerResult:
     worker: Worker | None = None
     #: why an INVALID drawing was refused (a translatable message and its values)
     problem: ShapeError | None = None
+    #: (chat, message) that showed the task just answered, when the answer came from
+    #: elsewhere (the Mini App): its buttons are stale now
+    answered_in: tuple[int, int] | None = None
 
 
 class Work(Leasing):
@@ -172,9 +175,12 @@ class Work(Leasing):
         if gold_correct is not None and project.spec.feedback:
             explain = Localized(item.explain) if item.explain else None
             feedback = Feedback(gold_correct, item.gold or "", explain)
+        shown_in = ((assignment.chat_id, assignment.message_id)
+                    if assignment.chat_id is not None and assignment.message_id is not None
+                    else None)
         return AnswerResult(Outcome.ACCEPTED,
                             await self._lease_next(conn, worker_id, project, worker, shown),
-                            feedback, suspended, today)
+                            feedback, suspended, today, answered_in=shown_in)
 
     async def _current_or_next(self, conn: Connection, worker_id: int,
                                project: Project, worker: Worker | None) -> Served:
