@@ -20,7 +20,7 @@ from bot.sim.crowd import join, task_id
 from bot.sim.standin import BotApiStandIn
 from handlers.web.initdata import signed_for
 from handlers.web.miniapp.chat import next_task_in_chat
-from tests.conftest import Running, e2e_config
+from tests.conftest import FixedRandom, Running, e2e_config
 from tests.drawn import PERSON, MiniAppServer, add_drawn_project, box, boxes_doc
 from tests.state import answered
 
@@ -71,3 +71,27 @@ async def test_a_drawing_sent_from_the_mini_app_moves_the_chat_on(
     first = next(m for m in phone.messages if m["message_id"] == task["message_id"])
     assert not first.get("reply_markup")  # the old task's button is gone
     assert [a.worker_id for a in answered(bot.services.db)] == [81]
+
+
+async def test_a_missed_gold_box_comes_back_drawn_on_the_picture(
+        drawn_bot: Running, tmp_path: Path) -> None:
+    bot = drawn_bot
+    bot.services.work.rng = FixedRandom(0.0)  # a gold check whenever there is one
+    await add_drawn_project(bot.services, tmp_path, boxes_doc(gold_rate=0.5), items=3,
+                            gold={0: [box("person", *PERSON)], 1: [box("person", *PERSON)]})
+    phone = bot.server.phone(82, "Lee")
+    task = await join(phone, "people")
+    path = urlsplit(_web_app_url(task)).path
+    async with MiniAppServer(bot.services, next_task_in_chat(bot.app)) as web:
+        init_data = signed_for(82, bot.server.token, bot.clock.now())
+        async with aiohttp.ClientSession() as session, session.post(
+                f"{web.url}{path}/answer", data=json.dumps(
+                    {"drawing": [box("bicycle", 0.6, 0.05, 0.9, 0.3)]}),
+                headers={"Authorization": f"tma {init_data}"}) as response:
+            assert response.status == 200 and (await response.json())["correct"] is False
+        shown = await phone.wait_for(
+            lambda p: next((m for m in p.messages if m.get("photo")
+                            and "Not quite" in (m.get("caption") or "")), None))
+    assert "Green: the right answer" in shown["caption"]
+    assert "boxes: 1" in shown["caption"]
+    assert bot.server.uploads >= 2  # the task's picture, then the one drawn on

@@ -194,3 +194,26 @@ def test_live_estimate_of_a_drawing_is_its_merge() -> None:
     assert both is not None and both.confidence > 0.9
     assert quality.is_correct(BOXES, one, both.label)
     assert shapes.parse_stored(BOXES.geometry, both.label)
+
+
+def test_the_right_answer_is_drawn_over_the_picture() -> None:
+    import io
+
+    from PIL import Image
+
+    from bot.render.drawn import RIGHT, THEIRS, draw_answer
+    from tests.drawn import picture
+    png = picture(400, 300)
+    drawn = Image.open(io.BytesIO(draw_answer(png, [(0.2, 0.25, 0.6, 0.9)],
+                                              [(0.5, 0.1, 0.9, 0.5), (0.1, 0.1)])))
+    assert drawn.size == (400, 300)
+
+    def near(xy: tuple[int, int], colour: tuple[int, int, int]) -> bool:
+        got = drawn.getpixel(xy)
+        assert isinstance(got, tuple)
+        return sum(abs(a - b) for a, b in zip(got, colour, strict=False)) < 90
+
+    assert near((120, 300 * 0.25), RIGHT)  # the top edge of the right box, green
+    assert near((205, 30), THEIRS)  # the worker's box: its top edge, red, dashed
+    assert not near((217, 30), THEIRS)
+    assert not near((10, 10), RIGHT) and not near((10, 10), THEIRS)

@@ -11,9 +11,11 @@ Each answer is checked (gold, too fast) and moves its item's live confidence on 
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from dataclasses import dataclass, replace
 
+from bot.aggregation.geometry import Box, Point
 from bot.clock import from_iso, to_iso
 from bot.domain import quality, shapes
 from bot.domain.project_spec import Localized, ProjectSpec
@@ -21,6 +23,7 @@ from bot.domain.projects import Project
 from bot.domain.quiet import local_time
 from bot.domain.records import Worker
 from bot.domain.shapes import Drawing, ShapeError
+from bot.render.drawn import draw_answer
 from bot.services.leasing import Leasing, Served, Shown
 from storage import assignments as assignment_store
 from storage import items as item_store
@@ -53,6 +56,9 @@ class Feedback:
     correct: bool
     answer: str
     explain: Localized | None
+    #: a drawn task: its picture, and what the worker drew (to show both, drawn)
+    media_id: int | None = None
+    given: str | None = None
 
 
 @dataclass(frozen=True)
@@ -174,13 +180,25 @@ class Work(Leasing):
         feedback = None
         if gold_correct is not None and project.spec.feedback:
             explain = Localized(item.explain) if item.explain else None
-            feedback = Feedback(gold_correct, item.gold or "", explain)
+            feedback = Feedback(gold_correct, item.gold or "", explain,
+                                *((item.media_id, value) if project.spec.spatial else ()))
         shown_in = ((assignment.chat_id, assignment.message_id)
                     if assignment.chat_id is not None and assignment.message_id is not None
                     else None)
         return AnswerResult(Outcome.ACCEPTED,
                             await self._lease_next(conn, worker_id, project, worker, shown),
                             feedback, suspended, today, answered_in=shown_in)
+
+    async def drawn_feedback(self, project: Project, feedback: Feedback) -> bytes | None:
+        """The picture of a missed drawn gold check with the right shapes (green) and the
+        worker's (red) drawn on it; None for anything else. Drawn off the event loop."""
+        if feedback.media_id is None or not project.spec.spatial:
+            return None
+        geometry = project.spec.geometry
+        right = [_plain(s) for s in shapes.parse_stored(geometry, feedback.answer)]
+        theirs = [_plain(s) for s in shapes.parse_stored(geometry, feedback.given or "[]")]
+        picture = await self.media_bytes(feedback.media_id)
+        return await asyncio.to_thread(draw_answer, picture, right, theirs)
 
     async def _current_or_next(self, conn: Connection, worker_id: int,
                                project: Project, worker: Worker | None) -> Served:
@@ -252,6 +270,11 @@ class Work(Leasing):
             served = (await self._lease_next(conn, worker_id, project, worker, shown)
                       if serve_next else Served(None, project=project))
             return AnswerResult(Outcome.ACCEPTED, served, worker=worker)
+
+
+def _plain(shape: Box | Point) -> tuple[float, ...]:
+    return (shape.x0, shape.y0, shape.x1, shape.y1) if isinstance(shape, Box) \
+        else (shape.x, shape.y)
 
 
 def typed_too_long(spec: ProjectSpec, text: str | None) -> bool:

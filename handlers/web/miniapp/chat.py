@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import contextlib
 
-from telegram import InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest
 
 from bot.domain.money import format_money
 from bot.i18n import Gettext
 from bot.services.work import AnswerResult
+from handlers import say
 from handlers.common import App
 from handlers.context import TapworkContext
 from handlers.keyboards import other_projects
@@ -40,7 +41,15 @@ def next_task_in_chat(application: App) -> AnswerHook:
                            amount=format_money(spec.reward_micros, spec.currency,
                                                _.language), count=result.today))
         if result.feedback is not None and served.project is not None:
-            notes.append(feedback_note(served.project, result.feedback, _))
+            picture = None if result.feedback.correct else \
+                await context.services.work.drawn_feedback(served.project, result.feedback)
+            if picture is None:
+                notes.append(feedback_note(served.project, result.feedback, _))
+            else:  # where the boxes should have been, drawn: a photo of its own
+                caption = "\n".join((feedback_note(served.project, result.feedback, _),
+                                      _("Green: the right answer. Red, dashed: yours.")))
+                await say.send_media(application.bot, worker_id, "photo",
+                                     InputFile(picture, filename="right.jpg"), caption, None)
         note = "\n".join(notes)
         if result.answered_in is not None:
             chat_id, message_id = result.answered_in
