@@ -124,7 +124,7 @@ def answer_rows(project: Project, _: Gettext, data: Callable[[int | None], Callb
     (the label's position, or None for "I can't make it out")."""
     spec = project.spec
     buttons = [button(label_name(label, _), data(i)) for i, label in enumerate(spec.labels)]
-    if not spec.categorical:
+    if spec.typed:
         buttons.append(button(_("🤷 I can't make it out"), data(None)))
     return column(buttons)
 
