@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from functools import cache
 from pathlib import Path
 
 from aiohttp import web
@@ -100,10 +101,15 @@ async def static(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     if name not in STATIC_FILES:
         raise web.HTTPNotFound()
-    return web.Response(body=(STATIC_DIR / name).read_bytes(),
-                        content_type=STATIC_FILES[name],
+    return web.Response(body=_static_bytes(name), content_type=STATIC_FILES[name],
                         headers={"Cache-Control": "no-cache",
                                  "X-Content-Type-Options": "nosniff"})
+
+
+@cache
+def _static_bytes(name: str) -> bytes:
+    """A file of ``static/``, read from disk once per process (a few kilobytes)."""
+    return (STATIC_DIR / name).read_bytes()
 
 
 def _who(request: web.Request) -> WebAppUser:
