@@ -91,8 +91,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="items file")
     p = command("export", "write answers and labels of a project", _export)
     p.add_argument("--project", required=True, help="project name")
-    p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl",
-                   help="jsonl: one object per item; csv: one row per answer")
+    p.add_argument("--format", choices=["jsonl", "csv", "coco"], default="jsonl",
+                   help="jsonl: one object per item; csv: one row per answer; coco: COCO "
+                   "JSON of the merged boxes or points (boxes and points projects)")
     p.add_argument("-o", "--output", help="output file (default: standard output)")
     p = command("worker", "suspend a worker from a project, or reinstate them", _worker)
     p.add_argument("worker", type=int, help="the worker's Telegram user id")

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.domain.errors import ConfigError
 from bot.domain.limits import Choice, Invalid, Money, Number, Rule, Whole, shown
@@ -75,8 +76,10 @@ class PayoutsConfig:
 
 @dataclass(frozen=True)
 class WebConfig:
-    #: where operators' browsers reach the bot's web server, e.g.
-    #: "https://tapwork.example.org" (no trailing slash); empty: no dashboard links
+    #: the address phones and operators' browsers reach the bot's web server at, e.g.
+    #: "https://tapwork.example.org" (no trailing slash): Mini App buttons open pages
+    #: under it and /dashboard sends sign-in links under it. Telegram opens only https
+    #: pages; "" means no Mini App (boxes and points tasks say so) and no dashboard links
     public_url: str = ""
     #: how long a dashboard sign-in lasts before the operator asks for a new link
     session_hours: float = 12.0
@@ -280,21 +283,27 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
 
 
 def _web(table: dict[str, Any], where: str) -> WebConfig:
-    """``public_url``: an http(s) address with a host and nothing after the path, so the
-    links sent to operators are built by appending to it."""
-    from urllib.parse import urlsplit
-
-    given = _get(table, "web", "public_url", str, "", where).strip()
-    url = given.rstrip("/")
-    if given:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query \
-                or parts.fragment or parts.username or parts.password:
-            raise ConfigError("{where}: web.public_url must be an http:// or https:// address "
-                              "such as https://tapwork.example.org, without query, fragment "
-                              "or password, not {got}", where=where, got=given)
     hours = float(_ruled(table, "web", "session_hours", WebConfig.session_hours, where))
-    return WebConfig(public_url=url, session_hours=hours)
+    return WebConfig(public_url=_public_url(table, where), session_hours=hours)
+
+
+def _public_url(table: dict[str, Any], where: str) -> str:
+    """An https address with a host and nothing after the path, so links are built by
+    appending to it (http only for this machine, in tests: Telegram opens Mini Apps over
+    https alone, and a dashboard cookie must not travel in clear)."""
+    url = str(_get(table, "web", "public_url", str, "", where)).strip().rstrip("/")
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if not parts.hostname or parts.query or parts.fragment or parts.username \
+            or parts.password or not (parts.scheme == "https"
+                                      or (parts.scheme == "http" and local)):
+        raise ConfigError("{where}: web.public_url must be an https:// address such as "
+                          "https://tapwork.example.org, without query, fragment or "
+                          "password (Telegram opens Mini Apps over https only), not {got}",
+                          where=where, got=repr(url[:60]))
+    return url
 
 
 def _payouts(table: dict[str, Any], where: str) -> PayoutsConfig:

@@ -54,6 +54,26 @@ def export_page(conn: sqlite3.Connection, project_id: int, after_item: int,
             conn.execute(EXPORT_PAGE, (project_id, after_item, items)).fetchall()]
 
 
+class Picture(NamedTuple):
+    """An item's picture as exports describe it: its file name and size in pixels."""
+
+    filename: str
+    width: int
+    height: int
+
+
+def pictures(conn: sqlite3.Connection, project_id: int, first_item: int,
+             last_item: int) -> dict[int, Picture]:
+    """The pictures of a project's items from ``first_item`` to ``last_item`` (a page of
+    an export), by item id; items without a picture are left out. Blocking."""
+    rows = conn.execute(
+        "SELECT i.id, m.filename, m.width, m.height FROM items i JOIN media m"
+        " ON m.id = i.media_id WHERE i.project_id = ? AND i.id BETWEEN ? AND ?"
+        " AND m.width IS NOT NULL AND m.height IS NOT NULL",
+        (project_id, first_item, last_item)).fetchall()
+    return {int(r[0]): Picture(str(r[1]), int(r[2]), int(r[3])) for r in rows}
+
+
 @dataclass(frozen=True)
 class ProjectCounts:
     """Work items only: gold checks and quiz questions are not work to finish."""

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.aggregation.text import detokenize, rover, tokenize, word_error_rate
+from bot.domain import shapes
 from bot.domain.project_spec import ProjectSpec
 
 #: a worker with no gold answers yet is assumed right this often; their own gold answers
@@ -48,10 +49,13 @@ def worker_accuracy(gold_total: int, gold_correct: int) -> float:
 
 
 def live_estimate(spec: ProjectSpec, answers: Sequence[tuple[int, str]],
-                  accuracy: dict[int, float]) -> Estimate | None:
-    """The current label of one item and how sure we are of it, from its answers so far."""
+                  accuracy: dict[int, float], aspect: float = 1.0) -> Estimate | None:
+    """The current label of one item and how sure we are of it, from its answers so far
+    (``aspect``, width / height of its picture, is for points)."""
     if not answers:
         return None
+    if spec.spatial:
+        return shape_estimate(spec, answers, aspect)
     if not spec.categorical:
         return text_estimate([value for _, value in answers])
     labels = spec.label_values
@@ -112,6 +116,18 @@ def text_estimate(values: Sequence[str]) -> Estimate:
     return Estimate(detokenize(tokens), float(confidence), 1 - float(confidence))
 
 
+def shape_estimate(spec: ProjectSpec, answers: Sequence[tuple[int, str]],
+                   aspect: float = 1.0) -> Estimate:
+    """The drawings merged so far (``bot.aggregation.shapes``); the merge's confidence is
+    that of its least sure box or point. Like text, a drawing has no posterior to ask
+    what one more answer would do: the chance of a change is taken as 1 - confidence,
+    and one drawing alone is never proof."""
+    geometry = spec.geometry
+    merged = shapes.merge(geometry, [(str(w), v) for w, v in answers], aspect)
+    confidence = merged.confidence if len(answers) > 1 else min(merged.confidence, 0.5)
+    return Estimate(shapes.merged_value(geometry, merged), confidence, 1 - confidence)
+
+
 def item_done(spec: ProjectSpec, answers: int, confidence: float | None,
               change: float = 1.0) -> bool:
     """Enough answers, and sure enough; or as many answers as the project allows.
@@ -139,9 +155,14 @@ def wanted_answers(spec: ProjectSpec, answers: int) -> int:
     return spec.floor if answers < spec.floor else min(answers + 1, spec.max_overlap)
 
 
-def is_correct(spec: ProjectSpec, value: str, gold: str) -> bool:
+def is_correct(spec: ProjectSpec, value: str, gold: str, aspect: float = 1.0) -> bool:
+    """An answer against the right one: the same label; a drawing matching shape for
+    shape (``bot.domain.shapes.is_right``, ``aspect`` of the picture for points); a
+    text within ``TEXT_TOLERANCE`` word error rate."""
     if spec.categorical:
         return value == gold
+    if spec.spatial:
+        return shapes.is_right(spec.geometry, value, gold, aspect)
     return word_error_rate(value, gold) <= TEXT_TOLERANCE
 
 

@@ -34,12 +34,14 @@ from bot.aggregation.stream import (
 )
 from bot.clock import Clock, to_iso
 from bot.domain import csvsafe
+from bot.domain.errors import TapworkError
 from bot.domain.inventory import ItemCounts, tally
 from bot.domain.projects import Project
 from bot.domain.records import Activity
 from bot.files import written_atomically
 from bot.services.catalog import Catalog
 from bot.services.ledger import Payroll
+from bot.services.shape_reports import pictures_of, write_coco, write_jsonl
 from storage import Database
 from storage import reports as report_store
 from storage.connection import Connection
@@ -52,7 +54,7 @@ EXPORT_PAGE = 2000
 #: an item on its way into a JSONL export: its id as JSON, its answers as aggregation
 #: reads them, and its answers as JSON
 _Item = tuple[str, ItemVotes, str]
-FORMATS = ("jsonl", "csv")
+FORMATS = ("jsonl", "csv", "coco")
 #: the largest file a bot may upload to Telegram (sendDocument): 50 MB
 UPLOAD_LIMIT = 50 * 1000 * 1000
 #: report jobs at once; more wait their turn rather than share two cores with the bot
@@ -129,8 +131,13 @@ class Reports:
 
     async def _project(self, name: str, fmt: str) -> Project:
         if fmt not in FORMATS:
-            raise ValueError(f"unknown format {fmt!r} (use jsonl or csv)")
-        return await self.catalog.get(name)
+            raise ValueError(f"unknown format {fmt!r} (use jsonl, csv or coco)")
+        project = await self.catalog.get(name)
+        if fmt == "coco" and not project.spec.spatial:
+            raise TapworkError("COCO export is for boxes and points projects; {name} is a "
+                               "{kind} project (use jsonl or csv)", name=name,
+                               kind=project.spec.kind)
+        return project
 
     def _for_chat(self, conn: sqlite3.Connection, cancel: threading.Event,
                   project: Project) -> ChatExport:
@@ -162,6 +169,12 @@ class Reports:
         """
         if fmt == "csv":
             return self._write_csv(conn, cancel, project, out)
+        if project.spec.spatial:
+            rows, pictures = _pages(conn, project.id, cancel), pictures_of(conn, project.id)
+            if fmt == "coco":
+                return write_coco(project, rows, pictures, out, self._page_done,
+                                  to_iso(self.clock.now()))
+            return write_jsonl(project, rows, pictures, out, self._page_done)
         labeler = _labeler(project)
         try:
             pages = (_prepared(page) for page in _pages(conn, project.id, cancel))
