@@ -70,3 +70,31 @@ class Connection(Protocol):
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]], /) -> Awaitable[Cursor]:
         ...
+
+
+class SideCursor(Protocol):
+    """A blocking cursor (``sqlite3.Cursor``, or ``storage.pgside.SideCursor``)."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class SideConnection(Protocol):
+    """A blocking connection of one thread's own, for a long job: ``sqlite3.Connection``
+    (``Database.open_side``) or ``storage.pgside.SideConnection``, which is shaped like
+    it. The statements are written once, with SQLite's placeholders."""
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> SideCursor: ...
+
+    def executemany(self, sql: str, rows: Any, /) -> SideCursor: ...
+
+    def close(self) -> None: ...
+
+    @property
+    def in_transaction(self) -> bool: ...
