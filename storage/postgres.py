@@ -77,6 +77,12 @@ def unreachable(url: str, exc: BaseException) -> DatabaseUnreachable:
                                url=redacted(url), why=why)
 
 
+def _overflow(exc: BaseException) -> OverflowError:
+    """A number no BIGINT holds raises ``OverflowError``, as ``sqlite3`` raises it for an
+    integer SQLite cannot hold (the services catch that one)."""
+    return OverflowError(str(exc).splitlines()[0])
+
+
 class PgCursor:
     """The result of one statement, as ``storage.connection.Cursor``."""
 
@@ -113,6 +119,8 @@ class _Pending:
                 await cur.execute(self._sql)
         except pg_errors.LockNotAvailable as exc:
             raise DatabaseBusy() from exc
+        except pg_errors.NumericValueOutOfRange as exc:
+            raise _overflow(exc) from exc
         return PgCursor(cur)
 
     def __await__(self) -> Generator[Any, None, PgCursor]:
@@ -139,7 +147,10 @@ class PgConnection:
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> PgCursor:
         text, _ = placeholders(sql)
         cur = self._conn.cursor(row_factory=pg_row)
-        await cur.executemany(text, list(rows))
+        try:
+            await cur.executemany(text, list(rows))
+        except pg_errors.NumericValueOutOfRange as exc:
+            raise _overflow(exc) from exc
         return PgCursor(cur)
 
 

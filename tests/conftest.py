@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-
 import pytest
 from hypothesis import settings
 from telegram.ext import Application
