@@ -98,6 +98,27 @@ def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
         server.drop(url)
 
 
+@pytest.fixture
+def pg_url(pg_server: pg.Server | None) -> Iterator[str]:
+    if pg_server is None:
+        pg.unavailable("it did not answer")
+        return
+    url = pg_server.create()
+    try:
+        yield url
+    finally:
+        pg_server.drop(url)
+
+
+@pytest.fixture
+async def pg_services(pg_url: str, clock: FakeClock) -> AsyncIterator[Services]:
+    svc = await Services.open(Config(storage=StorageConfig(url=pg_url)), clock)
+    try:
+        yield svc
+    finally:
+        await svc.close()
+
+
 def storage_config(where: str | Path) -> StorageConfig:
     """A SQLite file or a PostgreSQL URL as the config's storage section."""
     where = str(where)

@@ -3,50 +3,24 @@ program holds, statement texts translated, values read back as SQLite gives them
 
 The rest of the suite runs on both backends (``storage_url`` in tests/conftest.py); these
 tests issue SQL only PostgreSQL speaks, or hold its locks, so they take a database of
-their own (``pg_url``).
+their own (``pg_url``, tests/conftest.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
 
 import psycopg
 import pytest
 
 import storage.postgres
-from bot.clock import FakeClock
-from bot.config import Config, StorageConfig
 from bot.domain.errors import DatabaseBusy, DatabaseUnreachable
 from bot.wiring import Services
 from storage import open_database
 from storage.dialect import ddl_for_postgres, placeholders
 from storage.postgres import WRITER_LOCK, PostgresDatabase
-from tests import pg
 from tests.conftest import add_worker
 from tests.state import ledger_count, ledger_entries
-
-
-@pytest.fixture
-def pg_url(pg_server: pg.Server | None) -> Iterator[str]:
-    if pg_server is None:
-        pg.unavailable("it did not answer")
-        return
-    url = pg_server.create()
-    try:
-        yield url
-    finally:
-        pg_server.drop(url)
-
-
-@pytest.fixture
-async def pg_services(pg_url: str, clock: FakeClock) -> AsyncIterator[Services]:
-    svc = await Services.open(Config(storage=StorageConfig(url=pg_url)), clock)
-    try:
-        yield svc
-    finally:
-        await svc.close()
-
 
 # -- the ledger is append-only ------------------------------------------------------------
 
