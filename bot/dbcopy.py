@@ -19,7 +19,7 @@ from bot.domain.errors import ConfigError, MissingDatabase
 from bot.runlock import RunLock
 from storage.backend import is_postgres_url, open_database
 from storage.copy import Copied, copy_database
-from storage.postgres import redacted
+from storage.pgconnect import redacted
 
 
 async def _migrate(where: str) -> None:

@@ -52,7 +52,7 @@ class RunLock:
 
     def _acquire_postgres(self) -> None:
         from storage import pgside
-        from storage.postgres import redacted
+        from storage.pgconnect import redacted
 
         self._session = pgside.try_session_lock(self.database, pgside.RUN_LOCK)
         if self._session is None:

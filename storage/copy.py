@@ -22,7 +22,8 @@ from pathlib import Path
 from bot.domain.errors import TapworkError
 from storage import ledger, pgside
 from storage.inline import InlineConnection
-from storage.postgres import WRITER_LOCK, redacted
+from storage.pgconnect import redacted
+from storage.postgres import WRITER_LOCK
 from storage.schema import MIGRATIONS
 
 #: the tables in an order where every row's parents are copied before it; a table a

@@ -20,6 +20,7 @@ from psycopg import pq
 
 from storage.connection import Parameters, Row
 from storage.dialect import POSTGRESQL, placeholders
+from storage.pgconnect import connect_options, unreachable
 from storage.pgtypes import PgRow, adapt, pg_row
 
 #: the advisory lock one import at a time holds ("tapimpt")
@@ -102,8 +103,6 @@ class SideConnection:
 
 def connect(url: str, read_only: bool) -> SideConnection:
     """Blocking: call it on the thread that will use the connection."""
-    from storage.postgres import connect_options, unreachable
-
     try:
         conn = psycopg.connect(url, **connect_options())
     except psycopg.Error as exc:
@@ -127,8 +126,6 @@ class HeldLock:
 def try_session_lock(url: str, key: int) -> HeldLock | None:
     """The lock ``key`` on a connection of its own, or None when another session has it
     (blocking)."""
-    from storage.postgres import connect_options, unreachable
-
     try:
         conn = psycopg.connect(url, **connect_options())
     except psycopg.Error as exc:

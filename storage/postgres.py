@@ -27,16 +27,16 @@ import logging
 from collections.abc import AsyncIterator, Generator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import AsyncConnectionPool
 
-from bot.domain.errors import DatabaseBusy, DatabaseUnreachable
-from storage import pgside
+from bot.domain.errors import DatabaseBusy
+from storage import pgconnect, pgside
 from storage.connection import Connection, Parameters, Row
 from storage.dialect import POSTGRESQL, placeholders
+from storage.pgconnect import CONNECT_TIMEOUT, connect_options, redacted, unreachable
 from storage.pgtypes import PgRow, adapt, pg_row
 from storage.schema import MIGRATIONS, script
 
@@ -44,37 +44,8 @@ log = logging.getLogger(__name__)
 
 #: the advisory lock every write transaction takes first ("tapwork" in ASCII)
 WRITER_LOCK = 0x74617077_6F726B
-#: how long a transaction waits in all for another's write lock (seconds)
-LOCK_WAIT = 5.0
 #: connections per process: the event loop's transactions and reads
 POOL_MIN, POOL_MAX = 1, 10
-#: seconds to wait for the server when opening
-CONNECT_TIMEOUT = 10
-
-
-def redacted(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    user = f"{parts.username}:***@" if parts.username else ""
-    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
-
-
-def connect_options() -> dict[str, Any]:
-    """What every connection is opened with: autocommit (transactions are begun by hand,
-    with the writer lock in the same round trip) and the lock wait bound."""
-    return {"autocommit": True, "connect_timeout": CONNECT_TIMEOUT,
-            "options": f"-c lock_timeout={int(LOCK_WAIT * 1000)}"}
-
-
-def unreachable(url: str, exc: BaseException) -> DatabaseUnreachable:
-    why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return DatabaseUnreachable("cannot open the PostgreSQL database {url}: {why}",
-                               url=redacted(url), why=why)
 
 
 def _overflow(exc: BaseException) -> OverflowError:
@@ -206,7 +177,7 @@ class PostgresDatabase:
                 await conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})")
             except pg_errors.LockNotAvailable as exc:
                 await conn.execute("ROLLBACK")
-                raise DatabaseBusy(1, LOCK_WAIT) from exc
+                raise DatabaseBusy(1, pgconnect.LOCK_WAIT) from exc
             try:
                 yield PgConnection(conn)
             except BaseException:

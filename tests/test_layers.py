@@ -55,6 +55,9 @@ TESTS_SQL_ALLOWED: dict[str, str] = {
         "query plans: picks storage's statements by their first word",
     "tests/test_postgres.py": "PostgreSQL's own: the statements its ledger triggers refuse, "
                               "its writer lock held by hand, values and rows read back",
+    "tests/pg.py": "the test server's databases: created from a template, dropped",
+    "tests/test_query_plans_pg.py": "query plans: picks storage's statements by their "
+                                    "first word, EXPLAINs them",
     "tests/test_money_bounds.py::old_database":
         "builds a version-8 file by hand: the schema of then, not of now",
 }

@@ -13,7 +13,7 @@ import asyncio
 import psycopg
 import pytest
 
-import storage.postgres
+import storage.pgconnect
 from bot.domain.errors import DatabaseBusy, DatabaseUnreachable
 from bot.wiring import Services
 from storage import open_database
@@ -61,7 +61,7 @@ async def test_the_database_refuses_to_change_an_entry(pg_services: Services, pg
 
 async def test_a_transaction_waits_for_the_writer_lock_within_its_bound(
         pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(storage.postgres, "LOCK_WAIT", 0.3)
+    monkeypatch.setattr(storage.pgconnect, "LOCK_WAIT", 0.3)
     db = await PostgresDatabase.open(pg_url)
     other = await psycopg.AsyncConnection.connect(pg_url, autocommit=True)
     try:
