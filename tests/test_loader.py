@@ -141,7 +141,7 @@ def fill_up(monkeypatch: pytest.MonkeyPatch, spare_pages: int) -> None:
         cap_pages(conn, spare_pages)
         return conn
 
-    monkeypatch.setattr(Database, "open_side", open_side)
+    monkeypatch.setattr(sqlite_db.Database, "open_side", open_side)
 
 
 @pytest.mark.sqlite_only("SQLite's page cap stands in for a full disk")
@@ -326,7 +326,7 @@ async def test_an_import_never_scans_a_growing_table(
         conn.set_trace_callback(statements.add)
         return conn
 
-    monkeypatch.setattr(Database, "open_side", traced)
+    monkeypatch.setattr(sqlite_db.Database, "open_side", traced)
     assert (await services.catalog.import_file(
         "reviews", write_items(tmp_path / "a.jsonl", BATCH_LINES + 5))).ok
     await services.catalog.import_file(
