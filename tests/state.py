@@ -32,52 +32,23 @@ import json
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
-from storage import pgside
-from storage.backend import Database, is_postgres_url
 from storage.connection import SideConnection
 from storage.dialect import is_postgres
+from tests.where import Where, connection, given
 
-Where = Database | Path | str | SideConnection
 Row = TypeVar("Row", bound=tuple[Any, ...])
-
-
-def _open(where: Database | Path | str) -> SideConnection:
-    if isinstance(where, str | Path):
-        if is_postgres_url(str(where)):
-            return pgside.connect(str(where), read_only=False)
-        return sqlite3.connect(where, timeout=10, isolation_level=None)
-    conn: SideConnection = where.open_side()
-    return conn
-
-
-def _given(where: Where) -> bool:
-    return isinstance(where, sqlite3.Connection | pgside.SideConnection)
-
-
-@contextlib.contextmanager
-def _connection(where: Where) -> Iterator[SideConnection]:
-    """A caller's connection as it is; otherwise one of our own, closed afterwards."""
-    if _given(where):
-        yield where  # type: ignore[misc]
-        return
-    conn = _open(where)  # type: ignore[arg-type]
-    try:
-        yield conn
-    finally:
-        conn.close()
 
 
 @contextlib.contextmanager
 def snapshot(where: Where) -> Iterator[SideConnection]:
     """One read transaction: several readers given it see the same moment, even while
     the bot goes on writing (a caller's own connection is used as it is)."""
-    if _given(where):
+    if given(where):
         yield where  # type: ignore[misc]
         return
-    with _connection(where) as conn:
+    with connection(where) as conn:
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ" if is_postgres(conn)
                      else "BEGIN")
         try:
@@ -87,12 +58,12 @@ def snapshot(where: Where) -> Iterator[SideConnection]:
 
 
 def _fetch(where: Where, sql: str, args: Sequence[object] = ()) -> list[tuple[Any, ...]]:
-    with _connection(where) as conn:
+    with connection(where) as conn:
         return [tuple(r) for r in conn.execute(sql, tuple(args))]
 
 
 def _write(where: Where, sql: str, args: Sequence[object] = ()) -> None:
-    with _connection(where) as conn:
+    with connection(where) as conn:
         conn.execute(sql, tuple(args))
         if conn.in_transaction:
             conn.execute("COMMIT")
@@ -101,7 +72,7 @@ def _write(where: Where, sql: str, args: Sequence[object] = ()) -> None:
 def _table(where: Where, table: str, row: type[Row]) -> list[Row]:
     """Every row of ``table`` in insertion order, as ``row`` (named by its columns)."""
     columns = ", ".join(row._fields)  # type: ignore[attr-defined]
-    with _connection(where) as conn:
+    with connection(where) as conn:
         order = _ORDER.get(table, "id")
         if not is_postgres(conn) and table in _ORDER:
             order = "rowid"
@@ -330,7 +301,7 @@ def languages_shown(where: Where, worker_id: int) -> set[str]:
 def stored_amounts(where: Where) -> list[tuple[str, int]]:
     """Each entry's amount with the storage class SQLite keeps it in ("integer", "real",
     …): money must be stored as integer micros, not merely read back as one."""
-    with _connection(where) as conn:
+    with connection(where) as conn:
         kind = ("CASE WHEN pg_typeof(amount) = 'bigint'::regtype THEN 'integer'"
                 " ELSE pg_typeof(amount)::text END" if is_postgres(conn) else "typeof(amount)")
         return [(str(t), a) for t, a in _fetch(conn, f"SELECT {kind}, amount FROM ledger"
@@ -418,7 +389,7 @@ def project_id_of(where: Where, name: str) -> int:
 def project_specs_valid(where: Where) -> list[bool]:
     """Whether each stored project document is valid JSON, as SQLite itself reads it
     (PostgreSQL: as Python reads it; its json type refuses NaN as SQLite does)."""
-    with _connection(where) as conn:
+    with connection(where) as conn:
         if not is_postgres(conn):
             return [bool(v) for v, in _fetch(conn, "SELECT json_valid(spec) FROM projects")]
         specs = [str(spec) for spec, in _fetch(conn, "SELECT spec FROM projects ORDER BY id")]
@@ -496,7 +467,7 @@ def add_waiting_unit(where: Where, unit_id: int, worker_id: int, project: int, s
                      at: str) -> None:
     """A settlement unit holding ``size`` answers, waiting to be judged, as an older
     version left it (its earnings are the test's to write)."""
-    with _connection(where) as conn:
+    with connection(where) as conn:
         _write(conn, "INSERT INTO units (id, worker_id, project_id, size, answers, status,"
                      " created_at, last_answer_at, auto_at) VALUES (?, ?, ?, ?, ?, 'waiting',"
                      " ?, ?, ?)", (unit_id, worker_id, project, size, size, at, at, at))
