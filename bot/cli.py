@@ -139,6 +139,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds-per-answer", type=float, default=10.0,
                    help="time a worker takes per answer, for the hourly rate (default 10)")
     p.add_argument("--seed", type=int, default=0, help="worker order and draws (default 0)")
+    p = command("db", "database tools: `db copy --to postgresql://…` copies the SQLite "
+                      "database into an empty PostgreSQL one and checks the copy", _db)
+    p.add_argument("action", choices=["copy"])
+    p.add_argument("--to", required=True, metavar="URL",
+                   help="the PostgreSQL database, postgresql://USER:PASSWORD@HOST:5432/NAME")
     p = command("stats", "progress of every project", _stats)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     with contextlib.suppress(ImportError):
@@ -149,8 +154,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _config(args: argparse.Namespace) -> Config:
+    from urllib.parse import urlsplit
+
     config = load_config(args.config)
     args.redactor.add(config.telegram.token)
+    args.redactor.add(urlsplit(config.storage.url).password)  # PostgreSQL's, if any
     return config
 
 
@@ -404,6 +412,18 @@ def _broadcast(args: argparse.Namespace) -> int:
         return 0
 
     return _with_services(args, work)
+
+
+def _db(args: argparse.Namespace) -> int:
+    from urllib.parse import urlsplit
+
+    from bot.dbcopy import copy_to_postgres
+
+    config = _config(args)
+    with contextlib.suppress(ValueError):
+        args.redactor.add(urlsplit(args.to).password or "")
+    copy_to_postgres(config, args.to, print)
+    return 0
 
 
 def _stats(args: argparse.Namespace) -> int:

@@ -37,9 +37,21 @@ class TelegramConfig:
 
 @dataclass(frozen=True)
 class StorageConfig:
+    #: the SQLite file (``storage.path``, or the path of a ``sqlite:///`` URL)
     path: str = "tapwork.db"
     #: run SQLite on aiosqlite's thread instead of inline on the event loop
     threaded: bool = False
+    #: a ``postgresql://`` URL, or "" for the SQLite file at ``path``
+    url: str = ""
+
+    @property
+    def target(self) -> str:
+        """What ``storage.open_database`` opens: the PostgreSQL URL or the SQLite file."""
+        return self.url or self.path
+
+    @property
+    def postgres(self) -> bool:
+        return bool(self.url)
 
 
 @dataclass(frozen=True)
@@ -112,7 +124,7 @@ class Config:
 SECTIONS: dict[str, tuple[str, ...]] = {
     "telegram": ("token", "api_base_url", "file_base_url", "max_rate", "max_retries",
                  "http"),
-    "storage": ("path", "threaded"),
+    "storage": ("url", "path", "threaded"),
     "operators": ("ids",),
     "work": ("lease_check_seconds", "settle_check_seconds"),
     "payouts": ("min_payout", "default_min_payout"),
@@ -259,9 +271,7 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
         max_retries=_ruled(tg, "telegram", "max_retries", d.max_retries, where),
         http=_ruled(tg, "telegram", "http", d.http, where),
     )
-    path = _get(st, "storage", "path", str, StorageConfig.path, where)
-    if not path.strip():
-        raise ConfigError("{where}: storage.path is empty", where=where)
+    path, url = _storage(st, where)
     ids = _get(ops, "operators", "ids", list, [], where)
     for user in ids:
         try:
@@ -274,7 +284,8 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
     settle_check = number(work, "work", "settle_check_seconds",
                           WorkConfig.settle_check_seconds)
     threaded = _get(st, "storage", "threaded", bool, False, where)
-    return Config(telegram=telegram, storage=StorageConfig(path=path, threaded=threaded),
+    return Config(telegram=telegram,
+                  storage=StorageConfig(path=path, threaded=threaded, url=url),
                   operators=OperatorsConfig(ids=tuple(ids)),
                   work=WorkConfig(lease_check_seconds=lease_check,
                                   settle_check_seconds=settle_check),
@@ -306,6 +317,58 @@ def _public_url(table: dict[str, Any], where: str) -> str:
     return url
 
 
+#: the schemes ``storage.url`` takes, and the one meaning SQLite
+SQLITE_SCHEME, POSTGRES_SCHEMES = "sqlite:///", ("postgresql://", "postgres://")
+
+
+def _storage(table: dict[str, Any], where: str) -> tuple[str, str]:
+    """(the SQLite file, the PostgreSQL URL or ""): from ``storage.url`` or, as before
+    URLs, ``storage.path``; not both."""
+    if "url" in table and "path" in table:
+        raise ConfigError("{where}: storage.url and storage.path both name the database; "
+                          "keep one (storage.url = \"sqlite:///FILE\" is storage.path = "
+                          "\"FILE\")", where=where)
+    if "url" not in table:
+        path = _get(table, "storage", "path", str, StorageConfig.path, where)
+        if not path.strip():
+            raise ConfigError("{where}: storage.path is empty", where=where)
+        return path, ""
+    url = _get(table, "storage", "url", str, "", where).strip()
+    if url.startswith(SQLITE_SCHEME):
+        path = url.removeprefix(SQLITE_SCHEME)
+        if not path:
+            raise ConfigError("{where}: storage.url {url} names no file (sqlite:///"
+                              "tapwork.db, or sqlite:////var/lib/tapwork.db for an "
+                              "absolute path)", where=where, url=url)
+        return path, ""
+    if url.startswith("sqlite:"):
+        raise ConfigError("{where}: storage.url {url}: a SQLite URL has three slashes "
+                          "then the file, as in sqlite:///tapwork.db", where=where, url=url)
+    if url.startswith(POSTGRES_SCHEMES):
+        _check_postgres_url(url, where)
+        return StorageConfig.path, url
+    shown_url = url.split("://")[0] + "://…" if "://" in url else url
+    raise ConfigError("{where}: storage.url {url} is neither sqlite:///FILE nor "
+                      "postgresql://USER:PASSWORD@HOST:5432/DATABASE",
+                      where=where, url=shown_url or '""')
+
+
+def _check_postgres_url(url: str, where: str) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - parsing it is the check
+    except ValueError:
+        raise ConfigError("{where}: storage.url: the port after {host}: is not a number "
+                          "from 1 to 65535", where=where, host=parts.hostname or "the host"
+                          ) from None
+    if not parts.path.strip("/"):
+        raise ConfigError("{where}: storage.url names no database: add /DATABASE after "
+                          "the host, as in postgresql://tapwork@localhost:5432/tapwork",
+                          where=where)
+
+
 def _payouts(table: dict[str, Any], where: str) -> PayoutsConfig:
     """Minimum payouts as exact decimal strings per currency: ``USD = "5.00"``."""
     from bot.domain.money import is_currency
@@ -324,7 +387,7 @@ def _payouts(table: dict[str, Any], where: str) -> PayoutsConfig:
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:
-    """Read a config file. A relative ``storage.path`` is taken from the file's folder."""
+    """Read a config file. A relative SQLite file is taken from the file's folder."""
     file = Path(path)
     where = str(file)
     try:
@@ -343,6 +406,6 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         raise ConfigError("{where} is not valid TOML: {why}", where=where, why=str(exc)) from None
     config = parse_config(data, where)
     db = Path(config.storage.path)
-    if not db.is_absolute():
+    if not config.storage.postgres and not db.is_absolute():
         config = config.with_storage(str(file.resolve().parent / db))
     return config

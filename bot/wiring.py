@@ -22,7 +22,7 @@ from bot.services.signin import SignIn
 from bot.services.standing import QualityStanding
 from bot.services.work import Work
 from bot.services.workers import Workers
-from storage import Database
+from storage import Database, open_database
 
 
 @dataclass
@@ -53,13 +53,13 @@ class Services:
         yet, for commands that only read or change what is already there.
         """
         path = config.storage.path
-        if not create and path != ":memory:" \
+        if not create and not config.storage.postgres and path != ":memory:" \
                 and not await asyncio.to_thread(Path(path).is_file):
             raise MissingDatabase("there is no database at {path} yet (check storage.path "
                                   "in {where}, or create a project first with `tapwork "
                                   "project`)", path=path, where=config.source)
         clock = clock or Clock()
-        db = await Database.open(config.storage.path, config.storage.threaded)
+        db = await open_database(config.storage.target, threaded=config.storage.threaded)
         payroll = Payroll(db, clock, config.payouts)
         work = Work(db, clock, earnings=payroll, standing=QualityStanding(clock))
         catalog = Catalog(db, clock)

@@ -115,9 +115,9 @@ async def test_menu_is_set_per_language_with_every_worker_command(bot: Running) 
 
 
 async def test_operator_menu_at_start_up_in_their_language(server: BotApiStandIn,
-                                                            tmp_path: Path,
+                                                            storage_url: str,
                                                             clock: FakeClock) -> None:
-    config = e2e_config(server, tmp_path / "tapwork.db")
+    config = e2e_config(server, storage_url)
     services = await Services.open(config, clock)
     await services.workers.seen(OPERATOR_ID, "Op", "ko")
     await services.close()

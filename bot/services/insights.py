@@ -10,7 +10,6 @@ and keeps only counters and a few items (``bot.domain.agreement``).
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from dataclasses import dataclass
 
@@ -26,7 +25,7 @@ from storage import dashboard as dashboard_store
 from storage import insights as store
 from storage import ledger as ledger_store
 from storage import reports as report_store
-from storage.connection import Connection
+from storage.connection import Connection, SideConnection
 from storage.insights import WorkerInProject
 
 #: items shown for review on the quality page
@@ -115,7 +114,7 @@ def _note(worker: WorkerInProject,
     return found[0] if found else None
 
 
-def _agreement(conn: sqlite3.Connection, cancel: threading.Event,
+def _agreement(conn: SideConnection, cancel: threading.Event,
                project_id: int) -> Agreement:
     """Every item's answers, page by page (on a report thread)."""
     agreement = Agreement(keep=SPLIT_ITEMS)

@@ -17,7 +17,6 @@ merged shape with its ``score`` (the confidence) and the workers' agreement besi
 from __future__ import annotations
 
 import json
-import sqlite3
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TextIO
@@ -28,6 +27,7 @@ from bot.domain import shapes
 from bot.domain.projects import Project
 from bot.domain.shapes import Geometry
 from storage import reports as report_store
+from storage.connection import SideConnection
 from storage.reports import AnswerRow, Picture
 
 #: what an export's ``method`` names for merged drawings
@@ -194,7 +194,7 @@ def write_coco(project: Project, pages: Iterable[list[AnswerRow]],
     return written
 
 
-def pictures_of(conn: sqlite3.Connection, project_id: int
+def pictures_of(conn: SideConnection, project_id: int
                 ) -> Callable[[list[AnswerRow]], dict[int, Picture]]:
     """The sizes and file names of a page's pictures, read by the page's id range."""
     def read(page: list[AnswerRow]) -> dict[int, Picture]:
