@@ -148,7 +148,7 @@ async def running(config: Config, clock: Clock | None = None, *,
     all start the bot the same way.
     """
     # one running bot per database, taken before anything is opened or migrated
-    with RunLock(config.storage.path):
+    with RunLock(config.storage.target):
         services = await Services.open(config, clock)
         try:
             # a bot runs for days: keep SQLite's checkpoints off the event loop

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import io
 import json
 import logging
 import os
@@ -92,8 +91,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="items file")
     p = command("export", "write answers and labels of a project", _export)
     p.add_argument("--project", required=True, help="project name")
-    p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl",
-                   help="jsonl: one object per item; csv: one row per answer")
+    p.add_argument("--format", choices=["jsonl", "csv", "coco"], default="jsonl",
+                   help="jsonl: one object per item; csv: one row per answer; coco: COCO "
+                   "JSON of the merged boxes or points (boxes and points projects)")
     p.add_argument("-o", "--output", help="output file (default: standard output)")
     p = command("worker", "suspend a worker from a project, or reinstate them", _worker)
     p.add_argument("worker", type=int, help="the worker's Telegram user id")
@@ -139,6 +139,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds-per-answer", type=float, default=10.0,
                    help="time a worker takes per answer, for the hourly rate (default 10)")
     p.add_argument("--seed", type=int, default=0, help="worker order and draws (default 0)")
+    p = command("db", "database tools: `db copy --to postgresql://…` copies the SQLite "
+                      "database into an empty PostgreSQL one and checks the copy", _db)
+    p.add_argument("action", choices=["copy"])
+    p.add_argument("--to", required=True, metavar="URL",
+                   help="the PostgreSQL database, postgresql://USER:PASSWORD@HOST:5432/NAME")
     p = command("stats", "progress of every project", _stats)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     with contextlib.suppress(ImportError):
@@ -149,8 +154,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _config(args: argparse.Namespace) -> Config:
+    from urllib.parse import urlsplit
+
     config = load_config(args.config)
     args.redactor.add(config.telegram.token)
+    args.redactor.add(urlsplit(config.storage.url).password)  # PostgreSQL's, if any
     return config
 
 
@@ -320,8 +328,8 @@ def _bonus(args: argparse.Namespace) -> int:
 
 
 def _payouts(args: argparse.Namespace) -> int:
-    from bot.domain import csvsafe
     from bot.domain.money import MICROS
+    from bot.domain.payout_sheet import payouts_csv
     from bot.files import written_atomically
 
     if args.action in ("approve", "reject") and args.id is None:
@@ -344,17 +352,11 @@ def _payouts(args: argparse.Namespace) -> int:
                 print(f"#{p.id}  worker {p.worker_id}  {_decimal(p.amount, MICROS)} "
                       f"{p.currency}  {p.status}  requested {p.requested_at[:16]}")
             return 0
-        buffer = io.StringIO()
-        writer = csvsafe.writer(buffer)  # the operator's reasons reach spreadsheets
-        writer.writerow(["payout_id", "worker_id", "currency", "amount", "status",
-                         "requested_at", "decided_at", "reason"])
-        for p in rows:
-            writer.writerow([p.id, p.worker_id, p.currency, _decimal(p.amount, MICROS),
-                             p.status, p.requested_at, p.decided_at or "", p.reason or ""])
+        sheet = payouts_csv(rows)
         if args.output:
             def write() -> None:
                 with written_atomically(Path(args.output)) as out:
-                    out.write(buffer.getvalue())
+                    out.write(sheet)
 
             try:  # by way of FILE.partial, like exports
                 await asyncio.to_thread(write)
@@ -362,7 +364,7 @@ def _payouts(args: argparse.Namespace) -> int:
                 raise _cannot_write(Path(args.output), exc) from None
             print(f"wrote {len(rows)} payout requests to {args.output}", file=sys.stderr)
         else:
-            sys.stdout.write(buffer.getvalue())
+            sys.stdout.write(sheet)
         return 0
 
     return _with_services(args, work)
@@ -370,9 +372,10 @@ def _payouts(args: argparse.Namespace) -> int:
 
 def _decimal(micros: int, unit: int) -> str:
     """Exact decimal text of an amount: 20000 micros -> "0.020000"."""
-    sign = "-" if micros < 0 else ""
-    whole, frac = divmod(abs(micros), unit)
-    return f"{sign}{whole}.{frac:06d}"
+    from bot.domain.payout_sheet import decimal_text
+
+    assert unit == 1_000_000
+    return decimal_text(micros)
 
 
 def _ledger(args: argparse.Namespace) -> int:
@@ -409,6 +412,18 @@ def _broadcast(args: argparse.Namespace) -> int:
         return 0
 
     return _with_services(args, work)
+
+
+def _db(args: argparse.Namespace) -> int:
+    from urllib.parse import urlsplit
+
+    from bot.dbcopy import copy_to_postgres
+
+    config = _config(args)
+    with contextlib.suppress(ValueError):
+        args.redactor.add(urlsplit(args.to).password or "")
+    copy_to_postgres(config, args.to, print)
+    return 0
 
 
 def _stats(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.domain.errors import ConfigError
 from bot.domain.limits import Choice, Invalid, Money, Number, Rule, Whole, shown
@@ -36,9 +37,21 @@ class TelegramConfig:
 
 @dataclass(frozen=True)
 class StorageConfig:
+    #: the SQLite file (``storage.path``, or the path of a ``sqlite:///`` URL)
     path: str = "tapwork.db"
     #: run SQLite on aiosqlite's thread instead of inline on the event loop
     threaded: bool = False
+    #: a ``postgresql://`` URL, or "" for the SQLite file at ``path``
+    url: str = ""
+
+    @property
+    def target(self) -> str:
+        """What ``storage.open_database`` opens: the PostgreSQL URL or the SQLite file."""
+        return self.url or self.path
+
+    @property
+    def postgres(self) -> bool:
+        return bool(self.url)
 
 
 @dataclass(frozen=True)
@@ -74,6 +87,22 @@ class PayoutsConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    #: the address phones and operators' browsers reach the bot's web server at, e.g.
+    #: "https://tapwork.example.org" (no trailing slash): Mini App buttons open pages
+    #: under it and /dashboard sends sign-in links under it. Telegram opens only https
+    #: pages; "" means no Mini App (boxes and points tasks say so) and no dashboard links
+    public_url: str = ""
+    #: how long a dashboard sign-in lasts before the operator asks for a new link
+    session_hours: float = 12.0
+
+    @property
+    def secure(self) -> bool:
+        """Cookies only over HTTPS when the public address is HTTPS."""
+        return self.public_url.startswith("https://")
+
+
+@dataclass(frozen=True)
 class Config:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
@@ -81,6 +110,7 @@ class Config:
     work: WorkConfig = field(default_factory=WorkConfig)
     payouts: PayoutsConfig = field(default_factory=PayoutsConfig)
     broadcast: BroadcastConfig = field(default_factory=BroadcastConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     source: str = "<defaults>"
 
     def with_token(self, token: str) -> Config:
@@ -94,12 +124,13 @@ class Config:
 SECTIONS: dict[str, tuple[str, ...]] = {
     "telegram": ("token", "api_base_url", "file_base_url", "max_rate", "max_retries",
                  "http"),
-    "storage": ("path", "threaded"),
+    "storage": ("url", "path", "threaded"),
     "operators": ("ids",),
     "work": ("lease_check_seconds", "settle_check_seconds"),
     "payouts": ("min_payout", "default_min_payout"),
     "broadcast": ("broadcast_rate", "allow_paid_broadcast", "paid_rate",
                   "notify_every_hours"),
+    "web": ("public_url", "session_hours"),
 }
 #: the numbers and amounts of config.toml and what each may be (``bot.limits``); the
 #: README's configuration table shows the same ranges (tests/test_project_keys.py)
@@ -118,6 +149,7 @@ RULES: dict[str, Rule] = {
     "broadcast.broadcast_rate": Number(0.01, 1000),
     "broadcast.paid_rate": Number(0.01, 1000),
     "broadcast.notify_every_hours": Number(0, 8760, "hours"),
+    "web.session_hours": Number(0.1, 720, "hours"),
 }
 _KIND_NAMES: dict[type, str] = {str: "text", int: "a whole number", float: "a number",
                                 bool: "true or false", list: "a list", dict: "a table"}
@@ -215,7 +247,7 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
     tables = {name: _table(data, name, where) for name in SECTIONS}
     for name, table in tables.items():
         _known(table, name, where)
-    tg, st, ops, work, pay, bc = (tables[name] for name in SECTIONS)
+    tg, st, ops, work, pay, bc, web = (tables[name] for name in SECTIONS)
 
     def number(table: dict[str, Any], section: str, key: str, default: float) -> float:
         return float(_ruled(table, section, key, default, where))
@@ -239,9 +271,7 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
         max_retries=_ruled(tg, "telegram", "max_retries", d.max_retries, where),
         http=_ruled(tg, "telegram", "http", d.http, where),
     )
-    path = _get(st, "storage", "path", str, StorageConfig.path, where)
-    if not path.strip():
-        raise ConfigError("{where}: storage.path is empty", where=where)
+    path, url = _storage(st, where)
     ids = _get(ops, "operators", "ids", list, [], where)
     for user in ids:
         try:
@@ -254,11 +284,89 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
     settle_check = number(work, "work", "settle_check_seconds",
                           WorkConfig.settle_check_seconds)
     threaded = _get(st, "storage", "threaded", bool, False, where)
-    return Config(telegram=telegram, storage=StorageConfig(path=path, threaded=threaded),
+    return Config(telegram=telegram,
+                  storage=StorageConfig(path=path, threaded=threaded, url=url),
                   operators=OperatorsConfig(ids=tuple(ids)),
                   work=WorkConfig(lease_check_seconds=lease_check,
                                   settle_check_seconds=settle_check),
-                  payouts=_payouts(pay, where), broadcast=broadcast, source=where)
+                  payouts=_payouts(pay, where), broadcast=broadcast,
+                  web=_web(web, where), source=where)
+
+
+def _web(table: dict[str, Any], where: str) -> WebConfig:
+    hours = float(_ruled(table, "web", "session_hours", WebConfig.session_hours, where))
+    return WebConfig(public_url=_public_url(table, where), session_hours=hours)
+
+
+def _public_url(table: dict[str, Any], where: str) -> str:
+    """An https address with a host and nothing after the path, so links are built by
+    appending to it (http only for this machine, in tests: Telegram opens Mini Apps over
+    https alone, and a dashboard cookie must not travel in clear)."""
+    url = str(_get(table, "web", "public_url", str, "", where)).strip().rstrip("/")
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if not parts.hostname or parts.query or parts.fragment or parts.username \
+            or parts.password or not (parts.scheme == "https"
+                                      or (parts.scheme == "http" and local)):
+        raise ConfigError("{where}: web.public_url must be an https:// address such as "
+                          "https://tapwork.example.org, without query, fragment or "
+                          "password (Telegram opens Mini Apps over https only), not {got}",
+                          where=where, got=repr(url[:60]))
+    return url
+
+
+#: the schemes ``storage.url`` takes, and the one meaning SQLite
+SQLITE_SCHEME, POSTGRES_SCHEMES = "sqlite:///", ("postgresql://", "postgres://")
+
+
+def _storage(table: dict[str, Any], where: str) -> tuple[str, str]:
+    """(the SQLite file, the PostgreSQL URL or ""): from ``storage.url`` or, as before
+    URLs, ``storage.path``; not both."""
+    if "url" in table and "path" in table:
+        raise ConfigError("{where}: storage.url and storage.path both name the database; "
+                          "keep one (storage.url = \"sqlite:///FILE\" is storage.path = "
+                          "\"FILE\")", where=where)
+    if "url" not in table:
+        path = _get(table, "storage", "path", str, StorageConfig.path, where)
+        if not path.strip():
+            raise ConfigError("{where}: storage.path is empty", where=where)
+        return path, ""
+    url = _get(table, "storage", "url", str, "", where).strip()
+    if url.startswith(SQLITE_SCHEME):
+        path = url.removeprefix(SQLITE_SCHEME)
+        if not path:
+            raise ConfigError("{where}: storage.url {url} names no file (sqlite:///"
+                              "tapwork.db, or sqlite:////var/lib/tapwork.db for an "
+                              "absolute path)", where=where, url=url)
+        return path, ""
+    if url.startswith("sqlite:"):
+        raise ConfigError("{where}: storage.url {url}: a SQLite URL has three slashes "
+                          "then the file, as in sqlite:///tapwork.db", where=where, url=url)
+    if url.startswith(POSTGRES_SCHEMES):
+        _check_postgres_url(url, where)
+        return StorageConfig.path, url
+    shown_url = url.split("://")[0] + "://…" if "://" in url else url
+    raise ConfigError("{where}: storage.url {url} is neither sqlite:///FILE nor "
+                      "postgresql://USER:PASSWORD@HOST:5432/DATABASE",
+                      where=where, url=shown_url or '""')
+
+
+def _check_postgres_url(url: str, where: str) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - parsing it is the check
+    except ValueError:
+        raise ConfigError("{where}: storage.url: the port after {host}: is not a number "
+                          "from 1 to 65535", where=where, host=parts.hostname or "the host"
+                          ) from None
+    if not parts.path.strip("/"):
+        raise ConfigError("{where}: storage.url names no database: add /DATABASE after "
+                          "the host, as in postgresql://tapwork@localhost:5432/tapwork",
+                          where=where)
 
 
 def _payouts(table: dict[str, Any], where: str) -> PayoutsConfig:
@@ -279,7 +387,7 @@ def _payouts(table: dict[str, Any], where: str) -> PayoutsConfig:
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:
-    """Read a config file. A relative ``storage.path`` is taken from the file's folder."""
+    """Read a config file. A relative SQLite file is taken from the file's folder."""
     file = Path(path)
     where = str(file)
     try:
@@ -298,6 +406,6 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         raise ConfigError("{where} is not valid TOML: {why}", where=where, why=str(exc)) from None
     config = parse_config(data, where)
     db = Path(config.storage.path)
-    if not db.is_absolute():
+    if not config.storage.postgres and not db.is_absolute():
         config = config.with_storage(str(file.resolve().parent / db))
     return config

@@ -8,6 +8,10 @@ stale lock for an operator to delete. The lock file itself stays (removing it wo
 a third process lock a new file while a second still holds the old one); it holds the
 pid of the last process that took it, for the refusal's message.
 
+On PostgreSQL (``storage.url``) the lock is a session advisory lock held on a connection
+of its own (``storage.pgside.RUN_LOCK``); the server drops it when that connection ends,
+which it does when the process ends in any way, as the kernel drops a ``flock``.
+
 Not on the database file itself: SQLite locks byte ranges of that file with ``fcntl``,
 and where ``flock`` is emulated with ``fcntl`` (some network filesystems) the two would
 meet. ``flock`` works on Linux and the other Unixes; where ``fcntl`` does not exist
@@ -24,6 +28,7 @@ from types import TracebackType
 from typing import Self
 
 from bot.domain.errors import AlreadyRunning
+from storage.backend import ImportLock, is_postgres_url
 
 try:
     import fcntl
@@ -43,10 +48,23 @@ class RunLock:
         self.database = str(database)
         self.path = Path(f"{self.database}{SUFFIX}")
         self._fd: int | None = None
+        self._session: ImportLock | None = None
+
+    def _acquire_postgres(self) -> None:
+        from storage import pgside
+        from storage.pgconnect import redacted
+
+        self._session = pgside.try_session_lock(self.database, pgside.RUN_LOCK)
+        if self._session is None:
+            raise AlreadyRunning("another tapwork run is using {path}{pid}",
+                                 path=redacted(self.database), pid="")
 
     def acquire(self) -> None:
         if self.database == ":memory:":
             return  # nothing another process could share
+        if is_postgres_url(self.database):
+            self._acquire_postgres()
+            return
         if fcntl is None:  # pragma: no cover - Windows
             log.warning("no file locks on this system: nothing stops a second tapwork run "
                         "on %s", self.database)
@@ -69,6 +87,9 @@ class RunLock:
         self._fd = fd
 
     def release(self) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            session.release()
         if self._fd is not None:
             fd, self._fd = self._fd, None
             with contextlib.suppress(OSError):
@@ -77,7 +98,7 @@ class RunLock:
 
     @property
     def held(self) -> bool:
-        return self._fd is not None
+        return self._fd is not None or self._session is not None
 
     def __enter__(self) -> Self:
         self.acquire()

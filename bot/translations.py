@@ -1,6 +1,7 @@
 """Keep the gettext catalogs in step with the code: ``python -m bot.translations``.
 
-Extracts every ``_("…")`` and ``N_("…")`` from ``bot/`` and ``handlers/`` with Babel and
+Extracts every ``_("…")`` and ``N_("…")`` from ``bot/`` and ``handlers/`` (Python, and the
+dashboard's templates) with Babel and
 merges them into ``locales/<lang>/LC_MESSAGES/tapwork.po``: new messages appear with an
 empty translation, gone ones are dropped, existing translations are kept. The tests fail
 while any catalog lacks a translation, so a new string cannot ship untranslated.
@@ -21,6 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("bot", "handlers")
 #: code that never reaches a worker's phone: the stand-in and the offline tools
 SKIP = ("bot/sim/", "bot/aggregation/", "bot/translations.py", "bot/cli.py")
+#: Python, and the dashboard's Jinja2 templates (``_()`` in them, read by Jinja's own
+#: Babel extractor)
+METHODS = [("**.py", "python"), ("**/templates/**.html", "jinja2.ext:babel_extract")]
+OPTIONS = {"**/templates/**.html": {"trim_blocks": "true", "lstrip_blocks": "true"}}
 
 
 def extract() -> Catalog:
@@ -28,7 +33,7 @@ def extract() -> Catalog:
     template = Catalog(domain=DOMAIN, project="tapwork")
     for source in SOURCES:
         for filename, lineno, message, comments, context in extract_from_dir(
-                ROOT / source, method_map=[("**.py", "python")], options_map={},
+                ROOT / source, method_map=METHODS, options_map=OPTIONS,
                 keywords={"_": None, "N_": None}):
             path = f"{source}/{filename}"
             if not message or any(path.startswith(s) or path == s for s in SKIP):

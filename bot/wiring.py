@@ -12,15 +12,17 @@ from bot.domain.errors import MissingDatabase
 from bot.services.broadcast import Broadcasts
 from bot.services.bursts import Bursts
 from bot.services.catalog import Catalog
+from bot.services.insights import Insights
 from bot.services.ledger import Payroll
 from bot.services.notice_delivery import NoticeDelivery
 from bot.services.notices import Notices
 from bot.services.quiz import Quizzes
 from bot.services.reports import Reports
+from bot.services.signin import SignIn
 from bot.services.standing import QualityStanding
 from bot.services.work import Work
 from bot.services.workers import Workers
-from storage import Database
+from storage import Database, open_database
 
 
 @dataclass
@@ -38,6 +40,8 @@ class Services:
     broadcasts: Broadcasts
     bursts: Bursts
     delivery: NoticeDelivery
+    signin: SignIn
+    insights: Insights
 
     @classmethod
     async def open(cls, config: Config, clock: Clock | None = None, *,
@@ -49,25 +53,28 @@ class Services:
         yet, for commands that only read or change what is already there.
         """
         path = config.storage.path
-        if not create and path != ":memory:" \
+        if not create and not config.storage.postgres and path != ":memory:" \
                 and not await asyncio.to_thread(Path(path).is_file):
             raise MissingDatabase("there is no database at {path} yet (check storage.path "
                                   "in {where}, or create a project first with `tapwork "
                                   "project`)", path=path, where=config.source)
         clock = clock or Clock()
-        db = await Database.open(config.storage.path, config.storage.threaded)
+        db = await open_database(config.storage.target, threaded=config.storage.threaded)
         payroll = Payroll(db, clock, config.payouts)
         work = Work(db, clock, earnings=payroll, standing=QualityStanding(clock))
         catalog = Catalog(db, clock)
         workers = Workers(db, clock, work)
         notices = Notices(db, clock)
+        reports = Reports(db, clock, catalog, payroll)
         return cls(config=config, db=db, clock=clock, work=work,
                    workers=workers, catalog=catalog,
-                   reports=Reports(db, clock, catalog, payroll), quizzes=Quizzes(work),
+                   reports=reports, quizzes=Quizzes(work),
                    payroll=payroll, notices=notices,
                    broadcasts=Broadcasts(db, clock, catalog, work, config.broadcast),
                    bursts=Bursts(db, clock, work),
-                   delivery=NoticeDelivery(clock, notices, workers, work, catalog))
+                   delivery=NoticeDelivery(clock, notices, workers, work, catalog),
+                   signin=SignIn(db, clock, config),
+                   insights=Insights(db, catalog, reports))
 
     async def close(self) -> None:
         await self.reports.close()  # its threads read the database: stop them first

@@ -14,6 +14,7 @@ from telegram.ext import (
 from handlers import (
     bursts,
     callbacks,
+    dashboard,
     errors,
     guard,
     menu,
@@ -61,6 +62,7 @@ def register(application: App) -> None:
                                                  pattern=callbacks.Payout.pattern))
     application.add_handler(CallbackQueryHandler(wallet.top_choice,
                                                  pattern=callbacks.TopName.pattern))
+    application.add_handler(CommandHandler("dashboard", dashboard.dashboard, filters=private))
     application.add_handler(CommandHandler("payouts", operator.payouts, filters=private))
     application.add_handler(CommandHandler("reject", operator.reject, filters=private))
     application.add_handler(CallbackQueryHandler(operator.approve,

@@ -34,6 +34,7 @@ WORKER_COMMANDS: tuple[tuple[str, str], ...] = (
 )
 #: what only ``[operators] ids`` may do; added to an operator's own menu and /help
 OPERATOR_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("dashboard", N_("A sign-in link to the web dashboard")),
     ("projects", N_("Every project at a glance")),
     ("project", N_("One project in detail: /project NAME")),
     ("newproject", N_("Make a new project step by step")),

@@ -25,7 +25,7 @@ def gate_text(project: Project, gate: Access, _: Gettext) -> tuple[str, InlineKe
     """Why this worker cannot work here yet, in plain words, and what they can do."""
     start = button(_("▶️ Start the exam"), QuizStart(project.id))
     quiz = project.spec.quiz
-    if gate.gate is Gate.QUIZ and quiz is not None and not project.spec.categorical:
+    if gate.gate is Gate.QUIZ and quiz is not None and project.spec.typed:
         text = typed_exam_text(project, gate, _)
         return text, InlineKeyboardMarkup(column([start, other_projects(_)]))
     if gate.gate is Gate.QUIZ and quiz is not None:

@@ -30,6 +30,7 @@ from telegram import (
     InputMediaAudio,
     InputMediaPhoto,
     Message,
+    WebAppInfo,
 )
 from telegram.error import BadRequest, Forbidden
 
@@ -37,6 +38,7 @@ from bot.domain.money import format_money
 from bot.domain.project_spec import Label
 from bot.domain.projects import Project
 from bot.domain.records import Media
+from bot.domain.shapes import parse_stored
 from bot.i18n import N_, Gettext
 from bot.render.cards import render_card
 from bot.services.leasing import Task
@@ -56,7 +58,14 @@ SENTIMENT_NAMES = {
 
 
 def value_name(project: Project, value: str, _: Gettext) -> str:
-    """What a stored answer looks like to this reader: the label's display name."""
+    """What a stored answer looks like to this reader: the label's display name (for a
+    drawing, how many boxes or points it has)."""
+    if project.spec.spatial:
+        count = len(parse_stored(project.spec.geometry, value))
+        if not count:
+            return _("nothing to mark")
+        return (_("boxes: {count}", count=count) if project.spec.kind == "boxes"
+                else _("points: {count}", count=count))
     index = project.spec.label_index(value)
     if index is None:
         return value or _("(could not make it out)")
@@ -88,7 +97,8 @@ def item_text(project: Project, text: str | None, _: Gettext, limit: int | None,
     spec = project.spec
     head = header or f"{spec.title.get(_.language)} · {reward_line(project, _)}"
     body = text or ""
-    prompt = "" if spec.categorical else _("Type what you hear or see, then send it.")
+    prompt = ("" if spec.categorical else _("Type what you hear or see, then send it.")
+              if spec.typed else _("Tap the button below to mark the picture."))
     instructions = spec.instructions.get(_.language)
     fixed = say.length(head) + say.length(body) + say.length(prompt) + 8
     room = (limit or 0) - fixed - say.length(note)
@@ -114,20 +124,38 @@ def answer_rows(project: Project, _: Gettext, data: Callable[[int | None], Callb
     (the label's position, or None for "I can't make it out")."""
     spec = project.spec
     buttons = [button(label_name(label, _), data(i)) for i, label in enumerate(spec.labels)]
-    if not spec.categorical:
+    if spec.typed:
         buttons.append(button(_("🤷 I can't make it out"), data(None)))
     return column(buttons)
 
 
-def task_markup(task: Task, _: Gettext, senior: bool = False) -> InlineKeyboardMarkup:
-    """The answers, then Skip and Stop (on rows of their own in senior mode)."""
+def task_markup(task: Task, _: Gettext, senior: bool = False,
+                public_url: str = "") -> InlineKeyboardMarkup:
+    """The answers, then Skip and Stop (on rows of their own in senior mode). A drawn
+    task's answer is one button opening the Mini App under ``public_url``."""
     a = task.assignment_id
-    rows = answer_rows(task.project, _, lambda choice: Unreadable(a) if choice is None
-                       else Answer(a, choice))
+    if task.project.spec.spatial:
+        rows = [[drawing_button(task, _, public_url)]]
+    else:
+        rows = answer_rows(task.project, _, lambda choice: Unreadable(a) if choice is None
+                           else Answer(a, choice))
     skip = button(_("⏭ Skip"), Skip(a))
     stop = button(_("⏹ Stop"), Stop(a))
     rows += [[skip], [stop]] if senior else [[skip, stop]]
     return InlineKeyboardMarkup(rows)
+
+
+def drawing_button(task: Task, _: Gettext, public_url: str) -> InlineKeyboardButton:
+    """The Web App button of a boxes or points task: ``/app/task/<assignment>`` on the
+    bot's web server, in the reader's language. Without ``web.public_url`` there is no
+    page to open: the button says so (and Skip moves on)."""
+    text = (_("✏️ Draw boxes") if task.project.spec.kind == "boxes"
+            else _("📍 Place points"))
+    if not public_url:
+        return button(_("⚠️ The drawing page is not set up: please skip"),
+                      Skip(task.assignment_id))
+    url = f"{public_url}/app/task/{task.assignment_id}?lang={_.language}"
+    return InlineKeyboardButton(text, web_app=WebAppInfo(url))
 
 
 async def show_task(context: Context, chat_id: int, task: Task, _: Gettext,
@@ -165,7 +193,9 @@ async def show_task(context: Context, chat_id: int, task: Task, _: Gettext,
         file_id = None
     else:
         sent, file_id = await show_item(context, chat_id, task.project, task.text,
-                                        task.media, task_markup(task, _, senior), _,
+                                        task.media, task_markup(
+                                            task, _, senior,
+                                            services.config.web.public_url), _,
                                         replace, note)
     if sent.message_id != task.message_id or file_id:
         await services.work.delivered(task, chat_id, sent.message_id, file_id)

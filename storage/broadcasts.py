@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bot.domain.records import Broadcast, BroadcastProgress
 from storage.connection import Connection, Row
+from storage.dialect import is_postgres
 
 
 def _broadcast(r: Row) -> Broadcast:
@@ -29,7 +30,13 @@ class Reach:
     busy_since: str
 
 
-def _audience(reach: Reach) -> tuple[str, dict[str, object]]:
+def _contains(pg: bool, text: str, part: str) -> str:
+    """SQL true when ``part`` occurs in ``text`` (SQLite's ``instr``, PostgreSQL's
+    ``strpos``: both positions from 1, 0 when absent)."""
+    return f"{'strpos' if pg else 'instr'}({text}, {part}) > 0"
+
+
+def _audience(reach: Reach, pg: bool) -> tuple[str, dict[str, object]]:
     """Workers who can take at least one item of the project now: active, notifications
     on, consented, not suspended there, not in cooldown, qualified or still allowed to
     try, reading a language with work left that they have not had yet, and not in the
@@ -40,14 +47,15 @@ def _audience(reach: Reach) -> tuple[str, dict[str, object]]:
     clauses = []
     for n, (lang, quiz_open) in enumerate(reach.languages):
         params[f"lang{n}"], params[f"tag{n}"] = lang, f",{lang},"
-        reads = f"instr(',' || w.reads || ',', :tag{n}) > 0 AND " if lang else ""
+        packed = "',' || w.reads || ','"
+        reads = f"{_contains(pg, packed, f':tag{n}')} AND " if lang else ""
         qualifies = "" if quiz_open else "(:quiz = 0 OR q.status = 'passed') AND "
         clauses.append(
             f"({reads}{qualifies}EXISTS (SELECT 1 FROM items i WHERE i.project_id = :project"
             f" AND i.lang = :lang{n} AND i.state IN (0, 1) AND i.quiz = 0 AND i.gold IS NULL"
             f" AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = i.id"
             f" AND a.worker_id = w.id)))")
-    languages = " OR ".join(clauses) or "0"
+    languages = " OR ".join(clauses) or "1 = 0"
     return f"""
     SELECT w.id FROM workers w
     LEFT JOIN qualifications q ON q.worker_id = w.id AND q.project_id = :project
@@ -65,7 +73,7 @@ def _audience(reach: Reach) -> tuple[str, dict[str, object]]:
 
 
 async def audience(conn: Connection, reach: Reach) -> list[int]:
-    sql, params = _audience(reach)
+    sql, params = _audience(reach, is_postgres(conn))
     async with conn.execute(sql + " ORDER BY w.id", params) as cur:
         return [int(r[0]) for r in await cur.fetchall()]
 
@@ -80,10 +88,11 @@ async def create(conn: Connection, reach: Reach, text: str | None, paid: bool,
         row = await cur.fetchone()
     assert row is not None
     broadcast_id = int(row[0])
-    sql, params = _audience(reach)
+    sql, params = _audience(reach, is_postgres(conn))
     cur2 = await conn.execute(
         "INSERT INTO broadcast_targets (broadcast_id, worker_id, status) "
-        f"SELECT :broadcast, id, 'pending' FROM ({sql})", {"broadcast": broadcast_id, **params})
+        f"SELECT :broadcast, id, 'pending' FROM ({sql}) AS audience",
+        {"broadcast": broadcast_id, **params})
     return broadcast_id, cur2.rowcount
 
 
@@ -152,10 +161,10 @@ async def abandon_claims(conn: Connection, broadcast_id: int) -> int:
 
 async def progress(conn: Connection, broadcast_id: int) -> BroadcastProgress:
     async with conn.execute(
-        "SELECT count(*), coalesce(sum(status IN ('sent', 'deferred')), 0),"
-        " coalesce(sum(status IN ('failed', 'blocked')), 0),"
-        " coalesce(sum(status IN ('pending', 'sending')), 0),"
-        " coalesce(sum(status = 'unconfirmed'), 0)"
+        "SELECT count(*), coalesce(sum(CASE WHEN status IN ('sent', 'deferred') THEN 1 END), 0),"
+        " coalesce(sum(CASE WHEN status IN ('failed', 'blocked') THEN 1 END), 0),"
+        " coalesce(sum(CASE WHEN status IN ('pending', 'sending') THEN 1 END), 0),"
+        " coalesce(sum(CASE WHEN status = 'unconfirmed' THEN 1 END), 0)"
         " FROM broadcast_targets WHERE broadcast_id = ?", (broadcast_id,)) as cur:
         row = await cur.fetchone()
     assert row is not None
@@ -204,3 +213,10 @@ async def open_events(conn: Connection) -> list[tuple[int, int, str]]:
 
 async def close_event(conn: Connection, event_id: int, now: str) -> None:
     await conn.execute("UPDATE project_events SET done_at = ? WHERE id = ?", (now, event_id))
+
+
+async def recent(conn: Connection, project_id: int, limit: int) -> list[Broadcast]:
+    """A project's latest broadcasts, newest first (the dashboard's list)."""
+    async with conn.execute("SELECT * FROM broadcasts WHERE project_id = ? ORDER BY id DESC"
+                            " LIMIT ?", (project_id, limit)) as cur:
+        return [_broadcast(r) for r in await cur.fetchall()]

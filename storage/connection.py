@@ -12,11 +12,11 @@ one of them; naming this ties them to what the statements actually use, and no m
 - rows read by column name or position.
 
 A method a storage function starts to use is added here first; mypy (strict) then checks
-that both SQLite connections have it (``storage/db.py``, ``_connect``). An asyncpg backend is
-an adapter of the same shape: ``execute`` runs the statement (``fetch``) and holds its
-rows in a cursor, ``rowcount`` comes from the command tag (``UPDATE 3``), and
-``asyncpg.Record`` already reads by name and position. The statement texts themselves
-(``?`` placeholders, SQLite's functions) stay the backend's business.
+that both SQLite connections have it (``storage/db.py``, ``_connect``). PostgreSQL's is an
+adapter of the same shape over psycopg (``storage/postgres.py``, ``PgConnection``): it
+translates the statement texts (``?`` placeholders: ``storage/dialect.py``) and reads rows
+by name and position (``storage/pgtypes.py``); the few SQLite functions without a
+PostgreSQL spelling are fragments the storage function picks (``is_postgres``).
 """
 
 from __future__ import annotations
@@ -70,3 +70,31 @@ class Connection(Protocol):
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]], /) -> Awaitable[Cursor]:
         ...
+
+
+class SideCursor(Protocol):
+    """A blocking cursor (``sqlite3.Cursor``, or ``storage.pgside.SideCursor``)."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class SideConnection(Protocol):
+    """A blocking connection of one thread's own, for a long job: ``sqlite3.Connection``
+    (``Database.open_side``) or ``storage.pgside.SideConnection``, which is shaped like
+    it. The statements are written once, with SQLite's placeholders."""
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> SideCursor: ...
+
+    def executemany(self, sql: str, rows: Any, /) -> SideCursor: ...
+
+    def close(self) -> None: ...
+
+    @property
+    def in_transaction(self) -> bool: ...

@@ -29,8 +29,10 @@ import aiosqlite
 
 from bot.domain.errors import DatabaseBusy
 from storage.connection import Connection
+from storage.dialect import SQLITE
+from storage.filelock import FileLock
 from storage.inline import InlineConnection
-from storage.schema import MIGRATIONS
+from storage.schema import MIGRATIONS, script
 
 log = logging.getLogger(__name__)
 #: with checkpoints in the background, SQLite's own checkpoint only as a backstop (pages)
@@ -86,6 +88,10 @@ async def _connect(path: str, threaded: bool) -> _Owned:
 
 
 class Database:
+    """The SQLite backend of ``storage.backend.Database``."""
+
+    dialect = SQLITE
+
     def __init__(self, conn: _Owned, path: str) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
@@ -168,12 +174,12 @@ class Database:
         async with self._conn.execute("PRAGMA user_version") as cur:
             row = await cur.fetchone()
         version = row[0] if row else 0
-        for number, script in enumerate(MIGRATIONS, start=1):
+        for number, entry in enumerate(MIGRATIONS, start=1):
             if number <= version:
                 continue
             log.info("applying schema migration %d", number)
             async with self.transaction() as conn:
-                for statement in _statements(script):
+                for statement in _statements(script(entry, SQLITE)):
                     await conn.execute(statement)
                 await conn.execute(f"PRAGMA user_version={number}")
 
@@ -273,6 +279,16 @@ class Database:
                                isolation_level=None)
         conn.row_factory = sqlite3.Row
         return conn
+
+    def inline(self, conn: sqlite3.Connection) -> Connection:
+        """A connection from ``open_reader`` as the async ``Connection`` (statements run
+        inline, on the calling thread)."""
+        return InlineConnection(conn)
+
+    def import_lock(self) -> FileLock | None:
+        """``DB-import.lock`` next to the file, held with ``flock`` for one import; None
+        while another import (in any process) holds it. Blocking."""
+        return FileLock.take(f"{self.path}-import.lock")
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:

@@ -99,9 +99,9 @@ async def open_count(conn: Connection, project_id: int, lang: str,
         """
         SELECT count(*) FROM (SELECT 1 FROM items i
           WHERE i.project_id = :p AND i.lang = :lang AND i.state IN (0, 1) AND i.quiz = 0
-            AND i.gold IS NULL AND (:w IS NULL OR NOT EXISTS (
+            AND i.gold IS NULL AND (CAST(:w AS BIGINT) IS NULL OR NOT EXISTS (
               SELECT 1 FROM assignments a WHERE a.item_id = i.id AND a.worker_id = :w))
-          LIMIT :cap)
+          LIMIT :cap) AS open_items
         """, {"p": project_id, "lang": lang, "w": worker_id, "cap": cap}) as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else 0

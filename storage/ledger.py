@@ -8,9 +8,11 @@ Sums never overflow. SQLite's ``sum()`` of integers fails ("integer overflow") o
 total passes 2**63 - 1, and one such total made ``/wallet``, ``tapwork ledger`` and
 ``stats`` fail for everyone. Amounts are bounded when they are entered (``bot.domain.limits``),
 but a database written before those bounds may hold larger ones, so every sum here is
-taken in two halves (``_EXACT``): the high and low 32 bits of each amount, summed by
+taken in two halves (``_exact``): the high and low 32 bits of each amount, summed by
 SQLite and joined in Python, where integers have no limit. Neither half can overflow
 before 2**31 entries share one total; the result is exact and may exceed 64 bits.
+PostgreSQL's ``sum()`` of a BIGINT column is ``numeric``, exact at any size: there the
+sum is taken whole (and comes back as a Python ``int``: ``storage.pgtypes``).
 """
 
 from __future__ import annotations
@@ -21,27 +23,33 @@ from typing import Any
 
 from bot.domain.records import LedgerEntry
 from storage.connection import Connection, Row
+from storage.dialect import is_postgres
 
 BUCKETS = ("pending", "available", "reserved", "paid")
 
 
-def _exact(expr: str) -> str:
-    """Two SQL sums, of the high and of the low 32 bits of ``expr``; ``_joined`` adds them
-    up. ``>>`` keeps the sign, ``&`` gives the low bits as a positive number."""
-    return f"sum(({expr}) >> 32), sum(({expr}) & 4294967295)"
+def _exact(expr: str, pg: bool, named: str = "") -> str:
+    """Two SQL columns whose ``_joined`` is the exact sum of ``expr``. SQLite: the sums of
+    the high and of the low 32 bits (``>>`` keeps the sign, ``&`` gives the low bits as a
+    positive number). PostgreSQL: 0 and the sum itself (numeric cannot overflow).
+    ``named``: the columns are called ``named_high`` and ``named_low``."""
+    high, low = (f" AS {named}_high", f" AS {named}_low") if named else ("", "")
+    if pg:
+        return f"0{high}, sum({expr}){low}"
+    return f"sum(({expr}) >> 32){high}, sum(({expr}) & 4294967295){low}"
 
 
 def _joined(high: int | None, low: int | None) -> int:
     """The exact total of the halves summed by ``_exact`` (NULL when no row counted)."""
-    return ((high or 0) << 32) + (low or 0)
+    return (int(high or 0) << 32) + int(low or 0)
 
 
-_EXACT = _exact("amount")
-_TASKS = _exact("CASE WHEN kind IN ('earning', 'discount') THEN amount END")
-_BONUSES = _exact("CASE WHEN kind = 'bonus' THEN amount END")
-_SPENT = _exact("CASE WHEN bucket = 'available' AND kind IN ('release', 'bonus', 'discount')"
-                " THEN amount END")
-_COMMITTED = _exact("CASE WHEN bucket = 'pending' THEN amount END")
+_AMOUNT = "amount"
+_TASKS = "CASE WHEN kind IN ('earning', 'discount') THEN amount END"
+_BONUSES = "CASE WHEN kind = 'bonus' THEN amount END"
+_SPENT = ("CASE WHEN bucket = 'available' AND kind IN ('release', 'bonus', 'discount')"
+          " THEN amount END")
+_COMMITTED = "CASE WHEN bucket = 'pending' THEN amount END"
 
 
 _INSERT = ("INSERT INTO ledger (worker_id, currency, kind, bucket, amount, project_id,"
@@ -82,7 +90,8 @@ async def balances(conn: Connection, worker_id: int | None = None
     """(worker, currency, bucket) -> micros."""
     where, args = ("WHERE worker_id = ?", (worker_id,)) if worker_id is not None else ("", ())
     async with conn.execute(
-        f"SELECT worker_id, currency, bucket, {_EXACT} FROM ledger {where}"
+        f"SELECT worker_id, currency, bucket, {_exact(_AMOUNT, is_postgres(conn))}"
+        f" FROM ledger {where}"
         " GROUP BY worker_id, currency, bucket", args) as cur:
         return {(int(r[0]), str(r[1]), str(r[2])): _joined(r[3], r[4])
                 for r in await cur.fetchall()}
@@ -91,7 +100,8 @@ async def balances(conn: Connection, worker_id: int | None = None
 async def worker_total(conn: Connection, worker_id: int, currency: str) -> int:
     """Everything a worker holds in a currency, all buckets together: what they earned,
     net of discounts, plus bonuses (moves between buckets cancel out)."""
-    async with conn.execute(f"SELECT {_EXACT} FROM ledger WHERE worker_id = ? AND currency = ?",
+    async with conn.execute(f"SELECT {_exact(_AMOUNT, is_postgres(conn))} FROM ledger"
+                            " WHERE worker_id = ? AND currency = ?",
                             (worker_id, currency)) as cur:
         row = await cur.fetchone()
     return _joined(row[0], row[1]) if row else 0
@@ -125,7 +135,8 @@ async def earned_by_day(conn: Connection, worker_id: int, since: str
                         ) -> list[tuple[str, str, int]]:
     """(UTC day, currency, micros earned) since a moment."""
     async with conn.execute(
-        f"SELECT substr(created_at, 1, 10), currency, {_EXACT} FROM ledger"
+        f"SELECT substr(created_at, 1, 10), currency, {_exact(_AMOUNT, is_postgres(conn))}"
+        " FROM ledger"
         " WHERE worker_id = ? AND created_at >= ? AND kind IN ('earning', 'bonus', 'discount')"
         " AND bucket IN ('pending', 'available')"
         " GROUP BY 1, 2 ORDER BY 1", (worker_id, since)) as cur:
@@ -135,7 +146,8 @@ async def earned_by_day(conn: Connection, worker_id: int, since: str
 async def earned_total(conn: Connection, worker_id: int, since: str = ""
                        ) -> dict[str, int]:
     async with conn.execute(
-        f"SELECT currency, {_EXACT} FROM ledger WHERE worker_id = ? AND created_at >= ?"
+        f"SELECT currency, {_exact(_AMOUNT, is_postgres(conn))} FROM ledger"
+        " WHERE worker_id = ? AND created_at >= ?"
         " AND kind IN ('earning', 'bonus', 'discount') AND bucket IN ('pending', 'available')"
         " GROUP BY currency", (worker_id, since)) as cur:
         return {str(r[0]): _joined(r[1], r[2]) for r in await cur.fetchall()}
@@ -145,7 +157,8 @@ async def earned_by_source(conn: Connection, worker_id: int
                            ) -> dict[str, tuple[int, int]]:
     """Per currency: (micros earned by tasks, discounts taken off; micros of bonuses)."""
     async with conn.execute(
-        f"SELECT currency, {_TASKS}, {_BONUSES}"
+        f"SELECT currency, {_exact(_TASKS, is_postgres(conn))},"
+        f" {_exact(_BONUSES, is_postgres(conn))}"
         " FROM ledger WHERE worker_id = ? AND kind IN ('earning', 'bonus', 'discount')"
         " AND bucket IN ('pending', 'available') GROUP BY currency", (worker_id,)) as cur:
         return {str(r[0]): (_joined(r[1], r[2]), _joined(r[3], r[4]))
@@ -155,7 +168,7 @@ async def earned_by_source(conn: Connection, worker_id: int
 async def project_money(conn: Connection, project_id: int) -> tuple[int, int]:
     """(spent: released to workers, bonuses and discounts included; committed: pending)."""
     async with conn.execute(
-        f"SELECT {_SPENT}, {_COMMITTED}"
+        f"SELECT {_exact(_SPENT, is_postgres(conn))}, {_exact(_COMMITTED, is_postgres(conn))}"
         " FROM ledger WHERE project_id = ?", (project_id,)) as cur:
         row = await cur.fetchone()
     return (_joined(row[0], row[1]), _joined(row[2], row[3])) if row else (0, 0)
@@ -166,9 +179,9 @@ async def project_worker_rates(conn: Connection, project_id: int
     """Per worker of a project: (worker, micros earned by its tasks after discounts,
     seconds spent on them). Bonuses are left out: they are not pay for the time."""
     async with conn.execute(
-        """
-        SELECT w.worker_id, w.high, w.low, coalesce(t.seconds, 0) FROM
-          (SELECT worker_id, sum(amount >> 32) AS high, sum(amount & 4294967295) AS low
+        f"""
+        SELECT w.worker_id, w.paid_high, w.paid_low, coalesce(t.seconds, 0) FROM
+          (SELECT worker_id, {_exact(_AMOUNT, is_postgres(conn), "paid")}
            FROM ledger WHERE project_id = ?
              AND kind IN ('earning', 'discount') AND bucket IN ('pending', 'available')
            GROUP BY worker_id) w
@@ -184,13 +197,16 @@ async def top_earners(conn: Connection, project_id: int, since: str, limit: int
     """(worker, display name if they opted in, micros earned) since a moment.
 
     Ranked by ``total()``, SQLite's floating-point sum, which cannot overflow and orders
-    exactly while totals stay below 2**53 micros (9 billion major units)."""
+    exactly while totals stay below 2**53 micros (9 billion major units); on PostgreSQL
+    by the exact sum."""
+    pg = is_postgres(conn)
     async with conn.execute(
-        f"SELECT l.worker_id, w.display_name, {_exact('l.amount')} FROM ledger l"
+        f"SELECT l.worker_id, w.display_name, {_exact('l.amount', pg)} FROM ledger l"
         " JOIN workers w ON w.id = l.worker_id"
         " WHERE l.project_id = ? AND l.created_at >= ?"
         " AND l.kind IN ('earning', 'bonus', 'discount') AND l.bucket IN ('pending', 'available')"
-        " GROUP BY l.worker_id ORDER BY total(l.amount) DESC, l.worker_id LIMIT ?",
+        f" GROUP BY l.worker_id, w.display_name"
+        f" ORDER BY {'sum' if pg else 'total'}(l.amount) DESC, l.worker_id LIMIT ?",
         (project_id, since, limit)) as cur:
         return [(int(r[0]), r[1], _joined(r[2], r[3])) for r in await cur.fetchall()]
 
@@ -212,8 +228,10 @@ async def project_has_money(conn: Connection, project_id: int) -> bool:
 
 async def seconds_by_currency(conn: Connection, worker_id: int) -> dict[str, float]:
     """Time spent on tasks, split by the currency each project pays in."""
+    currency = ("CAST(p.spec AS jsonb) ->> 'currency'" if is_postgres(conn)
+                else "json_extract(p.spec, '$.currency')")
     async with conn.execute(
-        "SELECT json_extract(p.spec, '$.currency'), coalesce(sum(a.seconds), 0)"
+        f"SELECT {currency}, coalesce(sum(a.seconds), 0)"
         " FROM assignments a JOIN projects p ON p.id = a.project_id"
         " WHERE a.worker_id = ? AND a.status = 'answered' GROUP BY 1", (worker_id,)) as cur:
         return {str(r[0]): float(r[1]) for r in await cur.fetchall()}

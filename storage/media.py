@@ -17,6 +17,14 @@ async def get(conn: Connection, media_id: int) -> Media | None:
     return Media(row[0], row[1], row[2], row[3], row[4]) if row else None
 
 
+async def size(conn: Connection, media_id: int) -> tuple[int, int] | None:
+    """(width, height) in pixels of a picture as phones get it; None for sound."""
+    async with conn.execute("SELECT width, height FROM media WHERE id = ?",
+                            (media_id,)) as cur:
+        row = await cur.fetchone()
+    return (int(row[0]), int(row[1])) if row and row[0] and row[1] else None
+
+
 async def data(conn: Connection, media_id: int) -> bytes | None:
     async with conn.execute("SELECT data FROM media WHERE id = ?", (media_id,)) as cur:
         row = await cur.fetchone()

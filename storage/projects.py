@@ -109,7 +109,7 @@ async def open_projects(conn: Connection, cap: int
     async with conn.execute(
         """
         SELECT p.*, (SELECT count(*) FROM (SELECT 1 FROM items i WHERE i.project_id = p.id
-                     AND i.state < 2 AND i.quiz = 0 AND i.gold IS NULL LIMIT :cap))
+                     AND i.state < 2 AND i.quiz = 0 AND i.gold IS NULL LIMIT :cap) AS w)
                     AS waiting
         FROM projects p WHERE p.status = 'open' ORDER BY p.id
         """, {"cap": cap}) as cur:

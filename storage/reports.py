@@ -1,18 +1,25 @@
 """Read-only queries behind export and stats.
 
-Exports read through their own read-only ``sqlite3`` connection on a worker thread (see
+Exports read through their own read-only blocking connection on a worker thread (see
 ``Database.open_reader``), so their queries are plain blocking functions; the counts
 behind stats take the usual async connection.
+
+Paging differs by backend (``export_pages``). SQLite: one statement per page of items,
+by key range, so no read transaction stays open for the whole export (it would keep the
+write-ahead log from being checkpointed). PostgreSQL: one statement in one snapshot,
+read through a server-side (named) cursor a page of rows at a time, so memory is bounded
+by the page there too and every page sees the same moment.
 """
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from bot.domain.records import Activity
-from storage.connection import Connection
+from storage.connection import Connection, SideConnection
+from storage.dialect import is_postgres, placeholders
 from storage.items import DONE
 from storage.quality import median_seconds
 
@@ -42,7 +49,7 @@ EXPORT_PAGE = """
 """
 
 
-def export_page(conn: sqlite3.Connection, project_id: int, after_item: int,
+def export_page(conn: SideConnection, project_id: int, after_item: int,
                 items: int) -> list[AnswerRow]:
     """Answers of the next ``items`` items after ``after_item`` (keyset paging: each page
     costs the same however far into the project it is).
@@ -52,6 +59,84 @@ def export_page(conn: sqlite3.Connection, project_id: int, after_item: int,
     """
     return [AnswerRow(*r) for r in
             conn.execute(EXPORT_PAGE, (project_id, after_item, items)).fetchall()]
+
+
+#: a whole project's answers in item order: PostgreSQL reads it through a cursor. Only
+#: the items' order is asked of the database (``items_in_order`` gives it, with no sort:
+#: tests/test_query_plans_pg.py); each item's few answers are put in order here
+EXPORT_ALL = """
+    SELECT i.id, i.ext_id, i.gold, a.id, a.worker_id, a.answer, a.answered_at, a.seconds
+    FROM items i LEFT JOIN assignments a ON a.item_id = i.id AND a.status = 'answered'
+    WHERE i.project_id = ? AND i.quiz = 0
+    ORDER BY i.id
+"""
+#: rows fetched per round trip of the export's cursor
+CURSOR_ROWS = 5000
+
+
+def export_pages(conn: SideConnection, project_id: int, items: int
+                 ) -> Generator[list[AnswerRow], None, None]:
+    """The project's answers, ``items`` items a page (an item's answers never split
+    across pages). Blocking: for an export's own thread and connection."""
+    if not is_postgres(conn):
+        after = 0
+        while page := export_page(conn, project_id, after, items):
+            yield page
+            after = page[-1].item_pk
+        return
+    yield from _cursor_pages(conn, project_id, items)
+
+
+def _in_order(answers: list[AnswerRow]) -> list[AnswerRow]:
+    """One item's answers as ``EXPORT_PAGE`` orders them: by time, then id."""
+    return sorted(answers, key=lambda r: (r.answered_at or "", r.assignment_id or 0))
+
+
+def _cursor_pages(conn: SideConnection, project_id: int, items: int
+                  ) -> Generator[list[AnswerRow], None, None]:
+    conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    try:
+        with conn.named_cursor("tapwork_export") as cur:  # type: ignore[attr-defined]
+            cur.itersize = CURSOR_ROWS
+            cur.execute(placeholders(EXPORT_ALL)[0], (project_id,))
+            page: list[AnswerRow] = []
+            item: list[AnswerRow] = []
+            count = 0
+            for row in cur:
+                if item and row[0] != item[0].item_pk:
+                    page += _in_order(item)
+                    item = []
+                    if count == items:
+                        yield page
+                        page, count = [], 0
+                if not item:
+                    count += 1
+                item.append(AnswerRow(*row))
+            page += _in_order(item)
+            if page:
+                yield page
+    finally:
+        conn.execute("ROLLBACK")
+
+
+class Picture(NamedTuple):
+    """An item's picture as exports describe it: its file name and size in pixels."""
+
+    filename: str
+    width: int
+    height: int
+
+
+def pictures(conn: SideConnection, project_id: int, first_item: int,
+             last_item: int) -> dict[int, Picture]:
+    """The pictures of a project's items from ``first_item`` to ``last_item`` (a page of
+    an export), by item id; items without a picture are left out. Blocking."""
+    rows = conn.execute(
+        "SELECT i.id, m.filename, m.width, m.height FROM items i JOIN media m"
+        " ON m.id = i.media_id WHERE i.project_id = ? AND i.id BETWEEN ? AND ?"
+        " AND m.width IS NOT NULL AND m.height IS NOT NULL",
+        (project_id, first_item, last_item)).fetchall()
+    return {int(r[0]): Picture(str(r[1]), int(r[2]), int(r[3])) for r in rows}
 
 
 @dataclass(frozen=True)
@@ -70,17 +155,18 @@ async def project_counts(conn: Connection, project_id: int, active_since: str
                          ) -> ProjectCounts:
     async with conn.execute(
         """
-        SELECT count(*), coalesce(sum(state = ?), 0), coalesce(sum(state IN (1, 2)), 0)
+        SELECT count(*), coalesce(sum(CASE WHEN state = ? THEN 1 ELSE 0 END), 0),
+               coalesce(sum(CASE WHEN state IN (1, 2) THEN 1 ELSE 0 END), 0)
         FROM items WHERE project_id = ? AND quiz = 0 AND gold IS NULL
         """, (DONE, project_id)) as cur:
-        items, done, in_progress = await cur.fetchone() or (0, 0, 0)
+        items, done, in_progress = map(int, await cur.fetchone() or (0, 0, 0))
     async with conn.execute(
         """
         SELECT count(*), count(DISTINCT worker_id),
                count(DISTINCT CASE WHEN answered_at >= ? THEN worker_id END)
         FROM assignments WHERE project_id = ? AND status = 'answered'
         """, (active_since, project_id)) as cur:
-        answers, workers, active = await cur.fetchone() or (0, 0, 0)
+        answers, workers, active = map(int, await cur.fetchone() or (0, 0, 0))
     return ProjectCounts(items, done, in_progress, answers, workers, active)
 
 

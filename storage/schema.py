@@ -1,9 +1,130 @@
-"""Schema migrations, applied in order; ``PRAGMA user_version`` says how many have run.
+"""Schema migrations, applied in order: one numbered list that both backends run.
+
+SQLite keeps how many have run in ``PRAGMA user_version``, PostgreSQL in the table
+``tapwork_schema``. An entry is one SQL text both run (SQLite's; PostgreSQL runs it
+through ``storage.dialect.ddl_for_postgres``, which maps the column types), or a
+``Migration`` pair where the two truly differ (the ledger's triggers).
 
 Never edit a migration that has shipped: add a new one.
 """
 
-MIGRATIONS: list[str] = [
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage.dialect import POSTGRESQL, ddl_for_postgres
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One migration in each dialect's own words (``postgresql`` as PostgreSQL runs it,
+    not translated)."""
+
+    sqlite: str
+    postgresql: str
+
+
+def script(entry: str | Migration, dialect: str) -> str:
+    """The text ``dialect`` runs for one entry of ``MIGRATIONS``."""
+    if isinstance(entry, Migration):
+        return entry.postgresql if dialect == POSTGRESQL else entry.sqlite
+    return ddl_for_postgres(entry) if dialect == POSTGRESQL else entry
+
+
+#: the ledger refuses changes on PostgreSQL as the SQLite triggers do (and TRUNCATE,
+#: which SQLite does not have); an application role without UPDATE and DELETE on the
+#: table is the second line (README, "PostgreSQL")
+_PG_APPEND_ONLY = """
+    CREATE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'the ledger is append-only'; END $$;
+    CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+        FOR EACH ROW EXECUTE FUNCTION ledger_append_only();
+    CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
+        FOR EACH ROW EXECUTE FUNCTION ledger_append_only();
+    CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON ledger
+        FOR EACH STATEMENT EXECUTE FUNCTION ledger_append_only();
+"""
+_SQLITE_APPEND_ONLY = """    CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+    CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
+    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+"""
+
+_MONEY = """
+    CREATE TABLE ledger (
+        id INTEGER PRIMARY KEY,
+        worker_id INTEGER NOT NULL REFERENCES workers(id),
+        currency TEXT NOT NULL,
+        kind TEXT NOT NULL,          -- earning | release | discount | bonus | payout | reversal
+        bucket TEXT NOT NULL,        -- pending | available | reserved | paid
+        amount INTEGER NOT NULL,     -- micros, signed; balances are sums, never stored
+        project_id INTEGER REFERENCES projects(id),
+        unit_id INTEGER,
+        payout_id INTEGER,
+        assignment_id INTEGER,
+        reason TEXT,                 -- a code the phone turns into a sentence
+        detail TEXT,                 -- JSON: the facts behind the reason
+        key TEXT NOT NULL UNIQUE,    -- idempotency: one key never makes two entries
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX ledger_by_worker ON ledger (worker_id, currency, bucket);
+    CREATE INDEX ledger_by_time ON ledger (worker_id, created_at);
+    CREATE INDEX ledger_by_project ON ledger (project_id, kind);
+    CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+    CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
+    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+    CREATE TABLE units (
+        id INTEGER PRIMARY KEY,
+        worker_id INTEGER NOT NULL REFERENCES workers(id),
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        size INTEGER NOT NULL,           -- answers that fill it (settle_unit)
+        answers INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL,            -- filling | waiting | settled
+        created_at TEXT NOT NULL,
+        last_answer_at TEXT NOT NULL,
+        auto_at TEXT NOT NULL,           -- paid in full from then on (auto_approve_hours)
+        checked_at TEXT,                 -- last judged and found unresolved
+        settled_at TEXT,
+        accuracy REAL,
+        outcome TEXT                     -- full | discounted | auto
+    );
+    CREATE UNIQUE INDEX one_filling_unit ON units (worker_id, project_id)
+        WHERE status = 'filling';
+    CREATE INDEX units_waiting ON units (id) WHERE status = 'waiting' AND checked_at IS NULL;
+    CREATE INDEX units_overdue ON units (auto_at) WHERE status != 'settled';
+    ALTER TABLE assignments ADD COLUMN unit_id INTEGER REFERENCES units(id);
+    CREATE INDEX assignments_by_unit ON assignments (unit_id) WHERE unit_id IS NOT NULL;
+    CREATE TABLE payouts (
+        id INTEGER PRIMARY KEY,
+        worker_id INTEGER NOT NULL REFERENCES workers(id),
+        currency TEXT NOT NULL,
+        amount INTEGER NOT NULL,
+        status TEXT NOT NULL,            -- requested | approved | rejected
+        reason TEXT,
+        requested_at TEXT NOT NULL,
+        decided_at TEXT,
+        request_key TEXT NOT NULL UNIQUE
+    );
+    CREATE INDEX payouts_by_status ON payouts (status, id);
+    -- shown on /top only after the worker opts in
+    ALTER TABLE workers ADD COLUMN display_name TEXT;
+    -- messages for workers decided anywhere (a CLI, a job) and sent by the running bot
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        worker_id INTEGER NOT NULL REFERENCES workers(id),
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,           -- JSON
+        key TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        not_before TEXT NOT NULL,
+        sent_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX outbox_due ON outbox (not_before) WHERE sent_at IS NULL;
+    """
+
+MIGRATIONS: list[str | Migration] = [
     # 1: the work loop
     """
     CREATE TABLE workers (
@@ -134,79 +255,9 @@ MIGRATIONS: list[str] = [
         WHERE message_id IS NOT NULL
     """,
     # 3: money: an append-only ledger, settlement units, payout requests
-    """
-    CREATE TABLE ledger (
-        id INTEGER PRIMARY KEY,
-        worker_id INTEGER NOT NULL REFERENCES workers(id),
-        currency TEXT NOT NULL,
-        kind TEXT NOT NULL,          -- earning | release | discount | bonus | payout | reversal
-        bucket TEXT NOT NULL,        -- pending | available | reserved | paid
-        amount INTEGER NOT NULL,     -- micros, signed; balances are sums, never stored
-        project_id INTEGER REFERENCES projects(id),
-        unit_id INTEGER,
-        payout_id INTEGER,
-        assignment_id INTEGER,
-        reason TEXT,                 -- a code the phone turns into a sentence
-        detail TEXT,                 -- JSON: the facts behind the reason
-        key TEXT NOT NULL UNIQUE,    -- idempotency: one key never makes two entries
-        created_at TEXT NOT NULL
-    );
-    CREATE INDEX ledger_by_worker ON ledger (worker_id, currency, bucket);
-    CREATE INDEX ledger_by_time ON ledger (worker_id, created_at);
-    CREATE INDEX ledger_by_project ON ledger (project_id, kind);
-    CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
-    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
-    CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
-    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
-    CREATE TABLE units (
-        id INTEGER PRIMARY KEY,
-        worker_id INTEGER NOT NULL REFERENCES workers(id),
-        project_id INTEGER NOT NULL REFERENCES projects(id),
-        size INTEGER NOT NULL,           -- answers that fill it (settle_unit)
-        answers INTEGER NOT NULL DEFAULT 0,
-        status TEXT NOT NULL,            -- filling | waiting | settled
-        created_at TEXT NOT NULL,
-        last_answer_at TEXT NOT NULL,
-        auto_at TEXT NOT NULL,           -- paid in full from then on (auto_approve_hours)
-        checked_at TEXT,                 -- last judged and found unresolved
-        settled_at TEXT,
-        accuracy REAL,
-        outcome TEXT                     -- full | discounted | auto
-    );
-    CREATE UNIQUE INDEX one_filling_unit ON units (worker_id, project_id)
-        WHERE status = 'filling';
-    CREATE INDEX units_waiting ON units (id) WHERE status = 'waiting' AND checked_at IS NULL;
-    CREATE INDEX units_overdue ON units (auto_at) WHERE status != 'settled';
-    ALTER TABLE assignments ADD COLUMN unit_id INTEGER REFERENCES units(id);
-    CREATE INDEX assignments_by_unit ON assignments (unit_id) WHERE unit_id IS NOT NULL;
-    CREATE TABLE payouts (
-        id INTEGER PRIMARY KEY,
-        worker_id INTEGER NOT NULL REFERENCES workers(id),
-        currency TEXT NOT NULL,
-        amount INTEGER NOT NULL,
-        status TEXT NOT NULL,            -- requested | approved | rejected
-        reason TEXT,
-        requested_at TEXT NOT NULL,
-        decided_at TEXT,
-        request_key TEXT NOT NULL UNIQUE
-    );
-    CREATE INDEX payouts_by_status ON payouts (status, id);
-    -- shown on /top only after the worker opts in
-    ALTER TABLE workers ADD COLUMN display_name TEXT;
-    -- messages for workers decided anywhere (a CLI, a job) and sent by the running bot
-    CREATE TABLE outbox (
-        id INTEGER PRIMARY KEY,
-        worker_id INTEGER NOT NULL REFERENCES workers(id),
-        kind TEXT NOT NULL,
-        payload TEXT NOT NULL,           -- JSON
-        key TEXT NOT NULL UNIQUE,
-        created_at TEXT NOT NULL,
-        not_before TEXT NOT NULL,
-        sent_at TEXT,
-        attempts INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE INDEX outbox_due ON outbox (not_before) WHERE sent_at IS NULL;
-    """,
+    Migration(sqlite=_MONEY, postgresql=ddl_for_postgres(
+        _MONEY.replace(_SQLITE_APPEND_ONLY, "")) + _PG_APPEND_ONLY),
+
     # 4: broadcasts, notification settings, scheduled notices
     """
     CREATE TABLE broadcasts (
@@ -287,21 +338,34 @@ MIGRATIONS: list[str] = [
     # not fire for the delete inside INSERT OR REPLACE unless the connection turned
     # recursive_triggers on, which a plain sqlite3 shell does not; this one refuses any
     # insert that would meet an existing id or key before REPLACE can delete anything
-    """
+    Migration(sqlite="""
     CREATE TRIGGER ledger_no_replace BEFORE INSERT ON ledger
     WHEN EXISTS (SELECT 1 FROM ledger WHERE key = NEW.key OR id = NEW.id)
     BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: that entry exists'); END
-    """,
+    """, postgresql="""
+    CREATE FUNCTION ledger_no_replace() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF EXISTS (SELECT 1 FROM ledger WHERE key = NEW.key)
+           OR EXISTS (SELECT 1 FROM ledger WHERE id = NEW.id) THEN
+            RAISE EXCEPTION 'the ledger is append-only: that entry exists';
+        END IF;
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER ledger_no_replace BEFORE INSERT ON ledger
+        FOR EACH ROW EXECUTE FUNCTION ledger_no_replace();
+    """),
     # 9: numbers must be finite (issue 11). A project stored before with nan or inf in a
     # number holds NaN or Infinity, which is not JSON to SQLite: json_extract then failed
     # every query reading it (/wallet). Written as JSON: null (the key's default) and
     # 1e999 (beyond any range: loading brings it into range). Only documents SQLite cannot
     # read are touched; JSON writes these words only as values, after ": "
-    """
+    # (PostgreSQL: nothing to mend; its databases are new, or copied from a SQLite one
+    # that ran this already)
+    Migration(sqlite="""
     UPDATE projects SET spec = replace(replace(replace(spec,
         ': -Infinity', ': -1e999'), ': Infinity', ': 1e999'), ': NaN', ': null')
     WHERE NOT json_valid(spec)
-    """,
+    """, postgresql=""),
     # 10: imports that never stall the work loop (bot/loader.py). A checked file is staged
     # here batch by batch, hidden from workers, then published into items and media batch
     # by batch; ``imports`` says how far one got, so a process that dies mid-way leaves
@@ -373,7 +437,34 @@ MIGRATIONS: list[str] = [
     CREATE INDEX items_to_serve ON items (project_id, lang, state, need, id)
         WHERE quiz = 0 AND gold IS NULL
     """,
-    # 15: the exam a worker passed is the start of their gold record (issue 13): its
+    # 15: the operator dashboard (handlers/web/dashboard). Sign-in links are single-use
+    # and short-lived; only the SHA-256 of a link's token is kept, so a copy of the
+    # database signs nobody in. Operators' actions from the dashboard (suspend, reinstate)
+    # keep who and why. Portable SQL (a PostgreSQL backend runs the same text): BIGINT for
+    # Telegram ids past 2**31, ids made by the application rather than by an
+    # autoincrement whose spelling differs between backends, no SQLite-only functions.
+    """
+    CREATE TABLE IF NOT EXISTS dashboard_links (
+        token_hash TEXT PRIMARY KEY,      -- hex SHA-256 of the token in the link
+        operator_id BIGINT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_at TEXT                      -- set once: a link signs in one browser, once
+    );
+    CREATE INDEX IF NOT EXISTS dashboard_links_by_expiry ON dashboard_links (expires_at);
+    CREATE TABLE IF NOT EXISTS operator_actions (
+        id TEXT PRIMARY KEY,              -- random, made by the application
+        operator_id BIGINT NOT NULL,
+        action TEXT NOT NULL,             -- suspend | reinstate
+        worker_id BIGINT NOT NULL,
+        project_id BIGINT NOT NULL,
+        reason TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS operator_actions_by_project
+        ON operator_actions (project_id, worker_id, created_at)
+    """,
+    # 16: the exam a worker passed is the start of their gold record (issue 13): its
     # answers and right ones, kept with the qualification so the live estimate reads them
     # by primary key with each answer
     """

@@ -51,8 +51,9 @@ async def add_answer(conn: Connection, worker_id: int, project_id: int,
         VALUES (:worker, :project, :size, 1,
                 CASE WHEN :size <= 1 THEN 'waiting' ELSE 'filling' END, :now, :now, :auto)
         ON CONFLICT (worker_id, project_id) WHERE status = 'filling' DO UPDATE SET
-            answers = answers + 1, last_answer_at = :now, auto_at = :auto,
-            status = CASE WHEN answers + 1 >= size THEN 'waiting' ELSE status END
+            answers = units.answers + 1, last_answer_at = :now, auto_at = :auto,
+            status = CASE WHEN units.answers + 1 >= units.size THEN 'waiting'
+                          ELSE units.status END
         RETURNING *
         """, {"worker": worker_id, "project": project_id, "size": size, "now": now,
               "auto": auto_at}) as cur:

@@ -60,7 +60,8 @@ async def upsert_seen(conn: Connection, worker_id: int, first_name: str,
         VALUES (?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name,
             last_seen_at = excluded.last_seen_at, active = 1,
-            language = CASE WHEN language_chosen THEN language ELSE excluded.language END
+            language = CASE WHEN workers.language_chosen = 1 THEN workers.language
+                            ELSE excluded.language END
         RETURNING *
         """,
         (worker_id, first_name, language, reads, now, now, timezone),

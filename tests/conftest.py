@@ -1,4 +1,8 @@
-"""Shared fixtures: real SQLite files in tmp_path, a clock that moves only when told."""
+"""Shared fixtures: real SQLite files in tmp_path and real PostgreSQL databases
+(``tests/pg.py``), a clock that moves only when told.
+
+``storage_url`` runs a test once per backend: ``services``, ``bot`` and ``e2e_config``'s
+callers that take it run on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -6,10 +10,11 @@ import asyncio
 import os
 import random
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
 from hypothesis import settings
 from telegram.ext import Application
@@ -28,6 +33,7 @@ from bot.domain.projects import parse_project
 from bot.sim.standin import BotApiStandIn
 from bot.wiring import Services
 from storage import items as item_store
+from tests import pg
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB 22's opt-in; silences its warning
 
@@ -58,9 +64,72 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[pg.Server | None]:
+    """The session's PostgreSQL template (``tests/pg.py``); None when unreachable (each
+    PostgreSQL test then fails or skips with one line)."""
+    try:
+        server = pg.Server(pg.admin_url())
+    except psycopg.Error:
+        yield None
+        return
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Where the test's database is: a SQLite file in tmp_path, or a fresh PostgreSQL
+    database (migrated, from the session's template)."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "tapwork.db")
+        return
+    server: pg.Server | None = request.getfixturevalue("pg_server")
+    if server is None:
+        pg.unavailable("it did not answer")
+        return
+    url = server.create()
+    try:
+        yield url
+    finally:
+        server.drop(url)
+
+
 @pytest.fixture
-async def services(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Services]:
-    config = Config(storage=StorageConfig(path=str(tmp_path / "tapwork.db")))
+def pg_url(pg_server: pg.Server | None) -> Iterator[str]:
+    if pg_server is None:
+        pg.unavailable("it did not answer")
+        return
+    url = pg_server.create()
+    try:
+        yield url
+    finally:
+        pg_server.drop(url)
+
+
+@pytest.fixture
+async def pg_services(pg_url: str, clock: FakeClock) -> AsyncIterator[Services]:
+    svc = await Services.open(Config(storage=StorageConfig(url=pg_url)), clock)
+    try:
+        yield svc
+    finally:
+        await svc.close()
+
+
+def storage_config(where: str | Path) -> StorageConfig:
+    """A SQLite file or a PostgreSQL URL as the config's storage section."""
+    where = str(where)
+    if where.startswith("postgresql://"):
+        return StorageConfig(url=where)
+    return StorageConfig(path=where)
+
+
+@pytest.fixture
+async def services(storage_url: str, clock: FakeClock) -> AsyncIterator[Services]:
+    config = Config(storage=storage_config(storage_url))
     svc = await Services.open(config, clock)
     try:
         yield svc
@@ -104,12 +173,12 @@ class Running:
     clock: FakeClock
 
 
-def e2e_config(server: BotApiStandIn, db: Path, **work: float) -> Config:
+def e2e_config(server: BotApiStandIn, db: Path | str, **work: float) -> Config:
     return Config(
         telegram=TelegramConfig(token=server.token, api_base_url=server.api_base_url,
                                 file_base_url=server.file_base_url, max_rate=0,
                                 max_retries=3),
-        storage=StorageConfig(path=str(db)),
+        storage=storage_config(db),
         operators=OperatorsConfig(ids=(OPERATOR_ID,)),
         work=WorkConfig(lease_check_seconds=work.get("lease_check_seconds", 0.1),
                         settle_check_seconds=work.get("settle_check_seconds", 0.1)),
@@ -124,9 +193,9 @@ async def server() -> AsyncIterator[BotApiStandIn]:
 
 
 @pytest.fixture
-async def bot(server: BotApiStandIn, tmp_path: Path, clock: FakeClock
+async def bot(server: BotApiStandIn, storage_url: str, clock: FakeClock
               ) -> AsyncIterator[Running]:
-    async with running(e2e_config(server, tmp_path / "tapwork.db"), clock,
+    async with running(e2e_config(server, storage_url), clock,
                        poll_timeout=1) as (app, services):
         yield Running(server, app, services, clock)
 
@@ -140,3 +209,22 @@ async def stop_bot(process: asyncio.subprocess.Process) -> None:
         except TimeoutError:
             process.kill()
             await process.wait()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only(why): the test is about SQLite itself (its files, PRAGMAs, "
+                   "locks, SQL only it speaks): run it on the SQLite backend only")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A ``sqlite_only`` test's PostgreSQL run is deselected (the reason is on the
+    marker)."""
+    keep, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_pg = callspec is not None and callspec.params.get("storage_url") == "postgresql"
+        (dropped if on_pg and item.get_closest_marker("sqlite_only") else keep).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep

@@ -6,10 +6,13 @@ a hundred assertions, and two tests asking the same question ask it the same way
 Readers return whole rows as named tuples (columns in schema order, so ``SELECT *`` and
 index-based checks still hold) and the test picks the fields it asserts on.
 
-Every function takes ``where``: the bot's ``Database``, a path to the file (a bot in
-another process, a CLI run) or an open ``sqlite3.Connection`` (one that holds a lock the
-test is about). Reads go through a connection of their own: in WAL mode it sees every
-committed write and never a half-done one, and it works the same for all three.
+Every function takes ``where``: the bot's ``Database`` (SQLite or PostgreSQL), a path to
+the file or a ``postgresql://`` URL (a bot in another process, a CLI run) or an open
+connection (``sqlite3``'s, one that holds a lock the test is about, or
+``storage.pgside``'s). Reads go through a connection of their own: it sees every
+committed write and never a half-done one (SQLite's WAL, PostgreSQL's snapshots), and it
+works the same for all of them. The few questions only SQLite can answer (the storage
+class of a value) have a PostgreSQL spelling next to them.
 
 SQL text in tests/ lives here only, apart from tests whose subject IS the SQL, listed
 with their reasons in ``TESTS_SQL_ALLOWED`` in tests/test_layers.py (which checks it):
@@ -29,38 +32,25 @@ import json
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
-from storage.db import Database
+from storage.connection import SideConnection
+from storage.dialect import is_postgres
+from tests.where import Where, connection, given
 
-Where = Database | Path | str | sqlite3.Connection
 Row = TypeVar("Row", bound=tuple[Any, ...])
 
 
 @contextlib.contextmanager
-def _connection(where: Where) -> Iterator[sqlite3.Connection]:
-    """A caller's connection as it is; otherwise one of our own, closed afterwards."""
-    if isinstance(where, sqlite3.Connection):
-        yield where
-        return
-    conn = where.open_side() if isinstance(where, Database) else sqlite3.connect(
-        where, timeout=10, isolation_level=None)
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
-@contextlib.contextmanager
-def snapshot(where: Where) -> Iterator[sqlite3.Connection]:
+def snapshot(where: Where) -> Iterator[SideConnection]:
     """One read transaction: several readers given it see the same moment, even while
     the bot goes on writing (a caller's own connection is used as it is)."""
-    if isinstance(where, sqlite3.Connection):
-        yield where
+    if given(where):
+        yield where  # type: ignore[misc]
         return
-    with _connection(where) as conn:
-        conn.execute("BEGIN")
+    with connection(where) as conn:
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ" if is_postgres(conn)
+                     else "BEGIN")
         try:
             yield conn
         finally:
@@ -68,22 +58,30 @@ def snapshot(where: Where) -> Iterator[sqlite3.Connection]:
 
 
 def _fetch(where: Where, sql: str, args: Sequence[object] = ()) -> list[tuple[Any, ...]]:
-    with _connection(where) as conn:
+    with connection(where) as conn:
         return [tuple(r) for r in conn.execute(sql, tuple(args))]
 
 
 def _write(where: Where, sql: str, args: Sequence[object] = ()) -> None:
-    with _connection(where) as conn:
+    with connection(where) as conn:
         conn.execute(sql, tuple(args))
         if conn.in_transaction:
-            conn.commit()
+            conn.execute("COMMIT")
 
 
 def _table(where: Where, table: str, row: type[Row]) -> list[Row]:
     """Every row of ``table`` in insertion order, as ``row`` (named by its columns)."""
     columns = ", ".join(row._fields)  # type: ignore[attr-defined]
-    order = "rowid" if table in ("quiz_questions", "qualifications") else "id"
-    return [row(*r) for r in _fetch(where, f"SELECT {columns} FROM {table} ORDER BY {order}")]
+    with connection(where) as conn:
+        order = _ORDER.get(table, "id")
+        if not is_postgres(conn) and table in _ORDER:
+            order = "rowid"
+        return [row(*r) for r in _fetch(conn, f"SELECT {columns} FROM {table} ORDER BY {order}")]
+
+
+#: tables without an id: SQLite gives them in insertion order (rowid), PostgreSQL has no
+#: such order, so by key (the order the bot writes them in)
+_ORDER = {"quiz_questions": "attempt_id, position", "qualifications": "worker_id, project_id"}
 
 
 def _count(where: Where, table: str) -> int:
@@ -305,8 +303,11 @@ def languages_shown(where: Where, worker_id: int) -> set[str]:
 def stored_amounts(where: Where) -> list[tuple[str, int]]:
     """Each entry's amount with the storage class SQLite keeps it in ("integer", "real",
     …): money must be stored as integer micros, not merely read back as one."""
-    return [(str(t), a) for t, a in _fetch(where, "SELECT typeof(amount), amount FROM ledger"
-                                                  " ORDER BY id")]
+    with connection(where) as conn:
+        kind = ("CASE WHEN pg_typeof(amount) = 'bigint'::regtype THEN 'integer'"
+                " ELSE pg_typeof(amount)::text END" if is_postgres(conn) else "typeof(amount)")
+        return [(str(t), a) for t, a in _fetch(conn, f"SELECT {kind}, amount FROM ledger"
+                                                     " ORDER BY id")]
 
 
 def ledger_count(where: Where) -> int:
@@ -388,8 +389,21 @@ def project_id_of(where: Where, name: str) -> int:
 
 
 def project_specs_valid(where: Where) -> list[bool]:
-    """Whether each stored project document is valid JSON, as SQLite itself reads it."""
-    return [bool(v) for v, in _fetch(where, "SELECT json_valid(spec) FROM projects")]
+    """Whether each stored project document is valid JSON, as SQLite itself reads it
+    (PostgreSQL: as Python reads it; its json type refuses NaN as SQLite does)."""
+    with connection(where) as conn:
+        if not is_postgres(conn):
+            return [bool(v) for v, in _fetch(conn, "SELECT json_valid(spec) FROM projects")]
+        specs = [str(spec) for spec, in _fetch(conn, "SELECT spec FROM projects ORDER BY id")]
+
+    def valid(spec: str) -> bool:
+        try:
+            json.loads(spec, parse_constant=lambda word: 1 / 0)
+        except (ValueError, ZeroDivisionError):
+            return False
+        return True
+
+    return [valid(spec) for spec in specs]
 
 
 def staged_rows(where: Where) -> dict[str, int]:
@@ -414,6 +428,19 @@ def broadcast_statuses(where: Where, broadcast_id: int) -> dict[int, str]:
 def table_count(where: Where, table: str) -> int:
     """Rows in ``table``: for a test that checks a command saved nothing, anywhere."""
     return _count(where, table)
+
+
+def dashboard_link_hashes(where: Where) -> list[tuple[str, int, str | None]]:
+    """(token_hash, operator_id, used_at) of every stored dashboard sign-in link."""
+    return [(str(r[0]), int(r[1]), r[2]) for r in _fetch(
+        where, "SELECT token_hash, operator_id, used_at FROM dashboard_links ORDER BY created_at")]
+
+
+def operator_actions(where: Where) -> list[tuple[int, str, int, str]]:
+    """(operator, action, worker, reason) of every dashboard action, oldest first."""
+    return [(int(r[0]), str(r[1]), int(r[2]), str(r[3])) for r in _fetch(
+        where, "SELECT operator_id, action, worker_id, reason FROM operator_actions"
+               " ORDER BY created_at, rowid")]
 
 
 # -- arranging a case the application offers no way to reach -------------------------------
@@ -455,9 +482,13 @@ def add_waiting_unit(where: Where, unit_id: int, worker_id: int, project: int, s
                      at: str) -> None:
     """A settlement unit holding ``size`` answers, waiting to be judged, as an older
     version left it (its earnings are the test's to write)."""
-    _write(where, "INSERT INTO units (id, worker_id, project_id, size, answers, status,"
-                  " created_at, last_answer_at, auto_at) VALUES (?, ?, ?, ?, ?, 'waiting',"
-                  " ?, ?, ?)", (unit_id, worker_id, project, size, size, at, at, at))
+    with connection(where) as conn:
+        _write(conn, "INSERT INTO units (id, worker_id, project_id, size, answers, status,"
+                     " created_at, last_answer_at, auto_at) VALUES (?, ?, ?, ?, ?, 'waiting',"
+                     " ?, ?, ?)", (unit_id, worker_id, project, size, size, at, at, at))
+        if is_postgres(conn):  # an id given by hand: the next one comes after it
+            _write(conn, "SELECT setval(pg_get_serial_sequence('units', 'id'),"
+                         " (SELECT max(id) FROM units))")
 
 
 def cap_pages(conn: sqlite3.Connection, spare: int | None) -> None:

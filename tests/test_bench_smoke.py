@@ -27,7 +27,7 @@ KEYS = {
 
 def test_smallest_benchmark_runs_every_phase() -> None:
     # two rounds: each phase's rounds are pooled, and round two starts from a fresh copy
-    result = json.loads(run_bench("loop", "--workers", "3", "--items", "200",
+    result = json.loads(run_bench("loop", "--workers", "3", "--items", "2000",
                                   "--small-items", "200", "--seconds", "1", "--warmup", "0.5",
                                   "--rounds", "2", "--json"))
     assert set(result) >= KEYS

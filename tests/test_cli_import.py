@@ -12,7 +12,7 @@ import pytest
 
 from bot.cli import main
 from bot.intake.records import BATCH_LINES
-from storage import Database
+from storage.db import Database
 from tests.conftest import ROOT
 from tests.state import cap_pages, staged_rows, table_count
 

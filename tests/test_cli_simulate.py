@@ -168,3 +168,15 @@ def test_a_bad_transcription_crowd_file_is_one_line_with_its_line_number(
     err = capsys.readouterr().err
     assert err.startswith("tapwork: ") and err.count("\n") == 1, err
     assert "answers.csv:5: expected 3 comma-separated fields" in err, err
+
+
+def test_simulate_says_it_does_not_replay_drawings(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _project, answers, gold = crowd(tmp_path, items=12)
+    boxes = tmp_path / "boxes.toml"
+    boxes.write_text('name = "people"\nkind = "boxes"\ntitle = "Boxes"\ncurrency = "USD"\n'
+                     'labels = ["person"]\n', encoding="utf-8")
+    assert main(["simulate", str(boxes), str(answers), "--gold", str(gold)]) == 2
+    err = capsys.readouterr().err
+    assert "simulate replays labels and transcriptions; people is a boxes project" in err
+    assert err.count("\n") == 1

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from storage import Database
+from storage.db import Database
 
 
 def _rows_in_main_file(path: Path) -> int:

@@ -17,10 +17,14 @@ from bot.config import load_config
 from bot.domain.errors import DatabaseBusy
 from bot.sim.crowd import join, task_id
 from bot.wiring import Services
-from storage import Database
+from storage.db import Database
 from tests.conftest import Running, add_worker
 from tests.state import answered_count, assignments, ledger_count
 from tests.test_e2e_loop import load, sentiment_items
+
+#: SQLite's own write lock, as another program holds it (tests/test_postgres.py has the
+#: writer lock of PostgreSQL, held the same way)
+pytestmark = pytest.mark.sqlite_only("SQLite's file lock, held by a plain sqlite3 connection")
 
 #: the bot's whole wait for the lock in these tests (the default is 5 s)
 WAIT = 0.3

@@ -78,7 +78,7 @@ async def test_skip_in_bigger_text_mode_leaves_skipped_on_screen(bot: Running,
 # -- command menus, /help and /whoami ------------------------------------------------------
 
 WORKER = ["tasks", "quick", "wallet", "history", "payout", "top", "settings", "help", "whoami"]
-OPERATOR = ["projects", "project", "newproject", "pause", "resume", "export", "worker",
+OPERATOR = ["dashboard", "projects", "project", "newproject", "pause", "resume", "export", "worker",
             "broadcast", "payouts", "reject"]
 
 
@@ -115,9 +115,9 @@ async def test_menu_is_set_per_language_with_every_worker_command(bot: Running) 
 
 
 async def test_operator_menu_at_start_up_in_their_language(server: BotApiStandIn,
-                                                            tmp_path: Path,
+                                                            storage_url: str,
                                                             clock: FakeClock) -> None:
-    config = e2e_config(server, tmp_path / "tapwork.db")
+    config = e2e_config(server, storage_url)
     services = await Services.open(config, clock)
     await services.workers.seen(OPERATOR_ID, "Op", "ko")
     await services.close()

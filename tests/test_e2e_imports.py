@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 
 from bot.domain.projects import parse_project
-from bot.intake import loader
 from bot.intake.loader import PUBLISHED, STAGED
 from bot.intake.records import BATCH_LINES, MAX_ID
 from bot.sim.crowd import answer_tasks, join, task_id
@@ -92,7 +91,7 @@ async def test_a_5000_digit_id_on_line_2_is_refused_in_chat(bot: Running) -> Non
 async def test_a_second_import_at_once_is_told_to_wait_in_its_language(
         bot: Running) -> None:
     await bot.services.catalog.save(parse_project(sentiment_doc("reviews")))
-    held = loader._ImportLock.take(bot.services.db.path)
+    held = bot.services.db.import_lock()
     assert held is not None
     try:
         op = bot.server.phone(OPERATOR_ID, "Op", language_code="ko")

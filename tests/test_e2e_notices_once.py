@@ -141,7 +141,7 @@ async def test_a_refused_notice_is_sent_later_and_an_unanswered_one_never_again(
     refused, lost = bot.server.phone(6001, "Ann"), bot.server.phone(6002, "Bo")
     bot.server.inject("sendMessage", 400, chat_id=refused.id)  # Telegram said no: not sent
     bot.server.inject("sendMessage", 502, chat_id=lost.id)  # no telling whether it went
-    db = Path(bot.services.config.storage.path)
+    db = bot.services.db
     for worker in (refused.id, lost.id):
         await bot.services.workers.seen(worker, f"W{worker}", "en")
         await bot.services.workers.consent(worker)

@@ -74,8 +74,8 @@ async def test_operator_runs_a_project_from_the_phone(bot: Running, tmp_path: Pa
 
 
 async def test_broadcast_resumes_after_a_restart_without_duplicates(
-        server: BotApiStandIn, tmp_path: Path) -> None:
-    config = e2e_config(server, tmp_path / "tapwork.db")
+        server: BotApiStandIn, tmp_path: Path, storage_url: str) -> None:
+    config = e2e_config(server, storage_url)
     workers = list(range(1000, 1040))
     for w in workers:
         server.phone(w, f"W{w}")

@@ -298,6 +298,7 @@ async def test_items_keep_their_language_and_the_project_row_its_languages(
     assert row is not None and row.languages == ("en", "fr", "ko", "zh")
 
 
+@pytest.mark.sqlite_only("SQLite's query plan (tests/test_query_plans_pg.py: PostgreSQL's)")
 async def test_recomputing_the_languages_seeks_the_indexes_never_scans_items(
         services: Services, tmp_path: Path) -> None:
     await services.catalog.save(parse_project(sentiment_doc()))

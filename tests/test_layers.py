@@ -53,6 +53,11 @@ TESTS_SQL_ALLOWED: dict[str, str] = {
         "caps the bot's own connection (page count) to fill the disk mid-transaction",
     "tests/test_loader.py::test_an_import_never_scans_a_growing_table":
         "query plans: picks storage's statements by their first word",
+    "tests/test_postgres.py": "PostgreSQL's own: the statements its ledger triggers refuse, "
+                              "its writer lock held by hand, values and rows read back",
+    "tests/pg.py": "the test server's databases: created from a template, dropped",
+    "tests/test_query_plans_pg.py": "query plans: picks storage's statements by their "
+                                    "first word, EXPLAINs them",
     "tests/test_money_bounds.py::old_database":
         "builds a version-8 file by hand: the schema of then, not of now",
 }

@@ -693,6 +693,7 @@ async def test_deciding_an_unknown_payout_is_refused(services: Services) -> None
 # -- the ledger is append-only --------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only("SQLite's triggers and errors (tests/test_postgres.py: PostgreSQL's)")
 @pytest.mark.parametrize("sql", [
     "UPDATE ledger SET amount = amount + 1",
     "UPDATE ledger SET key = key || 'x' WHERE id = 1",
@@ -727,6 +728,7 @@ async def test_the_database_refuses_to_change_an_entry(services: Services, sql: 
     assert await ledger(services) == before
 
 
+@pytest.mark.sqlite_only("SQLite's triggers and errors (tests/test_postgres.py: PostgreSQL's)")
 async def test_a_key_never_makes_two_entries(services: Services) -> None:
     await worker_in(services, 1)
     await services.payroll.bonus(1, 1_000, "USD", "x", "b")

@@ -15,11 +15,11 @@ import pytest
 from PIL import Image
 
 from bot.domain.projects import parse_project
-from bot.intake import loader
 from bot.intake.loader import PUBLISHED, STAGED, ImportFailed
 from bot.intake.records import BATCH_LINES
 from bot.wiring import Services
 from storage import Database
+from storage import db as sqlite_db
 from storage import imports as import_store
 from storage import items as item_store
 from tests.conftest import sentiment_doc
@@ -134,16 +134,17 @@ async def test_media_are_published_once_per_content(services: Services,
 def fill_up(monkeypatch: pytest.MonkeyPatch, spare_pages: int) -> None:
     """The import's connection may grow the database by only ``spare_pages`` pages: a
     full disk as SQLite sees one."""
-    opened = Database.open_side
+    opened = sqlite_db.Database.open_side
 
-    def open_side(self: Database) -> sqlite3.Connection:
+    def open_side(self: sqlite_db.Database) -> sqlite3.Connection:
         conn = opened(self)
         cap_pages(conn, spare_pages)
         return conn
 
-    monkeypatch.setattr(Database, "open_side", open_side)
+    monkeypatch.setattr(sqlite_db.Database, "open_side", open_side)
 
 
+@pytest.mark.sqlite_only("SQLite's page cap stands in for a full disk")
 async def test_a_full_disk_while_staging_names_the_cause_and_leaves_nothing(
         services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     await project(services, language="en")
@@ -163,6 +164,7 @@ async def test_a_full_disk_while_staging_names_the_cause_and_leaves_nothing(
         "reviews", tmp_path / "items.jsonl")).ok
 
 
+@pytest.mark.sqlite_only("the room check counts SQLite's pages (PostgreSQL has none to check)")
 async def test_no_room_to_publish_is_refused_before_anything_is_visible(
         services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     await project(services, language="en")
@@ -182,7 +184,7 @@ async def test_no_room_to_publish_is_refused_before_anything_is_visible(
 
 async def test_one_import_at_a_time(services: Services, tmp_path: Path) -> None:
     await project(services, language="en")
-    held = loader._ImportLock.take(services.db.path)
+    held = services.db.import_lock()
     assert held is not None
     try:
         with pytest.raises(ImportFailed, match="another import into this database"):
@@ -193,9 +195,9 @@ async def test_one_import_at_a_time(services: Services, tmp_path: Path) -> None:
     assert (await services.catalog.import_file("reviews", tmp_path / "items.jsonl")).ok
 
 
-def stage_by_hand(path: str, project_id: int, count: int, *, commit: bool) -> None:
+def stage_by_hand(db: Database, project_id: int, count: int, *, commit: bool) -> None:
     """What a process killed half way leaves: rows staged, perhaps committed."""
-    conn = sqlite3.connect(path, isolation_level=None)
+    conn = db.open_side()
     try:
         import_id = import_store.begin(conn, project_id, "2026-01-01T00:00:00.000000Z")
         with import_store.write(conn):
@@ -211,7 +213,7 @@ def stage_by_hand(path: str, project_id: int, count: int, *, commit: bool) -> No
 async def test_an_interrupted_import_is_removed_before_its_commit(
         services: Services) -> None:
     project_id = await project(services, language="en")
-    stage_by_hand(services.db.path, project_id, 50, commit=False)
+    stage_by_hand(services.db, project_id, 50, commit=False)
     assert await leftovers(services) == 51
     await services.catalog.recover_imports()
     assert await leftovers(services) == 0
@@ -221,7 +223,7 @@ async def test_an_interrupted_import_is_removed_before_its_commit(
 async def test_an_interrupted_import_is_finished_after_its_commit(
         services: Services) -> None:
     project_id = await project(services, language="en")
-    stage_by_hand(services.db.path, project_id, 2 * 2_000 + 7, commit=True)
+    stage_by_hand(services.db, project_id, 2 * 2_000 + 7, commit=True)
     await services.catalog.recover_imports()
     assert len(items(services.db)) == 4007
     assert await leftovers(services) == 0
@@ -241,6 +243,7 @@ async def test_a_missing_file_or_folder_is_refused_before_anything_is_opened(
     assert not await asyncio.to_thread(lock.exists)
 
 
+@pytest.mark.sqlite_only("SQLite's database file lock, tried by a plain sqlite3 connection")
 async def test_checking_ids_never_locks_the_database(services: Services) -> None:
     """The ids go to a temporary table; another writer holding the database (the work
     loop, another process) must not make the checking thread wait, nor be made to wait."""
@@ -259,6 +262,7 @@ async def test_checking_ids_never_locks_the_database(services: Services) -> None
         side.close()
 
 
+@pytest.mark.sqlite_only("SQLite's page cap stands in for a full disk")
 async def test_a_full_disk_in_any_transaction_is_named_not_hidden(
         services: Services) -> None:
     """SQLite rolls back by itself when the disk is full; the ROLLBACK that followed then
@@ -278,6 +282,7 @@ async def test_a_full_disk_in_any_transaction_is_named_not_hidden(
         await conn.execute("PRAGMA max_page_count = 1073741823")
 
 
+@pytest.mark.sqlite_only("sqlite3's full-disk error, raised by hand")
 async def test_a_disk_filled_while_publishing_is_finished_later(
         services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """After the commit the import happens: stopped half way, the rest is added later."""
@@ -307,20 +312,21 @@ async def test_a_disk_filled_while_publishing_is_finished_later(
     assert new_items_events(services.db) == 1
 
 
+@pytest.mark.sqlite_only("SQLite's EXPLAIN QUERY PLAN, traced on its side connection")
 async def test_an_import_never_scans_a_growing_table(
         services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every statement of an import (and of giving one up) finds its rows by an index: a
     scan per batch of a million-row table would make imports quadratic."""
     await project(services, language="en")
     statements: set[str] = set()
-    opened = Database.open_side
+    opened = sqlite_db.Database.open_side
 
-    def traced(self: Database) -> sqlite3.Connection:
+    def traced(self: sqlite_db.Database) -> sqlite3.Connection:
         conn = opened(self)
         conn.set_trace_callback(statements.add)
         return conn
 
-    monkeypatch.setattr(Database, "open_side", traced)
+    monkeypatch.setattr(sqlite_db.Database, "open_side", traced)
     assert (await services.catalog.import_file(
         "reviews", write_items(tmp_path / "a.jsonl", BATCH_LINES + 5))).ok
     await services.catalog.import_file(

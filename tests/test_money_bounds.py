@@ -23,7 +23,8 @@ from bot.sim.crowd import answer_tasks, join
 from bot.sim.standin import BotApiStandIn
 from bot.wiring import Services
 from storage import ledger as ledger_store
-from storage.schema import MIGRATIONS
+from storage.dialect import SQLITE
+from storage.schema import MIGRATIONS, script
 from tests.conftest import add_project, add_worker, e2e_config, sentiment_doc
 from tests.state import add_waiting_unit, project_specs_valid
 
@@ -203,8 +204,8 @@ async def old_database(path: Path) -> None:
     only, the project stored as it was accepted then (NaN and Infinity included). Later
     migrations then run on it as they would on a real upgrade."""
     with sqlite3.connect(path) as conn:
-        for number, script in enumerate(MIGRATIONS[:8], start=1):
-            conn.executescript(script)
+        for number, entry in enumerate(MIGRATIONS[:8], start=1):
+            conn.executescript(script(entry, SQLITE))
             conn.execute(f"PRAGMA user_version = {number}")
         project = conn.execute(
             "INSERT INTO projects (name, kind, spec, created_at, updated_at)"

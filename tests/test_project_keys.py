@@ -18,7 +18,7 @@ from bot.cli import main
 from bot.config import RULES, parse_config
 from bot.domain.errors import ConfigError, ProjectError
 from bot.domain.limits import MAX_AMOUNT, ExactShare, Money, Number, Whole
-from bot.domain.project_keys import KEYS, Texts, keys_table
+from bot.domain.project_keys import KEYS, KIND_KEYS, Texts, keys_table
 from bot.domain.projects import parse_project
 from tests.conftest import OPERATOR_ID, ROOT, Running, sentiment_doc
 from tests.state import project_count
@@ -29,8 +29,15 @@ INF, NAN = float("inf"), float("nan")
 
 
 def doc(key: str, value: Any, **extra: Any) -> dict[str, Any]:
-    """A good sentiment project with one key (``quiz.pass``: inside its table) set."""
+    """A good sentiment project with one key (``quiz.pass``: inside its table) set; a key
+    only one kind takes (``iou``: boxes) is set in a project of that kind."""
     document = sentiment_doc(**extra)
+    if key in KIND_KEYS:
+        document.update(kind=KIND_KEYS[key], labels=["person"] if KIND_KEYS[key] == "boxes"
+                        else None)
+        document = {k: v for k, v in document.items() if v is not None}
+        if key == "min_points":
+            document["max_points"] = 100
     if key.startswith("labels[]"):
         document.update(kind="classification", labels=[
             "a", {"value": value, "names": "B"} if key.endswith("value")

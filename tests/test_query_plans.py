@@ -27,6 +27,7 @@ GROWING = ("items", "assignments", "ledger", "units", "outbox", "broadcast_targe
 DUE_INDEXES = ("units_waiting", "outbox_due")
 
 
+@pytest.mark.sqlite_only("SQLite's EXPLAIN QUERY PLAN (tests/test_query_plans_pg.py)")
 async def test_the_work_loop_and_its_jobs_never_scan_a_growing_table(
         services: Services, clock: FakeClock, tmp_path: Path) -> None:
     await add_project(services, items=6, overlap=2, settle_unit=2, auto_approve_hours=1)
@@ -88,6 +89,7 @@ async def test_the_work_loop_and_its_jobs_never_scan_a_growing_table(
                                    " lang=? AND state=? AND need=?)") for step in plan), plan
 
 
+@pytest.mark.sqlite_only("SQLite's EXPLAIN QUERY PLAN (tests/test_query_plans_pg.py)")
 async def test_export_pages_walk_an_index_in_id_order_without_sorting_the_project(
         services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     """At a million items a page that sorts the project costs 0.6 s: 500 pages, 5 minutes.

@@ -49,6 +49,10 @@ class AlreadyRunning(TapworkError):
     """Another ``tapwork run`` (or demo, or test bot) holds the database's run lock."""
 
 
+class DatabaseUnreachable(TapworkError):
+    """The database server did not answer, or refused the connection (PostgreSQL)."""
+
+
 class DatabaseBusy(Exception):
     """Another program kept the database locked too long; the change wrote nothing and
     may simply be tried again.

@@ -25,12 +25,15 @@ from bot.domain.limits import (
 )
 from bot.domain.money import is_currency
 from bot.domain.project_spec import KINDS, LANGUAGES, Localized
+from bot.domain.shapes import MAX_SHAPES
 
 #: deep-link ``start`` parameters allow A-Z, a-z, 0-9, _ and - up to 64 characters
 _SLUG = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 #: the aggregation package owns its list of methods; a project may name any of them
 CATEGORICAL_METHODS = ("auto", *aggregation.CATEGORICAL_METHODS)
 TEXT_METHODS = ("auto", "rover")
+#: boxes and points are merged one way (``bot.aggregation.shapes``)
+SPATIAL_METHODS = ("auto",)
 
 
 class Slug(Rule):
@@ -147,6 +150,8 @@ class Labels(Rule):
         return value
 
 
+#: a boxes project may have a single label ("person")
+BOX_LABELS = Labels(1, 12)
 LABEL_VALUE = Text(100)
 LABEL_NAMES = Texts(Text(64))
 TITLE = Texts(Text(120))
@@ -176,7 +181,8 @@ KEYS: dict[str, Key] = {key.name: key for key in (
     Key("instructions", INSTRUCTIONS, "the title",
         "shown above each task; a photo's caption holds at most 1024 characters"),
     Key("labels", Labels(), "sentiment: positive, neutral, negative",
-        "answer choices; a transcription project has none"),
+        "answer choices (boxes: what a box may be labelled); transcription and points "
+        "projects have none", "2 to 12 labels (boxes: 1 to 12)"),
     Key("labels[].value", LABEL_VALUE, "required", "what exports contain"),
     Key("labels[].names", LABEL_NAMES, "the value", "what a button shows"),
     Key("reward", Money(), '"0"', "pay per accepted answer"),
@@ -208,6 +214,17 @@ KEYS: dict[str, Key] = {key.name: key for key in (
         "operators are warned when the median hourly rate is lower"),
     Key("language", Language(), "unset (detected)",
         "the language of items that give no `lang`"),
+    Key("iou", Number(0.1, 1), "0.7",
+        "boxes: a box is right against a gold box of its label from this intersection "
+        "over union on"),
+    Key("point_tolerance", Number(0.001, 0.5), "0.05",
+        "points: a point is right within this share of the image's diagonal of a gold one"),
+    Key("min_points", Whole(1, MAX_SHAPES), "1",
+        "points: the fewest points an answer places (or none: nothing to mark)"),
+    Key("max_points", Whole(1, MAX_SHAPES), "20", "points: the most points an answer places",
+        f"min_points to {MAX_SHAPES}"),
+    Key("ordered", Flag(), "false",
+        "points: the order they are placed in matters (keypoints), else they are a set"),
     Key("quiz.questions", Whole(1, 100), "10",
         "questions per exam attempt, at most (it ends once settled)"),
     Key("quiz.pass", SHARE, "0.8",
@@ -221,6 +238,9 @@ KEYS: dict[str, Key] = {key.name: key for key in (
     Key("skill_bonus.percent", Whole(0, 100), "20",
         "extra pay, as a percent of a unit's pay: at most doubling it"),
 )}
+#: keys that only a kind of project takes, and that kind
+KIND_KEYS = {"iou": "boxes", "point_tolerance": "points", "min_points": "points",
+             "max_points": "points", "ordered": "points"}
 #: keys of a file's top level and of its tables
 TOP_KEYS = {name.split(".")[0].split("[")[0] for name in KEYS}
 TABLE_KEYS = {table: {name.split(".", 1)[1] for name in KEYS if name.startswith(f"{table}.")}

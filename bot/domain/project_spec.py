@@ -11,7 +11,13 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-KINDS = ("sentiment", "classification", "transcription")
+from bot.domain.shapes import Geometry
+
+KINDS = ("sentiment", "classification", "transcription", "boxes", "points")
+#: kinds answered by a tap on a label's button
+CHOICE_KINDS = ("sentiment", "classification")
+#: kinds answered by drawing on the picture in the Mini App (``bot.domain.shapes``)
+SPATIAL_KINDS = ("boxes", "points")
 LANGUAGES = ("en", "ko", "zh")
 SENTIMENT_LABELS = ("positive", "neutral", "negative")
 
@@ -60,9 +66,9 @@ class QuizSpec:
         (0.9 of 2 questions is 1.8), since words, unlike answers, come in fractions."""
         return Fraction(str(self.pass_share)) * self.questions
 
-    def needed(self, categorical: bool) -> Fraction:
+    def needed(self, typed: bool) -> Fraction:
         """What the exam's verdict asks for: whole right answers, or words right."""
-        return Fraction(self.pass_count) if categorical else self.pass_words
+        return self.pass_words if typed else Fraction(self.pass_count)
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,15 @@ class ProjectSpec:
     #: the language of items that give none (a primary subtag such as ``ko``); None: a
     #: text's language is detected at import, and media without ``lang`` need no reading
     language: str | None = None
+    #: boxes: a box is right against gold from this IoU on
+    iou: float = 0.7
+    #: points: a point is right within this share of the image's diagonal
+    point_tolerance: float = 0.05
+    #: points: how many points an answer places (or none: "nothing to mark")
+    min_points: int = 1
+    max_points: int = 20
+    #: points: the order they are placed in matters (keypoints), or they are a set
+    ordered: bool = False
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -117,7 +132,24 @@ class ProjectSpec:
 
     @property
     def categorical(self) -> bool:
-        return self.kind != "transcription"
+        """Answered by choosing one of the labels with a button."""
+        return self.kind in CHOICE_KINDS
+
+    @property
+    def spatial(self) -> bool:
+        """Answered by drawing boxes or points on the picture (the Mini App)."""
+        return self.kind in SPATIAL_KINDS
+
+    @property
+    def typed(self) -> bool:
+        """Answered by typing (a transcription)."""
+        return self.kind == "transcription"
+
+    @property
+    def geometry(self) -> Geometry:
+        """What a drawn answer must be, for ``bot.domain.shapes``."""
+        return Geometry(self.kind, self.label_values, self.iou, self.point_tolerance,
+                        self.min_points, self.max_points, self.ordered)
 
     @property
     def label_values(self) -> tuple[str, ...]:

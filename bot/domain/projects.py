@@ -21,17 +21,22 @@ from typing import Any
 from bot.domain.errors import ProjectError
 from bot.domain.limits import Choice, Invalid, Rule
 from bot.domain.project_keys import (
+    BOX_LABELS,
     CATEGORICAL_METHODS,
     KEYS,
+    KIND_KEYS,
     LABEL_NAMES,
     LABEL_VALUE,
+    SPATIAL_METHODS,
     TABLE_KEYS,
     TEXT_METHODS,
     TOP_KEYS,
+    OverlapBound,
     overlap_rules,
 )
 from bot.domain.project_spec import (
     SENTIMENT_LABELS,
+    SPATIAL_KINDS,
     Label,
     Localized,
     ProjectSpec,
@@ -39,6 +44,7 @@ from bot.domain.project_spec import (
     SkillBonus,
 )
 from bot.domain.records import ProjectRow
+from bot.domain.shapes import MAX_SHAPES
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +105,18 @@ def _labels(kind: str, value: Any, read: _Reader) -> tuple[Label, ...]:
         if value is not None:
             raise ProjectError("a transcription project has no labels: workers type the text")
         return ()
+    if kind == "points":
+        if value is not None:
+            raise ProjectError("a points project has no labels: workers place points")
+        return ()
     if value is None:
         if kind == "sentiment":
             return tuple(Label(v) for v in SENTIMENT_LABELS)
+        if kind == "boxes":
+            raise ProjectError("a boxes project needs labels (1 to 12): what a box may be, "
+                               'such as labels = ["person"]')
         raise ProjectError("a classification project needs labels (2 to 12)")
-    read.read("labels", value, KEYS["labels"].rule)
+    read.read("labels", value, BOX_LABELS if kind == "boxes" else KEYS["labels"].rule)
     labels: list[Label] = []
     for position, entry in enumerate(value, start=1):
         at = f"labels[{position}]"
@@ -165,6 +178,19 @@ def _skill_bonus(value: dict[str, Any] | None, read: _Reader) -> SkillBonus | No
                       read.value(value, "skill_bonus.percent", 20))
 
 
+def _kind_keys(data: dict[str, Any], kind: str) -> None:
+    """A key meant for another kind of project is a mistake worth naming (``iou`` in a
+    points project was meant for boxes), not a value to ignore. A drawn project has no
+    quiz yet: its questions would need the Mini App too."""
+    for key, owner in KIND_KEYS.items():
+        if key in data and kind != owner:
+            raise ProjectError("{key} is for {owner} projects, not {kind}", key=key,
+                               owner=owner, kind=kind)
+    if kind in SPATIAL_KINDS and "quiz" in data:
+        raise ProjectError("a {kind} project cannot have a [quiz] yet: use gold checks "
+                           "(gold items) to check its workers", kind=kind)
+
+
 def parse_project(data: dict[str, Any], *, stored: bool = False) -> ProjectSpec:
     """Validate a project document; raises ``ProjectError`` naming the first bad key.
 
@@ -190,8 +216,12 @@ def parse_project(data: dict[str, Any], *, stored: bool = False) -> ProjectSpec:
     min_rule, max_rule = overlap_rules(overlap)
     min_overlap = read.value(data, "min_overlap", 0, min_rule)
     max_overlap = read.value(data, "max_overlap", overlap, max_rule)
-    methods = CATEGORICAL_METHODS if kind != "transcription" else TEXT_METHODS
+    methods = (TEXT_METHODS if kind == "transcription" else SPATIAL_METHODS
+               if kind in SPATIAL_KINDS else CATEGORICAL_METHODS)
     aggregation = read.value(data, "aggregation", "auto", Choice(methods))
+    min_points = read.value(data, "min_points", 1)
+    max_points = read.value(data, "max_points", max(20, min_points), OverlapBound(
+        min_points, MAX_SHAPES, why=f"at least min_points, {min_points}"))
     spec = ProjectSpec(
         name=name, kind=kind, title=title, instructions=instructions, labels=labels,
         reward_micros=reward_micros, currency=currency, overlap=overlap,
@@ -213,8 +243,13 @@ def parse_project(data: dict[str, Any], *, stored: bool = False) -> ProjectSpec:
         skill_bonus=_skill_bonus(_table(data, "skill_bonus"), read),
         min_hourly_micros=read.value(data, "min_hourly"),
         language=read.value(data, "language"),
+        iou=read.value(data, "iou", 0.7),
+        point_tolerance=read.value(data, "point_tolerance", 0.05),
+        min_points=min_points, max_points=max_points,
+        ordered=read.value(data, "ordered", False),
         raw=dict(data),
     )
+    _kind_keys(data, kind)  # after the values: a bad one is named for what it is first
     if read.repaired:
         log.warning("project %s was saved before today's limits; out of range and brought "
                     "into range: %s (save its file again to choose)", name,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from bot.aggregation.text import detokenize, edit_distance, rover, tokenize, word_error_rate
+from bot.domain import shapes
 from bot.domain.project_spec import ProjectSpec
 
 #: a worker with no gold answers yet is assumed right this often; their own gold answers
@@ -49,10 +50,13 @@ def worker_accuracy(gold_total: int, gold_correct: int) -> float:
 
 
 def live_estimate(spec: ProjectSpec, answers: Sequence[tuple[int, str]],
-                  accuracy: dict[int, float]) -> Estimate | None:
-    """The current label of one item and how sure we are of it, from its answers so far."""
+                  accuracy: dict[int, float], aspect: float = 1.0) -> Estimate | None:
+    """The current label of one item and how sure we are of it, from its answers so far
+    (``aspect``, width / height of its picture, is for points)."""
     if not answers:
         return None
+    if spec.spatial:
+        return shape_estimate(spec, answers, aspect)
     if not spec.categorical:
         return text_estimate([value for _, value in answers])
     labels = spec.label_values
@@ -113,6 +117,18 @@ def text_estimate(values: Sequence[str]) -> Estimate:
     return Estimate(detokenize(tokens), float(confidence), 1 - float(confidence))
 
 
+def shape_estimate(spec: ProjectSpec, answers: Sequence[tuple[int, str]],
+                   aspect: float = 1.0) -> Estimate:
+    """The drawings merged so far (``bot.aggregation.shapes``); the merge's confidence is
+    that of its least sure box or point. Like text, a drawing has no posterior to ask
+    what one more answer would do: the chance of a change is taken as 1 - confidence,
+    and one drawing alone is never proof."""
+    geometry = spec.geometry
+    merged = shapes.merge(geometry, [(str(w), v) for w, v in answers], aspect)
+    confidence = merged.confidence if len(answers) > 1 else min(merged.confidence, 0.5)
+    return Estimate(shapes.merged_value(geometry, merged), confidence, 1 - confidence)
+
+
 def item_done(spec: ProjectSpec, answers: int, confidence: float | None,
               change: float = 1.0) -> bool:
     """Enough answers, and sure enough; or as many answers as the project allows.
@@ -140,14 +156,20 @@ def wanted_answers(spec: ProjectSpec, answers: int) -> int:
     return spec.floor if answers < spec.floor else min(answers + 1, spec.max_overlap)
 
 
-def is_correct(spec: ProjectSpec, value: str, gold: str) -> bool:
+def is_correct(spec: ProjectSpec, value: str, gold: str, aspect: float = 1.0) -> bool:
+    """An answer against the right one: the same label; a drawing matching shape for
+    shape (``bot.domain.shapes.is_right``, ``aspect`` of the picture for points); a
+    text within ``TEXT_TOLERANCE`` word error rate."""
     if spec.categorical:
         return value == gold
+    if spec.spatial:
+        return shapes.is_right(spec.geometry, value, gold, aspect)
     return word_error_rate(value, gold) <= TEXT_TOLERANCE
 
 
 def answer_score(spec: ProjectSpec, value: str, gold: str) -> Fraction:
-    """What one exam answer is worth: 1 or 0 for a label; for a typed text the share of the
+    """What one exam answer is worth: 1 or 0 for a label (or a drawing, by ``is_correct``);
+    for a typed text the share of the
     gold text's words it got right, 1 - word error rate (at least 0).
 
     Why not ``is_correct`` for texts: within a word error rate of 0.1 means one slip in a
@@ -156,8 +178,8 @@ def answer_score(spec: ProjectSpec, value: str, gold: str) -> Fraction:
     an exam at ``pass = 0.8`` turned nearly all of them away. Scored by words, the pass
     mark reads as a share of words right: at 0.8, a worker whose transcriptions are 80 %
     right on average passes, one who types nothing or another recording fails."""
-    if spec.categorical:
-        return Fraction(int(value == gold))
+    if not spec.typed:
+        return Fraction(int(is_correct(spec, value, gold)))
     hyp, ref = tokenize(value), tokenize(gold)
     return max(Fraction(0), 1 - Fraction(edit_distance(hyp, ref), max(len(ref), 1)))
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.domain.item_language import detect, parse_code
 from bot.domain.project_spec import LANGUAGES, Localized, ProjectSpec
+from bot.domain.shapes import ShapeError, read_gold
 from bot.intake.formats import _LongNumber, _unknown
 from bot.intake.media import MediaError, PreparedMedia, prepare_audio, prepare_image
 from bot.intake.records import (
@@ -135,7 +136,7 @@ class _Checker:
         if explain is not None and not gold_given:
             found.append("explain is given but there is no gold answer to explain")
         language = self.spec.language
-        if (not self.spec.categorical and _present(raw.get("audio"))
+        if (self.spec.typed and _present(raw.get("audio"))
                 and language is None and not _present(raw.get("lang"))):
             found.append("audio needs a language to listen for: give lang (such as \"ko\") "
                          "or set the project's language")
@@ -180,7 +181,9 @@ class _Checker:
         kind = given[0]
         value = values[kind]
         assert value is not None
-        if kind == "text" and not self.spec.categorical:
+        if kind != "image" and self.spec.spatial:
+            raise _Invalid(f"a {self.spec.kind} project takes images to mark, not {kind}")
+        if kind == "text" and self.spec.typed:
             raise _Invalid("a transcription project needs audio or an image to transcribe, "
                            "not text")
         if kind == "audio" and self.spec.categorical:
@@ -233,6 +236,8 @@ class _Checker:
         Labels match ignoring case and surrounding spaces ("Positive" means
         "positive") and are stored as the project spells them, so exports agree.
         """
+        if self.spec.spatial:
+            return self._drawn(value, key)
         answer = _string(value, key, numbers=True)
         if answer is None:
             return None
@@ -249,6 +254,16 @@ class _Checker:
         if len(answer) > MAX_ID:
             answer = answer[:MAX_ID] + "…"
         raise _Invalid(f"unknown label '{answer}' in {key} (allowed: {', '.join(values)})")
+
+    def _drawn(self, value: Any, key: str) -> str | None:
+        """A gold drawing (or prelabel): the JSON list itself in JSONL, its text in CSV,
+        checked like a worker's answer and stored the same way."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        try:
+            return read_gold(self.spec.geometry, value)
+        except ShapeError as exc:
+            raise _Invalid(f"{key}: {exc}") from None
 
     def _lang(self, value: Any) -> str | None:
         """The item's own language: any BCP 47 tag, kept as its primary subtag."""

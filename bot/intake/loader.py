@@ -37,9 +37,14 @@ took (SQLite's ``max_page_count`` and the disk). A disk that fills anyway while
 publishing (another program writing) stops the import with the count published so far;
 the rest is published by the next ``recover``.
 
-One import runs at a time per database (a lock file beside it, ``DB-import.lock``, held
-with ``flock``: the OS releases it when a process dies, which is how a leftover is told
+One import runs at a time per database (``Database.import_lock``: a lock file beside a
+SQLite database, ``DB-import.lock``, held with ``flock``; a session advisory lock on
+PostgreSQL. Either is released when its process dies, which is how a leftover is told
 from an import in progress).
+
+On PostgreSQL the same steps run on a psycopg connection (``storage.pgside``): each batch
+takes the database's writer lock in its own transaction, so the work loop's writers
+queue behind one batch there too, and there is no file whose room to check.
 """
 
 from __future__ import annotations
@@ -47,9 +52,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import shutil
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -64,12 +67,9 @@ from storage import Database
 from storage import broadcasts as broadcast_store
 from storage import imports as import_store
 from storage import projects as project_store
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: one process at a time is assumed
-    # the module or None: mypy checks as on Linux, where the import never fails
-    fcntl = None  # type: ignore[assignment]
+from storage.backend import ImportLock
+from storage.connection import SideConnection
+from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -83,6 +83,10 @@ DISCARD_ROWS = 5_000
 #: the longest pause between published batches, in seconds
 MAX_PAUSE = 0.05
 
+#: what ends ``recover`` (logged) and publishing (told to the operator)
+_FAILED_IMPORT: tuple[type[Exception], ...] = (*StorageError, TapworkError)
+_STOPPED: tuple[type[Exception], ...] = (*StorageError, DatabaseBusy)
+
 #: events for observers: a batch was staged, a batch was published
 STAGED, PUBLISHED = "staged", "published"
 
@@ -94,7 +98,7 @@ class ImportFailed(TapworkError):
 class _SeenIds:
     """The file's ids in a temporary table of the import's connection."""
 
-    def __init__(self, conn: sqlite3.Connection, project_id: int) -> None:
+    def __init__(self, conn: SideConnection, project_id: int) -> None:
         self.conn = conn
         self.project_id = project_id
 
@@ -102,29 +106,7 @@ class _SeenIds:
         return import_store.register_ids(self.conn, self.project_id, ids)
 
 
-class _ImportLock:
-    """``DB-import.lock``, held with ``flock`` for one import."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-
-    @classmethod
-    def take(cls, db_path: str) -> _ImportLock | None:
-        """The lock, or None when another import (in any process) holds it."""
-        fd = os.open(f"{db_path}-import.lock", os.O_RDWR | os.O_CREAT, 0o644)
-        if fcntl is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                return None
-        return cls(fd)
-
-    def release(self) -> None:
-        os.close(self.fd)  # closing the last descriptor releases the flock
-
-
-def _why(exc: sqlite3.Error | DatabaseBusy) -> str:
+def _why(exc: Exception) -> str:
     if getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL" or "is full" in str(exc):
         return f"the database or the disk is full ({exc})"
     return f"the database refused it ({exc})"
@@ -143,7 +125,7 @@ async def _in_thread(func: Callable[..., T], *args: Any) -> T:
         raise
 
 
-def _stage(conn: sqlite3.Connection, import_id: int, batch: list[ItemRecord]) -> None:
+def _stage(conn: SideConnection, import_id: int, batch: list[ItemRecord]) -> None:
     media: dict[str, import_store.StagedMedia] = {}
     items = []
     for record in batch:
@@ -160,13 +142,16 @@ def _stage(conn: sqlite3.Connection, import_id: int, batch: list[ItemRecord]) ->
         import_store.stage(conn, import_id, list(media.values()), items)
 
 
-def _in_write(conn: sqlite3.Connection, func: Callable[..., T], *args: Any) -> T:
+def _in_write(conn: SideConnection, func: Callable[..., T], *args: Any) -> T:
     with import_store.write(conn):
         return func(conn, *args)
 
 
-def _used_pages(conn: sqlite3.Connection) -> int:
-    pages, free, _, _ = import_store.pages(conn)
+def _used_pages(conn: SideConnection) -> int:
+    counted = import_store.pages(conn)
+    if counted is None:
+        return 0
+    pages, free, _, _ = counted
     return pages - free
 
 
@@ -205,8 +190,8 @@ class Loader:
         if self.db.path == ":memory:":
             return
         try:
-            lock = await asyncio.to_thread(_ImportLock.take, self.db.path)
-        except OSError as exc:
+            lock = await asyncio.to_thread(self.db.import_lock)
+        except (OSError, TapworkError) as exc:
             log.warning("cannot check for unfinished imports: %s", exc)
             return
         if lock is None:
@@ -217,18 +202,18 @@ class Loader:
                 await self._recover(conn)
             finally:
                 await _in_thread(conn.close)
-        except (ImportFailed, sqlite3.Error) as exc:
+        except _FAILED_IMPORT as exc:
             log.warning("could not finish an interrupted import: %s", exc)
         finally:
             lock.release()
 
     # -- steps
 
-    async def _lock(self) -> _ImportLock:
+    async def _lock(self) -> ImportLock:
         if self.db.path == ":memory:":
             raise ImportFailed("imports need a database file (storage.path is :memory:)")
         try:
-            lock = await asyncio.to_thread(_ImportLock.take, self.db.path)
+            lock = await asyncio.to_thread(self.db.import_lock)
         except OSError as exc:
             raise ImportFailed("cannot create the import lock next to the database "
                                "{path}: {why}", path=self.db.path,
@@ -238,13 +223,14 @@ class Loader:
                                "when it has finished")
         return lock
 
-    async def _connect(self) -> sqlite3.Connection:
+    async def _connect(self) -> SideConnection:
         try:
-            return await _in_thread(self.db.open_side)
-        except sqlite3.Error as exc:
+            conn: SideConnection = await _in_thread(self.db.open_side)
+            return conn
+        except StorageError as exc:
             raise ImportFailed("cannot import: {why}", why=_why(exc)) from None
 
-    async def _write(self, conn: sqlite3.Connection, func: Callable[..., T], *args: Any,
+    async def _write(self, conn: SideConnection, func: Callable[..., T], *args: Any,
                      pause: bool = False) -> T:
         """One short transaction on the import's connection, in this process's turn."""
         async with self.db.exclusive():
@@ -255,11 +241,11 @@ class Loader:
         await asyncio.sleep(min(held, MAX_PAUSE) if pause else 0)
         return result
 
-    async def _import(self, conn: sqlite3.Connection, project_id: int,
+    async def _import(self, conn: SideConnection, project_id: int,
                       checking: Checking) -> ImportResult:
         try:
             await _in_thread(import_store.create_seen_ids, conn)
-        except sqlite3.Error as exc:
+        except StorageError as exc:
             raise ImportFailed("cannot import: {why}", why=_why(exc)) from None
         checking.ids = _SeenIds(conn, project_id)
         import_id: int | None = None
@@ -288,9 +274,9 @@ class Loader:
             new_tasks = result.summary.counts.tasks > 0
             async with self.db.exclusive():
                 await _in_thread(import_store.commit, conn, import_id, new_tasks)
-        except sqlite3.Error as exc:
+        except StorageError as exc:
             if import_id is not None:
-                with contextlib.suppress(sqlite3.Error):
+                with contextlib.suppress(*StorageError):
                     await self._discard(conn, import_id)
             raise ImportFailed("cannot import: {why}; nothing was imported",
                                why=_why(exc)) from None
@@ -298,17 +284,20 @@ class Loader:
             raise  # staged rows are a leftover the next import or start removes
         except BaseException:
             if import_id is not None:
-                with contextlib.suppress(sqlite3.Error):
+                with contextlib.suppress(*StorageError):
                     await self._discard(conn, import_id)
             raise
         await self._publish(conn, import_store.Unfinished(
             import_id, project_id, import_store.PUBLISHING, new_tasks), total=staged)
         return result
 
-    async def _make_room(self, conn: sqlite3.Connection, staged_pages: int) -> None:
+    async def _make_room(self, conn: SideConnection, staged_pages: int) -> None:
         """Refuse before the commit unless publishing has room to grow by about what
         staging took (its batches reuse the staged rows' pages as they go)."""
-        pages, free, most, page_size = await _in_thread(import_store.pages, conn)
+        counted = await _in_thread(import_store.pages, conn)
+        if counted is None:
+            return  # not a file: the server keeps its own room
+        pages, free, most, page_size = counted
         need = max(staged_pages, 0)
         room_in_db = most - pages + free
         try:
@@ -323,12 +312,12 @@ class Loader:
                 "{room} is free; nothing was imported", need=format_size(need * page_size),
                 room=format_size(max(room, 0) * page_size))
 
-    async def _discard(self, conn: sqlite3.Connection, import_id: int) -> None:
+    async def _discard(self, conn: SideConnection, import_id: int) -> None:
         while await self._write(conn, import_store.discard_some, import_id, DISCARD_ROWS,
                                 pause=True):
             pass
 
-    async def _publish(self, conn: sqlite3.Connection, job: import_store.Unfinished,
+    async def _publish(self, conn: SideConnection, job: import_store.Unfinished,
                        total: int | None = None) -> None:
         published = 0
         try:
@@ -346,14 +335,14 @@ class Loader:
                     await broadcast_store.add_event(main, job.project_id, "new_items",
                                                     to_iso(self.clock.now()))
                 await import_store.forget(main, job.id)
-        except (sqlite3.Error, DatabaseBusy) as exc:
+        except _STOPPED as exc:
             done = f"{published} of {total}" if total is not None else f"{published}"
             raise ImportFailed(
                 "the import stopped while adding the items: {why}. {done} items were "
                 "added; the rest are added when tapwork next starts or imports, once "
                 "there is room", why=_why(exc), done=done) from None
 
-    async def _recover(self, conn: sqlite3.Connection) -> None:
+    async def _recover(self, conn: SideConnection) -> None:
         """Under the import lock every import row is a dead process's leftover."""
         for job in await _in_thread(import_store.unfinished, conn):
             if job.state == import_store.PUBLISHING:
@@ -363,7 +352,7 @@ class Loader:
                 log.info("removing what interrupted import %d had staged", job.id)
                 try:
                     await self._discard(conn, job.id)
-                except sqlite3.Error as exc:
+                except StorageError as exc:
                     raise ImportFailed("cannot remove an interrupted import: {why}",
                                        why=_why(exc)) from None
 

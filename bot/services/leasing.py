@@ -251,6 +251,22 @@ class Leasing:
             assert row is not None
             return await self._task(conn, current, Project.from_row(row))
 
+    async def drawing_task(self, worker_id: int, assignment_id: int) -> Task | None:
+        """The task the Mini App was opened for: only this worker's own, still open and
+        unexpired, of a boxes or points project (None for anything else, which the page
+        cannot tell from a task that is gone)."""
+        async with self.db.read() as conn:
+            assignment = await assignment_store.get(conn, assignment_id)
+            if assignment is None or assignment.worker_id != worker_id \
+                    or assignment.status != "open" or assignment.expires_at <= self._now():
+                return None
+            row = await project_store.get(conn, assignment.project_id)
+            assert row is not None
+            project = Project.from_row(row)
+            if not project.spec.spatial:
+                return None
+            return await self._task(conn, assignment, project)
+
     async def _lease_next(self, conn: Connection, worker_id: int,
                           project: Project, worker: Worker | None = None,
                           shown: Shown | None = None) -> Served:
@@ -361,6 +377,15 @@ class Leasing:
     async def remember_file_id(self, media_id: int, file_id: str) -> None:
         async with self.db.transaction() as conn:
             await media_store.set_file_id(conn, media_id, file_id)
+
+    @staticmethod
+    async def aspect(conn: Connection, project: Project, item: ItemRow) -> float:
+        """Width / height of a points item's picture (distances are shares of its
+        diagonal); 1 for anything else, where it does not matter."""
+        if project.spec.kind != "points" or item.media_id is None:
+            return 1.0
+        size = await media_store.size(conn, item.media_id)
+        return size[0] / size[1] if size and size[0] and size[1] else 1.0
 
     async def media_bytes(self, media_id: int) -> bytes:
         async with self.db.read() as conn:

@@ -194,7 +194,7 @@ class Quizzes:
                 scores = await self._scores(conn, project, questions[:position])
                 scores.append(score)
                 verdict = exam_verdict(scores, len(questions),
-                                       quiz.needed(project.spec.categorical))
+                                       quiz.needed(project.spec.typed))
                 over = verdict is not None
             else:
                 so_far = [bool(q.correct) for q in questions[:position]] + [correct]
@@ -237,7 +237,7 @@ class Quizzes:
                       asked: list[quiz_store.Question]) -> list[Fraction]:
         """What each answered question is worth to the verdict (``answer_score``): its
         right or wrong for a label; for a typed text the share of its words right."""
-        if project.spec.categorical:
+        if not project.spec.typed:
             return [Fraction(int(bool(q.correct))) for q in asked]
         scores = []
         for q in asked:
@@ -267,7 +267,7 @@ class Quizzes:
                          # tolerance: the two do not add up, so only a labelling
                          # exam starts the gold record
                          exam=((len(questions), correct)
-                               if passed and project.spec.categorical else None))
+                               if passed and not project.spec.typed else None))
         missed = []
         for q in questions:
             if q.correct:
@@ -279,7 +279,7 @@ class Quizzes:
         return ExamResult(correct, len(questions), quiz.pass_count, passed, retry_at,
                           tries_left, tuple(missed), drawn,
                           round(100 * quiz.pass_share),
-                          None if project.spec.categorical else score)
+                          score if project.spec.typed else None)
 
     async def _save(self, conn: Connection, worker_id: int, project: Project, *,
                     trained: bool | None = None, attempts: int | None = None,

@@ -1,8 +1,9 @@
 """Export of answers and labels, and the numbers operators watch.
 
 Everything here reads a whole project, so none of it runs on the event loop: each job
-runs on a worker thread with a read-only SQLite connection of its own (WAL lets it read
-while the bot writes on), and the work loop keeps answering workers meanwhile. Exports
+runs on a worker thread with a read-only connection of its own (SQLite's WAL, or
+PostgreSQL's snapshots, let it read while the bot writes on), and the work loop keeps
+answering workers meanwhile. Exports
 page through items by key range and aggregate in bounded passes
 (``bot.aggregation.stream``), so time grows linearly with the project and memory with
 the page, not the project.
@@ -16,7 +17,6 @@ import gzip
 import json
 import marshal
 import shutil
-import sqlite3
 import tempfile
 import threading
 from collections.abc import Callable, Coroutine, Iterable, Iterator
@@ -34,16 +34,17 @@ from bot.aggregation.stream import (
 )
 from bot.clock import Clock, to_iso
 from bot.domain import csvsafe
+from bot.domain.errors import TapworkError
 from bot.domain.inventory import ItemCounts, tally
 from bot.domain.projects import Project
 from bot.domain.records import Activity
 from bot.files import written_atomically
 from bot.services.catalog import Catalog
 from bot.services.ledger import Payroll
+from bot.services.shape_reports import pictures_of, write_coco, write_jsonl
 from storage import Database
 from storage import reports as report_store
-from storage.connection import Connection
-from storage.inline import InlineConnection
+from storage.connection import Connection, SideConnection
 from storage.reports import AnswerRow
 
 T = TypeVar("T")
@@ -52,7 +53,7 @@ EXPORT_PAGE = 2000
 #: an item on its way into a JSONL export: its id as JSON, its answers as aggregation
 #: reads them, and its answers as JSON
 _Item = tuple[str, ItemVotes, str]
-FORMATS = ("jsonl", "csv")
+FORMATS = ("jsonl", "csv", "coco")
 #: the largest file a bot may upload to Telegram (sendDocument): 50 MB
 UPLOAD_LIMIT = 50 * 1000 * 1000
 #: report jobs at once; more wait their turn rather than share two cores with the bot
@@ -114,7 +115,7 @@ class Reports:
         ``bot.files.written_atomically``); an ``OSError`` leaves nothing behind."""
         project = await self._project(project_name, fmt)
 
-        def job(conn: sqlite3.Connection, cancel: threading.Event) -> int:
+        def job(conn: SideConnection, cancel: threading.Event) -> int:
             with written_atomically(target) as out:
                 return self._write(conn, cancel, project, out, fmt)
 
@@ -129,10 +130,15 @@ class Reports:
 
     async def _project(self, name: str, fmt: str) -> Project:
         if fmt not in FORMATS:
-            raise ValueError(f"unknown format {fmt!r} (use jsonl or csv)")
-        return await self.catalog.get(name)
+            raise ValueError(f"unknown format {fmt!r} (use jsonl, csv or coco)")
+        project = await self.catalog.get(name)
+        if fmt == "coco" and not project.spec.spatial:
+            raise TapworkError("COCO export is for boxes and points projects; {name} is a "
+                               "{kind} project (use jsonl or csv)", name=name,
+                               kind=project.spec.kind)
+        return project
 
-    def _for_chat(self, conn: sqlite3.Connection, cancel: threading.Event,
+    def _for_chat(self, conn: SideConnection, cancel: threading.Event,
                   project: Project) -> ChatExport:
         with tempfile.TemporaryDirectory(prefix="tapwork-export-") as tmp:
             plain = Path(tmp) / f"{project.spec.name}.jsonl"
@@ -149,19 +155,25 @@ class Reports:
             data = packed.read_bytes() if size <= self.upload_limit else None
             return ChatExport(packed.name, data, items, True, size)
 
-    def _write(self, conn: sqlite3.Connection, cancel: threading.Event, project: Project,
+    def _write(self, conn: SideConnection, cancel: threading.Event, project: Project,
                out: TextIO, fmt: str) -> int:
         """The export itself, on the job's thread; returns the rows written.
 
-        The database is read once, a page per statement, so no read transaction stays
-        open for the whole export (one would keep the write-ahead log from being
-        checkpointed, and it would grow with every answer for as long as the export ran).
+        The database is read once, a page at a time (``storage.reports.export_pages``:
+        on SQLite a statement per page, so no read transaction keeps the write-ahead log
+        from being checkpointed; on PostgreSQL one snapshot read through a cursor).
         A method that must see every answer before labelling any (all but majority vote
         and ROVER) gets each page as it is read, while the page waits in a temporary file
         to be labelled and written: the labels come from exactly the answers written.
         """
         if fmt == "csv":
             return self._write_csv(conn, cancel, project, out)
+        if project.spec.spatial:
+            rows, pictures = _pages(conn, project.id, cancel), pictures_of(conn, project.id)
+            if fmt == "coco":
+                return write_coco(project, rows, pictures, out, self._page_done,
+                                  to_iso(self.clock.now()))
+            return write_jsonl(project, rows, pictures, out, self._page_done)
         labeler = _labeler(project)
         try:
             pages = (_prepared(page) for page in _pages(conn, project.id, cancel))
@@ -179,7 +191,7 @@ class Reports:
         finally:
             labeler.close()
 
-    def _write_csv(self, conn: sqlite3.Connection, cancel: threading.Event,
+    def _write_csv(self, conn: SideConnection, cancel: threading.Event,
                    project: Project, out: TextIO) -> int:
         # typed answers and operators' ids reach spreadsheets: cells that could run as
         # formulas are quoted (bot.csvsafe)
@@ -223,7 +235,7 @@ class Reports:
 
     # ---------------------------------------------------------------- running off-loop
 
-    async def _off_loop(self, job: Callable[[sqlite3.Connection, threading.Event], T]) -> T:
+    async def _off_loop(self, job: Callable[[SideConnection, threading.Event], T]) -> T:
         """Run ``job`` on a report thread with a read-only connection of its own.
 
         If the caller is cancelled, the job is told to stop at its next page; the thread
@@ -232,7 +244,7 @@ class Reports:
         cancel = threading.Event()
 
         def run() -> T:
-            conn = self.db.open_reader()
+            conn: SideConnection = self.db.open_reader()
             try:
                 return job(conn, cancel)
             finally:
@@ -251,12 +263,20 @@ class Reports:
         finally:
             self._running.discard(cancel)
 
+    async def job(self, job: Callable[[SideConnection, threading.Event], T]) -> T:
+        """Another service's whole-project read, on a report thread (``_off_loop``)."""
+        return await self._off_loop(job)
+
+    async def read(self, read: Callable[[Connection], Coroutine[Any, Any, T]]) -> T:
+        """Another service's storage reads, on a report thread (``_read_off_loop``)."""
+        return await self._read_off_loop(read)
+
     async def _read_off_loop(self, read: Callable[[Connection], Coroutine[Any, Any, T]]
                              ) -> T:
         """The async storage functions, run on a report thread against its own connection
         (wrapped as the inline connection the bot uses, in the thread's own event loop)."""
         return await self._off_loop(
-            lambda conn, _cancel: asyncio.run(read(InlineConnection(conn))))
+            lambda conn, _cancel: asyncio.run(read(self.db.inline(conn))))
 
     # --------------------------------------------------------------------------- stats
 
@@ -345,17 +365,16 @@ def _labeler(project: Project) -> StreamingCategorical | StreamingTexts:
     return StreamingCategorical(spec.aggregation, spec.label_values)
 
 
-def _pages(conn: sqlite3.Connection, project_id: int, cancel: threading.Event
+def _pages(conn: SideConnection, project_id: int, cancel: threading.Event
            ) -> Iterator[list[AnswerRow]]:
-    after = 0
-    while True:
-        if cancel.is_set():
-            raise Cancelled
-        page = report_store.export_page(conn, project_id, after, EXPORT_PAGE)
-        if not page:
-            return
-        yield page
-        after = page[-1].item_pk
+    pages = report_store.export_pages(conn, project_id, EXPORT_PAGE)
+    try:
+        for page in pages:
+            if cancel.is_set():
+                raise Cancelled
+            yield page
+    finally:
+        pages.close()  # a PostgreSQL export ends its snapshot here
 
 
 def _spilled(spill: BinaryIO, cancel: threading.Event) -> Iterator[list[_Item]]:

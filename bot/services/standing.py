@@ -40,8 +40,8 @@ class QualityStanding:
         self._medians[project.id] = (median, count, since + 1)
         return quality.fast_threshold(project.spec, median, count)
 
-    async def estimate(self, conn: Connection, item: ItemRow, project: Project
-                       ) -> quality.Estimate | None:
+    async def estimate(self, conn: Connection, item: ItemRow, project: Project,
+                       aspect: float = 1.0) -> quality.Estimate | None:
         """The item's live label, confidence and chance that one more answer changes it,
         its latest answer included: a gold item is known; otherwise a one-coin
         Dawid-Skene posterior weighted by gold accuracy. One statement, O(the item's
@@ -52,7 +52,7 @@ class QualityStanding:
         accuracy = {w: quality.worker_accuracy(total, correct)
                     for w, _answer, total, correct in rows if total}
         return quality.live_estimate(project.spec, [(w, a) for w, a, _t, _c in rows],
-                                     accuracy)
+                                     accuracy, aspect)
 
     async def skill(self, conn: Connection, worker_id: int, project: Project
                     ) -> routing.Skill:

@@ -46,6 +46,9 @@ def settings_for(spec: ProjectSpec) -> list[Setting]:
 
 
 def _crowd(spec: ProjectSpec, answers: str, gold: str) -> Crowd:
+    if spec.spatial:
+        raise TapworkError(f"simulate replays labels and transcriptions; {spec.name} is a "
+                           f"{spec.kind} project (bench.boxes measures merging drawings)")
     try:
         layout, rows = read_answers(answers)
         known = read_gold(gold)
