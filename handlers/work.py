@@ -161,8 +161,12 @@ async def reads_button(update: Update, context: Context) -> None:
     if tapped is None or project is None or tapped.language not in project.languages:
         await stale(query, await context.gettext())
         return
+    worker = await services.workers.add_language(user.id, tapped.language)
+    if worker is None:
+        await stale(query, await context.gettext())
+        return
     await query.answer()
-    context.remember(await services.workers.add_language(user.id, tapped.language))
+    context.remember(worker)
     replace = query.message if isinstance(query.message, Message) else None
     await serve.begin_by_id(update, context, project.id, replace)
 

@@ -291,3 +291,14 @@ async def test_a_late_tap_on_an_expired_task_shows_the_task_now_open(
     assert late.outcome is Outcome.EXPIRED
     assert late.served is not None and late.served.task is not None
     assert late.served.task.assignment_id == second.assignment_id
+
+
+async def test_a_language_for_someone_who_never_started_adds_nothing(services: Services
+                                                                      ) -> None:
+    # a "yes, I read Korean" tap can arrive before (or without) the /start that makes the
+    # row: found by the dispatcher fuzz test on PostgreSQL, where it raised LookupError
+    assert await services.workers.add_language(424242, "ko") is None
+    assert await services.workers.get(424242) is None
+    await add_worker(services, 424242)
+    worker = await services.workers.add_language(424242, "ko")
+    assert worker is not None and "ko" in worker.reads

@@ -30,12 +30,13 @@ class Workers:
                 conn, user_id, first_name, language, phone_reads(language_code),
                 to_iso(self.clock.now()), default_zone(language))
 
-    async def add_language(self, user_id: int, language: str) -> Worker:
-        """The worker said they read ``language`` too."""
+    async def add_language(self, user_id: int, language: str) -> Worker | None:
+        """The worker said they read ``language`` too; None for someone who never started
+        (a forged or forwarded button), who has no languages to add to."""
         async with self.db.transaction() as conn:
             row = await worker_store.get(conn, user_id)
             if row is None:
-                raise LookupError(user_id)
+                return None
             reads = pack({*row.reads, normalize(language)})
             await worker_store.update_settings(conn, user_id, reads=reads)
             updated = await worker_store.get(conn, user_id)
