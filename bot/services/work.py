@@ -12,6 +12,7 @@ Each answer is checked (gold, too fast) and moves its item's live confidence on 
 from __future__ import annotations
 
 import enum
+import time
 from dataclasses import dataclass, replace
 
 from bot.clock import from_iso, to_iso
@@ -90,10 +91,12 @@ class Work(Leasing):
                       choice: int | None = None, text: str | None = None,
                       message_id: int | None = None, shown: Shown | None = None
                       ) -> AnswerResult:
+        started = time.perf_counter()
         async with self.db.transaction() as conn:
             worker = await worker_store.get(conn, worker_id)
             result = await self._answer_in(conn, worker_id, worker, assignment_id, choice,
                                            text, message_id, shown)
+        self.meter.answer(result.outcome.value, time.perf_counter() - started)
         return replace(result, worker=worker)
 
     async def _answer_in(self, conn: Connection, worker_id: int,
