@@ -37,10 +37,15 @@ SUFFIX = ".lock"
 
 class RunLock:
     """``with RunLock(database):`` holds the database for this process, or raises
-    ``AlreadyRunning`` naming the process that has it."""
+    ``AlreadyRunning`` naming the process that has it.
 
-    def __init__(self, database: str | Path) -> None:
+    ``shared=True`` is a webhook replica's: any number of replicas hold it together
+    (``LOCK_SH``), and none of them starts beside a polling run, nor a polling run
+    beside them (a polling bot deletes the webhook the replicas are serving)."""
+
+    def __init__(self, database: str | Path, *, shared: bool = False) -> None:
         self.database = str(database)
+        self.shared = shared
         self.path = Path(f"{self.database}{SUFFIX}")
         self._fd: int | None = None
 
@@ -54,7 +59,7 @@ class RunLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = _read_pid(fd)
             os.close(fd)
@@ -64,15 +69,17 @@ class RunLock:
         except BaseException:
             os.close(fd)
             raise
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        if not self.shared:  # replicas leave the file alone: each would overwrite it
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
 
     def release(self) -> None:
         if self._fd is not None:
             fd, self._fd = self._fd, None
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, 0)  # nobody holds it now: no pid to name
+            if not self.shared:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, 0)  # nobody holds it now: no pid to name
             os.close(fd)  # closing the last descriptor drops the lock
 
     @property

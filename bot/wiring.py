@@ -12,12 +12,15 @@ from bot.domain.errors import MissingDatabase
 from bot.services.broadcast import Broadcasts
 from bot.services.bursts import Bursts
 from bot.services.catalog import Catalog
+from bot.services.health import Health
 from bot.services.ledger import Payroll
+from bot.services.meter import NO_METER, Meter
 from bot.services.notice_delivery import NoticeDelivery
 from bot.services.notices import Notices
 from bot.services.quiz import Quizzes
 from bot.services.reports import Reports
 from bot.services.standing import QualityStanding
+from bot.services.updates import UpdateClaims
 from bot.services.work import Work
 from bot.services.workers import Workers
 from storage import Database
@@ -38,10 +41,12 @@ class Services:
     broadcasts: Broadcasts
     bursts: Bursts
     delivery: NoticeDelivery
+    health: Health
+    updates: UpdateClaims
 
     @classmethod
     async def open(cls, config: Config, clock: Clock | None = None, *,
-                   create: bool = True) -> Services:
+                   create: bool = True, meter: Meter = NO_METER) -> Services:
         """Open the database (running migrations) and wire the services on it.
 
         A plain function rather than ``post_init`` so tests and the CLI open exactly what
@@ -58,6 +63,7 @@ class Services:
         db = await Database.open(config.storage.path, config.storage.threaded)
         payroll = Payroll(db, clock, config.payouts)
         work = Work(db, clock, earnings=payroll, standing=QualityStanding(clock))
+        work.meter = meter
         catalog = Catalog(db, clock)
         workers = Workers(db, clock, work)
         notices = Notices(db, clock)
@@ -67,7 +73,8 @@ class Services:
                    payroll=payroll, notices=notices,
                    broadcasts=Broadcasts(db, clock, catalog, work, config.broadcast),
                    bursts=Bursts(db, clock, work),
-                   delivery=NoticeDelivery(clock, notices, workers, work, catalog))
+                   delivery=NoticeDelivery(clock, notices, workers, work, catalog),
+                   health=Health(db), updates=UpdateClaims(db, clock))
 
     async def close(self) -> None:
         await self.reports.close()  # its threads read the database: stop them first
