@@ -82,7 +82,8 @@ def _write(where: Where, sql: str, args: Sequence[object] = ()) -> None:
 def _table(where: Where, table: str, row: type[Row]) -> list[Row]:
     """Every row of ``table`` in insertion order, as ``row`` (named by its columns)."""
     columns = ", ".join(row._fields)  # type: ignore[attr-defined]
-    order = "rowid" if table in ("quiz_questions", "qualifications") else "id"
+    order = "rowid" if table in ("quiz_questions", "qualifications") else (
+        "update_id" if table == "update_claims" else "id")
     return [row(*r) for r in _fetch(where, f"SELECT {columns} FROM {table} ORDER BY {order}")]
 
 
@@ -469,3 +470,15 @@ def cap_pages(conn: sqlite3.Connection, spare: int | None) -> None:
 def payload(notice: Notice) -> dict[str, Any]:
     """A notice's JSON payload as a dict."""
     return dict(json.loads(notice.payload))
+
+
+class UpdateClaim(NamedTuple):
+    update_id: int
+    claim: str
+    claimed_at: str
+    done_at: str | None
+
+
+def update_claims(where: Where) -> list[UpdateClaim]:
+    """Telegram updates claimed in webhook mode (``storage/updates.py``)."""
+    return _table(where, "update_claims", UpdateClaim)
