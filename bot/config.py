@@ -335,6 +335,10 @@ def _webhook(table: dict[str, Any], where: str) -> WebhookConfig:
         if (parts.scheme != "https" and not local) or not parts.hostname:
             raise ConfigError("{where}: webhook.url must be an https:// address Telegram "
                               "can reach, not {got}", where=where, got=repr(url))
+        if (parts.path or "/") in ("/healthz", "/metrics"):
+            raise ConfigError("{where}: webhook.url's path {path} is the web server's own "
+                              "page; use another, such as /telegram", where=where,
+                              path=parts.path)
         if not listen:
             raise ConfigError("{where}: webhook.url needs webhook.listen, the host:port "
                               "this replica takes the posts on (such as \"0.0.0.0:8080\")",

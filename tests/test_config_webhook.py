@@ -49,6 +49,7 @@ def test_http_is_allowed_only_to_this_machine(tmp_path: Path) -> None:
     (GOOD.replace("https://bot.example.org/telegram", "telegram"),
      "webhook.url must be an https:// address"),
     (GOOD.replace('secret_token = "s3cret_-X"\n', ""), "webhook.url needs webhook.secret"),
+    (GOOD.replace("/telegram", "/healthz"), "path /healthz is the web server's own page"),
     (GOOD.replace('listen = "0.0.0.0:8080"\n', ""), "webhook.url needs webhook.listen"),
     (GOOD.replace("s3cret_-X", "has space"), "secret_token must be 1 to 256 letters"),
     (GOOD.replace("s3cret_-X", "x" * 257), "secret_token must be 1 to 256 letters"),

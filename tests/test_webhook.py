@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
+import aiohttp.web
 import pytest
 
 from bot.app import running
@@ -159,3 +160,52 @@ async def test_health_and_metrics(hooked: Hooked, monkeypatch: pytest.MonkeyPatc
                         property(lambda db: 999))
     status, text = await hooked.get("/healthz")
     assert status == 503 and json.loads(text)["status"] == "unhealthy"
+
+
+async def test_no_set_webhook_leaves_telegram_alone_and_still_takes_posts(
+        server: BotApiStandIn, tmp_path: Path, clock: FakeClock) -> None:
+    port = free_port()
+    config = webhook_config(server, tmp_path / "tapwork.db", port)
+    async with running(config, clock, set_webhook=False) as (_app, services):
+        assert server.count("setWebhook") == 0 and server._webhook_url == ""
+        hooked = Hooked(server, services, port)
+        phone = server.phone(4006, "Cy")
+        assert (await hooked.post(_message(90_006, phone.id, "/help")))[0] == 200
+        assert phone.messages
+
+
+async def test_the_stand_in_retries_round_robin_and_sends_the_secret(
+        server: BotApiStandIn) -> None:
+    """The stand-in's delivery itself: a replica answering 500, then one refusing the
+    connection, are retried on the next target until one answers 200."""
+    seen: list[tuple[int, str | None]] = []
+    answers = iter([500, 200, 200, 200])
+
+    async def replica(request: aiohttp.web.Request) -> aiohttp.web.Response:
+        seen.append((request.url.port or 0,
+                     request.headers.get("X-Telegram-Bot-Api-Secret-Token")))
+        return aiohttp.web.Response(status=next(answers))
+
+    app = aiohttp.web.Application()
+    app.router.add_post("/telegram", replica)
+    runner = aiohttp.web.AppRunner(app)
+    await runner.setup()
+    up, down = free_port(), free_port()
+    await aiohttp.web.TCPSite(runner, "127.0.0.1", up).start()
+    try:
+        server.webhook_targets = [f"http://127.0.0.1:{up}/telegram",
+                                  f"http://127.0.0.1:{down}/telegram"]
+        async with aiohttp.ClientSession() as session, session.post(
+                f"{server.api_base_url}{server.token}/setWebhook",
+                json={"url": "https://bot.example.org/telegram",
+                      "secret_token": SECRET}) as response:
+            assert response.status == 200
+        await server.phone(4007).send("/start")
+        await server.wait_drained(10)
+    finally:
+        await runner.cleanup()
+    assert server.webhook is not None
+    statuses = [(p.url.split(":")[2].split("/")[0], p.status) for p in server.webhook.posts]
+    # 500 from the live one, then the dead one (no answer: 0), then the live one: 200
+    assert statuses == [(str(up), 500), (str(down), 0), (str(up), 200)]
+    assert seen == [(up, SECRET), (up, SECRET)]
