@@ -77,8 +77,11 @@ def _parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    command("run", f"run the bot (long polling); the token comes from the config or "
-                   f"{TOKEN_ENV}", _run)
+    p = command("run", f"run the bot (long polling, or webhook posts when [webhook] url is "
+                       f"set); the token comes from the config or {TOKEN_ENV}", _run)
+    p.add_argument("--no-set-webhook", dest="set_webhook", action="store_false",
+                   help="webhook mode: leave Telegram's webhook as it is instead of "
+                        "setting it to webhook.url at start")
     demo = command("demo", "run the real bot offline against a local Telegram stand-in "
                            "with a simulated crowd", _demo, config=False)
     demo.add_argument("--workers", type=int, default=5, help="simulated workers (default 5)")
@@ -209,7 +212,7 @@ def _run(args: argparse.Namespace) -> int:
     # an answer (measured with bench/loop.py)
     for name in CHATTY:
         logging.getLogger(name).setLevel(logging.NOTSET if args.verbose else logging.WARNING)
-    asyncio.run(run_forever(config, args.clock))
+    asyncio.run(run_forever(config, args.clock, set_webhook=args.set_webhook))
     return 0
 
 

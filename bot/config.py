@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -103,6 +104,38 @@ class WebConfig:
 
 
 @dataclass(frozen=True)
+class WebhookConfig:
+    """Updates by webhook instead of long polling, and the web server's address.
+
+    ``url`` set: webhook mode (several replicas may share one database). ``listen``
+    alone: a polling bot that still serves ``/healthz`` and ``/metrics`` there."""
+
+    #: "host:port" the web server listens on ("" for none)
+    listen: str = ""
+    #: the public https URL Telegram posts updates to ("" for long polling)
+    url: str = ""
+    #: Telegram's X-Telegram-Bot-Api-Secret-Token, required with ``url``
+    secret_token: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url)
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        """(host, port) to listen on, or None for no web server."""
+        if not self.listen:
+            return None
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+    @property
+    def path(self) -> str:
+        """The path of ``url``: where the web server takes Telegram's posts."""
+        return urlsplit(self.url).path or "/"
+
+
+@dataclass(frozen=True)
 class Config:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
@@ -111,6 +144,7 @@ class Config:
     payouts: PayoutsConfig = field(default_factory=PayoutsConfig)
     broadcast: BroadcastConfig = field(default_factory=BroadcastConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    webhook: WebhookConfig = field(default_factory=WebhookConfig)
     source: str = "<defaults>"
 
     def with_token(self, token: str) -> Config:
@@ -131,6 +165,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "broadcast": ("broadcast_rate", "allow_paid_broadcast", "paid_rate",
                   "notify_every_hours"),
     "web": ("public_url", "session_hours"),
+    "webhook": ("listen", "url", "secret_token"),
 }
 #: the numbers and amounts of config.toml and what each may be (``bot.limits``); the
 #: README's configuration table shows the same ranges (tests/test_project_keys.py)
@@ -247,7 +282,7 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
     tables = {name: _table(data, name, where) for name in SECTIONS}
     for name, table in tables.items():
         _known(table, name, where)
-    tg, st, ops, work, pay, bc, web = (tables[name] for name in SECTIONS)
+    tg, st, ops, work, pay, bc, web, hook = (tables[name] for name in SECTIONS)
 
     def number(table: dict[str, Any], section: str, key: str, default: float) -> float:
         return float(_ruled(table, section, key, default, where))
@@ -290,7 +325,8 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
                   work=WorkConfig(lease_check_seconds=lease_check,
                                   settle_check_seconds=settle_check),
                   payouts=_payouts(pay, where), broadcast=broadcast,
-                  web=_web(web, where), source=where)
+                  web=_web(web, where), webhook=_webhook(hook, where),
+                  source=where)
 
 
 def _web(table: dict[str, Any], where: str) -> WebConfig:
@@ -384,6 +420,47 @@ def _payouts(table: dict[str, Any], where: str) -> PayoutsConfig:
     default = _ruled(table, "payouts", "default_min_payout", None, where, value=table.get(
         "default_min_payout", "1.00"))
     return PayoutsConfig(min_payout=parsed, default_min_payout=default)
+
+
+#: what Telegram accepts as a webhook's secret token
+SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _webhook(table: dict[str, Any], where: str) -> WebhookConfig:
+    """``[webhook]``: each key checked on its own, then how they go together."""
+    listen, url, secret = (_get(table, "webhook", key, str, "", where).strip()
+                           for key in ("listen", "url", "secret_token"))
+    if listen:
+        host, colon, port = listen.rpartition(":")
+        if not colon or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ConfigError("{where}: webhook.listen must be host:port, such as "
+                              "\"0.0.0.0:8080\", not {got}", where=where, got=repr(listen))
+    if url:
+        parts = urlsplit(url)
+        local = parts.scheme == "http" and parts.hostname in LOOPBACK
+        if (parts.scheme != "https" and not local) or not parts.hostname:
+            raise ConfigError("{where}: webhook.url must be an https:// address Telegram "
+                              "can reach, not {got}", where=where, got=repr(url))
+        if (parts.path or "/") in ("/healthz", "/metrics"):
+            raise ConfigError("{where}: webhook.url's path {path} is the web server's own "
+                              "page; use another, such as /telegram", where=where,
+                              path=parts.path)
+        if not listen:
+            raise ConfigError("{where}: webhook.url needs webhook.listen, the host:port "
+                              "this replica takes the posts on (such as \"0.0.0.0:8080\")",
+                              where=where)
+        if not secret:
+            raise ConfigError("{where}: webhook.url needs webhook.secret_token, so that "
+                              "only Telegram's posts are taken", where=where)
+    if secret and not SECRET_TOKEN.fullmatch(secret):
+        raise ConfigError("{where}: webhook.secret_token must be 1 to 256 letters A-Z, "
+                          "a-z, digits, _ or -", where=where)
+    if secret and not url:
+        raise ConfigError("{where}: webhook.secret_token is set but webhook.url is not "
+                          "(set both for webhook mode, neither for long polling)",
+                          where=where)
+    return WebhookConfig(listen=listen, url=url, secret_token=secret)
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:

@@ -42,10 +42,15 @@ SUFFIX = ".lock"
 
 class RunLock:
     """``with RunLock(database):`` holds the database for this process, or raises
-    ``AlreadyRunning`` naming the process that has it."""
+    ``AlreadyRunning`` naming the process that has it.
 
-    def __init__(self, database: str | Path) -> None:
+    ``shared=True`` is a webhook replica's: any number of replicas hold it together
+    (``LOCK_SH``), and none of them starts beside a polling run, nor a polling run
+    beside them (a polling bot deletes the webhook the replicas are serving)."""
+
+    def __init__(self, database: str | Path, *, shared: bool = False) -> None:
         self.database = str(database)
+        self.shared = shared
         self.path = Path(f"{self.database}{SUFFIX}")
         self._fd: int | None = None
         self._session: ImportLock | None = None
@@ -54,7 +59,8 @@ class RunLock:
         from storage import pgside
         from storage.pgconnect import redacted
 
-        self._session = pgside.try_session_lock(self.database, pgside.RUN_LOCK)
+        self._session = pgside.try_session_lock(self.database, pgside.RUN_LOCK,
+                                                 shared=self.shared)
         if self._session is None:
             raise AlreadyRunning("another tapwork run is using {path}{pid}",
                                  path=redacted(self.database), pid="")
@@ -72,7 +78,7 @@ class RunLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = _read_pid(fd)
             os.close(fd)
@@ -82,8 +88,9 @@ class RunLock:
         except BaseException:
             os.close(fd)
             raise
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        if not self.shared:  # replicas leave the file alone: each would overwrite it
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
 
     def release(self) -> None:
@@ -92,8 +99,9 @@ class RunLock:
             session.release()
         if self._fd is not None:
             fd, self._fd = self._fd, None
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, 0)  # nobody holds it now: no pid to name
+            if not self.shared:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, 0)  # nobody holds it now: no pid to name
             os.close(fd)  # closing the last descriptor drops the lock
 
     @property

@@ -12,14 +12,17 @@ from bot.domain.errors import MissingDatabase
 from bot.services.broadcast import Broadcasts
 from bot.services.bursts import Bursts
 from bot.services.catalog import Catalog
+from bot.services.health import Health
 from bot.services.insights import Insights
 from bot.services.ledger import Payroll
+from bot.services.meter import NO_METER, Meter
 from bot.services.notice_delivery import NoticeDelivery
 from bot.services.notices import Notices
 from bot.services.quiz import Quizzes
 from bot.services.reports import Reports
 from bot.services.signin import SignIn
 from bot.services.standing import QualityStanding
+from bot.services.updates import UpdateClaims
 from bot.services.work import Work
 from bot.services.workers import Workers
 from storage import Database, open_database
@@ -42,10 +45,12 @@ class Services:
     delivery: NoticeDelivery
     signin: SignIn
     insights: Insights
+    health: Health
+    updates: UpdateClaims
 
     @classmethod
     async def open(cls, config: Config, clock: Clock | None = None, *,
-                   create: bool = True) -> Services:
+                   create: bool = True, meter: Meter = NO_METER) -> Services:
         """Open the database (running migrations) and wire the services on it.
 
         A plain function rather than ``post_init`` so tests and the CLI open exactly what
@@ -62,6 +67,7 @@ class Services:
         db = await open_database(config.storage.target, threaded=config.storage.threaded)
         payroll = Payroll(db, clock, config.payouts)
         work = Work(db, clock, earnings=payroll, standing=QualityStanding(clock))
+        work.meter = meter
         catalog = Catalog(db, clock)
         workers = Workers(db, clock, work)
         notices = Notices(db, clock)
@@ -74,7 +80,8 @@ class Services:
                    bursts=Bursts(db, clock, work),
                    delivery=NoticeDelivery(clock, notices, workers, work, catalog),
                    signin=SignIn(db, clock, config),
-                   insights=Insights(db, catalog, reports))
+                   insights=Insights(db, catalog, reports),
+                   health=Health(db), updates=UpdateClaims(db, clock))
 
     async def close(self) -> None:
         await self.reports.close()  # its threads read the database: stop them first

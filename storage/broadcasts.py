@@ -128,17 +128,21 @@ async def set_progress_message(conn: Connection, broadcast_id: int,
                        (message_id, broadcast_id))
 
 
-async def claim(conn: Connection, broadcast_id: int, limit: int) -> list[int]:
+async def claim(conn: Connection, broadcast_id: int, limit: int, now: str) -> list[int]:
     """Mark the next pending recipients as being sent to, and return them.
 
     A recipient is claimed before its message goes out and marked after, so after a crash
     only the few claimed-but-unconfirmed ones are in doubt, and they are never sent again.
+    ``status = 'pending'`` is checked on the row updated too, not only in the subquery:
+    a backend that re-reads a row another transaction changed meanwhile (PostgreSQL's
+    READ COMMITTED) then skips a recipient another replica claimed first.
     """
     async with conn.execute(
-        "UPDATE broadcast_targets SET status = 'sending', attempts = attempts + 1"
-        " WHERE broadcast_id = ? AND worker_id IN (SELECT worker_id FROM broadcast_targets"
+        "UPDATE broadcast_targets SET status = 'sending', attempts = attempts + 1,"
+        " claimed_at = ? WHERE broadcast_id = ? AND status = 'pending'"
+        " AND worker_id IN (SELECT worker_id FROM broadcast_targets"
         " WHERE broadcast_id = ? AND status = 'pending' ORDER BY worker_id LIMIT ?)"
-        " RETURNING worker_id", (broadcast_id, broadcast_id, limit)) as cur:
+        " RETURNING worker_id", (now, broadcast_id, broadcast_id, limit)) as cur:
         return sorted(int(r[0]) for r in await cur.fetchall())
 
 
@@ -150,12 +154,21 @@ async def mark(conn: Connection, broadcast_id: int, worker_ids: Sequence[int],
         [(status, now, broadcast_id, w) for w in worker_ids])
 
 
-async def abandon_claims(conn: Connection, broadcast_id: int) -> int:
+async def abandon_claims(conn: Connection, broadcast_id: int,
+                         claimed_before: str | None = None) -> int:
     """After a crash: recipients that were claimed but never confirmed. They may have got
-    the message; they are not sent it again ("unconfirmed")."""
-    cur = await conn.execute(
-        "UPDATE broadcast_targets SET status = 'unconfirmed' WHERE broadcast_id = ?"
-        " AND status = 'sending'", (broadcast_id,))
+    the message; they are not sent it again ("unconfirmed"). With ``claimed_before``
+    only those claimed before then (other replicas may be sending the rest right now);
+    a claim from before claims were timed counts as old."""
+    if claimed_before is None:
+        cur = await conn.execute(
+            "UPDATE broadcast_targets SET status = 'unconfirmed' WHERE broadcast_id = ?"
+            " AND status = 'sending'", (broadcast_id,))
+    else:
+        cur = await conn.execute(
+            "UPDATE broadcast_targets SET status = 'unconfirmed' WHERE broadcast_id = ?"
+            " AND status = 'sending' AND (claimed_at IS NULL OR claimed_at < ?)",
+            (broadcast_id, claimed_before))
     return cur.rowcount
 
 
@@ -171,10 +184,12 @@ async def progress(conn: Connection, broadcast_id: int) -> BroadcastProgress:
     return BroadcastProgress(int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4]))
 
 
-async def finish(conn: Connection, broadcast_id: int, now: str) -> None:
-    await conn.execute(
-        "UPDATE broadcasts SET status = 'done', finished_at = ? WHERE id = ?",
-        (now, broadcast_id))
+async def finish(conn: Connection, broadcast_id: int, now: str) -> bool:
+    """Mark it done; False when another sender (another replica) did first."""
+    cur = await conn.execute(
+        "UPDATE broadcasts SET status = 'done', finished_at = ? WHERE id = ?"
+        " AND status = 'sending'", (now, broadcast_id))
+    return cur.rowcount == 1
 
 
 async def last_notified(conn: Connection, project_id: int,
@@ -211,8 +226,11 @@ async def open_events(conn: Connection) -> list[tuple[int, int, str]]:
         return [(int(r[0]), int(r[1]), str(r[2])) for r in await cur.fetchall()]
 
 
-async def close_event(conn: Connection, event_id: int, now: str) -> None:
-    await conn.execute("UPDATE project_events SET done_at = ? WHERE id = ?", (now, event_id))
+async def close_event(conn: Connection, event_id: int, now: str) -> bool:
+    """Close an open event; False when it was closed already (by another replica)."""
+    cur = await conn.execute("UPDATE project_events SET done_at = ? WHERE id = ?"
+                             " AND done_at IS NULL", (now, event_id))
+    return cur.rowcount == 1
 
 
 async def recent(conn: Connection, project_id: int, limit: int) -> list[Broadcast]:

@@ -170,10 +170,20 @@ class Database:
         finally:
             await asyncio.to_thread(conn.close)
 
-    async def _migrate(self) -> None:
+    async def _version(self) -> int:
         async with self._conn.execute("PRAGMA user_version") as cur:
             row = await cur.fetchone()
-        version = row[0] if row else 0
+        return int(row[0]) if row else 0
+
+    async def applied_version(self) -> int:
+        """How many migrations the database has run (``/healthz`` compares it with
+        ``schema_version``: a replica of an older version on a newer database, or the
+        reverse, is not healthy)."""
+        async with self._lock:
+            return await self._version()
+
+    async def _migrate(self) -> None:
+        version = await self._version()
         for number, entry in enumerate(MIGRATIONS, start=1):
             if number <= version:
                 continue

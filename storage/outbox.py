@@ -104,14 +104,20 @@ async def postpone(conn: Connection, notice_id: int, not_before: str) -> None:
                        " AND claim IS NULL", (not_before, notice_id))
 
 
-async def settle_in_flight(conn: Connection, now: str) -> list[Row]:
+async def settle_in_flight(conn: Connection, now: str,
+                           claimed_before: str | None = None) -> list[Row]:
     """At start-up, with the run lock held: every notice still claimed was on the wire
     when a process died. It may have arrived, so it is finished as ``in_doubt`` and
-    never sent again; returns them for the log."""
-    async with conn.execute(
-        "UPDATE outbox SET sent_at = ?, outcome = 'in_doubt' WHERE sent_at IS NULL"
-        " AND claim IS NOT NULL"
-        " RETURNING id, worker_id, kind, payload", (now,)) as cur:
+    never sent again; returns them for the log. With ``claimed_before`` (several
+    replicas, no run lock) only claims older than that: the others may be on the wire
+    from a replica alive right now."""
+    sql = ("UPDATE outbox SET sent_at = ?, outcome = 'in_doubt' WHERE sent_at IS NULL"
+           " AND claim IS NOT NULL{older} RETURNING id, worker_id, kind, payload")
+    if claimed_before is None:
+        pending = conn.execute(sql.format(older=""), (now,))
+    else:
+        pending = conn.execute(sql.format(older=" AND claimed_at < ?"), (now, claimed_before))
+    async with pending as cur:
         return sorted(_read(await cur.fetchall()), key=lambda n: n.id)
 
 

@@ -123,14 +123,16 @@ class HeldLock:
         self._conn.close()  # the server lets go of the session's locks
 
 
-def try_session_lock(url: str, key: int) -> HeldLock | None:
+def try_session_lock(url: str, key: int, *, shared: bool = False) -> HeldLock | None:
     """The lock ``key`` on a connection of its own, or None when another session has it
-    (blocking)."""
+    (blocking). ``shared``: held together with other shared holders (webhook replicas),
+    never with an exclusive one (a polling run)."""
     try:
         conn = psycopg.connect(url, **connect_options())
     except psycopg.Error as exc:
         raise unreachable(url, exc) from None
-    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+    take = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
+    row = conn.execute(f"SELECT {take}(%s)", (key,)).fetchone()
     if not (row and row[0]):
         conn.close()
         return None

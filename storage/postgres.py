@@ -169,6 +169,11 @@ class PostgresDatabase:
     def schema_version(self) -> int:
         return len(MIGRATIONS)
 
+    async def applied_version(self) -> int:
+        """How many migrations the database has run (``/healthz``, as on SQLite)."""
+        async with self._pool.connection() as conn:
+            return await _version(conn)
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """A write transaction, this database's only writer until it ends."""

@@ -471,4 +471,28 @@ MIGRATIONS: list[str | Migration] = [
     ALTER TABLE qualifications ADD COLUMN exam_answers INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE qualifications ADD COLUMN exam_right INTEGER NOT NULL DEFAULT 0
     """,
+    # 17: several replicas behind a webhook (issue 14). Portable SQL (SQLite and
+    # PostgreSQL): no rowid alias, integer times where arithmetic happens.
+    # ``update_claims``: each Telegram update is claimed by one replica before it is
+    # handled (a unique insert), finished when handled, re-claimable once its claim is
+    # older than a timeout and still not done; rows older than 48 hours are pruned.
+    # ``rate_buckets``: token buckets shared by every replica, in millionths of a token
+    # and microseconds since the epoch, so the arithmetic is exact in Python.
+    # ``broadcast_targets.claimed_at``: a recipient claimed by a replica that died is
+    # told from one another replica is sending to right now.
+    """
+    CREATE TABLE IF NOT EXISTS update_claims (
+        update_id BIGINT NOT NULL PRIMARY KEY,
+        claim TEXT NOT NULL,                -- the claiming replica's token
+        claimed_at TEXT NOT NULL,
+        done_at TEXT                        -- NULL while being handled
+    );
+    CREATE INDEX IF NOT EXISTS update_claims_by_age ON update_claims (claimed_at);
+    CREATE TABLE IF NOT EXISTS rate_buckets (
+        name TEXT NOT NULL PRIMARY KEY,
+        tokens BIGINT NOT NULL,             -- millionths of a token; negative: a pause
+        updated_us BIGINT NOT NULL          -- microseconds since the epoch
+    );
+    ALTER TABLE broadcast_targets ADD COLUMN claimed_at TEXT
+    """,
 ]

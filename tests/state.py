@@ -74,14 +74,15 @@ def _table(where: Where, table: str, row: type[Row]) -> list[Row]:
     columns = ", ".join(row._fields)  # type: ignore[attr-defined]
     with connection(where) as conn:
         order = _ORDER.get(table, "id")
-        if not is_postgres(conn) and table in _ORDER:
+        if not is_postgres(conn) and table in _ORDER and table != "update_claims":
             order = "rowid"
         return [row(*r) for r in _fetch(conn, f"SELECT {columns} FROM {table} ORDER BY {order}")]
 
 
 #: tables without an id: SQLite gives them in insertion order (rowid), PostgreSQL has no
 #: such order, so by key (the order the bot writes them in)
-_ORDER = {"quiz_questions": "attempt_id, position", "qualifications": "worker_id, project_id"}
+_ORDER = {"quiz_questions": "attempt_id, position", "qualifications": "worker_id, project_id",
+          "update_claims": "update_id"}
 
 
 def _count(where: Where, table: str) -> int:
@@ -502,3 +503,15 @@ def cap_pages(conn: sqlite3.Connection, spare: int | None) -> None:
 def payload(notice: Notice) -> dict[str, Any]:
     """A notice's JSON payload as a dict."""
     return dict(json.loads(notice.payload))
+
+
+class UpdateClaim(NamedTuple):
+    update_id: int
+    claim: str
+    claimed_at: str
+    done_at: str | None
+
+
+def update_claims(where: Where) -> list[UpdateClaim]:
+    """Telegram updates claimed in webhook mode (``storage/updates.py``)."""
+    return _table(where, "update_claims", UpdateClaim)

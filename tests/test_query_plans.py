@@ -11,17 +11,21 @@ from __future__ import annotations
 import io
 import re
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.clock import FakeClock
 from bot.services import reports
+from bot.services.pacing import SharedBucket
+from bot.services.updates import Claim
 from bot.wiring import Services
 from tests.conftest import add_project, add_worker
 
 #: tables that grow with the work; a scan of one of them is a bug
-GROWING = ("items", "assignments", "ledger", "units", "outbox", "broadcast_targets")
+GROWING = ("items", "assignments", "ledger", "units", "outbox", "broadcast_targets",
+           "update_claims")
 #: scans that are meant: a partial index holding only the rows due now (or, for the
 #: outbox, the notices not yet finished)
 DUE_INDEXES = ("units_waiting", "outbox_due")
@@ -61,6 +65,16 @@ async def test_the_work_loop_and_its_jobs_never_scan_a_growing_table(
         await services.work.offers(1, 10_001)
         await services.broadcasts.notify_events()
         await services.broadcasts.start("reviews")
+        # webhook replicas: update claims, the shared rate, the in-doubt sweep, /metrics
+        claim = await services.updates.claim(10_001)
+        assert isinstance(claim, Claim)
+        await services.updates.claim(10_001)
+        await services.updates.finish(claim)
+        await services.updates.prune()
+        await SharedBucket(services.db, "telegram", 30).take()
+        await services.notices.settle_in_flight(timedelta(minutes=15))
+        await services.broadcasts.resumable(timedelta(minutes=15))
+        await services.health.depths()
     finally:
         raw.set_trace_callback(None)
     scans, sorts = [], []

@@ -107,3 +107,13 @@ async def test_an_in_process_bot_holds_its_database_until_it_stops(
                 pass
     async with running(config, poll_timeout=1) as (_app, services):
         assert await services.workers.get(1) is None  # the same database opens again
+
+
+def test_webhook_replicas_share_the_lock_and_never_run_beside_a_polling_bot(
+        tmp_path: Path) -> None:
+    db = tmp_path / "tapwork.db"
+    # two replicas; a polling run beside them would delete their webhook
+    with RunLock(db, shared=True), RunLock(db, shared=True), pytest.raises(AlreadyRunning):
+        RunLock(db).acquire()
+    with RunLock(db), pytest.raises(AlreadyRunning):
+        RunLock(db, shared=True).acquire()

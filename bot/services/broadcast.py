@@ -129,12 +129,15 @@ class Broadcasts:
         return store.Reach(project.id, quiz is not None, quiz.attempts if quiz else 0,
                            tuple(languages), to_iso(now), to_iso(now - QUIZ_BUSY))
 
-    async def resumable(self) -> list[Broadcast]:
-        """Broadcasts to carry on after a restart; their unconfirmed claims are settled."""
+    async def resumable(self, older_than: timedelta | None = None) -> list[Broadcast]:
+        """Broadcasts to carry on after a restart; their unconfirmed claims are settled.
+        With several replicas only claims ``older_than`` are (the rest may be on the wire
+        from a replica alive now); they run this as a repeating job too."""
+        before = to_iso(self.clock.now() - older_than) if older_than is not None else None
         async with self.db.transaction() as conn:
             pending = await store.unfinished(conn)
             for broadcast in pending:
-                await store.abandon_claims(conn, broadcast.id)
+                await store.abandon_claims(conn, broadcast.id, before)
         return pending
 
     async def unfinished(self) -> list[Broadcast]:
@@ -149,7 +152,7 @@ class Broadcasts:
         """
         now = self.clock.now()
         async with self.db.transaction() as conn:
-            ids = await store.claim(conn, broadcast.id, limit)
+            ids = await store.claim(conn, broadcast.id, limit, to_iso(now))
             if not ids:
                 return None
             workers = await worker_store.many(conn, ids)
@@ -188,9 +191,10 @@ class Broadcasts:
         async with self.db.read() as conn:
             return await store.progress(conn, broadcast.id)
 
-    async def finish(self, broadcast: Broadcast) -> None:
+    async def finish(self, broadcast: Broadcast) -> bool:
+        """Done; False when another replica finished it first (it reports the end)."""
         async with self.db.transaction() as conn:
-            await store.finish(conn, broadcast.id, to_iso(self.clock.now()))
+            return await store.finish(conn, broadcast.id, to_iso(self.clock.now()))
 
     async def set_progress_message(self, broadcast: Broadcast, message_id: int) -> None:
         async with self.db.transaction() as conn:
@@ -247,6 +251,11 @@ class Broadcasts:
         for event_id, project_id, kind in events:
             project = await self.catalog.get_by_id(project_id)
             async with self.db.transaction() as conn:
+                # closed first, and only if still open: a replica that read the same
+                # event skips it here (its notices are queued once either way: their
+                # keys name the event)
+                if not await store.close_event(conn, event_id, to_iso(now)):
+                    continue
                 if project is not None and project.status == "open":
                     # a project with nothing anyone can take tells nobody and uses up no
                     # one's allowance: its items will bring their own notice
@@ -262,5 +271,4 @@ class Broadcasts:
                                          to_iso(until) if until else None)
                     await store.set_notified(conn, project.id, due, to_iso(now))
                     queued += len(due)
-                await store.close_event(conn, event_id, to_iso(now))
         return queued

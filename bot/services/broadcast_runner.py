@@ -12,6 +12,8 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Protocol
 
 from bot.domain.projects import Project
 from bot.domain.records import Broadcast, BroadcastProgress
@@ -37,6 +39,19 @@ RECONNECT_DELAY = 0.5
 InvitationRenderer = Callable[[Project, str | None, Gettext], Outgoing]
 Sleep = Callable[[float], Awaitable[None]]
 Monotonic = Callable[[], float]
+
+
+class Pacing(Protocol):
+    """A broadcast's pace: wait for the next send's turn; hold everyone after a 429."""
+
+    async def slot(self) -> None: ...
+
+    async def pause(self, seconds: float) -> None: ...
+
+
+#: a broadcast -> the pace its senders share (``Pace`` in memory for one process,
+#: ``bot.services.pacing.SharedPace`` in the database for several replicas)
+PaceFor = Callable[[Broadcast], Pacing]
 
 
 def senders(rate: float) -> int:
@@ -98,14 +113,18 @@ class BroadcastRunner:
 
     def __init__(self, broadcasts: Broadcasts, workers: Workers, sender: Sender,
                  invitation: InvitationRenderer, sleep: Sleep = asyncio.sleep,
-                 monotonic: Monotonic = time.monotonic) -> None:
-        """``sleep`` and ``monotonic`` keep the pace; tests give a clock of their own."""
+                 monotonic: Monotonic = time.monotonic, pace: PaceFor | None = None,
+                 ) -> None:
+        """``sleep`` and ``monotonic`` keep the pace; tests give a clock of their own.
+        ``pace`` replaces the in-memory pace (several replicas share one in the
+        database)."""
         self.broadcasts = broadcasts
         self.workers = workers
         self.sender = sender
         self.invitation = invitation
         self.sleep = sleep
         self.monotonic = monotonic
+        self.pace_for: PaceFor = pace or (lambda b: Pace(b.rate, self.sleep, self.monotonic))
         self.tasks: dict[int, asyncio.Task[None]] = {}
         #: broadcast id -> the operator's progress message
         self.progress_messages: dict[int, int] = {}
@@ -118,9 +137,10 @@ class BroadcastRunner:
         self.tasks[broadcast.id] = asyncio.create_task(self.run(broadcast),
                                                        name=f"broadcast-{broadcast.id}")
 
-    async def resume(self) -> None:
-        """At start-up: carry on with every broadcast a previous run did not finish."""
-        for broadcast in await self.broadcasts.resumable():
+    async def resume(self, older_than: timedelta | None = None) -> None:
+        """At start-up: carry on with every broadcast a previous run did not finish.
+        ``older_than``: with several replicas, only claims that old are in doubt."""
+        for broadcast in await self.broadcasts.resumable(older_than):
             self.launch(broadcast)
 
     async def poll(self) -> None:
@@ -150,7 +170,7 @@ class BroadcastRunner:
         if project is None:
             await self.broadcasts.finish(broadcast)
             return
-        pace = Pace(broadcast.rate, self.sleep, self.monotonic)
+        pace = self.pace_for(broadcast)
         reporter = asyncio.create_task(self._report(broadcast))
         try:
             # a few sends in flight are enough to keep pace; more make each send dearer
@@ -163,10 +183,10 @@ class BroadcastRunner:
                 await reporter
         if self.stopping:
             return  # resumed at the next start
-        await self.broadcasts.finish(broadcast)
-        await self._show_progress(broadcast, done=True)
+        if await self.broadcasts.finish(broadcast):  # another replica's, if not ours
+            await self._show_progress(broadcast, done=True)
 
-    async def _sender(self, broadcast: Broadcast, project: Project, pace: Pace) -> None:
+    async def _sender(self, broadcast: Broadcast, project: Project, pace: Pacing) -> None:
         """Wait for a slot, then claim one recipient, send, record: only messages
         actually on the wire are ever in doubt if the process dies."""
         while not self.stopping:
@@ -179,7 +199,7 @@ class BroadcastRunner:
                 await self.broadcasts.record(broadcast, [(recipient.worker.id, status)])
 
     async def _send(self, broadcast: Broadcast, project: Project, recipient: Recipient,
-                    pace: Pace) -> str:
+                    pace: Pacing) -> str:
         """Send one invitation; returns what happened: sent, blocked, failed, unconfirmed.
 
         Sent again only after a failure that certainly did not deliver it (a 429, no

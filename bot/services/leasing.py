@@ -28,6 +28,7 @@ from bot.domain.project_spec import ProjectSpec
 from bot.domain.projects import Project
 from bot.domain.qualify import Access, Gate, access
 from bot.domain.records import Media, Worker
+from bot.services.meter import NO_METER, Meter
 from bot.services.standing import QualityStanding
 from storage import Database
 from storage import assignments as assignment_store
@@ -130,6 +131,9 @@ class Leasing:
         #: the too-fast threshold, the live estimate and suspension, per answer
         self.standing = standing
         self.rng = rng or random.Random()
+        #: counts answers and times their transactions for ``/metrics`` (silent unless
+        #: the composition root gives it one)
+        self.meter: Meter = NO_METER
 
     # -- serving -------------------------------------------------------------------
     async def start(self, worker_id: int, project_name: str) -> Served:

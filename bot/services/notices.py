@@ -25,6 +25,9 @@ from storage import Database, outbox
 log = logging.getLogger(__name__)
 #: a notice that could not be sent is tried again after this long
 RETRY_AFTER = timedelta(minutes=1)
+#: with several replicas, a notice claimed this long ago and not finished was on the
+#: wire when its replica died (a send, with PTB's retries after 429s, takes far less)
+IN_FLIGHT_TIMEOUT = timedelta(minutes=15)
 
 
 class Notices:
@@ -101,11 +104,17 @@ class Notices:
         async with self.db.transaction() as conn:
             await outbox.postpone(conn, notice.id, to_iso(until))
 
-    async def settle_in_flight(self) -> list[Notice | Unreadable]:
+    async def settle_in_flight(self, older_than: timedelta | None = None
+                               ) -> list[Notice | Unreadable]:
         """At start-up, under the run lock: notices a dead process left on the wire are
-        in doubt; they are logged, counted (``outcome = 'in_doubt'``), never resent."""
+        in doubt; they are logged, counted (``outcome = 'in_doubt'``), never resent.
+        Several replicas hold no run lock: then, at start-up and as a repeating job, only
+        claims ``older_than`` (``IN_FLIGHT_TIMEOUT``) are settled, since a younger one
+        may be on the wire from a replica alive right now."""
+        now = self.clock.now()
+        before = to_iso(now - older_than) if older_than is not None else None
         async with self.db.transaction() as conn:
-            left = await outbox.settle_in_flight(conn, to_iso(self.clock.now()))
+            left = await outbox.settle_in_flight(conn, to_iso(now), before)
         if left:
             log.warning("%d notice(s) were being sent when tapwork last stopped; they may "
                         "have arrived and are not sent again (in doubt): %s", len(left),

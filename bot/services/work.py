@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import secrets
+import time
 from dataclasses import dataclass, replace
 
 from bot.aggregation.geometry import Box, Point
@@ -113,10 +114,12 @@ class Work(Leasing):
                       choice: int | None = None, text: str | None = None,
                       message_id: int | None = None, shown: Shown | None = None,
                       drawing: Drawing | None = None) -> AnswerResult:
+        started = time.perf_counter()
         async with self.db.transaction() as conn:
             worker = await worker_store.get(conn, worker_id)
             result = await self._answer_in(conn, worker_id, worker, assignment_id,
                                            _Given(choice, text, drawing), message_id, shown)
+        self.meter.answer(result.outcome.value, time.perf_counter() - started)
         return replace(result, worker=worker)
 
     async def _answer_in(self, conn: Connection, worker_id: int,

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from bot.clock import Clock
 from bot.sim.phone import JSON, Phone, Signal
+from bot.sim.standin.webhook import WebhookDelivery
 from bot.sim.standin.wire import (
     _T,
     MAX_UPLOAD,
@@ -81,6 +82,11 @@ class _Core:
         self._drained_signal = Signal()
         self._poll_generation = 0
         self._webhook_url = ""
+        #: posting updates while a webhook is set (``bot/sim/standin/webhook.py``)
+        self.webhook: WebhookDelivery | None = None
+        #: replicas' URLs the posts go to in turn (the load balancer); empty: the
+        #: webhook's own URL
+        self.webhook_targets: list[str] = []
         self._callbacks: dict[str, int] = {}
         self._callback_seq = 0
         self._files: dict[str, StoredFile] = {}
@@ -126,7 +132,24 @@ class _Core:
             return
         self._closing = True
         self._updates_signal.notify()
+        await self._stop_webhook()
         await runner.cleanup()
+
+    async def _stop_webhook(self) -> None:
+        delivery, self.webhook = self.webhook, None
+        if delivery is not None:
+            await delivery.stop()
+
+    async def _start_webhook(self, url: str, secret: str, allowed: frozenset[str] | None,
+                             connections: int) -> None:
+        """Post updates to ``url`` (or ``webhook_targets``) from now on; setting it again
+        replaces the delivery, keeping what is queued (Telegram's pending updates)."""
+        await self._stop_webhook()
+        delivery = WebhookDelivery(self._updates, self._drained_signal.notify, url, secret,
+                                   allowed, connections)
+        delivery.targets = self.webhook_targets
+        self.webhook = delivery
+        delivery.start()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -293,6 +316,8 @@ class _Core:
         raw = json.dumps(update, ensure_ascii=False, separators=(",", ":")).encode()
         self._updates.append((self._last_update_id, kind, raw))
         self._updates_signal.notify()
+        if self.webhook is not None:
+            self.webhook.kick()
         return update
 
     def _confirm(self, offset: int) -> None:

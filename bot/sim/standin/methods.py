@@ -54,25 +54,49 @@ class BotApiStandIn(_Chats):
         return True
 
     async def _api_setWebhook(self, params: JSON, files: dict[str, _Upload]) -> Any:
-        # Accepted and remembered (getUpdates then answers 409); nothing is delivered.
-        self._webhook_url = str(params.get("url") or "")
+        """Remember the webhook and post every update there (getUpdates then answers
+        409), with the secret token in each post's header, as Telegram does."""
+        url = str(params.get("url") or "")
         if params.get("drop_pending_updates"):
             self._updates.clear()
+        if not url:
+            return await self._api_deleteWebhook({}, files)
+        if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided "
+                                "for webhook")
+        secret = str(params.get("secret_token") or "")
+        if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+        allowed = params.get("allowed_updates")
+        connections = min(max(_as_int(params.get("max_connections"), 40), 1), 100)
+        self._webhook_url = url
+        await self._start_webhook(url, secret, frozenset(allowed) if isinstance(
+            allowed, list) and allowed else None, connections)
         return True
 
     async def _api_deleteWebhook(self, params: JSON, files: dict[str, _Upload]) -> Any:
         self._webhook_url = ""
+        await self._stop_webhook()
         if params.get("drop_pending_updates"):
             self._updates.clear()
             self._drained_signal.notify()
         return True
 
     async def _api_getWebhookInfo(self, params: JSON, files: dict[str, _Upload]) -> Any:
-        return {
+        info: JSON = {
             "url": self._webhook_url,
             "has_custom_certificate": False,
             "pending_update_count": len(self._updates),
         }
+        delivery = self.webhook
+        if delivery is not None:
+            info["max_connections"] = delivery.connections
+            if delivery.allowed is not None:
+                info["allowed_updates"] = sorted(delivery.allowed)
+            if delivery.last_error:
+                info["last_error_date"] = self._now()
+                info["last_error_message"] = delivery.last_error
+        return info
 
     async def _api_setMyCommands(self, params: JSON, files: dict[str, _Upload]) -> Any:
         commands = params.get("commands")
