@@ -1,5 +1,5 @@
-"""Downloads: a project's export streamed as it is written, payout requests as CSV, and
-the charts as PNG.
+"""Downloads: a project's export streamed as it is written (JSONL, CSV, and COCO JSON for
+boxes and points projects), payout requests as CSV, and the charts as PNG.
 
 An export is written by the report service on its own thread (``Reports.export``, the
 same code as ``tapwork export``), into a file-like bridge whose chunks the event loop
@@ -29,7 +29,10 @@ CHUNK = 64 * 1024
 WINDOW = 8
 #: how often a waiting export thread looks whether the browser went away (seconds)
 POLL = 0.5
-CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
+CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv",
+                 "coco": "application/json"}
+#: the file a download is saved as, by format (COCO is one JSON document)
+SUFFIXES = {"jsonl": "jsonl", "csv": "csv", "coco": "coco.json"}
 
 
 class BrowserGone(Exception):
@@ -90,10 +93,13 @@ async def export(request: web.Request) -> web.StreamResponse:
     if fmt not in CONTENT_TYPES:
         raise web.HTTPNotFound()
     chosen = await project_of(request)
+    if fmt == "coco" and not chosen.spec.spatial:  # COCO holds boxes and keypoints only
+        raise web.HTTPNotFound()
     reports = request.app[SERVICES].reports
     response = web.StreamResponse(headers={
         "Content-Type": f"{CONTENT_TYPES[fmt]}; charset=utf-8",
-        "Content-Disposition": f'attachment; filename="{chosen.spec.name}.{fmt}"',
+        "Content-Disposition":
+            f'attachment; filename="{chosen.spec.name}.{SUFFIXES[fmt]}"',
         "Cache-Control": "no-store"})
     await response.prepare(request)
     bridge = Bridge(asyncio.get_running_loop())
