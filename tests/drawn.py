@@ -85,9 +85,10 @@ def drawn_config(folder: Path) -> Any:
 class MiniAppServer:
     """The Mini App on a real aiohttp server at 127.0.0.1, on a port of its own."""
 
-    def __init__(self, services: Services, hook: Any = None) -> None:
+    def __init__(self, services: Services, hook: Any = None, quiz_hook: Any = None) -> None:
         self.services = services
         self.hook = hook
+        self.quiz_hook = quiz_hook
         self.runner: Any = None
         self.url = ""
 
@@ -95,7 +96,7 @@ class MiniAppServer:
         from aiohttp import web
 
         from handlers.web.miniapp import miniapp
-        self.runner = web.AppRunner(miniapp(self.services, self.hook))
+        self.runner = web.AppRunner(miniapp(self.services, self.hook, self.quiz_hook))
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
         await site.start()
