@@ -1,20 +1,25 @@
 """Files in and out of the dashboard over plain HTTP: an items upload as a plain form
 post (a page with the report) and as the page's script sends it (JSON lines: progress,
-then the report), and the COCO download of boxes and points projects."""
+then the report), the COCO download of boxes and points projects, and the charts in
+their phone shape."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import AsyncIterator, Callable
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import ClientSession, CookieJar, FormData
+from PIL import Image
 
 from bot.clock import FakeClock
 from bot.intake.records import ImportResult
+from bot.render.charts import PHONE, WIDE, Shape, bar_chart
 from bot.sim.standin import BotApiStandIn
 from handlers.web.dashboard import uploads
 from tests.dashboard_helpers import Dashboard, dashboard, load_reviews, signed_in
@@ -157,3 +162,53 @@ async def test_coco_is_offered_and_served_for_boxes_and_points_only(
         assert status == 200 and json.loads(body)["categories"][0]["keypoints"]
         status, _disposition, _body = await _get(http, f"{dash.home}p/reviews/export.coco")
         assert status == 404  # a sentiment project has no boxes to give
+
+
+def _label_runs(png: bytes, shape: Shape) -> list[tuple[int, int]]:
+    """The x ranges of ink in the band under the axis (one per axis label drawn),
+    glyphs of one label closer than a third of the type size joined."""
+    with Image.open(io.BytesIO(png)) as image:
+        pixels = image.convert("L").load()
+        top = shape.height - shape.type_size * 3 + shape.type_size // 3
+        inked = [x for x in range(shape.width)
+                 if any(pixels[x, y] < 200 for y in range(top, shape.height))]
+    runs: list[tuple[int, int]] = []
+    for x in inked:
+        if runs and x - runs[-1][1] <= shape.type_size // 3:
+            runs[-1] = (runs[-1][0], x)
+        else:
+            runs.append((x, x))
+    return runs
+
+
+def test_the_phone_chart_is_taller_with_larger_type_and_labels_that_never_touch() -> None:
+    days = [f"{d:02d}" for d in range(1, 32)]
+    values = list(range(31))
+    wide, phone = bar_chart(values, days, "30"), bar_chart(values, days, "30", PHONE)
+    with Image.open(io.BytesIO(phone)) as image:
+        assert image.size == (720, 640)
+    for png, shape in ((wide, WIDE), (phone, PHONE)):
+        runs = _label_runs(png, shape)
+        gaps = [b[0] - a[1] for a, b in pairwise(runs)]
+        assert 3 <= len(runs) < 31  # thinned out, the first kept
+        assert min(gaps) >= shape.type_size // 3
+    # at the width a 360 px phone leaves (330 px), a digit of the phone chart is about
+    # as tall as the page's small print; the wide chart's would be a third smaller
+    assert PHONE.type_size * 330 / PHONE.width > 16
+    assert WIDE.type_size * 330 / WIDE.width < 8
+
+
+async def test_a_chart_comes_in_the_phone_shape_when_asked(dash: Dashboard,
+                                                         tmp_path: Path) -> None:
+    await load_reviews(dash.bot, tmp_path)
+    async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as http:
+        await signed_in(dash, http)
+        sizes = {}
+        for query in ("", "?size=phone"):
+            async with http.get(f"{dash.home}p/reviews/chart/answers.png{query}") as r:
+                with Image.open(io.BytesIO(await r.read())) as image:
+                    sizes[query] = image.size
+        async with http.get(f"{dash.home}p/reviews") as response:
+            page = await response.text()
+    assert sizes == {"": (800, 450), "?size=phone": (720, 640)}
+    assert 'srcset="/dashboard/p/reviews/chart/answers.png?size=phone"' in page

@@ -19,7 +19,7 @@ from typing import TextIO, cast
 from aiohttp import web
 
 from bot.domain.payout_sheet import payouts_csv
-from bot.render.charts import bar_chart
+from bot.render.charts import PHONE, WIDE, bar_chart
 from handlers.web.dashboard.auth import SERVICES
 from handlers.web.dashboard.pages import project_of
 
@@ -133,7 +133,8 @@ async def payouts_sheet(request: web.Request) -> web.Response:
 async def chart(request: web.Request) -> web.Response:
     """``answers``: per hour, the last 24 hours; ``done``: items finished per hour (per
     day past three days); ``rates``: workers by hourly rate, in tenths of ``min_hourly``
-    (or of the highest rate when the project has none)."""
+    (or of the highest rate when the project has none). ``?size=phone``: the taller
+    shape with larger type that a page shows at phone width (``bot.render.charts``)."""
     services = request.app[SERVICES]
     chosen = await project_of(request)
     which = request.match_info["which"]
@@ -148,7 +149,8 @@ async def chart(request: web.Request) -> web.Response:
     else:
         raise web.HTTPNotFound()
     top = str(max(values)) if any(values) else ""
-    png = await asyncio.to_thread(bar_chart, values, labels, top)
+    shape = PHONE if request.query.get("size") == "phone" else WIDE
+    png = await asyncio.to_thread(bar_chart, values, labels, top, shape)
     return web.Response(body=png, content_type="image/png",
                         headers={"Cache-Control": "no-store"})
 
