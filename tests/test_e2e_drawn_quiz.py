@@ -91,6 +91,11 @@ async def test_a_boxes_quiz_is_drawn_in_the_mini_app_and_shown_back_drawn(
                             headers={"Authorization": f"tma {init}"}) as response:
             assert response.status == 200
             assert (await response.json())["kind"] == "boxes"
+        async with http.get(f"{web.url}{path}/image",
+                            headers={"Authorization": f"tma {init}"}) as response:
+            assert response.status == 200 and response.content_type == "image/jpeg"
+        async with http.get(f"{web.url}{path}?lang=ko") as response:
+            assert f'data-base="{path}"' in await response.text()  # the page calls here
         assert (await send(path, GOLD, user=92))[0] == 404  # someone else's question
         async with http.post(f"{web.url}{path}/answer", data=json.dumps({"drawing": GOLD}),
                              headers={"Authorization": f"tma {init}x"}) as response:
