@@ -43,7 +43,7 @@ from handlers.sending import TelegramSender
 from handlers.web.dashboard import dashboard_app
 from handlers.web.metrics import Metrics
 from handlers.web.miniapp import add_routes as add_miniapp
-from handlers.web.miniapp.chat import next_task_in_chat
+from handlers.web.miniapp.chat import next_question_in_chat, next_task_in_chat
 from handlers.web.server import Mount, WebServer, build_web_app
 
 log = logging.getLogger(__name__)
@@ -265,7 +265,8 @@ def _pages(application: App, services: Services) -> list[Mount]:
         app.add_subapp("/dashboard", dashboard_app(services, launch=runner.launch))
 
     def miniapp(app: web.Application) -> None:
-        add_miniapp(app, services, next_task_in_chat(application))
+        add_miniapp(app, services, next_task_in_chat(application),
+                    next_question_in_chat(application))
 
     return [dashboard, miniapp]
 

@@ -12,7 +12,7 @@ from handlers.callbacks import QuizAnswer, QuizStart, any_of, parse_any
 from handlers.common import Context
 from handlers.keyboards import other_projects, stale, start_project
 from handlers.quiz_text import feedback_note, gate_text, practice_note, result_text, too_long
-from handlers.render import answer_rows, show_item, show_text
+from handlers.render import answer_rows, drawing_button, show_item, show_text
 
 #: starting a round and answering its questions: one handler
 QUIZ_BUTTONS = (QuizStart, QuizAnswer)
@@ -21,13 +21,20 @@ QUIZ_PATTERN = any_of(*QUIZ_BUTTONS)
 
 async def show_question(context: Context, chat_id: int, question: Question, _: Gettext,
                         replace: Message | None = None, note: str = "") -> None:
+    """A question with its answer buttons; a boxes or points question has one, opening
+    it in the Mini App (``/app/quiz/<attempt>/<position>``)."""
     a, p = question.attempt_id, question.position
     # both rounds may end early (bot.quiz_rules): the total is an upper bound
     header = (_("Practice {n} of at most {total}", n=p + 1, total=question.total)
               if question.phase == "training"
               else _("Exam question {n} of at most {total}", n=p + 1, total=question.total))
-    markup = InlineKeyboardMarkup(answer_rows(question.project, _,
-                                              lambda choice: QuizAnswer(a, p, choice)))
+    if question.project.spec.spatial:
+        markup = InlineKeyboardMarkup([[drawing_button(
+            question.project, f"quiz/{a}/{p}", _, context.services.config.web.public_url,
+            other_projects(_))]])
+    else:
+        markup = InlineKeyboardMarkup(answer_rows(question.project, _,
+                                                  lambda choice: QuizAnswer(a, p, choice)))
     sent, file_id = await show_item(context, chat_id, question.project, question.text,
                                     question.media, markup, _, replace, note, header)
     if file_id and question.media is not None:
@@ -37,33 +44,44 @@ async def show_question(context: Context, chat_id: int, question: Question, _: G
 
 async def present_step(update: Update, context: Context, step: QuizStep, _: Gettext,
                        replace: Message | None = None) -> None:
-    chat = update.effective_chat
+    chat, user = update.effective_chat, update.effective_user
     assert chat is not None
+    if step.outcome in (QuizOutcome.NO_QUIZ, QuizOutcome.NOTHING_LEFT):
+        if step.project is not None:
+            await serve.begin_by_id(update, context, step.project.id, replace)
+        return
+    if user is not None:
+        await present_to(context, chat.id, user.id, step, _, replace)
+
+
+async def present_to(context: Context, chat_id: int, user_id: int, step: QuizStep,
+                     _: Gettext, replace: Message | None = None, note: str | None = None
+                     ) -> None:
+    """The next question, the end of practice, or the exam's result, in ``chat_id``
+    (``note``: instead of the feedback line, when it was shown apart)."""
     project = step.project
-    note = feedback_note(project, step.feedback, _) if step.feedback and project else ""
+    if note is None:
+        note = feedback_note(project, step.feedback, _) if step.feedback and project else ""
     if step.practice_started:
         note = "\n\n".join(p for p in (note, practice_note(_)) if p)
     if step.outcome is QuizOutcome.NEXT and step.question is not None:
-        await show_question(context, chat.id, step.question, _, replace, note)
+        await show_question(context, chat_id, step.question, _, replace, note)
         return
     if project is None:
         return
-    if step.outcome is QuizOutcome.TRAINING_DONE and update.effective_user is not None:
-        gate = await context.services.work.access(update.effective_user.id, project)
+    if step.outcome is QuizOutcome.TRAINING_DONE:
+        gate = await context.services.work.access(user_id, project)
         text, markup = gate_text(project, gate, _)
         done = _("Practice finished. Well done!")
-        await show_text(context, chat.id, "\n\n".join(p for p in (note, done, text) if p),
+        await show_text(context, chat_id, "\n\n".join(p for p in (note, done, text) if p),
                         markup, replace)
         return
     if step.outcome is QuizOutcome.FINISHED and step.result is not None:
         rows = [[start_project(_("▶️ Start working"), project.id)]] \
             if step.result.passed else []
         rows.append([other_projects(_)])
-        await show_text(context, chat.id, result_text(project, step.result, _),
+        await show_text(context, chat_id, result_text(project, step.result, _),
                         InlineKeyboardMarkup(rows), replace)
-        return
-    if step.outcome in (QuizOutcome.NO_QUIZ, QuizOutcome.NOTHING_LEFT):
-        await serve.begin_by_id(update, context, project.id, replace)
 
 
 async def callback(update: Update, context: Context) -> None:

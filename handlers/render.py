@@ -135,7 +135,8 @@ def task_markup(task: Task, _: Gettext, senior: bool = False,
     task's answer is one button opening the Mini App under ``public_url``."""
     a = task.assignment_id
     if task.project.spec.spatial:
-        rows = [[drawing_button(task, _, public_url)]]
+        rows = [[drawing_button(task.project, f"task/{a}", _, public_url,
+                                button("", Skip(a)))]]
     else:
         rows = answer_rows(task.project, _, lambda choice: Unreadable(a) if choice is None
                            else Answer(a, choice))
@@ -145,16 +146,18 @@ def task_markup(task: Task, _: Gettext, senior: bool = False,
     return InlineKeyboardMarkup(rows)
 
 
-def drawing_button(task: Task, _: Gettext, public_url: str) -> InlineKeyboardButton:
-    """The Web App button of a boxes or points task: ``/app/task/<assignment>`` on the
-    bot's web server, in the reader's language. Without ``web.public_url`` there is no
-    page to open: the button says so (and Skip moves on)."""
-    text = (_("✏️ Draw boxes") if task.project.spec.kind == "boxes"
+def drawing_button(project: Project, path: str, _: Gettext, public_url: str,
+                   fallback: InlineKeyboardButton) -> InlineKeyboardButton:
+    """The Web App button of a boxes or points task (``path``: ``task/<assignment>``)
+    or quiz question (``quiz/<attempt>/<position>``): ``/app/<path>`` on the bot's web
+    server, in the reader's language. Without ``web.public_url`` there is no page to
+    open: the button says so, and does what ``fallback`` does (Skip, for a task)."""
+    text = (_("✏️ Draw boxes") if project.spec.kind == "boxes"
             else _("📍 Place points"))
     if not public_url:
-        return button(_("⚠️ The drawing page is not set up: please skip"),
-                      Skip(task.assignment_id))
-    url = f"{public_url}/app/task/{task.assignment_id}?lang={_.language}"
+        return InlineKeyboardButton(_("⚠️ The drawing page is not set up: please skip"),
+                                    callback_data=fallback.callback_data)
+    url = f"{public_url}/app/{path}?lang={_.language}"
     return InlineKeyboardButton(text, web_app=WebAppInfo(url))
 
 

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import ClientSession, web
 
 from bot.app import running
 from bot.clock import FakeClock
@@ -76,3 +76,15 @@ async def load_reviews(bot: Running, tmp_path: Path, items: int = 3, **doc: obje
     file.write_text("".join(json.dumps({"id": f"i{i}", "text": f"item {i}"}) + "\n"
                             for i in range(items)))
     assert (await bot.services.catalog.import_file("reviews", file)).ok
+
+
+async def signed_in(dash: Dashboard, http: ClientSession) -> str:
+    """Sign ``http`` in through a chat link; returns the page's CSRF token."""
+    async with http.get(await dash.link_from_chat()) as response:
+        assert response.status == 200
+        cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie
+    async with http.get(dash.home) as response:
+        found = re.search(r'name="csrf" value="([0-9a-f]{64})"', await response.text())
+    assert found is not None
+    return found.group(1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +47,10 @@ def picture(width: int = 640, height: int = 480, seed: int = 0) -> bytes:
 
 async def add_drawn_project(services: Services, folder: Path, doc: dict[str, object],
                             items: int = 3, gold: dict[int, Any] | None = None,
-                            size: tuple[int, int] = (640, 480)) -> None:
-    """Save ``doc`` and import ``items`` pictures (``gold``: item number -> drawing)."""
+                            size: tuple[int, int] = (640, 480),
+                            quiz: Collection[int] = ()) -> None:
+    """Save ``doc`` and import ``items`` pictures (``gold``: item number -> drawing;
+    ``quiz``: the item numbers that are quiz questions, each needing its gold)."""
     spec = parse_project(doc)
     await services.catalog.save(spec)
     lines = []
@@ -56,6 +59,8 @@ async def add_drawn_project(services: Services, folder: Path, doc: dict[str, obj
         line: dict[str, Any] = {"id": f"img-{i}", "image": f"p{i}.png"}
         if gold and i in gold:
             line["gold"] = gold[i]
+        if i in quiz:
+            line["quiz"] = True
         lines.append(json.dumps(line))
     path = folder / f"{spec.name}.jsonl"
     path.write_text("\n".join(lines) + "\n")
@@ -80,9 +85,10 @@ def drawn_config(folder: Path) -> Any:
 class MiniAppServer:
     """The Mini App on a real aiohttp server at 127.0.0.1, on a port of its own."""
 
-    def __init__(self, services: Services, hook: Any = None) -> None:
+    def __init__(self, services: Services, hook: Any = None, quiz_hook: Any = None) -> None:
         self.services = services
         self.hook = hook
+        self.quiz_hook = quiz_hook
         self.runner: Any = None
         self.url = ""
 
@@ -90,7 +96,7 @@ class MiniAppServer:
         from aiohttp import web
 
         from handlers.web.miniapp import miniapp
-        self.runner = web.AppRunner(miniapp(self.services, self.hook))
+        self.runner = web.AppRunner(miniapp(self.services, self.hook, self.quiz_hook))
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
         await site.start()

@@ -93,6 +93,14 @@ async def shoot(page: Page, name: str) -> None:
     await page.set_viewport_size(DESKTOP)
 
 
+async def shoot_upload(page: Page, name: str) -> None:
+    """The upload section alone at phone size, for the README."""
+    await page.set_viewport_size(PHONE)
+    section = page.locator("section", has=page.locator("#h-upload"))
+    await section.screenshot(path=str(SHOTS / f"dashboard-{name}-phone.png"))
+    await page.set_viewport_size(DESKTOP)
+
+
 async def test_an_operator_runs_a_project_from_the_browser(
         browser: Browser, dash: Dashboard, tmp_path: Path) -> None:
     bot = dash.bot
@@ -122,7 +130,8 @@ async def test_an_operator_runs_a_project_from_the_browser(
     await axe_check(page, dash.base)
     await shoot(page, "project")
 
-    # a bad file: nothing imported, the same line-numbered report as `tapwork import`
+    # a bad file chosen with the file input: nothing imported, the same line-numbered
+    # report as `tapwork import`, shown in the page
     bad = b'{"id": "x1", "text": "fine"}\n{"id": "x1", "text": "again"}\n{"id": "x3"}\n'
     await page.set_input_files("#file", files=[
         {"name": "items.jsonl", "mimeType": "application/x-ndjson", "buffer": bad}])
@@ -133,8 +142,7 @@ async def test_an_operator_runs_a_project_from_the_browser(
     await expect(page.get_by_text("Nothing was imported.")).to_be_visible()
     assert (await bot.services.reports.stats())[0].items == 3
     await axe_check(page, dash.base)
-    await shoot(page, "import-report")
-    await page.go_back()
+    await shoot_upload(page, "import-report")
 
     # the export, streamed as a download
     async with page.expect_download() as waiting:
@@ -218,3 +226,60 @@ async def test_a_change_without_its_csrf_token_is_refused(
     await page.get_by_role("button", name="Pause the project").click()
     await expect(page.get_by_role("button", name="Open the project again")).to_be_visible()
     assert (await dash.bot.services.catalog.get("reviews")).status == "paused"
+
+
+#: a file dropped on the upload area, made in the page as a drag from the desktop would
+DROP = """([name, text]) => {
+  const dropped = new DataTransfer();
+  dropped.items.add(new File([text], name, {type: "application/x-ndjson"}));
+  const zone = document.querySelector("[data-drop]");
+  for (const type of ["dragenter", "dragover", "drop"])
+    zone.dispatchEvent(new DragEvent(type, {bubbles: true, cancelable: true,
+                                            dataTransfer: dropped}));
+}"""
+
+
+async def test_a_dropped_file_is_imported_with_its_progress_and_report(
+        browser: Browser, dash: Dashboard, tmp_path: Path) -> None:
+    await load_reviews(dash.bot, tmp_path, items=3)
+    context = await browser.new_context(viewport=PHONE, has_touch=True, locale="en-US")
+    page = await context.new_page()
+    await page.goto(await dash.link_from_chat())
+    await page.goto(f"{dash.home}p/reviews")
+    # the file input stays the keyboard's way in: the next stop after the section heading
+    await page.get_by_role("heading", name="Add items").click()
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.id") == "file"
+
+    rows = "".join(json.dumps({"id": f"n{i}", "text": f"new {i}"}) + "\n"
+                   for i in range(1200))
+    await page.evaluate(DROP, ["more.jsonl", rows])
+    await expect(page.get_by_role("status")).to_have_text("Chosen: more.jsonl")
+    assert await page.evaluate("document.getElementById('file').files[0].name") \
+        == "more.jsonl"
+    said: list[str] = []  # every sentence the progress line showed, in order
+    await page.expose_function("heard", lambda text: said.append(text))
+    await page.evaluate("""() => new MutationObserver(() =>
+        heard(document.getElementById("upload-said").textContent)).observe(
+        document.getElementById("upload-said"), {childList: true, characterData: true,
+                                                 subtree: true})""")
+    await page.get_by_role("button", name="Check and import").click()
+    report = page.get_by_test_id("report")
+    await expect(report).to_contain_text("more.jsonl imported.")
+    await expect(report).to_contain_text("1200 items")
+    await expect(page.get_by_text("Imported.", exact=True)).to_be_visible()
+    assert (await dash.bot.services.reports.stats())[0].items == 1203
+    assert any(s.startswith("Sending more.jsonl: ") for s in said), said
+    assert "Checking more.jsonl…" in said, said
+    assert not page.url.endswith("/upload")  # the page stayed; nothing navigated
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"]
+    await axe_check(page, dash.base)
+
+    # a second drop of the same file: every id is taken, so nothing, line by line
+    await page.evaluate(DROP, ["more.jsonl", rows])
+    await page.get_by_role("button", name="Check and import").click()
+    await expect(page.get_by_text("Nothing was imported.")).to_be_visible()
+    await expect(report).to_contain_text("line 1")
+    assert (await dash.bot.services.reports.stats())[0].items == 1203
+    await context.close()

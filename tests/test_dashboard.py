@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from bot.wiring import Services
 from handlers.web.dashboard.downloads import rate_buckets
 from handlers.web.dashboard.render import accept_language
 from tests.conftest import OPERATOR_ID, add_worker
-from tests.dashboard_helpers import Dashboard, dashboard, load_reviews
+from tests.dashboard_helpers import Dashboard, dashboard, load_reviews, signed_in
 from tests.state import dashboard_link_hashes, operator_actions
 
 
@@ -108,25 +107,13 @@ async def test_dashboard_in_chat_sends_an_operator_a_link_and_a_stranger_nothing
 # -- sessions, CSRF and actions over HTTP ----------------------------------------------------
 
 
-async def _signed_in(dash: Dashboard, http: ClientSession) -> str:
-    """Sign ``http`` in through a chat link; returns the page's CSRF token."""
-    async with http.get(await dash.link_from_chat()) as response:
-        assert response.status == 200
-        cookie = response.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie
-    async with http.get(dash.home) as response:
-        found = re.search(r'name="csrf" value="([0-9a-f]{64})"', await response.text())
-    assert found is not None
-    return found.group(1)
-
-
 async def test_pages_need_a_session_and_changes_need_its_token(dash: Dashboard,
                                                              tmp_path: Path) -> None:
     await load_reviews(dash.bot, tmp_path)
     async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as http:
         async with http.get(f"{dash.home}p/reviews") as response:
             assert response.status == 401
-        csrf = await _signed_in(dash, http)
+        csrf = await signed_in(dash, http)
         status = f"{dash.home}p/reviews/status"
         async with http.post(status, data={"status": "paused", "csrf": csrf[:-1] + "0"}) as r:
             assert r.status == 403
@@ -135,7 +122,7 @@ async def test_pages_need_a_session_and_changes_need_its_token(dash: Dashboard,
             assert response.status == 200
     assert (await dash.bot.services.catalog.get("reviews")).status == "paused"
     async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as other:  # another session
-        other_csrf = await _signed_in(dash, other)
+        other_csrf = await signed_in(dash, other)
     assert other_csrf != csrf
 
 
@@ -144,7 +131,7 @@ async def test_suspending_keeps_the_operators_reason(dash: Dashboard, tmp_path: 
     await load_reviews(dash.bot, tmp_path)
     await add_worker(dash.bot.services, 5001)
     async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as http:
-        csrf = await _signed_in(dash, http)
+        csrf = await signed_in(dash, http)
         url = f"{dash.home}p/reviews/workers/5001"
         async with http.post(url, data={"csrf": csrf, "action": "suspend"}) as response:
             assert response.status == 422  # no reason: nothing changes
@@ -166,7 +153,7 @@ async def test_a_payout_is_rejected_with_the_reason_told_to_the_worker(
     [request] = await payroll.request_payout(5001, "p1")
     assert request.payout is not None
     async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as http:
-        csrf = await _signed_in(dash, http)
+        csrf = await signed_in(dash, http)
         url = f"{dash.home}payouts/{request.payout.id}"
         async with http.post(url, data={"csrf": csrf, "decision": "reject"}) as response:
             assert response.status == 422
@@ -186,7 +173,7 @@ async def test_an_export_streams_every_item(dash: Dashboard, tmp_path: Path) -> 
     """More than one chunk of the bridge and one page of the export."""
     await load_reviews(dash.bot, tmp_path, items=2500)
     async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as http:
-        await _signed_in(dash, http)
+        await signed_in(dash, http)
         async with http.get(f"{dash.home}p/reviews/export.jsonl") as response:
             assert response.headers["Content-Disposition"] == \
                 'attachment; filename="reviews.jsonl"'
@@ -199,7 +186,7 @@ async def test_a_broadcast_started_in_the_browser_is_queued_and_shown(
         dash: Dashboard, tmp_path: Path) -> None:
     await load_reviews(dash.bot, tmp_path)
     async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as http:
-        csrf = await _signed_in(dash, http)
+        csrf = await signed_in(dash, http)
         async with http.post(f"{dash.home}p/reviews/broadcast",
                              data={"csrf": csrf, "text": "x" * 5000}) as response:
             assert response.status == 422  # too long for one message: nothing queued

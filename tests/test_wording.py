@@ -89,8 +89,8 @@ def test_the_korean_checks_catch_what_they_are_for() -> None:
 
 #: names and codes that stay in Latin letters in Korean and Chinese text too: the
 #: product, Telegram, "ID", file formats and units, an ISO currency code in an example
-ALLOWED_ASCII = {"tapwork", "Telegram", "ID", "TOML", "JSONL", "CSV", "ZIP", "MB", "UTC",
-                 "USD"}
+ALLOWED_ASCII = {"tapwork", "Telegram", "ID", "TOML", "JSONL", "CSV", "ZIP", "COCO", "JSON",
+                 "MB", "UTC", "USD"}
 #: bot commands, the CLI, the deep link shape, a file name ending, the language prefixes
 #: of /newproject: typed as they are
 _LITERAL = re.compile(r"(?<![\w/])/[a-z_]+|tapwork [a-z]+|t\.me/\S+|\.toml\b"

@@ -180,15 +180,11 @@ def _skill_bonus(value: dict[str, Any] | None, read: _Reader) -> SkillBonus | No
 
 def _kind_keys(data: dict[str, Any], kind: str) -> None:
     """A key meant for another kind of project is a mistake worth naming (``iou`` in a
-    points project was meant for boxes), not a value to ignore. A drawn project has no
-    quiz yet: its questions would need the Mini App too."""
+    points project was meant for boxes), not a value to ignore."""
     for key, owner in KIND_KEYS.items():
         if key in data and kind != owner:
             raise ProjectError("{key} is for {owner} projects, not {kind}", key=key,
                                owner=owner, kind=kind)
-    if kind in SPATIAL_KINDS and "quiz" in data:
-        raise ProjectError("a {kind} project cannot have a [quiz] yet: use gold checks "
-                           "(gold items) to check its workers", kind=kind)
 
 
 def parse_project(data: dict[str, Any], *, stored: bool = False) -> ProjectSpec:

@@ -10,6 +10,12 @@ its right answer. Quiz answers are never paid and never labels; a passed exam's 
 start the worker's gold record (``storage.quality.skill_stats``).
 Both rounds stop as soon as more questions would change nothing (``bot.domain.quiz_rules``); an
 attempt keeps only the questions it asked, so its record reads "4 of 4 right".
+
+A boxes or points question is answered in the Mini App, as a task is
+(``drawing_question``, then ``answer(…, drawing=…)``), judged with the project's ``iou``
+or ``point_tolerance`` exactly as a gold check at work; its feedback and the exam's
+missed questions carry the picture and the worker's drawing, so the chat can show the
+right shapes drawn over it (``Work.drawn_feedback``).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from bot.domain.qualify import Gate
 from bot.domain.quality import answer_score, is_correct
 from bot.domain.quiz_rules import PRACTICE_MOST, exam_verdict, practice_over
 from bot.domain.records import Media, Qualification
+from bot.domain.shapes import Drawing, ShapeError
 from bot.services.work import Feedback, Work, answer_value, typed_too_long
 from storage import items as item_store
 from storage import media as media_store
@@ -66,6 +73,14 @@ class Missed:
     text: str | None
     answer: str
     explain: Localized | None
+    #: a drawn question: its picture and what the worker drew (to show both, drawn)
+    media_id: int | None = None
+    given: str | None = None
+
+    @property
+    def feedback(self) -> Feedback:
+        """As the feedback of a missed gold check (``Work.drawn_feedback`` draws it)."""
+        return Feedback(False, self.answer, self.explain, self.media_id, self.given)
 
 
 @dataclass(frozen=True)
@@ -108,6 +123,8 @@ class QuizStep:
     project: Project | None = None
     #: this answer, a missed first exam question, turned the exam into practice
     practice_started: bool = False
+    #: why an INVALID drawing was refused (a translatable message and its values)
+    problem: ShapeError | None = None
 
 
 class Quizzes:
@@ -141,9 +158,31 @@ class Quizzes:
                                                                          project),
                             project=project)
 
+    async def drawing_question(self, worker_id: int, attempt_id: int, position: int
+                               ) -> Question | None:
+        """The question the Mini App was opened for: in this worker's own open attempt,
+        the one asked now, of a boxes or points project; None for anything else (the
+        page cannot tell it from a question already answered)."""
+        async with self.db.read() as conn:
+            attempt = await quiz_store.get_attempt(conn, attempt_id)
+            if attempt is None or attempt.worker_id != worker_id or attempt.status != "open":
+                return None
+            row = await project_store.get(conn, attempt.project_id)
+            assert row is not None
+            project = Project.from_row(row)
+            questions = await quiz_store.questions(conn, attempt_id)
+            pending = next((q for q in questions if q.answer is None), None)
+            if not project.spec.spatial or pending is None or pending.position != position:
+                return None
+            return await self._next_question(conn, attempt_id, project)
+
     async def answer(self, worker_id: int, attempt_id: int, position: int, *,
                      choice: int | None = None, text: str | None = None,
-                     message_id: int | None = None) -> QuizStep:
+                     message_id: int | None = None, drawing: Drawing | None = None
+                     ) -> QuizStep:
+        """Record the answer to question ``position`` once: a tapped label (``choice``),
+        a typed ``text``, or a ``drawing`` from the Mini App (already read by
+        ``bot.domain.shapes.read_drawing``)."""
         async with self.db.transaction() as conn:
             attempt = await quiz_store.get_attempt(conn, attempt_id)
             if attempt is None or attempt.worker_id != worker_id:
@@ -165,12 +204,16 @@ class Quizzes:
                                 else QuizOutcome.STALE, project=project)
             if typed_too_long(project.spec, text):
                 return QuizStep(QuizOutcome.TOO_LONG, project=project)
-            value = answer_value(project.spec, choice, text)
+            try:
+                value = answer_value(project.spec, choice, text, drawing)
+            except ShapeError as problem:
+                return QuizStep(QuizOutcome.INVALID, project=project, problem=problem)
             if value is None:
                 return QuizStep(QuizOutcome.INVALID, project=project)
             item = await item_store.get(conn, pending.item_id)
             assert item is not None and item.gold is not None
-            correct = is_correct(project.spec, value, item.gold)
+            aspect = await self.work.aspect(conn, project, item)
+            correct = is_correct(project.spec, value, item.gold, aspect)
             await quiz_store.answer(conn, attempt_id, position, value, correct, self._now(),
                                     message_id)
             phase, practice_started = attempt.phase, False
@@ -182,7 +225,8 @@ class Quizzes:
             feedback = None
             if phase == "training":
                 explain = Localized(item.explain) if item.explain else None
-                feedback = Feedback(correct, item.gold, explain)
+                feedback = Feedback(correct, item.gold, explain,
+                                    *((item.media_id, value) if project.spec.spatial else ()))
             quiz = project.spec.quiz
             if phase == "exam" and quiz is None:  # the quiz was removed meanwhile
                 await quiz_store.drop_unasked(conn, attempt_id)
@@ -274,8 +318,9 @@ class Quizzes:
                 continue
             item = await item_store.get(conn, q.item_id)
             assert item is not None
+            picture = (item.media_id, q.answer) if project.spec.spatial else (None, None)
             missed.append(Missed(item.text, item.gold or "",
-                                 Localized(item.explain) if item.explain else None))
+                                 Localized(item.explain) if item.explain else None, *picture))
         return ExamResult(correct, len(questions), quiz.pass_count, passed, retry_at,
                           tries_left, tuple(missed), drawn,
                           round(100 * quiz.pass_share),

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from bot.domain.records import Broadcast
 from bot.wiring import Services
-from handlers.web.dashboard import actions, auth, downloads, pages
+from handlers.web.dashboard import actions, auth, downloads, pages, uploads
 from handlers.web.dashboard.render import PREFIX
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -33,6 +33,7 @@ def dashboard_app(services: Services, *,
                           client_max_size=1024 * 1024)
     app[auth.SERVICES] = services
     app[auth.SESSIONS] = auth.Sessions(services, auth.secret_for(services))
+    app[uploads.RUNNING] = set()
     if launch is not None:
         app[actions.LAUNCH] = launch
     r = app.router
@@ -51,7 +52,7 @@ def dashboard_app(services: Services, *,
     r.add_get(f"{project}/workers", pages.workers)
     r.add_get(f"{project}/export.{{fmt}}", downloads.export)
     r.add_get(f"{project}/chart/{{which}}.png", downloads.chart)
-    r.add_post(f"{project}/upload", actions.upload)
+    r.add_post(f"{project}/upload", uploads.upload)
     r.add_post(f"{project}/broadcast", actions.broadcast)
     r.add_post(f"{project}/status", actions.status)
     r.add_post(f"{project}/workers/{{worker}}", actions.worker)

@@ -118,7 +118,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
                     text=_("Send /dashboard to the bot in Telegram: it answers with a "
                            "sign-in link for you."))
     if request.method not in SAFE_METHODS and not request.content_type.startswith(
-            "multipart/"):  # an upload checks its token as its first part (actions.py)
+            "multipart/"):  # an upload checks its token as its first part (uploads.py)
         given = request.headers.get(CSRF_HEADER) or (await request.post()).get(CSRF_FIELD)
         if not csrf_ok(request, given):
             return refused_csrf(request)

@@ -1,5 +1,5 @@
-"""Downloads: a project's export streamed as it is written, payout requests as CSV, and
-the charts as PNG.
+"""Downloads: a project's export streamed as it is written (JSONL, CSV, and COCO JSON for
+boxes and points projects), payout requests as CSV, and the charts as PNG.
 
 An export is written by the report service on its own thread (``Reports.export``, the
 same code as ``tapwork export``), into a file-like bridge whose chunks the event loop
@@ -19,7 +19,7 @@ from typing import TextIO, cast
 from aiohttp import web
 
 from bot.domain.payout_sheet import payouts_csv
-from bot.render.charts import bar_chart
+from bot.render.charts import PHONE, WIDE, bar_chart
 from handlers.web.dashboard.auth import SERVICES
 from handlers.web.dashboard.pages import project_of
 
@@ -29,7 +29,10 @@ CHUNK = 64 * 1024
 WINDOW = 8
 #: how often a waiting export thread looks whether the browser went away (seconds)
 POLL = 0.5
-CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
+CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv",
+                 "coco": "application/json"}
+#: the file a download is saved as, by format (COCO is one JSON document)
+SUFFIXES = {"jsonl": "jsonl", "csv": "csv", "coco": "coco.json"}
 
 
 class BrowserGone(Exception):
@@ -90,10 +93,13 @@ async def export(request: web.Request) -> web.StreamResponse:
     if fmt not in CONTENT_TYPES:
         raise web.HTTPNotFound()
     chosen = await project_of(request)
+    if fmt == "coco" and not chosen.spec.spatial:  # COCO holds boxes and keypoints only
+        raise web.HTTPNotFound()
     reports = request.app[SERVICES].reports
     response = web.StreamResponse(headers={
         "Content-Type": f"{CONTENT_TYPES[fmt]}; charset=utf-8",
-        "Content-Disposition": f'attachment; filename="{chosen.spec.name}.{fmt}"',
+        "Content-Disposition":
+            f'attachment; filename="{chosen.spec.name}.{SUFFIXES[fmt]}"',
         "Cache-Control": "no-store"})
     await response.prepare(request)
     bridge = Bridge(asyncio.get_running_loop())
@@ -127,7 +133,8 @@ async def payouts_sheet(request: web.Request) -> web.Response:
 async def chart(request: web.Request) -> web.Response:
     """``answers``: per hour, the last 24 hours; ``done``: items finished per hour (per
     day past three days); ``rates``: workers by hourly rate, in tenths of ``min_hourly``
-    (or of the highest rate when the project has none)."""
+    (or of the highest rate when the project has none). ``?size=phone``: the taller
+    shape with larger type that a page shows at phone width (``bot.render.charts``)."""
     services = request.app[SERVICES]
     chosen = await project_of(request)
     which = request.match_info["which"]
@@ -142,7 +149,8 @@ async def chart(request: web.Request) -> web.Response:
     else:
         raise web.HTTPNotFound()
     top = str(max(values)) if any(values) else ""
-    png = await asyncio.to_thread(bar_chart, values, labels, top)
+    shape = PHONE if request.query.get("size") == "phone" else WIDE
+    png = await asyncio.to_thread(bar_chart, values, labels, top, shape)
     return web.Response(body=png, content_type="image/png",
                         headers={"Cache-Control": "no-store"})
 

@@ -13,12 +13,22 @@ from aiohttp import web
 
 from bot.domain.errors import NotFound
 from bot.domain.projects import Project
+from bot.i18n import Gettext
 from bot.services.reports import ProjectStats
 from handlers.web.dashboard.auth import SERVICES
 from handlers.web.dashboard.render import page
 
 #: how often an open page refreshes its live parts (milliseconds)
 REFRESH_MS = 3000
+#: the largest items file the dashboard takes (the chat takes 20 MB, Telegram's limit
+#: for a bot's downloads; past this, ``tapwork import`` on the server)
+UPLOAD_LIMIT = 100 * 1024 * 1024
+
+
+def too_large(_: Gettext) -> str:
+    """Said by the page before a larger file is sent, and by the server if one comes."""
+    return _("That file is larger than {size} MB, the most the dashboard takes. Split it, "
+             "or use tapwork import on the server.", size=UPLOAD_LIMIT // (1024 * 1024))
 
 
 async def project_of(request: web.Request) -> Project:
@@ -59,7 +69,8 @@ async def project(request: web.Request) -> web.Response:
     return page(request, "project.html", request["_"], project=chosen, s=stats,
                 activity=activity, per_hour=list(zip(hours, per_hour, strict=True)),
                 pace=pace, below=below, broadcasts=broadcasts, refresh=REFRESH_MS,
-                allow_paid=services.config.broadcast.allow_paid_broadcast)
+                allow_paid=services.config.broadcast.allow_paid_broadcast,
+                upload_limit=UPLOAD_LIMIT, too_large=too_large(request["_"]))
 
 
 async def progress(request: web.Request) -> web.Response:

@@ -70,7 +70,7 @@ _PAGE = """<!doctype html>
 <script src="{telegram_js}"></script>
 </head>
 <body>
-<main id="app" data-assignment="{assignment}" data-lang="{lang}">
+<main id="app" data-base="{base}" data-lang="{lang}">
   <header class="bar">
     <h1 id="title">{loading}</h1>
     <p id="instructions" class="hint"></p>
@@ -106,14 +106,16 @@ _PAGE = """<!doctype html>
 """
 
 
-def render_page(assignment: int, _: Gettext) -> str:
-    """The page for one task, in the reader's language."""
+def render_page(base: str, _: Gettext) -> str:
+    """The page for one task (``base``: ``/app/task/<assignment>``) or quiz question
+    (``/app/quiz/<attempt>/<position>``), in the reader's language; its script calls
+    ``base/task``, ``base/image`` and ``base/answer``."""
     words = {key: _(text) for key, text in STRINGS.items()}
     # inside <script> only "</" could end the element early: JSON escapes it
     strings = json.dumps(words, ensure_ascii=False).replace("</", "<\\/")
     return _PAGE.format(
         lang=_.language, title=escape(_("Mark the picture")), static=STATIC,
-        telegram_js=TELEGRAM_JS, assignment=assignment, strings=Markup(strings),
+        telegram_js=TELEGRAM_JS, base=escape(base), strings=Markup(strings),
         **{key: escape(words[key]) for key in ("loading", "picture", "label", "zoom_out",
                                                "zoom_reset", "zoom_in", "delete", "undo",
                                                "nothing", "submit")})

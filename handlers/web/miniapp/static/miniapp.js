@@ -14,7 +14,7 @@
   "use strict";
   var T = JSON.parse(document.getElementById("strings").textContent);
   var app = document.getElementById("app");
-  var assignment = app.dataset.assignment;
+  var base = app.dataset.base;  // /app/task/<assignment> or /app/quiz/<attempt>/<position>
   var lang = app.dataset.lang;
   var tg = window.Telegram && window.Telegram.WebApp ? window.Telegram.WebApp : null;
   var $ = function (id) { return document.getElementById(id); };
@@ -436,7 +436,7 @@
     options = options || {};
     options.headers = Object.assign({ Authorization: "tma " + initData },
       options.headers || {});
-    return fetch("/app/task/" + assignment + path, options);
+    return fetch(base + path, options);
   }
   function busy(on) {
     ["submit", "nothing", "undo"].forEach(function (id) { $(id).disabled = on; });
