@@ -32,7 +32,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def webhook_config(server: BotApiStandIn, db: Path, port: int) -> Config:
+def webhook_config(server: BotApiStandIn, db: Path | str, port: int) -> Config:
     return replace(e2e_config(server, db), webhook=WebhookConfig(
         listen=f"127.0.0.1:{port}", url=f"http://127.0.0.1:{port}/telegram",
         secret_token=SECRET))
@@ -60,10 +60,11 @@ class Hooked:
 
 
 @pytest.fixture
-async def hooked(server: BotApiStandIn, tmp_path: Path, clock: FakeClock
+async def hooked(server: BotApiStandIn, storage_url: str, clock: FakeClock
                  ) -> AsyncIterator[Hooked]:
+    # on both backends (storage_url): webhook replicas are what PostgreSQL is for
     port = free_port()
-    async with running(webhook_config(server, tmp_path / "tapwork.db", port), clock) as (
+    async with running(webhook_config(server, storage_url, port), clock) as (
             _app, services):
         yield Hooked(server, services, port)
 
@@ -209,3 +210,16 @@ async def test_the_stand_in_retries_round_robin_and_sends_the_secret(
     # 500 from the live one, then the dead one (no answer: 0), then the live one: 200
     assert statuses == [(str(up), 500), (str(down), 0), (str(up), 200)]
     assert seen == [(up, SECRET), (up, SECRET)]
+
+
+async def test_the_dashboard_and_the_mini_app_are_served_beside_the_webhook(
+        hooked: Hooked) -> None:
+    # one web server per process: the pages mount on it (bot/app.py, _pages)
+    status, text = await hooked.get("/dashboard/login?token=" + "x" * 43)
+    assert status in (400, 403, 410) and "<html" in text.lower()
+    status, _ = await hooked.get("/app/static/miniapp.js")
+    assert status == 200
+    status, _ = await hooked.get("/app/task/1/task")  # no initData: refused, not missing
+    assert status == 401
+    status, _ = await hooked.get("/nothing-here")
+    assert status == 404
