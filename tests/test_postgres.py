@@ -9,6 +9,9 @@ their own (``pg_url``, tests/conftest.py).
 from __future__ import annotations
 
 import asyncio
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -161,3 +164,41 @@ async def test_an_unreachable_server_is_one_clear_line() -> None:
     assert line.startswith("cannot open the PostgreSQL database "
                            "postgresql://tapwork:***@127.0.0.1:1/nowhere: ")
     assert "secret" not in line and "\n" not in line
+
+
+# -- the README's role for the bot --------------------------------------------------------
+
+
+def _readme_role_sql() -> str:
+    """The SQL block the README gives for a bot role that cannot change ledger entries,
+    read from the README itself so the two cannot drift apart."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("cannot change entries at all:", 1)[1]
+    return block.split("```sql", 1)[1].split("```", 1)[0]
+
+
+async def test_the_readmes_ledger_role_adds_entries_but_never_changes_them(
+        pg_services: Services, pg_url: str) -> None:
+    await add_worker(pg_services, 1)
+    role = f"tapwork_app_{secrets.token_hex(4)}"
+    database = urlsplit(pg_url).path.lstrip("/")
+    text = (_readme_role_sql().replace("tapwork_app", role)
+            .replace("DATABASE tapwork ", f'DATABASE "{database}" ')
+            .replace(" PASSWORD '…'", ""))
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        for statement in filter(str.strip, text.split(";")):
+            admin.execute(statement.encode())
+        try:
+            with psycopg.connect(pg_url, user=role, autocommit=True) as app:
+                app.execute("INSERT INTO ledger (worker_id, currency, kind, bucket, amount,"
+                            " key, created_at) VALUES (1, 'USD', 'bonus', 'available', 5,"
+                            " 'bonus:role', 'now')")
+                app.execute("UPDATE workers SET first_name = 'Ann' WHERE id = 1")
+                for sql in ("UPDATE ledger SET amount = 0", "DELETE FROM ledger",
+                            "TRUNCATE ledger"):
+                    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                        app.execute(sql)
+        finally:
+            admin.execute(f"DROP OWNED BY {role}".encode())
+            admin.execute(f"DROP ROLE {role}".encode())
+    assert [e.key for e in ledger_entries(pg_services.db)] == ["bonus:role"]
