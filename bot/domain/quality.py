@@ -167,8 +167,9 @@ def is_correct(spec: ProjectSpec, value: str, gold: str, aspect: float = 1.0) ->
     return word_error_rate(value, gold) <= TEXT_TOLERANCE
 
 
-def answer_score(spec: ProjectSpec, value: str, gold: str) -> Fraction:
-    """What one exam answer is worth: 1 or 0 for a label (or a drawing, by ``is_correct``);
+def answer_score(spec: ProjectSpec, value: str, gold: str, aspect: float = 1.0) -> Fraction:
+    """What one exam answer is worth: 1 or 0 for a label (or a drawing, by ``is_correct``,
+    on the picture's own ``aspect``: the same verdict the answer was recorded with);
     for a typed text the share of the
     gold text's words it got right, 1 - word error rate (at least 0).
 
@@ -179,7 +180,7 @@ def answer_score(spec: ProjectSpec, value: str, gold: str) -> Fraction:
     mark reads as a share of words right: at 0.8, a worker whose transcriptions are 80 %
     right on average passes, one who types nothing or another recording fails."""
     if not spec.typed:
-        return Fraction(int(is_correct(spec, value, gold)))
+        return Fraction(int(is_correct(spec, value, gold, aspect)))
     hyp, ref = tokenize(value), tokenize(gold)
     return max(Fraction(0), 1 - Fraction(edit_distance(hyp, ref), max(len(ref), 1)))
 

@@ -217,7 +217,7 @@ class Quizzes:
             await quiz_store.answer(conn, attempt_id, position, value, correct, self._now(),
                                     message_id)
             phase, practice_started = attempt.phase, False
-            score = answer_score(project.spec, value, item.gold)
+            score = answer_score(project.spec, value, item.gold, aspect)
             if await self._practice_first(conn, worker_id, project, phase, position, score):
                 most = min(len(questions), PRACTICE_MOST)
                 await quiz_store.to_practice(conn, attempt_id, most)
