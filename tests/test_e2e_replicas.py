@@ -240,15 +240,7 @@ async def test_three_replicas_on_postgres_survive_a_sigkill(tmp_path: Path, pg_u
             age_update_claims(pg_url, held, STALE)
             replicas[victim] = await _start(configs[victim], "--no-set-webhook")
             await _until(lambda: _healthy(session, bases[victim]), "restarted", 600)
-            try:
-                await asyncio.wait_for(burst, 120)
-            except BaseException:
-                print("HELD", held, "KILLED AT", answered_at_kill)
-                for p in delivery.posts[-40:]:
-                    print(p)
-                print([c for c in update_claims(pg_url) if c.done_at is None])
-                print(delivery.in_flight, list(delivery.updates)[:5])
-                raise
+            await asyncio.wait_for(burst, 120)
 
             assert await asyncio.to_thread(
                 main, ["broadcast", *cli, "reviews", "--text", BROADCAST]) == 0
