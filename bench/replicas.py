@@ -70,6 +70,7 @@ from bench.loop import (
     Window,
     answer_until_stopped,
     enter,
+    fresh_copy,
     review,
 )
 from bot.clock import to_iso
@@ -371,10 +372,7 @@ async def run_benchmark(options: Options) -> dict[str, Any]:
             for name, replicas in plan:
                 say(f"round {number}/{options.rounds}, {name} ...")
                 if replicas == 0:
-                    db = work_dir / "run.db"
-                    for suffix in ("", "-wal", "-shm"):
-                        Path(f"{db}{suffix}").unlink(missing_ok=True)
-                    shutil.copyfile(pristine, db)
+                    db = fresh_copy(pristine, work_dir, "run")
                     phase = await run_phase(name, str(db), 0, options, work_dir, None)
                 else:
                     url = pg.create()
@@ -394,7 +392,8 @@ async def run_benchmark(options: Options) -> dict[str, Any]:
 COLUMNS = (("phase", "phase"), ("processes", "procs"), ("answers_per_second", "answers/s"),
            ("throughput_vs_sqlite", "vs sqlite"), ("bot_cpu_ms_per_answer", "bot CPU ms/ans"),
            ("postgres_cpu_ms_per_answer", "pg CPU ms/ans"),
-           ("db_active_ms_per_answer", "pg active ms/ans (lock waits incl.)"), ("answer_tx_ms", "answer tx ms"),
+           ("db_active_ms_per_answer", "pg active ms/ans (lock waits incl.)"),
+           ("answer_tx_ms", "answer tx ms"),
            ("bot_answers_per_core_second", "ans/s per bot core"),
            ("postgres_answers_per_core_second", "ans/s per pg core"),
            ("other_cpu_percent", "other CPU %"))
