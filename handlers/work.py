@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
 
 from bot.domain.money import format_money
 from bot.domain.projects import Project
@@ -95,7 +98,10 @@ async def callback(update: Update, context: Context) -> None:
             await _stopped(update, context, result.served.project, _, replace)
         return
     saved = _skipped_line(result, _) if isinstance(tapped, Skip) else _saved_line(result, _)
-    await query.answer(saved or _outcome_text(result, _))
+    # refused when this tap was answered before: a replica that died after answering it
+    # and before showing the next task, whose update another replica handles again
+    with contextlib.suppress(BadRequest):
+        await query.answer(saved or _outcome_text(result, _))
     if result.served is not None:
         if await _burst_over(update, context, worker, result, replace):
             return

@@ -32,8 +32,10 @@ import json
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, TypeVar
 
+from bot.clock import to_iso
 from storage.connection import SideConnection
 from storage.dialect import is_postgres
 from tests.where import Where, connection, given
@@ -515,3 +517,23 @@ class UpdateClaim(NamedTuple):
 def update_claims(where: Where) -> list[UpdateClaim]:
     """Telegram updates claimed in webhook mode (``storage/updates.py``)."""
     return _table(where, "update_claims", UpdateClaim)
+
+
+def broadcast_ids(where: Where) -> list[int]:
+    """Every broadcast's id, oldest first."""
+    return [int(r[0]) for r in _fetch(where, "SELECT id FROM broadcasts ORDER BY id")]
+
+
+def age_update_claims(where: Where, update_ids: Sequence[int], seconds: float) -> None:
+    """Unfinished claims of these updates as if taken ``seconds`` ago: the claim timeout
+    a dead replica's claims wait out (60 s), passed without waiting for it."""
+    at = to_iso(datetime.now(UTC) - timedelta(seconds=seconds))
+    for update_id in update_ids:
+        _write(where, "UPDATE update_claims SET claimed_at = ?"
+                      " WHERE update_id = ? AND done_at IS NULL", (at, update_id))
+
+
+def expire_lease(where: Where, assignment_id: int) -> None:
+    """An open task's lease as if it ran out (the shortest a project allows is a minute)."""
+    _write(where, "UPDATE assignments SET expires_at = '2000-01-01T00:00:00.000000Z'"
+                  " WHERE id = ? AND status = 'open'", (assignment_id,))

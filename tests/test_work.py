@@ -129,6 +129,24 @@ async def test_answer_after_lease_ran_out_is_not_counted(services: Services,
     assert result.served.task.item_id != task.item_id  # never the same item twice
 
 
+async def test_a_repeated_tap_shows_the_task_held_now_and_leases_none(
+        services: Services) -> None:
+    """A tap handled again (its replica died after the answer, before showing the next
+    task: tests/test_e2e_replicas.py) puts the worker back on their open task."""
+    await add_project(services, items=3, overlap=1)
+    await add_worker(services, 1)
+    task = (await services.work.start(1, "reviews")).task
+    assert task is not None
+    first = await services.work.answer_choice(1, task.assignment_id, 0)
+    assert first.served is not None and first.served.task is not None
+    again = await services.work.answer_choice(1, task.assignment_id, 0)
+    assert again.outcome is Outcome.ALREADY_ANSWERED
+    assert again.served is not None and again.served.task is not None
+    assert again.served.task.assignment_id == first.served.task.assignment_id
+    assert len(assignments(services.db)) == 2  # nothing new leased
+    assert len(answered(services.db)) == 1
+
+
 async def test_typed_answer_counts_once_per_message(services: Services) -> None:
     spec_id = await add_project(services, items=2, name="speech", kind="transcription")
     assert spec_id

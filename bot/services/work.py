@@ -144,6 +144,12 @@ class Work(Leasing):
         if assignment.status == "expired":  # the lease job got there first
             return AnswerResult(Outcome.EXPIRED,
                                 await self._current_or_next(conn, worker_id, project, worker))
+        if assignment.status == "answered" and assignment_id is not None:
+            # a repeated tap: a double tap, or an update handled again after the replica
+            # that answered it died before showing the next task. The task the worker
+            # holds now is shown again (none is leased), so nobody is left on a dead one.
+            return AnswerResult(Outcome.ALREADY_ANSWERED,
+                                await self._open_task(conn, worker_id))
         if assignment.status != "open":
             outcome = (Outcome.ALREADY_ANSWERED if assignment.status == "answered"
                        else Outcome.NOT_OPEN)
@@ -205,18 +211,24 @@ class Work(Leasing):
         picture = await self.media_bytes(feedback.media_id)
         return await asyncio.to_thread(draw_answer, picture, right, theirs)
 
+    async def _open_task(self, conn: Connection, worker_id: int) -> Served | None:
+        """The task the worker holds open now, if any."""
+        current = await assignment_store.open_for_worker(conn, worker_id)
+        if current is None:
+            return None
+        row = await project_store.get(conn, current.project_id)
+        assert row is not None
+        held = Project.from_row(row)
+        return Served(await self._task(conn, current, held), project=held)
+
     async def _current_or_next(self, conn: Connection, worker_id: int,
                                project: Project, worker: Worker | None) -> Served:
         """After a late answer to an expired task: the task the worker has open by now (an
         old message's button, tapped after a newer task arrived), else the next one. A
         worker holds one open task at a time."""
-        current = await assignment_store.open_for_worker(conn, worker_id)
-        if current is None:
-            return await self._lease_next(conn, worker_id, project, worker)
-        row = await project_store.get(conn, current.project_id)
-        assert row is not None
-        held = Project.from_row(row)
-        return Served(await self._task(conn, current, held), project=held)
+        current = await self._open_task(conn, worker_id)
+        return current if current is not None else await self._lease_next(
+            conn, worker_id, project, worker)
 
     def _local_midnight(self, worker: Worker | None) -> str:
         local = local_time(self.clock.now(), worker.timezone if worker else "UTC")

@@ -5,7 +5,8 @@ For replicas behind a load balancer the stand-in plays the balancer too: ``targe
 lists the replicas' own URLs and posts go round-robin over them (a retry goes to the
 next one, as a balancer moves on from a dead backend). ``duplicate(n)`` posts the next
 ``n`` updates a second time after they were acknowledged, the way Telegram repeats an
-update whose 200 it did not see. Every post is kept in ``posts`` for the tests.
+update whose 200 it did not see. Every post is kept in ``posts`` for the tests, and
+``in_flight`` shows which updates each target holds unanswered right now.
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ class WebhookDelivery:
         #: the replicas to post to in turn (empty: ``url`` itself)
         self.targets: list[str] = []
         self.posts: list[Post] = []
+        #: url -> update ids posted there and not yet answered (a test kills a replica
+        #: while it holds one)
+        self.in_flight: dict[str, set[int]] = {}
         self.last_error = ""
         self._turn = 0
         self._duplicates = 0
@@ -169,7 +173,12 @@ class WebhookDelivery:
         backoff = FIRST_BACKOFF
         while True:
             url = self._target()
-            status = await self._post(url, raw)
+            held = self.in_flight.setdefault(url, set())
+            held.add(update_id)
+            try:
+                status = await self._post(url, raw)
+            finally:
+                held.discard(update_id)
             self.posts.append(Post(update_id, url, status, duplicate))
             if 200 <= status < 300:
                 return
