@@ -36,6 +36,17 @@ class AnswerRow(NamedTuple):
     seconds: float | None
 
 
+def by_item(page: list[AnswerRow]) -> list[list[AnswerRow]]:
+    """A page's rows split into one list per item (a page never splits an item)."""
+    groups: list[list[AnswerRow]] = []
+    for row in page:
+        if groups and groups[-1][0].item_pk == row.item_pk:
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+    return groups
+
+
 #: one page of items in id order, straight off ``items_in_order`` (no sort); only the
 #: page's own answers are sorted
 EXPORT_PAGE = """

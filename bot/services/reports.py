@@ -45,7 +45,7 @@ from bot.services.shape_reports import pictures_of, write_coco, write_jsonl
 from storage import Database
 from storage import reports as report_store
 from storage.connection import Connection, SideConnection
-from storage.reports import AnswerRow
+from storage.reports import AnswerRow, by_item
 
 T = TypeVar("T")
 
@@ -400,7 +400,7 @@ def _prepared(page: list[AnswerRow]) -> list[_Item]:
     return [(_json(rows[0].ext_id), _votes(rows), _json(
         [{"worker": r.worker_id, "value": r.answer, "answered_at": r.answered_at,
           "seconds": _seconds(r.seconds)} for r in rows if r.worker_id is not None]))
-            for rows in _group(page)]
+            for rows in by_item(page)]
 
 
 def _votes(rows: list[AnswerRow]) -> tuple[str | None, list[tuple[str, str]]]:
@@ -408,16 +408,6 @@ def _votes(rows: list[AnswerRow]) -> tuple[str | None, list[tuple[str, str]]]:
     answered = sorted((r for r in rows if r.worker_id is not None),
                       key=lambda r: r.assignment_id or 0)
     return rows[0].gold, [(str(r.worker_id), str(r.answer)) for r in answered]
-
-
-def _group(page: list[AnswerRow]) -> list[list[AnswerRow]]:
-    groups: list[list[AnswerRow]] = []
-    for row in page:
-        if groups and groups[-1][0].item_pk == row.item_pk:
-            groups[-1].append(row)
-        else:
-            groups.append([row])
-    return groups
 
 
 def _seconds(value: float | None) -> float | None:

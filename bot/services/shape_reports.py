@@ -28,21 +28,11 @@ from bot.domain.projects import Project
 from bot.domain.shapes import Geometry
 from storage import reports as report_store
 from storage.connection import SideConnection
-from storage.reports import AnswerRow, Picture
+from storage.reports import AnswerRow, Picture, by_item
 
 #: what an export's ``method`` names for merged drawings
 METHOD = "median"
 _json = json.JSONEncoder(ensure_ascii=False).encode
-
-
-def _grouped(page: list[AnswerRow]) -> list[list[AnswerRow]]:
-    groups: list[list[AnswerRow]] = []
-    for row in page:
-        if groups and groups[-1][0].item_pk == row.item_pk:
-            groups[-1].append(row)
-        else:
-            groups.append([row])
-    return groups
 
 
 def _answers(rows: Sequence[AnswerRow]) -> list[AnswerRow]:
@@ -93,7 +83,7 @@ def write_jsonl(project: Project, pages: Iterable[list[AnswerRow]],
     written = 0
     for page in pages:
         sizes = pictures(page)
-        for rows in _grouped(page):
+        for rows in by_item(page):
             result = _merged(geometry, rows, sizes.get(rows[0].item_pk))
             record: dict[str, Any] = {"id": rows[0].ext_id}
             if result is None:
@@ -170,7 +160,7 @@ def write_coco(project: Project, pages: Iterable[list[AnswerRow]],
     with tempfile.TemporaryFile("w+", encoding="utf-8") as spill:
         for page in pages:
             sizes = pictures(page)
-            for rows in _grouped(page):
+            for rows in by_item(page):
                 picture = sizes.get(rows[0].item_pk)
                 if picture is None:
                     continue
