@@ -140,8 +140,7 @@ async def answer(request: web.Request) -> web.Response:
     try:
         result = await services.work.answer_drawing(user.id, assignment, drawing)
     except DatabaseBusy:
-        return answer_json({"ok": False, "outcome": "busy", "message": _(STRINGS["busy"])},
-                           503)
+        return calls.refused("busy", 503, _)
     return await _answered(request, user, result, _)
 
 
@@ -155,9 +154,7 @@ async def _answered(request: web.Request, user: WebAppUser, result: AnswerResult
     if result.outcome is Outcome.INVALID:
         return refused_drawing(result.problem, _)
     if result.outcome is not Outcome.ACCEPTED:
-        outcome, status = _REFUSALS.get(result.outcome, ("failed", 400))
-        return answer_json({"ok": False, "outcome": outcome,
-                            "message": _(STRINGS[outcome])}, status)
+        return calls.refused(*_REFUSALS.get(result.outcome, ("failed", 400)), _)
     hook = request.app[HOOK]
     if hook is not None:
         try:

@@ -94,3 +94,10 @@ def refused_drawing(problem: ShapeError | None, _: Gettext) -> web.Response:
     message = (_(problem.message, **problem.params) if problem is not None
                else _(STRINGS["unreadable"]))
     return answer_json({"ok": False, "outcome": "invalid", "message": message}, 400)
+
+
+def refused(outcome: str, status: int, _: Gettext) -> web.Response:
+    """An answer the service turned down: its outcome for the page's script, and the
+    sentence the page shows (``STRINGS``), in the reader's language."""
+    return answer_json({"ok": False, "outcome": outcome, "message": _(STRINGS[outcome])},
+                       status)

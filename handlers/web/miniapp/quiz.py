@@ -33,7 +33,7 @@ from bot.i18n import N_, Gettext
 from bot.services.quiz import Question, QuizOutcome, QuizStep
 from handlers.web.miniapp import calls
 from handlers.web.miniapp.calls import HEADERS, SERVICES, answer_json, reader, who
-from handlers.web.miniapp.page import STRINGS, render_page
+from handlers.web.miniapp.page import render_page
 
 log = logging.getLogger(__name__)
 
@@ -101,15 +101,12 @@ async def answer(request: web.Request) -> web.Response:
     try:
         step = await services.quizzes.answer(user.id, attempt, position, drawing=drawing)
     except DatabaseBusy:
-        return answer_json({"ok": False, "outcome": "busy", "message": _(STRINGS["busy"])},
-                           503)
+        return calls.refused("busy", 503, _)
     if step.outcome is QuizOutcome.INVALID:
         return calls.refused_drawing(step.problem, _)
     if step.outcome not in (QuizOutcome.NEXT, QuizOutcome.TRAINING_DONE,
                             QuizOutcome.FINISHED):
-        outcome, status = _REFUSALS.get(step.outcome, ("failed", 400))
-        return answer_json({"ok": False, "outcome": outcome,
-                            "message": _(STRINGS[outcome])}, status)
+        return calls.refused(*_REFUSALS.get(step.outcome, ("failed", 400)), _)
     hook = request.app[QUIZ_HOOK]
     if hook is not None:
         try:
