@@ -40,13 +40,27 @@ _LINES = [
     json.dumps({"id": "14", "text": "x", "explain": "because"}),    # explain, no gold
     '["id", "text"]',                                                # a JSON array
     '{"id": "16", "id": "17", "text": "x"}',                         # a key twice
+    json.dumps({"id": "18", "text": "x", "lang": "cn"}),            # a country, not a lang
+    json.dumps({"id": "19", "text": "x", "explain": {"fr": "x"}}),  # explain's language
 ]
+#: a sheet saved from Excel, with the mistakes sheets have
+_CSV = ('id,text,gold,gold,labels\n'            # a column twice, an unknown one
+        '1,fine,positive,,\n'
+        '2,"a, b",positive,,,extra\n'           # more values than columns
+        '3,"ok",maybe,,\n'
+        '4,x,,,\n'
+        '4,y,,,\n'                              # duplicate id
+        '5,"never closed,positive,,\n')
 
 
-@pytest.fixture
-def items(tmp_path: Path) -> Path:
+@pytest.fixture(params=["zip", "csv"])
+def items(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    if request.param == "csv":
+        path = tmp_path / "sheet.csv"
+        path.write_text(_CSV)
+        return path
     path = tmp_path / "batch.zip"
-    lines = "\n".join(_LINES).encode() + b"\n" + b'{"id": "18", "text": "caf\xe9"}\n'
+    lines = "\n".join(_LINES).encode() + b"\n" + b'{"id": "20", "text": "caf\xe9"}\n'
     path.write_bytes(make_zip({"items.jsonl": lines, "pic.png": png(),
                                "notes.png": b"not a picture"}))
     return path
@@ -55,14 +69,15 @@ def items(tmp_path: Path) -> Path:
 @pytest.fixture
 def result(items: Path) -> ImportResult:
     checked = read_items(load_project_file(REVIEWS), items)
-    assert checked.problem_count >= len(_LINES) - 1, format_report(checked)
+    assert checked.problem_count >= (len(_LINES) - 1 if items.suffix == ".zip" else 5), \
+        format_report(checked)
     return checked
 
 
 def _names(items: Path) -> set[str]:
     """Words a person typed or picks, left as they are: the file's keys, values and names,
     the keys an item may have, the encoding and the formats to use."""
-    typed = " ".join([*_LINES, *CSV_KEYS, *SAVE_AS.values(), items.name, "items.jsonl",
+    typed = " ".join([*_LINES, _CSV, *CSV_KEYS, *SAVE_AS.values(), items.name, "items.jsonl",
                       "pic.png notes.png missing.png Pic.png", "positive neutral negative",
                       "true false yes no", "JPEG PNG GIF WebP BMP TIFF", "UTF"])
     return set(re.findall(r"[A-Za-z]+", typed)) | ALLOWED_ASCII
@@ -80,7 +95,8 @@ def test_the_report_reads_in_the_operators_language(result: ImportResult, items:
     assert len(report.splitlines()) == len(format_report(result).splitlines())
     assert ("번째 줄" if language == "ko" else "行") in report
     # the file's own values stay as the file has them
-    assert "'happy'" in report and "'label'" in report and "'Pic.png'" in report
+    assert ("'happy'" in report and "'label'" in report and "'Pic.png'" in report
+            if items.suffix == ".zip" else "'gold'" in report and "'labels'" in report)
 
 
 def test_the_english_report_is_the_command_lines(result: ImportResult, items: Path,
@@ -94,5 +110,9 @@ def test_the_english_report_is_the_command_lines(result: ImportResult, items: Pa
     printed = capsys.readouterr().err
     assert printed == format_report(result, reader=gettext_for("en")) + "\n"
     assert printed == format_report(result) + "\n"
-    assert "items.jsonl line 6: duplicate id '1' (first used on line 1)" in printed
-    assert "unknown label 'happy' in gold (allowed: positive, neutral, negative)" in printed
+    if items.suffix == ".zip":
+        assert "items.jsonl line 6: duplicate id '1' (first used on line 1)" in printed
+        assert "unknown label 'happy' in gold (allowed: positive, neutral, negative)" \
+            in printed
+    else:
+        assert "line 6: duplicate id '4' (first used on line 5)" in printed

@@ -144,8 +144,9 @@ class _Checker:
         language = self.spec.language
         if (self.spec.typed and _present(raw.get("audio"))
                 and language is None and not _present(raw.get("lang"))):
-            found.append(Problem("audio needs a language to listen for: give lang (such as "
-                                 "\"ko\") or set the project's language"))
+            found.append(Problem(N_("{audio} needs a language to listen for: give {lang} "
+                                    "(such as {example}) or set the project's language"),
+                                 {"audio": "audio", "lang": "lang", "example": '"ko"'}))
         if found or ext_id is None:
             return _Checked(line, found, id_at, ext_id, None)
         detected = False
@@ -189,17 +190,20 @@ class _Checker:
         value = values[kind]
         assert value is not None
         if kind != "image" and self.spec.spatial:
-            raise _Invalid(f"a {self.spec.kind} project takes images to mark, not {kind}")
+            raise _Invalid(N_("a {kind} project takes images to mark, not {given}"),
+                           kind=self.spec.kind, given=kind)
         if kind == "text" and self.spec.typed:
-            raise _Invalid("a transcription project needs audio or an image to transcribe, "
-                           "not text")
+            raise _Invalid(N_("a {kind} project needs audio or an image to transcribe, not "
+                              "{given}"), kind=self.spec.kind, given=kind)
         if kind == "audio" and self.spec.categorical:
-            raise _Invalid(f"a {self.spec.kind} project takes text or images, not audio")
+            raise _Invalid(N_("a {kind} project takes text or images, not {given}"),
+                           kind=self.spec.kind, given=kind)
         if kind == "text":
             length = _telegram_length(value)
             if length > MAX_TEXT:
-                raise _Invalid(f"text is too long: {length} characters (the limit is "
-                               f"{MAX_TEXT}, so it fits in one Telegram message)")
+                raise _Invalid(N_("{key} is too long: {length} characters (the limit is "
+                                  "{limit}, so it fits in one Telegram message)"),
+                           key="text", length=length, limit=MAX_TEXT)
             return value, None
         return None, self._media(kind, value)
 
@@ -251,7 +255,8 @@ class _Checker:
             return None
         if not self.spec.categorical:
             if _telegram_length(answer) > MAX_TEXT:
-                raise _Invalid(f"{key} is too long (the limit is {MAX_TEXT} characters)")
+                raise _Invalid(N_("{key} is too long (the limit is {limit} characters)"),
+                               key=key, limit=MAX_TEXT)
             return answer
         values = self.spec.label_values
         if answer in values:
@@ -272,20 +277,22 @@ class _Checker:
         try:
             return read_gold(self.spec.geometry, value)
         except ShapeError as exc:
-            raise _Invalid(f"{key}: {exc}") from None
+            raise _Invalid(N_("{key}: {why}"), key=key, why=exc) from None
 
     def _lang(self, value: Any) -> str | None:
         """The item's own language: any BCP 47 tag, kept as its primary subtag."""
         if value is not None and (not isinstance(value, str)
                                   or isinstance(value, _LongNumber)):
-            raise _Invalid('lang must be a language code in double quotes, such as "ko"')
+            raise _Invalid(N_("{key} must be a language code in double quotes, such as "
+                              "{example}"), key="lang", example='"ko"')
         code = _string(value, "lang")
         if code is None:
             return None
         try:
             return parse_code(code)
         except ValueError as exc:
-            raise _Invalid(f"lang: {exc}") from None
+            raise _Invalid(N_("{key}: {why}"), key="lang",
+                           why=exc if isinstance(exc, TapworkError) else str(exc)) from None
 
     def _quiz(self, value: Any) -> bool:
         if value is None:
@@ -310,14 +317,15 @@ class _Checker:
         if isinstance(value, dict):
             for language, text in value.items():
                 if language not in LANGUAGES:
-                    raise _Invalid(f"explain: unknown language '{language}' (use "
-                                   f"{', '.join(LANGUAGES)})")
+                    raise _Invalid(N_("{key}: unknown language '{language}' (use "
+                                      "{allowed})"), key="explain", language=language,
+                                   allowed=", ".join(LANGUAGES))
                 cleaned = _string(text, f"explain.{language}")
                 if cleaned is None:
-                    raise _Invalid(f"explain.{language} is empty")
+                    raise _Invalid(N_("{key} is empty"), key=f"explain.{language}")
                 texts[language] = cleaned
             if not texts:
-                raise _Invalid("explain is an empty table")
+                raise _Invalid(N_("{key} is an empty table"), key="explain")
         else:
             if value is not None and not isinstance(value, str):
                 raise _Invalid("explain must be text, or a table of texts per language "
@@ -331,8 +339,9 @@ class _Checker:
                     texts[language] = extra
         for language, text in texts.items():
             if _telegram_length(text) > MAX_TEXT:
-                raise _Invalid(f"explain ({language}) is too long (the limit is {MAX_TEXT} "
-                               "characters)")
+                raise _Invalid(N_("{key} ({language}) is too long (the limit is {limit} "
+                                  "characters)"), key="explain", language=language,
+                               limit=MAX_TEXT)
         return Localized(texts) if texts else None
 
 

@@ -210,18 +210,20 @@ def _delimiter(first_line: str) -> str:
     return ","
 
 
-def _csv_problem(exc: csv.Error, start: int) -> str:
+def _csv_problem(exc: csv.Error, start: int) -> Problem:
     why = str(exc)
     if "unexpected end of data" in why or "EOF" in why:
-        return (f"a quoted value starting on line {start} is never closed (a \" is "
-                "missing), so the rest of the file was read into it")
+        return Problem(N_("a quoted value starting on line {line} is never closed (a \" is "
+                          "missing), so the rest of the file was read into it"),
+                       {"line": start})
     if "expected after" in why:
-        return ('a quote is out of place: put the whole value in double quotes and double '
-                f'any quote inside it ("") ({why})')
+        # the parser's own words (which character, after which quote) stay as they are
+        return Problem(N_("a quote is out of place: put the whole value in double quotes "
+                          "and double any quote inside it (\"\") ({why})"), {"why": why})
     if "field larger than field limit" in why:
-        return ("a value is far too long (over 131072 characters); usually a closing \" "
-                "is missing")
-    return f"this line is not valid CSV ({why})"
+        return Problem(N_("a value is far too long (over {limit} characters); usually a "
+                          "closing \" is missing"), {"limit": 131072})
+    return Problem(N_("this line is not valid CSV ({why})"), {"why": why})
 
 
 class _CsvHeader:
@@ -233,15 +235,17 @@ class _CsvHeader:
         #: a first line naming no column is data, not a header: the rows are not checked
         self.usable = bool(known)
         if not known:
-            problems.add(line, "the first line must be a header naming the columns, such "
-                               f"as id,text,gold (found {_quoted(self.names[:5])})")
+            problems.add(line, N_("the first line must be a header naming the columns, "
+                                  "such as {example} (found {found})"),
+                         example="id,text,gold", found=_quoted(self.names[:5]))
         else:
             twice = sorted({name for name in self.names if name and
                             self.names.count(name) > 1})
             if twice:
-                problems.add(line, f"{'column' if len(twice) == 1 else 'columns'} "
-                                   f"{_quoted(twice)} appear{'s' if len(twice) == 1 else ''}"
-                                   " twice in the header")
+                problems.add(line, N_("column {names} appears twice in the header")
+                             if len(twice) == 1
+                             else N_("columns {names} appear twice in the header"),
+                             names=_quoted(twice))
             unknown = [name for name in self.names if name and name not in CSV_KEYS]
             if unknown:
                 problems.add(line, _unknown("column", unknown, CSV_KEYS))
@@ -262,7 +266,8 @@ class _CsvHeader:
                    enumerate(zip(self.names, row, strict=False), start=1)
                    if not name and cell.strip()]
         if unnamed:
-            problems.add(line, f"column {unnamed[0]} has a value but no name in the header")
+            problems.add(line, N_("column {position} has a value but no name in the header"),
+                         position=unnamed[0])
             return None
         return {name: cell for name, cell in zip(self.names, row, strict=False)
                 if name in CSV_KEYS}

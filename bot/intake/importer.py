@@ -327,12 +327,14 @@ def _start_zip(checking: Checking, opened: IO[bytes]) -> Checking:
     candidates = [(info, _member_names(info)[0]) for info in infos
                   if not info.is_dir() and _is_items_file(_member_names(info)[0])]
     if not candidates:
-        return checking._fail("the ZIP holds no items file (.jsonl or .csv)")
+        return checking._fail(N_("the ZIP holds no items file ({jsonl} or {csv})"),
+                              params={"jsonl": ".jsonl", "csv": ".csv"})
     if len(candidates) > 1:
         names = [name for _, name in candidates]
         shown = _quoted(names[:5]) + (" …" if len(names) > 5 else "")
-        return checking._fail(f"the ZIP holds {len(names)} items files ({shown}); put "
-                              "exactly one in it")
+        return checking._fail(N_("the ZIP holds {count} items files ({names}); put "
+                                 "exactly one in it"),
+                              params={"count": len(names), "names": shown})
     info, name = candidates[0]
     try:
         member = _open_member(archive, info)
@@ -357,7 +359,8 @@ def open_bytes(spec: ProjectSpec, data: bytes, filename: str, *,
     if not data:
         return checking._fail(N_("the file is empty"))
     if len(data) > sources.MAX_ZIP_BYTES:
-        return checking._fail(f"the file is larger than {format_size(sources.MAX_ZIP_BYTES)}")
+        return checking._fail(N_("the file is larger than {size}"),
+                              params={"size": format_size(sources.MAX_ZIP_BYTES)})
     if fmt == "zip":
         return _start_zip(checking, io.BytesIO(data))
     return checking._start(io.BytesIO(data), fmt, _NoMedia())

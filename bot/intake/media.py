@@ -80,10 +80,11 @@ def _check_pixels(image: Image.Image) -> None:
                             "{limit} megapixels)"), width=width, height=height,
                          limit=f"{MAX_PIXELS / 1_000_000:g}")
     if width < 1 or height < 1:
-        raise MediaError("image has no pixels")
+        raise MediaError(N_("image has no pixels"))
     if max(width, height) > MAX_ASPECT * min(width, height):
-        raise MediaError(f"image is too long and thin for Telegram ({width} x {height} "
-                         f"pixels; the sides may differ at most {MAX_ASPECT} times)")
+        raise MediaError(N_("image is too long and thin for Telegram ({width} x {height} "
+                            "pixels; the sides may differ at most {limit} times)"),
+                         width=width, height=height, limit=MAX_ASPECT)
 
 
 def _open_checked(data: bytes) -> Image.Image:
@@ -147,8 +148,8 @@ def prepare_image(data: bytes, filename: str = "image.jpg") -> PreparedMedia:
     except MediaError:
         raise
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise MediaError("image is too large (Pillow refused it as a decompression "
-                         "bomb)") from None
+        raise MediaError(N_("image is too large ({library} refused it as a decompression "
+                            "bomb)"), library="Pillow") from None
     except Exception:  # damaged files make Pillow raise nearly any error type
         raise MediaError(N_("not an image, or a damaged one (use {formats} or {last})"),
                          formats="JPEG, PNG, GIF, WebP, BMP", last="TIFF") from None

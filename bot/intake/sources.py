@@ -193,8 +193,8 @@ class _ZipMedia(_Media):
         data = _read_member(self.archive, info, MAX_MEDIA_BYTES)
         self.inflated += len(data)
         if self.inflated > MAX_ZIP_BYTES:
-            raise _RefError(f"cannot be unpacked: the ZIP would unpack to more than "
-                            f"{format_size(MAX_ZIP_BYTES)}")
+            raise _RefError(N_("cannot be unpacked: the ZIP would unpack to more than "
+                               "{size}"), size=format_size(MAX_ZIP_BYTES))
         return data
 
 
