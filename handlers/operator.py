@@ -464,7 +464,8 @@ async def _import(update: Update, context: Context, project_name: str) -> None:
         result = task.result()
     except ImportFailed as exc:  # not the file's lines: busy, or the database is full
         await say.edit(status, _("{file}: the import stopped.",
-                                 file=message.document.file_name) + "\n  " + str(exc))
+                                 file=message.document.file_name)
+                       + "\n  " + _(exc.message, **exc.params))
         return
     # a report of many problems lists the first ones: one message, cut with "…"
     await say.edit(status, say.clip(format_report(result, reader=_), say.TEXT_LIMIT))

@@ -100,4 +100,6 @@ async def test_a_second_import_at_once_is_told_to_wait_in_its_language(
         message = await op.wait_text("가져오기가 중단됐어요", timeout=10)
     finally:
         held.release()
-    assert "another import into this database is running" in (op.text(message) or "")
+    # the reason too is in the operator's language, not only the heading
+    assert "다른 가져오기가 진행 중이에요" in (op.text(message) or "")
+    assert "another import" not in (op.text(message) or "")

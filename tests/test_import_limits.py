@@ -122,7 +122,7 @@ def test_a_huge_csv_line_in_a_zip_is_refused_in_bounded_memory() -> None:
     finally:
         tracemalloc.stop()
     assert problems(result) == [
-        (2, records._TOO_LONG_CSV),
+        (2, records._TOO_LONG_CSV.format(limit=MAX_LINE)),
         (4, "this line has 3 values but the header names 2 columns (a value containing a "
             "comma must be in double quotes)")]
     assert f"longer than {MAX_LINE} characters" in result.errors[0].message
@@ -158,7 +158,7 @@ def test_a_csv_record_spanning_lines_is_capped_too() -> None:
     data = f'id,text\n1,"{many_lines}"\n'.encode()
     result = read_items_bytes(SENTIMENT, data, "long.csv")
     assert result.errors[0].line == 2
-    assert result.errors[0].message == records._TOO_LONG_CSV
+    assert result.errors[0].message == records._TOO_LONG_CSV.format(limit=MAX_LINE)
 
 
 # --------------------------------------------------------------------------- ids

@@ -38,7 +38,9 @@ from typing import TYPE_CHECKING
 
 from babel import Locale
 
+from bot.domain.errors import TapworkError
 from bot.domain.languages import normalize
+from bot.i18n import N_
 
 if TYPE_CHECKING:
     from lingua import LanguageDetector
@@ -53,6 +55,11 @@ _COUNTRIES = {"cn": "zh", "jp": "ja", "hk": "zh", "gr": "el", "dk": "da", "ua": 
 _NOT_ONE_LANGUAGE = {"und", "mul", "zxx"}
 
 
+class NotALanguage(TapworkError, ValueError):
+    """A code that is a tag but names no language; translatable, so an import's report
+    says why in the operator's language."""
+
+
 def parse_code(value: str) -> str:
     """A BCP 47 tag as stored: its primary subtag (``zh-Hans`` -> ``zh``), which must name a
     language; ``ValueError`` says why not.
@@ -61,12 +68,14 @@ def parse_code(value: str) -> str:
     """
     code = normalize(value)  # ValueError for what is not a tag at all
     if value.strip().lower() == "kr":
-        raise ValueError("'kr' is Kanuri; Korean is 'ko' (for Kanuri write 'kr-NG')")
+        raise NotALanguage(N_("'{code}' is Kanuri; Korean is '{korean}' (for Kanuri write "
+                              "'{kanuri}')"), code="kr", korean="ko", kanuri="kr-NG")
     if code in _COUNTRIES:
-        raise ValueError(f"'{code}' is a country, not a language; did you mean "
-                         f"'{_COUNTRIES[code]}'?")
+        raise NotALanguage(N_("'{code}' is a country, not a language; did you mean "
+                              "'{language}'?"), code=code, language=_COUNTRIES[code])
     if code in _NOT_ONE_LANGUAGE or code not in Locale("en").languages:
-        raise ValueError(f"'{code}' is not a language code such as en, ko or zh")
+        raise NotALanguage(N_("'{code}' is not a language code such as {en}, {ko} or {zh}"),
+                           code=code, en="en", ko="ko", zh="zh")
     return code
 
 

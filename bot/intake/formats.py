@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
+from bot.i18n import N_
 from bot.intake.records import (
     _DID_YOU_MEAN,
     _NOT_UTF8,
@@ -21,6 +22,7 @@ from bot.intake.records import (
     CSV_KEYS,
     MAX_DIGITS,
     MAX_LINE,
+    Problem,
     _Problems,
     _quoted,
 )
@@ -123,20 +125,32 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _json_problem(line: str, exc: json.JSONDecodeError) -> str:
+#: what Python's JSON parser says about a broken line, the messages it has in 3.11-3.13
+_JSON_WHY = frozenset((
+    N_("Expecting value"), N_("Expecting property name enclosed in double quotes"),
+    N_("Expecting ',' delimiter"), N_("Expecting ':' delimiter"),
+    N_("Unterminated string starting at"), N_("Invalid control character at"),
+    N_("Extra data"), N_("Invalid \\escape")))
+_JSON_ARRAY = N_("this looks like a JSON array; JSON Lines has one object per line, with "
+                 "no [ ] around them")
+
+
+def _json_problem(line: str, exc: json.JSONDecodeError) -> Problem:
     stripped = line.strip()
     if stripped.startswith("[") or stripped == "]":
-        return ("this looks like a JSON array; JSON Lines has one object per line, with "
-                "no [ ] around them")
+        return Problem(_JSON_ARRAY)
     if stripped.endswith(","):
         try:
             json.loads(stripped[:-1], parse_int=_json_number)
         except (ValueError, RecursionError):
             pass
         else:
-            return "remove the comma at the end of the line (JSON Lines has no commas " \
-                   "between lines)"
-    return f"not valid JSON ({exc.msg} at column {exc.colno})"
+            return Problem(N_("remove the comma at the end of the line (JSON Lines has "
+                              "no commas between lines)"))
+    # the parser's own words: the common ones are translated, any other is shown as it is
+    why: str | Problem = Problem(exc.msg) if exc.msg in _JSON_WHY else exc.msg
+    return Problem(N_("not valid JSON ({why} at column {column})"),
+                   {"why": why, "column": exc.colno})
 
 
 #: (line, the record or None when its problem is already reported, its size in characters)
@@ -152,7 +166,7 @@ def _jsonl_records(lines: _Lines, problems: _Problems) -> Iterator[_Record]:
         except StopIteration:
             return
         except _TooLong:
-            problems.add(lines.number, _TOO_LONG)
+            problems.add(lines.number, _TOO_LONG, limit=MAX_LINE)
             yield lines.number, None, MAX_LINE
             continue
         number = lines.number
@@ -162,7 +176,7 @@ def _jsonl_records(lines: _Lines, problems: _Problems) -> Iterator[_Record]:
             value = json.loads(line, object_pairs_hook=_no_duplicates,
                                parse_int=_json_number)
         except _DuplicateKey as exc:
-            problems.add(number, f"key '{exc.key}' appears twice")
+            problems.add(number, N_("key '{key}' appears twice"), key=exc.key)
             yield number, None, len(line)
             continue
         except json.JSONDecodeError as exc:
@@ -170,20 +184,19 @@ def _jsonl_records(lines: _Lines, problems: _Problems) -> Iterator[_Record]:
             yield number, None, len(line)
             continue
         except RecursionError:
-            problems.add(number, "not valid JSON (nested too deeply)")
+            problems.add(number, N_("not valid JSON (nested too deeply)"))
             yield number, None, len(line)
             continue
         except ValueError as exc:
-            problems.add(number, f"not valid JSON ({exc})")
+            problems.add(number, N_("not valid JSON ({why})"), why=str(exc))
             yield number, None, len(line)
             continue
         if isinstance(value, list):
-            problems.add(number, "this looks like a JSON array; JSON Lines has one object "
-                                 "per line, with no [ ] around them")
+            problems.add(number, _JSON_ARRAY)
             value = None
         elif not isinstance(value, dict):
-            problems.add(number, 'each line must be a JSON object such as '
-                                 '{"id": "1", "text": "..."}')
+            problems.add(number, N_("each line must be a JSON object such as {example}"),
+                         example='{"id": "1", "text": "..."}')
             value = None
         yield number, value, len(line)
 
@@ -197,18 +210,20 @@ def _delimiter(first_line: str) -> str:
     return ","
 
 
-def _csv_problem(exc: csv.Error, start: int) -> str:
+def _csv_problem(exc: csv.Error, start: int) -> Problem:
     why = str(exc)
     if "unexpected end of data" in why or "EOF" in why:
-        return (f"a quoted value starting on line {start} is never closed (a \" is "
-                "missing), so the rest of the file was read into it")
+        return Problem(N_("a quoted value starting on line {line} is never closed (a \" is "
+                          "missing), so the rest of the file was read into it"),
+                       {"line": start})
     if "expected after" in why:
-        return ('a quote is out of place: put the whole value in double quotes and double '
-                f'any quote inside it ("") ({why})')
+        # the parser's own words (which character, after which quote) stay as they are
+        return Problem(N_("a quote is out of place: put the whole value in double quotes "
+                          "and double any quote inside it (\"\") ({why})"), {"why": why})
     if "field larger than field limit" in why:
-        return ("a value is far too long (over 131072 characters); usually a closing \" "
-                "is missing")
-    return f"this line is not valid CSV ({why})"
+        return Problem(N_("a value is far too long (over {limit} characters); usually a "
+                          "closing \" is missing"), {"limit": 131072})
+    return Problem(N_("this line is not valid CSV ({why})"), {"why": why})
 
 
 class _CsvHeader:
@@ -220,20 +235,22 @@ class _CsvHeader:
         #: a first line naming no column is data, not a header: the rows are not checked
         self.usable = bool(known)
         if not known:
-            problems.add(line, "the first line must be a header naming the columns, such "
-                               f"as id,text,gold (found {_quoted(self.names[:5])})")
+            problems.add(line, N_("the first line must be a header naming the columns, "
+                                  "such as {example} (found {found})"),
+                         example="id,text,gold", found=_quoted(self.names[:5]))
         else:
             twice = sorted({name for name in self.names if name and
                             self.names.count(name) > 1})
             if twice:
-                problems.add(line, f"{'column' if len(twice) == 1 else 'columns'} "
-                                   f"{_quoted(twice)} appear{'s' if len(twice) == 1 else ''}"
-                                   " twice in the header")
+                problems.add(line, N_("column {names} appears twice in the header")
+                             if len(twice) == 1
+                             else N_("columns {names} appear twice in the header"),
+                             names=_quoted(twice))
             unknown = [name for name in self.names if name and name not in CSV_KEYS]
             if unknown:
                 problems.add(line, _unknown("column", unknown, CSV_KEYS))
             if "id" not in self.names:
-                problems.add(line, "the header has no id column")
+                problems.add(line, N_("the header has no {column} column"), column="id")
         #: without an id column, "missing id" is said once here, not on every line
         self.has_id = "id" in self.names
 
@@ -241,15 +258,16 @@ class _CsvHeader:
         """The row as ``{column: value}``; unknown columns were reported with the header."""
         extra = [cell for cell in row[len(self.names):] if cell.strip()]
         if extra:
-            problems.add(line, f"this line has {len(row)} values but the header names "
-                               f"{len(self.names)} columns (a value containing a comma "
-                               "must be in double quotes)")
+            problems.add(line, N_("this line has {values} values but the header names "
+                                  "{columns} columns (a value containing a comma must be "
+                                  "in double quotes)"), values=len(row), columns=len(self.names))
             return None
         unnamed = [position for position, (name, cell) in
                    enumerate(zip(self.names, row, strict=False), start=1)
                    if not name and cell.strip()]
         if unnamed:
-            problems.add(line, f"column {unnamed[0]} has a value but no name in the header")
+            problems.add(line, N_("column {position} has a value but no name in the header"),
+                         position=unnamed[0])
             return None
         return {name: cell for name, cell in zip(self.names, row, strict=False)
                 if name in CSV_KEYS}
@@ -268,7 +286,7 @@ def _csv_records(lines: _Lines, problems: _Problems,
     except StopIteration:
         return
     except _TooLong:
-        problems.add(lines.number, _TOO_LONG)
+        problems.add(lines.number, _TOO_LONG, limit=MAX_LINE)
         return
     lines.push_back(first)
     reader = csv.reader(lines, strict=True, delimiter=_delimiter(first.rstrip("\r\n")))
@@ -281,7 +299,7 @@ def _csv_records(lines: _Lines, problems: _Problems,
         except StopIteration:
             return
         except _TooLong:
-            problems.add(start, _TOO_LONG_CSV)
+            problems.add(start, _TOO_LONG_CSV, limit=MAX_LINE)
             yield start, None, MAX_LINE
             continue
         except csv.Error as exc:
@@ -299,10 +317,18 @@ def _csv_records(lines: _Lines, problems: _Problems,
         yield start, header.record(row, start, problems), lines.record
 
 
-def _unknown(noun: str, unknown: list[str], allowed: tuple[str, ...]) -> str:
+_UNKNOWN = {("key", True): N_("unknown key {names} (allowed: {allowed})"),
+            ("key", False): N_("unknown keys {names} (allowed: {allowed})"),
+            ("column", True): N_("unknown column {names} (allowed: {allowed})"),
+            ("column", False): N_("unknown columns {names} (allowed: {allowed})")}
+
+
+def _unknown(noun: str, unknown: list[str], allowed: tuple[str, ...]) -> Problem:
     """Name the unknown keys or columns, the allowed ones, and the likely intended one."""
-    hints = [f"did you mean '{_DID_YOU_MEAN[name]}' instead of '{name}'?"
+    hints = [Problem(N_("did you mean '{right}' instead of '{wrong}'?"),
+                     {"right": _DID_YOU_MEAN[name], "wrong": name})
              for name in unknown if name in _DID_YOU_MEAN]
-    message = (f"unknown {noun if len(unknown) == 1 else noun + 's'} {_quoted(unknown)} "
-               f"(allowed: {', '.join(allowed)})")
-    return f"{message}; {' '.join(hints)}" if hints else message
+    message = Problem(_UNKNOWN[noun, len(unknown) == 1],
+                      {"names": _quoted(unknown), "allowed": ", ".join(allowed)})
+    return Problem(N_("{problem}; {hints}"), {"problem": message, "hints": hints}) \
+        if hints else message

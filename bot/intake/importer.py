@@ -37,7 +37,7 @@ import io
 import posixpath
 import zipfile
 import zlib
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path, PurePath
 from typing import IO
 
@@ -55,6 +55,7 @@ from bot.intake.records import (
     CSV_SUFFIXES,
     JSONL_SUFFIXES,
     PROGRESS_EVERY,
+    SAVE_AS,
     ZIP_SUFFIXES,
     IdRegistry,
     ImportResult,
@@ -62,6 +63,7 @@ from bot.intake.records import (
     ItemRecord,
     LineError,
     MemoryIds,
+    Problem,
     UnreadableFile,
     _Problems,
     _quoted,
@@ -109,8 +111,9 @@ class Checking:
 
     # -- set up by the openers below
 
-    def _fail(self, message: str, line: int | None = None, where: str = "") -> Checking:
-        self._failure = LineError(line, message, where)
+    def _fail(self, message: str, line: int | None = None, where: str = "",
+              params: Mapping[str, object] | None = None) -> Checking:
+        self._failure = LineError(line, message, where, params or {})
         self._done = True
         return self
 
@@ -119,11 +122,13 @@ class Checking:
         bytes: a UTF-16 or a ZIP file is refused before a line is read."""
         head = _peek(binary)
         if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-            return self._fail("the file is UTF-16 text; save it as UTF-8 (in Excel: 'CSV "
-                              "UTF-8')", where=where)
+            return self._fail(N_("the file is {found} text; save it as {encoding} (in "
+                                 "{excel}: '{choice}')"), where=where,
+                              params={**SAVE_AS, "found": "UTF-16"})
         if head.startswith(b"PK\x03\x04"):
-            return self._fail("this is a ZIP or an Excel workbook, not a text file; save "
-                              "the sheet as 'CSV UTF-8', or name a ZIP .zip", where=where)
+            return self._fail(N_("this is a ZIP or an {excel} workbook, not a text file; save "
+                                 "the sheet as '{choice}', or name a ZIP {zip}"), where=where,
+                              params={**SAVE_AS, "zip": ".zip"})
         self._csv_mode = fmt == "csv"
         self.problems = _Problems(where)
         self._lines = _Lines(binary, csv_mode=self._csv_mode)
@@ -159,7 +164,7 @@ class Checking:
             try:
                 entry = next(self._records, None)
             except _NotUtf8:
-                self.problems.add(self._lines.number, _NOT_UTF8_MESSAGE)
+                self.problems.add(self._lines.number, _NOT_UTF8_MESSAGE, **SAVE_AS)
                 self._done = True
                 break
             except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
@@ -201,11 +206,12 @@ class Checking:
             if index in repeats:
                 assert ext_id is not None
                 first = clashes.get(ext_id) or first_in_batch[ext_id]
-                problem = f"duplicate id '{ext_id}' (first used on line {first})"
+                problem = Problem(_DUPLICATE, {"id": ext_id, "first": first})
             elif ext_id is not None and ext_id in clashes:
                 first_line = clashes[ext_id]
-                problem = (f"id '{ext_id}' is already in this project" if first_line is None
-                           else f"duplicate id '{ext_id}' (first used on line {first_line})")
+                problem = (Problem(N_("id '{id}' is already in this project"), {"id": ext_id})
+                           if first_line is None
+                           else Problem(_DUPLICATE, {"id": ext_id, "first": first_line}))
             if problem is not None:
                 checked.problems.insert(checked.id_at, problem)
             for message in checked.problems:
@@ -221,10 +227,10 @@ class Checking:
         if self._failure is not None:
             return ImportResult(items=[], errors=[self._failure], source=self.source)
         if self._lines is not None and not self._lines.content and not self.problems.any:
-            return _failed(self.source, "the file is empty", None, self.problems.where)
+            return _failed(self.source, N_("the file is empty"), None, self.problems.where)
         if self.count == 0 and not self.problems.any:
-            self.problems.add(None, "the file has a header but no items" if self._csv_mode
-                              else "the file has no items")
+            self.problems.add(None, N_("the file has a header but no items") if self._csv_mode
+                              else N_("the file has no items"))
         errors = self.problems.finish()
         return ImportResult(items=[] if errors else list(items or []), errors=errors,
                             source=self.source, count=self.count,
@@ -270,10 +276,14 @@ def _format_of(name: str) -> str | None:
     return None
 
 
-def _unsupported(name: str) -> str:
+def _unsupported(checking: Checking, name: str) -> Checking:
     suffix = PurePath(name).suffix
-    what = f"'{suffix}'" if suffix else "without an extension"
-    return f"unsupported file type {what}: use a .jsonl, .csv or .zip file"
+    choices = {"jsonl": ".jsonl", "csv": ".csv", "zip": ".zip"}
+    if suffix:
+        return checking._fail(N_("unsupported file type '{suffix}': use a {jsonl}, {csv} or "
+                                 "{zip} file"), params={"suffix": suffix, **choices})
+    return checking._fail(N_("unsupported file type without an extension: use a {jsonl}, "
+                             "{csv} or {zip} file"), params=choices)
 
 
 def _failed(source: str, message: str, line: int | None = None,
@@ -301,7 +311,7 @@ def _start_zip(checking: Checking, opened: IO[bytes]) -> Checking:
         archive = zipfile.ZipFile(opened)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         opened.close()
-        return checking._fail("not a valid ZIP file")
+        return checking._fail(N_("not a valid ZIP file"))
     checking._closers.append(opened.close)
     checking._closers.append(archive.close)
     infos = archive.infolist()
@@ -317,17 +327,19 @@ def _start_zip(checking: Checking, opened: IO[bytes]) -> Checking:
     candidates = [(info, _member_names(info)[0]) for info in infos
                   if not info.is_dir() and _is_items_file(_member_names(info)[0])]
     if not candidates:
-        return checking._fail("the ZIP holds no items file (.jsonl or .csv)")
+        return checking._fail(N_("the ZIP holds no items file ({jsonl} or {csv})"),
+                              params={"jsonl": ".jsonl", "csv": ".csv"})
     if len(candidates) > 1:
         names = [name for _, name in candidates]
         shown = _quoted(names[:5]) + (" …" if len(names) > 5 else "")
-        return checking._fail(f"the ZIP holds {len(names)} items files ({shown}); put "
-                              "exactly one in it")
+        return checking._fail(N_("the ZIP holds {count} items files ({names}); put "
+                                 "exactly one in it"),
+                              params={"count": len(names), "names": shown})
     info, name = candidates[0]
     try:
         member = _open_member(archive, info)
     except _RefError as exc:
-        return checking._fail(f"{name} {exc}")
+        return checking._fail(N_("{name} {why}"), params={"name": name, "why": exc})
     checking._closers.append(member.close)
     fmt = _format_of(name)
     assert fmt is not None
@@ -343,11 +355,12 @@ def open_bytes(spec: ProjectSpec, data: bytes, filename: str, *,
     checking = Checking(spec, source, ids=ids, keep_media=keep_media, progress=progress)
     fmt = _format_of(source)
     if fmt is None:
-        return checking._fail(_unsupported(source))
+        return _unsupported(checking, source)
     if not data:
-        return checking._fail("the file is empty")
+        return checking._fail(N_("the file is empty"))
     if len(data) > sources.MAX_ZIP_BYTES:
-        return checking._fail(f"the file is larger than {format_size(sources.MAX_ZIP_BYTES)}")
+        return checking._fail(N_("the file is larger than {size}"),
+                              params={"size": format_size(sources.MAX_ZIP_BYTES)})
     if fmt == "zip":
         return _start_zip(checking, io.BytesIO(data))
     return checking._start(io.BytesIO(data), fmt, _NoMedia())
@@ -376,7 +389,7 @@ def open_file(spec: ProjectSpec, path: str | Path, *, ids: IdRegistry | None = N
     fmt = _format_of(source)
     if fmt is None:
         binary.close()
-        return checking._fail(_unsupported(source))
+        return _unsupported(checking, source)
     if fmt == "zip":
         return _start_zip(checking, binary)
     checking._closers.append(binary.close)
@@ -427,6 +440,7 @@ _CONTENT = (("photo", N_("1 image"), N_("{count} images")),
 _TEXTS = (N_("1 text"), N_("{count} texts"))
 _PROBLEMS = (N_("{file}: 1 problem, nothing was imported"),
              N_("{file}: {count} problems, nothing was imported"))
+_DUPLICATE = N_("duplicate id '{id}' (first used on line {first})")
 _MORE = (N_("… and 1 more problem"), N_("… and {count} more problems"))
 
 
@@ -435,8 +449,9 @@ def format_report(result: ImportResult, limit: int = 50, reader: Gettext | None 
     """The report of an import: what was imported, or every problem with its line.
 
     Without ``reader`` it is the command line's: English, languages as codes. In chat,
-    ``reader`` is the operator's language and languages are named in it. The problems
-    themselves stay English in both: they quote the file's own keys and values.
+    ``reader`` is the operator's language and languages are named in it. The problems are
+    in the reader's language too; the file's own keys, names and values in them stay as
+    the file has them.
     """
     _ = reader or gettext_for("en")
 
@@ -461,7 +476,7 @@ def format_report(result: ImportResult, limit: int = 50, reader: Gettext | None 
             else _("By language: {languages}", languages=languages)])
     lines = [plural(_PROBLEMS, result.problem_count, file=result.source)]
     listed = result.errors[:len(result.errors) - 1] if result.omitted else result.errors
-    lines.extend(f"  {error}" for error in listed[:limit])
+    lines.extend(f"  {error.render(_)}" for error in listed[:limit])
     hidden = result.problem_count - min(limit, len(listed))
     if hidden > 0:
         lines.append("  " + plural(_MORE, hidden))

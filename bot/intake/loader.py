@@ -60,6 +60,7 @@ from typing import Any, TypeVar
 
 from bot.clock import Clock, to_iso
 from bot.domain.errors import DatabaseBusy, TapworkError
+from bot.i18n import N_
 from bot.intake.importer import Checking
 from bot.intake.media import format_size
 from bot.intake.records import ImportResult, ItemRecord, UnreadableFile
@@ -219,8 +220,8 @@ class Loader:
                                "{path}: {why}", path=self.db.path,
                                why=exc.strerror or str(exc)) from None
         if lock is None:
-            raise ImportFailed("another import into this database is running; try again "
-                               "when it has finished")
+            raise ImportFailed(N_("another import into this database is running; try "
+                                  "again when it has finished"))
         return lock
 
     async def _connect(self) -> SideConnection:
@@ -228,7 +229,7 @@ class Loader:
             conn: SideConnection = await _in_thread(self.db.open_side)
             return conn
         except StorageError as exc:
-            raise ImportFailed("cannot import: {why}", why=_why(exc)) from None
+            raise ImportFailed(N_("cannot import: {why}"), why=_why(exc)) from None
 
     async def _write(self, conn: SideConnection, func: Callable[..., T], *args: Any,
                      pause: bool = False) -> T:
@@ -246,7 +247,7 @@ class Loader:
         try:
             await _in_thread(import_store.create_seen_ids, conn)
         except StorageError as exc:
-            raise ImportFailed("cannot import: {why}", why=_why(exc)) from None
+            raise ImportFailed(N_("cannot import: {why}"), why=_why(exc)) from None
         checking.ids = _SeenIds(conn, project_id)
         import_id: int | None = None
         staged = 0
@@ -278,7 +279,7 @@ class Loader:
             if import_id is not None:
                 with contextlib.suppress(*StorageError):
                     await self._discard(conn, import_id)
-            raise ImportFailed("cannot import: {why}; nothing was imported",
+            raise ImportFailed(N_("cannot import: {why}; nothing was imported"),
                                why=_why(exc)) from None
         except (asyncio.CancelledError, KeyboardInterrupt):
             raise  # staged rows are a leftover the next import or start removes
@@ -308,8 +309,8 @@ class Loader:
         room = min(room_in_db, room_on_disk)
         if room < need:
             raise ImportFailed(
-                "not enough room to add the items: they need about {need} more and "
-                "{room} is free; nothing was imported", need=format_size(need * page_size),
+                N_("not enough room to add the items: they need about {need} more and "
+                   "{room} is free; nothing was imported"), need=format_size(need * page_size),
                 room=format_size(max(room, 0) * page_size))
 
     async def _discard(self, conn: SideConnection, import_id: int) -> None:
@@ -338,9 +339,9 @@ class Loader:
         except _STOPPED as exc:
             done = f"{published} of {total}" if total is not None else f"{published}"
             raise ImportFailed(
-                "the import stopped while adding the items: {why}. {done} items were "
-                "added; the rest are added when tapwork next starts or imports, once "
-                "there is room", why=_why(exc), done=done) from None
+                N_("the import stopped while adding the items: {why}. {done} items were "
+                   "added; the rest are added when {app} next starts or imports, once "
+                   "there is room"), app="tapwork", why=_why(exc), done=done) from None
 
     async def _recover(self, conn: SideConnection) -> None:
         """Under the import lock every import row is a dead process's leftover."""

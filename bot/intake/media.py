@@ -22,6 +22,9 @@ from pathlib import PurePath
 
 from PIL import Image, ImageOps
 
+from bot.domain.errors import TapworkError
+from bot.i18n import N_
+
 #: biggest image or audio file accepted, the same as a Telegram bot's getFile download
 MAX_MEDIA_BYTES = 20 * 1024 * 1024
 #: pixels an image may declare before it is refused as a decompression bomb. 50 MP lets
@@ -45,7 +48,7 @@ _IMAGE_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", 
                  b"avif", b"avis"}
 
 
-class MediaError(ValueError):
+class MediaError(TapworkError, ValueError):
     """A media file cannot be used; ``str()`` is a short reason an operator can act on."""
 
 
@@ -73,13 +76,15 @@ def format_size(size: int) -> str:
 def _check_pixels(image: Image.Image) -> None:
     width, height = image.size
     if width * height > MAX_PIXELS:
-        raise MediaError(f"image is too large: {width} x {height} pixels "
-                         f"(the limit is {MAX_PIXELS / 1_000_000:g} megapixels)")
+        raise MediaError(N_("image is too large: {width} x {height} pixels (the limit is "
+                            "{limit} megapixels)"), width=width, height=height,
+                         limit=f"{MAX_PIXELS / 1_000_000:g}")
     if width < 1 or height < 1:
-        raise MediaError("image has no pixels")
+        raise MediaError(N_("image has no pixels"))
     if max(width, height) > MAX_ASPECT * min(width, height):
-        raise MediaError(f"image is too long and thin for Telegram ({width} x {height} "
-                         f"pixels; the sides may differ at most {MAX_ASPECT} times)")
+        raise MediaError(N_("image is too long and thin for Telegram ({width} x {height} "
+                            "pixels; the sides may differ at most {limit} times)"),
+                         width=width, height=height, limit=MAX_ASPECT)
 
 
 def _open_checked(data: bytes) -> Image.Image:
@@ -128,9 +133,10 @@ def prepare_image(data: bytes, filename: str = "image.jpg") -> PreparedMedia:
     decompression-bomb warning counts as a refusal too), or that Telegram would refuse.
     """
     if len(data) > MAX_MEDIA_BYTES:
-        raise MediaError(f"image file is larger than {format_size(MAX_MEDIA_BYTES)}")
+        raise MediaError(N_("image file is larger than {size}"),
+                         size=format_size(MAX_MEDIA_BYTES))
     if not data:
-        raise MediaError("image file is empty")
+        raise MediaError(N_("image file is empty"))
     try:
         # catch_warnings is process-wide; at worst a warning elsewhere is briefly an error
         with warnings.catch_warnings():
@@ -142,11 +148,11 @@ def prepare_image(data: bytes, filename: str = "image.jpg") -> PreparedMedia:
     except MediaError:
         raise
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise MediaError("image is too large (Pillow refused it as a decompression "
-                         "bomb)") from None
+        raise MediaError(N_("image is too large ({library} refused it as a decompression "
+                            "bomb)"), library="Pillow") from None
     except Exception:  # damaged files make Pillow raise nearly any error type
-        raise MediaError("not an image, or a damaged one (use JPEG, PNG, GIF, WebP, BMP "
-                         "or TIFF)") from None
+        raise MediaError(N_("not an image, or a damaged one (use {formats} or {last})"),
+                         formats="JPEG, PNG, GIF, WebP, BMP", last="TIFF") from None
     image = _to_rgb(image)
     if max(image.size) > MAX_SIDE:
         scale = MAX_SIDE / max(image.size)
@@ -202,7 +208,8 @@ def prepare_audio(data: bytes, filename: str) -> PreparedMedia:
     Raises ``MediaError`` for non-audio files and files over ``MAX_MEDIA_BYTES``.
     """
     if len(data) > MAX_MEDIA_BYTES:
-        raise MediaError(f"audio file is larger than {format_size(MAX_MEDIA_BYTES)}")
+        raise MediaError(N_("audio file is larger than {size}"),
+                         size=format_size(MAX_MEDIA_BYTES))
     kind, mime, extension, duration = "audio", "", "", None
     if data[:4] == b"OggS":
         # the first page holds only the codec header: 27 bytes + up to 255 lacing values
@@ -221,7 +228,8 @@ def prepare_audio(data: bytes, filename: str) -> PreparedMedia:
     elif _is_mpeg_audio(data):
         mime, extension = "audio/mpeg", ".mp3"
     else:
-        raise MediaError("not an audio file (use Ogg/Opus, MP3, M4A, WAV or FLAC)")
+        raise MediaError(N_("not an audio file (use {formats} or {last})"),
+                         formats="Ogg/Opus, MP3, M4A, WAV", last="FLAC")
     return PreparedMedia(
         kind=kind, data=data, mime=mime, filename=_named(filename, extension),
         sha256=hashlib.sha256(data).hexdigest(), duration=duration,

@@ -7,7 +7,7 @@ one definition of an item, a problem and a limit without importing each other.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -15,6 +15,7 @@ from typing import Protocol
 from bot.domain.errors import TapworkError
 from bot.domain.inventory import ItemCounts, kind_of, tally
 from bot.domain.project_spec import LANGUAGES, Localized
+from bot.i18n import N_
 from bot.intake.media import PreparedMedia
 
 #: keys an item may have, in the order problems about them are reported
@@ -58,12 +59,53 @@ _DID_YOU_MEAN = {"label": "gold", "answer": "gold", "explanation": "explain",
                  "locale": "lang"}
 #: bytes that are not UTF-8, as ``surrogateescape`` decodes them
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
-_NOT_UTF8_MESSAGE = ("the file is not UTF-8 text (the first wrong byte is on this line); "
-                     "save it as UTF-8 (in Excel: 'CSV UTF-8')")
-_TOO_LONG = (f"this line is longer than {MAX_LINE} characters, more than any item needs; "
-             "is every item on a line of its own?")
-_TOO_LONG_CSV = (f"this record is longer than {MAX_LINE} characters, more than any item "
-                 "needs; usually a closing \" is missing")
+#: names a person types or picks in a menu, kept out of the sentences so they are never
+#: translated: the encoding, and Excel's name for the CSV it should be saved as
+SAVE_AS = {"encoding": "UTF-8", "excel": "Excel", "choice": "CSV UTF-8"}
+_NOT_UTF8_MESSAGE = N_("the file is not {encoding} text (the first wrong byte is on this "
+                       "line); save it as {encoding} (in {excel}: '{choice}')")
+_TOO_LONG = N_("this line is longer than {limit} characters, more than any item needs; "
+               "is every item on a line of its own?")
+_TOO_LONG_CSV = N_("this record is longer than {limit} characters, more than any item "
+                   "needs; usually a closing \" is missing")
+
+#: a ``_`` in some language: ``gettext_for("ko")``, or English for the command line
+Translate = Callable[..., str]
+
+
+def _english(message: str, **params: object) -> str:
+    return message.format(**params) if params else message
+
+
+def render(template: str, params: Mapping[str, object], _: Translate = _english) -> str:
+    """A problem in the reader's words. The parameters are the file's own keys, names and
+    values and stay as they are, except a nested error (a media file's problem), which is
+    rendered in the same language (``Problem`` or ``TapworkError``)."""
+    return _(template, **{name: _shown(value, _) for name, value in params.items()})
+
+
+def _shown(value: object, _: Translate) -> object:
+    if isinstance(value, Problem):
+        return value.render(_)
+    if isinstance(value, TapworkError):
+        return render(value.message, value.params, _)
+    if isinstance(value, list):  # sentences in a row: did-you-mean hints
+        return " ".join(str(_shown(part, _)) for part in value)
+    return value
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem's words before they are shown: a message id and its parameters."""
+
+    template: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    def render(self, _: Translate = _english) -> str:
+        return render(self.template, self.params, _)
+
+    def __str__(self) -> str:
+        return self.render()
 
 
 @dataclass(frozen=True)
@@ -87,16 +129,29 @@ class ItemRecord:
 @dataclass(frozen=True)
 class LineError:
     """One problem. ``line`` is None (or 0) for the whole file; ``where`` names the
-    items file inside a ZIP, so the operator knows which file the line number is in."""
+    items file inside a ZIP, so the operator knows which file the line number is in.
+    ``template`` and ``params`` are kept apart so the command line shows it in English
+    and chat and the dashboard in the operator's language (``render``)."""
 
     line: int | None
-    message: str
+    template: str
     where: str = ""
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        """The problem in English, without its place."""
+        return render(self.template, self.params)
+
+    def render(self, _: Translate = _english) -> str:
+        """The whole line, place and problem, in ``_``'s language."""
+        text = render(self.template, self.params, _)
+        place = " ".join(part for part in (
+            self.where, _(N_("line {line}"), line=self.line) if self.line else "") if part)
+        return _(N_("{place}: {problem}"), place=place, problem=text) if place else text
 
     def __str__(self) -> str:
-        place = " ".join(part for part in (self.where, f"line {self.line}" if self.line
-                                           else "") if part)
-        return f"{place}: {self.message}" if place else self.message
+        return self.render()
 
 
 @dataclass
@@ -196,16 +251,19 @@ class _Problems:
         self.where = where
         self.errors: list[LineError] = []
         self.omitted = 0
-        self.held: list[tuple[int | None, str]] = []
+        self.held: list[tuple[int | None, Problem]] = []
 
-    def add(self, line: int | None, message: str) -> None:
-        self.held.append((line, message))
+    def add(self, line: int | None, message: str | Problem, **params: object) -> None:
+        """``message`` is a template (marked with ``N_``) filled in from ``params``."""
+        problem = message if isinstance(message, Problem) else Problem(message, params)
+        self.held.append((line, problem))
 
     def flush(self) -> None:
         # stable: a line's own problems keep their order
-        for line, message in sorted(self.held, key=lambda held: held[0] or 0):
+        for line, problem in sorted(self.held, key=lambda held: held[0] or 0):
             if len(self.errors) < MAX_ERRORS:
-                self.errors.append(LineError(line, message, self.where))
+                self.errors.append(LineError(line, problem.template, self.where,
+                                             problem.params))
             else:
                 self.omitted += 1
         self.held = []
@@ -217,8 +275,9 @@ class _Problems:
     def finish(self) -> list[LineError]:
         self.flush()
         if self.omitted:
-            noun = "problem" if self.omitted == 1 else "problems"
-            return [*self.errors, LineError(None, f"… and {self.omitted} more {noun}")]
+            more = (N_("… and 1 more problem") if self.omitted == 1
+                    else N_("… and {count} more problems"))
+            return [*self.errors, LineError(None, more, params={"count": self.omitted})]
         return list(self.errors)
 
 

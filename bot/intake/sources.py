@@ -17,6 +17,8 @@ from collections.abc import Hashable
 from pathlib import Path
 from typing import IO, Any
 
+from bot.domain.errors import TapworkError
+from bot.i18n import N_
 from bot.intake.media import MAX_MEDIA_BYTES, format_size
 
 #: a ZIP may unpack to at most this much (items file and media together, counted from its
@@ -27,18 +29,19 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 # --------------------------------------------------------------------------- media paths
 
 
-class _RefError(Exception):
+class _RefError(TapworkError):
     """A media path that cannot be used; the message completes "image 'x.png' ..."."""
 
 
 def _clean_ref(ref: str) -> str:
     """A relative POSIX path, or ``_RefError``; Windows users may type backslashes."""
     if "://" in ref:
-        raise _RefError("is a web address; put the file in the ZIP (or next to the items "
-                        "file) and give its path")
+        raise _RefError(N_("is a web address; put the file in the ZIP (or next to the "
+                           "items file) and give its path"))
     cleaned = ref.strip().replace("\\", "/")
     if cleaned.startswith("/") or _DRIVE.match(cleaned):
-        raise _RefError("must be a path relative to the items file, not an absolute path")
+        raise _RefError(N_("must be a path relative to the items file, not an absolute "
+                           "path"))
     return cleaned
 
 
@@ -62,8 +65,8 @@ class _NoMedia(_Media):
     """A single items file sent in chat has no folder around it."""
 
     def locate(self, ref: str) -> Hashable:
-        raise _RefError("cannot be found: to import media, send a ZIP holding the items "
-                        "file and the media files")
+        raise _RefError(N_("cannot be found: to import media, send a ZIP holding the "
+                           "items file and the media files"))
 
 
 class _FolderMedia(_Media):
@@ -80,19 +83,20 @@ class _FolderMedia(_Media):
         for candidate in candidates:
             target = candidate.resolve()
             if not target.is_relative_to(self.base):
-                raise _RefError("is outside the items file's folder; media must be in "
-                                "that folder or below it")
+                raise _RefError(N_("is outside the items file's folder; media must be in "
+                                   "that folder or below it"))
             if target.is_file():
                 return target
         if candidates[0].resolve().is_dir():
-            raise _RefError("is a folder, not a file")
-        raise _RefError(f"not found (looked in {self.base})")
+            raise _RefError(N_("is a folder, not a file"))
+        raise _RefError(N_("not found (looked in {folder})"), folder=str(self.base))
 
     def read(self, key: Any) -> bytes:
         path: Path = key
         try:
             if path.stat().st_size > MAX_MEDIA_BYTES:
-                raise _RefError(f"is larger than {format_size(MAX_MEDIA_BYTES)}")
+                raise _RefError(N_("is larger than {size}"),
+                                size=format_size(MAX_MEDIA_BYTES))
             return path.read_bytes()
         except OSError as exc:
             raise _RefError(f"cannot be read ({exc.strerror or exc})") from None
@@ -127,7 +131,7 @@ def _open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> IO[bytes]:
     try:
         return archive.open(info)
     except RuntimeError:
-        raise _RefError("is encrypted; use a ZIP without a password") from None
+        raise _RefError(N_("is encrypted; use a ZIP without a password")) from None
     except (zipfile.BadZipFile, NotImplementedError, EOFError, OSError, ValueError) as exc:
         raise _RefError(f"cannot be read from the ZIP ({exc})") from None
 
@@ -139,12 +143,12 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) ->
         with handle:
             data = handle.read(limit + 1)
     except RuntimeError:
-        raise _RefError("is encrypted; use a ZIP without a password") from None
+        raise _RefError(N_("is encrypted; use a ZIP without a password")) from None
     except (zipfile.BadZipFile, NotImplementedError, EOFError, OSError, ValueError,
             zlib.error) as exc:
         raise _RefError(f"cannot be read from the ZIP ({exc})") from None
     if len(data) > limit:
-        raise _RefError(f"is larger than {format_size(limit)}")
+        raise _RefError(N_("is larger than {size}"), size=format_size(limit))
     return data
 
 
@@ -172,7 +176,7 @@ class _ZipMedia(_Media):
             candidates.append(posixpath.normpath(relative))
         inside = [name for name in candidates if name != ".." and not name.startswith("../")]
         if not inside:
-            raise _RefError("is outside the ZIP; give a path inside it")
+            raise _RefError(N_("is outside the ZIP; give a path inside it"))
         for name in inside:
             info = self.members.get(_nfc(name))
             if info is not None:
@@ -180,17 +184,17 @@ class _ZipMedia(_Media):
         for name in inside:
             near = self.folded.get(_nfc(name).casefold())
             if near is not None:
-                raise _RefError(f"not found in the ZIP (names are case-sensitive: did you "
-                                f"mean '{near}'?)")
-        raise _RefError("not found in the ZIP")
+                raise _RefError(N_("not found in the ZIP (names are case-sensitive: did "
+                                   "you mean '{near}'?)"), near=near)
+        raise _RefError(N_("not found in the ZIP"))
 
     def read(self, key: Any) -> bytes:
         info: zipfile.ZipInfo = key
         data = _read_member(self.archive, info, MAX_MEDIA_BYTES)
         self.inflated += len(data)
         if self.inflated > MAX_ZIP_BYTES:
-            raise _RefError(f"cannot be unpacked: the ZIP would unpack to more than "
-                            f"{format_size(MAX_ZIP_BYTES)}")
+            raise _RefError(N_("cannot be unpacked: the ZIP would unpack to more than "
+                               "{size}"), size=format_size(MAX_ZIP_BYTES))
         return data
 
 

@@ -78,8 +78,9 @@ async def upload(request: web.Request) -> web.StreamResponse:
                    status=200 if result.ok else 422)
 
 
-def _stopped(filename: str, exc: Exception, _: Gettext) -> str:
-    return _("{file}: the import stopped.", file=filename) + "\n" + str(exc)
+def _stopped(filename: str, exc: ImportFailed, _: Gettext) -> str:
+    return (_("{file}: the import stopped.", file=filename) + "\n"
+            + _(exc.message, **exc.params))
 
 
 def _final(ok: bool, report: str, _: Gettext) -> dict[str, object]:
