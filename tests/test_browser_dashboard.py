@@ -7,7 +7,7 @@ progress move while simulated phones answer, uploads a bad file and reads its
 line-numbered report, downloads an export, approves a payout; expired and reused links
 and a change without its CSRF token are refused. Every page is checked with axe-core
 (vendored) in the same browser, and screenshots at phone and desktop size are written to
-``docs/screenshots/`` for the README.
+``tests/screenshots/`` for the README.
 
 Without Chromium the tests are skipped, except in CI (``CI`` set), where they fail with
 one line saying what to install.
@@ -31,7 +31,7 @@ from tests.conftest import ROOT
 from tests.dashboard_helpers import Dashboard, dashboard, load_reviews
 
 CHROMIUM = "/usr/bin/chromium"
-SHOTS = ROOT / "docs" / "screenshots"
+SHOTS = ROOT / "tests" / "screenshots"
 PHONE = {"width": 360, "height": 780}
 DESKTOP = {"width": 1280, "height": 900}
 AXE = "/dashboard/static/vendor/axe.min.js"

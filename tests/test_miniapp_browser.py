@@ -2,7 +2,7 @@
 screen. A worker opens a box task with initData signed by the test's bot token, draws
 a box with a finger, resizes it by its handle, sends it, and the answer is in the export
 exactly once; forged initData is refused; axe-core finds no serious or critical
-accessibility problem; screenshots at phone size go to docs/screenshots/.
+accessibility problem; screenshots at phone size go to tests/screenshots/.
 
 Playwright drives /usr/bin/chromium (``apt-get install chromium`` in .ci/run);
 Playwright's own browser download is never used. Without that browser these tests are
@@ -38,7 +38,7 @@ from tests.state import answered
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = ROOT / "handlers" / "web" / "static" / "vendor" / "axe.min.js"
-SHOTS = ROOT / "docs" / "screenshots"
+SHOTS = ROOT / "tests" / "screenshots"
 PHONE = {"viewport": {"width": 390, "height": 760}, "device_scale_factor": 2,
          "is_mobile": True, "has_touch": True}
 DARK = {"bg_color": "#17212b", "text_color": "#f5f5f5", "hint_color": "#aab4be",
