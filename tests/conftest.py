@@ -10,10 +10,12 @@ import asyncio
 import os
 import random
 import signal
+import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import psycopg
 import pytest
 from hypothesis import settings
@@ -198,6 +200,24 @@ async def bot(server: BotApiStandIn, storage_url: str, clock: FakeClock
     async with running(e2e_config(server, storage_url), clock,
                        poll_timeout=1) as (app, services):
         yield Running(server, app, services, clock)
+
+
+async def start_bot(config: Path, *extra: str) -> asyncio.subprocess.Process:
+    """``tapwork run -c config`` in a process of its own (the token comes from the config;
+    its stderr kept for a failing test to show)."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "-c", str(config), *extra,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "TAPWORK_TOKEN": ""})
+
+
+async def http_get(session: aiohttp.ClientSession, url: str) -> tuple[int, str]:
+    """Status and body of a GET, or (0, "") while nothing answers there yet."""
+    try:
+        async with session.get(url) as response:
+            return response.status, await response.text()
+    except aiohttp.ClientError:
+        return 0, ""
 
 
 async def stop_bot(process: asyncio.subprocess.Process) -> None:

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import signal
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -31,7 +29,7 @@ from bot.sim.crowd import join, task_id
 from bot.sim.phone import JSON, Phone
 from bot.sim.standin import BotApiStandIn
 from bot.wiring import Services
-from tests.conftest import stop_bot
+from tests.conftest import http_get, start_bot, stop_bot
 from tests.state import (
     age_update_claims,
     answered,
@@ -80,21 +78,6 @@ def _config(server: BotApiStandIn, url: str, port: int, public: str) -> str:
             f'[broadcast]\nbroadcast_rate = {RATE}\n'
             f'[webhook]\nlisten = "127.0.0.1:{port}"\nurl = "{public}"\n'
             f'secret_token = "{SECRET}"\n')
-
-
-async def _start(config: Path, *extra: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "-c", str(config), *extra,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "TAPWORK_TOKEN": ""})
-
-
-async def _get(session: aiohttp.ClientSession, url: str) -> tuple[int, str]:
-    try:
-        async with session.get(url) as response:
-            return response.status, await response.text()
-    except aiohttp.ClientError:
-        return 0, ""
 
 
 async def _until(check: object, what: str, polls: int = 400) -> None:
@@ -189,7 +172,7 @@ async def test_three_replicas_on_postgres_survive_a_sigkill(tmp_path: Path, pg_u
             server.phone(worker, f"I{worker}")
         await _register_idle(pg_url)
 
-        replicas = [await _start(config) for config in configs]
+        replicas = [await start_bot(config) for config in configs]
         try:
             for base in bases:
                 await _until(lambda b=base: _healthy(session, b), f"{base} healthy", 600)
@@ -238,7 +221,7 @@ async def test_three_replicas_on_postgres_survive_a_sigkill(tmp_path: Path, pg_u
 
             # again: a claim whose COMMIT was on its way as the replica died lands late
             age_update_claims(pg_url, held, STALE)
-            replicas[victim] = await _start(configs[victim], "--no-set-webhook")
+            replicas[victim] = await start_bot(configs[victim], "--no-set-webhook")
             await _until(lambda: _healthy(session, bases[victim]), "restarted", 600)
             await asyncio.wait_for(burst, 120)
 
@@ -254,16 +237,16 @@ async def test_three_replicas_on_postgres_survive_a_sigkill(tmp_path: Path, pg_u
                                      for n in outbox_rows(pg_url)
                                      if "bonus-for-" in n.payload), "bonuses sent", 600)
 
-            first = [_job_runs((await _get(session, f"{b}/metrics"))[1]) for b in bases]
+            first = [_job_runs((await http_get(session, f"{b}/metrics"))[1]) for b in bases]
 
             async def rising() -> bool:
-                now = [_job_runs((await _get(session, f"{b}/metrics"))[1]) for b in bases]
+                now = [_job_runs((await http_get(session, f"{b}/metrics"))[1]) for b in bases]
                 return all(n.get("expire-leases", 0) > f.get("expire-leases", 0)
                            for n, f in zip(now, first, strict=True))
 
             await _until(rising, "every replica's jobs running")
-            health = [(await _get(session, f"{base}/healthz"))[0] for base in bases]
-            metrics = [(await _get(session, f"{b}/metrics"))[1] for b in bases]
+            health = [(await http_get(session, f"{base}/healthz"))[0] for base in bases]
+            metrics = [(await http_get(session, f"{b}/metrics"))[1] for b in bases]
             await server.wait_drained(30)
         finally:
             for process in replicas:
@@ -337,4 +320,4 @@ async def test_three_replicas_on_postgres_survive_a_sigkill(tmp_path: Path, pg_u
 
 
 async def _healthy(session: aiohttp.ClientSession, base: str) -> bool:
-    return (await _get(session, f"{base}/healthz"))[0] == 200
+    return (await http_get(session, f"{base}/healthz"))[0] == 200

@@ -8,9 +8,7 @@ secret (or with a wrong one) refused."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import sys
 from pathlib import Path
 
 import aiohttp
@@ -18,7 +16,7 @@ import aiohttp
 from bot.cli import main
 from bot.sim.crowd import join, task_id
 from bot.sim.standin import BotApiStandIn
-from tests.conftest import ROOT, stop_bot
+from tests.conftest import ROOT, http_get, start_bot, stop_bot
 from tests.state import answered, update_claims
 from tests.test_webhook import SECRET, free_port
 
@@ -35,24 +33,9 @@ def _config(server: BotApiStandIn, db: Path, port: int, url: str) -> str:
             f'secret_token = "{SECRET}"\n')
 
 
-async def _start(config: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "-c", str(config),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "TAPWORK_TOKEN": ""})
-
-
-async def _get(session: aiohttp.ClientSession, url: str) -> tuple[int, str]:
-    try:
-        async with session.get(url) as response:
-            return response.status, await response.text()
-    except aiohttp.ClientError:
-        return 0, ""
-
-
 async def _until_healthy(session: aiohttp.ClientSession, base: str) -> None:
     for _ in range(300):
-        if (await _get(session, f"{base}/healthz"))[0] == 200:
+        if (await http_get(session, f"{base}/healthz"))[0] == 200:
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"{base} never became healthy")
@@ -90,7 +73,7 @@ async def test_two_replicas_behind_a_webhook_handle_each_update_once(tmp_path: P
             main, ["project", "-c", str(configs[0]), str(SAMPLE / "reviews.toml")]) == 0
         assert await asyncio.to_thread(main, ["import", "-c", str(configs[0]), "--project",
                                               "reviews", str(SAMPLE / "reviews.jsonl")]) == 0
-        replicas = [await _start(config) for config in configs]
+        replicas = [await start_bot(config) for config in configs]
         try:
             for base in bases:
                 await _until_healthy(session, base)
@@ -112,8 +95,8 @@ async def test_two_replicas_behind_a_webhook_handle_each_update_once(tmp_path: P
                                         headers=headers) as response:
                     assert response.status == status
 
-            metrics = [(await _get(session, f"{base}/metrics"))[1] for base in bases]
-            health = [await _get(session, f"{base}/healthz") for base in bases]
+            metrics = [(await http_get(session, f"{base}/metrics"))[1] for base in bases]
+            health = [await http_get(session, f"{base}/healthz") for base in bases]
         finally:
             for process in replicas:
                 await stop_bot(process)

@@ -121,11 +121,7 @@ async def image(request: web.Request) -> web.Response:
     user = who(request)
     services = request.app[SERVICES]
     found = await services.work.drawing_task(user.id, int(request.match_info["assignment"]))
-    if found is None or found.media is None:
-        raise web.HTTPNotFound(headers=HEADERS)
-    data = await services.work.media_bytes(found.media.id)
-    return web.Response(body=data, content_type=found.media.mime,
-                        headers={**HEADERS, "Cache-Control": "private, max-age=600"})
+    return await calls.picture(request, found.media if found else None)
 
 
 async def answer(request: web.Request) -> web.Response:

@@ -14,6 +14,7 @@ import logging
 from aiohttp import web
 
 from bot.domain.projects import Project
+from bot.domain.records import Media
 from bot.domain.shapes import Drawing, ShapeError, read_drawing
 from bot.i18n import Gettext, gettext_for, language_for
 from bot.wiring import Services
@@ -101,3 +102,12 @@ def refused(outcome: str, status: int, _: Gettext) -> web.Response:
     sentence the page shows (``STRINGS``), in the reader's language."""
     return answer_json({"ok": False, "outcome": outcome, "message": _(STRINGS[outcome])},
                        status)
+
+
+async def picture(request: web.Request, media: Media | None) -> web.Response:
+    """The picture of a task or quiz question the caller may see (404 without one)."""
+    if media is None:
+        raise web.HTTPNotFound(headers=HEADERS)
+    data = await request.app[SERVICES].work.media_bytes(media.id)
+    return web.Response(body=data, content_type=media.mime,
+                        headers={**HEADERS, "Cache-Control": "private, max-age=600"})

@@ -82,11 +82,7 @@ async def task(request: web.Request) -> web.Response:
 
 async def image(request: web.Request) -> web.Response:
     found = await _question(request)
-    if found is None or found.media is None:
-        raise web.HTTPNotFound(headers=HEADERS)
-    data = await request.app[SERVICES].work.media_bytes(found.media.id)
-    return web.Response(body=data, content_type=found.media.mime,
-                        headers={**HEADERS, "Cache-Control": "private, max-age=600"})
+    return await calls.picture(request, found.media if found else None)
 
 
 async def answer(request: web.Request) -> web.Response:
