@@ -215,6 +215,8 @@ async def test_a_change_without_its_csrf_token_is_refused(
     await load_reviews(dash.bot, tmp_path)
     page = await (await browser.new_context(locale="en-US")).new_page()
     await page.goto(await dash.link_from_chat())
+    # the sign-in page moves on to the dashboard by itself: let it, or it cuts off the next
+    await page.wait_for_url(dash.home)
     await page.goto(f"{dash.home}p/reviews")
     url = f"{dash.home}p/reviews/status"
     for form in ({"status": "paused"}, {"status": "paused", "csrf": "forged"}):
@@ -245,6 +247,8 @@ async def test_a_dropped_file_is_imported_with_its_progress_and_report(
     context = await browser.new_context(viewport=PHONE, has_touch=True, locale="en-US")
     page = await context.new_page()
     await page.goto(await dash.link_from_chat())
+    # the sign-in page moves on to the dashboard by itself: let it, or it cuts off the next
+    await page.wait_for_url(dash.home)
     await page.goto(f"{dash.home}p/reviews")
     # the file input stays the keyboard's way in: the next stop after the section heading
     await page.get_by_role("heading", name="Add items").click()
