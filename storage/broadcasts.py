@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.domain.records import Broadcast, BroadcastProgress
+from bot.domain.records import POSTING, Broadcast, BroadcastProgress
 from storage.connection import Connection, Row
 from storage.dialect import is_postgres
 
@@ -122,8 +122,22 @@ async def unfinished(conn: Connection) -> list[Broadcast]:
         return [_broadcast(r) for r in await cur.fetchall()]
 
 
+async def take_progress_message(conn: Connection, broadcast_id: int) -> int | None:
+    """The operator's progress message: its id, ``POSTING`` while one replica is posting
+    it, or None for the caller, who now holds the right to post it (the row says
+    ``POSTING`` from here on, so a second replica does not post another)."""
+    async with conn.execute("SELECT progress_message FROM broadcasts WHERE id = ?",
+                            (broadcast_id,)) as cur:
+        row = await cur.fetchone()
+    if row is None or row[0] is not None:
+        return POSTING if row is None else int(row[0])
+    cur2 = await conn.execute("UPDATE broadcasts SET progress_message = ? WHERE id = ?"
+                              " AND progress_message IS NULL", (POSTING, broadcast_id))
+    return None if cur2.rowcount == 1 else POSTING
+
+
 async def set_progress_message(conn: Connection, broadcast_id: int,
-                               message_id: int) -> None:
+                               message_id: int | None) -> None:
     await conn.execute("UPDATE broadcasts SET progress_message = ? WHERE id = ?",
                        (message_id, broadcast_id))
 

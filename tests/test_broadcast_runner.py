@@ -7,6 +7,7 @@ import asyncio
 from dataclasses import dataclass, field, replace
 
 from bot.domain.projects import Project
+from bot.domain.records import Broadcast
 from bot.i18n import Gettext
 from bot.services.broadcast_runner import BroadcastRunner, Pace
 from bot.services.sending import (
@@ -49,6 +50,7 @@ class FakeSender:
     time: FakeTime
     script: dict[int, list[SendResult]] = field(default_factory=dict)
     tries: list[tuple[int, float, Outgoing]] = field(default_factory=list)
+    edits: list[tuple[int, int]] = field(default_factory=list)
 
     async def send(self, chat_id: int, message: Outgoing) -> SendResult:
         self.tries.append((chat_id, self.time.now, message))
@@ -56,6 +58,7 @@ class FakeSender:
         return planned.pop(0) if planned else Sent(1000 + chat_id)
 
     async def edit(self, chat_id: int, message_id: int, message: Outgoing) -> SendResult:
+        self.edits.append((chat_id, message_id))
         return Sent(message_id)
 
     def chats(self) -> list[int]:
@@ -163,3 +166,44 @@ async def test_a_send_that_never_left_is_tried_again_and_a_refusal_is_not(
     assert sender.chats().count(11) == 2 and statuses[11] == "sent"
     assert sender.chats().count(12) == 1 and statuses[12] == "failed"
     assert sender.chats().count(15) == 3 and statuses[15] == "failed"  # three tries at most
+
+
+OPERATOR = 99
+
+
+async def _two_replicas(services: Services, sender: FakeSender
+                        ) -> tuple[BroadcastRunner, BroadcastRunner, Broadcast]:
+    await add_project(services, items=5)
+    for worker in WORKERS:
+        await add_worker(services, worker)
+    broadcast, _audience = await services.broadcasts.start("reviews", "Come back",
+                                                          operator_chat=OPERATOR)
+    replicas = tuple(BroadcastRunner(services.broadcasts, services.workers, sender,
+                                     invitation, sleep=sender.time.sleep,
+                                     monotonic=sender.time.monotonic) for _i in range(2))
+    return replicas[0], replicas[1], broadcast
+
+
+async def test_two_replicas_post_one_progress_message_and_both_edit_it(
+        services: Services) -> None:
+    """Each replica sending a broadcast reports its progress; the operator gets one
+    message, which every replica then edits, not one message per replica."""
+    sender = FakeSender(FakeTime())
+    first, second, broadcast = await _two_replicas(services, sender)
+    await asyncio.gather(first._show_progress(broadcast, done=False),
+                         second._show_progress(broadcast, done=False))
+    await asyncio.gather(first._show_progress(broadcast, done=False),
+                         second._show_progress(broadcast, done=False))
+    assert sender.chats() == [OPERATOR]
+    assert len(sender.edits) >= 2 and set(sender.edits) == {(OPERATOR, 1000 + OPERATOR)}
+
+
+async def test_a_progress_message_that_failed_is_posted_by_the_next_report(
+        services: Services) -> None:
+    sender = FakeSender(FakeTime(), {OPERATOR: [Failed("ConnectError", transient=True)]})
+    first, second, broadcast = await _two_replicas(services, sender)
+    await first._show_progress(broadcast, done=False)
+    await second._show_progress(broadcast, done=False)
+    await first._show_progress(broadcast, done=False)
+    assert sender.chats() == [OPERATOR, OPERATOR]
+    assert sender.edits == [(OPERATOR, 1000 + OPERATOR)]

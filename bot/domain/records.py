@@ -72,6 +72,11 @@ class LedgerEntry:
     id: int = 0
 
 
+#: ``Broadcast.progress_message`` while one replica posts the operator's progress message
+#: (Telegram's message ids start at 1), so the others edit it instead of posting their own
+POSTING = 0
+
+
 @dataclass(frozen=True)
 class Broadcast:
     """An operator's "tasks wait for you" message on its way to a project's workers."""

@@ -196,7 +196,13 @@ class Broadcasts:
         async with self.db.transaction() as conn:
             return await store.finish(conn, broadcast.id, to_iso(self.clock.now()))
 
-    async def set_progress_message(self, broadcast: Broadcast, message_id: int) -> None:
+    async def take_progress_message(self, broadcast: Broadcast) -> int | None:
+        """The progress message to edit, ``POSTING`` while another replica posts it, or
+        None: this caller posts it (and no other replica will)."""
+        async with self.db.transaction() as conn:
+            return await store.take_progress_message(conn, broadcast.id)
+
+    async def set_progress_message(self, broadcast: Broadcast, message_id: int | None) -> None:
         async with self.db.transaction() as conn:
             await store.set_progress_message(conn, broadcast.id, message_id)
 

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from bot.domain.projects import Project
-from bot.domain.records import Broadcast, BroadcastProgress
+from bot.domain.records import POSTING, Broadcast, BroadcastProgress
 from bot.i18n import Gettext, gettext_for
 from bot.services.broadcast import Broadcasts, Recipient
 from bot.services.sending import Blocked, Failed, Outgoing, RetryAfter, Sender, Sent, Unconfirmed
@@ -242,13 +242,20 @@ class BroadcastRunner:
         operator = await self.workers.get(chat)
         _ = gettext_for(operator.language if operator else "en")
         message = Outgoing(progress_text(broadcast, progress, _, done))
-        message_id = self.progress_messages.get(broadcast.id, broadcast.progress_message)
-        if message_id is not None:
+        message_id = self.progress_messages.get(broadcast.id)
+        if message_id is None:  # with several replicas, one posts it and all edit it
+            message_id = await self.broadcasts.take_progress_message(broadcast)
+            if message_id == POSTING and not done:
+                return  # another replica is posting it right now
+        if message_id:
+            self.progress_messages[broadcast.id] = message_id
             result = await self.sender.edit(chat, message_id, message)
         else:
             result = await self.sender.send(chat, message)
+            # on a failure the right to post is handed back, for the next round
+            await self.broadcasts.set_progress_message(
+                broadcast, result.message_id if isinstance(result, Sent) else None)
             if isinstance(result, Sent):
-                await self.broadcasts.set_progress_message(broadcast, result.message_id)
                 self.progress_messages[broadcast.id] = result.message_id
         if not isinstance(result, Sent):  # "not modified", a hiccup: next time
             log.debug("progress of broadcast %s not shown: %s", broadcast.id, result)
