@@ -42,6 +42,7 @@ __all__ = [
     "DawidSkene",
     "GoldDawidSkene",
     "MajorityVote",
+    "MixedIBCC",
     "OneCoinDawidSkene",
     "Wawa",
     "aggregate",
@@ -171,6 +172,7 @@ class IBCC(Aggregator):
     priors_: NDArray[np.float64] | None = None
     errors_: NDArray[np.float64] | None = None
     counts_: NDArray[np.float64] | None = None
+    full_share_: NDArray[np.float64] | None = None
     n_iter_: int = 0
 
     def __init__(
@@ -188,18 +190,43 @@ class IBCC(Aggregator):
         self.n_iter = n_iter
         self.tol = tol
 
+    #: Whether each worker may be one accuracy instead of a full matrix (:class:`MixedIBCC`).
+    mixed: ClassVar[bool] = False
+
     def fit(self, enc: EncodedAnswers, gold: NDArray[np.intp] | None = None) -> Self:
         fit = bayes.ibcc(enc, gold=gold, strength=self.strength, accuracy=self.accuracy,
-                         class_prior=self.class_prior, n_iter=self.n_iter, tol=self.tol)
+                         class_prior=self.class_prior, n_iter=self.n_iter, tol=self.tol,
+                         mixed=self.mixed)
         self.probas_, self.priors_, self.errors_ = fit.probas, fit.priors, fit.errors
         self.counts_, self.n_iter_ = fit.counts, fit.n_iter
+        self.full_share_ = fit.full_share
         return self
+
+
+class MixedIBCC(IBCC):
+    """IBCC where each worker is either one accuracy or a full confusion matrix.
+
+    Why: one-coin Dawid-Skene beats a confusion matrix per worker where workers err
+    alike on every label (sp_amt, sp_rodrigues), and loses badly where a worker's errors
+    depend on the truth (s_relevance: 0.258 against 0.617). Rather than choose for the
+    whole crowd, every worker gets both models, under the same prior (``strength``
+    imaginary answers per true label, a share ``accuracy`` of them right), with even
+    odds; their evidence, the marginal likelihood of that worker's answers under each,
+    decides how much each counts (:func:`.bayes.mixed_log_errors`). Few answers favour
+    the one parameter; a record of label-dependent errors favours the matrix. Fitted by
+    the same variational Bayes as :class:`IBCC`; ``full_share_[w]`` is the posterior
+    probability of the full matrix for worker ``w`` (README, "Aggregation").
+    """
+
+    name = "ibcc-mix"
+    mixed = True
 
 
 #: Method name -> class. The order is the order methods are listed to users.
 MODELS: dict[str, type[Aggregator]] = {
     cls.name: cls
-    for cls in (MajorityVote, Wawa, DawidSkene, OneCoinDawidSkene, GoldDawidSkene, IBCC)
+    for cls in (MajorityVote, Wawa, DawidSkene, OneCoinDawidSkene, GoldDawidSkene, IBCC,
+                MixedIBCC)
 }
 
 #: Method names :func:`aggregate` accepts besides ``"auto"``.
