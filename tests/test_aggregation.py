@@ -36,7 +36,7 @@ from bot.aggregation import (
 )
 from tests.test_aggregation_models import shared
 
-ALL_METHODS = ("mv", "wawa", "ds", "one-coin-ds", "ibcc")
+ALL_METHODS = ("mv", "wawa", "ds", "one-coin-ds", "ibcc", "ibcc-mix")
 
 Rows = list[tuple[str, str, str]]
 
@@ -189,15 +189,15 @@ def test_confidence_is_bounded_and_ordered_for_every_method() -> None:
 
 
 def test_auto_rule() -> None:
-    """``auto`` is the Bayesian model, with or without gold, on small data or large."""
+    """``auto`` is the mixed Bayesian model, with or without gold, on small data or large."""
     rows, truth = spammer_crowd()
     enc = encode(rows)
-    assert resolve_method("auto", enc, None) == "ibcc"
-    assert resolve_method("auto", enc, encode_gold(enc, {"i0": "neg"})) == "ibcc"
+    assert resolve_method("auto", enc, None) == "ibcc-mix"
+    assert resolve_method("auto", enc, encode_gold(enc, {"i0": "neg"})) == "ibcc-mix"
     small = encode(votes("a", "x", "y", "x"))
-    assert resolve_method("auto", small, None) == "ibcc"
-    assert {a.method for a in aggregate(rows, "auto").values()} == {"ibcc"}
-    assert {a.method for a in aggregate(rows, gold={"i0": "neg"}).values()} == {"ibcc"}
+    assert resolve_method("auto", small, None) == "ibcc-mix"
+    assert {a.method for a in aggregate(rows, "auto").values()} == {"ibcc-mix"}
+    assert {a.method for a in aggregate(rows, gold={"i0": "neg"}).values()} == {"ibcc-mix"}
     assert accuracy(aggregate(rows), truth) == 1.0
     assert aggregate(votes("a", "x", "y", "x"))["a"].label == "x"
 

@@ -58,15 +58,16 @@ def arrivals(seed: int, n: int = 200, overlap: int = 3) -> tuple[EncodedAnswers,
 def test_auto_does_not_follow_prolific_biased_workers() -> None:
     """Over 40 seeded crowds: before, ``auto`` fell more than 5 points below majority vote
     on 11 of them (mean 0.730 against 0.725), to 0.345 where majority vote had 0.635
-    (seed 13); now on 4, with a mean of 0.792. Not on none: on seed 28 (majority vote
-    0.455) it still goes the wrong way (README, "Aggregation")."""
+    (seed 13); with the class prior scaled to the data on 4 (``ibcc``, mean 0.792), and
+    as ``ibcc-mix`` on 3 (mean 0.7955). Not on none: on seed 28 (majority vote 0.455) it
+    still goes the wrong way (README, "Aggregation")."""
     mv, auto = [], []
     for seed in range(40):
         enc, truth = arrivals(seed)
         mv.append(accuracy(make_model("mv").fit_predict(enc), truth))
         auto.append(accuracy(auto_labels(enc), truth))
     gap = np.asarray(auto) - np.asarray(mv)
-    assert (gap < -0.05).sum() <= 4
+    assert (gap < -0.05).sum() <= 3
     assert np.mean(auto) >= np.mean(mv) + 0.05
     assert auto[13] >= mv[13] - 0.01
 

@@ -27,7 +27,7 @@ from tests.conftest import add_project, add_worker
 from tests.state import items, make_gold_every
 
 LABELS = ["positive", "neutral", "negative"]
-METHODS = ["auto", "mv", "wawa", "ds", "one-coin-ds", "gold-ds", "ibcc"]
+METHODS = ["auto", "mv", "wawa", "ds", "one-coin-ds", "gold-ds", "ibcc", "ibcc-mix"]
 
 
 def crowd(seed: int) -> list[tuple[str, str | None, list[tuple[str, str]]]]:
@@ -152,7 +152,7 @@ async def test_an_export_in_small_pages_labels_as_aggregation_over_all_answers(
         assert (row["label"], row["method"]) == (want.label, want.method)
         assert row["confidence"] == round(want.confidence, 4)
     if aggregation == "auto":
-        assert {row["method"] for row in paged} == {"ibcc"}  # auto is the Bayesian model
+        assert {row["method"] for row in paged} == {"ibcc-mix"}  # auto: the Bayesian model
 
 
 async def test_gold_anchors_the_exported_labels(services: Services,
@@ -163,7 +163,7 @@ async def test_gold_anchors_the_exported_labels(services: Services,
     await services.reports.export("reviews", out)
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
     answered = [row for row in rows if row["answers"]]
-    assert {row["method"] for row in answered} == {"ibcc"}  # auto, anchored by the gold
+    assert {row["method"] for row in answered} == {"ibcc-mix"}  # auto, anchored by gold
     project = await services.catalog.get("reviews")
     gold_ids = {i.ext_id for i in items(services.db)
                 if i.project_id == project.id and i.gold is not None}

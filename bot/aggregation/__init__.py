@@ -11,7 +11,8 @@ Categorical answers (:mod:`.models`)::
 
 with methods ``mv`` (majority vote), ``wawa`` (Worker Agreement With Aggregate, from
 crowd-kit), ``ds`` (Dawid & Skene 1979), ``one-coin-ds``, ``gold-ds`` (Dawid-Skene anchored
-on known answers), ``ibcc`` (Bayesian Dawid-Skene, :mod:`.bayes`) and ``auto`` (see
+on known answers), ``ibcc`` (Bayesian Dawid-Skene, :mod:`.bayes`), ``ibcc-mix`` (the same,
+each worker either one accuracy or a full confusion matrix) and ``auto`` (see
 :func:`resolve_method`). Each method is also a class in crowd-kit's style
 (``IBCC().fit(enc).predict()``, registered in :data:`MODELS`), and the array-level
 functions (:func:`majority_vote`, :func:`wawa`, :func:`dawid_skene`, :func:`ibcc`, ...)
@@ -27,7 +28,7 @@ not hold a project's answers in memory, fit and label page by page with :mod:`.s
 (the same labels).
 """
 
-from .bayes import IBCCResult, digamma, ibcc
+from .bayes import IBCCResult, digamma, gammaln, ibcc
 from .categorical import (
     Aggregate,
     DawidSkeneResult,
@@ -49,6 +50,7 @@ from .models import (
     DawidSkene,
     GoldDawidSkene,
     MajorityVote,
+    MixedIBCC,
     OneCoinDawidSkene,
     Wawa,
     aggregate,
@@ -83,6 +85,7 @@ __all__ = [
     "GoldDawidSkene",
     "IBCCResult",
     "MajorityVote",
+    "MixedIBCC",
     "OneCoinDawidSkene",
     "Wawa",
     "aggregate",
@@ -94,6 +97,7 @@ __all__ = [
     "edit_distance",
     "encode",
     "encode_gold",
+    "gammaln",
     "gold_dawid_skene",
     "gold_holdout_predictions",
     "ibcc",

@@ -1,6 +1,6 @@
 """``tapwork aggregate``: turn a file of crowd answers into one label per item.
 
-    tapwork aggregate ANSWERS [--method mv|wawa|ds|one-coin-ds|gold-ds|ibcc|rover|auto]
+    tapwork aggregate ANSWERS [--method mv|wawa|ds|one-coin-ds|gold-ds|ibcc|ibcc-mix|rover|auto]
                               [--gold GOLD] [-o OUT]
 
 Writes ``item,label,confidence`` CSV (to stdout unless ``-o``). With ``--gold`` the last
@@ -11,10 +11,10 @@ Text or labels? Transcriptions are aggregated (ROVER) when the method is ``rover
 when it is ``auto`` and the answers are a TSV file (the transcription layout); an explicit
 categorical method on a TSV file aggregates its third column as labels.
 
-gold-ds and ibcc (so also ``auto``) are given the gold answers, so they reproduce them on the
-gold items; the accuracy they report is therefore measured by 5-fold cross-validation over
-the gold items (each predicted by a model that did not see its gold answer), while the
-written labels use all the gold.
+gold-ds, ibcc and ibcc-mix (so also ``auto``) are given the gold answers, so they reproduce
+them on the gold items; the accuracy they report is therefore measured by 5-fold
+cross-validation over the gold items (each predicted by a model that did not see its gold
+answer), while the written labels use all the gold.
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         choices=METHODS,
         default="auto",
         help=(
-            "auto: ibcc, Bayesian Dawid-Skene, learning from --gold when given "
+            "auto: ibcc-mix, Bayesian Dawid-Skene, learning from --gold when given "
             "(rover for a .tsv file)"
         ),
     )

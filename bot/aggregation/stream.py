@@ -245,14 +245,15 @@ class StreamingCategorical:
             self._fit_wawa()
         elif self.chosen in ("ds", "one-coin-ds", "gold-ds"):
             self._fit_em(one_coin=self.chosen == "one-coin-ds")
-        elif self.chosen == "ibcc":
-            self._fit_ibcc()
+        elif self.chosen in ("ibcc", "ibcc-mix"):
+            self._fit_ibcc(mixed=self.chosen == "ibcc-mix")
 
-    def _fit_ibcc(self) -> None:
+    def _fit_ibcc(self, mixed: bool) -> None:
         """``bayes.ibcc`` with each update summed over chunks. Its stopping rule (no item
         posterior moved by more than ``tol``) needs the previous round's posteriors, which
         are per item: each pass recomputes them from the previous parameters beside the
-        new ones, chunk by chunk, instead of keeping them."""
+        new ones, chunk by chunk, instead of keeping them. ``mixed``: ``ibcc-mix``, whose
+        parameters come from the same sums (:func:`.bayes.mixed_log_errors`)."""
         k, n_w = len(self._labels), len(self._workers)
         prior = bayes.prior_matrix(max(k, 1), bayes.STRENGTH, bayes.ACCURACY)
         clamp = self._has_gold
@@ -260,9 +261,14 @@ class StreamingCategorical:
         pseudo = bayes.class_pseudocount(self._n_items, k, None)
 
         def parameters(sums: _Sums) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-            alpha = sums.counts.reshape(k, n_w, k) + prior[:, None, :]
-            log_err = (bayes.digamma(alpha)
-                       - bayes.digamma(alpha.sum(axis=2, keepdims=True))).reshape(k, -1)
+            counts = sums.counts.reshape(k, n_w, k)
+            if mixed:
+                log_err = bayes.mixed_log_errors(counts, bayes.STRENGTH,
+                                                 bayes.ACCURACY)[0].reshape(k, -1)
+            else:
+                alpha = counts + prior[:, None, :]
+                log_err = (bayes.digamma(alpha)
+                           - bayes.digamma(alpha.sum(axis=2, keepdims=True))).reshape(k, -1)
             rho = sums.prior + pseudo
             return log_err, bayes.digamma(rho) - bayes.digamma(rho.sum())
 
@@ -432,7 +438,8 @@ class StreamingCategorical:
                 probas[dead] = mv[dead]
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
-                clamp = self.chosen == "gold-ds" or (self.chosen == "ibcc" and self._has_gold)
+                clamp = self.chosen == "gold-ds" or (self.chosen in ("ibcc", "ibcc-mix")
+                                                     and self._has_gold)
                 probas = self._posteriors(ch, self._log_err, self._log_priors, clamp).T
         best = probas.argmax(axis=1)
         conf = np.clip(probas[np.arange(ch.n_items), best], 0.0, 1.0)
