@@ -483,7 +483,7 @@ async def _project_file(update: Update, context: Context) -> None:
         await say.reply(message, _("That is not a valid TOML file: {why}", why=str(exc)))
         return
     except TapworkError as exc:
-        await say.reply(message, _("The project was not saved: {why}", why=str(exc)))
+        await say.reply(message, _("The project was not saved: {why}", why=exc.render(_)))
         return
     await say.reply(
         message,

@@ -46,7 +46,7 @@ async def broadcast(request: web.Request) -> web.Response:
                            "broadcast again.", length=exc.length, limit=exc.limit))
     except TapworkError as exc:
         return page(request, "message.html", _, status=422, title=_("Nothing was sent"),
-                    text=str(exc))
+                    text=exc.render(_))
     launch = request.app.get(LAUNCH)
     if launch is not None:  # the running bot sends it now; else its next poll does
         launch(started)
