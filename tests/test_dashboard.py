@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import warnings
 from pathlib import Path
 
 import pytest
-from aiohttp import ClientSession, CookieJar
+from aiohttp import ClientSession, CookieJar, web
+from aiohttp.test_utils import make_mocked_request
+from aiohttp.web_exceptions import NotAppKeyWarning
 
 from bot.clock import FakeClock
 from bot.config import parse_config
@@ -124,6 +127,33 @@ async def test_pages_need_a_session_and_changes_need_its_token(dash: Dashboard,
     async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as other:  # another session
         other_csrf = await signed_in(dash, other)
     assert other_csrf != csrf
+
+
+async def test_a_request_keeps_its_values_under_typed_keys(
+        dash: Dashboard, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the guard learns (the reader's language, the operator, the CSRF token) is kept
+    under ``web.RequestKey``s: aiohttp warns once per process for each plain string key,
+    so its memory of keys seen is emptied first and every warning is caught here (the
+    pytest config also turns ``NotAppKeyWarning`` into an error everywhere)."""
+    monkeypatch.setattr(web.BaseRequest, "_seen_str_keys", set())
+    await load_reviews(dash.bot, tmp_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as http:
+            async with http.get(f"{dash.home}p/reviews") as response:
+                assert response.status == 401
+            csrf = await signed_in(dash, http)
+            async with http.get(f"{dash.home}p/reviews") as response:
+                assert response.status == 200
+            async with http.post(f"{dash.home}p/reviews/status", data={
+                    "status": "paused", "csrf": csrf}) as response:
+                assert response.status == 200
+    assert [str(w.message) for w in caught if issubclass(w.category, NotAppKeyWarning)] == []
+    # the check itself can fail: a plain string key is heard
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        make_mocked_request("GET", "/")["plain"] = 1
+    assert [w.category for w in caught] == [NotAppKeyWarning]
 
 
 async def test_suspending_keeps_the_operators_reason(dash: Dashboard, tmp_path: Path
