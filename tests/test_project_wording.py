@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import datetime
 import re
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -165,16 +166,30 @@ def test_the_english_is_the_command_lines() -> None:
         "overlap must be a whole number from 1 to 50, not a number of 31 digits")
 
 
+#: texts that are not TOML, one per reason the TOML reader gives
+NOT_TOML = {
+    "value": "name = \n", "statement": "=\n", "array": "a = [1 2]\n",
+    "inline table": "a = {b = 1\n", "string": 'a = "abc', "overwrite": "a = 1\na = 2\n",
+    "no equals": "name\n", "table header": "[quiz\n", "array header": "[[a\n",
+    "no newline": "a = 1 b\n", "key start": "a. = 1\n", "date": "a = 2020-02-30\n",
+    "hex": 'a = "\\uZZZZ"\n', "surrogate": 'a = "\\uD800"\n', "escape": 'a = "\\q"\n',
+    "illegal": 'name = "p\n', "invalid": "a = 'x\x01'\n", "declared twice": "[a]\n[a]\n",
+    "immutable": "a = {b = 1}\na.c = 2\n", "redefined": "[a.b]\n[a]\nb.c = 1\n",
+    "duplicate": "a = {b = 1, b = 2}\n", "expected": "a = '''x", "at the end": "a = [1,\n",
+}
+
+
 def _file_cases(tmp_path: Path) -> dict[str, Path]:
     bad = tmp_path / "bad.toml"
     bad.write_text('name = "p"\nkind = "classification"\ntitle = "T"\ncurrency = "USD"\n'
                    'labels = ["a", "b"]\nfeedback = "yes"\n')
-    broken = tmp_path / "broken.toml"
-    broken.write_text('name = "p\n')
     folder = tmp_path / "folder.toml"
     folder.mkdir()
-    return {"bad value": bad, "not TOML": broken, "a folder": folder,
-            "missing": tmp_path / "missing.toml"}
+    cases = {"bad value": bad, "a folder": folder, "missing": tmp_path / "missing.toml"}
+    for case, text in NOT_TOML.items():
+        cases[f"not TOML: {case}"] = path = tmp_path / f"{case.replace(' ', '-')}.toml"
+        path.write_text(text)
+    return cases
 
 
 def _file_refusal(path: Path) -> ProjectError:
@@ -186,18 +201,29 @@ def _file_refusal(path: Path) -> ProjectError:
 @pytest.mark.parametrize("language", ["ko", "zh"])
 def test_a_bad_project_file_reads_in_the_readers_language(tmp_path: Path,
                                                           language: str) -> None:
-    """The file's own frame: not found, unreadable, not TOML, and a bad value in it. The
-    system's and the TOML reader's own reasons stay as they gave them (in English), so
-    only the sentence around them is checked here."""
+    """Not found, unreadable, not TOML (each of the TOML reader's reasons), a bad value.
+    Only the system's own reason for a file it cannot read stays as the system gave it
+    (in English), so that case checks the sentence around it."""
     for case, path in _file_cases(tmp_path).items():
         refused = _file_refusal(path)
         reader = _Recording(gettext_for(language))
         text = refused.render(reader)
         assert _translated(reader.seen, language) == set(), case
         frame = text.replace(str(refused.params.get("why")), " ") \
-            if case in ("not TOML", "a folder") else text
+            if case == "a folder" else text
         assert _english(frame, {"feedback": "yes"}, str(path)) == [], (case, text)
         assert str(path) in text and text != str(refused), case
+
+
+def test_the_toml_readers_reasons_read_as_it_gave_them_in_english(tmp_path: Path) -> None:
+    for path in _file_cases(tmp_path).values():
+        refused = _file_refusal(path)
+        if path.suffix == ".toml" and path.name not in ("bad.toml", "missing.toml") \
+                and path.is_file():
+            with pytest.raises(tomllib.TOMLDecodeError) as raised:
+                tomllib.loads(path.read_text())
+            assert str(refused) == f"{path} is not valid TOML: {raised.value}"
+            assert refused.render(gettext_for("en")) == str(refused)
 
 
 async def _catalog_refusals(services: Services, clock: FakeClock) -> list[ProjectError]:
@@ -289,3 +315,11 @@ async def test_a_bad_project_file_in_chat_is_refused_in_the_operators_language(
     text = op.text(message) or ""
     assert "'feedback'" in text and "'yes'" in text
     assert _english(text, {"feedback": "yes"}) == [], text
+    # a file that is not TOML at all: the TOML reader's reason, in the operator's words
+    shown = len(op.messages)
+    await op.send_document(b'name = "reviews"\nkind =\n', "reviews.toml")
+    message = await op.wait_for(lambda p: p.messages[shown] if len(p.messages) > shown
+                                else None)
+    text = op.text(message) or ""
+    assert "TOML" in text and "2" in text, text  # the line it is on
+    assert _english(text, {}) == [], text

@@ -46,9 +46,56 @@ from bot.domain.project_spec import (
 )
 from bot.domain.records import ProjectRow
 from bot.domain.shapes import MAX_SHAPES
+from bot.domain.wording import Phrase, phrase
 from bot.i18n import N_
 
 log = logging.getLogger(__name__)
+
+
+#: the TOML reader's own reasons (``tomllib``), worded as it words them, so a file that is
+#: not TOML is explained in the operator's language too; a value it quotes stays as given
+_TOML_WHY = (
+    N_("Invalid value"), N_("Invalid statement"), N_("Unclosed array"),
+    N_("Unclosed inline table"), N_("Unterminated string"), N_("Cannot overwrite a value"),
+    N_("Expected '=' after a key in a key/value pair"),
+    N_("Expected ']' at the end of a table declaration"),
+    N_("Expected ']]' at the end of an array declaration"),
+    N_("Expected newline or end of document after a statement"),
+    N_("Invalid initial character for a key part"), N_("Invalid date or datetime"),
+    N_("Invalid hex value"), N_("Escaped character is not a Unicode scalar value"),
+    N_("Unescaped '\\' in a string"))
+_TOML_WITH_VALUE = [(re.compile(pattern), template) for pattern, template in (
+    (r"^Illegal character (?P<value>.+)$", N_("Illegal character {value}")),
+    (r"^Found invalid character (?P<value>.+)$", N_("Found invalid character {value}")),
+    (r"^Cannot declare (?P<value>.+) twice$", N_("Cannot declare {value} twice")),
+    (r"^Cannot mutate immutable namespace (?P<value>.+)$",
+     N_("Cannot mutate immutable namespace {value}")),
+    (r"^Cannot redefine namespace (?P<value>.+)$", N_("Cannot redefine namespace {value}")),
+    (r"^Duplicate inline table key (?P<value>.+)$",
+     N_("Duplicate inline table key {value}")),
+    (r"^Expected (?P<value>'.*'|\".*\")$", N_("Expected {value}")),
+)]
+_TOML_AT = re.compile(r"^(?P<why>.*) \(at (?:line (?P<line>\d+), column (?P<column>\d+)|"
+                      r"end of document)\)$", re.DOTALL)
+
+
+def toml_problem(exc: tomllib.TOMLDecodeError) -> Phrase | str:
+    """Why a text is not TOML, as ``str(exc)`` reads in English ("Invalid value (at line 3,
+    column 8)"), kept as words to render in the reader's language."""
+    match = _TOML_AT.match(str(exc))
+    if match is None:
+        return str(exc)
+    text = match["why"]
+    why: Phrase | str = Phrase(text) if text in _TOML_WHY else text
+    for pattern, template in _TOML_WITH_VALUE if text not in _TOML_WHY else ():
+        found = pattern.match(text)
+        if found is not None:
+            why = phrase(template, value=found["value"])
+            break
+    if match["line"] is None:
+        return phrase(N_("{why} (at end of document)"), why=why)
+    return phrase(N_("{why} (at line {line}, column {column})"), why=why,
+                  line=int(match["line"]), column=int(match["column"]))
 
 
 #: ``ko: 어떤 과일인가요?`` starts the Korean text of a title or instructions typed in chat
@@ -276,7 +323,8 @@ def load_project_file(path: str | Path) -> ProjectSpec:
                            why=exc.strerror or str(exc)) from None
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ProjectError(N_("{path} is not valid TOML: {why}"), path=str(file),
-                           why=str(exc)) from None
+                           why=toml_problem(exc) if isinstance(exc, tomllib.TOMLDecodeError)
+                           else str(exc)) from None
     try:
         return parse_project(data)
     except ProjectError as exc:
