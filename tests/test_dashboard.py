@@ -222,6 +222,12 @@ async def test_a_broadcast_started_in_the_browser_is_queued_and_shown(
             assert response.status == 422  # too long for one message: nothing queued
         assert not await dash.bot.services.insights.broadcasts(
             await dash.bot.services.catalog.get("reviews"))
+        # a paid broadcast while the config allows none: refused in the operator's words
+        async with http.post(f"{dash.home}p/reviews/broadcast", data={"csrf": csrf, "paid": "1"},
+                             headers={"Accept-Language": "ko"}) as response:
+            assert response.status == 422
+            refusal = await response.text()
+        assert "유료" in refusal and "broadcast.allow_paid_broadcast = true" in refusal
         async with http.post(f"{dash.home}p/reviews/broadcast",
                              data={"csrf": csrf, "text": "New reviews wait!"}) as response:
             assert response.status == 200

@@ -28,6 +28,7 @@ from bot.domain.notice_kinds import EVENTS, BroadcastHeld, DailySummary, NoticeB
 from bot.domain.projects import Project
 from bot.domain.quiet import local_time, quiet_until
 from bot.domain.records import Broadcast, BroadcastProgress, Worker
+from bot.i18n import N_
 from bot.services.catalog import MANY, Catalog
 from bot.services.leasing import QUIZ_BUSY
 from bot.services.ledger import Payroll
@@ -112,8 +113,9 @@ class Broadcasts:
         text = check_text(text)
         project = await self.catalog.get(project_name)
         if paid and not self.config.allow_paid_broadcast:
-            raise TapworkError("paid broadcasts are off: set broadcast.allow_paid_broadcast "
-                               "= true in the config to allow them")
+            raise TapworkError(N_("paid broadcasts are off: set {key} = {value} in the "
+                                  "config to allow them"),
+                               key="broadcast.allow_paid_broadcast", value="true")
         rate = self.config.paid_rate if paid else self.config.broadcast_rate
         async with self.db.transaction() as conn:
             broadcast_id, count = await store.create(
