@@ -281,8 +281,13 @@ def _bare_raises(path: str, source: str | None = None) -> list[str]:
 
 
 def test_every_reason_is_a_marked_message_id() -> None:
-    """A reason written as plain text would never reach the catalogs: refused here."""
+    """A reason written as plain text would never reach the catalogs: refused here. And
+    every module that raises one is among ``SOURCES``, whose reasons need a case above."""
     assert [where for path in SOURCES for where in _bare_raises(path)] == []
+    raising = {str(path.relative_to(ROOT)) for package in ("bot", "handlers")
+               for path in (ROOT / package).rglob("*.py")
+               if re.search(r"(?<!class )\b(ProjectError|Invalid)\(", path.read_text())}
+    assert raising - set(SOURCES) == set()
     # the check itself can fail: plain words raised are found, marked ones are not
     assert _bare_raises("probe.py", 'raise ProjectError("plain words")\n'
                         'raise Invalid(N_("marked words"))\n') == ["probe.py:1"]
