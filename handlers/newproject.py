@@ -274,7 +274,8 @@ async def overlap(update: Update, context: Context) -> int:
         spec = parse_project({k: v for k, v in draft.items() if k != "adding"})
         _saved, created = await context.services.catalog.save(spec)
     except TapworkError as exc:
-        await say.edit_query(query, _("The project was not saved: {why}", why=str(exc)))
+        await say.edit_query(query, _("The project was not saved: {why}",
+                                      why=exc.render(_)))
         return ConversationHandler.END
     await say.edit_query(
         query,

@@ -16,8 +16,9 @@ from telegram.error import BadRequest
 from bot.domain.errors import TapworkError, TextTooLong
 from bot.domain.inventory import describe, languages_text
 from bot.domain.money import format_money, format_rate
-from bot.domain.projects import Project, parse_project
+from bot.domain.projects import Project, parse_project, toml_problem
 from bot.domain.qualify import GOLD, OPERATOR, TOO_FAST
+from bot.domain.wording import shown_in
 from bot.i18n import N_, Gettext, language_name
 from bot.intake.importer import format_report
 from bot.intake.loader import ImportFailed
@@ -479,11 +480,15 @@ async def _project_file(update: Update, context: Context) -> None:
     try:
         spec = parse_project(tomllib.loads(data.decode("utf-8")))
         saved, created = await context.services.catalog.save(spec)
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except tomllib.TOMLDecodeError as exc:
+        await say.reply(message, _("That is not a valid TOML file: {why}",
+                                   why=shown_in(toml_problem(exc), _)))
+        return
+    except UnicodeDecodeError as exc:
         await say.reply(message, _("That is not a valid TOML file: {why}", why=str(exc)))
         return
     except TapworkError as exc:
-        await say.reply(message, _("The project was not saved: {why}", why=str(exc)))
+        await say.reply(message, _("The project was not saved: {why}", why=exc.render(_)))
         return
     await say.reply(
         message,

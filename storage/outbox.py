@@ -7,7 +7,7 @@ bot sends it later. Nothing exists only in memory, so a restart loses no message
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from bot.domain.notice_kinds import Notice, NoticeBody, Unreadable
 from storage.connection import Connection
@@ -26,6 +26,18 @@ async def put(conn: Connection, worker_id: int, body: NoticeBody, key: str,
         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
         (worker_id, body.KIND, dumps(body), key, now, not_before or now))
     return cur.rowcount == 1
+
+
+async def put_many(conn: Connection, body: NoticeBody,
+                   recipients: Sequence[tuple[int, str, str | None]], now: str) -> None:
+    """One notice to many workers, each ``(worker, key, not_before)``, in one statement
+    run over all of them; each is queued once per key, as ``put`` does."""
+    payload = dumps(body)
+    await conn.executemany(
+        "INSERT INTO outbox (worker_id, kind, payload, key, created_at, not_before)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+        [(worker, body.KIND, payload, key, now, not_before or now)
+         for worker, key, not_before in recipients])
 
 
 def _read(rows: Iterable[DbRow]) -> list[Row]:

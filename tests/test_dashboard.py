@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import warnings
 from pathlib import Path
 
 import pytest
-from aiohttp import ClientSession, CookieJar
+from aiohttp import ClientSession, CookieJar, web
+from aiohttp.test_utils import make_mocked_request
+from aiohttp.web_exceptions import NotAppKeyWarning
 
 from bot.clock import FakeClock
 from bot.config import parse_config
@@ -126,6 +129,33 @@ async def test_pages_need_a_session_and_changes_need_its_token(dash: Dashboard,
     assert other_csrf != csrf
 
 
+async def test_a_request_keeps_its_values_under_typed_keys(
+        dash: Dashboard, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the guard learns (the reader's language, the operator, the CSRF token) is kept
+    under ``web.RequestKey``s: aiohttp warns once per process for each plain string key,
+    so its memory of keys seen is emptied first and every warning is caught here (the
+    pytest config also turns ``NotAppKeyWarning`` into an error everywhere)."""
+    monkeypatch.setattr(web.BaseRequest, "_seen_str_keys", set())
+    await load_reviews(dash.bot, tmp_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as http:
+            async with http.get(f"{dash.home}p/reviews") as response:
+                assert response.status == 401
+            csrf = await signed_in(dash, http)
+            async with http.get(f"{dash.home}p/reviews") as response:
+                assert response.status == 200
+            async with http.post(f"{dash.home}p/reviews/status", data={
+                    "status": "paused", "csrf": csrf}) as response:
+                assert response.status == 200
+    assert [str(w.message) for w in caught if issubclass(w.category, NotAppKeyWarning)] == []
+    # the check itself can fail: a plain string key is heard
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        make_mocked_request("GET", "/")["plain"] = 1
+    assert [w.category for w in caught] == [NotAppKeyWarning]
+
+
 async def test_suspending_keeps_the_operators_reason(dash: Dashboard, tmp_path: Path
                                                     ) -> None:
     await load_reviews(dash.bot, tmp_path)
@@ -192,6 +222,12 @@ async def test_a_broadcast_started_in_the_browser_is_queued_and_shown(
             assert response.status == 422  # too long for one message: nothing queued
         assert not await dash.bot.services.insights.broadcasts(
             await dash.bot.services.catalog.get("reviews"))
+        # a paid broadcast while the config allows none: refused in the operator's words
+        async with http.post(f"{dash.home}p/reviews/broadcast", data={"csrf": csrf, "paid": "1"},
+                             headers={"Accept-Language": "ko"}) as response:
+            assert response.status == 422
+            refusal = await response.text()
+        assert "유료" in refusal and "broadcast.allow_paid_broadcast = true" in refusal
         async with http.post(f"{dash.home}p/reviews/broadcast",
                              data={"csrf": csrf, "text": "New reviews wait!"}) as response:
             assert response.status == 200

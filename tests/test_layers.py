@@ -9,13 +9,38 @@ inside functions and under ``TYPE_CHECKING`` too, where cycles used to hide.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "handlers", "storage")
-SQL_STARTS = ("SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "ALTER", "PRAGMA", "BEGIN")
+SQL_STARTS = ("SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "ALTER", "PRAGMA", "BEGIN",
+              "WITH")
+#: a statement in lower case, by its shape rather than its first word, so English ("select
+#: one from the menu", "update the quiz standing", "create or update a project") is not
+#: taken for SQL: each needs what only a statement has after its first words
+_NAME = r"[a-z_][\w.]*"
+_ITEM = r"(?:[\w.]+\s*\([^()]*\)|[\w.*]+)(?:\s+as\s+\w+)?"
+_AFTER_TABLE = (r"\s*(?:$|;|\)|\s+(?:(?:as\s+)?\w+\s+)?(?:where|join|left|inner|cross|"
+                r"natural|group|order|limit|union|on|returning)\b)")
+LOWER_SQL = re.compile(
+    rf"""^\s*\(?\s*(?:
+      select\s+(?:distinct\s+)?{_ITEM}(?:\s*,\s*{_ITEM})*\s+from\s+{_NAME}{_AFTER_TABLE}
+    | insert\s+(?:or\s+\w+\s+)?into\s+{_NAME}\s*(?:\(|values\b|select\b|default\s+values)
+    | update\s+{_NAME}\s+set\s+[\w.]+\s*=
+    | delete\s+from\s+{_NAME}\s*(?:$|;|where\b|returning\b)
+    | create\s+(?:unique\s+|temp(?:orary)?\s+)?(?:
+          table\s+(?:if\s+not\s+exists\s+)?{_NAME}\s*\(
+        | index\s+(?:if\s+not\s+exists\s+)?{_NAME}\s+on\s+{_NAME}\s*\(
+        | view\s+(?:if\s+not\s+exists\s+)?{_NAME}\s+as\s+select\b
+        | trigger\s+(?:if\s+not\s+exists\s+)?{_NAME}\s+(?:before|after|instead\s+of)\b)
+    | alter\s+table\s+{_NAME}\s+(?:add|drop|rename|alter)\b
+    | pragma\s+{_NAME}\s*(?:=|\(|;|$)
+    | begin\s+(?:(?:immediate|exclusive|deferred)(?:\s+transaction)?|transaction)\s*;?$
+    | with\s+(?:recursive\s+)?\w+(?:\s*\([^()]*\))?\s+as\s*\(\s*select\b
+    )""", re.VERBOSE | re.DOTALL)
 
 # Modules allowed to import `telegram`: the composition root, the handlers, the stand-in.
 TELEGRAM_ALLOWED = ("bot.app", "handlers", "bot.sim")
@@ -58,6 +83,9 @@ TESTS_SQL_ALLOWED: dict[str, str] = {
     "tests/pg.py": "the test server's databases: created from a template, dropped",
     "tests/test_query_plans_pg.py": "query plans: picks storage's statements by their "
                                     "first word, EXPLAINs them",
+    "tests/test_item_languages.py::test_recomputing_the_languages_seeks_the_indexes_never"
+    "_scans_items": "query plans: picks storage's statement (a WITH RECURSIVE) by its words, "
+                    "EXPLAINs it",
     "tests/test_money_bounds.py::old_database":
         "builds a version-8 file by hand: the schema of then, not of now",
 }
@@ -280,14 +308,24 @@ def test_origin_follows_a_reexport() -> None:
     assert _origin("bot.services.notices", "Notice") == "bot.domain.notice_kinds"
 
 
+def is_sql(text: str) -> bool:
+    """Whether a string starts like an SQL statement: an upper-case statement word, or a
+    lower-case statement of SQL's own shape (``LOWER_SQL``)."""
+    words = text.lstrip().split(None, 1)
+    if not words:
+        return False
+    if words[0].isupper():
+        return words[0] in SQL_STARTS
+    return words[0].islower() and LOWER_SQL.match(" ".join(text.split())) is not None
+
+
 def _sql_in(tree: ast.AST) -> list[tuple[int, str]]:
     """String constants that start like an SQL statement, with their line."""
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            words = node.value.lstrip().split(None, 1)
-            if words and words[0].upper() in SQL_STARTS and words[0].isupper():
-                found.append((node.lineno, node.value.strip().splitlines()[0][:60]))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                and is_sql(node.value):
+            found.append((node.lineno, node.value.strip().splitlines()[0][:60]))
     return found
 
 
@@ -304,6 +342,47 @@ def test_sql_text_lives_in_storage() -> None:
         for line, text in _sql_constants(name)
     ]
     assert not bad, "SQL text outside storage/:\n" + "\n".join(bad)
+
+
+#: statements as code writes them, in lower case, and English that must not be taken for one
+LOWER_STATEMENTS = [
+    "select id, spec from projects where name = ?", "select count(*) from items",
+    "select * from ledger", "select a.id as id from assignments a join items i on i.id = 1",
+    "insert into items (id) values (?)", "insert or ignore into outbox values (?)",
+    "update workers set active = 0 where id = ?", "delete from leases where id = ?",
+    "delete from leases", "create table t (id integer)",
+    "create unique index i on t (id)", "alter table items add column lang text",
+    "pragma journal_mode = wal", "begin immediate", "begin transaction",
+    "\n    select id\n    from items\n",
+    "with due as (select id from units) select * from due",
+]
+ENGLISH = [
+    "select one from the menu", "select a language from the list below",
+    "create or update a project from its TOML file", "update %s not claimed, retry",
+    "update the quiz standing only", "delete", "Delete this box", "insert into the box",
+    "delete from the list what you do not need", "create table of contents", "begin",
+    "begin reading the file", "with a simulated crowd", "with one big button per line.",
+    "pragma is a word", "alter table manners", "select", "update", "create",
+    "Select the items from the pool where they wait",
+]
+
+
+@pytest.mark.parametrize("text", LOWER_STATEMENTS)
+def test_lower_case_sql_is_sql(text: str) -> None:
+    assert is_sql(text)
+    assert is_sql(text.upper())  # and in upper case, as before
+
+
+@pytest.mark.parametrize("text", ENGLISH)
+def test_english_is_not_sql(text: str) -> None:
+    assert not is_sql(text)
+
+
+def test_lower_case_sql_outside_storage_is_found() -> None:
+    """A lower-case query in a service is as much SQL out of place as an upper-case one."""
+    planted = ast.parse('async def f(conn):\n'
+                        '    await conn.execute("select id from items where project_id = ?")\n')
+    assert _sql_in(planted) == [(2, "select id from items where project_id = ?")]
 
 
 def test_sql_allow_list_is_not_stale() -> None:

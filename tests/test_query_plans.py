@@ -33,12 +33,22 @@ DUE_INDEXES = ("units_waiting", "outbox_due")
 
 @pytest.mark.sqlite_only("SQLite's EXPLAIN QUERY PLAN (tests/test_query_plans_pg.py)")
 async def test_the_work_loop_and_its_jobs_never_scan_a_growing_table(
-        services: Services, clock: FakeClock, tmp_path: Path) -> None:
+        services: Services, clock: FakeClock, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     await add_project(services, items=6, overlap=2, settle_unit=2, auto_approve_hours=1)
     for worker in (1, 2, 3):
         await add_worker(services, worker)
     statements: set[str] = set()
     raw: sqlite3.Connection = services.db._conn._connection  # type: ignore[attr-defined]
+    open_reader = services.db.open_reader
+
+    def traced_reader() -> sqlite3.Connection:
+        """The report threads' reads (a notice's audience) are the bot's statements too."""
+        conn = open_reader()
+        conn.set_trace_callback(statements.add)
+        return conn
+
+    monkeypatch.setattr(services.db, "open_reader", traced_reader)
     raw.set_trace_callback(statements.add)
     try:
         for worker in (1, 2, 3):

@@ -6,6 +6,8 @@ CLI prints English and the bot answers in the worker's language from the same er
 
 from __future__ import annotations
 
+from bot.domain.wording import Translate, english, render
+
 
 class TapworkError(Exception):
     """A problem a person can fix; ``str()`` gives one clear English line."""
@@ -14,6 +16,10 @@ class TapworkError(Exception):
         self.message = message
         self.params = params
         super().__init__(message.format(**params) if params else message)
+
+    def render(self, _: Translate = english) -> str:
+        """The problem in ``_``'s language (``str()`` is the English)."""
+        return render(self.message, self.params, _)
 
 
 class ConfigError(TapworkError):

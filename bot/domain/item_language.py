@@ -66,7 +66,11 @@ def parse_code(value: str) -> str:
 
     ``kr`` on its own is refused: it is Kanuri, but almost always meant as Korea.
     """
-    code = normalize(value)  # ValueError for what is not a tag at all
+    try:
+        code = normalize(value)
+    except ValueError:  # not a tag at all: said as the rest are, in the reader's language
+        raise NotALanguage(N_("'{code}' is not a language code such as {en}, {ko} or {zh}"),
+                           code=value.strip()[:20], en="en", ko="ko", zh="zh") from None
     if value.strip().lower() == "kr":
         raise NotALanguage(N_("'{code}' is Kanuri; Korean is '{korean}' (for Kanuri write "
                               "'{kanuri}')"), code="kr", korean="ko", kanuri="kr-NG")

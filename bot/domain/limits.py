@@ -26,7 +26,10 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from bot.domain.errors import TapworkError
 from bot.domain.money import MICROS, parse_amount
+from bot.domain.wording import Phrase, phrase
+from bot.i18n import N_
 
 #: the largest amount anyone enters: a reward, min_hourly, a minimum payout, one bonus
 MAX_AMOUNT = 10**12
@@ -36,34 +39,39 @@ MAX_BALANCE = 10**15
 INT64_MAX = 2**63 - 1
 
 
-class Invalid(ValueError):
+class Invalid(TapworkError, ValueError):
     """A value its rule refuses; ``str()`` reads on after the key: "must be … , not …".
 
+    Kept as a message id and its parameters (``TapworkError``), so a project file's
+    problem reads in the operator's language in chat and in English on the command line.
     ``where`` names the part of a table or list that was wrong (``.ko``, ``[2].value``),
     to be written right after the key.
     """
 
-    def __init__(self, why: str, where: str = "") -> None:
-        super().__init__(why)
+    def __init__(self, message: str, where: str = "", **params: object) -> None:
+        super().__init__(message, **params)
         self.where = where
 
 
-def shown(value: Any) -> str:
-    """What was written, in a few words: ``1e+300``, ``true``, ``'abc'``, "a table"."""
+def shown(value: Any) -> str | Phrase:
+    """What was written, in a few words: ``1e+300``, ``true``, ``'abc'``, "a table" (words
+    are a ``Phrase``, to be read in the reader's language; values stay as written)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
         text = str(value)
-        return text if len(text) <= 24 else f"a number of {len(text)} digits"
+        return text if len(text) <= 24 else phrase(N_("a number of {count} digits"),
+                                                   count=len(text))
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, str):
-        return repr(value) if len(value) <= 24 else f"text of {len(value)} characters"
+        return repr(value) if len(value) <= 24 else phrase(N_("text of {count} characters"),
+                                                           count=len(value))
     if isinstance(value, list):
-        return "a list"
+        return phrase(N_("a list"))
     if isinstance(value, dict):
-        return "a table"
-    return "a date" if hasattr(value, "isoformat") else type(value).__name__
+        return phrase(N_("a table"))
+    return phrase(N_("a date")) if hasattr(value, "isoformat") else type(value).__name__
 
 
 def _number(value: float) -> str:
@@ -79,7 +87,7 @@ class Rule:
     #: the README's "type" column
     kind = ""
 
-    def allowed(self) -> str:
+    def allowed(self) -> Phrase:
         """What the rule accepts, as it ends "<key> must be …"."""
         raise NotImplementedError
 
@@ -90,9 +98,12 @@ class Rule:
     def check(self, value: Any) -> Any:
         raise NotImplementedError
 
-    def refuse(self, value: Any, why: str = "") -> Invalid:
-        return Invalid(f"must be {self.allowed()}, not {shown(value)}"
-                       + (f" ({why})" if why else ""))
+    def refuse(self, value: Any, why: Phrase | None = None) -> Invalid:
+        if why is None:
+            return Invalid(N_("must be {allowed}, not {value}"), allowed=self.allowed(),
+                           value=shown(value))
+        return Invalid(N_("must be {allowed}, not {value} ({why})"), allowed=self.allowed(),
+                       value=shown(value), why=why)
 
     def repair(self, value: Any) -> Any:
         return None
@@ -105,9 +116,11 @@ class Whole(Rule):
     unit: str = ""
     kind = "whole number"
 
-    def allowed(self) -> str:
-        of = f" of {self.unit}" if self.unit else ""
-        return f"a whole number{of} from {self.low} to {self.high}"
+    def allowed(self) -> Phrase:
+        if self.unit:
+            return phrase(N_("a whole number of {unit} from {low} to {high}"),
+                          unit=Phrase(self.unit), low=self.low, high=self.high)
+        return phrase(N_("a whole number from {low} to {high}"), low=self.low, high=self.high)
 
     def range(self) -> str:
         return f"{self.low} to {self.high}" + (f" {self.unit}" if self.unit else "")
@@ -133,9 +146,12 @@ class Number(Rule):
     unit: str = ""
     kind = "number"
 
-    def allowed(self) -> str:
-        of = f" of {self.unit}" if self.unit else ""
-        return f"a number{of} from {_number(self.low)} to {_number(self.high)}"
+    def allowed(self) -> Phrase:
+        low, high = _number(self.low), _number(self.high)
+        if self.unit:
+            return phrase(N_("a number of {unit} from {low} to {high}"),
+                          unit=Phrase(self.unit), low=low, high=high)
+        return phrase(N_("a number from {low} to {high}"), low=low, high=high)
 
     def range(self) -> str:
         return f"{_number(self.low)} to {_number(self.high)}" + (
@@ -169,8 +185,9 @@ class ExactShare(Rule):
 
     kind = "decimal"
 
-    def allowed(self) -> str:
-        return "a decimal from 0 to 1 with at most 6 decimals"
+    def allowed(self) -> Phrase:
+        return phrase(N_("a decimal from {low} to {high} with at most {places} decimals"),
+                      low=0, high=1, places=6)
 
     def range(self) -> str:
         return "0 to 1, at most 6 decimals"
@@ -195,26 +212,27 @@ class Money(Rule):
     high: int = MAX_AMOUNT
     kind = "decimal string"
 
-    def allowed(self) -> str:
-        return f'a decimal string from "0" to "{self.high // MICROS}" with at most 6 decimals'
+    def allowed(self) -> Phrase:
+        return phrase(N_('a decimal string from "{low}" to "{high}" with at most {places} '
+                         'decimals'), low=0, high=self.high // MICROS, places=6)
 
     def range(self) -> str:
         return f'"0" to "{self.high // MICROS}", at most 6 decimals'
 
     def check(self, value: Any) -> int:
         if not isinstance(value, str):
-            raise self.refuse(value, "write it in quotes, so it converts exactly"
-                              if isinstance(value, int | float) else "")
+            raise self.refuse(value, phrase(N_("write it in quotes, so it converts exactly"))
+                              if isinstance(value, int | float) else None)
         text = value.strip()
         if text.startswith("-"):
-            raise self.refuse(value, "negative")
+            raise self.refuse(value, phrase(N_("negative")))
         if re.match(r"^\d+\.\d{7,}$", text):
-            raise self.refuse(value, "more than 6 decimals")
+            raise self.refuse(value, phrase(N_("more than {places} decimals"), places=6))
         if not _DECIMAL6.match(text):
-            raise self.refuse(value, "not a decimal number")
+            raise self.refuse(value, phrase(N_("not a decimal number")))
         micros = parse_amount(text)
         if micros > self.high:
-            raise self.refuse(value, f"more than {self.high // MICROS}")
+            raise self.refuse(value, phrase(N_("more than {high}"), high=self.high // MICROS))
         return micros
 
     def repair(self, value: Any) -> int | None:
@@ -231,8 +249,8 @@ class Text(Rule):
     longest: int
     kind = "text"
 
-    def allowed(self) -> str:
-        return f"text of 1 to {self.longest} characters"
+    def allowed(self) -> Phrase:
+        return phrase(N_("text of 1 to {longest} characters"), longest=self.longest)
 
     def range(self) -> str:
         return f"1 to {self.longest} characters"
@@ -242,7 +260,8 @@ class Text(Rule):
             raise self.refuse(value)
         text = value.strip()
         if len(text) > self.longest:
-            raise Invalid(f"must be {self.allowed()}, not {len(text)} characters")
+            raise Invalid(N_("must be {allowed}, not {count} characters"),
+                          allowed=self.allowed(), count=len(text))
         return text
 
     def repair(self, value: Any) -> str | None:
@@ -256,8 +275,8 @@ class Text(Rule):
 class Flag(Rule):
     kind = "true or false"
 
-    def allowed(self) -> str:
-        return "true or false"
+    def allowed(self) -> Phrase:
+        return phrase(N_("{true} or {false}"), true="true", false="false")
 
     def range(self) -> str:
         return "true, false"
@@ -273,8 +292,8 @@ class Choice(Rule):
     options: tuple[str, ...]
     kind = "text"
 
-    def allowed(self) -> str:
-        return "one of " + ", ".join(self.options)
+    def allowed(self) -> Phrase:
+        return phrase(N_("one of {options}"), options=", ".join(self.options))
 
     def range(self) -> str:
         return " \\| ".join(f"`{o}`" for o in self.options)

@@ -26,6 +26,8 @@ from bot.domain.limits import (
 from bot.domain.money import is_currency
 from bot.domain.project_spec import KINDS, LANGUAGES, Localized
 from bot.domain.shapes import MAX_SHAPES
+from bot.domain.wording import Phrase, phrase
+from bot.i18n import N_
 
 #: deep-link ``start`` parameters allow A-Z, a-z, 0-9, _ and - up to 64 characters
 _SLUG = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -41,8 +43,9 @@ class Slug(Rule):
 
     kind = "text"
 
-    def allowed(self) -> str:
-        return "1 to 64 letters, digits, _ or - (it goes in a t.me/<bot>?start=NAME link)"
+    def allowed(self) -> Phrase:
+        return phrase(N_("1 to 64 letters, digits, _ or - (it goes in a {link} link)"),
+                      link="t.me/<bot>?start=NAME")
 
     def range(self) -> str:
         return "1 to 64 of `A-Z a-z 0-9 _ -`"
@@ -56,8 +59,9 @@ class Slug(Rule):
 class Currency(Rule):
     kind = "text"
 
-    def allowed(self) -> str:
-        return "an ISO 4217 code such as CNY, KRW or USD"
+    def allowed(self) -> Phrase:
+        return phrase(N_("an {standard} code such as {first}, {second} or {third}"),
+                      standard="ISO 4217", first="CNY", second="KRW", third="USD")
 
     def range(self) -> str:
         return "ISO 4217 code"
@@ -73,8 +77,8 @@ class Language(Rule):
 
     kind = "text"
 
-    def allowed(self) -> str:
-        return 'a language code in quotes, such as "ko"'
+    def allowed(self) -> Phrase:
+        return phrase(N_("a language code in quotes, such as {example}"), example='"ko"')
 
     def range(self) -> str:
         return "BCP 47 code, e.g. `ko`, `zh-Hans`"
@@ -85,7 +89,8 @@ class Language(Rule):
         try:
             return parse_code(value)
         except ValueError as exc:
-            raise Invalid(f"must be {self.allowed()}: {exc}") from None
+            raise Invalid(N_("must be {allowed}: {why}"), allowed=self.allowed(),
+                          why=exc) from None
 
 
 @dataclass(frozen=True)
@@ -95,9 +100,9 @@ class Texts(Rule):
     text: Text
     kind = "text or table per language"
 
-    def allowed(self) -> str:
-        return (f"{self.text.allowed()}, or a table of such texts per language "
-                f"({', '.join(LANGUAGES)})")
+    def allowed(self) -> Phrase:
+        return phrase(N_("{text}, or a table of such texts per language ({languages})"),
+                      text=self.text.allowed(), languages=", ".join(LANGUAGES))
 
     def range(self) -> str:
         return f"{self.text.range()} (each language)"
@@ -119,12 +124,12 @@ class Texts(Rule):
         texts: dict[str, str] = {}
         for lang, text in value.items():
             if lang not in LANGUAGES:
-                raise Invalid(f"is not a language here: it must be one of "
-                              f"{', '.join(LANGUAGES)}", where=f".{lang}")
+                raise Invalid(N_("is not a language here: it must be one of {languages}"),
+                              where=f".{lang}", languages=", ".join(LANGUAGES))
             try:
                 texts[lang] = read(text)
             except Invalid as exc:
-                raise Invalid(str(exc), where=f".{lang}") from None
+                raise Invalid(exc.message, where=f".{lang}", **exc.params) from None
         return Localized(texts)
 
 
@@ -136,8 +141,9 @@ class Labels(Rule):
     most: int = 12
     kind = "list"
 
-    def allowed(self) -> str:
-        return f"a list of {self.fewest} to {self.most} labels"
+    def allowed(self) -> Phrase:
+        return phrase(N_("a list of {fewest} to {most} labels"), fewest=self.fewest,
+                      most=self.most)
 
     def range(self) -> str:
         return f"{self.fewest} to {self.most} labels"
@@ -146,7 +152,8 @@ class Labels(Rule):
         if not isinstance(value, list):
             raise self.refuse(value)
         if not self.fewest <= len(value) <= self.most:
-            raise Invalid(f"must be {self.allowed()}, not {len(value)}")
+            raise Invalid(N_("must be {allowed}, not {count}"), allowed=self.allowed(),
+                          count=len(value))
         return value
 
 
@@ -192,13 +199,13 @@ KEYS: dict[str, Key] = {key.name: key for key in (
         "an item settled this early may stop before overlap answers", "1 to overlap"),
     Key("max_overlap", Whole(1, 50), "overlap",
         "more workers for an uncertain item, up to this", "overlap to 50"),
-    Key("lease_minutes", Whole(1, 24 * 60, "minutes"), "10",
+    Key("lease_minutes", Whole(1, 24 * 60, N_("minutes")), "10",
         "an unanswered task goes back to the pool after this"),
     Key("gold_rate", SHARE, "0.1", "share of tasks that are gold checks"),
     Key("feedback", Flag(), "true", "explain a missed gold check at once"),
     Key("min_accuracy", SHARE, "0.7", "gold accuracy below which a worker is paused"),
     Key("min_gold", Whole(1, 10_000), "5", "gold answers before min_accuracy applies"),
-    Key("min_seconds", Number(0, 3600, "seconds"), "unset (half the median)",
+    Key("min_seconds", Number(0, 3600, N_("seconds")), "unset (half the median)",
         "an answer faster than this is too fast"),
     Key("confidence", SHARE, "0.9",
         "an item is done once this sure (and, before overlap, once one more answer would "
@@ -208,7 +215,7 @@ KEYS: dict[str, Key] = {key.name: key for key in (
     Key("settle_unit", Whole(1, 1000), "10", "answers per settlement unit"),
     Key("unit_accuracy", SHARE, "1.0", "share right for full pay"),
     Key("discount", ExactShare(), "0.5", "share of a unit's value paid below unit_accuracy"),
-    Key("auto_approve_hours", Number(0.1, HOURS_IN_A_YEAR, "hours"), "72",
+    Key("auto_approve_hours", Number(0.1, HOURS_IN_A_YEAR, N_("hours")), "72",
         "a unit idle this long is paid in full"),
     Key("min_hourly", Money(), "unset",
         "operators are warned when the median hourly rate is lower"),
@@ -230,7 +237,7 @@ KEYS: dict[str, Key] = {key.name: key for key in (
     Key("quiz.pass", SHARE, "0.8",
         "share right to pass (rounded up; for transcriptions, the share of words right)"),
     Key("quiz.attempts", Whole(1, 100), "3", "exam attempts in all"),
-    Key("quiz.cooldown_hours", Number(0, HOURS_IN_A_YEAR, "hours"), "24",
+    Key("quiz.cooldown_hours", Number(0, HOURS_IN_A_YEAR, N_("hours")), "24",
         "wait between failed attempts"),
     Key("quiz.training", Flag(), "true",
         "a practice round for a worker who misses the exam's first question"),
@@ -253,16 +260,24 @@ class OverlapBound(Whole):
     the message names it ("min_overlap must be … from 1 to 3 (at most overlap, 3)") rather
     than leave the writer to guess where the 3 came from."""
 
-    why: str = ""
+    why: Phrase | None = None
 
-    def allowed(self) -> str:
-        return f"{super().allowed()} ({self.why})"
+    def allowed(self) -> Phrase:
+        bare = super().allowed()
+        return bare if self.why is None else phrase(N_("{allowed} ({why})"), allowed=bare,
+                                                    why=self.why)
+
+
+def at_least(key: str, value: int) -> Phrase:
+    """"at least min_points, 2": why a range starts where it does."""
+    return phrase(N_("at least {key}, {value}"), key=key, value=value)
 
 
 def overlap_rules(overlap: int) -> tuple[Rule, Rule]:
     """The rules for ``min_overlap`` and ``max_overlap`` once ``overlap`` is known."""
-    return (OverlapBound(1, overlap, why=f"at most overlap, {overlap}"),
-            OverlapBound(overlap, 50, why=f"at least overlap, {overlap}"))
+    return (OverlapBound(1, overlap, why=phrase(N_("at most {key}, {value}"), key="overlap",
+                                                value=overlap)),
+            OverlapBound(overlap, 50, why=at_least("overlap", overlap)))
 
 
 def text_limit(key: str) -> int:

@@ -32,6 +32,7 @@ from bot.domain.project_keys import (
     TEXT_METHODS,
     TOP_KEYS,
     OverlapBound,
+    at_least,
     overlap_rules,
 )
 from bot.domain.project_spec import (
@@ -45,8 +46,56 @@ from bot.domain.project_spec import (
 )
 from bot.domain.records import ProjectRow
 from bot.domain.shapes import MAX_SHAPES
+from bot.domain.wording import Phrase, phrase
+from bot.i18n import N_
 
 log = logging.getLogger(__name__)
+
+
+#: the TOML reader's own reasons (``tomllib``), worded as it words them, so a file that is
+#: not TOML is explained in the operator's language too; a value it quotes stays as given
+_TOML_WHY = (
+    N_("Invalid value"), N_("Invalid statement"), N_("Unclosed array"),
+    N_("Unclosed inline table"), N_("Unterminated string"), N_("Cannot overwrite a value"),
+    N_("Expected '=' after a key in a key/value pair"),
+    N_("Expected ']' at the end of a table declaration"),
+    N_("Expected ']]' at the end of an array declaration"),
+    N_("Expected newline or end of document after a statement"),
+    N_("Invalid initial character for a key part"), N_("Invalid date or datetime"),
+    N_("Invalid hex value"), N_("Escaped character is not a Unicode scalar value"),
+    N_("Unescaped '\\' in a string"))
+_TOML_WITH_VALUE = [(re.compile(pattern), template) for pattern, template in (
+    (r"^Illegal character (?P<value>.+)$", N_("Illegal character {value}")),
+    (r"^Found invalid character (?P<value>.+)$", N_("Found invalid character {value}")),
+    (r"^Cannot declare (?P<value>.+) twice$", N_("Cannot declare {value} twice")),
+    (r"^Cannot mutate immutable namespace (?P<value>.+)$",
+     N_("Cannot mutate immutable namespace {value}")),
+    (r"^Cannot redefine namespace (?P<value>.+)$", N_("Cannot redefine namespace {value}")),
+    (r"^Duplicate inline table key (?P<value>.+)$",
+     N_("Duplicate inline table key {value}")),
+    (r"^Expected (?P<value>'.*'|\".*\")$", N_("Expected {value}")),
+)]
+_TOML_AT = re.compile(r"^(?P<why>.*) \(at (?:line (?P<line>\d+), column (?P<column>\d+)|"
+                      r"end of document)\)$", re.DOTALL)
+
+
+def toml_problem(exc: tomllib.TOMLDecodeError) -> Phrase | str:
+    """Why a text is not TOML, as ``str(exc)`` reads in English ("Invalid value (at line 3,
+    column 8)"), kept as words to render in the reader's language."""
+    match = _TOML_AT.match(str(exc))
+    if match is None:
+        return str(exc)
+    text = match["why"]
+    why: Phrase | str = Phrase(text) if text in _TOML_WHY else text
+    for pattern, template in _TOML_WITH_VALUE if text not in _TOML_WHY else ():
+        found = pattern.match(text)
+        if found is not None:
+            why = phrase(template, value=found["value"])
+            break
+    if match["line"] is None:
+        return phrase(N_("{why} (at end of document)"), why=why)
+    return phrase(N_("{why} (at line {line}, column {column})"), why=why,
+                  line=int(match["line"]), column=int(match["column"]))
 
 
 #: ``ko: 어떤 과일인가요?`` starts the Korean text of a title or instructions typed in chat
@@ -93,8 +142,8 @@ class _Reader:
             return rule.check(value)
         except Invalid as exc:
             if not self.stored:
-                raise ProjectError("{key}{where} {why}", key=name, where=exc.where,
-                                   why=str(exc)) from None
+                raise ProjectError(N_("{key}{where} {why}"), key=name, where=exc.where,
+                                   why=exc) from None
             fixed = rule.repair(value)
             self.repaired.append(name)
             return fixed if fixed is not None else default
@@ -103,19 +152,22 @@ class _Reader:
 def _labels(kind: str, value: Any, read: _Reader) -> tuple[Label, ...]:
     if kind == "transcription":
         if value is not None:
-            raise ProjectError("a transcription project has no labels: workers type the text")
+            raise ProjectError(N_("a {kind} project has no labels: workers type the text"),
+                               kind=kind)
         return ()
     if kind == "points":
         if value is not None:
-            raise ProjectError("a points project has no labels: workers place points")
+            raise ProjectError(N_("a {kind} project has no labels: workers place points"),
+                               kind=kind)
         return ()
     if value is None:
         if kind == "sentiment":
             return tuple(Label(v) for v in SENTIMENT_LABELS)
         if kind == "boxes":
-            raise ProjectError("a boxes project needs labels (1 to 12): what a box may be, "
-                               'such as labels = ["person"]')
-        raise ProjectError("a classification project needs labels (2 to 12)")
+            raise ProjectError(N_("a {kind} project needs labels (1 to 12): what a box may "
+                                  "be, such as {example}"), kind=kind,
+                               example='labels = ["person"]')
+        raise ProjectError(N_("a {kind} project needs labels (2 to 12)"), kind=kind)
     read.read("labels", value, BOX_LABELS if kind == "boxes" else KEYS["labels"].rule)
     labels: list[Label] = []
     for position, entry in enumerate(value, start=1):
@@ -128,17 +180,18 @@ def _labels(kind: str, value: Any, read: _Reader) -> tuple[Label, ...]:
         elif isinstance(entry, dict):
             stray = sorted(set(entry) - {"value", "names"})
             if stray:
-                raise ProjectError("{at}: unknown key {key!r} (use value and names)",
-                                   at=at, key=stray[0])
+                raise ProjectError(N_("{at}: unknown key {key!r} (use {value} and {names})"),
+                                   at=at, key=stray[0], value="value", names="names")
             label_value, names = entry.get("value"), entry.get("names")
         else:
-            raise ProjectError("{at} must be text or a table with value and names", at=at)
+            raise ProjectError(N_("{at} must be text or a table with {value} and {names}"),
+                               at=at, value="value", names="names")
         if label_value is None:
-            raise ProjectError("{at} has no value", at=at)
+            raise ProjectError(N_("{at} has no {value}"), at=at, value="value")
         # a label's value is what answers store: never repaired, always checked
         checked: str = _Reader(stored=False).read(f"{at}.value", label_value, LABEL_VALUE)
         if checked in {label.value for label in labels}:
-            raise ProjectError("label {value!r} appears twice", value=checked)
+            raise ProjectError(N_("label {value!r} appears twice"), value=checked)
         localized = read.read(f"{at}.names", names, LABEL_NAMES, Localized()) \
             if names is not None else Localized()
         labels.append(Label(checked, localized))
@@ -150,10 +203,10 @@ def _table(data: dict[str, Any], name: str) -> dict[str, Any] | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise ProjectError("[{name}] must be a table", name=name)
+        raise ProjectError(N_("[{name}] must be a table"), name=name)
     unknown = sorted(set(value) - TABLE_KEYS[name])
     if unknown:
-        raise ProjectError("unknown key {name}.{key} (it takes {keys})", name=name,
+        raise ProjectError(N_("unknown key {name}.{key} (it takes {keys})"), name=name,
                            key=unknown[0], keys=", ".join(sorted(TABLE_KEYS[name])))
     return value
 
@@ -183,7 +236,7 @@ def _kind_keys(data: dict[str, Any], kind: str) -> None:
     points project was meant for boxes), not a value to ignore."""
     for key, owner in KIND_KEYS.items():
         if key in data and kind != owner:
-            raise ProjectError("{key} is for {owner} projects, not {kind}", key=key,
+            raise ProjectError(N_("{key} is for {owner} projects, not {kind}"), key=key,
                                owner=owner, kind=kind)
 
 
@@ -196,10 +249,10 @@ def parse_project(data: dict[str, Any], *, stored: bool = False) -> ProjectSpec:
     read = _Reader(stored)
     unknown = sorted(set(data) - TOP_KEYS)
     if unknown:
-        raise ProjectError("unknown key {key!r}", key=unknown[0])
+        raise ProjectError(N_("unknown key {key!r}"), key=unknown[0])
     for required in ("name", "kind", "title", "currency"):
         if required not in data:
-            raise ProjectError("{key} is missing: it must be {what}", key=required,
+            raise ProjectError(N_("{key} is missing: it must be {what}"), key=required,
                                what=KEYS[required].rule.allowed())
     name = read.value(data, "name")
     kind = read.value(data, "kind")
@@ -217,7 +270,7 @@ def parse_project(data: dict[str, Any], *, stored: bool = False) -> ProjectSpec:
     aggregation = read.value(data, "aggregation", "auto", Choice(methods))
     min_points = read.value(data, "min_points", 1)
     max_points = read.value(data, "max_points", max(20, min_points), OverlapBound(
-        min_points, MAX_SHAPES, why=f"at least min_points, {min_points}"))
+        min_points, MAX_SHAPES, why=at_least("min_points", min_points)))
     spec = ProjectSpec(
         name=name, kind=kind, title=title, instructions=instructions, labels=labels,
         reward_micros=reward_micros, currency=currency, overlap=overlap,
@@ -264,17 +317,18 @@ def load_project_file(path: str | Path) -> ProjectSpec:
     try:
         data = tomllib.loads(file.read_text("utf-8"))
     except FileNotFoundError:
-        raise ProjectError("project file {path} not found", path=str(file)) from None
+        raise ProjectError(N_("project file {path} not found"), path=str(file)) from None
     except OSError as exc:  # a folder, no permission
-        raise ProjectError("cannot read project file {path}: {why}", path=str(file),
+        raise ProjectError(N_("cannot read project file {path}: {why}"), path=str(file),
                            why=exc.strerror or str(exc)) from None
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ProjectError("{path} is not valid TOML: {why}", path=str(file),
-                           why=str(exc)) from None
+        raise ProjectError(N_("{path} is not valid TOML: {why}"), path=str(file),
+                           why=toml_problem(exc) if isinstance(exc, tomllib.TOMLDecodeError)
+                           else str(exc)) from None
     try:
         return parse_project(data)
     except ProjectError as exc:
-        raise ProjectError("{path}: {why}", path=str(file), why=str(exc)) from None
+        raise ProjectError(N_("{path}: {why}"), path=str(file), why=exc) from None
 
 
 @dataclass(frozen=True)

@@ -328,8 +328,9 @@ class _Checker:
                 raise _Invalid(N_("{key} is an empty table"), key="explain")
         else:
             if value is not None and not isinstance(value, str):
-                raise _Invalid("explain must be text, or a table of texts per language "
-                               '(e.g. {"en": "...", "ko": "..."})')
+                raise _Invalid(N_("{key} must be text, or a table of texts per language "
+                                  "(e.g. {example})"), key="explain",
+                               example='{"en": "...", "ko": "..."}')
             text = _string(value, "explain")
             if text is not None:
                 texts["en"] = text

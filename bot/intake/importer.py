@@ -168,7 +168,8 @@ class Checking:
                 self._done = True
                 break
             except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-                self.problems.add(None, f"the file cannot be read to its end ({exc})")
+                self.problems.add(None, N_("the file cannot be read to its end ({why})"),
+                                  why=str(exc))
                 self._done = True
                 break
             if entry is None:
@@ -316,14 +317,16 @@ def _start_zip(checking: Checking, opened: IO[bytes]) -> Checking:
     checking._closers.append(archive.close)
     infos = archive.infolist()
     if len(infos) > records.MAX_ZIP_MEMBERS:
-        return checking._fail(f"the ZIP holds {len(infos)} files; the limit is "
-                              f"{records.MAX_ZIP_MEMBERS} (split it into several imports)")
+        return checking._fail(N_("the ZIP holds {count} files; the limit is {limit} (split "
+                                 "it into several imports)"),
+                              params={"count": len(infos), "limit": records.MAX_ZIP_MEMBERS})
     total = sum(info.file_size for info in infos)
     if total > sources.MAX_ZIP_BYTES:
-        return checking._fail(f"the ZIP unpacks to {format_size(total)}; the limit is "
-                              f"{format_size(sources.MAX_ZIP_BYTES)} "
-                              "(split it into several imports, "
-                              "or unpack it and import the items file from its folder)")
+        return checking._fail(N_("the ZIP unpacks to {size}; the limit is {limit} (split it "
+                                 "into several imports, or unpack it and import the items "
+                                 "file from its folder)"),
+                              params={"size": format_size(total),
+                                      "limit": format_size(sources.MAX_ZIP_BYTES)})
     candidates = [(info, _member_names(info)[0]) for info in infos
                   if not info.is_dir() and _is_items_file(_member_names(info)[0])]
     if not candidates:

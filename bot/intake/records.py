@@ -7,7 +7,7 @@ one definition of an item, a problem and a limit without importing each other.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -15,6 +15,7 @@ from typing import Protocol
 from bot.domain.errors import TapworkError
 from bot.domain.inventory import ItemCounts, kind_of, tally
 from bot.domain.project_spec import LANGUAGES, Localized
+from bot.domain.wording import Phrase, Translate, english, render
 from bot.i18n import N_
 from bot.intake.media import PreparedMedia
 
@@ -69,43 +70,9 @@ _TOO_LONG = N_("this line is longer than {limit} characters, more than any item 
 _TOO_LONG_CSV = N_("this record is longer than {limit} characters, more than any item "
                    "needs; usually a closing \" is missing")
 
-#: a ``_`` in some language: ``gettext_for("ko")``, or English for the command line
-Translate = Callable[..., str]
-
-
-def _english(message: str, **params: object) -> str:
-    return message.format(**params) if params else message
-
-
-def render(template: str, params: Mapping[str, object], _: Translate = _english) -> str:
-    """A problem in the reader's words. The parameters are the file's own keys, names and
-    values and stay as they are, except a nested error (a media file's problem), which is
-    rendered in the same language (``Problem`` or ``TapworkError``)."""
-    return _(template, **{name: _shown(value, _) for name, value in params.items()})
-
-
-def _shown(value: object, _: Translate) -> object:
-    if isinstance(value, Problem):
-        return value.render(_)
-    if isinstance(value, TapworkError):
-        return render(value.message, value.params, _)
-    if isinstance(value, list):  # sentences in a row: did-you-mean hints
-        return " ".join(str(_shown(part, _)) for part in value)
-    return value
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One problem's words before they are shown: a message id and its parameters."""
-
-    template: str
-    params: Mapping[str, object] = field(default_factory=dict)
-
-    def render(self, _: Translate = _english) -> str:
-        return render(self.template, self.params, _)
-
-    def __str__(self) -> str:
-        return self.render()
+#: one problem's words before they are shown: a message id and its parameters, rendered
+#: in the reader's language as a project file's problems are (``bot.domain.wording``)
+Problem = Phrase
 
 
 @dataclass(frozen=True)
@@ -143,7 +110,7 @@ class LineError:
         """The problem in English, without its place."""
         return render(self.template, self.params)
 
-    def render(self, _: Translate = _english) -> str:
+    def render(self, _: Translate = english) -> str:
         """The whole line, place and problem, in ``_``'s language."""
         text = render(self.template, self.params, _)
         place = " ".join(part for part in (

@@ -99,7 +99,8 @@ class _FolderMedia(_Media):
                                 size=format_size(MAX_MEDIA_BYTES))
             return path.read_bytes()
         except OSError as exc:
-            raise _RefError(f"cannot be read ({exc.strerror or exc})") from None
+            raise _RefError(N_("cannot be read ({why})"),
+                            why=exc.strerror or str(exc)) from None
 
 
 def _member_names(info: zipfile.ZipInfo) -> list[str]:
@@ -133,7 +134,7 @@ def _open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> IO[bytes]:
     except RuntimeError:
         raise _RefError(N_("is encrypted; use a ZIP without a password")) from None
     except (zipfile.BadZipFile, NotImplementedError, EOFError, OSError, ValueError) as exc:
-        raise _RefError(f"cannot be read from the ZIP ({exc})") from None
+        raise _RefError(N_("cannot be read from the ZIP ({why})"), why=str(exc)) from None
 
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
@@ -146,7 +147,7 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) ->
         raise _RefError(N_("is encrypted; use a ZIP without a password")) from None
     except (zipfile.BadZipFile, NotImplementedError, EOFError, OSError, ValueError,
             zlib.error) as exc:
-        raise _RefError(f"cannot be read from the ZIP ({exc})") from None
+        raise _RefError(N_("cannot be read from the ZIP ({why})"), why=str(exc)) from None
     if len(data) > limit:
         raise _RefError(N_("is larger than {size}"), size=format_size(limit))
     return data

@@ -9,6 +9,7 @@ from bot.clock import Clock, to_iso
 from bot.domain.errors import NotFound, ProjectError
 from bot.domain.project_spec import ProjectSpec
 from bot.domain.projects import Project
+from bot.i18n import N_
 from bot.intake.importer import open_bytes, open_file
 from bot.intake.loader import Loader
 from bot.intake.records import ImportResult
@@ -34,15 +35,15 @@ class Catalog:
             existing = await project_store.get_by_name(conn, spec.name)
             if (existing is not None and existing.kind != spec.kind
                     and await project_store.item_count(conn, existing.id)):
-                raise ProjectError(
+                raise ProjectError(N_(
                     "project {name} already has items of kind {kind}; its kind cannot "
-                    "change", name=spec.name, kind=existing.kind)
+                    "change"), name=spec.name, kind=existing.kind)
             old_currency = existing.document.get("currency") if existing else None
             if (existing is not None and old_currency != spec.currency
                     and await ledger_store.project_has_money(conn, existing.id)):
-                raise ProjectError(
+                raise ProjectError(N_(
                     "project {name} already paid in {currency}; its currency cannot change "
-                    "(make a new project)", name=spec.name, currency=old_currency)
+                    "(make a new project)"), name=spec.name, currency=old_currency)
             now = to_iso(self.clock.now())
             row, created = await project_store.upsert(conn, spec.name, spec.kind, spec.raw, now)
             if created:

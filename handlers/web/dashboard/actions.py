@@ -18,7 +18,7 @@ from bot.domain.qualify import OPERATOR
 from bot.domain.records import Broadcast
 from handlers.web.dashboard.auth import SERVICES
 from handlers.web.dashboard.pages import project_of
-from handlers.web.dashboard.render import PREFIX, page
+from handlers.web.dashboard.render import PREFIX, READER, SIGNED_IN, page
 
 #: the longest reason kept with a suspension or a refused payout
 REASON_LIMIT = 500
@@ -31,7 +31,7 @@ async def _form(request: web.Request) -> dict[str, str]:
 
 
 async def broadcast(request: web.Request) -> web.Response:
-    _ = request["_"]
+    _ = request[READER]
     chosen = await project_of(request)
     form = await _form(request)
     text = form.get("text", "").strip() or None
@@ -46,7 +46,7 @@ async def broadcast(request: web.Request) -> web.Response:
                            "broadcast again.", length=exc.length, limit=exc.limit))
     except TapworkError as exc:
         return page(request, "message.html", _, status=422, title=_("Nothing was sent"),
-                    text=str(exc))
+                    text=exc.render(_))
     launch = request.app.get(LAUNCH)
     if launch is not None:  # the running bot sends it now; else its next poll does
         launch(started)
@@ -64,7 +64,7 @@ async def status(request: web.Request) -> web.Response:
 
 async def worker(request: web.Request) -> web.Response:
     """Suspend or reinstate a worker in this project, with the operator's reason."""
-    _ = request["_"]
+    _ = request[READER]
     chosen = await project_of(request)
     form = await _form(request)
     try:
@@ -80,7 +80,7 @@ async def worker(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text=_("No worker with id {id}.", id=worker_id))
     suspend = form.get("action") == "suspend"
     changed = await services.work.set_suspended(worker_id, chosen, suspend, OPERATOR,
-                                                by=request["operator"], note=reason)
+                                                by=request[SIGNED_IN], note=reason)
     done = ("suspended" if suspend else "reinstated") if changed else "unchanged"
     raise web.HTTPSeeOther(f"{PREFIX}/p/{chosen.spec.name}/workers?done={done}"
                            f"#worker-{worker_id}")
@@ -88,7 +88,7 @@ async def worker(request: web.Request) -> web.Response:
 
 async def payout(request: web.Request) -> web.Response:
     """Approve, or reject with a reason the worker is told."""
-    _ = request["_"]
+    _ = request[READER]
     form = await _form(request)
     try:
         payout_id = int(request.match_info["id"])

@@ -31,7 +31,15 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from bot.clock import from_iso, to_iso
 from bot.services.signin import Refusal, SignedIn
 from bot.wiring import Services
-from handlers.web.dashboard.render import PREFIX, accept_language, gettext, page
+from handlers.web.dashboard.render import (
+    CSRF,
+    PREFIX,
+    READER,
+    SIGNED_IN,
+    accept_language,
+    gettext,
+    page,
+)
 
 COOKIE = "tapwork_dashboard"
 CSRF_FIELD = "csrf"
@@ -92,7 +100,7 @@ SESSIONS = web.AppKey("sessions", Sessions)
 
 async def language_of(request: web.Request, services: Services) -> str:
     """The operator's language in chat when they have one, else the browser's."""
-    operator = request.get("operator")
+    operator = request.get(SIGNED_IN)
     if isinstance(operator, int):
         worker = await services.workers.get(operator)
         if worker is not None:
@@ -107,13 +115,13 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     path = request.path.removeprefix(PREFIX)
     found = sessions.read(request.cookies.get(COOKIE))
     if found is not None:
-        request["operator"], sid = found
-        request["csrf"] = sessions.csrf(sid)
-    request["_"] = gettext(await language_of(request, services))
+        request[SIGNED_IN], sid = found
+        request[CSRF] = sessions.csrf(sid)
+    request[READER] = gettext(await language_of(request, services))
     if path.startswith(OPEN):
         return await handler(request)
     if found is None:
-        _ = request["_"]
+        _ = request[READER]
         return page(request, "message.html", _, status=401, title=_("Please sign in"),
                     text=_("Send /dashboard to the bot in Telegram: it answers with a "
                            "sign-in link for you."))
@@ -126,13 +134,13 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 def csrf_ok(request: web.Request, given: object) -> bool:
-    expected = request.get("csrf", "")
+    expected = request.get(CSRF, "")
     return bool(expected) and isinstance(given, str) and hmac.compare_digest(
         given.encode(), expected.encode())
 
 
 def refused_csrf(request: web.Request) -> web.Response:
-    _ = request["_"]
+    _ = request[READER]
     return page(request, "message.html", _, status=403, title=_("Refused"),
                 text=_("This request did not come from a dashboard page (its security token "
                        "is missing or wrong), so nothing was changed. Go back, reload the "
@@ -148,7 +156,7 @@ async def login(request: web.Request) -> web.Response:
     page starts.
     """
     services, sessions = request.app[SERVICES], request.app[SESSIONS]
-    _ = request["_"]
+    _ = request[READER]
     outcome = await services.signin.redeem(request.query.get("token", ""))
     if not isinstance(outcome, SignedIn):
         text = {Refusal.EXPIRED: _("This sign-in link has expired: links work for ten "
@@ -167,13 +175,13 @@ async def login(request: web.Request) -> web.Response:
 
 
 def _with_operator(request: web.Request, operator: int) -> web.Request:
-    request["operator"] = operator
+    request[SIGNED_IN] = operator
     return request
 
 
 async def logout(request: web.Request) -> web.Response:
-    _ = request["_"]
-    request["operator"] = None
+    _ = request[READER]
+    request[SIGNED_IN] = None
     response = page(request, "message.html", _, title=_("Signed out"),
                     text=_("You are signed out. Send /dashboard to the bot to sign in again."))
     response.del_cookie(COOKIE, path=PREFIX)

@@ -16,7 +16,7 @@ from bot.domain.projects import Project
 from bot.i18n import Gettext
 from bot.services.reports import ProjectStats
 from handlers.web.dashboard.auth import SERVICES
-from handlers.web.dashboard.render import page
+from handlers.web.dashboard.render import READER, page
 
 #: how often an open page refreshes its live parts (milliseconds)
 REFRESH_MS = 3000
@@ -35,7 +35,7 @@ async def project_of(request: web.Request) -> Project:
     try:
         return await request.app[SERVICES].catalog.get(request.match_info["name"])
     except NotFound:
-        _ = request["_"]
+        _ = request[READER]
         raise web.HTTPNotFound(text=_("No project named {name}.",
                                       name=request.match_info["name"])) from None
 
@@ -50,10 +50,10 @@ async def stats_of(request: web.Request, name: str) -> ProjectStats:
 async def projects(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     stats = await services.reports.stats()
-    titles = {p.spec.name: p.spec.title.get(request["_"].language)
+    titles = {p.spec.name: p.spec.title.get(request[READER].language)
               for p in await services.catalog.all()}
     template = "_projects.html" if request.query.get("fragment") else "projects.html"
-    return page(request, template, request["_"], stats=stats, titles=titles,
+    return page(request, template, request[READER], stats=stats, titles=titles,
                 refresh=REFRESH_MS)
 
 
@@ -66,38 +66,38 @@ async def project(request: web.Request) -> web.Response:
     broadcasts = await services.insights.broadcasts(chosen)
     floor = pace.min_hourly
     below = sum(1 for r in pace.hourly_rates if floor is not None and r < floor)
-    return page(request, "project.html", request["_"], project=chosen, s=stats,
+    return page(request, "project.html", request[READER], project=chosen, s=stats,
                 activity=activity, per_hour=list(zip(hours, per_hour, strict=True)),
                 pace=pace, below=below, broadcasts=broadcasts, refresh=REFRESH_MS,
                 allow_paid=services.config.broadcast.allow_paid_broadcast,
-                upload_limit=UPLOAD_LIMIT, too_large=too_large(request["_"]))
+                upload_limit=UPLOAD_LIMIT, too_large=too_large(request[READER]))
 
 
 async def progress(request: web.Request) -> web.Response:
     """The project page's progress block alone (refreshed in place)."""
     chosen = await project_of(request)
     stats = await stats_of(request, chosen.spec.name)
-    return page(request, "_progress.html", request["_"], project=chosen, s=stats)
+    return page(request, "_progress.html", request[READER], project=chosen, s=stats)
 
 
 async def broadcasts(request: web.Request) -> web.Response:
     """The project page's broadcasts block alone (refreshed in place)."""
     chosen = await project_of(request)
     found = await request.app[SERVICES].insights.broadcasts(chosen)
-    return page(request, "_broadcasts.html", request["_"], project=chosen,
+    return page(request, "_broadcasts.html", request[READER], project=chosen,
                 broadcasts=found)
 
 
 async def quality(request: web.Request) -> web.Response:
     chosen = await project_of(request)
     found = await request.app[SERVICES].insights.quality(chosen)
-    return page(request, "quality.html", request["_"], project=chosen, q=found)
+    return page(request, "quality.html", request[READER], project=chosen, q=found)
 
 
 async def workers(request: web.Request) -> web.Response:
     chosen = await project_of(request)
     found = await request.app[SERVICES].insights.quality(chosen)
-    return page(request, "workers.html", request["_"], project=chosen, q=found,
+    return page(request, "workers.html", request[READER], project=chosen, q=found,
                 done=request.query.get("done"))
 
 
@@ -106,6 +106,6 @@ async def payouts(request: web.Request) -> web.Response:
     waiting = await services.payroll.payouts("requested")
     decided = [p for p in await services.payroll.payouts(None) if p.status != "requested"]
     decided.sort(key=lambda p: p.decided_at or "", reverse=True)
-    return page(request, "payouts.html", request["_"], waiting=waiting,
+    return page(request, "payouts.html", request[READER], waiting=waiting,
                 decided=decided[:20], done=request.query.get("done"),
                 payout_id=request.query.get("id"))

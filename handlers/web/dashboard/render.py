@@ -24,6 +24,12 @@ TEMPLATES = Path(__file__).with_name("templates")
 #: the dashboard's own address inside the shared web server
 PREFIX = "/dashboard"
 
+#: what the sign-in guard (``auth.guard``) learns about a request, for the pages after it:
+#: typed keys, so each handler gets the type it expects (aiohttp warns on plain strings)
+READER = web.RequestKey("tapwork_reader", Gettext)
+SIGNED_IN = web.RequestKey[int | None]("tapwork_operator")
+CSRF = web.RequestKey("tapwork_csrf", str)
+
 ENV = Environment(loader=FileSystemLoader(TEMPLATES),
                   autoescape=select_autoescape(default=True, default_for_string=True),
                   trim_blocks=True, lstrip_blocks=True)
@@ -50,8 +56,8 @@ def page(request: web.Request, template: str, _: Gettext, status: int = 200,
          **values: Any) -> web.Response:
     """A whole page (or a fragment: templates starting with ``_``)."""
     html = ENV.get_template(template).render(
-        _=_, lang=_.language, prefix=PREFIX, csrf=request.get("csrf", ""),
-        operator=request.get("operator"), number=lambda n: number(n, _),
+        _=_, lang=_.language, prefix=PREFIX, csrf=request.get(CSRF, ""),
+        operator=request.get(SIGNED_IN), number=lambda n: number(n, _),
         percent=lambda share: percent(share, _), money=lambda m, c: money(m, c, _),
         rate=lambda m, c: rate(m, c, _),
         language=lambda code: language_name(code, _.language) if code else _("no language"),

@@ -32,7 +32,7 @@ from bot.intake.loader import ImportFailed
 from bot.intake.records import ImportResult
 from handlers.web.dashboard.auth import CSRF_FIELD, SERVICES, csrf_ok, refused_csrf
 from handlers.web.dashboard.pages import UPLOAD_LIMIT, project_of, too_large
-from handlers.web.dashboard.render import page
+from handlers.web.dashboard.render import READER, page
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def wants_stream(request: web.Request) -> bool:
 async def upload(request: web.Request) -> web.StreamResponse:
     """An items file from the browser: the report as a page, or as the last of a
     stream of progress lines (``wants_stream``)."""
-    _ = request["_"]
+    _ = request[READER]
     chosen = await project_of(request)
     name = chosen.spec.name
     reader = await request.multipart()
@@ -94,7 +94,7 @@ def _line(value: dict[str, object]) -> bytes:
 
 def _report(request: web.Request, name: str, text: str, ok: bool,
             status: int = 200) -> web.Response:
-    _ = request["_"]
+    _ = request[READER]
     if wants_stream(request):
         return web.Response(body=_line(_final(ok, text, _)), status=status,
                             content_type=NDJSON, charset="utf-8",
@@ -106,7 +106,7 @@ def _report(request: web.Request, name: str, text: str, ok: bool,
 async def _streamed(request: web.Request, name: str, data: bytes, filename: str
                     ) -> web.StreamResponse:
     """The import, with a line of progress whenever more lines were checked."""
-    _ = request["_"]
+    _ = request[READER]
     loop = asyncio.get_running_loop()
     checked = {"lines": 0}
 
