@@ -12,7 +12,7 @@ from collections import Counter
 from bench import replay as bench
 from bot.aggregation.io import read_answers, read_gold
 from bot.aggregation.text import normalize
-from bot.sim.replay import CHECKS, QUALITY, Crowd, replay, sparse_split, split
+from bot.sim.replay import CHECKS, QUALITY, Crowd, Person, draw, replay, sparse_split, split
 from bot.sim.replay_text import single_worker_wer
 from tests.test_aggregation_models import shared
 
@@ -124,3 +124,25 @@ def test_the_summary_over_seeds_gives_mean_and_range_per_set_and_setting() -> No
     assert first["work_per_item"] == {"mean": 3.2, "min": 3.0, "max": 3.4}
     assert text["metric"] == "wer" and text["wer"]["mean"] == 0.07
     assert "**0.900** (0.800-1.000)" in bench.summary_table([first, text])
+
+
+def test_a_workers_answer_to_an_item_does_not_depend_on_what_came_before() -> None:
+    """Common random numbers: two settings replayed with one seed serve a worker items
+    in different orders; each drawn answer must still be the same, or a comparison of
+    settings measures new draws instead of the settings."""
+    labels = ("pos", "neg")
+    person = Person("w1", {}, 10, {"pos": [0.5, 0.5], "neg": [0.5, 0.5]}, [0.5, 0.5])
+    items = [f"i{n}" for n in range(40)]
+
+    def answers(order: list[str], seed: int) -> dict[str, str]:
+        seen: Counter[str] = Counter()
+        return {item: person.answer(item, "pos", labels, draw(seed, person, item, seen))
+                for item in order}
+
+    forward = answers(items, seed=0)
+    assert answers(items[::-1], seed=0) == forward
+    assert answers(items, seed=1) != forward  # another seed, other draws
+    assert set(forward.values()) == set(labels)
+    seen: Counter[str] = Counter()  # meeting an item again (a quiz retake) draws anew
+    again = [draw(0, person, "i0", seen).random() for _ in range(2)]
+    assert again[0] != again[1]

@@ -131,6 +131,9 @@ class Worker(Protocol):
     """A replayed worker: a :class:`Person` (labels) or a ``Transcriber`` (texts)."""
 
     @property
+    def name(self) -> str: ...
+
+    @property
     def recorded(self) -> dict[str, str]: ...
 
     @property
@@ -363,12 +366,22 @@ def _data(message: JSON | None, prefix: str) -> str | None:
     return None
 
 
+def draw(seed: int, person: Worker, item: str, seen: Counter[str]) -> random.Random:
+    """The randomness of one answer: seeded by the replay's seed, the worker, the item and
+    how often they met it, not drawn from one stream. Two settings replayed with one seed
+    then get the same answer from a worker on the same item whatever else differs
+    (common random numbers), so a comparison of settings is not blurred by new draws."""
+    seen[item] += 1
+    return random.Random(f"{seed}/{person.name}/{item}/{seen[item]}")
+
+
 async def _work(phone: Phone, person: Worker, crowd: Crowd, project: str, clock: FakeClock,
-                seconds: float, rng: random.Random, tally: _Tally,
+                seconds: float, seed: int, tally: _Tally,
                 names: dict[str, str]) -> None:
     """One worker's visit: join, quiz if asked, answer until capped or nothing is left."""
     message: JSON | None = await join(phone, project, TIMEOUT)
     done = 0
+    seen: Counter[str] = Counter()
     while message is not None:
         is_task = task_id(message) is not None
         question = _data(message, "q:")
@@ -386,6 +399,7 @@ async def _work(phone: Phone, person: Worker, crowd: Crowd, project: str, clock:
         before = _signature(message)
         if is_task or question is not None:
             item = _item(phone, message, names)
+            rng = draw(seed, person, item, seen)
             took = seconds * rng.uniform(0.75, 1.25)
             clock.advance(seconds=took)
             tally.seconds += took
@@ -452,7 +466,7 @@ async def replay(crowd: Crowd, parts: Split, setting: Setting, base: dict[str, A
             assert imported.ok, imported.errors
             for n, person in enumerate(crowd_people):
                 phone = server.phone(FIRST_USER + n, f"W{n}", language_code="en")
-                await _work(phone, person, crowd, spec.name, clock, seconds, rng, tally,
+                await _work(phone, person, crowd, spec.name, clock, seconds, seed, tally,
                             names)
             clock.advance(hours=spec.auto_approve_hours + 1)
             await services.payroll.settle_due()
