@@ -31,6 +31,25 @@ GROWING = ("items", "assignments", "ledger", "units", "outbox", "broadcast_targe
 DUE_INDEXES = ("units_waiting", "outbox_due")
 
 
+def trace(services: Services, monkeypatch: pytest.MonkeyPatch
+          ) -> tuple[set[str], sqlite3.Connection]:
+    """Record every statement the bot runs: on its own connection (returned, to stop the
+    trace) and on the connections the report threads open (a notice's audience, exports),
+    which are the bot's statements too."""
+    statements: set[str] = set()
+    raw: sqlite3.Connection = services.db._conn._connection  # type: ignore[attr-defined]
+    open_reader = services.db.open_reader
+
+    def traced_reader() -> sqlite3.Connection:
+        conn = open_reader()
+        conn.set_trace_callback(statements.add)
+        return conn
+
+    monkeypatch.setattr(services.db, "open_reader", traced_reader)
+    raw.set_trace_callback(statements.add)
+    return statements, raw
+
+
 @pytest.mark.sqlite_only("SQLite's EXPLAIN QUERY PLAN (tests/test_query_plans_pg.py)")
 async def test_the_work_loop_and_its_jobs_never_scan_a_growing_table(
         services: Services, clock: FakeClock, tmp_path: Path,
@@ -38,18 +57,7 @@ async def test_the_work_loop_and_its_jobs_never_scan_a_growing_table(
     await add_project(services, items=6, overlap=2, settle_unit=2, auto_approve_hours=1)
     for worker in (1, 2, 3):
         await add_worker(services, worker)
-    statements: set[str] = set()
-    raw: sqlite3.Connection = services.db._conn._connection  # type: ignore[attr-defined]
-    open_reader = services.db.open_reader
-
-    def traced_reader() -> sqlite3.Connection:
-        """The report threads' reads (a notice's audience) are the bot's statements too."""
-        conn = open_reader()
-        conn.set_trace_callback(statements.add)
-        return conn
-
-    monkeypatch.setattr(services.db, "open_reader", traced_reader)
-    raw.set_trace_callback(statements.add)
+    statements, raw = trace(services, monkeypatch)
     try:
         for worker in (1, 2, 3):
             served = await services.work.start(worker, "reviews")
@@ -127,18 +135,8 @@ async def test_export_pages_walk_an_index_in_id_order_without_sorting_the_projec
     served = await services.work.start(1, "reviews")
     assert served.task is not None
     await services.work.answer_choice(1, served.task.assignment_id, 0)
-    statements: set[str] = set()
-    raw: sqlite3.Connection = services.db._conn._connection  # type: ignore[attr-defined]
-    open_reader = services.db.open_reader
-
-    def traced_reader() -> sqlite3.Connection:
-        conn = open_reader()
-        conn.set_trace_callback(statements.add)
-        return conn
-
-    monkeypatch.setattr(services.db, "open_reader", traced_reader)
+    statements, raw = trace(services, monkeypatch)
     monkeypatch.setattr(reports, "EXPORT_PAGE", 5)
-    raw.set_trace_callback(statements.add)
     try:
         for fmt in ("jsonl", "csv"):
             await services.reports.export("reviews", io.StringIO(), fmt)
