@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from storage.db import Database
+from tests.waiting import eventually
 
 
 def _rows_in_main_file(path: Path) -> int:
@@ -41,11 +42,7 @@ async def test_checkpoints_copy_the_log_into_the_file_in_the_background(
         async with db.transaction() as conn:
             await conn.executemany("INSERT INTO notes (body) VALUES (?)",
                                    [(f"n{i}",) for i in range(50)])
-        for _ in range(200):
-            if _rows_in_main_file(path) == 50:
-                break
-            await asyncio.sleep(0.02)
-        assert _rows_in_main_file(path) == 50
+        assert await eventually(lambda: _rows_in_main_file(path) == 50)
     finally:
         await db.close()
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from storage.db import Database
 from tests.conftest import Running, add_worker
 from tests.state import answered_count, assignments, ledger_count
 from tests.test_e2e_loop import load, sentiment_items
+from tests.waiting import eventually
 
 #: SQLite's own write lock, as another program holds it (tests/test_postgres.py has the
 #: writer lock of PostgreSQL, held the same way)
@@ -38,14 +38,6 @@ def _shown(bot: Running, assignment: int | None) -> bool:
                for a in assignments(bot.services.config.storage.path))
 
 
-async def _until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    for _ in range(int(timeout / 0.02)):
-        if predicate():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"not within {timeout} s")
-
-
 @pytest.mark.parametrize("language", ["en", "ko"])
 async def test_a_tap_while_another_program_holds_the_lock_is_busy_then_counts_once(
         bot: Running, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -57,7 +49,7 @@ async def test_a_tap_while_another_program_holds_the_lock_is_busy_then_counts_on
     assert first is not None
     label = phone.buttons(task)[0][0]
     # the bot records where it showed the task just after showing it: let that finish
-    await _until(lambda: _shown(bot, first))
+    assert await eventually(lambda: _shown(bot, first))
     monkeypatch.setattr(storage.db, "LOCK_WAIT", WAIT)
 
     # a plain sqlite3 connection, as a DB browser holds it: the write lock, kept
@@ -79,7 +71,7 @@ async def test_a_tap_while_another_program_holds_the_lock_is_busy_then_counts_on
     await phone.wait_for(lambda p: task_id(p.current(task)) not in (None, first), 10)
     answered = bot.server.count("answerCallbackQuery")
     bot.server.replay(tapped)  # and once more: it counts nothing more
-    await _until(lambda: bot.server.count("answerCallbackQuery") > answered)
+    assert await eventually(lambda: bot.server.count("answerCallbackQuery") > answered)
     with contextlib.closing(sqlite3.connect(bot.services.config.storage.path)) as conn:
         assert answered_count(conn) == before[0] + 1
         assert [a.id for a in assignments(conn) if a.status == "answered"].count(first) == 1

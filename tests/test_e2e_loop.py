@@ -11,6 +11,7 @@ from bot.domain.projects import parse_project
 from bot.sim.crowd import answer_tasks, join, open_task, task_id
 from tests.conftest import Running, sentiment_doc
 from tests.state import answered_count, assignments
+from tests.waiting import eventually
 
 GOLD = {"positive": "😊 Positive", "neutral": "😐 Neutral", "negative": "🙁 Negative"}
 
@@ -100,10 +101,8 @@ async def test_double_tap_and_replayed_update_leave_one_answer(bot: Running,
     await phone.tap_data(task, tap["callback_query"]["data"])  # the second tap
     bot.server.replay(tap)  # and the same update delivered again
     await phone.wait_alert(seen + 2)
-    for _ in range(100):  # the replayed query's answer may be refused as "too old"
-        if bot.server.count("answerCallbackQuery") >= answered_calls + 3:
-            break
-        await asyncio.sleep(0.02)
+    # the replayed query's answer may be refused as "too old"
+    await eventually(lambda: bot.server.count("answerCallbackQuery") >= answered_calls + 3)
     assert phone.alerts[seen] == "✓ 저장됨 · +US$0.02 · 오늘 1개"
     repeats = phone.alerts[seen + 1:]
     assert repeats and set(repeats) == {"이미 저장된 답이에요."}
@@ -135,10 +134,8 @@ async def test_expired_lease_sends_the_item_to_someone_else(bot: Running,
     nothing = await join(quick, "reviews")
     assert task_id(nothing) is None
     bot.clock.advance(minutes=6)
-    for _ in range(100):  # the lease job runs every 0.1 s of real time
-        if assignments(bot.services.db)[0].status == "expired":
-            break
-        await asyncio.sleep(0.05)
+    # the lease job runs every 0.1 s of real time
+    assert await eventually(lambda: assignments(bot.services.db)[0].status == "expired")
     await quick.tap("📋 Other projects")
     await quick.wait_for(lambda p: "Pick a project" in (p.text() or ""))
     await quick.tap(next(b for row in quick.buttons() for b in row if "Reviews" in b))
@@ -158,10 +155,8 @@ async def test_stop_on_a_task_whose_lease_ran_out_still_ends_on_the_stopped_scre
     task = await join(phone, "reviews")
     assert task_id(task) is not None
     bot.clock.advance(minutes=6)
-    for _ in range(100):  # the lease job runs every 0.1 s of real time
-        if assignments(bot.services.db)[0].status == "expired":
-            break
-        await asyncio.sleep(0.05)
+    # the lease job runs every 0.1 s of real time
+    assert await eventually(lambda: assignments(bot.services.db)[0].status == "expired")
     await phone.tap("⏹ Stop", task)
     stopped = await phone.wait_text("Tap Continue when you have another minute")
     assert open_task(phone) is None
@@ -184,10 +179,9 @@ async def test_blocked_user_is_marked_inactive(bot: Running, tmp_path: Path) -> 
     task = await join(phone, "reviews")
     bot.server.inject("editMessageText", 403)
     await phone.tap("😊 Positive", task)
-    for _ in range(100):
+    async def gone() -> bool:
         worker = await bot.services.workers.get(51)
-        if worker is not None and not worker.active:
-            break
-        await asyncio.sleep(0.05)
-    assert worker is not None and not worker.active
+        return worker is not None and not worker.active
+
+    assert await eventually(gone)
     assert await bot.services.work.current(51) is None  # the next item went back

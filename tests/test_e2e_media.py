@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import zipfile
@@ -14,6 +13,7 @@ from bot.domain.projects import parse_project
 from bot.sim.crowd import answer_tasks, join, open_task, task_id
 from tests.conftest import Running
 from tests.state import assignments
+from tests.waiting import eventually
 
 
 def _png(colour: tuple[int, int, int], size: tuple[int, int] = (1600, 900)) -> bytes:
@@ -140,9 +140,11 @@ async def test_a_task_that_cannot_replace_the_last_one_is_recorded_where_it_land
     await phone.tap("banana", second)
     photo = await phone.wait_for(lambda p: p.last if p.last and p.last.get("photo") else None)
     assert photo["message_id"] != text_message  # a text cannot turn into a photo
-    for _ in range(100):
-        chat, message, delivered = await shown_in()
-        if message == photo["message_id"]:
-            break
-        await asyncio.sleep(0.02)
+    async def photo_shown() -> tuple[int | None, int | None, str | None] | None:
+        shown = await shown_in()
+        return shown if shown[1] == photo["message_id"] else None
+
+    shown = await eventually(photo_shown)
+    assert shown is not None
+    chat, message, delivered = shown
     assert (chat, message) == (71, photo["message_id"]) and delivered is not None

@@ -15,6 +15,7 @@ from bot.sim.crowd import join
 from bot.sim.standin import BotApiStandIn
 from tests.conftest import OPERATOR_ID, Running, e2e_config, sentiment_doc
 from tests.state import broadcast_count, set_broadcast_rate
+from tests.waiting import eventually
 
 OPERATOR_COMMANDS = ["/payouts", "/reject 1 no", "/projects", "/project reviews",
                      "/pause reviews", "/resume reviews", "/export reviews", "/worker 1",
@@ -100,10 +101,7 @@ async def test_broadcast_resumes_after_a_restart_without_duplicates(
         set_broadcast_rate(services.db, broadcast.id, 20)
         _app.bot_data["broadcasts"].launch(
             (await services.broadcasts.unfinished())[0])
-        for _ in range(200):
-            if sum(1 for w in workers if _told(server, w)) >= 5:
-                break
-            await asyncio.sleep(0.05)
+        await eventually(lambda: sum(1 for w in workers if _told(server, w)) >= 5)
     # the broadcast's own messages: the "new tasks" notices of the import go out too, all
     # at once, and counted with them the first run looked finished under load
     first_run = sum(1 for w in workers if _told(server, w))

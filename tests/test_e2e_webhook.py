@@ -19,6 +19,7 @@ from bot.sim.standin import BotApiStandIn
 from tests.conftest import ROOT, http_get, start_bot, stop_bot
 from tests.state import answered, update_claims
 from tests.test_webhook import SECRET, free_port
+from tests.waiting import eventually
 
 SAMPLE = ROOT / "bot" / "sample"
 PHONES = (9101, 9102, 9103)
@@ -77,10 +78,9 @@ async def test_two_replicas_behind_a_webhook_handle_each_update_once(tmp_path: P
         try:
             for base in bases:
                 await _until_healthy(session, base)
-            for _ in range(100):  # both have set the webhook (the second replaced the first)
-                if server.webhook is not None and server.count("setWebhook") == 2:
-                    break
-                await asyncio.sleep(0.1)
+            # both have set the webhook (the second replaced the first)
+            await eventually(lambda: server.webhook is not None
+                             and server.count("setWebhook") == 2)
             assert server.webhook is not None
             server.webhook.duplicate(4)  # posted again once acknowledged
             server.webhook.duplicate(3, together=True)  # two posts racing for one claim
