@@ -14,6 +14,7 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 import aiohttp
 import psycopg
@@ -202,13 +203,29 @@ async def bot(server: BotApiStandIn, storage_url: str, clock: FakeClock
         yield Running(server, app, services, clock)
 
 
-async def start_bot(config: Path, *extra: str) -> asyncio.subprocess.Process:
-    """``tapwork run -c config`` in a process of its own (the token comes from the config;
-    its stderr kept for a failing test to show)."""
+def polling_config(server: BotApiStandIn, directory: Path) -> Path:
+    """A config.toml in ``directory`` for a polling ``tapwork run`` against the stand-in,
+    its database ``directory/tapwork.db``."""
+    config = directory / "config.toml"
+    config.write_text(
+        f'[telegram]\ntoken = "{server.token}"\napi_base_url = "{server.api_base_url}"\n'
+        f'file_base_url = "{server.file_base_url}"\nmax_rate = 0\n'
+        '[storage]\npath = "tapwork.db"\n[work]\nlease_check_seconds = 1\n')
+    return config
+
+
+async def start_bot(config: Path, *extra: str, token: str = "", cwd: Path | None = None,
+                    stdout: int | IO[Any] = asyncio.subprocess.DEVNULL,
+                    stderr: int | IO[Any] = asyncio.subprocess.PIPE
+                    ) -> asyncio.subprocess.Process:
+    """``tapwork run -c config *extra`` in a process of its own, running this checkout's
+    code. The token comes from the config unless ``token`` is given (it is then
+    ``TAPWORK_TOKEN``); stderr is kept for a failing test to show unless ``stderr`` says
+    where it goes."""
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "-c", str(config), *extra,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "TAPWORK_TOKEN": ""})
+        sys.executable, "-m", "bot", "run", "-c", str(config), *extra, cwd=cwd,
+        stdout=stdout, stderr=stderr,
+        env={**os.environ, "TAPWORK_TOKEN": token, "PYTHONPATH": str(ROOT)})
 
 
 async def http_get(session: aiohttp.ClientSession, url: str) -> tuple[int, str]:

@@ -220,6 +220,13 @@ class Qualification(NamedTuple):
     exam_right: int
 
 
+class UpdateClaim(NamedTuple):
+    update_id: int
+    claim: str
+    claimed_at: str
+    done_at: str | None
+
+
 def assignments(where: Where) -> list[Assignment]:
     """Every task ever handed out, in the order they were."""
     return _table(where, "assignments", Assignment)
@@ -255,6 +262,11 @@ def quiz_attempts(where: Where) -> list[QuizAttempt]:
 
 def qualifications(where: Where) -> list[Qualification]:
     return _table(where, "qualifications", Qualification)
+
+
+def update_claims(where: Where) -> list[UpdateClaim]:
+    """Telegram updates claimed in webhook mode (``storage/updates.py``)."""
+    return _table(where, "update_claims", UpdateClaim)
 
 
 # -- questions tests ask again and again ---------------------------------------------------
@@ -346,6 +358,11 @@ def notice_outcomes(where: Where) -> dict[str, int]:
     return dict(counts)
 
 
+def payload(notice: Notice) -> dict[str, Any]:
+    """A notice's JSON payload as a dict."""
+    return dict(json.loads(notice.payload))
+
+
 def without_consent(where: Where) -> dict[str, int]:
     """Work, quiz attempts and money (operator bonuses aside) of workers who never agreed
     to the terms: each must be 0."""
@@ -428,6 +445,11 @@ def broadcast_statuses(where: Where, broadcast_id: int) -> dict[int, str]:
         (broadcast_id,))}
 
 
+def broadcast_ids(where: Where) -> list[int]:
+    """Every broadcast's id, oldest first."""
+    return [int(r[0]) for r in _fetch(where, "SELECT id FROM broadcasts ORDER BY id")]
+
+
 def table_count(where: Where, table: str) -> int:
     """Rows in ``table``: for a test that checks a command saved nothing, anywhere."""
     return _count(where, table)
@@ -500,28 +522,6 @@ def cap_pages(conn: sqlite3.Connection, spare: int | None) -> None:
     pages = conn.execute("PRAGMA page_count").fetchone()[0]
     limit = 1073741823 if spare is None else pages + spare
     conn.execute(f"PRAGMA max_page_count = {limit}")
-
-
-def payload(notice: Notice) -> dict[str, Any]:
-    """A notice's JSON payload as a dict."""
-    return dict(json.loads(notice.payload))
-
-
-class UpdateClaim(NamedTuple):
-    update_id: int
-    claim: str
-    claimed_at: str
-    done_at: str | None
-
-
-def update_claims(where: Where) -> list[UpdateClaim]:
-    """Telegram updates claimed in webhook mode (``storage/updates.py``)."""
-    return _table(where, "update_claims", UpdateClaim)
-
-
-def broadcast_ids(where: Where) -> list[int]:
-    """Every broadcast's id, oldest first."""
-    return [int(r[0]) for r in _fetch(where, "SELECT id FROM broadcasts ORDER BY id")]
 
 
 def age_update_claims(where: Where, update_ids: Sequence[int], seconds: float) -> None:

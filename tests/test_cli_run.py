@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
 import socket
 import sys
+from asyncio.subprocess import PIPE
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from bot.app import bot_api_error
 from bot.config import Config, TelegramConfig
 from bot.redact import Redactor
 from bot.sim.standin import BotApiStandIn
-from tests.conftest import ROOT
+from tests.conftest import start_bot, stop_bot
 
 WRONG = "654321:WRONG-secret-token-value_0123456789"
 
@@ -34,20 +33,6 @@ def write_config(tmp_path: Path, base: str, token: str | None) -> Path:
                     '[storage]\npath = "tapwork.db"\n'
                     "[work]\nlease_check_seconds = 0.2\nsettle_check_seconds = 0.2\n")
     return file
-
-
-def environment(token: str | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "TAPWORK_TOKEN"}
-    env["PYTHONPATH"] = str(ROOT)
-    if token:
-        env["TAPWORK_TOKEN"] = token
-    return env
-
-
-async def tapwork(*args: str, cwd: Path, env: dict[str, str]) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, cwd=cwd, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
 
 
 async def finish(process: asyncio.subprocess.Process) -> tuple[int, str, str]:
@@ -66,8 +51,7 @@ async def test_wrong_token_is_one_line_without_the_token(server: BotApiStandIn,
                                                          tmp_path: Path) -> None:
     base = f"http://127.0.0.1:{server.port}"
     config = write_config(tmp_path, base, WRONG)
-    code, out, err = await finish(await tapwork("run", "-c", str(config), cwd=tmp_path,
-                                                env=environment()))
+    code, out, err = await finish(await start_bot(config, cwd=tmp_path, stdout=PIPE))
     assert code == 2
     assert out == "" and err.count("\n") == 1, err
     assert err.startswith("tapwork: Telegram refused the bot token (check telegram.token")
@@ -77,8 +61,8 @@ async def test_wrong_token_is_one_line_without_the_token(server: BotApiStandIn,
 
     # the same from the environment and with every log line on: still no token anywhere
     config = write_config(tmp_path, base, None)
-    code, out, err = await finish(await tapwork("run", "-v", "-c", str(config), cwd=tmp_path,
-                                                env=environment(WRONG)))
+    code, out, err = await finish(await start_bot(config, "-v", token=WRONG, cwd=tmp_path,
+                                                  stdout=PIPE))
     assert code == 2 and "Traceback" not in err
     assert "/bot***/getMe" in err  # httpx's request line, masked
     assert WRONG not in out + err and WRONG.split(":")[1] not in out + err
@@ -88,8 +72,7 @@ async def test_wrong_token_is_one_line_without_the_token(server: BotApiStandIn,
 async def test_unreachable_bot_api_is_one_line(tmp_path: Path) -> None:
     port = closed_port()
     config = write_config(tmp_path, f"http://127.0.0.1:{port}", WRONG)
-    code, out, err = await finish(await tapwork("run", "-c", str(config), cwd=tmp_path,
-                                                env=environment()))
+    code, out, err = await finish(await start_bot(config, cwd=tmp_path, stdout=PIPE))
     assert code == 2
     assert out == "" and err.count("\n") == 1, err
     assert err.startswith(f"tapwork: cannot reach the Bot API at http://127.0.0.1:{port}: ")
@@ -127,9 +110,7 @@ async def run_until(tmp_path: Path, server: BotApiStandIn, *flags: str, wait: st
     config = write_config(tmp_path, f"http://127.0.0.1:{server.port}", server.token)
     log = tmp_path / f"stderr{len(flags)}.txt"
     with log.open("wb") as stderr:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", *flags, "-c", str(config), cwd=tmp_path,
-            env=environment(), stdout=stderr, stderr=stderr)
+        process = await start_bot(config, *flags, cwd=tmp_path, stdout=stderr, stderr=stderr)
     try:
         await wait_for_line(log, "tapwork is running")
         phone = server.phone(901, "Ann")
@@ -138,9 +119,9 @@ async def run_until(tmp_path: Path, server: BotApiStandIn, *flags: str, wait: st
         await wait_for_line(log, wait)
         await asyncio.sleep(linger)
     finally:
-        process.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(process.wait(), timeout=30)
-    return code, log.read_text()
+        await stop_bot(process)
+    assert process.returncode is not None
+    return process.returncode, log.read_text()
 
 
 async def test_verbose_shows_job_runs_and_requests_with_the_token_masked(

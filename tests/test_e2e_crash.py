@@ -4,25 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import sys
 from pathlib import Path
 
 from bot.cli import main
 from bot.sim.crowd import join, open_task, task_id
 from bot.sim.standin import BotApiStandIn
-from tests.conftest import ROOT, stop_bot
+from tests.conftest import ROOT, polling_config, start_bot, stop_bot
 from tests.state import answered
 
 SAMPLE = ROOT / "bot" / "sample"
-
-
-async def _start_bot(config: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "-c", str(config),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "TAPWORK_TOKEN": ""})
 
 
 def _answered(db: Path) -> list[tuple[int, str | None]]:
@@ -31,16 +22,12 @@ def _answered(db: Path) -> list[tuple[int, str | None]]:
 
 async def test_sigkill_mid_run_loses_no_acknowledged_answer(tmp_path: Path) -> None:
     async with BotApiStandIn() as server:
-        config = tmp_path / "config.toml"
-        config.write_text(
-            f'[telegram]\ntoken = "{server.token}"\napi_base_url = "{server.api_base_url}"\n'
-            f'file_base_url = "{server.file_base_url}"\nmax_rate = 0\n'
-            '[storage]\npath = "tapwork.db"\n[work]\nlease_check_seconds = 1\n')
+        config = polling_config(server, tmp_path)
         assert await asyncio.to_thread(
             main, ["project", "-c", str(config), str(SAMPLE / "reviews.toml")]) == 0
         assert await asyncio.to_thread(main, ["import", "-c", str(config), "--project",
                                               "reviews", str(SAMPLE / "reviews.jsonl")]) == 0
-        process = await _start_bot(config)
+        process = await start_bot(config)
         try:
             phone = server.phone(90, "Kim")
             task = await join(phone, "reviews", timeout=20)
@@ -60,7 +47,7 @@ async def test_sigkill_mid_run_loses_no_acknowledged_answer(tmp_path: Path) -> N
             answers = _answered(tmp_path / "tapwork.db")
             assert len(answers) == acknowledged
 
-            process = await _start_bot(config)
+            process = await start_bot(config)
             await phone.send("/tasks")
             await phone.wait_text("Pick a project", 20)
             await phone.tap(next(b for row in phone.buttons() for b in row

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
-import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -23,7 +21,7 @@ from bot.wiring import Services
 from handlers.common import never_left
 from handlers.context import TapworkContext
 from handlers.notices import deliver_notices
-from tests.conftest import Running, e2e_config, stop_bot
+from tests.conftest import Running, e2e_config, polling_config, start_bot, stop_bot
 from tests.state import notice_outcomes
 
 WORKERS = list(range(5000, 5020))
@@ -80,13 +78,6 @@ async def test_two_deliveries_racing_on_one_outbox_send_each_notice_once(
     assert outcomes == {"sent": len(WORKERS)}
 
 
-async def _start_bot(config: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "-c", str(config),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "TAPWORK_TOKEN": ""})
-
-
 async def _until(predicate: object, timeout: float, what: str) -> None:
     assert callable(predicate)
     for _ in range(int(timeout / 0.01)):
@@ -104,15 +95,11 @@ async def test_a_bot_killed_while_sending_pay_notices_sends_none_twice(tmp_path:
     async with BotApiStandIn() as server:
         for w in workers:
             server.phone(w, f"W{w}")
-        config = tmp_path / "config.toml"
-        config.write_text(
-            f'[telegram]\ntoken = "{server.token}"\napi_base_url = "{server.api_base_url}"\n'
-            f'file_base_url = "{server.file_base_url}"\nmax_rate = 0\n'
-            '[storage]\npath = "tapwork.db"\n[work]\nlease_check_seconds = 1\n')
+        config = polling_config(server, tmp_path)
         # each notice reaches its phone at once and Telegram's answer comes a second
         # later: the kill below lands while one is delivered but not yet confirmed
         server.delay("sendMessage", 1.0, times=3)
-        process = await _start_bot(config)
+        process = await start_bot(config)
         try:
             await _until(lambda: sum(_bonuses(server, w) for w in workers) == 3, 30,
                          "three notices delivered")
@@ -120,7 +107,7 @@ async def test_a_bot_killed_while_sending_pay_notices_sends_none_twice(tmp_path:
             await process.wait()
             assert notice_outcomes(db).get("sent", 0) == 2  # the third was not yet confirmed
 
-            process = await _start_bot(config)
+            process = await start_bot(config)
             await _until(lambda: "open" not in notice_outcomes(db), 30, "the outbox emptied")
         finally:
             await stop_bot(process)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,25 +13,9 @@ from bot.app import running
 from bot.domain.errors import AlreadyRunning
 from bot.runlock import RunLock
 from bot.sim.standin import BotApiStandIn
-from tests.conftest import e2e_config, stop_bot
+from tests.conftest import e2e_config, polling_config, start_bot, stop_bot
 
 START_TIMEOUT = 30.0
-
-
-def _config(server: BotApiStandIn, path: Path) -> Path:
-    config = path / "config.toml"
-    config.write_text(
-        f'[telegram]\ntoken = "{server.token}"\napi_base_url = "{server.api_base_url}"\n'
-        f'file_base_url = "{server.file_base_url}"\nmax_rate = 0\n'
-        '[storage]\npath = "tapwork.db"\n[work]\nlease_check_seconds = 1\n')
-    return config
-
-
-async def _start(config: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "-c", str(config),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "TAPWORK_TOKEN": ""})
 
 
 async def _polling(server: BotApiStandIn, process: asyncio.subprocess.Process,
@@ -51,13 +34,13 @@ async def _polling(server: BotApiStandIn, process: asyncio.subprocess.Process,
 async def test_a_second_run_refuses_and_a_killed_one_frees_the_database(tmp_path: Path
                                                                         ) -> None:
     async with BotApiStandIn() as server:
-        config = _config(server, tmp_path)
-        first = await _start(config)
+        config = polling_config(server, tmp_path)
+        first = await start_bot(config)
         second = third = None
         try:
             await _polling(server, first, 0)
 
-            second = await _start(config)
+            second = await start_bot(config)
             await asyncio.wait_for(second.wait(), START_TIMEOUT)
             assert second.stderr is not None
             err = (await second.stderr.read()).decode()
@@ -73,7 +56,7 @@ async def test_a_second_run_refuses_and_a_killed_one_frees_the_database(tmp_path
             first.send_signal(signal.SIGKILL)
             await first.wait()
             webhooks = server.count("deleteWebhook")
-            third = await _start(config)
+            third = await start_bot(config)
             await _polling(server, third, webhooks)  # the kernel dropped the dead one's lock
             assert (tmp_path / "tapwork.db.lock").read_text() == f"{third.pid}\n"
             await stop_bot(third)
