@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 
 from bench.replay import DATA, SETS, load
 from bot.domain.quiz_rules import PRACTICE_MOST, exam_verdict, practice_over
-from bot.sim.replay import people
+from bot.sim.recorded import people
 
 #: an exam rule: the answers so far (right or wrong) -> passed, failed or not yet (None)
 Rule = Callable[[Sequence[bool]], bool | None]

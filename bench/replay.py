@@ -42,18 +42,8 @@ from typing import Any
 from bot.aggregation import aggregate
 from bot.aggregation.io import read_answers, read_gold
 from bot.aggregation.text import aggregate_texts
-from bot.sim.replay import (
-    CHECKS,
-    PLAIN,
-    QUALITY,
-    Crowd,
-    Outcome,
-    Setting,
-    Split,
-    replay,
-    sparse_split,
-    split,
-)
+from bot.sim.recorded import Crowd, Split, sparse_split, split
+from bot.sim.replay import CHECKS, PLAIN, QUALITY, Outcome, Setting, replay
 from bot.sim.replay_text import single_worker_wer, wer
 
 ROOT = Path(__file__).resolve().parent.parent

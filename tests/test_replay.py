@@ -12,7 +12,8 @@ from collections import Counter
 from bench import replay as bench
 from bot.aggregation.io import read_answers, read_gold
 from bot.aggregation.text import normalize
-from bot.sim.replay import CHECKS, QUALITY, Crowd, Person, draw, replay, sparse_split, split
+from bot.sim.recorded import Crowd, Person, draw, sparse_split, split
+from bot.sim.replay import CHECKS, QUALITY, replay
 from bot.sim.replay_text import single_worker_wer
 from tests.test_aggregation_models import shared
 

@@ -22,7 +22,8 @@ from bot.domain.errors import TapworkError
 from bot.domain.money import format_money, format_rate
 from bot.domain.project_spec import ProjectSpec
 from bot.domain.projects import load_project_file
-from bot.sim.replay import Crowd, Outcome, Setting, replay, split
+from bot.sim.recorded import Crowd, split
+from bot.sim.replay import Outcome, Setting, replay
 
 #: what one answer takes a worker when nobody has measured it yet: reading a short text
 #: and tapping a button (a photo or a long text takes longer: say so with the option)
