@@ -409,9 +409,12 @@ class Leasing:
             if len(stale) < 500:
                 return total
 
-    async def release_worker(self, worker_id: int) -> bool:
-        """A worker who blocked the bot gives their open item back at once."""
+    async def release_blocked_worker(self, worker_id: int) -> bool:
+        """A worker who blocked the bot is sent nothing more and gives their open item back
+        at once, in one transaction: nobody ever sees them inactive with an item still
+        held (a crash between the two used to leave it held until its lease ran out)."""
         async with self.db.transaction() as conn:
+            await worker_store.set_active(conn, worker_id, False)
             current = await assignment_store.open_for_worker(conn, worker_id)
             return current is not None and await self._close(conn, current, "released")
 

@@ -71,6 +71,4 @@ class Workers:
 
     async def blocked(self, user_id: int) -> None:
         """Telegram said Forbidden: send nothing more, and free their open item now."""
-        async with self.db.transaction() as conn:
-            await worker_store.set_active(conn, user_id, False)
-        await self.work.release_worker(user_id)
+        await self.work.release_blocked_worker(user_id)
