@@ -237,6 +237,11 @@ async def http_get(session: aiohttp.ClientSession, url: str) -> tuple[int, str]:
         return 0, ""
 
 
+async def healthy(session: aiohttp.ClientSession, base: str) -> bool:
+    """The bot at ``base`` answers its health check with 200."""
+    return (await http_get(session, f"{base}/healthz"))[0] == 200
+
+
 async def stop_bot(process: asyncio.subprocess.Process) -> None:
     """SIGTERM a bot started in its own process, then SIGKILL if it has not gone in 15 s."""
     if process.returncode is None:

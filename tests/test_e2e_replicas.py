@@ -29,7 +29,7 @@ from bot.sim.crowd import join, task_id
 from bot.sim.phone import JSON, Phone
 from bot.sim.standin import BotApiStandIn
 from bot.wiring import Services
-from tests.conftest import http_get, start_bot, stop_bot
+from tests.conftest import healthy, http_get, start_bot, stop_bot
 from tests.state import (
     age_update_claims,
     answered,
@@ -43,6 +43,7 @@ from tests.state import (
     update_claims,
 )
 from tests.test_webhook import SECRET, free_port
+from tests.waiting import until
 
 REPLICAS = 3
 PHONES = tuple(range(9201, 9207))  # answer tasks
@@ -78,19 +79,6 @@ def _config(server: BotApiStandIn, url: str, port: int, public: str) -> str:
             f'[broadcast]\nbroadcast_rate = {RATE}\n'
             f'[webhook]\nlisten = "127.0.0.1:{port}"\nurl = "{public}"\n'
             f'secret_token = "{SECRET}"\n')
-
-
-async def _until(check: object, what: str, polls: int = 400) -> None:
-    """Poll ``check`` (sync or async) every 0.05 s, at most ``polls`` times."""
-    assert callable(check)
-    for _ in range(polls):
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"never: {what}")
 
 
 def _job_runs(metrics: str) -> dict[str, float]:
@@ -175,8 +163,8 @@ async def test_three_replicas_on_postgres_survive_a_sigkill(tmp_path: Path, pg_u
         replicas = [await start_bot(config) for config in configs]
         try:
             for base in bases:
-                await _until(lambda b=base: _healthy(session, b), f"{base} healthy", 600)
-            await _until(lambda: server.webhook is not None
+                await until(lambda b=base: healthy(session, b), f"{base} healthy")
+            await until(lambda: server.webhook is not None
                          and server.count("setWebhook") == REPLICAS, "webhook set by all")
             assert server.webhook is not None
             delivery = server.webhook
@@ -191,7 +179,7 @@ async def test_three_replicas_on_postgres_survive_a_sigkill(tmp_path: Path, pg_u
 
             phones = [server.phone(user, f"W{user}") for user in PHONES]
             burst = asyncio.gather(*(_answer(phone, acknowledged) for phone in phones))
-            await _until(lambda: (burst.done() and burst.result())
+            await until(lambda: (burst.done() and burst.result())
                          or sum(acknowledged.values()) >= len(PHONES) * 2,
                          "the burst under way")
             for worker in IDLE:  # pay notices, delivered by the replicas' jobs
@@ -207,7 +195,7 @@ async def test_three_replicas_on_postgres_survive_a_sigkill(tmp_path: Path, pg_u
                 return any(c.update_id in posted and c.done_at is None
                            for c in update_claims(pg_url))
 
-            await _until(mid_update, "the victim handling an update")
+            await until(mid_update, "the victim handling an update")
             held = sorted(delivery.in_flight[victim_url])
             replicas[victim].send_signal(signal.SIGKILL)
             await replicas[victim].wait()
@@ -216,26 +204,26 @@ async def test_three_replicas_on_postgres_survive_a_sigkill(tmp_path: Path, pg_u
             age_update_claims(pg_url, held, STALE)
             # a lease running out after the kill goes back to the pool: jobs still run
             expire_lease(pg_url, walked)
-            await _until(lambda: next(a.status for a in assignments(pg_url)
+            await until(lambda: next(a.status for a in assignments(pg_url)
                                       if a.id == walked) != "open", "the lease returned")
 
             # again: a claim whose COMMIT was on its way as the replica died lands late
             age_update_claims(pg_url, held, STALE)
             replicas[victim] = await start_bot(configs[victim], "--no-set-webhook")
-            await _until(lambda: _healthy(session, bases[victim]), "restarted", 600)
+            await until(lambda: healthy(session, bases[victim]), "restarted")
             await asyncio.wait_for(burst, 120)
 
             assert await asyncio.to_thread(
                 main, ["broadcast", *cli, "reviews", "--text", BROADCAST]) == 0
             (broadcast,) = broadcast_ids(pg_url)
-            await _until(lambda: all(s not in ("pending", "sending") for s in
+            await until(lambda: all(s not in ("pending", "sending") for s in
                                      broadcast_statuses(pg_url, broadcast).values()),
-                         "the broadcast sent", 1200)
+                         "the broadcast sent", 60)
             # each bonus sent, or claimed by the killed replica as it died (in doubt:
             # never sent again)
-            await _until(lambda: all(n.sent_at is not None or n.claim is not None
+            await until(lambda: all(n.sent_at is not None or n.claim is not None
                                      for n in outbox_rows(pg_url)
-                                     if "bonus-for-" in n.payload), "bonuses sent", 600)
+                                     if "bonus-for-" in n.payload), "bonuses sent")
 
             first = [_job_runs((await http_get(session, f"{b}/metrics"))[1]) for b in bases]
 
@@ -244,7 +232,7 @@ async def test_three_replicas_on_postgres_survive_a_sigkill(tmp_path: Path, pg_u
                 return all(n.get("expire-leases", 0) > f.get("expire-leases", 0)
                            for n, f in zip(now, first, strict=True))
 
-            await _until(rising, "every replica's jobs running")
+            await until(rising, "every replica's jobs running")
             health = [(await http_get(session, f"{base}/healthz"))[0] for base in bases]
             metrics = [(await http_get(session, f"{b}/metrics"))[1] for b in bases]
             await server.wait_drained(30)
@@ -317,7 +305,3 @@ async def test_three_replicas_on_postgres_survive_a_sigkill(tmp_path: Path, pg_u
     assert duplicates == 10
     # (the killed replica's counters died with it)
     assert 0 < sum(_updates(m, "deduplicated") for m in metrics) <= duplicates
-
-
-async def _healthy(session: aiohttp.ClientSession, base: str) -> bool:
-    return (await http_get(session, f"{base}/healthz"))[0] == 200

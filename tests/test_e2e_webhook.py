@@ -16,10 +16,10 @@ import aiohttp
 from bot.cli import main
 from bot.sim.crowd import join, task_id
 from bot.sim.standin import BotApiStandIn
-from tests.conftest import ROOT, http_get, start_bot, stop_bot
+from tests.conftest import ROOT, healthy, http_get, start_bot, stop_bot
 from tests.state import answered, update_claims
 from tests.test_webhook import SECRET, free_port
-from tests.waiting import eventually
+from tests.waiting import eventually, until
 
 SAMPLE = ROOT / "bot" / "sample"
 PHONES = (9101, 9102, 9103)
@@ -32,14 +32,6 @@ def _config(server: BotApiStandIn, db: Path, port: int, url: str) -> str:
             f'[storage]\npath = "{db}"\n[work]\nlease_check_seconds = 1\n'
             f'[webhook]\nlisten = "127.0.0.1:{port}"\nurl = "{url}"\n'
             f'secret_token = "{SECRET}"\n')
-
-
-async def _until_healthy(session: aiohttp.ClientSession, base: str) -> None:
-    for _ in range(300):
-        if (await http_get(session, f"{base}/healthz"))[0] == 200:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{base} never became healthy")
 
 
 def _counter(text: str, outcome: str) -> float:
@@ -77,7 +69,7 @@ async def test_two_replicas_behind_a_webhook_handle_each_update_once(tmp_path: P
         replicas = [await start_bot(config) for config in configs]
         try:
             for base in bases:
-                await _until_healthy(session, base)
+                await until(lambda b=base: healthy(session, b), f"{base} healthy")
             # both have set the webhook (the second replaced the first)
             await eventually(lambda: server.webhook is not None
                              and server.count("setWebhook") == 2)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.waiting import eventually
+import pytest
+
+from tests.waiting import eventually, until
 
 
 async def test_a_wait_returns_the_first_truthy_value_sync_or_async() -> None:
@@ -20,3 +22,9 @@ async def test_a_wait_returns_the_first_truthy_value_sync_or_async() -> None:
 
 async def test_a_wait_that_runs_out_returns_the_last_falsy_value() -> None:
     assert await eventually(lambda: [], patience=0.05) == []
+
+
+async def test_until_says_what_never_happened() -> None:
+    await until(lambda: True, "at once")
+    with pytest.raises(AssertionError, match=r"not within 0\.05 s: the outbox emptied"):
+        await until(lambda: False, "the outbox emptied", patience=0.05)

@@ -31,3 +31,10 @@ async def eventually(check: Callable[[], Awaitable[T]] | Callable[[], T],
         if value or time.monotonic() >= deadline:
             return value
         await asyncio.sleep(every)
+
+
+async def until(check: Callable[[], Awaitable[object]] | Callable[[], object], what: str,
+                patience: float = PATIENCE) -> None:
+    """Wait for ``check`` like :func:`eventually`; fail saying ``what`` never happened."""
+    if not await eventually(check, patience):
+        raise AssertionError(f"not within {patience:g} s: {what}")
