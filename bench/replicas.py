@@ -222,7 +222,7 @@ def write_config(path: Path, server: TimedStandIn, storage: str, port: int,
              "max_rate = 0", "max_retries = 3", "[storage]",
              f"url = {json.dumps(storage)}" if storage.startswith("postgresql://")
              else f"path = {json.dumps(storage)}",
-             "[webhook]", f'listen = "127.0.0.1:{port}"']
+             "[web]", f'listen = "127.0.0.1:{port}"', "[webhook]"]
     if public is not None:
         lines += [f"url = {json.dumps(public)}", f"secret_token = {json.dumps(SECRET)}"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -108,9 +108,11 @@ class WebhookConfig:
     """Updates by webhook instead of long polling, and the web server's address.
 
     ``url`` set: webhook mode (several replicas may share one database). ``listen``
-    alone: a polling bot that still serves ``/healthz`` and ``/metrics`` there."""
+    alone: a polling bot that still serves ``/healthz``, ``/metrics``, the dashboard and
+    the Mini App there."""
 
-    #: "host:port" the web server listens on ("" for none)
+    #: "host:port" the web server listens on ("" for none): ``web.listen`` in the file
+    #: (``webhook.listen`` is read too, the name it first had)
     listen: str = ""
     #: the public https URL Telegram posts updates to ("" for long polling)
     url: str = ""
@@ -164,7 +166,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "payouts": ("min_payout", "default_min_payout"),
     "broadcast": ("broadcast_rate", "allow_paid_broadcast", "paid_rate",
                   "notify_every_hours"),
-    "web": ("public_url", "session_hours"),
+    "web": ("listen", "public_url", "session_hours"),
     "webhook": ("listen", "url", "secret_token"),
 }
 #: the numbers and amounts of config.toml and what each may be (``bot.limits``); the
@@ -325,7 +327,7 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
                   work=WorkConfig(lease_check_seconds=lease_check,
                                   settle_check_seconds=settle_check),
                   payouts=_payouts(pay, where), broadcast=broadcast,
-                  web=_web(web, where), webhook=_webhook(hook, where),
+                  web=_web(web, where), webhook=_webhook(hook, web, where),
                   source=where)
 
 
@@ -427,15 +429,32 @@ SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def _webhook(table: dict[str, Any], where: str) -> WebhookConfig:
-    """``[webhook]``: each key checked on its own, then how they go together."""
-    listen, url, secret = (_get(table, "webhook", key, str, "", where).strip()
-                           for key in ("listen", "url", "secret_token"))
-    if listen:
+def _listen(web: dict[str, Any], hook: dict[str, Any], where: str) -> str:
+    """The one web server's address: ``web.listen``, or ``webhook.listen``, the name it
+    had when the server only took webhook posts (still read, so old files keep working;
+    both set to two addresses is refused, the bot has one server)."""
+    found = {key: _get(table, key.split(".")[0], "listen", str, "", where).strip()
+             for key, table in (("web.listen", web), ("webhook.listen", hook))}
+    given = {key: value for key, value in found.items() if value}
+    if len(set(given.values())) > 1:
+        raise ConfigError("{where}: web.listen ({web}) and webhook.listen ({hook}) name "
+                          "two addresses; the bot has one web server: keep web.listen",
+                          where=where, web=repr(given["web.listen"]),
+                          hook=repr(given["webhook.listen"]))
+    for key, listen in given.items():
         host, colon, port = listen.rpartition(":")
         if not colon or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
-            raise ConfigError("{where}: webhook.listen must be host:port, such as "
-                              "\"0.0.0.0:8080\", not {got}", where=where, got=repr(listen))
+            raise ConfigError("{where}: {key} must be host:port, such as \"0.0.0.0:8080\", "
+                              "not {got}", where=where, key=key, got=repr(listen))
+    return next(iter(given.values()), "")
+
+
+def _webhook(table: dict[str, Any], web: dict[str, Any], where: str) -> WebhookConfig:
+    """``[webhook]`` (and the server's address, ``web.listen``): each key checked on its
+    own, then how they go together."""
+    listen = _listen(web, table, where)
+    url, secret = (_get(table, "webhook", key, str, "", where).strip()
+                   for key in ("url", "secret_token"))
     if url:
         parts = urlsplit(url)
         local = parts.scheme == "http" and parts.hostname in LOOPBACK
@@ -447,7 +466,7 @@ def _webhook(table: dict[str, Any], where: str) -> WebhookConfig:
                               "page; use another, such as /telegram", where=where,
                               path=parts.path)
         if not listen:
-            raise ConfigError("{where}: webhook.url needs webhook.listen, the host:port "
+            raise ConfigError("{where}: webhook.url needs web.listen, the host:port "
                               "this replica takes the posts on (such as \"0.0.0.0:8080\")",
                               where=where)
         if not secret:

@@ -30,8 +30,8 @@ def _config(server: BotApiStandIn, db: Path, port: int, url: str) -> str:
     return (f'[telegram]\ntoken = "{server.token}"\napi_base_url = "{server.api_base_url}"\n'
             f'file_base_url = "{server.file_base_url}"\nmax_rate = 30\n'
             f'[storage]\npath = "{db}"\n[work]\nlease_check_seconds = 1\n'
-            f'[webhook]\nlisten = "127.0.0.1:{port}"\nurl = "{url}"\n'
-            f'secret_token = "{SECRET}"\n')
+            f'[web]\nlisten = "127.0.0.1:{port}"\n'
+            f'[webhook]\nurl = "{url}"\nsecret_token = "{SECRET}"\n')
 
 
 def _counter(text: str, outcome: str) -> float:

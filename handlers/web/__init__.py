@@ -3,7 +3,7 @@ call, a page or JSON out.
 
 One aiohttp application per process, built by ``server.build_web_app`` from the running
 PTB ``Application`` and the services, started by the composition root (``bot/app.py``)
-when ``webhook.listen`` is set: Telegram's webhook posts, ``/healthz`` and ``/metrics``;
+when ``web.listen`` is set: Telegram's webhook posts, ``/healthz`` and ``/metrics``;
 ``dashboard/`` the operators' dashboard; ``miniapp/`` the Telegram Mini App where boxes
 and points are drawn; ``static/`` the dashboard's stylesheet, script and vendored
 third-party files (each with its licence). Like every handler, nothing here reads SQL or

@@ -71,11 +71,11 @@ async def scrape(request: web.Request) -> web.StreamResponse:
 
 
 class WebServer:
-    """The server listening on ``webhook.listen`` for the life of ``tapwork run``."""
+    """The server listening on ``web.listen`` for the life of ``tapwork run``."""
 
     def __init__(self, app: web.Application, config: Config) -> None:
         address = config.webhook.address
-        assert address is not None, "a web server needs webhook.listen"
+        assert address is not None, "a web server needs web.listen"
         self.app = app
         self.host, self.port = address
         self.config = config
@@ -89,7 +89,7 @@ class WebServer:
             await site.start()
         except OSError as exc:
             await runner.cleanup()
-            raise ConfigError("cannot listen on {listen} (webhook.listen in {where}): {why}",
+            raise ConfigError("cannot listen on {listen} (web.listen in {where}): {why}",
                               listen=self.config.webhook.listen, where=self.config.source,
                               why=exc.strerror or str(exc)) from None
         self._runner = runner
