@@ -105,14 +105,11 @@ class WebConfig:
 
 @dataclass(frozen=True)
 class WebhookConfig:
-    """Updates by webhook instead of long polling, and the web server's address.
-
-    ``url`` set: webhook mode (several replicas may share one database). ``listen``
-    alone: a polling bot that still serves ``/healthz``, ``/metrics``, the dashboard and
-    the Mini App there."""
+    """The web server's address, and updates by webhook instead of long polling (``url``
+    set: several replicas may share one database; ``listen`` alone: a polling bot that
+    still serves ``/healthz``, ``/metrics``, the dashboard and the Mini App)."""
 
     #: "host:port" the web server listens on ("" for none): ``web.listen`` in the file
-    #: (``webhook.listen`` is read too, the name it first had)
     listen: str = ""
     #: the public https URL Telegram posts updates to ("" for long polling)
     url: str = ""
@@ -430,17 +427,14 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def _listen(web: dict[str, Any], hook: dict[str, Any], where: str) -> str:
-    """The one web server's address: ``web.listen``, or ``webhook.listen``, the name it
-    had when the server only took webhook posts (still read, so old files keep working;
-    both set to two addresses is refused, the bot has one server)."""
-    found = {key: _get(table, key.split(".")[0], "listen", str, "", where).strip()
-             for key, table in (("web.listen", web), ("webhook.listen", hook))}
-    given = {key: value for key, value in found.items() if value}
+    """``web.listen``, or ``webhook.listen``, its first name (old files keep working; two
+    addresses are refused: the bot has one web server)."""
+    given = {f"{section}.listen": value for section, table in (("web", web), ("webhook", hook))
+             if (value := _get(table, section, "listen", str, "", where).strip())}
     if len(set(given.values())) > 1:
-        raise ConfigError("{where}: web.listen ({web}) and webhook.listen ({hook}) name "
-                          "two addresses; the bot has one web server: keep web.listen",
-                          where=where, web=repr(given["web.listen"]),
-                          hook=repr(given["webhook.listen"]))
+        raise ConfigError("{where}: web.listen ({web}) and webhook.listen ({hook}) name two "
+                          "addresses; the bot has one web server: keep web.listen", where=where,
+                          web=repr(given["web.listen"]), hook=repr(given["webhook.listen"]))
     for key, listen in given.items():
         host, colon, port = listen.rpartition(":")
         if not colon or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
@@ -450,8 +444,7 @@ def _listen(web: dict[str, Any], hook: dict[str, Any], where: str) -> str:
 
 
 def _webhook(table: dict[str, Any], web: dict[str, Any], where: str) -> WebhookConfig:
-    """``[webhook]`` (and the server's address, ``web.listen``): each key checked on its
-    own, then how they go together."""
+    """``[webhook]`` and ``web.listen``: each key checked on its own, then together."""
     listen = _listen(web, table, where)
     url, secret = (_get(table, "webhook", key, str, "", where).strip()
                    for key in ("url", "secret_token"))
