@@ -12,7 +12,7 @@ import random
 import signal
 import sys
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -30,6 +30,7 @@ from bot.config import (
     PayoutsConfig,
     StorageConfig,
     TelegramConfig,
+    WebConfig,
     WorkConfig,
 )
 from bot.domain.projects import parse_project
@@ -200,6 +201,20 @@ async def bot(server: BotApiStandIn, storage_url: str, clock: FakeClock
               ) -> AsyncIterator[Running]:
     async with running(e2e_config(server, storage_url), clock,
                        poll_timeout=1) as (app, services):
+        yield Running(server, app, services, clock)
+
+
+#: the https address the drawn tests' bot gives its Mini App links (never fetched)
+PUBLIC = "https://tapwork.example.org"
+
+
+@pytest.fixture
+async def drawn_bot(server: BotApiStandIn, tmp_path: Path, clock: FakeClock
+                    ) -> AsyncIterator[Running]:
+    """The bot with a public address, so boxes and points tasks open the Mini App."""
+    config = replace(e2e_config(server, tmp_path / "tapwork.db"),
+                     web=WebConfig(public_url=PUBLIC))
+    async with running(config, clock, poll_timeout=1) as (app, services):
         yield Running(server, app, services, clock)
 
 

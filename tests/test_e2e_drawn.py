@@ -4,36 +4,18 @@ next task arrives in the chat with "✓ Saved", the old task's buttons gone."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp
-import pytest
 
-from bot.app import running
-from bot.clock import FakeClock
-from bot.config import WebConfig
 from bot.sim.crowd import join, task_id
-from bot.sim.standin import BotApiStandIn
 from handlers.web.initdata import signed_for
 from handlers.web.miniapp.chat import next_task_in_chat
-from tests.conftest import FixedRandom, Running, e2e_config
+from tests.conftest import PUBLIC, FixedRandom, Running
 from tests.drawn import PERSON, MiniAppServer, add_drawn_project, box, boxes_doc
 from tests.state import answered
-
-PUBLIC = "https://tapwork.example.org"
-
-
-@pytest.fixture
-async def drawn_bot(server: BotApiStandIn, tmp_path: Path, clock: FakeClock
-                    ) -> AsyncIterator[Running]:
-    config = dataclasses.replace(e2e_config(server, tmp_path / "tapwork.db"),
-                                 web=WebConfig(public_url=PUBLIC))
-    async with running(config, clock, poll_timeout=1) as (app, services):
-        yield Running(server, app, services, clock)
 
 
 def _web_app_url(message: dict[str, object]) -> str:

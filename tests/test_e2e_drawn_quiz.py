@@ -6,40 +6,23 @@ its result, then the missed question drawn."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
-import pytest
 
-from bot.app import running
-from bot.clock import FakeClock
-from bot.config import WebConfig
 from bot.sim.crowd import join
 from bot.sim.phone import Phone
-from bot.sim.standin import BotApiStandIn
 from handlers.web.initdata import signed_for
 from handlers.web.miniapp.chat import next_question_in_chat, next_task_in_chat
-from tests.conftest import Running, e2e_config
+from tests.conftest import PUBLIC, Running
 from tests.drawn import PERSON, MiniAppServer, add_drawn_project, box, boxes_doc
 from tests.state import quiz_questions
 
-PUBLIC = "https://tapwork.example.org"
 GOLD = [box("person", *PERSON)]
 WRONG = [box("person", 0.5, 0.05, 0.95, 0.4)]
-
-
-@pytest.fixture
-async def drawn_bot(server: BotApiStandIn, tmp_path: Path, clock: FakeClock
-                    ) -> AsyncIterator[Running]:
-    config = dataclasses.replace(e2e_config(server, tmp_path / "tapwork.db"),
-                                 web=WebConfig(public_url=PUBLIC))
-    async with running(config, clock, poll_timeout=1) as (app, services):
-        yield Running(server, app, services, clock)
 
 
 def _quiz_path(message: dict[str, Any]) -> str:

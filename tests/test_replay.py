@@ -53,16 +53,24 @@ async def test_a_public_crowd_replayed_through_the_bot_is_labelled_well_and_paid
     assert earned // 2 <= outcome.paid <= earned and outcome.paid % 10_000 == 0
 
 
-async def test_a_transcription_crowd_replayed_through_the_bot_beats_one_transcriber(
-) -> None:
+#: the project file's keys for a replayed transcription crowd
+SPEECH = {"name": "speech", "kind": "transcription", "title": "Type what you hear",
+          "reward": "0.02", "currency": "USD", "language": "en"}
+
+
+def speech_crowd() -> Crowd:
+    """CrowdSpeech dev-clean as a crowd of typed texts."""
     folder = shared("crowdspeech_dev_clean")
     _, rows = read_answers(folder / "answers.tsv")
-    crowd = Crowd.of(rows, read_gold(folder / "gold.tsv"), text=True)
-    parts = split(crowd, quiz=0, checks=20, items=20)
-    base = {"name": "speech", "kind": "transcription", "title": "Type what you hear",
-            "reward": "0.02", "currency": "USD", "language": "en"}
+    return Crowd.of(rows, read_gold(folder / "gold.tsv"), text=True)
 
-    outcome = await replay(crowd, parts, CHECKS, base, seed=1)
+
+async def test_a_transcription_crowd_replayed_through_the_bot_beats_one_transcriber(
+) -> None:
+    crowd = speech_crowd()
+    parts = split(crowd, quiz=0, checks=20, items=20)
+
+    outcome = await replay(crowd, parts, CHECKS, SPEECH, seed=1)
 
     # every recording transcribed, by the workers' typed texts, through the export
     assert outcome.labelled == 20 and set(outcome.labels) == set(parts.work)
@@ -82,14 +90,10 @@ async def test_a_typed_exam_scored_by_words_lets_careful_transcribers_through() 
     """Graded answer by answer (within a word error rate of 0.1), the exam turned most of
     CrowdSpeech's workers away and 9 of these 20 recordings got a text; scored by the
     share of words right, every one does."""
-    folder = shared("crowdspeech_dev_clean")
-    _, rows = read_answers(folder / "answers.tsv")
-    crowd = Crowd.of(rows, read_gold(folder / "gold.tsv"), text=True)
+    crowd = speech_crowd()
     parts = split(crowd, quiz=20, checks=20, items=20)
-    base = {"name": "speech", "kind": "transcription", "title": "Type what you hear",
-            "reward": "0.02", "currency": "USD", "language": "en"}
 
-    outcome = await replay(crowd, parts, QUALITY, base, seed=1)
+    outcome = await replay(crowd, parts, QUALITY, SPEECH, seed=1)
 
     assert outcome.labelled == 20 and outcome.quiz_answers > 0
     assert outcome.qualified >= 10, outcome  # 8 of 96 before

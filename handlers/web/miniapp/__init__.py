@@ -28,7 +28,6 @@ next task in the chat, since the Mini App closes and there is no message to edit
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from functools import cache
 from pathlib import Path
@@ -53,8 +52,6 @@ from handlers.web.miniapp.calls import (
     who,
 )
 from handlers.web.miniapp.page import STRINGS, render_page
-
-log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATIC_FILES = {"miniapp.js": "text/javascript", "miniapp.css": "text/css"}
@@ -151,12 +148,7 @@ async def _answered(request: web.Request, user: WebAppUser, result: AnswerResult
         return refused_drawing(result.problem, _)
     if result.outcome is not Outcome.ACCEPTED:
         return calls.refused(*_REFUSALS.get(result.outcome, ("failed", 400)), _)
-    hook = request.app[HOOK]
-    if hook is not None:
-        try:
-            await hook(user.id, result, _)
-        except Exception:  # the answer is saved whatever the chat does next
-            log.exception("could not show the next task in chat to %s", user.id)
+    await calls.tell_chat(request.app[HOOK], user.id, result, _)
     correct = result.feedback.correct if result.feedback else None
     return answer_json({"ok": True, "outcome": "accepted", "message": _(STRINGS["saved"]),
                         "correct": correct})

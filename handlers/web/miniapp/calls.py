@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from aiohttp import web
 
@@ -23,6 +25,7 @@ from handlers.web.initdata import Refused, WebAppUser, verify
 from handlers.web.miniapp.page import STRINGS
 
 log = logging.getLogger(__name__)
+Result = TypeVar("Result")
 
 #: the largest answer accepted: 100 boxes with long labels is about 12 KB
 MAX_BODY = 64 * 1024
@@ -111,3 +114,15 @@ async def picture(request: web.Request, media: Media | None) -> web.Response:
     data = await request.app[SERVICES].work.media_bytes(media.id)
     return web.Response(body=data, content_type=media.mime,
                         headers={**HEADERS, "Cache-Control": "private, max-age=600"})
+
+
+async def tell_chat(hook: Callable[[int, Result, Gettext], Awaitable[None]] | None,
+                    user_id: int, result: Result, _: Gettext) -> None:
+    """Move the chat on after an answer from the page (the next task, the next quiz
+    question). The answer is already saved, so a failure here is logged, not refused."""
+    if hook is None:
+        return
+    try:
+        await hook(user_id, result, _)
+    except Exception:
+        log.exception("could not move the chat on for %s after an answer", user_id)

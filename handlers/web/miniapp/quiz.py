@@ -22,7 +22,6 @@ result with each missed question drawn.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -34,8 +33,6 @@ from bot.services.quiz import Question, QuizOutcome, QuizStep
 from handlers.web.miniapp import calls
 from handlers.web.miniapp.calls import HEADERS, SERVICES, answer_json, reader, who
 from handlers.web.miniapp.page import render_page
-
-log = logging.getLogger(__name__)
 
 #: moves the chat on after a quiz question's drawing: (worker id, step, reader)
 QuizHook = Callable[[int, QuizStep, Gettext], Awaitable[None]]
@@ -103,10 +100,5 @@ async def answer(request: web.Request) -> web.Response:
     if step.outcome not in (QuizOutcome.NEXT, QuizOutcome.TRAINING_DONE,
                             QuizOutcome.FINISHED):
         return calls.refused(*_REFUSALS.get(step.outcome, ("failed", 400)), _)
-    hook = request.app[QUIZ_HOOK]
-    if hook is not None:
-        try:
-            await hook(user.id, step, _)
-        except Exception:  # the answer is saved whatever the chat does next
-            log.exception("could not move the quiz on in chat for %s", user.id)
+    await calls.tell_chat(request.app[QUIZ_HOOK], user.id, step, _)
     return answer_json({"ok": True, "outcome": "accepted", "message": _(SAVED)})
