@@ -82,6 +82,7 @@ from bench.common import (
     peak_rss_mb,
     print_profile,
     remove_database,
+    run_and_print,
     say,
     start_process,
     stop_process,
@@ -874,21 +875,10 @@ def parse_args(argv: list[str] | None) -> tuple[Options, bool]:
 
 def main(argv: list[str] | None = None) -> int:
     options, as_json = parse_args(argv)
-    try:
-        result = asyncio.run(run_benchmark(options))
-    except KeyboardInterrupt:
-        say("interrupted")
-        return 130
-    except BotCrashed as exc:
-        say(f"bench/broadcast.py: {exc}")
-        return 1
-    if as_json:
-        print(json.dumps(result, indent=2))
-    else:
-        print(format_table(result))
-    if options.profile and Path(options.profile).exists():
+    code = run_and_print(run_benchmark(options), "bench/broadcast.py", format_table, as_json)
+    if code == 0 and options.profile and Path(options.profile).exists():
         print_profile(Path(options.profile), "the clean run's bot process")
-    return 0
+    return code
 
 
 if __name__ == "__main__":

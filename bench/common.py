@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import json
 import os
 import pstats
 import signal
@@ -17,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -167,3 +168,19 @@ def print_profile(path: Path, what: str, limit: int = 30) -> None:
     stats = pstats.Stats(str(path), stream=sys.stderr)
     stats.sort_stats("tottime").print_stats(limit)
     stats.sort_stats("cumulative").print_stats(limit)
+
+
+def run_and_print(run: Coroutine[Any, Any, dict[str, Any]], name: str,
+                  table: Callable[[dict[str, Any]], str], as_json: bool) -> int:
+    """A bot benchmark's ``main``: run it, print its figures (JSON or the table) and
+    return the exit code: 130 when interrupted, 1 when the bot crashed, else 0."""
+    try:
+        result = asyncio.run(run)
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        say("interrupted")
+        return 130
+    except BotCrashed as exc:
+        say(f"{name}: {exc}")
+        return 1
+    print(json.dumps(result, indent=2) if as_json else table(result))
+    return 0

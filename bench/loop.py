@@ -79,6 +79,7 @@ from bench.common import (
     peak_rss_mb,
     print_profile,
     remove_database,
+    run_and_print,
     say,
     sleep_watching,
     start_process,
@@ -940,24 +941,13 @@ async def run_interruptible(options: Options) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     options, as_json = parse_args(argv)
-    try:
-        result = asyncio.run(run_interruptible(options))
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        say("interrupted")
-        return 130
-    except BotCrashed as exc:
-        say(f"bench/loop.py: {exc}")
-        return 1
-    if as_json:
-        print(json.dumps(result, indent=2))
-    else:
-        print(format_table(result))
-    if options.profile:
+    code = run_and_print(run_interruptible(options), "bench/loop.py", format_table, as_json)
+    if code == 0 and options.profile:
         for phase in ("bare", "tapwork"):
             path = profile_path(options.profile, phase)
             if path is not None and path.exists():
                 print_profile(path, f"the {phase} bot process")
-    return 0
+    return code
 
 
 if __name__ == "__main__":

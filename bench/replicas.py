@@ -58,6 +58,7 @@ from bench.common import (
     check_alive,
     cpu_seconds,
     make_work_dir,
+    run_and_print,
     say,
     sleep_watching,
     start_process,
@@ -447,16 +448,7 @@ def parse_args(argv: list[str] | None) -> tuple[Options, bool]:
 
 def main(argv: list[str] | None = None) -> int:
     options, as_json = parse_args(argv)
-    try:
-        result = asyncio.run(run_benchmark(options))
-    except KeyboardInterrupt:
-        say("interrupted")
-        return 130
-    except BotCrashed as exc:
-        say(f"bench/replicas.py: {exc}")
-        return 1
-    print(json.dumps(result, indent=2) if as_json else format_table(result))
-    return 0
+    return run_and_print(run_benchmark(options), "bench/replicas.py", format_table, as_json)
 
 
 if __name__ == "__main__":
