@@ -1,6 +1,7 @@
 """How many unpaid quiz answers each way of examining a crowd costs, and whom it lets in.
 
     python -m bench.exam [--set NAME ...] [--questions Q] [--pass P] [--runs N]
+                         [--bound [--most M]]
 
 Issue 13 asked for a qualification that costs fewer answers. This compares, on the
 workers of the public crowds in ``../shared/data/crowd/``, the exam rules that were
@@ -24,6 +25,10 @@ pass at a few accuracies (0.5 is a guesser on a yes/no task).
 - ``SPRT a/b``: Wald's test between the pass level and a guesser (1/k right), error rates
   a (passing a guesser) and b (failing a worker at the pass level), after a practice round
   on a miss like the bot's; at the exam's last question, the pass mark decides.
+
+``--bound`` adds, per set, the fewest answers per qualified worker that *any* exam could
+cost without passing more weak workers or fewer good ones than the bot's, with a proof
+when 6 (issue 13's target) is out of reach (``bench.exam_bound``).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import random
 import sys
 from collections.abc import Callable, Sequence
 
+from bench import exam_bound
 from bench.replay import DATA, SETS, load
 from bot.domain.quiz_rules import PRACTICE_MOST, exam_verdict, practice_over
 from bot.sim.recorded import people
@@ -151,6 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--questions", type=int, default=6)
     parser.add_argument("--pass", type=float, default=0.8, dest="pass_share")
     parser.add_argument("--runs", type=int, default=10_000)
+    parser.add_argument("--bound", action="store_true",
+                        help="also prove how few answers any exam could cost (slow)")
+    parser.add_argument("--most", type=int, default=20,
+                        help="the longest exam the bound considers")
     args = parser.parse_args(argv)
     if not DATA.is_dir():
         print(f"bench.exam: no crowd data at {DATA}", file=sys.stderr)
@@ -177,7 +187,42 @@ def main(argv: list[str] | None = None) -> int:
     for name, design in designs(args.questions, args.pass_share, 2).items():
         chances = [run(design, [p], args.runs // 4)[1] for p in PROBES]
         print(f"| {name} | " + " | ".join(f"{c:.2f}" for c in chances) + " |")
+    if args.bound:
+        print()
+        print_bound(crowds, args.questions, args.pass_share, args.most)
     return 0
+
+
+def print_bound(crowds: dict[str, list[float]], questions: int, pass_share: float,
+                most: int) -> None:
+    """The bot's exam (without its practice round) beside the fewest answers per qualified
+    worker that any exam of at most ``most`` questions could cost while passing no larger
+    share of weak workers and no smaller share of good ones (``bench.exam_bound``)."""
+    needed = math.ceil(pass_share * questions - 1e-9)
+
+    def bot(right: int, wrong: int) -> str:
+        verdict = exam_verdict([True] * right + [False] * wrong, questions, needed)
+        return "ask" if verdict is None else "pass" if verdict else "fail"
+
+    weak, good = round(pass_share - 0.1, 2), pass_share
+    print(f"the bot's exam without practice against every exam of at most {most} "
+          f"questions that passes no larger share of weak workers (right under {weak}) "
+          f"and no smaller share of good ones (at least {good}); the crowd's accuracies "
+          f"known exactly")
+    print("| set | weak, good workers in the crowd | the bot's exam: answers per qualified "
+          "worker (weak share of passed, good passed) | no exam can cost fewer than | "
+          "6 proven out of reach |")
+    print("|---|---|---|---|---|")
+    for name, accuracy in crowds.items():
+        crowd = exam_bound.Crowd.of(accuracy, weak, good)
+        own = exam_bound.worth(crowd, bot)
+        gamma = own.good / crowd.good_share
+        floor = exam_bound.cheapest(crowd, own.weak_share, gamma, most,
+                                    upper=own.per_qualified)
+        six = exam_bound.certificate(crowd, 6.0, own.weak_share, gamma, most) is not None
+        print(f"| {name} | {float(crowd.is_weak.mean()):.2f}, {crowd.good_share:.2f} | "
+              f"{own.per_qualified:.2f} ({own.weak_share:.3f}, {gamma:.3f}) | "
+              f"{floor:.2f} | {'yes' if six else 'no'} |")
 
 
 if __name__ == "__main__":
