@@ -6,17 +6,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
+from bot.cli import main
+from bot.clock import FakeClock
+from bot.config import load_config
 from bot.domain.money import format_money
 from bot.domain.projects import Project, parse_project
 from bot.domain.qualify import Access, Gate
 from bot.i18n import gettext_for
 from bot.services.quiz import ExamResult, QuizOutcome
+from bot.services.reports import ProjectStats
 from bot.sim.crowd import join
 from bot.wiring import Services
 from handlers.callbacks import QuizAnswer
-from handlers.quiz_text import gate_text, result_text
+from handlers.quiz_text import gate_text, quiz_cost, result_text
 from tests.conftest import Running, add_project, add_worker, sentiment_doc
 from tests.state import ledger_entries, quiz_attempts, quiz_questions
 from tests.test_quiz import LABELS, add_items, choice_for, run_quiz
@@ -183,6 +190,46 @@ def test_the_gate_says_the_exam_is_paid_before_it_starts() -> None:
         assert "This exam is paid" in english
         plain, _markup = gate_text(_spec(paid=False), gate, gettext_for("en"))
         assert "paid" not in plain and "$" not in plain
+
+
+def test_project_says_how_many_exam_answers_were_paid() -> None:
+    stats = ProjectStats("reviews", "sentiment", "open", "USD", 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                         None, None, False, quiz_answers=40, qualified=5,
+                         paid_exam_answers=30)
+    assert quiz_cost(stats, True, gettext_for("en")) == (
+        "Quiz: 40 answers, 5 workers passed; 30 answers of passed exams were paid, so 2 "
+        "unpaid answers per qualified worker.")
+    for language in ("ko", "zh"):
+        text = quiz_cost(stats, True, gettext_for(language))
+        assert all(n in text for n in ("40", "5", "30", "2")) and not _ascii_words(text)
+    unpaid = replace(stats, paid_exam_answers=0)
+    assert quiz_cost(unpaid, False, gettext_for("en")) == (
+        "Quiz: 40 answers, 5 workers passed; 8 answers per qualified worker.")
+
+
+def test_tapwork_stats_counts_the_paid_exam_answers(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[storage]\npath = "tapwork.db"\n')
+
+    async def pass_a_paid_exam() -> int:
+        services = await Services.open(load_config(config), FakeClock())
+        try:
+            project, answers = await exam_project(services)
+            await add_worker(services, 1)
+            result = (await run_quiz(services, 1, project, answers))[-1].result
+            assert result is not None and result.passed
+            return result.total
+        finally:
+            await services.close()
+
+    total = asyncio.run(pass_a_paid_exam())
+    assert main(["stats", "-c", str(config)]) == 0
+    assert f"{total:g} ({total}/1), {total} paid" in capsys.readouterr().out
+    assert main(["stats", "-c", str(config), "--json"]) == 0
+    [stats] = json.loads(capsys.readouterr().out)
+    assert (stats["quiz_answers"], stats["paid_exam_answers"]) == (total, total)
+    assert stats["spent"] == total * PRICE  # paid out of the project's money at once
 
 
 # -- on a phone --------------------------------------------------------------------------
