@@ -7,8 +7,8 @@ simulated phone that taps their own recorded answer when the bot serves them an 
 answered, and otherwise draws from their own confusion matrix (``bot/sim/replay.py``).
 The bot runs as the tests run it (the Application over HTTP to the Bot API stand-in) with
 the project's quality settings (overlap 3, max_overlap 5, confidence 0.9, gold_rate 0.1,
-a 6-question quiz with practice), the same without the quiz, and plain overlap 3 (no quiz,
-no gold). The labels
+a 6-question quiz with practice), the same with a paid exam (``quiz.paid``), the same
+without the quiz, and plain overlap 3 (no quiz, no gold). The labels
 come from the operator's export and are scored on gold, beside offline baselines on the
 same recorded answers: majority vote and Dawid-Skene on as many random answers per item
 as the bot bought, and Dawid-Skene on every answer.
@@ -43,7 +43,7 @@ from bot.aggregation import aggregate
 from bot.aggregation.io import read_answers, read_gold
 from bot.aggregation.text import aggregate_texts
 from bot.sim.recorded import Crowd, Split, sparse_split, split
-from bot.sim.replay import CHECKS, PLAIN, QUALITY, Outcome, Setting, replay
+from bot.sim.replay import CHECKS, PAID_EXAM, PLAIN, QUALITY, Outcome, Setting, replay
 from bot.sim.replay_text import single_worker_wer, wer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,6 +55,10 @@ TEXT_SETS = ("crowdspeech_dev_clean",)
 SPARSE = ("s_adult",)
 #: quiz questions carved off the end of a set's gold items
 QUIZ_POOL = 20
+#: what a labelling set is replayed with: the quality settings, the same with a paid exam
+#: (``quiz.paid``: the same decisions, a qualified worker's exam paid), gold checks
+#: without the quiz, and plain overlap 3
+LABEL_SETTINGS = (QUALITY, PAID_EXAM, CHECKS, PLAIN)
 
 
 def load(name: str) -> Crowd:
@@ -123,7 +127,7 @@ def measure(name: str, items: int | None, seed: int) -> list[dict[str, Any]]:
         return measure_text(name, crowd, parts, everything, seed)
     ds_all = offline(everything, "ds", crowd, parts.work)
     results = []
-    for setting in (QUALITY, CHECKS, PLAIN):
+    for setting in LABEL_SETTINGS:
         started = time.perf_counter()
         outcome = asyncio.run(replay(crowd, parts, setting, base_document(crowd), seed=seed))
         took = time.perf_counter() - started
@@ -144,7 +148,10 @@ def row(name: str, seed: int, setting: Setting, o: Outcome, took: float, mv: flo
         "gold_per_item": round(o.gold_answers / o.work_items, 2),
         "recorded_share": round(o.recorded / max(1, o.work_answers + o.gold_answers), 2),
         "workers": o.workers, "qualified": o.qualified,
-        "unpaid_per_qualified": round(o.quiz_answers / o.qualified, 1) if o.qualified else None,
+        # practice and failed exams, and passed ones where the exam is not paid
+        "unpaid_per_qualified": (round(o.unpaid_quiz_answers / o.qualified, 1)
+                                 if o.qualified else None),
+        "paid_quiz_answers": o.paid_quiz_answers,
         # how the quiz is sized against the work: the paid tasks (gold checks included)
         # each worker who got through did, on average
         "tasks_per_qualified": (round((o.work_answers + o.gold_answers) / o.qualified, 1)

@@ -449,10 +449,12 @@ def _stats(args: argparse.Namespace) -> int:
             return "-" if micros is None else format_rate(micros, currency)
 
         def quiz_cost(s: Any) -> str:
-            """Quiz answers per worker who passed, with the counts it comes from."""
+            """Quiz answers per worker who passed, with the counts it comes from, and
+            how many of them were paid (passed exams, ``quiz.paid``)."""
+            paid = f", {s.paid_exam_answers} paid" if s.paid_exam_answers else ""
             if s.quiz_per_qualified is None:
-                return f"- ({s.quiz_answers}/0)" if s.quiz_answers else "-"
-            return f"{s.quiz_per_qualified:g} ({s.quiz_answers}/{s.qualified})"
+                return f"- ({s.quiz_answers}/0){paid}" if s.quiz_answers else "-"
+            return f"{s.quiz_per_qualified:g} ({s.quiz_answers}/{s.qualified}){paid}"
 
         header = ("project", "kind", "status", "items", "done", "in progress", "answers",
                   "active workers", "spent", "committed", "per answer", "median hourly",

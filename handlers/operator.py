@@ -9,7 +9,6 @@ import tomllib
 from functools import wraps
 from typing import Any
 
-from babel.numbers import format_decimal
 from telegram import InlineKeyboardMarkup, InputFile, Message, Update
 from telegram.error import BadRequest
 
@@ -28,6 +27,7 @@ from handlers.callbacks import Approve, PayoutsPage, Reinstate, Suspend, any_of,
 from handlers.common import Context, Handler
 from handlers.inputs import whole_number
 from handlers.keyboards import button, read_tap, stale
+from handlers.quiz_text import quiz_cost
 
 #: the Bot API's getFile limit
 MAX_DOWNLOAD = 20 * 1024 * 1024
@@ -237,11 +237,7 @@ async def project(update: Update, context: Context) -> None:
           committed=format_money(stats.committed, c, _.language)),
     ]
     if chosen.spec.quiz is not None:
-        lines.append(_("Quiz: {answers} answers, {qualified} workers passed; {each} "
-                       "answers per qualified worker.", answers=stats.quiz_answers,
-                       qualified=stats.qualified,
-                       each=format_decimal(stats.quiz_per_qualified, locale=_.language)
-                       if stats.quiz_per_qualified is not None else "-"))
+        lines.append(quiz_cost(stats, chosen.spec.quiz.paid, _))
     if stats.median_hourly is not None:
         lines.append(_("Median real hourly rate of its workers: {rate}.",
                        rate=format_rate(stats.median_hourly, c, _.language)))

@@ -7,13 +7,16 @@ without importing the quiz handlers (which start work when a quiz is done).
 from __future__ import annotations
 
 from babel.dates import format_datetime
+from babel.numbers import format_decimal
 from telegram import InlineKeyboardMarkup
 
+from bot.domain.money import format_money
 from bot.domain.projects import Project
 from bot.domain.qualify import GOLD, OPERATOR, TOO_FAST, Access, Gate
 from bot.domain.quiz_rules import PRACTICE_MOST, PRACTICE_STREAK
 from bot.i18n import Gettext
 from bot.services.quiz import ExamResult
+from bot.services.reports import ProjectStats
 from bot.services.work import MAX_TYPED_ANSWER, Feedback
 from handlers import say
 from handlers.callbacks import QuizStart
@@ -26,7 +29,7 @@ def gate_text(project: Project, gate: Access, _: Gettext) -> tuple[str, InlineKe
     start = button(_("▶️ Start the exam"), QuizStart(project.id))
     quiz = project.spec.quiz
     if gate.gate is Gate.QUIZ and quiz is not None and project.spec.typed:
-        text = typed_exam_text(project, gate, _)
+        text = typed_exam_text(project, gate, _) + paid_exam_note(project, _)
         return text, InlineKeyboardMarkup(column([start, other_projects(_)]))
     if gate.gate is Gate.QUIZ and quiz is not None:
         if gate.training:
@@ -46,6 +49,7 @@ def gate_text(project: Project, gate: Access, _: Gettext) -> tuple[str, InlineKe
                      "strong start passes sooner. You will see your score and the right "
                      "answers at the end. Tries left: {tries}.", count=quiz.questions,
                      needed=quiz.pass_count, tries=gate.tries_left)
+        text += paid_exam_note(project, _)
         return text, InlineKeyboardMarkup(column([start, other_projects(_)]))
     if gate.gate is Gate.COOLDOWN and gate.retry_at is not None:
         text = _("You can take the exam again from {when}. Tries left: {tries}.",
@@ -59,6 +63,19 @@ def gate_text(project: Project, gate: Access, _: Gettext) -> tuple[str, InlineKe
     else:
         text = _("This project is not open yet. Please look again later.")
     return text, InlineKeyboardMarkup([[other_projects(_)]])
+
+
+def paid_exam_note(project: Project, _: Gettext) -> str:
+    """Said before the exam of a project with ``quiz.paid``, so a worker knows up front
+    that passing pays its questions (and that practice and a failed try do not)."""
+    quiz = project.spec.quiz
+    if quiz is None or not quiz.paid or project.spec.reward_micros <= 0:
+        return ""
+    return "\n\n" + _("This exam is paid: if you pass, each exam question you answered "
+                       "earns {price}, as a task does. Practice questions and a failed "
+                       "try are not paid.", price=format_money(project.spec.reward_micros,
+                                                               project.spec.currency,
+                                                               _.language))
 
 
 def typed_exam_text(project: Project, gate: Access, _: Gettext) -> str:
@@ -133,6 +150,11 @@ def result_text(project: Project, result: ExamResult, _: Gettext) -> str:
                    correct=result.correct, total=result.total, needed=result.needed)]
     if result.passed:
         lines.append(_("You passed! The tasks of this project are open to you now."))
+        if result.paid:
+            lines.append(_("Your {count} exam answers are paid: {amount} ({price} each), "
+                           "ready to pay out now (/wallet).", count=result.total,
+                           amount=format_money(result.paid, result.currency, _.language),
+                           price=format_money(result.price, result.currency, _.language)))
     elif result.retry_at is not None:
         lines.append(_("Not passed this time. You can try again from {when}. Tries left: "
                        "{tries}.", when=format_datetime(result.retry_at, "short",
@@ -161,3 +183,20 @@ def too_long(_: Gettext) -> str:
              limit=MAX_TYPED_ANSWER)
 
 
+
+
+def quiz_cost(stats: ProjectStats, paid: bool, _: Gettext) -> str:
+    """/project's line on what qualifying cost: every quiz answer per worker who passed,
+    and, where passed exams are paid (``quiz.paid``, or paid before it was switched off),
+    how many answers were paid and what stays unpaid per qualified worker."""
+    def each(value: float | None) -> str:
+        return format_decimal(value, locale=_.language) if value is not None else "-"
+
+    if not paid and not stats.paid_exam_answers:
+        return _("Quiz: {answers} answers, {qualified} workers passed; {each} answers per "
+                 "qualified worker.", answers=stats.quiz_answers, qualified=stats.qualified,
+                 each=each(stats.quiz_per_qualified))
+    return _("Quiz: {answers} answers, {qualified} workers passed; {paid} answers of passed "
+             "exams were paid, so {each} unpaid answers per qualified worker.",
+             answers=stats.quiz_answers, qualified=stats.qualified,
+             paid=stats.paid_exam_answers, each=each(stats.unpaid_per_qualified))

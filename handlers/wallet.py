@@ -18,7 +18,7 @@ from bot.domain.notice_kinds import (
 from bot.domain.records import LedgerEntry
 from bot.i18n import Gettext, gettext_for
 from bot.render.charts import bar_chart
-from bot.services.ledger import AUTO, DISCOUNTED
+from bot.services.ledger import AUTO, DISCOUNTED, EXAM
 from handlers import say
 from handlers.callbacks import Payout, TopName
 from handlers.common import Context
@@ -98,6 +98,9 @@ def entry_text(entry: LedgerEntry, _: Gettext) -> str:
     if entry.kind == "bonus":
         if entry.reason == "skill":
             return _("{amount} skill bonus for accurate work", amount=amount)
+        if entry.reason == EXAM:
+            return _("{amount} for {count} answers of a passed exam", amount=amount,
+                     count=detail.get("answers", 0))
         return _("{amount} bonus: {reason}", amount=amount, reason=detail.get("text", ""))
     if entry.kind == "payout":
         if entry.bucket == "paid":

@@ -210,11 +210,13 @@ async def left_by_language(conn: Connection, project_id: int) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class QuizCounts:
-    """What qualifying cost: every quiz answer (practice and exams, passed or not) and
-    the workers it qualified."""
+    """What qualifying cost: every quiz answer (practice and exams, passed or not), the
+    workers it qualified, and the answers of passed exams that were paid (``quiz.paid``:
+    an attempt is paid when the ledger holds its ``quiz:<attempt>`` entry)."""
 
     answers: int
     qualified: int
+    paid: int = 0
 
 
 async def quiz_counts(conn: Connection, project_id: int) -> QuizCounts:
@@ -226,7 +228,13 @@ async def quiz_counts(conn: Connection, project_id: int) -> QuizCounts:
         "SELECT count(*) FROM qualifications WHERE project_id = ? AND status = 'passed'",
         (project_id,)) as cur:
         qualified = int((await cur.fetchone() or (0,))[0])
-    return QuizCounts(answers, qualified)
+    async with conn.execute(
+        "SELECT count(q.answer) FROM quiz_attempts a JOIN quiz_questions q"
+        " ON q.attempt_id = a.id WHERE a.project_id = ? AND a.phase = 'exam'"
+        " AND EXISTS (SELECT 1 FROM ledger l"
+        " WHERE l.key = 'quiz:' || CAST(a.id AS TEXT))", (project_id,)) as cur:
+        paid = int((await cur.fetchone() or (0,))[0])
+    return QuizCounts(answers, qualified, paid)
 
 
 async def activity(conn: Connection, project_id: int, hour_ago: str,

@@ -13,7 +13,7 @@ from bench import replay as bench
 from bot.aggregation.io import read_answers, read_gold
 from bot.aggregation.text import normalize
 from bot.sim.recorded import Crowd, Person, draw, sparse_split, split
-from bot.sim.replay import CHECKS, QUALITY, replay
+from bot.sim.replay import CHECKS, PAID_EXAM, QUALITY, replay
 from bot.sim.replay_text import single_worker_wer
 from tests.test_aggregation_models import shared
 
@@ -51,6 +51,32 @@ async def test_a_public_crowd_replayed_through_the_bot_is_labelled_well_and_paid
     # all of answers x reward, in whole half-rewards
     earned = (outcome.work_answers + outcome.gold_answers) * 20_000
     assert earned // 2 <= outcome.paid <= earned and outcome.paid % 10_000 == 0
+
+
+async def test_a_paid_exam_changes_no_decision_and_counts_the_passed_exams_as_paid(
+) -> None:
+    """``quiz.paid`` only writes money: with one seed the bot serves, quizzes and labels
+    exactly as without it, and the passed exams' answers move from unpaid to paid."""
+    folder = shared("d_sentiment")
+    _, rows = read_answers(folder / "answers.csv")
+    crowd = Crowd.of(rows, read_gold(folder / "gold.csv"))
+    parts = split(crowd, quiz=20, checks=50, items=30)
+    base = {**BASE, "labels": list(crowd.labels)}
+    unpaid = await replay(crowd, parts, QUALITY, base, seed=3)
+    paid = await replay(crowd, parts, PAID_EXAM, base, seed=3)
+    assert PAID_EXAM.document(base)["quiz"]["paid"] is True
+    assert "paid" not in QUALITY.document(base)["quiz"]
+    same = ("work_answers", "gold_answers", "quiz_answers", "qualified", "labels")
+    assert [getattr(paid, k) for k in same] == [getattr(unpaid, k) for k in same]
+    assert unpaid.paid_quiz_answers == 0 and unpaid.qualified >= 1
+    # every qualified worker passed one exam of at least 4 questions (4 of 4 settles 5 of 6)
+    assert 4 * paid.qualified <= paid.paid_quiz_answers <= 6 * paid.qualified
+    assert paid.unpaid_quiz_answers == paid.quiz_answers - paid.paid_quiz_answers
+    assert paid.paid == unpaid.paid + paid.paid_quiz_answers * 20_000
+    r = bench.row("d_sentiment", 3, PAID_EXAM, paid, 1.0, 0.0, 0.0, 0.0)
+    assert r["unpaid_per_qualified"] == round(paid.unpaid_quiz_answers / paid.qualified, 1)
+    assert r["paid_quiz_answers"] == paid.paid_quiz_answers
+    assert bench.LABEL_SETTINGS[:2] == (QUALITY, PAID_EXAM)
 
 
 #: the project file's keys for a replayed transcription crowd

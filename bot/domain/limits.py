@@ -37,6 +37,19 @@ MAX_AMOUNT = 10**12
 MAX_BALANCE = 10**15
 #: what one SQLite integer (one ledger entry) holds
 INT64_MAX = 2**63 - 1
+#: the most questions one exam attempt asks (``quiz.questions``)
+MAX_QUIZ_QUESTIONS = 100
+
+
+def exam_pay(answers: int, price: int) -> int:
+    """What a passed exam pays (``quiz.paid``): its ``answers`` at the task ``price``, in
+    integer micros. Both factors are bounded where they are entered (at most
+    ``MAX_QUIZ_QUESTIONS`` questions, a reward of at most ``MAX_AMOUNT``), so one exam
+    pays at most 10**14 micros, a tenth of ``MAX_BALANCE``: an entry that cannot overflow
+    a sum. A stored project from before those bounds is held to them here too."""
+    if answers <= 0 or price <= 0:
+        return 0
+    return min(answers, MAX_QUIZ_QUESTIONS) * min(price, MAX_AMOUNT)
 
 
 class Invalid(TapworkError, ValueError):

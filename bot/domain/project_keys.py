@@ -12,6 +12,7 @@ from typing import Any
 from bot import aggregation
 from bot.domain.item_language import parse_code
 from bot.domain.limits import (
+    MAX_QUIZ_QUESTIONS,
     SHARE,
     Choice,
     ExactShare,
@@ -232,7 +233,7 @@ KEYS: dict[str, Key] = {key.name: key for key in (
         f"min_points to {MAX_SHAPES}"),
     Key("ordered", Flag(), "false",
         "points: the order they are placed in matters (keypoints), else they are a set"),
-    Key("quiz.questions", Whole(1, 100), "10",
+    Key("quiz.questions", Whole(1, MAX_QUIZ_QUESTIONS), "10",
         "questions per exam attempt, at most (it ends once settled)"),
     Key("quiz.pass", SHARE, "0.8",
         "share right to pass (rounded up; for transcriptions, the share of words right)"),
@@ -241,6 +242,9 @@ KEYS: dict[str, Key] = {key.name: key for key in (
         "wait between failed attempts"),
     Key("quiz.training", Flag(), "true",
         "a practice round for a worker who misses the exam's first question"),
+    Key("quiz.paid", Flag(), "false",
+        "a passed exam's questions are paid at `reward` each, once (practice and failed "
+        "attempts are not)"),
     Key("skill_bonus.min_accuracy", SHARE, "0.95", "gold accuracy that earns the bonus"),
     Key("skill_bonus.percent", Whole(0, 100), "20",
         "extra pay, as a percent of a unit's pay: at most doubling it"),

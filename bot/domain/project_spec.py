@@ -54,6 +54,9 @@ class QuizSpec:
     attempts: int = 3
     cooldown_hours: float = 24.0
     training: bool = True
+    #: a passed exam's questions are paid at the task price, once (``Payroll.pay_exam``):
+    #: the qualified worker's exam answers stop being unpaid work
+    paid: bool = False
 
     @property
     def pass_count(self) -> int:

@@ -221,6 +221,7 @@ def _quiz(value: dict[str, Any] | None, read: _Reader) -> QuizSpec | None:
         attempts=read.value(value, "quiz.attempts", d.attempts),
         cooldown_hours=read.value(value, "quiz.cooldown_hours", d.cooldown_hours),
         training=read.value(value, "quiz.training", d.training),
+        paid=read.value(value, "quiz.paid", d.paid),
     )
 
 

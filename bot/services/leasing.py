@@ -58,6 +58,12 @@ class Earnings(Protocol):
     async def item_resolved(self, conn: Connection, item_id: int) -> None:
         """The item's label became final: units waiting on it may be judged."""
 
+    async def pay_exam(self, conn: Connection, worker_id: int, project: Project,
+                       attempt_id: int, answers: int, now: str) -> int:
+        """A passed exam of ``answers`` questions, on a project with ``quiz.paid``: its
+        pay, once per attempt, inside the transaction that records the pass; returns
+        the micros written (0: nothing to pay, or paid before)."""
+
 
 @dataclass(frozen=True)
 class Shown:

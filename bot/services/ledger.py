@@ -26,7 +26,7 @@ from bot.clock import Clock, from_iso, to_iso
 from bot.config import PayoutsConfig
 from bot.domain import quality
 from bot.domain.errors import TapworkError
-from bot.domain.limits import MAX_AMOUNT, MAX_BALANCE
+from bot.domain.limits import MAX_AMOUNT, MAX_BALANCE, exam_pay
 from bot.domain.money import MICROS
 from bot.domain.notice_kinds import (
     BonusGiven,
@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 
 #: reasons on entries and notices; the phone turns each into a sentence
 FULL, DISCOUNTED, AUTO = "full", "discounted", "auto"
+#: the reason on a passed exam's pay (``quiz.paid``)
+EXAM = "quiz"
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,23 @@ class Payroll:
     async def item_resolved(self, conn: Connection, item_id: int) -> None:
         """An item's label is final: units waiting on it may be judged now."""
         await unit_store.item_resolved(conn, item_id)
+
+    async def pay_exam(self, conn: Connection, worker_id: int, project: Project,
+                       attempt_id: int, answers: int, now: str) -> int:
+        """A passed exam's questions at the task price (``quiz.paid``), ready to pay out
+        at once: the exam is already judged, so nothing waits for checks. A ``bonus``
+        entry (reason ``quiz``), not an ``earning``: no time on tasks stands behind it,
+        so it stays out of the hourly rate and the count of accepted answers, as
+        bonuses do. The key is the attempt's: a repeated update, a double tap or a
+        second replica finishing the same attempt writes nothing more."""
+        amount = exam_pay(answers, project.spec.reward_micros)
+        if not amount:
+            return 0
+        created = await ledger_store.append(conn, [LedgerEntry(
+            worker_id, project.spec.currency, "bonus", "available", amount,
+            f"quiz:{attempt_id}", project.id, reason=EXAM,
+            detail={"answers": answers, "price": project.spec.reward_micros})], now)
+        return amount if created else 0
 
     # -- settlement (a repeating job) ----------------------------------------------
     async def settle_due(self) -> int:

@@ -6,8 +6,10 @@ first of a practice round, which explains every answer, and the exam starts afre
 it. A worker who gets the first question right goes on with the exam: replayed crowds
 showed the practice round, when everyone sat it first, costing a third of all quiz
 answers. The exam gives no hints until the end, where every missed question is shown with
-its right answer. Quiz answers are never paid and never labels; a passed exam's answers
-start the worker's gold record (``storage.quality.skill_stats``).
+its right answer. Quiz answers are never labels, and unpaid unless the project pays for a
+passed exam (``quiz.paid``: its questions at the task price, once, in the transaction that
+records the pass); a passed exam's answers start the worker's gold record
+(``storage.quality.skill_stats``).
 Both rounds stop as soon as more questions would change nothing (``bot.domain.quiz_rules``); an
 attempt keeps only the questions it asked, so its record reads "4 of 4 right".
 
@@ -101,6 +103,11 @@ class ExamResult:
     #: a typed exam: the questions' worth of words right (``answer_score``), which the
     #: verdict went by; None for labels, where it is ``correct``
     words: Fraction | None = None
+    #: a passed exam on a project with ``quiz.paid``: micros paid for its ``total``
+    #: questions, in ``currency``, at ``price`` each (0: nothing paid)
+    paid: int = 0
+    price: int = 0
+    currency: str = ""
 
     @property
     def words_share(self) -> int:
@@ -312,6 +319,10 @@ class Quizzes:
                          # exam starts the gold record
                          exam=((len(questions), correct)
                                if passed and not project.spec.typed else None))
+        paid = 0
+        if passed and quiz.paid:  # in the pass's own transaction: both land, or neither
+            paid = await self.work.earnings.pay_exam(conn, worker_id, project, attempt_id,
+                                                     len(questions), self._now())
         missed = []
         for q in questions:
             if q.correct:
@@ -324,7 +335,8 @@ class Quizzes:
         return ExamResult(correct, len(questions), quiz.pass_count, passed, retry_at,
                           tries_left, tuple(missed), drawn,
                           round(100 * quiz.pass_share),
-                          score if project.spec.typed else None)
+                          score if project.spec.typed else None, paid,
+                          project.spec.reward_micros, project.spec.currency)
 
     async def _save(self, conn: Connection, worker_id: int, project: Project, *,
                     trained: bool | None = None, attempts: int | None = None,

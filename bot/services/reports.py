@@ -310,7 +310,8 @@ class Reports:
                                            **asdict(counts), **asdict(money),
                                            contents=contents, left_by_language=left,
                                            quiz_answers=quiz.answers,
-                                           qualified=quiz.qualified))
+                                           qualified=quiz.qualified,
+                                           paid_exam_answers=quiz.paid))
             return result
 
         return await self._read_off_loop(read)
@@ -342,15 +343,24 @@ class ProjectStats:
     contents: ItemCounts = field(default_factory=ItemCounts)
     #: work items not done yet, per language ('' for items that need no reading)
     left_by_language: dict[str, int] = field(default_factory=dict)
-    #: unpaid quiz answers (practice and exams, every attempt) and the workers who passed
+    #: quiz answers (practice and exams, every attempt) and the workers who passed
     quiz_answers: int = 0
     qualified: int = 0
+    #: of ``quiz_answers``, those of passed exams that were paid (``quiz.paid``)
+    paid_exam_answers: int = 0
 
     @property
     def quiz_per_qualified(self) -> float | None:
         """What one qualified worker cost in quiz answers, the number issue 13 cut:
         everyone's quiz answers, those who failed included, per worker who passed."""
         return round(self.quiz_answers / self.qualified, 1) if self.qualified else None
+
+    @property
+    def unpaid_per_qualified(self) -> float | None:
+        """The same, counting only the unpaid answers: practice, failed exams, and the
+        passed exams of a project that does not pay for them."""
+        unpaid = self.quiz_answers - self.paid_exam_answers
+        return round(unpaid / self.qualified, 1) if self.qualified else None
 
 
 def _labeler(project: Project) -> StreamingCategorical | StreamingTexts:

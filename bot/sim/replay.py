@@ -25,7 +25,7 @@ import random
 import re
 import tempfile
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,9 @@ class Setting:
     training: bool = True
     #: the fewest answers a settled item may stop at (None: ``overlap``)
     min_overlap: int | None = None
+    #: ``quiz.paid``: a passed exam's questions are paid at the task price (False: as
+    #: the base document says)
+    paid_exam: bool = False
 
     @property
     def floor(self) -> int:
@@ -78,6 +81,8 @@ class Setting:
         if self.quiz_questions is not None:
             quiz = dict(base.get("quiz") or {})
             quiz.update(questions=self.quiz_questions, training=self.training)
+            if self.paid_exam:
+                quiz["paid"] = True
             doc["quiz"] = quiz
         return doc
 
@@ -85,6 +90,9 @@ class Setting:
 #: the project's recommended quality settings (README, "Quality while working")
 QUALITY = Setting("quality", overlap=3, max_overlap=5, confidence=0.9, gold_rate=0.1,
                   quiz_questions=6, training=True, min_overlap=2)
+#: the quality settings with a paid exam (``quiz.paid``): the same bot decisions, but a
+#: qualified worker's passed exam is paid work, not unpaid
+PAID_EXAM = replace(QUALITY, name="quality, paid exam", paid_exam=True)
 #: the plain baseline: three answers per item, nothing else
 PLAIN = Setting("plain overlap 3")
 #: dynamic overlap and gold checks without the quiz: a transcription crowd's quiz, graded
@@ -125,6 +133,14 @@ class Outcome:
     #: apostrophes stripped (crowd-kit's convention) and kept
     wer: float | None = None
     wer_kept: float | None = None
+    #: of ``quiz_answers``, those of passed exams the ledger paid (``quiz.paid``), as the
+    #: bot's own report counts them
+    paid_quiz_answers: int = 0
+
+    @property
+    def unpaid_quiz_answers(self) -> int:
+        """Practice, failed exams, and passed exams a project did not pay for."""
+        return self.quiz_answers - self.paid_quiz_answers
 
     @property
     def accuracy(self) -> float:
@@ -311,10 +327,13 @@ async def replay(crowd: Crowd, parts: Split, setting: Setting, base: dict[str, A
             out = io.StringIO()
             await services.reports.export(spec.name, out)
             balances = await services.payroll.balances()
+            stats = next(s for s in await services.reports.stats() if s.name == spec.name)
     paid = sum(b.pending + b.available + b.reserved + b.paid
                for bs in balances.values() for b in bs if b.currency == spec.currency)
-    return _outcome(setting, crowd, parts, out.getvalue(), tally, len(crowd_people), paid,
-                    spec)
+    outcome = _outcome(setting, crowd, parts, out.getvalue(), tally, len(crowd_people), paid,
+                       spec)
+    outcome.paid_quiz_answers = stats.paid_exam_answers
+    return outcome
 
 
 def _outcome(setting: Setting, crowd: Crowd, parts: Split, export: str, tally: _Tally,

@@ -37,7 +37,8 @@ def settings_for(spec: ProjectSpec) -> list[Setting]:
                   confidence=spec.confidence, gold_rate=spec.gold_rate,
                   quiz_questions=quiz.questions if quiz else None,
                   training=quiz.training if quiz else True,
-                  min_overlap=spec.min_overlap or None)
+                  min_overlap=spec.min_overlap or None,
+                  paid_exam=quiz.paid if quiz else False)
     plain = [Setting(f"overlap {n}, no quiz, no gold", overlap=n, max_overlap=n)
              for n in (3, 5)]
     def keys(s: Setting) -> tuple[object, ...]:
@@ -90,6 +91,7 @@ def describe(s: Setting) -> str:
     overlap = (f"overlap {s.overlap}" if s.max_overlap == s.overlap == s.floor
                else f"overlap {s.floor}-{s.max_overlap} at {s.confidence:g}")
     quiz = f", quiz {s.quiz_questions}" if s.quiz_questions is not None else ""
+    quiz += ", paid exam" if quiz and s.paid_exam else ""
     gold = f", gold {s.gold_rate:g}" if s.gold_rate else ""
     return overlap + gold + quiz
 
