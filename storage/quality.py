@@ -62,27 +62,28 @@ async def skill_stats(conn: Connection, worker_id: int, project_id: int,
     return (total + int(row[0]), correct + int(row[1])) if row else (total, correct)
 
 
-async def answers_with_gold_stats(conn: Connection, item_id: int,
-                                  project_id: int) -> list[tuple[int, str, int, int]]:
+async def answers_with_gold_stats(conn: Connection, item_id: int, project_id: int
+                                  ) -> list[tuple[int, str, int, int, int, int]]:
     """An item's answers, each with its worker's record in the project (worker, answer,
-    answers judged, right ones: gold checks and the exam they passed, as ``skill_stats``
-    counts them before any reinstatement): what the live estimate weighs, in one
-    statement, because it runs on every answer."""
+    gold checks answered at work and the right ones, then the exam they passed and its
+    right answers, as ``skill_stats`` counts them before any reinstatement): what the
+    live estimate weighs, in one statement, because it runs on every answer."""
     async with conn.execute(
         """
         SELECT a.worker_id, a.answer,
                (SELECT count(g.gold_correct) FROM assignments g WHERE g.project_id = :p
-                  AND g.worker_id = a.worker_id AND g.gold_correct IS NOT NULL)
-                 + coalesce(q.exam_answers, 0),
+                  AND g.worker_id = a.worker_id AND g.gold_correct IS NOT NULL),
                (SELECT coalesce(sum(g.gold_correct), 0) FROM assignments g
                   WHERE g.project_id = :p AND g.worker_id = a.worker_id
-                  AND g.gold_correct IS NOT NULL) + coalesce(q.exam_right, 0)
+                  AND g.gold_correct IS NOT NULL),
+               coalesce(q.exam_answers, 0), coalesce(q.exam_right, 0)
         FROM assignments a
         LEFT JOIN qualifications q ON q.worker_id = a.worker_id AND q.project_id = :p
              AND q.checks_from IS NULL
         WHERE a.item_id = :i AND a.status = 'answered' ORDER BY a.id
         """, {"p": project_id, "i": item_id}) as cur:
-        return [(int(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in await cur.fetchall()]
+        return [(int(r[0]), str(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5]))
+                for r in await cur.fetchall()]
 
 
 async def recent_fast_flags(conn: Connection, worker_id: int, project_id: int,

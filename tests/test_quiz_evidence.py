@@ -3,7 +3,9 @@
 Its answers already say how good the worker is, so they count with the gold checks for
 routing and the gold rate (a convincing exam skips the early checks), for the live
 estimate's weights and for suspension, until an operator's reinstatement starts the
-record afresh. And practice comes only to a worker who misses the exam's first question.
+record afresh; but the exam alone never stops an item below ``overlap`` (a lucky guesser
+passes by being right on exactly those questions). And practice comes only to a worker
+who misses the exam's first question.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from bot.domain.projects import Project
 from bot.services.quiz import QuizOutcome
 from bot.wiring import Services
 from storage import quality as quality_store
+from storage.items import DONE
 from tests.conftest import FixedRandom, add_project, add_worker
-from tests.state import qualifications, quiz_attempts
+from tests.state import items, qualifications, quiz_attempts
 from tests.test_quiz import add_items, choice_for, next_task, run_quiz
 
 
@@ -115,7 +118,31 @@ async def test_the_live_estimate_weighs_the_exam_with_the_gold_checks(
     async with services.db.read() as conn:
         rows = await quality_store.answers_with_gold_stats(conn, served[1].item_id,
                                                            project.id)
-    assert [(w, total, right) for w, _a, total, right in rows] == [(1, 2, 2), (2, 6, 3)]
+    # no gold checks at work yet: the record is the exam alone, kept apart
+    assert [tuple(r[2:]) for r in rows] == [(0, 0, 2, 2), (0, 0, 6, 3)]
+
+
+async def test_workers_known_by_their_exam_alone_do_not_stop_an_item_early(
+        services: Services) -> None:
+    project, answers = await quiz_project(
+        services, pool=12, items=1, overlap=3, min_overlap=2, max_overlap=5,
+        quiz={"questions": 6, "training": False, "pass": 0.8})
+    for w in (1, 2, 3):
+        await add_worker(services, w)
+        await run_quiz(services, w, project, answers)                # 4 of 4 each
+    for w in (1, 2):
+        task = (await services.work.start(w, "reviews")).task
+        assert task is not None
+        await services.work.answer_choice(w, task.assignment_id, 0)
+    # two perfect exams agree: sure (0.99), but the item waits for its third answer
+    [item] = [i for i in items(services.db) if not i.quiz]
+    assert item.answers == 2 and item.confidence is not None and item.confidence > 0.99
+    assert item.state != DONE
+    task = (await services.work.start(3, "reviews")).task
+    assert task is not None and task.item_id == item.id
+    await services.work.answer_choice(3, task.assignment_id, 0)
+    [item] = [i for i in items(services.db) if not i.quiz]
+    assert (item.answers, item.state) == (3, DONE)
 
 
 async def test_practice_comes_only_after_a_missed_first_question(

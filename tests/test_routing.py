@@ -114,6 +114,74 @@ def test_below_overlap_a_label_one_answer_could_flip_waits() -> None:
     assert quality.item_done(project, 4, found.confidence, found.change)
 
 
+EXAM_ONLY = quality.Record(exam=4, exam_right=4)      # a perfect exam, settled at 4 of 4
+AT_WORK = quality.Record(gold=3, correct=3)            # three gold checks right at work
+
+
+def test_an_exam_alone_never_stops_an_item_early() -> None:
+    """Two workers who passed the exam perfectly agree: sure, but they wait for a third.
+
+    4 of 4 is 0.90 smoothed, the same as three gold checks right and one exam answer, so
+    the posterior is the same; only where the record comes from differs."""
+    project = binary(overlap=3, min_overlap=2, max_overlap=5, gold_rate=0.1)
+    agree = [(1, "yes"), (2, "yes")]
+    exams = quality.item_estimate(project, agree, {1: EXAM_ONLY, 2: EXAM_ONLY})
+    assert exams is not None
+    assert exams.confidence == pytest.approx(0.81 / (0.81 + 0.01))  # the exam is weighed
+    assert exams.change == 1.0
+    assert not quality.item_done(project, 2, exams.confidence, exams.change)
+    # the old rule stopped here: the same weights, change 0
+    plain = estimate(project, agree, {1: 0.9, 2: 0.9})
+    assert plain.change == 0
+    assert quality.item_done(project, 2, plain.confidence, plain.change)
+    # a third exam-only worker agreeing reaches overlap: sure is enough from there
+    three = quality.item_estimate(project, [*agree, (3, "yes")],
+                                  {w: EXAM_ONLY for w in (1, 2, 3)})
+    assert three is not None
+    assert quality.item_done(project, 3, three.confidence, three.change)
+
+
+def test_one_worker_proven_at_work_lets_an_item_stop_early() -> None:
+    project = binary(overlap=3, min_overlap=2, max_overlap=5)
+    agree = [(1, "yes"), (2, "yes")]
+    found = quality.item_estimate(project, agree, {1: EXAM_ONLY, 2: AT_WORK})
+    assert found is not None and found.change == 0
+    assert quality.item_done(project, 2, found.confidence, found.change)
+    # being proven at work does not make a split settled
+    split = quality.item_estimate(project, [(1, "yes"), (2, "no")],
+                                  {1: AT_WORK, 2: AT_WORK})
+    assert split is not None
+    assert not quality.item_done(project, 2, split.confidence, split.change)
+
+
+def test_only_gold_checks_at_work_prove_a_worker_for_stopping_early() -> None:
+    project = binary(min_accuracy=0.7)
+    assert not quality.may_stop_early(project, [])
+    assert not quality.may_stop_early(project, [EXAM_ONLY, EXAM_ONLY])
+    assert not quality.may_stop_early(project, [quality.Record(exam=6, exam_right=6)])
+    # an exam plus two checks right: 6 of 6 judged, but only 2 of 2 at work (0.66 at worst)
+    assert not quality.may_stop_early(project, [quality.Record(2, 2, 4, 4)])
+    assert not quality.may_stop_early(project, [quality.Record(5, 4)])  # 0.80: too close
+    assert quality.may_stop_early(project, [EXAM_ONLY, AT_WORK])
+    assert quality.may_stop_early(project, [quality.Record(20, 18)])
+    # without gold checks nobody could ever be proven at work: the posterior decides alone
+    assert quality.may_stop_early(binary(gold_rate=0), [EXAM_ONLY, EXAM_ONLY])
+    # the whole record still weighs the answers, and still proves for routing
+    assert quality.Record(2, 2, 4, 4).accuracy == pytest.approx(quality.worker_accuracy(6, 6))
+    assert routing.proven(project, Skill(4, 4))
+
+
+def test_a_transcription_stops_by_its_own_estimate() -> None:
+    """Typed gold checks are judged at a word error rate few careful workers meet, so the
+    rule is for labels only: texts keep the text estimate, whoever typed them."""
+    project = parse_project(sentiment_doc(kind="transcription", overlap=3, min_overlap=2,
+                                          max_overlap=5))
+    answers = [(1, "hello world"), (2, "hello world")]
+    found = quality.item_estimate(project, answers, {1: EXAM_ONLY, 2: EXAM_ONLY})
+    assert found == quality.live_estimate(project, answers, {})
+    assert found is not None and found.change == 0.0
+
+
 def test_without_min_overlap_an_item_stops_as_it_always_did() -> None:
     project = spec(overlap=3, max_overlap=3)
     assert project.floor == 3

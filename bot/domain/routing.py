@@ -26,18 +26,14 @@ Pure rules over plain values; the leasing service reads the worker's gold record
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from bot.domain.project_spec import ProjectSpec
-from bot.domain.quality import PRIOR_WEIGHT, worker_accuracy
+from bot.domain.quality import known_above, worker_accuracy
 
 #: need buckets (the ``need`` column of items), in the order a proven worker wants them
 SURE, OPEN, SPLIT = 0, 1, 2
 BY_NEED = (SPLIT, OPEN, SURE)
-#: a worker is proven once their smoothed accuracy is this many standard errors above
-#: ``min_accuracy`` (and ``min_gold`` gold answers exist): 9 of 10 right at 0.7
-PROVEN_MARGIN = 1.5
 #: gold rate factors; (LEARNING_GOLD + PROVEN_GOLD) / 2 == 1 keeps ``gold_rate`` the average
 #: when half of the tasks are done by workers still being learned
 LEARNING_GOLD = 1.5
@@ -58,21 +54,15 @@ class Skill:
 
 
 def proven(spec: ProjectSpec, skill: Skill) -> bool:
-    """Known to be comfortably above the suspension line.
+    """Known to be comfortably above the suspension line (``quality.known_above``).
 
-    The margin is ``PROVEN_MARGIN`` standard errors of the smoothed accuracy, so a worker
-    with 4 of 4 right (0.90 smoothed, 0.74 at worst) is proven at ``min_accuracy = 0.7``
-    and one with 4 of 5 (0.80, too close to tell) is not yet. The record counts the exam
-    the worker passed (``storage.quality.skill_stats``): a convincing exam skips the
-    early gold checks. No ``min_gold`` here: that count says when a worker may be
-    *suspended*, and the shrinking towards the prior already keeps a short record from
-    proving much (3 of 3 is the fewest that does: 0.886 smoothed, 0.705 at worst).
+    The record counts the exam the worker passed (``storage.quality.skill_stats``): a
+    convincing exam skips the early gold checks. (Stopping an item early asks more: a
+    worker proven by gold checks at work alone, ``quality.may_stop_early``.) No
+    ``min_gold`` here: that count says when a worker may be *suspended*, and the
+    shrinking towards the prior already keeps a short record from proving much.
     """
-    if not skill.gold:
-        return False
-    acc = skill.accuracy
-    spread = math.sqrt(acc * (1 - acc) / (skill.gold + PRIOR_WEIGHT))
-    return acc - PROVEN_MARGIN * spread >= spec.min_accuracy
+    return known_above(spec, skill.gold, skill.correct)
 
 
 def order(spec: ProjectSpec, skill: Skill) -> tuple[int, ...]:

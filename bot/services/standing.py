@@ -44,15 +44,15 @@ class QualityStanding:
                        aspect: float = 1.0) -> quality.Estimate | None:
         """The item's live label, confidence and chance that one more answer changes it,
         its latest answer included: a gold item is known; otherwise a one-coin
-        Dawid-Skene posterior weighted by gold accuracy. One statement, O(the item's
-        answers and their workers' gold answers), however big the project."""
+        Dawid-Skene posterior weighted by gold accuracy, which stops the item early only
+        with a worker proven at work (``quality.item_estimate``). One statement, O(the
+        item's answers and their workers' gold answers), however big the project."""
         if item.gold is not None:
             return quality.Estimate(item.gold, 1.0, 0.0)
         rows = await quality_store.answers_with_gold_stats(conn, item.id, project.id)
-        accuracy = {w: quality.worker_accuracy(total, correct)
-                    for w, _answer, total, correct in rows if total}
-        return quality.live_estimate(project.spec, [(w, a) for w, a, _t, _c in rows],
-                                     accuracy, aspect)
+        records = {w: quality.Record(*stats) for w, _answer, *stats in rows}
+        return quality.item_estimate(project.spec, [(w, a) for w, a, *_ in rows], records,
+                                     aspect)
 
     async def skill(self, conn: Connection, worker_id: int, project: Project
                     ) -> routing.Skill:
