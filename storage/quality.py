@@ -53,13 +53,21 @@ async def skill_stats(conn: Connection, worker_id: int, project_id: int,
     """(answers, right ones) on which a worker's skill in a project is judged: their gold
     checks answered since a moment, and the exam they passed, until a reinstatement starts
     their record afresh (``checks_from``)."""
+    total, correct, exam, exam_right = await skill_record(conn, worker_id, project_id, since)
+    return total + exam, correct + exam_right
+
+
+async def skill_record(conn: Connection, worker_id: int, project_id: int,
+                       since: str = "") -> tuple[int, int, int, int]:
+    """``skill_stats`` with the gold checks and the exam apart: (gold answers since a
+    moment, right ones, exam answers, right ones), the exam only until a reinstatement."""
     total, correct = await gold_stats(conn, worker_id, project_id, since)
     async with conn.execute(
         "SELECT exam_answers, exam_right FROM qualifications"
         " WHERE worker_id = ? AND project_id = ? AND checks_from IS NULL",
         (worker_id, project_id)) as cur:
         row = await cur.fetchone()
-    return (total + int(row[0]), correct + int(row[1])) if row else (total, correct)
+    return (total, correct, int(row[0]), int(row[1])) if row else (total, correct, 0, 0)
 
 
 async def answers_with_gold_stats(conn: Connection, item_id: int, project_id: int

@@ -1,11 +1,11 @@
 """The exam a worker passed starts their gold record (issue 13), against a real SQLite file.
 
 Its answers already say how good the worker is, so they count with the gold checks for
-routing and the gold rate (a convincing exam skips the early checks), for the live
-estimate's weights and for suspension, until an operator's reinstatement starts the
-record afresh; but the exam alone never stops an item below ``overlap`` (a lucky guesser
-passes by being right on exactly those questions). And practice comes only to a worker
-who misses the exam's first question.
+routing, for the live estimate's weights and for suspension, until an operator's
+reinstatement starts the record afresh; but the exam alone never stops an item below
+``overlap`` (a lucky guesser passes by being right on exactly those questions), nor
+earns the lowest gold rate, which waits for checks at work. And practice comes only to a
+worker who misses the exam's first question.
 """
 
 from __future__ import annotations
@@ -46,15 +46,18 @@ async def test_a_passed_exam_is_the_start_of_the_gold_record(services: Services)
         await add_worker(services, w)
     assert await skill(services, 1) == routing.Skill()
 
-    # four right settle a 6-question exam at 5 needed: 4 of 4, proven at once
+    # four right settle a 6-question exam at 5 needed: 4 of 4, proven at once for routing,
+    # but checked at the plain rate until gold checks at work prove them
     steps = await run_quiz(services, 1, project, answers)
     assert steps[-1].result is not None and steps[-1].result.passed
     assert steps[-1].result.total == 4
-    assert await skill(services, 1) == routing.Skill(4, 4)
-    assert routing.gold_rate(project.spec, await skill(services, 1)) == pytest.approx(0.05)
-    # one miss: 5 of 6, passed, but too close to the line to skip the early checks
+    assert await skill(services, 1) == routing.Skill(exam=4, exam_right=4)
+    assert routing.proven(project.spec, await skill(services, 1))
+    assert routing.gold_rate(project.spec, await skill(services, 1)) == pytest.approx(0.1)
+    # one miss: 5 of 6, passed, but too close to the line to skip the learning rate
     await run_quiz(services, 2, project, answers, wrong={2})
-    assert await skill(services, 2) == routing.Skill(6, 5)
+    assert await skill(services, 2) == routing.Skill(exam=6, exam_right=5)
+    assert not routing.proven(project.spec, await skill(services, 2))
     assert routing.gold_rate(project.spec, await skill(services, 2)) == pytest.approx(0.15)
     # a failed exam is no part of anyone's record
     await run_quiz(services, 3, project, answers, wrong={1, 2})
@@ -84,7 +87,7 @@ async def test_suspension_counts_the_passed_exam_until_a_reinstatement(
             1, task.assignment_id, choice_for(gold[task.text], right))
         assert result.suspended is None
         task = next_task(result)
-    assert await skill(services, 1) == routing.Skill(5, 4)
+    assert await skill(services, 1) == routing.Skill(2, 1, 3, 3)
     async with services.db.read() as conn:
         assert await quality_store.skill_stats(conn, 1, project.id) == (5, 4)
 

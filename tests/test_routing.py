@@ -244,6 +244,29 @@ def test_gold_rate_is_higher_while_learning_and_averages_to_gold_rate() -> None:
     assert average == pytest.approx(project.gold_rate)
 
 
+def test_the_exam_routes_a_worker_but_only_checks_at_work_earn_the_lowest_gold_rate(
+        ) -> None:
+    """A perfect exam proves a worker for routing, but they are checked at the plain rate
+    until gold checks at work prove them too: only those let their items stop early
+    (``quality.may_stop_early``), and at the proven rate they took long to come."""
+    project = spec(gold_rate=0.1, min_gold=5, min_accuracy=0.7)
+    exam = Skill(exam=4, exam_right=4)                      # 4 of 4, settled
+    assert routing.proven(project, exam)
+    assert routing.order(project, exam) == (SPLIT, OPEN, SURE)
+    assert not routing.proven_at_work(project, exam)
+    assert routing.gold_rate(project, exam) == pytest.approx(0.1)
+    # two checks right with it: 6 of 6 in all, but 2 of 2 at work (0.66 at worst)
+    assert routing.gold_rate(project, Skill(2, 2, 4, 4)) == pytest.approx(0.1)
+    # a third check right: proven at work, the lowest rate
+    assert routing.proven_at_work(project, Skill(3, 3, 4, 4))
+    assert routing.gold_rate(project, Skill(3, 3, 4, 4)) == pytest.approx(0.05)
+    # an exam passed with a miss proves nothing: the learning rate
+    assert routing.gold_rate(project, Skill(exam=6, exam_right=5)) == pytest.approx(0.15)
+    # a close exam is routed as learning but does not hold back a record proven at work
+    assert not routing.proven(project, Skill(3, 3, 6, 4))   # 7 of 9: 0.78 smoothed
+    assert routing.gold_rate(project, Skill(3, 3, 6, 4)) == pytest.approx(0.05)
+
+
 # -- routing through the work service ---------------------------------------------------------
 
 async def make_proven(services: Services, project_id: int, worker: int, gold_ids: list[int]

@@ -56,11 +56,10 @@ class QualityStanding:
 
     async def skill(self, conn: Connection, worker_id: int, project: Project
                     ) -> routing.Skill:
-        """The worker's record in the project, all of it (as the live estimate weighs it):
-        gold checks and the exam they passed (until a reinstatement): what routing and the
-        gold rate go by."""
-        total, correct = await quality_store.skill_stats(conn, worker_id, project.id)
-        return routing.Skill(total, correct)
+        """The worker's record in the project: gold checks and the exam they passed (until
+        a reinstatement), apart. Routing goes by all of it (as the live estimate weighs
+        it), the gold rate by the gold checks at work alone (``routing.gold_rate``)."""
+        return routing.Skill(*await quality_store.skill_record(conn, worker_id, project.id))
 
     async def after_answer(self, conn: Connection, worker: int, project: Project,
                            gold_correct: bool | None, too_fast: bool) -> str | None:
