@@ -30,7 +30,7 @@ Pure rules over plain values; the leasing service reads the worker's gold record
 from __future__ import annotations
 
 from bot.domain.project_spec import ProjectSpec
-from bot.domain.quality import Record, known_above
+from bot.domain.quality import Record, known_above, proven_at_work
 
 #: need buckets (the ``need`` column of items), in the order a proven worker wants them
 SURE, OPEN, SPLIT = 0, 1, 2
@@ -59,13 +59,6 @@ def proven(spec: ProjectSpec, skill: Skill) -> bool:
     shrinking towards the prior already keeps a short record from proving much.
     """
     return known_above(spec, skill.gold + skill.exam, skill.correct + skill.exam_right)
-
-
-def proven_at_work(spec: ProjectSpec, skill: Skill) -> bool:
-    """Known to be comfortably above the line by gold checks at work alone, the exam left
-    out: what stops an item early (``quality.may_stop_early``) and earns the lowest gold
-    rate."""
-    return known_above(spec, skill.gold, skill.correct)
 
 
 def order(spec: ProjectSpec, skill: Skill) -> tuple[int, ...]:
