@@ -73,6 +73,15 @@ def beta_binomial(questions: int, needed: int) -> Rule:
     return lambda answers: exam_verdict(answers, questions, needed)
 
 
+def by_counts(rule: Rule) -> Callable[[int, int], str]:
+    """An exam rule as ``bench.exam_bound`` walks it: the decision after so many right and
+    wrong answers (the bot's rules look only at the counts)."""
+    def decide(right: int, wrong: int) -> str:
+        verdict = rule([True] * right + [False] * wrong)
+        return "ask" if verdict is None else "pass" if verdict else "fail"
+    return decide
+
+
 def sprt(pass_share: float, chance: float, alpha: float, beta: float, questions: int,
          needed: int) -> Rule:
     upper, lower = math.log((1 - beta) / alpha), math.log(beta / (1 - alpha))
@@ -198,12 +207,7 @@ def print_bound(crowds: dict[str, list[float]], questions: int, pass_share: floa
     """The bot's exam (without its practice round) beside the fewest answers per qualified
     worker that any exam of at most ``most`` questions could cost while passing no larger
     share of weak workers and no smaller share of good ones (``bench.exam_bound``)."""
-    needed = math.ceil(pass_share * questions - 1e-9)
-
-    def bot(right: int, wrong: int) -> str:
-        verdict = exam_verdict([True] * right + [False] * wrong, questions, needed)
-        return "ask" if verdict is None else "pass" if verdict else "fail"
-
+    bot = by_counts(beta_binomial(questions, math.ceil(pass_share * questions - 1e-9)))
     weak, good = round(pass_share - 0.1, 2), pass_share
     print(f"the bot's exam without practice against every exam of at most {most} "
           f"questions that passes no larger share of weak workers (right under {weak}) "

@@ -183,8 +183,6 @@ def too_long(_: Gettext) -> str:
              limit=MAX_TYPED_ANSWER)
 
 
-
-
 def quiz_cost(stats: ProjectStats, paid: bool, _: Gettext) -> str:
     """/project's line on what qualifying cost: every quiz answer per worker who passed,
     and, where passed exams are paid (``quiz.paid``, or paid before it was switched off),

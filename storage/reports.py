@@ -212,14 +212,15 @@ async def left_by_language(conn: Connection, project_id: int) -> dict[str, int]:
 class QuizCounts:
     """What qualifying cost: every quiz answer (practice and exams, passed or not), the
     workers it qualified, and the answers of passed exams that were paid (``quiz.paid``:
-    an attempt is paid when the ledger holds its ``quiz:<attempt>`` entry)."""
+    an attempt is paid when the ledger holds its entry, keyed by the attempt)."""
 
     answers: int
     qualified: int
     paid: int = 0
 
 
-async def quiz_counts(conn: Connection, project_id: int) -> QuizCounts:
+async def quiz_counts(conn: Connection, project_id: int, paid_key: str) -> QuizCounts:
+    """``paid_key``: the prefix of a paid exam's ledger key, its attempt's id following."""
     async with conn.execute(
         "SELECT count(q.answer) FROM quiz_attempts a JOIN quiz_questions q"
         " ON q.attempt_id = a.id WHERE a.project_id = ?", (project_id,)) as cur:
@@ -232,7 +233,7 @@ async def quiz_counts(conn: Connection, project_id: int) -> QuizCounts:
         "SELECT count(q.answer) FROM quiz_attempts a JOIN quiz_questions q"
         " ON q.attempt_id = a.id WHERE a.project_id = ? AND a.phase = 'exam'"
         " AND EXISTS (SELECT 1 FROM ledger l"
-        " WHERE l.key = 'quiz:' || CAST(a.id AS TEXT))", (project_id,)) as cur:
+        " WHERE l.key = ? || CAST(a.id AS TEXT))", (project_id, paid_key)) as cur:
         paid = int((await cur.fetchone() or (0,))[0])
     return QuizCounts(answers, qualified, paid)
 

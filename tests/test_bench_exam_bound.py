@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bench import exam_bound as eb
-from bench.exam import accuracies
+from bench.exam import accuracies, beta_binomial, by_counts
 from tests.test_aggregation_models import shared
 
 
@@ -67,12 +67,7 @@ def test_on_d_sentiment_six_answers_per_qualified_worker_is_out_of_reach() -> No
     shared("d_sentiment")  # in CI the data must be there
     crowd = eb.Crowd.of(accuracies("d_sentiment"), weak=0.7, good=0.8)
 
-    def bot(right: int, wrong: int) -> str:  # 5 of 6, as the replay's quiz
-        from bot.domain.quiz_rules import exam_verdict
-        verdict = exam_verdict([True] * right + [False] * wrong, 6, 5)
-        return "ask" if verdict is None else "pass" if verdict else "fail"
-
-    own = eb.worth(crowd, bot)
+    own = eb.worth(crowd, by_counts(beta_binomial(6, 5)))  # 5 of 6, as the replay's quiz
     gamma = own.good / crowd.good_share
     assert own.per_qualified > 6
     assert eb.certificate(crowd, 6.0, own.weak_share, gamma, most=10) is not None

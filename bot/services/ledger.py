@@ -51,8 +51,10 @@ log = logging.getLogger(__name__)
 
 #: reasons on entries and notices; the phone turns each into a sentence
 FULL, DISCOUNTED, AUTO = "full", "discounted", "auto"
-#: the reason on a passed exam's pay (``quiz.paid``)
+#: the reason on a passed exam's pay (``quiz.paid``), and its idempotency key's prefix
+#: (the attempt's id follows), by which reports find the paid attempts
 EXAM = "quiz"
+EXAM_KEY = "quiz:"
 
 
 @dataclass(frozen=True)
@@ -193,7 +195,7 @@ class Payroll:
             return 0
         created = await ledger_store.append(conn, [LedgerEntry(
             worker_id, project.spec.currency, "bonus", "available", amount,
-            f"quiz:{attempt_id}", project.id, reason=EXAM,
+            f"{EXAM_KEY}{attempt_id}", project.id, reason=EXAM,
             detail={"answers": answers, "price": project.spec.reward_micros})], now)
         return amount if created else 0
 

@@ -40,7 +40,7 @@ from bot.domain.projects import Project
 from bot.domain.records import Activity
 from bot.files import written_atomically
 from bot.services.catalog import Catalog
-from bot.services.ledger import Payroll
+from bot.services.ledger import EXAM_KEY, Payroll
 from bot.services.shape_reports import pictures_of, write_coco, write_jsonl
 from storage import Database
 from storage import reports as report_store
@@ -304,7 +304,7 @@ class Reports:
                 contents = tally(await report_store.item_kinds(conn, project.id))
                 left = await report_store.left_by_language(conn, project.id)
                 money = await self.payroll.project_money(project, conn)
-                quiz = await report_store.quiz_counts(conn, project.id)
+                quiz = await report_store.quiz_counts(conn, project.id, EXAM_KEY)
                 result.append(ProjectStats(project.spec.name, project.spec.kind,
                                            project.status, project.spec.currency,
                                            **asdict(counts), **asdict(money),
